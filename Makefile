@@ -1,0 +1,54 @@
+# The two set-up commands of README.md: `make run` and `make test`.
+# Each installs what is missing (Debian packages only), builds and runs.
+JOBS ?= 2
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test test-fast test-asan lint bench clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run:
+	scripts/install-deps.sh build run
+	$(MAKE) --no-print-directory build
+	scripts/demo.sh $(BUILD)/tlsgate
+
+# Every test: the normal build, then the unit tests again under ASan+UBSan.
+test:
+	scripts/install-deps.sh build test
+	$(MAKE) --no-print-directory build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+	$(MAKE) --no-print-directory test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+test-asan:
+	cmake -S . -B $(ASAN_BUILD) -DTLSGATE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 900 -L unit
+
+lint:
+	scripts/install-deps.sh build lint
+	$(MAKE) --no-print-directory build
+	scripts/lint.sh $(BUILD)
+
+bench:
+	scripts/install-deps.sh build bench
+	$(MAKE) --no-print-directory build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tlsgate needs to build, test and run its demo.
+# Only missing packages are installed; nothing is fetched from outside Debian.
+#   scripts/install-deps.sh [build|test|run|bench]...   (default: build)
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
+  libboost-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(redis-server redis-tools postgresql postgresql-client
+  mariadb-server mariadb-client curl python3 procps iproute2)
+run_pkgs=(redis-server redis-tools)
+bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind)
+lint_pkgs=(clang-format clang-tidy)
+
+want=("${build_pkgs[@]}")
+for set in "${@:-build}"; do
+  case "$set" in
+    build) ;;
+    test) want+=("${test_pkgs[@]}") ;;
+    run) want+=("${run_pkgs[@]}") ;;
+    bench) want+=("${bench_pkgs[@]}") ;;
+    lint) want+=("${lint_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set' (build, test, run, bench, lint)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Services from packages (redis, postgresql, mariadb) must not start on their
+# own: tests and the demo start private instances on loopback ports.
+policy_rc=/usr/sbin/policy-rc.d
+if [ ! -e "$policy_rc" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy_rc" >/dev/null
+  $sudo chmod 755 "$policy_rc"
+  trap '$sudo rm -f "$policy_rc"' EXIT
+fi
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,52 @@
+// KeyDoc: the one table of every config key, serving validation and `check --explain`.
+//
+// Patterns use "<scope>" and "<name>" for the variable part:
+// "ssl.policy.<scope>.client_auth", "connector.<name>.listen_address",
+// "server.worker_threads". find_key_doc() matches a concrete key against the
+// patterns; nearest_key() produces the "did you mean" for unknown keys.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlsgate::config {
+
+enum class ValueType {
+  kBool,      // true/false (also yes/no, on/off, 1/0; case-insensitive)
+  kString,
+  kPath,      // relative to the config file's folder (policy files: to base_directory)
+  kSecret,    // never printed
+  kEnum,      // one of allowed (case-insensitive on input, printed as listed)
+  kList,      // ';'-separated (',' also accepted where no value can hold a comma)
+  kDuration,  // seconds, fractions allowed ("0.5"), or with unit: 500ms, 10s, 5m, 1h, 1d
+  kCount,     // non-negative integer
+  kAddress,   // host:port, [v6]:port; port 1-65535 (0 allowed only where documented)
+};
+
+struct KeyDoc {
+  std::string pattern;               // "ssl.policy.<scope>.client_auth"
+  ValueType type;
+  std::string default_text;          // as shown by --explain: "REQUIRE for cluster and backup, else OPTIONAL"
+  std::vector<std::string> allowed;  // enum values, or the list items allowed (tls_versions)
+  std::string doc;                   // one or two sentences
+};
+
+const std::vector<KeyDoc>& key_docs();
+
+// The doc whose pattern matches KEY (after stripping a "dbms." alias), or nullopt.
+const KeyDoc* find_key_doc(std::string_view key);
+
+// The closest valid key to an unknown KEY, keeping its <scope>/<name> part
+// ("ssl.policy.bolt.client_auht" -> "ssl.policy.bolt.client_auth"); nullopt
+// when nothing is close enough to be a useful suggestion.
+std::optional<std::string> nearest_key(std::string_view key);
+
+// Text for `tlsgate check --explain KEY`: key pattern, type, default,
+// allowed values and doc. nullopt if the key is unknown.
+std::optional<std::string> explain(std::string_view key);
+
+std::string to_string(ValueType t);
+
+}  // namespace tlsgate::config

@@ -1,0 +1,134 @@
+// Typed settings: the plain data a tlsgate.conf turns into (STYLE.md practice 1).
+//
+// Every struct here is copyable, compares with ==, and holds defaults exactly
+// as DESIGN.md lists them. Paths are absolute: relative ones in the file are
+// resolved against the config file's folder (and a policy's files against its
+// base_directory). Building OpenSSL objects from these is the tls layer's job.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "util/redact.h"
+
+namespace tlsgate::config {
+
+using Seconds = std::chrono::duration<double>;
+
+enum class ClientAuth { kNone, kOptional, kRequire };
+enum class TlsLevel { kDisabled, kOptional, kRequired };
+enum class Protocol { kTcp, kPostgres, kMysql };
+enum class IdentityFrom { kSubject, kCn, kSanEmail, kSanDns, kSanUri };
+enum class RevocationChecks { kNone, kIfPresent, kStrict };
+enum class ProxyProtocol { kOff, kV2 };
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+enum class LogFormat { kText, kJson };
+
+// The spelling used in config files and messages ("REQUIRE", "san_email", ...).
+std::string to_string(ClientAuth v);
+std::string to_string(TlsLevel v);
+std::string to_string(Protocol v);
+std::string to_string(IdentityFrom v);
+std::string to_string(RevocationChecks v);
+std::string to_string(ProxyProtocol v);
+std::string to_string(LogLevel v);
+std::string to_string(LogFormat v);
+
+struct HostPort {
+  std::string host;  // name or IP literal, without brackets; "" or "0.0.0.0" = any
+  uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+std::string to_string(const HostPort& hp);  // "host:port", "[::1]:port"
+
+struct Policy {
+  std::string scope;                                // the <scope> in ssl.policy.<scope>.*
+  bool enabled = false;                             // use this policy
+  std::filesystem::path base_directory;             // default <config dir>/certificates/<scope>
+  std::filesystem::path private_key;                // default base/private.key
+  std::optional<util::Secret> private_key_password; // passphrase; may be "$(command)" (expanded by tls)
+  std::filesystem::path public_certificate;         // default base/public.crt
+  std::filesystem::path trusted_dir;                // default base/trusted
+  std::filesystem::path revoked_dir;                // default base/revoked
+  ClientAuth client_auth = ClientAuth::kOptional;   // REQUIRE for cluster/backup scopes
+  bool verify_hostname = true;                      // outgoing: check peer SAN against dialled name
+  std::vector<std::string> tls_versions{"TLSv1.2", "TLSv1.3"};
+  std::vector<std::string> ciphers;                 // empty = secure defaults (DESIGN.md)
+  std::vector<std::string> groups{"X25519", "P-256", "P-384"};
+  Seconds handshake_timeout{10.0};                  // also covers postgres/mysql pre-TLS negotiation
+  bool trust_all = false;                           // debugging only; logged loudly
+  std::vector<std::string> pinned_certs;            // as written; parsed by pki::parse_pin
+  std::vector<std::string> allowed_identities;      // empty = anyone the CA trusts
+  IdentityFrom identity_from = IdentityFrom::kSubject;
+  std::vector<std::string> known_peers;             // SAN DNS names / URLs, RFC 6125 wildcards
+  bool ocsp_stapling = false;
+  RevocationChecks revocation_checks = RevocationChecks::kNone;
+  bool implicit_trust_renewed = true;
+  bool operator==(const Policy&) const = default;
+};
+
+struct Connector {
+  std::string name;                                  // the <name> in connector.<name>.*
+  HostPort listen_address;                           // required
+  HostPort upstream_address;                         // required
+  Protocol protocol = Protocol::kTcp;
+  TlsLevel tls_level = TlsLevel::kRequired;
+  std::string ssl_policy;                            // default: the connector's name
+  std::optional<std::string> upstream_ssl_policy;    // absent: plaintext to the backend
+  std::string upstream_server_name;                  // default: host of upstream_address
+  ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
+  std::optional<std::filesystem::path> user_map;     // postgres/mysql only
+  uint32_t max_connections = 10000;
+  bool operator==(const Connector&) const = default;
+};
+
+struct Server {
+  unsigned worker_threads = 0;             // 0 = number of cores
+  Seconds shutdown_timeout{30.0};
+  Seconds reload_settle{0.2};
+  Seconds ticket_key_rotation{3600.0};     // session ticket key lifetime
+  Seconds idle_timeout{0.0};               // 0 = no idle timeout
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
+  bool operator==(const Server&) const = default;
+};
+
+struct Admin {
+  bool enabled = false;
+  HostPort listen_address{"127.0.0.1", 9443};
+  std::string ssl_policy = "admin";
+  bool operator==(const Admin&) const = default;
+};
+
+struct Cluster {
+  bool enabled = false;
+  std::string node_name;                    // default: host name
+  std::vector<std::string> etcd_endpoints;  // https://host:port
+  std::string ssl_policy = "cluster";
+  std::string key_prefix = "/tlsgate";
+  bool operator==(const Cluster&) const = default;
+};
+
+struct Config {
+  std::filesystem::path file;                  // absolute path of the config file ("" if none)
+  std::map<std::string, Policy> policies;      // by scope; every scope named in the file
+  std::map<std::string, Connector> connectors; // by name
+  Server server;
+  Admin admin;
+  Cluster cluster;
+  // Where each key that was set came from (canonical key, after alias
+  // mapping); keys left at their default are absent.
+  std::map<std::string, Location> origins;
+  bool operator==(const Config&) const = default;
+
+  // The origin of KEY, or {file, 0} when it was defaulted.
+  Location where(const std::string& key) const;
+};
+
+}  // namespace tlsgate::config

@@ -1,0 +1,30 @@
+// PEM <-> DER conversion of certificates, private keys and CRLs (`cert convert`).
+//
+// The input's kind is detected: certificate(s), private key (any accepted
+// form; an encrypted one needs its password), or CRL. DER output holds one
+// object, so a PEM bundle of several certificates cannot become DER (error
+// says so and suggests splitting). Converting PEM->DER->PEM reproduces the
+// original PEM byte for byte for certificates and CRLs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pki/loader.h"
+#include "util/redact.h"
+#include "util/result.h"
+
+namespace tlsgate::pki {
+
+enum class ObjectKind { kCertificate, kPrivateKey, kCrl };
+
+struct Converted {
+  ObjectKind kind;
+  std::string data;
+};
+
+util::Result<Converted> convert(std::string_view input, const std::string& source, Encoding to,
+                                const std::optional<util::Secret>& password = {});
+
+}  // namespace tlsgate::pki

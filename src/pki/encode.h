@@ -1,0 +1,34 @@
+// Writing certificates, keys and CRLs as PEM or DER, and to files.
+//
+// Private keys are written as PKCS#8 (encrypted with AES-256-CBC when a
+// password is given) to files of mode 0600 (0400 where the caller asks),
+// always through util::write_file_atomic.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/handles.h"
+#include "util/redact.h"
+#include "util/result.h"
+
+namespace tlsgate::pki {
+
+util::Result<std::string> certificate_pem(const X509* cert);
+util::Result<std::string> certificate_der(const X509* cert);
+util::Result<std::string> private_key_pem(const EVP_PKEY* key,
+                                          const std::optional<util::Secret>& password = {});
+util::Result<std::string> private_key_der(const EVP_PKEY* key);
+util::Result<std::string> crl_pem(const X509_CRL* crl);
+util::Result<std::string> crl_der(const X509_CRL* crl);
+
+// PEM of the leaf followed by the chain (the public_certificate layout).
+util::Result<std::string> chain_pem(const X509* leaf, const std::vector<X509Ptr>& chain);
+
+util::Status write_private_key(const std::filesystem::path& path, const EVP_PKEY* key,
+                               mode_t mode = 0600,
+                               const std::optional<util::Secret>& password = {});
+
+}  // namespace tlsgate::pki

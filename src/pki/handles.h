@@ -1,0 +1,62 @@
+// RAII owners for every OpenSSL type tlsgate touches (STYLE.md practice 7).
+//
+// Declared once, here; no raw *_free call appears anywhere else. Each alias
+// is a std::unique_ptr whose deleter calls the matching OpenSSL free function.
+// Stacks own their elements (sk_X509_pop_free / sk_X509_CRL_pop_free).
+#pragma once
+
+#include <memory>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+namespace tlsgate::pki {
+
+template <auto Fn>
+struct Free {
+  template <typename T>
+  void operator()(T* p) const {
+    Fn(p);
+  }
+};
+
+inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+inline void free_crl_stack(STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
+inline void free_general_names(GENERAL_NAMES* n) { GENERAL_NAMES_free(n); }
+inline void free_openssl_string(char* s) { OPENSSL_free(s); }
+
+using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
+using X509NamePtr = std::unique_ptr<X509_NAME, Free<X509_NAME_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), Free<free_x509_stack>>;
+using X509CrlStackPtr = std::unique_ptr<STACK_OF(X509_CRL), Free<free_crl_stack>>;
+using X509RevokedPtr = std::unique_ptr<X509_REVOKED, Free<X509_REVOKED_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<free_general_names>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
+using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
+using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
+using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>>;
+using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
+using OpensslString = std::unique_ptr<char, Free<free_openssl_string>>;
+
+// Shared ownership of an X509 via X509_up_ref, for chains that outlive their source.
+inline X509Ptr up_ref(X509* x) {
+  X509_up_ref(x);
+  return X509Ptr(x);
+}
+inline EvpPkeyPtr up_ref(EVP_PKEY* k) {
+  EVP_PKEY_up_ref(k);
+  return EvpPkeyPtr(k);
+}
+
+}  // namespace tlsgate::pki

@@ -1,0 +1,60 @@
+// Loading certificates, keys and CRLs from files or bytes.
+//
+// Every function names the file (source) in its errors and says what to do:
+// a wrong password, a truncated or corrupted file, a PEM block of the wrong
+// kind, an empty file. Formats accepted:
+//   certificates  PEM (any number of CERTIFICATE / TRUSTED CERTIFICATE
+//                 blocks, i.e. bundles) or DER (exactly one)
+//   private keys  PEM PKCS#1 (RSA/EC PRIVATE KEY), PKCS#8 (PRIVATE KEY),
+//                 encrypted PKCS#8 (ENCRYPTED PRIVATE KEY), or DER PKCS#8/PKCS#1
+//   CRLs          PEM (any number of X509 CRL blocks) or DER (one)
+// All functions are thread-safe and touch only their arguments.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/handles.h"
+#include "util/redact.h"
+#include "util/result.h"
+
+namespace tlsgate::pki {
+
+enum class Encoding { kPem, kDer };
+
+// PEM if the bytes contain "-----BEGIN ", else DER.
+Encoding detect_encoding(std::string_view data);
+
+// `source` is what errors call the input (usually the file path).
+util::Result<std::vector<X509Ptr>> parse_certificates(std::string_view data,
+                                                      const std::string& source);
+util::Result<std::vector<X509Ptr>> load_certificates(const std::filesystem::path& path);
+
+// Errors: "FILE: the private key is encrypted; set private_key_password (or
+// --password-file)", "FILE: wrong password for the encrypted private key",
+// "FILE: not a private key (found a CERTIFICATE block)", "FILE: truncated or
+// corrupted private key: <openssl reason>".
+util::Result<EvpPkeyPtr> parse_private_key(std::string_view data, const std::string& source,
+                                           const std::optional<util::Secret>& password);
+util::Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path,
+                                          const std::optional<util::Secret>& password);
+
+util::Result<std::vector<X509CrlPtr>> parse_crls(std::string_view data, const std::string& source);
+util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& path);
+
+// A folder of trust anchors (trusted_dir) or CRLs (revoked_dir): every regular
+// file (symlinks followed, dotfiles skipped) is parsed; a file that fails to
+// parse is an error naming it. A missing folder is an error; an empty one is not.
+util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir);
+util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path& dir);
+
+// OK when key is the private half of cert's public key. Otherwise:
+// "KEY_SOURCE does not match the certificate in CERT_SOURCE (SUBJECT); use the
+// key the certificate was issued for, or reissue the certificate".
+util::Status check_key_matches(const X509* cert, const EVP_PKEY* key, const std::string& cert_source,
+                               const std::string& key_source);
+
+}  // namespace tlsgate::pki

@@ -1,0 +1,32 @@
+// PKCS#12 key stores, in and out (the keytool / JKS-style store of the guides).
+//
+// Written with AES-256-CBC and PBKDF2 (OpenSSL 3 defaults), readable by
+// `openssl pkcs12` and Java's keytool. An empty password is allowed and means
+// no encryption of the key bag.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/handles.h"
+#include "util/redact.h"
+#include "util/result.h"
+
+namespace tlsgate::pki {
+
+util::Result<std::string> write_pkcs12(const X509* cert, const EVP_PKEY* key,
+                                       const std::vector<X509Ptr>& chain,
+                                       const util::Secret& password,
+                                       const std::string& friendly_name);
+
+struct Pkcs12Contents {
+  X509Ptr cert;
+  EvpPkeyPtr key;
+  std::vector<X509Ptr> chain;
+};
+// Errors name the source and say "wrong password" distinctly from corruption.
+util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string& source,
+                                         const util::Secret& password);
+
+}  // namespace tlsgate::pki
