@@ -1,2 +1,3 @@
-#include <cstdio>
-int main() { std::puts("tlsgate"); return 0; }
+#include "cli/command.h"
+
+int main(int argc, char** argv) { return tlsgate::cli::run(argc, argv); }

@@ -6,6 +6,7 @@
 // patterns; nearest_key() produces the "did you mean" for unknown keys.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,7 +15,7 @@
 namespace tlsgate::config {
 
 enum class ValueType {
-  kBool,      // true/false (also yes/no, on/off, 1/0; case-insensitive)
+  kBool,  // true/false (also yes/no, on/off, 1/0; case-insensitive)
   kString,
   kPath,      // relative to the config file's folder (policy files: to base_directory)
   kSecret,    // never printed
@@ -26,11 +27,19 @@ enum class ValueType {
 };
 
 struct KeyDoc {
-  std::string pattern;               // "ssl.policy.<scope>.client_auth"
-  ValueType type;
-  std::string default_text;          // as shown by --explain: "REQUIRE for cluster and backup, else OPTIONAL"
-  std::vector<std::string> allowed;  // enum values, or the list items allowed (tls_versions)
-  std::string doc;                   // one or two sentences
+  std::string pattern{};  // "ssl.policy.<scope>.client_auth"
+  ValueType type = ValueType::kString;
+  std::string
+      default_text{};  // as shown by --explain: "REQUIRE for cluster and backup, else OPTIONAL"
+  std::vector<std::string> allowed{};  // enum values, or the list items allowed (tls_versions)
+  std::string doc{};                   // one or two sentences
+  // Limits the value parser checks. kCount: the accepted range [min, max].
+  // kList: min is the fewest items. kDuration: zero_allowed means 0 is
+  // accepted (it turns the feature off); otherwise a duration must be > 0.
+  uint64_t min = 0;
+  uint64_t max = UINT32_MAX;
+  bool zero_allowed = false;
+  bool comma_ok = false;  // kList: ',' separates items too (no item can hold a comma)
 };
 
 const std::vector<KeyDoc>& key_docs();

@@ -21,8 +21,8 @@
 namespace tlsgate::config {
 
 struct LoadResult {
-  std::optional<Config> config;          // set when there is no error
-  std::vector<Diagnostic> diagnostics;   // errors (config unset) and warnings, in file order
+  std::optional<Config> config;         // set when there is no error
+  std::vector<Diagnostic> diagnostics;  // errors (config unset) and warnings, in file order
   bool ok() const { return config.has_value(); }
 };
 

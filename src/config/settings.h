@@ -48,25 +48,25 @@ struct HostPort {
 std::string to_string(const HostPort& hp);  // "host:port", "[::1]:port"
 
 struct Policy {
-  std::string scope;                                // the <scope> in ssl.policy.<scope>.*
-  bool enabled = false;                             // use this policy
-  std::filesystem::path base_directory;             // default <config dir>/certificates/<scope>
-  std::filesystem::path private_key;                // default base/private.key
-  std::optional<util::Secret> private_key_password; // passphrase; may be "$(command)" (expanded by tls)
-  std::filesystem::path public_certificate;         // default base/public.crt
-  std::filesystem::path trusted_dir;                // default base/trusted
-  std::filesystem::path revoked_dir;                // default base/revoked
-  ClientAuth client_auth = ClientAuth::kOptional;   // REQUIRE for cluster/backup scopes
-  bool verify_hostname = true;                      // outgoing: check peer SAN against dialled name
+  std::string scope;                                 // the <scope> in ssl.policy.<scope>.*
+  bool enabled = false;                              // use this policy
+  std::filesystem::path base_directory;              // default <config dir>/certificates/<scope>
+  std::filesystem::path private_key;                 // default base/private.key
+  std::optional<util::Secret> private_key_password;  // passphrase or "$(command)" (tls expands)
+  std::filesystem::path public_certificate;          // default base/public.crt
+  std::filesystem::path trusted_dir;                 // default base/trusted
+  std::filesystem::path revoked_dir;                 // default base/revoked
+  ClientAuth client_auth = ClientAuth::kOptional;    // REQUIRE for cluster/backup scopes
+  bool verify_hostname = true;  // outgoing: check peer SAN against dialled name
   std::vector<std::string> tls_versions{"TLSv1.2", "TLSv1.3"};
-  std::vector<std::string> ciphers;                 // empty = secure defaults (DESIGN.md)
+  std::vector<std::string> ciphers;  // empty = secure defaults (DESIGN.md)
   std::vector<std::string> groups{"X25519", "P-256", "P-384"};
-  Seconds handshake_timeout{10.0};                  // also covers postgres/mysql pre-TLS negotiation
-  bool trust_all = false;                           // debugging only; logged loudly
-  std::vector<std::string> pinned_certs;            // as written; parsed by pki::parse_pin
-  std::vector<std::string> allowed_identities;      // empty = anyone the CA trusts
+  Seconds handshake_timeout{10.0};              // also covers postgres/mysql pre-TLS negotiation
+  bool trust_all = false;                       // debugging only; logged loudly
+  std::vector<std::string> pinned_certs;        // as written; parsed by pki::parse_pin
+  std::vector<std::string> allowed_identities;  // empty = anyone the CA trusts
   IdentityFrom identity_from = IdentityFrom::kSubject;
-  std::vector<std::string> known_peers;             // SAN DNS names / URLs, RFC 6125 wildcards
+  std::vector<std::string> known_peers;  // SAN DNS names / URLs, RFC 6125 wildcards
   bool ocsp_stapling = false;
   RevocationChecks revocation_checks = RevocationChecks::kNone;
   bool implicit_trust_renewed = true;
@@ -74,26 +74,26 @@ struct Policy {
 };
 
 struct Connector {
-  std::string name;                                  // the <name> in connector.<name>.*
-  HostPort listen_address;                           // required
-  HostPort upstream_address;                         // required
+  std::string name;           // the <name> in connector.<name>.*
+  HostPort listen_address;    // required
+  HostPort upstream_address;  // required
   Protocol protocol = Protocol::kTcp;
   TlsLevel tls_level = TlsLevel::kRequired;
-  std::string ssl_policy;                            // default: the connector's name
-  std::optional<std::string> upstream_ssl_policy;    // absent: plaintext to the backend
-  std::string upstream_server_name;                  // default: host of upstream_address
+  std::string ssl_policy;                          // default: the connector's name
+  std::optional<std::string> upstream_ssl_policy;  // absent: plaintext to the backend
+  std::string upstream_server_name;                // default: host of upstream_address
   ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
-  std::optional<std::filesystem::path> user_map;     // postgres/mysql only
+  std::optional<std::filesystem::path> user_map;  // postgres/mysql only
   uint32_t max_connections = 10000;
   bool operator==(const Connector&) const = default;
 };
 
 struct Server {
-  unsigned worker_threads = 0;             // 0 = number of cores
+  unsigned worker_threads = 0;  // 0 = number of cores
   Seconds shutdown_timeout{30.0};
   Seconds reload_settle{0.2};
-  Seconds ticket_key_rotation{3600.0};     // session ticket key lifetime
-  Seconds idle_timeout{0.0};               // 0 = no idle timeout
+  Seconds ticket_key_rotation{3600.0};  // session ticket key lifetime
+  Seconds idle_timeout{0.0};            // 0 = no idle timeout
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
   bool operator==(const Server&) const = default;
@@ -116,9 +116,10 @@ struct Cluster {
 };
 
 struct Config {
-  std::filesystem::path file;                  // absolute path of the config file ("" if none)
-  std::map<std::string, Policy> policies;      // by scope; every scope named in the file
-  std::map<std::string, Connector> connectors; // by name
+  std::filesystem::path file;              // absolute path of the config file ("" if none)
+  std::string source;                      // the config file as the caller named it, for messages
+  std::map<std::string, Policy> policies;  // by scope; every scope named in the file
+  std::map<std::string, Connector> connectors;  // by name
   Server server;
   Admin admin;
   Cluster cluster;
@@ -127,7 +128,8 @@ struct Config {
   std::map<std::string, Location> origins;
   bool operator==(const Config&) const = default;
 
-  // The origin of KEY, or {file, 0} when it was defaulted.
+  // The origin of KEY, or {source, 0} when it was defaulted ({file, 0} if
+  // source is empty).
   Location where(const std::string& key) const;
 };
 

@@ -44,4 +44,14 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock);
 // Formats a time point as "2026-11-22 13:15:00 UTC".
 std::string format_time(util::SystemTime t);
 
+// Helpers shared by the pki messages.
+// RFC 2253 one-line form of a name ("CN=db1,O=Example"), UTF-8 kept as is.
+std::string name_to_string(const X509_NAME* name);
+// Subject (RFC 2253) of a certificate.
+std::string subject_of(const X509* cert);
+// Serial number in the serial_hex form above.
+std::string serial_to_hex(const X509* cert);
+// An ASN1_TIME as a time point (the epoch if it cannot be read).
+util::SystemTime to_system_time(const ASN1_TIME* t);
+
 }  // namespace tlsgate::pki

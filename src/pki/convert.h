@@ -4,7 +4,9 @@
 // form; an encrypted one needs its password), or CRL. DER output holds one
 // object, so a PEM bundle of several certificates cannot become DER (error
 // says so and suggests splitting). Converting PEM->DER->PEM reproduces the
-// original PEM byte for byte for certificates and CRLs.
+// original PEM byte for byte for certificates and CRLs. Keys are written as
+// PKCS#8; a key read with a password is written encrypted with that password
+// (AES-256-CBC), so converting never strips a key's protection.
 #pragma once
 
 #include <optional>

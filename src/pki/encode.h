@@ -20,7 +20,9 @@ util::Result<std::string> certificate_pem(const X509* cert);
 util::Result<std::string> certificate_der(const X509* cert);
 util::Result<std::string> private_key_pem(const EVP_PKEY* key,
                                           const std::optional<util::Secret>& password = {});
-util::Result<std::string> private_key_der(const EVP_PKEY* key);
+// PKCS#8 DER; EncryptedPrivateKeyInfo (AES-256-CBC, PBKDF2) when a password is given.
+util::Result<std::string> private_key_der(const EVP_PKEY* key,
+                                          const std::optional<util::Secret>& password = {});
 util::Result<std::string> crl_pem(const X509_CRL* crl);
 util::Result<std::string> crl_der(const X509_CRL* crl);
 

@@ -28,6 +28,8 @@ inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free)
 inline void free_crl_stack(STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 inline void free_general_names(GENERAL_NAMES* n) { GENERAL_NAMES_free(n); }
 inline void free_openssl_string(char* s) { OPENSSL_free(s); }
+inline void free_openssl_bytes(unsigned char* s) { OPENSSL_free(s); }
+inline void free_asn1_objects(STACK_OF(ASN1_OBJECT) * s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
 
 using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
 using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
@@ -48,6 +50,15 @@ using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
 using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Free<ASN1_TIME_free>>;
 using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
 using OpensslString = std::unique_ptr<char, Free<free_openssl_string>>;
+using OpensslBytes = std::unique_ptr<unsigned char, Free<free_openssl_bytes>>;
+using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Free<GENERAL_NAME_free>>;
+using Asn1StringPtr = std::unique_ptr<ASN1_STRING, Free<ASN1_STRING_free>>;
+using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>>;
+using Asn1BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Free<ASN1_BIT_STRING_free>>;
+using Asn1ObjectStackPtr = std::unique_ptr<STACK_OF(ASN1_OBJECT), Free<free_asn1_objects>>;
+using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTRAINTS_free>>;
+using X509SigPtr = std::unique_ptr<X509_SIG, Free<X509_SIG_free>>;
+using Pkcs8InfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Free<PKCS8_PRIV_KEY_INFO_free>>;
 
 // Shared ownership of an X509 via X509_up_ref, for chains that outlive their source.
 inline X509Ptr up_ref(X509* x) {
@@ -57,6 +68,15 @@ inline X509Ptr up_ref(X509* x) {
 inline EvpPkeyPtr up_ref(EVP_PKEY* k) {
   EVP_PKEY_up_ref(k);
   return EvpPkeyPtr(k);
+}
+inline X509Ptr up_ref(const X509* x) { return up_ref(const_cast<X509*>(x)); }
+inline EvpPkeyPtr up_ref(const EVP_PKEY* k) { return up_ref(const_cast<EVP_PKEY*>(k)); }
+
+// For OpenSSL 3.0 functions that only read (or fill an internal cache) but
+// take a non-const pointer: X509_sign's key, X509V3_set_ctx's issuer, ...
+template <typename T>
+T* unconst(const T* p) {
+  return const_cast<T*>(p);
 }
 
 }  // namespace tlsgate::pki

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "util/redact.h"
 #include "util/result.h"
 
 namespace tlsgate::pki {
@@ -19,11 +20,16 @@ struct InstallRequest {
   std::filesystem::path key;                 // private key
   std::optional<std::filesystem::path> ca;   // CA certificate(s) for trusted/; default: cert itself
   std::filesystem::path base = ".";          // folder that holds certificates/
+  std::optional<util::Secret> key_password;  // for an encrypted key (checked, then copied as is)
 };
 
-// Validates (key matches cert, files parse, scope is a valid name) before
-// writing anything; returns the policy folder. Overwrites existing files
-// atomically; a key file already 0400 is replaced, not chmod-ed around.
+// Validates (key matches cert, files parse, scope is a valid name, the
+// certificate chains to the CA when one is given; validity dates are not
+// checked) before writing anything; returns the policy folder. The key file
+// is copied byte for byte (an encrypted key stays encrypted); certificates are
+// written as PEM. Without a CA, trusted/ gets the leaf under the certificate's
+// file name (extension .crt unless .pem/.crt already). Overwrites existing
+// files atomically; a key file already 0400 is replaced, not chmod-ed around.
 util::Result<std::filesystem::path> install(const InstallRequest& req);
 
 }  // namespace tlsgate::pki

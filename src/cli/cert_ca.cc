@@ -1,0 +1,70 @@
+// `tlsgate cert ca --out DIR [--name NAME] [--rsa BITS] [--days N] [--force]`
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/command.h"
+#include "pki/encode.h"
+#include "pki/issuer.h"
+#include "util/atomic_file.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::filesystem::path out;
+  std::string name = "tlsgate CA";
+  int rsa_bits = 0;
+  int days = 3650;
+  bool force = false;
+};
+
+int run_ca(const Options& o) {
+  pki::CaRequest req;
+  req.name = o.name;
+  req.days = o.days;
+  if (o.rsa_bits != 0) {
+    auto spec = pki::rsa_key_spec(o.rsa_bits);
+    if (!spec) return report_error(spec.error().message(), kUsage);
+    req.key = *spec;
+  }
+  auto key_path = o.out / "ca.key";
+  auto crt_path = o.out / "ca.crt";
+  std::error_code ec;
+  if (!o.force && std::filesystem::exists(key_path, ec)) {
+    return report_error(key_path.string() +
+                            " exists; a new CA would orphan every certificate the old one "
+                            "issued; pass --force to replace it",
+                        kFailed);
+  }
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) return report_error("cannot create " + o.out.string() + ": " + ec.message(), kFailed);
+
+  auto ca = pki::create_ca(req, util::SystemClock::instance());
+  if (!ca) return report_error(ca.error().message(), kFailed);
+  auto pem = pki::certificate_pem(ca->cert.get());
+  if (!pem) return report_error(pem.error().message(), kFailed);
+  if (auto st = pki::write_private_key(key_path, ca->key.get(), 0600); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("CA \"%s\" written: %s (certificate), %s (key, keep it secret)\n", o.name.c_str(),
+              crt_path.c_str(), key_path.c_str());
+  return kOk;
+}
+
+}  // namespace
+
+void add_cert_ca(CLI::App& cert, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = cert.add_subcommand("ca", "Create a certificate authority: DIR/ca.crt and DIR/ca.key");
+  cmd->add_option("--out", opts->out, "Folder to write ca.crt and ca.key into")->required();
+  cmd->add_option("--name", opts->name, "The CA's common name")->capture_default_str();
+  cmd->add_option("--rsa", opts->rsa_bits, "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--days", opts->days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 36500));
+  cmd->add_flag("--force", opts->force, "Replace an existing CA key");
+  cmd->callback([opts, &out] { out.code = run_ca(*opts); });
+}
+
+}  // namespace tlsgate::cli

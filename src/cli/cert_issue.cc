@@ -1,0 +1,98 @@
+// `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--rsa BITS] [--days N] NAME...`
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/cert_support.h"
+#include "cli/command.h"
+#include "pki/encode.h"
+#include "pki/issuer.h"
+#include "pki/loader.h"
+#include "util/atomic_file.h"
+#include "util/strings.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::filesystem::path ca;
+  std::filesystem::path out;
+  std::vector<std::string> names;
+  bool server = false;
+  bool client = false;
+  int rsa_bits = 0;
+  int days = 397;
+  bool reuse_key = false;
+};
+
+int run_issue(const Options& o) {
+  auto ca = load_ca_dir(o.ca);
+  if (!ca) return report_error(ca.error().message(), kFailed);
+
+  pki::CertRequest req;
+  req.names = o.names;
+  req.server = o.server || !o.client;
+  req.client = o.client;
+  req.days = o.days;
+  if (o.rsa_bits != 0) {
+    auto spec = pki::rsa_key_spec(o.rsa_bits);
+    if (!spec) return report_error(spec.error().message(), kUsage);
+    req.key = *spec;
+  }
+  auto key_path = o.out / "private.key";
+  auto crt_path = o.out / "public.crt";
+  if (o.reuse_key) {
+    auto key = pki::load_private_key(key_path, std::nullopt);
+    if (!key) return report_error(key.error().message(), kFailed);
+    req.existing_key = std::move(*key);
+  }
+  if (auto kinds = pki::classify_names(o.names); !kinds) {
+    return report_error(kinds.error().message(), kUsage);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) return report_error("cannot create " + o.out.string() + ": " + ec.message(), kFailed);
+
+  auto issued = pki::issue_certificate(req, ca->certs.front().get(), ca->key.get(),
+                                       util::SystemClock::instance());
+  if (!issued) return report_error(issued.error().message(), kFailed);
+
+  // public.crt holds the leaf and the chain up to (not including) a root.
+  std::vector<pki::X509Ptr> chain;
+  for (const auto& c : ca->certs) {
+    if (X509_check_issued(c.get(), c.get()) != X509_V_OK) chain.push_back(pki::up_ref(c.get()));
+  }
+  auto pem = pki::chain_pem(issued->cert.get(), chain);
+  if (!pem) return report_error(pem.error().message(), kFailed);
+  if (auto st = pki::write_private_key(key_path, issued->key.get(), 0600); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::string usage = req.server && req.client ? "server and client" : req.server ? "server" : "client";
+  std::printf("%s certificate for %s written: %s, %s\n", usage.c_str(),
+              util::join(o.names, ", ").c_str(), crt_path.c_str(), key_path.c_str());
+  return kOk;
+}
+
+}  // namespace
+
+void add_cert_issue(CLI::App& cert, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = cert.add_subcommand(
+      "issue", "Issue a certificate signed by a CA: DIR/public.crt and DIR/private.key");
+  cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();
+  cmd->add_option("--out", opts->out, "Folder to write public.crt and private.key into")->required();
+  cmd->add_flag("--server", opts->server, "For a server: extendedKeyUsage serverAuth (default)");
+  cmd->add_flag("--client", opts->client, "For a client: extendedKeyUsage clientAuth (with --server: both)");
+  cmd->add_option("--rsa", opts->rsa_bits, "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--days", opts->days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  cmd->add_flag("--reuse-key", opts->reuse_key,
+                "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
+  cmd->add_option("names", opts->names,
+                  "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
+      ->required();
+  cmd->callback([opts, &out] { out.code = run_issue(*opts); });
+}
+
+}  // namespace tlsgate::cli

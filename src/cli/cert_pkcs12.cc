@@ -1,0 +1,122 @@
+// `tlsgate cert pkcs12 --cert C --key K --out P12 [--ca FILE] [--password-file F]`
+// `tlsgate cert pkcs12 --in P12 [--out DIR] [--password-file F]`
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/cert_support.h"
+#include "cli/command.h"
+#include "pki/encode.h"
+#include "pki/loader.h"
+#include "pki/pkcs12.h"
+#include "util/atomic_file.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::filesystem::path cert, key, in, out;
+  std::vector<std::filesystem::path> ca;
+  std::optional<std::filesystem::path> password_file;
+  std::optional<std::filesystem::path> key_password_file;
+  std::string name;
+};
+
+int write_store(const Options& o) {
+  auto certs = pki::load_certificates(o.cert);
+  if (!certs) return report_error(certs.error().message(), kFailed);
+  std::optional<util::Secret> key_password;
+  if (o.key_password_file) {
+    auto pw = read_password(o.key_password_file, "", false);
+    if (!pw) return report_error(pw.error().message(), kUsage);
+    key_password = *pw;
+  }
+  auto key = pki::load_private_key(o.key, key_password);
+  if (!key) return report_error(key.error().message(), kFailed);
+  if (auto st = pki::check_key_matches(certs->front().get(), key->get(), o.cert.string(), o.key.string());
+      !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::vector<pki::X509Ptr> chain;
+  for (size_t i = 1; i < certs->size(); ++i) chain.push_back(std::move((*certs)[i]));
+  for (const auto& ca_file : o.ca) {
+    auto extra = pki::load_certificates(ca_file);
+    if (!extra) return report_error(extra.error().message(), kFailed);
+    for (auto& c : *extra) chain.push_back(std::move(c));
+  }
+  auto password = read_password(o.password_file, "Password for " + o.out.string(), true);
+  if (!password) return report_error(password.error().message(), kUsage);
+  std::string name = o.name.empty() ? o.cert.stem().string() : o.name;
+  auto der = pki::write_pkcs12(certs->front().get(), key->get(), chain, *password, name);
+  if (!der) return report_error(der.error().message(), kFailed);
+  if (auto st = util::write_file_atomic(o.out, *der, 0600); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("PKCS#12 written: %s (certificate, key and %zu chain certificate(s))\n", o.out.c_str(),
+              chain.size());
+  return kOk;
+}
+
+int read_store(const Options& o) {
+  auto der = util::read_file(o.in);
+  if (!der) return report_error(der.error().message(), kFailed);
+  auto password = read_password(o.password_file, "Password for " + o.in.string(), false);
+  if (!password) return report_error(password.error().message(), kUsage);
+  auto contents = pki::read_pkcs12(*der, o.in.string(), *password);
+  if (!contents) return report_error(contents.error().message(), kFailed);
+  if (o.out.empty()) {
+    std::printf("%s\n%s", o.in.c_str(),
+                to_text(pki::describe(contents->cert.get(), util::SystemClock::instance())).c_str());
+    std::printf("  %-12s %zu certificate(s), private key %s\n", "also:", contents->chain.size(),
+                contents->key ? "present" : "absent");
+    return kOk;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  auto pem = pki::chain_pem(contents->cert.get(), contents->chain);
+  if (!pem) return report_error(pem.error().message(), kFailed);
+  if (auto st = util::write_file_atomic(o.out / "public.crt", *pem, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  if (contents->key) {
+    if (auto st = pki::write_private_key(o.out / "private.key", contents->key.get(), 0600); !st) {
+      return report_error(st.error().message(), kFailed);
+    }
+  }
+  std::printf("extracted %s into %s: public.crt%s\n", o.in.c_str(), o.out.c_str(),
+              contents->key ? ", private.key" : "");
+  return kOk;
+}
+
+}  // namespace
+
+void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = cert.add_subcommand(
+      "pkcs12", "Write a PKCS#12 key store (--cert/--key/--out) or read one (--in [--out DIR])");
+  auto* c = cmd->add_option("--cert", opts->cert, "Certificate (leaf first, then chain)");
+  auto* k = cmd->add_option("--key", opts->key, "Its private key");
+  auto* in = cmd->add_option("--in", opts->in, "PKCS#12 file to read");
+  cmd->add_option("--out", opts->out,
+                  "With --cert: the .p12 to write; with --in: folder for public.crt and private.key");
+  cmd->add_option("--ca", opts->ca, "Extra chain certificates to include");
+  cmd->add_option("--name", opts->name, "Friendly name (alias) of the entry");
+  cmd->add_option("--password-file", opts->password_file,
+                  "File whose first line is the store's password (else: prompt)");
+  cmd->add_option("--key-password-file", opts->key_password_file,
+                  "Password of an encrypted --key");
+  c->needs(k);
+  k->needs(c);
+  in->excludes(c);
+  in->excludes(k);
+  cmd->callback([opts, &out] {
+    if (!opts->in.empty()) {
+      out.code = read_store(*opts);
+    } else if (!opts->cert.empty() && !opts->out.empty()) {
+      out.code = write_store(*opts);
+    } else {
+      out.code = report_error("pass --cert C --key K --out P12 to write, or --in P12 to read", kUsage);
+    }
+  });
+}
+
+}  // namespace tlsgate::cli

@@ -1,0 +1,140 @@
+#include "cli/cert_support.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "pki/loader.h"
+#include "util/atomic_file.h"
+#include "util/strings.h"
+
+namespace tlsgate::cli {
+
+util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
+  auto crt = dir / "ca.crt";
+  auto key = dir / "ca.key";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return util::fail(dir.string() +
+                      ": no such CA folder; create one with `tlsgate cert ca --out " +
+                      dir.string() + "`");
+  }
+  auto certs = pki::load_certificates(crt);
+  if (!certs) return util::fail(certs.error());
+  auto pkey = pki::load_private_key(key, std::nullopt);
+  if (!pkey) return util::fail(pkey.error());
+  if (auto st = pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
+      !st) {
+    return util::fail(st.error());
+  }
+  return CaMaterial{std::move(*certs), std::move(*pkey)};
+}
+
+namespace {
+
+std::optional<std::string> prompt_hidden(const std::string& prompt) {
+  std::fprintf(stderr, "%s", prompt.c_str());
+  termios old{};
+  bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  bool ok = static_cast<bool>(std::getline(std::cin, line));
+  if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::fprintf(stderr, "\n");
+  if (!ok) return std::nullopt;
+  return line;
+}
+
+}  // namespace
+
+util::Result<util::Secret> read_password(const std::optional<std::filesystem::path>& file,
+                                         const std::string& prompt, bool confirm) {
+  if (file) {
+    auto text = util::read_file(*file);
+    if (!text) return util::fail(text.error());
+    std::string value = text->substr(0, text->find('\n'));
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+    return util::Secret(value);
+  }
+  if (::isatty(STDIN_FILENO) == 0) {
+    return util::fail("no password given and no terminal to ask on; pass --password-file FILE");
+  }
+  auto first = prompt_hidden(prompt + ": ");
+  if (!first) return util::fail("no password entered");
+  if (confirm) {
+    auto second = prompt_hidden("Again: ");
+    if (!second || *second != *first) return util::fail("the two passwords differ; try again");
+  }
+  return util::Secret(*first);
+}
+
+nlohmann::json to_json(const pki::CertificateInfo& i) {
+  return {
+      {"subject", i.subject},
+      {"subject_cn", i.subject_cn},
+      {"issuer", i.issuer},
+      {"serial", i.serial_hex},
+      {"not_before", pki::format_time(i.not_before)},
+      {"not_after", pki::format_time(i.not_after)},
+      {"days_left", i.days_left},
+      {"expired", i.expired},
+      {"not_yet_valid", i.not_yet_valid},
+      {"san", {{"dns", i.san_dns}, {"ip", i.san_ip}, {"email", i.san_email}, {"uri", i.san_uri}}},
+      {"key", {{"type", i.key_type}, {"curve", i.key_curve}, {"bits", i.key_bits}}},
+      {"key_usage", i.key_usage},
+      {"extended_key_usage", i.extended_key_usage},
+      {"is_ca", i.is_ca},
+      {"self_signed", i.self_signed},
+      {"signature_algorithm", i.signature_algorithm},
+      {"pin", {{"sha256_hex", i.pin_hex}, {"sha256_base64", i.pin_base64}}},
+      {"fingerprint_sha256", i.fingerprint_sha256},
+  };
+}
+
+std::string to_text(const pki::CertificateInfo& i) {
+  std::vector<std::string> names;
+  for (const auto& n : i.san_dns) names.push_back("DNS:" + n);
+  for (const auto& n : i.san_ip) names.push_back("IP:" + n);
+  for (const auto& n : i.san_email) names.push_back("email:" + n);
+  for (const auto& n : i.san_uri) names.push_back("URI:" + n);
+  std::string validity;
+  if (i.expired) {
+    validity = fmt::format("EXPIRED {} days ago", -i.days_left);
+  } else if (i.not_yet_valid) {
+    validity = "NOT YET VALID";
+  } else {
+    validity = fmt::format("{} days left", i.days_left);
+  }
+  std::string key = i.key_type + (i.key_curve.empty() ? "" : " " + i.key_curve);
+  if (i.key_bits > 0) key += fmt::format(" ({} bits)", i.key_bits);
+  std::string out;
+  auto line = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("  {:<12} {}\n", label, value);
+  };
+  line("subject:", i.subject);
+  line("issuer:", i.issuer + (i.self_signed ? " (self-signed)" : ""));
+  line("serial:", i.serial_hex);
+  line("valid:", fmt::format("{} to {} ({})", pki::format_time(i.not_before),
+                             pki::format_time(i.not_after), validity));
+  line("names:", names.empty() ? "(none)" : util::join(names, ", "));
+  line("key:", key);
+  line("key usage:", i.key_usage.empty() ? "(any)" : util::join(i.key_usage, ", "));
+  line("ext usage:",
+       i.extended_key_usage.empty() ? "(any)" : util::join(i.extended_key_usage, ", "));
+  line("CA:", i.is_ca ? "yes" : "no");
+  line("signature:", i.signature_algorithm);
+  line("pin:", "sha256:" + i.pin_hex);
+  line("", "sha256//" + i.pin_base64);
+  line("fingerprint:", "SHA256 " + i.fingerprint_sha256);
+  return out;
+}
+
+}  // namespace tlsgate::cli

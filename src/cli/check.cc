@@ -1,0 +1,111 @@
+// `tlsgate check -c FILE [--json]` and `tlsgate check --explain KEY`
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "config/key_docs.h"
+#include "config/loader.h"
+#include "tls/policy_audit.h"
+#include "util/strings.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::string config = "tlsgate.conf";
+  std::string explain;
+  bool json = false;
+};
+
+using Severity = config::Diagnostic::Severity;
+
+std::string line_for(const config::Diagnostic& d) {
+  return (d.severity == Severity::kWarning ? "warning: " : "") + config::format(d);
+}
+
+nlohmann::json to_json(const config::Diagnostic& d) {
+  return {{"severity", d.severity == Severity::kError ? "error" : "warning"},
+          {"file", d.where.file},
+          {"line", d.where.line},
+          {"key", d.key},
+          {"problem", d.problem},
+          {"fix", d.fix},
+          {"message", config::format(d)}};
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+int run_explain(const std::string& key) {
+  if (auto text = config::explain(key)) {
+    std::printf("%s", text->c_str());
+    if (!text->empty() && text->back() != '\n') std::printf("\n");
+    return kOk;
+  }
+  auto near = config::nearest_key(key);
+  return report_error(
+      "unknown key " + key + (near ? "; did you mean " + *near + "?" : "; check the spelling"),
+      kUsage);
+}
+
+int run_check(const Options& o) {
+  if (!o.explain.empty()) return run_explain(o.explain);
+
+  auto loaded = config::load_config(o.config, config::current_environment());
+  std::vector<config::Diagnostic> findings = loaded.diagnostics;
+  tls::AuditReport audit;
+  if (loaded.ok()) {
+    audit = tls::audit(*loaded.config, util::SystemClock::instance(), {30, ::geteuid()});
+    findings.insert(findings.end(), audit.findings.begin(), audit.findings.end());
+  }
+  size_t errors = 0;
+  for (const auto& d : findings) errors += d.severity == Severity::kError ? 1 : 0;
+  size_t warnings = findings.size() - errors;
+  int code = !loaded.ok() ? kUsage : errors > 0 ? kFailed : kOk;
+
+  if (o.json) {
+    nlohmann::json j{{"config", o.config},
+                     {"valid_config", loaded.ok()},
+                     {"policies", audit.policies},
+                     {"errors", errors},
+                     {"warnings", warnings},
+                     {"findings", nlohmann::json::array()}};
+    for (const auto& d : findings) j["findings"].push_back(to_json(d));
+    std::printf("%s\n", j.dump(2).c_str());
+    return code;
+  }
+  for (const auto& d : findings) std::printf("%s\n", line_for(d).c_str());
+  if (!loaded.ok()) {
+    std::printf("%s: %s in the configuration; certificates were not checked\n", o.config.c_str(),
+                plural(errors, "error", "errors").c_str());
+    return code;
+  }
+  std::string scopes = audit.policies.empty()
+                           ? "no enabled policy"
+                           : plural(audit.policies.size(), "policy", "policies") + " (" +
+                                 util::join(audit.policies, ", ") + ")";
+  std::printf("%s: %s checked: %s, %s\n", o.config.c_str(), scopes.c_str(),
+              plural(errors, "problem", "problems").c_str(),
+              plural(warnings, "warning", "warnings").c_str());
+  return code;
+}
+
+}  // namespace
+
+void add_check(CLI::App& app, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "check", "Check a config and every certificate, key, folder and name it refers to");
+  cmd->add_option("-c,--config", opts->config, "Config file")->capture_default_str();
+  cmd->add_option("--explain", opts->explain, "Print the documentation of KEY and exit");
+  cmd->add_flag("--json", opts->json, "Print the findings as JSON");
+  cmd->footer("Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable.");
+  cmd->callback([opts, &out] { out.code = run_check(*opts); });
+}
+
+}  // namespace tlsgate::cli

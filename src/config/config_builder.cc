@@ -1,0 +1,235 @@
+#include "config/config_builder.h"
+
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <type_traits>
+
+#include "config/enum_names.h"
+#include "config/key_pattern.h"
+#include "config/value_parsers.h"
+
+namespace tlsgate::config::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+// A Value of the field's own type; the key's ValueType guarantees the match.
+template <typename M>
+void assign(M& field, const Value& v) {
+  if constexpr (IsOptional<M>::value) {
+    typename M::value_type inner{};
+    assign(inner, v);
+    field = std::move(inner);
+  } else if constexpr (std::is_enum_v<M>) {
+    field = enum_from<M>(std::get<std::string>(v));
+  } else if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool>) {
+    field = static_cast<M>(std::get<uint64_t>(v));
+  } else {
+    field = std::get<M>(v);
+  }
+}
+
+template <typename S>
+using Setters = std::map<std::string_view, std::function<void(S&, const Value&)>>;
+
+template <typename S, typename M>
+std::function<void(S&, const Value&)> member(M S::*field) {
+  return [field](S& s, const Value& v) { assign(s.*field, v); };
+}
+
+const Setters<Policy>& policy_setters() {
+  static const Setters<Policy> table{
+      {"enabled", member(&Policy::enabled)},
+      {"base_directory", member(&Policy::base_directory)},
+      {"private_key", member(&Policy::private_key)},
+      {"private_key_password", member(&Policy::private_key_password)},
+      {"public_certificate", member(&Policy::public_certificate)},
+      {"trusted_dir", member(&Policy::trusted_dir)},
+      {"revoked_dir", member(&Policy::revoked_dir)},
+      {"client_auth", member(&Policy::client_auth)},
+      {"verify_hostname", member(&Policy::verify_hostname)},
+      {"tls_versions", member(&Policy::tls_versions)},
+      {"ciphers", member(&Policy::ciphers)},
+      {"groups", member(&Policy::groups)},
+      {"handshake_timeout", member(&Policy::handshake_timeout)},
+      {"trust_all", member(&Policy::trust_all)},
+      {"pinned_certs", member(&Policy::pinned_certs)},
+      {"allowed_identities", member(&Policy::allowed_identities)},
+      {"identity_from", member(&Policy::identity_from)},
+      {"known_peers", member(&Policy::known_peers)},
+      {"ocsp_stapling", member(&Policy::ocsp_stapling)},
+      {"revocation_checks", member(&Policy::revocation_checks)},
+      {"implicit_trust_renewed", member(&Policy::implicit_trust_renewed)},
+  };
+  return table;
+}
+
+const Setters<Connector>& connector_setters() {
+  static const Setters<Connector> table{
+      {"listen_address", member(&Connector::listen_address)},
+      {"upstream_address", member(&Connector::upstream_address)},
+      {"protocol", member(&Connector::protocol)},
+      {"tls_level", member(&Connector::tls_level)},
+      {"ssl_policy", member(&Connector::ssl_policy)},
+      {"upstream_ssl_policy", member(&Connector::upstream_ssl_policy)},
+      {"upstream_server_name", member(&Connector::upstream_server_name)},
+      {"proxy_protocol", member(&Connector::proxy_protocol)},
+      {"user_map", member(&Connector::user_map)},
+      {"max_connections", member(&Connector::max_connections)},
+  };
+  return table;
+}
+
+const Setters<Server>& server_setters() {
+  static const Setters<Server> table{
+      {"worker_threads", member(&Server::worker_threads)},
+      {"shutdown_timeout", member(&Server::shutdown_timeout)},
+      {"reload_settle", member(&Server::reload_settle)},
+      {"ticket_key_rotation", member(&Server::ticket_key_rotation)},
+      {"idle_timeout", member(&Server::idle_timeout)},
+      {"log_level", member(&Server::log_level)},
+      {"log_format", member(&Server::log_format)},
+  };
+  return table;
+}
+
+const Setters<Admin>& admin_setters() {
+  static const Setters<Admin> table{
+      {"enabled", member(&Admin::enabled)},
+      {"listen_address", member(&Admin::listen_address)},
+      {"ssl_policy", member(&Admin::ssl_policy)},
+  };
+  return table;
+}
+
+const Setters<Cluster>& cluster_setters() {
+  static const Setters<Cluster> table{
+      {"enabled", member(&Cluster::enabled)},
+      {"node_name", member(&Cluster::node_name)},
+      {"etcd_endpoints", member(&Cluster::etcd_endpoints)},
+      {"ssl_policy", member(&Cluster::ssl_policy)},
+      {"key_prefix", member(&Cluster::key_prefix)},
+  };
+  return table;
+}
+
+template <typename S>
+void set(const Setters<S>& table, std::string_view suffix, S& target, const Value& v) {
+  table.at(suffix)(target, v);
+}
+
+// Lexically normal, without a trailing separator ("/etc/certs/" -> "/etc/certs").
+fs::path tidy(const fs::path& p) {
+  auto n = p.lexically_normal();
+  if (!n.has_filename() && n.has_relative_path()) n = n.parent_path();
+  return n;
+}
+
+fs::path resolve(const fs::path& base, const fs::path& given, const char* fallback) {
+  return tidy(base / (given.empty() ? fs::path(fallback) : given));
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+Diagnostic unknown_key(const Entry& entry) {
+  Diagnostic d{Diagnostic::Severity::kError, entry.where, entry.key, "unknown key",
+               "remove it or check the spelling"};
+  if (auto near = nearest_key(entry.key)) {
+    bool from_env = entry.where.line == 0 && entry.where.file.starts_with("environment ");
+    d.fix = "did you mean " + (from_env ? environment_name(*near) : *near) + "?";
+  }
+  return d;
+}
+
+}  // namespace
+
+ConfigBuilder::ConfigBuilder(std::string source, std::filesystem::path file) {
+  config_.source = std::move(source);
+  config_.file = std::move(file);
+}
+
+void ConfigBuilder::apply(const Entry& entry, std::vector<Diagnostic>& diagnostics) {
+  auto match = match_key(entry.key);
+  if (!match) {
+    diagnostics.push_back(unknown_key(entry));
+    return;
+  }
+  // Naming a scope or connector creates it, even when the value is bad, so
+  // that cross-checks see what the file meant.
+  const auto& pattern = match->doc->pattern;
+  Policy* policy = nullptr;
+  Connector* connector = nullptr;
+  if (pattern.starts_with("ssl.policy.")) {
+    policy = &config_.policies[match->var];
+    policy->scope = match->var;
+  } else if (pattern.starts_with("connector.")) {
+    connector = &config_.connectors[match->var];
+    connector->name = match->var;
+  }
+
+  auto value = parse_value(*match->doc, entry.value);
+  if (!value) {
+    diagnostics.push_back({Diagnostic::Severity::kError, entry.where, entry.key,
+                           value.error().problem, value.error().fix});
+    rejected_.insert(match->canonical);
+    return;
+  }
+  rejected_.erase(match->canonical);
+  config_.origins[match->canonical] = entry.where;
+
+  auto suffix = std::string_view(pattern).substr(pattern.rfind('.') + 1);
+  if (policy) {
+    set(policy_setters(), suffix, *policy, *value);
+  } else if (connector) {
+    set(connector_setters(), suffix, *connector, *value);
+  } else if (pattern.starts_with("server.")) {
+    set(server_setters(), suffix, config_.server, *value);
+  } else if (pattern.starts_with("admin.")) {
+    set(admin_setters(), suffix, config_.admin, *value);
+  } else if (pattern.starts_with("cluster.")) {
+    set(cluster_setters(), suffix, config_.cluster, *value);
+  }
+}
+
+Config ConfigBuilder::finish() {
+  Config c = config_;
+  const fs::path dir = c.file.empty() ? fs::current_path() : c.file.parent_path();
+  auto is_set = [&](const std::string& key) { return c.origins.count(key) != 0; };
+
+  for (auto& [scope, p] : c.policies) {
+    auto base = tidy(
+        dir / (p.base_directory.empty() ? fs::path("certificates") / scope : p.base_directory));
+    p.base_directory = base;
+    p.private_key = resolve(base, p.private_key, "private.key");
+    p.public_certificate = resolve(base, p.public_certificate, "public.crt");
+    p.trusted_dir = resolve(base, p.trusted_dir, "trusted");
+    p.revoked_dir = resolve(base, p.revoked_dir, "revoked");
+    if (!is_set("ssl.policy." + scope + ".client_auth")) {
+      p.client_auth =
+          scope == "cluster" || scope == "backup" ? ClientAuth::kRequire : ClientAuth::kOptional;
+    }
+  }
+  for (auto& [name, conn] : c.connectors) {
+    const std::string prefix = "connector." + name + ".";
+    if (!is_set(prefix + "ssl_policy")) conn.ssl_policy = name;
+    if (!is_set(prefix + "upstream_server_name"))
+      conn.upstream_server_name = conn.upstream_address.host;
+    if (conn.user_map) conn.user_map = tidy(dir / *conn.user_map);
+  }
+  if (!is_set("cluster.node_name")) c.cluster.node_name = host_name();
+  return c;
+}
+
+}  // namespace tlsgate::config::detail

@@ -1,0 +1,101 @@
+#include "config/cross_checks.h"
+
+#include <map>
+
+namespace tlsgate::config::detail {
+namespace {
+
+class Checker {
+ public:
+  Checker(const Config& config, const std::set<std::string>& rejected)
+      : c_(config), rejected_(rejected) {}
+
+  std::vector<Diagnostic> run() {
+    for (const auto& [name, conn] : c_.connectors) check_connector(name, conn);
+    check_listeners();
+    if (c_.admin.enabled) {
+      check_policy(c_.admin.ssl_policy, "admin.ssl_policy", "set admin.enabled=false");
+    }
+    if (c_.cluster.enabled) {
+      check_policy(c_.cluster.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
+      if (c_.cluster.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
+        error("cluster.etcd_endpoints", "is required",
+              "set cluster.etcd_endpoints=https://host:2379");
+      }
+    }
+    for (const auto& [scope, policy] : c_.policies) {
+      if (policy.trust_all) {
+        warning("ssl.policy." + scope + ".trust_all",
+                "trust_all is on: every peer is trusted without verification",
+                "use it only for debugging");
+      }
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void check_connector(const std::string& name, const Connector& conn) {
+    const std::string prefix = "connector." + name + ".";
+    for (const char* suffix : {"listen_address", "upstream_address"}) {
+      auto key = prefix + suffix;
+      if (!c_.origins.count(key) && !rejected_.count(key))
+        error(key, "is required", "set " + key + "=host:port");
+    }
+    if (conn.tls_level != TlsLevel::kDisabled && !rejected_.count(prefix + "tls_level")) {
+      check_policy(conn.ssl_policy, prefix + "ssl_policy", "set " + prefix + "tls_level=DISABLED");
+    }
+    if (conn.upstream_ssl_policy) {
+      check_policy(*conn.upstream_ssl_policy, prefix + "upstream_ssl_policy",
+                   "remove " + prefix + "upstream_ssl_policy");
+    }
+    if (conn.user_map && conn.protocol == Protocol::kTcp && !rejected_.count(prefix + "protocol")) {
+      error(prefix + "user_map", "applies only to protocol=postgres or mysql",
+            "remove it or set " + prefix + "protocol");
+    }
+  }
+
+  // Two connectors on one address: the second would fail to bind at start.
+  void check_listeners() {
+    std::map<std::string, std::string> first;  // address -> connector
+    for (const auto& [name, conn] : c_.connectors) {
+      if (!c_.origins.count("connector." + name + ".listen_address")) continue;
+      auto [it, fresh] = first.emplace(to_string(conn.listen_address), name);
+      if (!fresh) {
+        error("connector." + name + ".listen_address",
+              "connector." + it->second + " listens on the same address",
+              "give each connector its own address");
+      }
+    }
+  }
+
+  // KEY names POLICY, which must exist and be enabled; OR_ELSE is the other way out.
+  void check_policy(const std::string& policy, const std::string& key, const std::string& or_else) {
+    if (rejected_.count(key)) return;
+    auto it = c_.policies.find(policy);
+    if (it != c_.policies.end() && it->second.enabled) return;
+    auto problem =
+        "policy \"" + policy + "\" is not " + (it == c_.policies.end() ? "defined" : "enabled");
+    error(key, problem, "add ssl.policy." + policy + ".enabled=true or " + or_else);
+  }
+
+  void error(const std::string& key, std::string problem, std::string fix) {
+    out_.push_back(
+        {Diagnostic::Severity::kError, c_.where(key), key, std::move(problem), std::move(fix)});
+  }
+  void warning(const std::string& key, std::string problem, std::string fix) {
+    out_.push_back(
+        {Diagnostic::Severity::kWarning, c_.where(key), key, std::move(problem), std::move(fix)});
+  }
+
+  const Config& c_;
+  const std::set<std::string>& rejected_;
+  std::vector<Diagnostic> out_;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> cross_check(const Config& config, const std::set<std::string>& rejected) {
+  return Checker(config, rejected).run();
+}
+
+}  // namespace tlsgate::config::detail

@@ -1,0 +1,301 @@
+// The table itself. Patterns are listed in DESIGN.md's order so that
+// `check --explain` and error suggestions read like the design.
+#include "config/key_docs.h"
+
+#include "config/enum_names.h"
+
+namespace tlsgate::config {
+namespace {
+
+using detail::spellings;
+using T = ValueType;
+
+std::vector<KeyDoc> policy_docs() {
+  const std::string p = "ssl.policy.<scope>.";
+  return {
+      {.pattern = p + "enabled",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Whether this policy is in use; connectors and outgoing links can use only an "
+              "enabled policy."},
+      {.pattern = p + "base_directory",
+       .type = T::kPath,
+       .default_text = "certificates/<scope>, relative to the config file",
+       .doc = "Folder of this policy's key, certificate, trusted/ and revoked/; a relative path "
+              "starts at the "
+              "config file's folder."},
+      {.pattern = p + "private_key",
+       .type = T::kPath,
+       .default_text = "private.key",
+       .doc = "PEM private key (PKCS#1, PKCS#8 or encrypted PKCS#8); a relative path starts at "
+              "base_directory."},
+      {.pattern = p + "private_key_password",
+       .type = T::kSecret,
+       .default_text = "none",
+       .doc = "Passphrase of an encrypted private key; $(command) is run only under "
+              "--expand-commands. Never "
+              "printed."},
+      {.pattern = p + "public_certificate",
+       .type = T::kPath,
+       .default_text = "public.crt",
+       .doc = "PEM certificate, leaf first and chain after; a relative path starts at "
+              "base_directory."},
+      {.pattern = p + "trusted_dir",
+       .type = T::kPath,
+       .default_text = "trusted",
+       .doc = "Folder of PEM certificates (CA bundles allowed) trusted as issuers of peers; a "
+              "relative path "
+              "starts at base_directory."},
+      {.pattern = p + "revoked_dir",
+       .type = T::kPath,
+       .default_text = "revoked",
+       .doc = "Folder of CRLs (PEM or DER) checked for peers; a relative path starts at "
+              "base_directory."},
+      {.pattern = p + "client_auth",
+       .type = T::kEnum,
+       .default_text = "REQUIRE for cluster and backup, else OPTIONAL",
+       .allowed = spellings<ClientAuth>(),
+       .doc = "Whether clients present a certificate: NONE asks for none, OPTIONAL verifies one if "
+              "sent, "
+              "REQUIRE refuses a client without one."},
+      {.pattern = p + "verify_hostname",
+       .type = T::kBool,
+       .default_text = "true",
+       .doc = "Outgoing connections: check the peer certificate's SAN against the name dialled."},
+      {.pattern = p + "tls_versions",
+       .type = T::kList,
+       .default_text = "TLSv1.2;TLSv1.3",
+       .allowed = {"TLSv1.2", "TLSv1.3"},
+       .doc = "TLS versions accepted, separated by ';' or ','.",
+       .min = 1,
+       .comma_ok = true},
+      {.pattern = p + "ciphers",
+       .type = T::kList,
+       .default_text = "TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305, and every TLS 1.3 suite",
+       .doc = "Cipher suites by IANA or OpenSSL name, TLS 1.2 and 1.3 mixed; each applies to its "
+              "own version "
+              "and the server's order wins.",
+       .comma_ok = true},
+      {.pattern = p + "groups",
+       .type = T::kList,
+       .default_text = "X25519;P-256;P-384",
+       .doc = "Key-exchange groups, most preferred first.",
+       .comma_ok = true},
+      {.pattern = p + "handshake_timeout",
+       .type = T::kDuration,
+       .default_text = "10s",
+       .doc = "Time a peer gets to finish the handshake, including the postgres or mysql "
+              "negotiation before "
+              "it."},
+      {.pattern = p + "trust_all",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Trust every peer without checking its chain or pins; for debugging only, and logged "
+              "loudly."},
+      {.pattern = p + "pinned_certs",
+       .type = T::kList,
+       .default_text = "none",
+       .doc = "SHA-256 pins of the peer's public key (hex of the SubjectPublicKeyInfo DER, or "
+              "sha256//base64); checked on top of chain verification.",
+       .comma_ok = true},
+      {.pattern = p + "allowed_identities",
+       .type = T::kList,
+       .default_text = "anyone the trusted CAs vouch for",
+       .doc = "Identities let in, as mapped by identity_from, separated by ';' (subject DNs hold "
+              "commas)."},
+      {.pattern = p + "identity_from",
+       .type = T::kEnum,
+       .default_text = "subject",
+       .allowed = spellings<IdentityFrom>(),
+       .doc = "The part of a client certificate that becomes its identity."},
+      {.pattern = p + "known_peers",
+       .type = T::kList,
+       .default_text = "none",
+       .doc = "Cluster links: SAN DNS names or URLs a peer may present; a left-most '*' matches "
+              "one label "
+              "(RFC 6125).",
+       .comma_ok = true},
+      {.pattern = p + "ocsp_stapling",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Fetch, cache, refresh and staple OCSP responses for this policy's certificate."},
+      {.pattern = p + "revocation_checks",
+       .type = T::kEnum,
+       .default_text = "NONE",
+       .allowed = spellings<RevocationChecks>(),
+       .doc = "Outgoing connections: check the peer's revocation status; IF_PRESENT fails soft "
+              "when none is "
+              "available, STRICT fails hard."},
+      {.pattern = p + "implicit_trust_renewed",
+       .type = T::kBool,
+       .default_text = "true",
+       .doc =
+           "Trust a peer whose renewed certificate keeps a pinned public key and the same issuer."},
+  };
+}
+
+std::vector<KeyDoc> connector_docs() {
+  const std::string c = "connector.<name>.";
+  return {
+      {.pattern = c + "listen_address",
+       .type = T::kAddress,
+       .default_text = "none (required)",
+       .doc = "Where clients connect: host:port, [ipv6]:port, or :port for every interface."},
+      {.pattern = c + "upstream_address",
+       .type = T::kAddress,
+       .default_text = "none (required)",
+       .doc = "The backend: host:port or [ipv6]:port."},
+      {.pattern = c + "protocol",
+       .type = T::kEnum,
+       .default_text = "tcp",
+       .allowed = spellings<Protocol>(),
+       .doc = "How clients start TLS: tcp with the handshake, postgres and mysql with the "
+              "database's own "
+              "negotiation."},
+      {.pattern = c + "tls_level",
+       .type = T::kEnum,
+       .default_text = "REQUIRED",
+       .allowed = spellings<TlsLevel>(),
+       .doc = "DISABLED relays plaintext, OPTIONAL takes TLS or plaintext on one port, REQUIRED "
+              "refuses "
+              "plaintext."},
+      {.pattern = c + "ssl_policy",
+       .type = T::kString,
+       .default_text = "the connector's name",
+       .doc = "Policy for the client side."},
+      {.pattern = c + "upstream_ssl_policy",
+       .type = T::kString,
+       .default_text = "none: plaintext to the backend",
+       .doc = "Policy for a TLS connection to the backend."},
+      {.pattern = c + "upstream_server_name",
+       .type = T::kString,
+       .default_text = "the host of upstream_address",
+       .doc = "SNI sent to the backend and the name checked on its certificate."},
+      {.pattern = c + "proxy_protocol",
+       .type = T::kEnum,
+       .default_text = "off",
+       .allowed = spellings<ProxyProtocol>(),
+       .doc =
+           "v2 tells the backend the client's address and identity in a PROXY protocol v2 header."},
+      {.pattern = c + "user_map",
+       .type = T::kPath,
+       .default_text = "none",
+       .doc = "postgres and mysql: file of IDENTITY DBUSER lines; a client logs in only as a user "
+              "mapped from "
+              "its certificate identity. A relative path starts at the config file's folder."},
+      {.pattern = c + "max_connections",
+       .type = T::kCount,
+       .default_text = "10000",
+       .doc = "Concurrent client connections; a connection above it is closed at once and counted.",
+       .min = 1},
+  };
+}
+
+std::vector<KeyDoc> global_docs() {
+  return {
+      {.pattern = "server.worker_threads",
+       .type = T::kCount,
+       .default_text = "0 (one per CPU core)",
+       .doc = "Event-loop threads; 0 starts one per CPU core.",
+       .max = 1024},
+      {.pattern = "server.shutdown_timeout",
+       .type = T::kDuration,
+       .default_text = "30s",
+       .doc = "How long a shutdown waits for open connections to finish."},
+      {.pattern = "server.reload_settle",
+       .type = T::kDuration,
+       .default_text = "200ms",
+       .doc = "Quiet time after the last change to a policy's files before it is reloaded.",
+       .zero_allowed = true},
+      {.pattern = "server.ticket_key_rotation",
+       .type = T::kDuration,
+       .default_text = "1h",
+       .doc = "Lifetime of a session ticket key; resumption survives a rotation."},
+      {.pattern = "server.idle_timeout",
+       .type = T::kDuration,
+       .default_text = "0 (off)",
+       .doc = "Close a connection that carried no data for this long; 0 turns it off.",
+       .zero_allowed = true},
+      {.pattern = "server.log_level",
+       .type = T::kEnum,
+       .default_text = "info",
+       .allowed = spellings<LogLevel>(),
+       .doc = "The least severe messages written to stderr."},
+      {.pattern = "server.log_format",
+       .type = T::kEnum,
+       .default_text = "text",
+       .allowed = spellings<LogFormat>(),
+       .doc = "Format of log lines on stderr."},
+      {.pattern = "admin.enabled",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Serve the HTTPS admin API, metrics and dashboard."},
+      {.pattern = "admin.listen_address",
+       .type = T::kAddress,
+       .default_text = "127.0.0.1:9443",
+       .doc = "Where the admin API listens."},
+      {.pattern = "admin.ssl_policy",
+       .type = T::kString,
+       .default_text = "admin",
+       .doc = "Policy for the admin API."},
+      {.pattern = "cluster.enabled",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Coordinate certificate replacement with other nodes through etcd."},
+      {.pattern = "cluster.node_name",
+       .type = T::kString,
+       .default_text = "the host name",
+       .doc = "This node's name in the cluster."},
+      {.pattern = "cluster.etcd_endpoints",
+       .type = T::kList,
+       .default_text = "none (required when enabled)",
+       .doc = "etcd endpoints as https://host:port, separated by ';' or ','.",
+       .comma_ok = true},
+      {.pattern = "cluster.ssl_policy",
+       .type = T::kString,
+       .default_text = "cluster",
+       .doc = "Policy for mutual TLS to etcd."},
+      {.pattern = "cluster.key_prefix",
+       .type = T::kString,
+       .default_text = "/tlsgate",
+       .doc = "etcd key prefix under which tlsgate keeps its records."},
+  };
+}
+
+}  // namespace
+
+const std::vector<KeyDoc>& key_docs() {
+  static const std::vector<KeyDoc> docs = [] {
+    std::vector<KeyDoc> all = policy_docs();
+    for (auto& d : connector_docs()) all.push_back(std::move(d));
+    for (auto& d : global_docs()) all.push_back(std::move(d));
+    return all;
+  }();
+  return docs;
+}
+
+std::string to_string(ValueType t) {
+  switch (t) {
+    case ValueType::kBool:
+      return "boolean";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kPath:
+      return "path";
+    case ValueType::kSecret:
+      return "secret";
+    case ValueType::kEnum:
+      return "enum";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kDuration:
+      return "duration";
+    case ValueType::kCount:
+      return "count";
+    case ValueType::kAddress:
+      return "address";
+  }
+  return "?";
+}
+
+}  // namespace tlsgate::config

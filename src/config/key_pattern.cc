@@ -1,0 +1,116 @@
+#include "config/key_pattern.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "util/strings.h"
+
+namespace tlsgate::config {
+namespace detail {
+namespace {
+
+bool is_variable(std::string_view component) {
+  return component == "<scope>" || component == "<name>";
+}
+
+}  // namespace
+
+std::string_view strip_alias(std::string_view key) {
+  if (key.starts_with(kAliasPrefix)) key.remove_prefix(kAliasPrefix.size());
+  return key;
+}
+
+std::vector<std::string_view> components(std::string_view key) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t dot = key.find('.', start);
+    out.push_back(
+        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+bool is_valid_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+}
+
+std::string instantiate(std::string_view pattern, std::string_view var) {
+  std::string out;
+  for (auto part : components(pattern)) {
+    if (!out.empty()) out += '.';
+    out += is_variable(part) ? var : part;
+  }
+  return out;
+}
+
+std::optional<KeyMatch> match_key(std::string_view key) {
+  auto canonical = strip_alias(key);
+  auto parts = components(canonical);
+  for (const auto& doc : key_docs()) {
+    auto pattern = components(doc.pattern);
+    if (pattern.size() != parts.size()) continue;
+    std::string var;
+    bool ok = true;
+    for (size_t i = 0; ok && i < parts.size(); ++i) {
+      if (is_variable(pattern[i])) {
+        ok = is_valid_name(parts[i]);
+        var = parts[i];
+      } else {
+        ok = pattern[i] == parts[i];
+      }
+    }
+    if (ok) return KeyMatch{&doc, std::string(canonical), var};
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+const KeyDoc* find_key_doc(std::string_view key) {
+  auto m = detail::match_key(key);
+  return m ? m->doc : nullptr;
+}
+
+std::optional<std::string> nearest_key(std::string_view key) {
+  const bool alias = key.starts_with(detail::kAliasPrefix);
+  const auto bare = detail::strip_alias(key);
+  const auto lowered = util::to_lower(bare);
+  const auto parts = detail::components(bare);
+  const size_t threshold = std::max<size_t>(2, bare.size() / 4);
+
+  std::optional<std::string> best;
+  size_t best_distance = threshold + 1;
+  auto consider = [&](std::string candidate) {
+    size_t d = util::edit_distance(lowered, util::to_lower(candidate));
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::move(candidate);
+    }
+  };
+  for (const auto& doc : key_docs()) {
+    auto pattern = detail::components(doc.pattern);
+    auto var_at = std::find_if(pattern.begin(), pattern.end(),
+                               [](auto p) { return p == "<scope>" || p == "<name>"; });
+    if (var_at == pattern.end()) {
+      consider(doc.pattern);
+      continue;
+    }
+    // The key's own component at the variable's position is the likely
+    // scope; any other component covers typos that add or drop a dot.
+    auto index = static_cast<size_t>(var_at - pattern.begin());
+    if (index < parts.size() && detail::is_valid_name(parts[index])) {
+      consider(detail::instantiate(doc.pattern, parts[index]));
+    }
+    for (auto part : parts) {
+      if (detail::is_valid_name(part)) consider(detail::instantiate(doc.pattern, part));
+    }
+  }
+  if (best && alias) best = std::string(detail::kAliasPrefix) + *best;
+  return best;
+}
+
+}  // namespace tlsgate::config

@@ -1,0 +1,28 @@
+#include "config/settings.h"
+
+#include "config/enum_names.h"
+
+namespace tlsgate::config {
+
+std::string to_string(ClientAuth v) { return detail::spelling(v); }
+std::string to_string(TlsLevel v) { return detail::spelling(v); }
+std::string to_string(Protocol v) { return detail::spelling(v); }
+std::string to_string(IdentityFrom v) { return detail::spelling(v); }
+std::string to_string(RevocationChecks v) { return detail::spelling(v); }
+std::string to_string(ProxyProtocol v) { return detail::spelling(v); }
+std::string to_string(LogLevel v) { return detail::spelling(v); }
+std::string to_string(LogFormat v) { return detail::spelling(v); }
+
+std::string to_string(const HostPort& hp) {
+  // An IPv6 literal needs brackets, or its colons would swallow the port's.
+  bool bracket = hp.host.find(':') != std::string::npos;
+  std::string host = bracket ? "[" + hp.host + "]" : hp.host;
+  return host + ":" + std::to_string(hp.port);
+}
+
+Location Config::where(const std::string& key) const {
+  if (auto it = origins.find(key); it != origins.end()) return it->second;
+  return Location{source.empty() ? file.string() : source, 0};
+}
+
+}  // namespace tlsgate::config

@@ -1,0 +1,208 @@
+#include "pki/issuer.h"
+
+#include <openssl/rsa.h>
+
+#include "pki/certificate_info.h"
+#include "pki/openssl_error.h"
+#include "pki/x509_build.h"
+#include "util/strings.h"
+
+namespace tlsgate::pki {
+namespace {
+
+constexpr auto kBackdate = std::chrono::hours(1);
+constexpr size_t kMaxCommonName = 64;  // ub-common-name, RFC 5280
+
+// The first 64 characters (UTF-8 code points, not bytes) of name.
+std::string common_name(const std::string& name) {
+  size_t chars = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    bool starts_char = (static_cast<unsigned char>(name[i]) & 0xC0) != 0x80;
+    if (starts_char && ++chars > kMaxCommonName) return name.substr(0, i);
+  }
+  return name;
+}
+
+X509NamePtr make_subject(const std::string& cn) {
+  X509NamePtr name(X509_NAME_new());
+  auto add = [&](const char* field, const std::string& value) {
+    return X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                      0) == 1;
+  };
+  if (!name || !add("O", "tlsgate") || !add("CN", common_name(cn))) return nullptr;
+  return name;
+}
+
+util::Status add_extension(X509* cert, const X509* issuer, int nid, const std::string& value) {
+  auto ext = make_extension(nid, value, issuer, cert);
+  if (!ext) return util::fail(ext.error());
+  if (X509_add_ext(cert, ext->get(), -1) != 1) {
+    return util::fail(openssl_error(std::string("cannot add the ") + OBJ_nid2sn(nid) + " extension"));
+  }
+  return {};
+}
+
+util::Status add_san(X509* cert, const SubjectNames& names) {
+  GeneralNamesPtr gens(GENERAL_NAMES_new());
+  auto push = [&](int type, const std::string& value) -> bool {
+    GeneralNamePtr gen(GENERAL_NAME_new());
+    if (!gen) return false;
+    if (type == GEN_IPADD) {
+      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
+      if (ip == nullptr) return false;
+      GENERAL_NAME_set0_value(gen.get(), type, ip);
+    } else {
+      Asn1StringPtr text(ASN1_IA5STRING_new());
+      if (!text || ASN1_STRING_set(text.get(), value.data(), static_cast<int>(value.size())) != 1) {
+        return false;
+      }
+      GENERAL_NAME_set0_value(gen.get(), type, text.release());
+    }
+    if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) return false;
+    gen.release();  // now owned by gens
+    return true;
+  };
+  bool ok = gens != nullptr;
+  for (const auto& n : names.dns) ok = ok && push(GEN_DNS, n);
+  for (const auto& n : names.ip) ok = ok && push(GEN_IPADD, n);
+  for (const auto& n : names.email) ok = ok && push(GEN_EMAIL, n);
+  for (const auto& n : names.uri) ok = ok && push(GEN_URI, n);
+  if (!ok || X509_add1_ext_i2d(cert, NID_subject_alt_name, gens.get(), 0, X509V3_ADD_DEFAULT) != 1) {
+    return util::fail(openssl_error("cannot add the subjectAltName extension"));
+  }
+  return {};
+}
+
+// Everything but the extensions: version 3, serial, names, validity, public key.
+util::Result<X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME* issuer,
+                                      const EVP_PKEY* key, util::SystemTime not_before,
+                                      util::SystemTime not_after) {
+  if (not_after <= not_before) {
+    return util::fail("the certificate would end (" + format_time(not_after) + ") before it starts (" +
+                      format_time(not_before) + "); give a positive number of days");
+  }
+  auto serial = random_serial();
+  if (!serial) return util::fail(serial.error());
+  clear_openssl_errors();
+  X509Ptr cert(X509_new());
+  bool ok = cert && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+            X509_set_serialNumber(cert.get(), serial->get()) == 1 &&
+            X509_set_subject_name(cert.get(), subject) == 1 &&
+            X509_set_issuer_name(cert.get(), issuer) == 1 &&
+            set_asn1_time(X509_getm_notBefore(cert.get()), not_before) &&
+            set_asn1_time(X509_getm_notAfter(cert.get()), not_after) &&
+            X509_set_pubkey(cert.get(), unconst(key)) == 1;
+  if (!ok) return util::fail(openssl_error("cannot build the certificate"));
+  return cert;
+}
+
+util::Status sign(X509* cert, const EVP_PKEY* key) {
+  clear_openssl_errors();
+  // X509_sign only reads the key; OpenSSL 3.0 lacks the const.
+  if (X509_sign(cert, unconst(key), signature_digest(key)) <= 0) {
+    return util::fail(openssl_error("cannot sign the certificate"));
+  }
+  return {};
+}
+
+}  // namespace
+
+util::Result<KeySpec> rsa_key_spec(int bits) {
+  if (bits != 2048 && bits != 3072 && bits != 4096) {
+    return util::fail("--rsa " + std::to_string(bits) +
+                      ": unsupported RSA key size; use 2048, 3072 or 4096");
+  }
+  return KeySpec{KeySpec::Type::kRsa, bits};
+}
+
+util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
+  bool rsa = spec.type == KeySpec::Type::kRsa;
+  if (rsa) {
+    if (auto checked = rsa_key_spec(spec.rsa_bits); !checked) return util::fail(checked.error());
+  }
+  clear_openssl_errors();
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, rsa ? "RSA" : "EC", nullptr));
+  bool ok = ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
+            (rsa ? EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), spec.rsa_bits) == 1
+                 : EVP_PKEY_CTX_set_group_name(ctx.get(), "P-256") == 1);
+  EVP_PKEY* raw = nullptr;
+  if (!ok || EVP_PKEY_generate(ctx.get(), &raw) != 1) {
+    return util::fail(openssl_error(rsa ? "cannot generate an RSA key" : "cannot generate a P-256 key"));
+  }
+  return EvpPkeyPtr(raw);
+}
+
+util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
+  auto key = generate_key(req.key);
+  if (!key) return util::fail(key.error());
+  X509NamePtr subject = make_subject(req.name);
+  if (!subject) return util::fail(openssl_error("cannot build the CA name \"" + req.name + "\""));
+  auto not_before = req.not_before.value_or(clock.now() - kBackdate);
+  auto not_after = req.not_after.value_or(not_before + std::chrono::days(req.days));
+  auto cert = new_certificate(subject.get(), subject.get(), key->get(), not_before, not_after);
+  if (!cert) return util::fail(cert.error());
+  X509* x = cert->get();
+  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                            std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
+                            std::pair{NID_subject_key_identifier, "hash"},
+                            std::pair{NID_authority_key_identifier, "keyid:always"}}) {
+    if (auto st = add_extension(x, x, nid, value); !st) return util::fail(st.error());
+  }
+  if (auto st = sign(x, key->get()); !st) return util::fail(st.error());
+  return Issued{std::move(*cert), std::move(*key)};
+}
+
+util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_cert,
+                                       const EVP_PKEY* ca_key, const util::Clock& clock) {
+  if (req.names.empty()) {
+    return util::fail("a certificate needs at least one name; give a DNS name, IP address, email "
+                      "address or URI");
+  }
+  auto names = classify_names(req.names);
+  if (!names) return util::fail(names.error());
+  if (auto match = EVP_PKEY_eq(X509_get0_pubkey(ca_cert), ca_key); match != 1) {
+    clear_openssl_errors();
+    return util::fail("the CA key does not match the CA certificate (" + subject_of(ca_cert) +
+                      "); use the key that was created with that CA certificate");
+  }
+  // X509_check_ca only fills OpenSSL's extension cache.
+  if (X509_check_ca(unconst(ca_cert)) == 0) {
+    return util::fail("the CA certificate (" + subject_of(ca_cert) +
+                      ") is not a CA (no basicConstraints CA:TRUE); issue from a CA made with "
+                      "`tlsgate cert ca`");
+  }
+  EvpPkeyPtr key;
+  if (req.existing_key) {
+    key = up_ref(req.existing_key.get());
+  } else {
+    auto generated = generate_key(req.key);
+    if (!generated) return util::fail(generated.error());
+    key = std::move(*generated);
+  }
+  X509NamePtr subject = make_subject(std::string(util::trim(req.names.front())));
+  if (!subject) return util::fail(openssl_error("cannot build the subject name"));
+  auto not_before = req.not_before.value_or(clock.now() - kBackdate);
+  auto not_after = req.not_after.value_or(not_before + std::chrono::days(req.days));
+  auto cert = new_certificate(subject.get(), X509_get_subject_name(ca_cert), key.get(), not_before,
+                              not_after);
+  if (!cert) return util::fail(cert.error());
+  X509* x = cert->get();
+
+  bool server = req.server || !req.client;
+  std::string key_usage = "critical,digitalSignature";
+  if (server && EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) key_usage += ",keyEncipherment";
+  std::string eku = server && req.client ? "serverAuth,clientAuth" : server ? "serverAuth" : "clientAuth";
+  for (auto [nid, value] : {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
+                            std::pair{NID_key_usage, key_usage},
+                            std::pair{NID_ext_key_usage, eku},
+                            std::pair{NID_subject_key_identifier, std::string("hash")},
+                            std::pair{NID_authority_key_identifier, std::string("keyid,issuer")}}) {
+    if (auto st = add_extension(x, ca_cert, nid, value); !st) return util::fail(st.error());
+  }
+  if (auto st = add_san(x, *names); !st) return util::fail(st.error());
+  if (auto st = sign(x, ca_key); !st) return util::fail(st.error());
+  return Issued{std::move(*cert), std::move(key)};
+}
+
+}  // namespace tlsgate::pki

@@ -1,0 +1,92 @@
+#include "pki/pin.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <optional>
+
+#include "util/strings.h"
+
+namespace tlsgate::pki {
+namespace {
+
+constexpr size_t kDigestSize = 32;
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && util::iequals(text.substr(0, prefix.size()), prefix);
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+  if (len < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the bytes "=" padding stands for; drop them.
+  size_t padding = 0;
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
+  out.resize(static_cast<size_t>(len) - padding);
+  return out;
+}
+
+std::optional<std::string> decode_hex(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    auto nibble = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string spki_sha256(const X509* cert) {
+  const EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) return {};
+  int len = i2d_PUBKEY(key, nullptr);
+  if (len <= 0) return {};
+  std::string der(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_PUBKEY(key, &p) != len) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(der.data(), der.size(), md, &md_len, EVP_sha256(), nullptr) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(md), md_len);
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()),
+                            static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+util::Result<std::string> parse_pin(std::string_view text) {
+  std::string_view pin = util::trim(text);
+  std::optional<std::string> raw;
+  if (starts_with_nocase(pin, "sha256//")) {
+    raw = decode_base64(pin.substr(8));
+  } else {
+    std::string_view digits = starts_with_nocase(pin, "sha256:") ? pin.substr(7) : pin;
+    if (digits.size() == 2 * kDigestSize) raw = decode_hex(digits);
+  }
+  if (!raw || raw->size() != kDigestSize) {
+    return util::fail("\"" + std::string(pin) +
+                      "\" is not a SHA-256 public-key pin; write 64 hex digits (optionally after "
+                      "\"sha256:\") or sha256//BASE64, as `tlsgate cert pin` prints them");
+  }
+  return *raw;
+}
+
+}  // namespace tlsgate::pki

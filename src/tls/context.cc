@@ -1,0 +1,196 @@
+#include "tls/context.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "pki/loader.h"
+#include "pki/openssl_error.h"
+#include "pki/pin.h"
+#include "tls/openssl_names.h"
+#include "tls/password.h"
+
+namespace tlsgate::tls {
+namespace {
+
+// A CA for which revoked_dir holds no CRL is not an error: revocation is
+// checked where a CRL exists (the leaf's and the chain's issuers alike).
+int verify_allow_missing_crl(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+  }
+  return ok;
+}
+
+int verify_trust_all(int /*ok*/, X509_STORE_CTX* ctx) {
+  X509_STORE_CTX_set_error(ctx, X509_V_OK);
+  return 1;
+}
+
+int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
+                const unsigned char* in, unsigned int inlen, void* arg) {
+  const auto* wire = static_cast<const std::string*>(arg);  // Context::alpn_wire
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
+                            static_cast<unsigned>(wire->size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::string alpn_wire(const std::vector<std::string>& protocols) {
+  std::string wire;
+  for (const auto& p : protocols) {
+    wire += static_cast<char>(p.size());
+    wire += p;
+  }
+  return wire;
+}
+
+class Builder {
+ public:
+  Builder(const config::Policy& p, Side side, const BuildOptions& o, const util::Clock& clock)
+      : policy_(p), side_(side), options_(o), clock_(clock), key_prefix_("ssl.policy." + p.scope + ".") {}
+
+  util::Result<std::shared_ptr<const Context>> build() {
+    auto ctx = std::make_shared<Context>();
+    ctx->side = side_;
+    ctx->policy = policy_;
+    pki::clear_openssl_errors();
+    ctx->ssl_ctx.reset(SSL_CTX_new(side_ == Side::kServer ? TLS_server_method() : TLS_client_method()));
+    if (!ctx->ssl_ctx) return util::fail(pki::openssl_error("cannot create an SSL context"));
+    SSL_CTX* ssl = ctx->ssl_ctx.get();
+    if (auto st = set_algorithms(ssl); !st) return util::fail(st.error());
+    if (auto st = set_identity(*ctx); !st) return util::fail(st.error());
+    if (auto st = set_trust(*ctx); !st) return util::fail(st.error());
+    for (const auto& pin : policy_.pinned_certs) {
+      auto raw = pki::parse_pin(pin);
+      if (!raw) return util::fail(raw.error().prefixed(key_prefix_ + "pinned_certs"));
+      ctx->pins.insert(*raw);
+    }
+    SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    if (side_ == Side::kServer) {
+      // Needed for resumption with client certificates; the scope is unique per policy.
+      const auto& sid = policy_.scope;
+      SSL_CTX_set_session_id_context(ssl, reinterpret_cast<const unsigned char*>(sid.data()),
+                                     static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
+    }
+    if (!options_.alpn.empty()) {
+      alpn_ = std::make_shared<const std::string>(alpn_wire(options_.alpn));
+      if (side_ == Side::kServer) {
+        SSL_CTX_set_alpn_select_cb(ssl, select_alpn, const_cast<std::string*>(alpn_.get()));
+      } else {
+        SSL_CTX_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn_->data()),
+                                static_cast<unsigned>(alpn_->size()));
+      }
+    }
+    ctx->alpn_wire = alpn_;
+    return std::shared_ptr<const Context>(std::move(ctx));
+  }
+
+ private:
+  util::Status set_algorithms(SSL_CTX* ssl) {
+    auto versions = resolve_versions(policy_.tls_versions);
+    if (!versions) return util::fail(versions.error().prefixed(key_prefix_ + "tls_versions"));
+    SSL_CTX_set_min_proto_version(ssl, versions->min_version);
+    SSL_CTX_set_max_proto_version(ssl, versions->max_version);
+    auto ciphers = resolve_ciphers(policy_.ciphers, *versions);
+    if (!ciphers) return util::fail(ciphers.error().prefixed(key_prefix_ + "ciphers"));
+    if (!ciphers->tls12.empty() && SSL_CTX_set_cipher_list(ssl, ciphers->tls12.c_str()) != 1) {
+      return util::fail(pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.2 list"));
+    }
+    if (SSL_CTX_set_ciphersuites(ssl, ciphers->tls13.c_str()) != 1) {
+      return util::fail(pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.3 list"));
+    }
+    auto groups = resolve_groups(policy_.groups);
+    if (!groups) return util::fail(groups.error().prefixed(key_prefix_ + "groups"));
+    if (SSL_CTX_set1_groups_list(ssl, groups->c_str()) != 1) {
+      return util::fail(pki::openssl_error(key_prefix_ + "groups: OpenSSL rejects " + *groups));
+    }
+    return {};
+  }
+
+  util::Status set_identity(Context& ctx) {
+    std::error_code ec;
+    bool have_cert = std::filesystem::exists(policy_.public_certificate, ec);
+    if (!have_cert && side_ == Side::kClient) return {};  // dial without a client certificate
+    auto password = resolve_password(policy_, options_.expand_commands);
+    if (!password) return util::fail(password.error());
+    auto key = pki::load_private_key(policy_.private_key, *password);
+    if (!key) return util::fail(key.error().prefixed(key_prefix_ + "private_key"));
+    auto certs = pki::load_certificates(policy_.public_certificate);
+    if (!certs) return util::fail(certs.error().prefixed(key_prefix_ + "public_certificate"));
+    if (auto st = pki::check_key_matches(certs->front().get(), key->get(),
+                                         policy_.public_certificate.string(), policy_.private_key.string());
+        !st) {
+      return util::fail(st.error().prefixed(key_prefix_ + "private_key"));
+    }
+    pki::X509StackPtr chain(sk_X509_new_null());
+    for (size_t i = 1; i < certs->size(); ++i) sk_X509_push(chain.get(), pki::up_ref((*certs)[i].get()).release());
+    pki::clear_openssl_errors();
+    if (SSL_CTX_use_cert_and_key(ctx.ssl_ctx.get(), certs->front().get(), key->get(), chain.get(), 1) != 1) {
+      return util::fail(pki::openssl_error(key_prefix_ + "public_certificate: OpenSSL refuses " +
+                                           policy_.public_certificate.string()));
+    }
+    ctx.certificate = pki::describe(certs->front().get(), clock_);
+    return {};
+  }
+
+  util::Status set_trust(Context& ctx) {
+    SSL_CTX* ssl = ctx.ssl_ctx.get();
+    bool verify_peers = side_ == Side::kClient || policy_.client_auth != config::ClientAuth::kNone;
+    if (!verify_peers) {
+      SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+      return {};
+    }
+    X509_STORE* store = SSL_CTX_get_cert_store(ssl);
+    std::error_code ec;
+    if (std::filesystem::is_directory(policy_.trusted_dir, ec)) {
+      auto trusted = pki::load_certificates_dir(policy_.trusted_dir);
+      if (!trusted) return util::fail(trusted.error().prefixed(key_prefix_ + "trusted_dir"));
+      X509NameStackPtr ca_names(sk_X509_NAME_new_null());
+      for (const auto& ca : *trusted) {
+        X509_STORE_add_cert(store, ca.get());
+        sk_X509_NAME_push(ca_names.get(), X509_NAME_dup(X509_get_subject_name(ca.get())));
+      }
+      // Tells clients which CAs we accept, so they pick the right certificate.
+      if (side_ == Side::kServer) SSL_CTX_set_client_CA_list(ssl, ca_names.release());
+    } else if (!policy_.trust_all) {
+      return util::fail(key_prefix_ + "trusted_dir: folder " + policy_.trusted_dir.string() +
+                        " does not exist; create it and put the CA certificates of your peers into it");
+    }
+    if (std::filesystem::is_directory(policy_.revoked_dir, ec)) {
+      auto crls = pki::load_crls_dir(policy_.revoked_dir);
+      if (!crls) return util::fail(crls.error().prefixed(key_prefix_ + "revoked_dir"));
+      for (const auto& crl : *crls) X509_STORE_add_crl(store, crl.get());
+      ctx.has_crls = !crls->empty();
+      if (ctx.has_crls) X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    }
+    int mode = SSL_VERIFY_PEER;
+    if (side_ == Side::kServer && policy_.client_auth == config::ClientAuth::kRequire) {
+      mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    SSL_CTX_set_verify(ssl, mode, policy_.trust_all ? verify_trust_all : verify_allow_missing_crl);
+    return {};
+  }
+
+  const config::Policy& policy_;
+  Side side_;
+  const BuildOptions& options_;
+  const util::Clock& clock_;
+  std::string key_prefix_;
+  std::shared_ptr<const std::string> alpn_;
+};
+
+}  // namespace
+
+util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
+                                                           const BuildOptions& options,
+                                                           const util::Clock& clock) {
+  return Builder(policy, side, options, clock).build();
+}
+
+}  // namespace tlsgate::tls

@@ -1,0 +1,49 @@
+// Context: one policy built into an immutable OpenSSL context (STYLE.md practice 2).
+//
+// build_context() loads and checks everything a policy names — key and
+// certificate (matching), trusted certificates, CRLs, versions, ciphers,
+// groups, pins — into a fresh SSL_CTX, or fails with an error naming the key
+// and file at fault; it never returns a half-configured context. The result
+// is shared as shared_ptr<const Context>; a connection keeps the one it was
+// created with until it closes, while reloads publish new ones. SSL_CTX is
+// internally reference-counted and safe to use from many threads once built.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "pki/certificate_info.h"
+#include "tls/ssl_handles.h"
+#include "util/clock.h"
+#include "util/result.h"
+
+namespace tlsgate::tls {
+
+enum class Side { kServer, kClient };
+
+struct Context {
+  Side side = Side::kServer;
+  config::Policy policy;                             // the settings it was built from
+  SslCtxPtr ssl_ctx;                                 // never reconfigured after build
+  std::optional<pki::CertificateInfo> certificate;   // own leaf, if any (logs, metrics)
+  std::set<std::string> pins;                        // raw SPKI SHA-256 digests
+  bool has_crls = false;
+  // ALPN list in wire format; the server's selection callback points into it,
+  // so a connection must hold its Context (not only the SSL_CTX) while alive.
+  std::shared_ptr<const std::string> alpn_wire;
+};
+
+struct BuildOptions {
+  bool expand_commands = false;  // allow private_key_password=$(command)
+  std::vector<std::string> alpn;  // server: protocols accepted; client: offered
+};
+
+util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
+                                                           const BuildOptions& options,
+                                                           const util::Clock& clock);
+
+}  // namespace tlsgate::tls

@@ -1,0 +1,78 @@
+#include "tls/peer_verifier.h"
+
+#include <algorithm>
+
+#include "pki/certificate_info.h"
+#include "pki/pin.h"
+#include "util/clock.h"
+#include "util/strings.h"
+
+namespace tlsgate::tls {
+
+std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom from) {
+  auto info = pki::describe(cert, util::SystemClock::instance());
+  switch (from) {
+    case config::IdentityFrom::kSubject:
+      return {info.subject};
+    case config::IdentityFrom::kCn:
+      return info.subject_cn.empty() ? std::vector<std::string>{} : std::vector{info.subject_cn};
+    case config::IdentityFrom::kSanEmail:
+      return info.san_email;
+    case config::IdentityFrom::kSanDns:
+      return info.san_dns;
+    case config::IdentityFrom::kSanUri:
+      return info.san_uri;
+  }
+  return {};
+}
+
+util::Result<PeerIdentity> check_peer(const SSL* ssl, const Context& ctx) {
+  PeerIdentity peer;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  const auto& policy = ctx.policy;
+  std::string prefix = "ssl.policy." + policy.scope + ".";
+  const char* who = ctx.side == Side::kServer ? "client" : "server";
+  if (cert == nullptr) {
+    if (!policy.allowed_identities.empty() || !ctx.pins.empty()) {
+      return util::fail(std::string(who) + " sent no certificate, but " + prefix +
+                        (ctx.pins.empty() ? "allowed_identities" : "pinned_certs") +
+                        " requires one");
+    }
+    return peer;
+  }
+  peer.presented = true;
+  auto candidates = identities_of(cert, policy.identity_from);
+  peer.subject = pki::describe(cert, util::SystemClock::instance()).subject;
+  if (policy.trust_all) {
+    peer.identity = candidates.empty() ? "" : candidates.front();
+    return peer;
+  }
+  if (!ctx.pins.empty()) {
+    auto pin = pki::spki_sha256(cert);
+    if (ctx.pins.count(pin) == 0) {
+      return util::fail(std::string(who) + " certificate " + peer.subject + " (pin sha256:" +
+                        util::hex(pin) + ") is not in " + prefix + "pinned_certs");
+    }
+  }
+  if (policy.allowed_identities.empty()) {
+    peer.identity = candidates.empty() ? "" : candidates.front();
+    return peer;
+  }
+  for (const auto& id : candidates) {
+    if (std::find(policy.allowed_identities.begin(), policy.allowed_identities.end(), id) !=
+        policy.allowed_identities.end()) {
+      peer.identity = id;
+      return peer;
+    }
+  }
+  std::string shown;
+  if (candidates.empty()) {
+    shown = " (it has no " + config::to_string(policy.identity_from) + ")";
+  } else if (policy.identity_from != config::IdentityFrom::kSubject) {
+    shown = " (" + config::to_string(policy.identity_from) + " " + util::join(candidates, ", ") + ")";
+  }
+  return util::fail(std::string(who) + " certificate " + peer.subject + shown + " is not in " + prefix +
+                    "allowed_identities");
+}
+
+}  // namespace tlsgate::tls

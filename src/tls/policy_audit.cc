@@ -1,0 +1,62 @@
+#include "tls/policy_audit.h"
+
+#include <algorithm>
+
+#include "tls/policy_auditor.h"
+
+namespace tlsgate::tls {
+namespace {
+
+bool is_any_address(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "*";
+}
+
+// How each enabled policy is used: accepting (needs a key and certificate),
+// dialling (certificate optional), and which listen hosts it must cover.
+std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
+  std::map<std::string, PolicyUse> uses;
+  for (const auto& [name, c] : cfg.connectors) {
+    if (c.tls_level != config::TlsLevel::kDisabled) {
+      auto& use = uses[c.ssl_policy];
+      use.incoming = true;
+      if (!is_any_address(c.listen_address.host)) {
+        use.listen_hosts.emplace_back("connector." + name + ".listen_address", c.listen_address.host);
+      }
+    }
+    if (c.upstream_ssl_policy) uses[*c.upstream_ssl_policy].outgoing = true;
+  }
+  if (cfg.admin.enabled) uses[cfg.admin.ssl_policy].incoming = true;
+  if (cfg.cluster.enabled) {
+    uses[cfg.cluster.ssl_policy].incoming = true;
+    uses[cfg.cluster.ssl_policy].outgoing = true;
+  }
+  // A policy nothing refers to is one an embedder accepts connections with.
+  for (const auto& [scope, p] : cfg.policies) {
+    auto& use = uses[scope];
+    if (!use.incoming && !use.outgoing) use.incoming = true;
+  }
+  return uses;
+}
+
+}  // namespace
+
+int AuditReport::errors() const {
+  return static_cast<int>(std::count_if(findings.begin(), findings.end(), [](const auto& d) {
+    return d.severity == config::Diagnostic::Severity::kError;
+  }));
+}
+
+int AuditReport::warnings() const { return static_cast<int>(findings.size()) - errors(); }
+
+AuditReport audit(const config::Config& config, const util::Clock& clock, const AuditOptions& options) {
+  AuditReport report;
+  auto uses = policy_uses(config);
+  for (const auto& [scope, policy] : config.policies) {
+    if (!policy.enabled) continue;
+    report.policies.push_back(scope);
+    PolicyAuditor(config, policy, uses[scope], clock, options, report.findings).run();
+  }
+  return report;
+}
+
+}  // namespace tlsgate::tls

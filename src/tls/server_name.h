@@ -1,0 +1,23 @@
+// What a TLS client sends and checks for the name it dialled.
+//
+// DESIGN.md: SNI is sent only when the name is a DNS name; an IP literal is
+// checked against the certificate's IP SANs, a DNS name against its DNS SANs
+// (RFC 6125, left-most wildcard). Call before SSL_connect.
+#pragma once
+
+#include <string>
+
+#include <openssl/ssl.h>
+
+namespace tlsgate::tls {
+
+bool is_ip_literal(const std::string& host);
+
+// Sets SNI (DNS names only) on a client SSL.
+void set_sni(SSL* ssl, const std::string& host);
+
+// Sets SNI and, when verify is true, makes the handshake fail unless the
+// peer's certificate names `host`. Returns false if OpenSSL refused the name.
+bool set_expected_name(SSL* ssl, const std::string& host, bool verify);
+
+}  // namespace tlsgate::tls

@@ -1,0 +1,227 @@
+// `tlsgate cert ca` and `cert issue`, judged by `openssl verify` and `openssl x509`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CertIssue : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    Proc r = tg_ok("cert ca --out ca --name 'Example CA'");
+    EXPECT_EQ(r.out,
+              "CA \"Example CA\" written: ca/ca.crt (certificate), ca/ca.key (key, keep it secret)\n");
+  }
+
+  // `openssl verify -CAfile ca/ca.crt -purpose PURPOSE FILE`: its exit code.
+  int openssl_verify(const std::string& purpose, const std::string& file) const {
+    return shell("openssl verify -CAfile ca/ca.crt -purpose " + purpose + " " + q(file)).code;
+  }
+
+  // The text of one extension as `openssl x509 -noout -ext NAME` prints it, lines joined by '|'.
+  std::string ext(const std::string& file, const std::string& name) const {
+    Proc r = shell("openssl x509 -in " + q(file) + " -noout -ext " + name);
+    EXPECT_EQ(r.code, 0) << describe(r);
+    std::string joined;
+    for (const auto& l : lines(r.out)) joined += (joined.empty() ? "" : "|") + trim(l);
+    return joined;
+  }
+
+  std::string x509_text(const std::string& file) const {
+    return shell("openssl x509 -in " + q(file) + " -noout -text").out;
+  }
+};
+
+TEST_F(CertIssue, CaIsACertificateAuthorityWithPrivateKeyFile) {
+  EXPECT_EQ(mode_of(path("ca/ca.key")), 0600U);
+  EXPECT_EQ(mode_of(path("ca/ca.crt")), 0644U);
+  EXPECT_EQ(ext("ca/ca.crt", "basicConstraints"), "X509v3 Basic Constraints: critical|CA:TRUE");
+  EXPECT_EQ(ext("ca/ca.crt", "keyUsage"), "X509v3 Key Usage: critical|Certificate Sign, CRL Sign");
+  std::string text = x509_text("ca/ca.crt");
+  EXPECT_THAT(text, HasSubstr("Subject: O = tlsgate, CN = Example CA"));
+  EXPECT_THAT(text, HasSubstr("Issuer: O = tlsgate, CN = Example CA"));
+  EXPECT_THAT(text, HasSubstr("ASN1 OID: prime256v1"));
+  EXPECT_THAT(text, HasSubstr("Signature Algorithm: ecdsa-with-SHA256"));
+  // The CA key really is the CA certificate's key.
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "ca/ca.key"), openssl_pubkey_of_cert(dir_, "ca/ca.crt"));
+  // Self-signed root: openssl accepts it as its own anchor.
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt ca/ca.crt").code, 0);
+}
+
+TEST_F(CertIssue, DefaultIsAnEcdsaServerCertificate) {
+  Proc r = tg_ok("cert issue --ca ca --out server db1.example.com localhost 127.0.0.1");
+  EXPECT_EQ(r.out,
+            "server certificate for db1.example.com, localhost, 127.0.0.1 written: "
+            "server/public.crt, server/private.key\n");
+  EXPECT_EQ(openssl_verify("sslserver", "server/public.crt"), 0);
+  EXPECT_NE(openssl_verify("sslclient", "server/public.crt"), 0) << "a server-only certificate";
+  EXPECT_EQ(ext("server/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:db1.example.com, DNS:localhost, IP Address:127.0.0.1");
+  EXPECT_EQ(ext("server/public.crt", "keyUsage"), "X509v3 Key Usage: critical|Digital Signature");
+  EXPECT_EQ(ext("server/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|TLS Web Server Authentication");
+  EXPECT_EQ(ext("server/public.crt", "basicConstraints"), "X509v3 Basic Constraints: critical|CA:FALSE");
+  std::string text = x509_text("server/public.crt");
+  EXPECT_THAT(text, HasSubstr("Subject: O = tlsgate, CN = db1.example.com"));
+  EXPECT_THAT(text, HasSubstr("Issuer: O = tlsgate, CN = Example CA"));
+  EXPECT_THAT(text, HasSubstr("ASN1 OID: prime256v1"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Subject Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  EXPECT_EQ(mode_of(path("server/private.key")), 0600U);
+  EXPECT_EQ(mode_of(path("server/public.crt")), 0644U);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "server/private.key"),
+            openssl_pubkey_of_cert(dir_, "server/public.crt"));
+  // Unencrypted PKCS#8, as the policy's private_key default expects.
+  EXPECT_THAT(read_file(path("server/private.key")), HasSubstr("-----BEGIN PRIVATE KEY-----"));
+  // public.crt holds only the leaf when the CA is a root.
+  Proc count = shell("grep -c 'BEGIN CERTIFICATE' server/public.crt");
+  EXPECT_EQ(trim(count.out), "1");
+}
+
+TEST_F(CertIssue, ExplicitServerFlagMatchesTheDefault) {
+  tg_ok("cert issue --ca ca --out s --server svc.example.com");
+  EXPECT_EQ(openssl_verify("sslserver", "s/public.crt"), 0);
+  EXPECT_NE(openssl_verify("sslclient", "s/public.crt"), 0);
+  EXPECT_EQ(ext("s/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|TLS Web Server Authentication");
+}
+
+TEST_F(CertIssue, RsaServerCertificateFromAnRsaCa) {
+  tg_ok("cert ca --out rca --name 'RSA CA' --rsa 2048");
+  Proc r = tg_ok("cert issue --ca rca --out rsa --rsa 2048 rsa.example.com");
+  EXPECT_EQ(r.out, "server certificate for rsa.example.com written: rsa/public.crt, rsa/private.key\n");
+  EXPECT_EQ(shell("openssl verify -CAfile rca/ca.crt -purpose sslserver rsa/public.crt").code, 0);
+  std::string text = x509_text("rsa/public.crt");
+  EXPECT_THAT(text, HasSubstr("Public-Key: (2048 bit)"));
+  EXPECT_THAT(text, HasSubstr("rsaEncryption"));
+  EXPECT_THAT(text, HasSubstr("Signature Algorithm: sha256WithRSAEncryption"));
+  // An RSA server certificate may be used for key encipherment (RSA key exchange).
+  EXPECT_EQ(ext("rsa/public.crt", "keyUsage"),
+            "X509v3 Key Usage: critical|Digital Signature, Key Encipherment");
+  EXPECT_EQ(ext("rsa/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:rsa.example.com");
+  EXPECT_EQ(mode_of(path("rsa/private.key")), 0600U);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "rsa/private.key"), openssl_pubkey_of_cert(dir_, "rsa/public.crt"));
+  EXPECT_THAT(shell("openssl rsa -in rsa/private.key -noout -check").out, HasSubstr("RSA key ok"));
+}
+
+TEST_F(CertIssue, RsaLeafFromEcdsaCa) {
+  tg_ok("cert issue --ca ca --out rsa --rsa 2048 rsa.example.com");
+  EXPECT_EQ(openssl_verify("sslserver", "rsa/public.crt"), 0);
+  EXPECT_THAT(x509_text("rsa/public.crt"), HasSubstr("Public-Key: (2048 bit)"));
+  EXPECT_THAT(x509_text("rsa/public.crt"), HasSubstr("Signature Algorithm: ecdsa-with-SHA256"));
+}
+
+TEST_F(CertIssue, ClientCertificateForAnEmail) {
+  Proc r = tg_ok("cert issue --ca ca --out app --client app1@example.com");
+  EXPECT_EQ(r.out, "client certificate for app1@example.com written: app/public.crt, app/private.key\n");
+  EXPECT_EQ(openssl_verify("sslclient", "app/public.crt"), 0);
+  EXPECT_NE(openssl_verify("sslserver", "app/public.crt"), 0) << "a client-only certificate";
+  EXPECT_EQ(ext("app/public.crt", "subjectAltName"), "X509v3 Subject Alternative Name:|email:app1@example.com");
+  EXPECT_EQ(ext("app/public.crt", "keyUsage"), "X509v3 Key Usage: critical|Digital Signature");
+  EXPECT_EQ(ext("app/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|TLS Web Client Authentication");
+  EXPECT_EQ(mode_of(path("app/private.key")), 0600U);
+}
+
+TEST_F(CertIssue, ServerAndClientWithEveryKindOfName) {
+  Proc r = tg_ok(
+      "cert issue --ca ca --out both --server --client db.example.com 10.0.0.1 2001:db8::7 "
+      "ops@example.com spiffe://example.com/db '*.db.example.com'");
+  EXPECT_EQ(r.out,
+            "server and client certificate for db.example.com, 10.0.0.1, 2001:db8::7, ops@example.com, "
+            "spiffe://example.com/db, *.db.example.com written: both/public.crt, both/private.key\n");
+  EXPECT_EQ(openssl_verify("sslserver", "both/public.crt"), 0);
+  EXPECT_EQ(openssl_verify("sslclient", "both/public.crt"), 0);
+  std::string san = ext("both/public.crt", "subjectAltName");
+  EXPECT_THAT(san, HasSubstr("DNS:db.example.com"));
+  EXPECT_THAT(san, HasSubstr("DNS:*.db.example.com"));
+  EXPECT_THAT(san, HasSubstr("IP Address:10.0.0.1"));
+  EXPECT_THAT(san, HasSubstr("IP Address:2001:DB8:0:0:0:0:0:7"));
+  EXPECT_THAT(san, HasSubstr("email:ops@example.com"));
+  EXPECT_THAT(san, HasSubstr("URI:spiffe://example.com/db"));
+  EXPECT_EQ(ext("both/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|TLS Web Server Authentication, TLS Web Client Authentication");
+  EXPECT_EQ(ext("both/public.crt", "keyUsage"), "X509v3 Key Usage: critical|Digital Signature");
+  // openssl checks the names the way a TLS client would.
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -verify_hostname db.example.com both/public.crt").code, 0);
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -verify_hostname x.db.example.com both/public.crt").code, 0);
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -verify_ip 10.0.0.1 both/public.crt").code, 0);
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -verify_email ops@example.com both/public.crt").code, 0);
+  EXPECT_NE(shell("openssl verify -CAfile ca/ca.crt -verify_hostname other.example.com both/public.crt").code, 0);
+}
+
+TEST_F(CertIssue, SerialsAreLargeRandomAndDistinct) {
+  tg_ok("cert issue --ca ca --out one one.example.com");
+  tg_ok("cert issue --ca ca --out two one.example.com");
+  std::string s_ca = openssl_serial(dir_, "ca/ca.crt");
+  std::string s1 = openssl_serial(dir_, "one/public.crt");
+  std::string s2 = openssl_serial(dir_, "two/public.crt");
+  EXPECT_NE(s1, s2);
+  EXPECT_NE(s1, s_ca);
+  EXPECT_NE(s2, s_ca);
+  int max_bits = 0;
+  for (const auto& s : {s_ca, s1, s2}) {
+    int bits = hex_bits(s);
+    // Positive and at most 16 octets (RFC 5280 allows 20) ...
+    EXPECT_LE(bits, 127) << s;
+    // ... with far more than the CA/Browser Forum's 64 bits of entropy.
+    EXPECT_GE(bits, 64) << s;
+    max_bits = std::max(max_bits, bits);
+  }
+  // 127 random bits: each serial has >= 120 significant bits with probability
+  // 127/128, so the largest of three falls short only once in 2^21 runs.
+  EXPECT_GE(max_bits, 120) << s_ca << " " << s1 << " " << s2;
+  // openssl agrees the DER encodes a positive INTEGER.
+  EXPECT_THAT(x509_text("one/public.crt"), Not(HasSubstr("(Negative)")));
+}
+
+TEST_F(CertIssue, CaRefusesToOverwriteAnExistingKeyWithoutForce) {
+  std::string key_before = read_file(path("ca/ca.key"));
+  std::string crt_before = read_file(path("ca/ca.crt"));
+  Proc r = tg("cert ca --out ca --name 'Example CA'");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: ca/ca.key exists; a new CA would orphan every certificate the old one "
+            "issued; pass --force to replace it\n");
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(read_file(path("ca/ca.key")), key_before);
+  EXPECT_EQ(read_file(path("ca/ca.crt")), crt_before);
+
+  Proc forced = tg_ok("cert ca --out ca --name 'Example CA' --force");
+  EXPECT_NE(read_file(path("ca/ca.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "ca/ca.key"), openssl_pubkey_of_cert(dir_, "ca/ca.crt"));
+  EXPECT_EQ(mode_of(path("ca/ca.key")), 0600U);
+}
+
+TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
+  Proc r = tg("cert issue --ca nope --out x x.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: nope: no such CA folder; create one with `tlsgate cert ca --out nope`\n");
+  EXPECT_FALSE(fs::exists(path("x/private.key")));
+}
+
+TEST_F(CertIssue, BadUsageExitsTwo) {
+  Proc weak = tg("cert issue --ca ca --out x --rsa 1024 x.example.com");
+  EXPECT_EQ(weak.code, 2) << describe(weak);
+  EXPECT_THAT(weak.err, HasSubstr("--rsa 1024"));
+  EXPECT_FALSE(fs::exists(path("x/private.key")));
+  Proc no_names = tg("cert issue --ca ca --out x");
+  EXPECT_EQ(no_names.code, 2) << describe(no_names);
+  Proc no_out = tg("cert ca");
+  EXPECT_EQ(no_out.code, 2) << describe(no_out);
+  Proc days = tg("cert ca --out c2 --days 0");
+  EXPECT_EQ(days.code, 2) << describe(days);
+  EXPECT_FALSE(fs::exists(path("c2/ca.key")));
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e

@@ -1,0 +1,148 @@
+// `tlsgate cert pkcs12`: stores openssl reads, and stores tlsgate reads back (its own and openssl's).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CertPkcs12 : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    tg_ok("cert ca --out ca --name 'P12 CA'");
+    tg_ok("cert issue --ca ca --out app --client app1@example.com");
+    test::write_text(path("pw"), "s3cret pass\n", 0600);
+    test::write_text(path("bad-pw"), "not the password\n", 0600);
+  }
+};
+
+TEST_F(CertPkcs12, WrittenStoreIsReadByOpensslWithOpenssl3Defaults) {
+  Proc r = tg_ok("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
+  EXPECT_EQ(r.out, "PKCS#12 written: app.p12 (certificate, key and 0 chain certificate(s))\n");
+  EXPECT_EQ(mode_of(path("app.p12")), 0600U);
+
+  Proc info = shell("openssl pkcs12 -in app.p12 -info -noout -passin file:pw");
+  ASSERT_EQ(info.code, 0) << describe(info);
+  std::string text = info.out + info.err;
+  EXPECT_THAT(text, HasSubstr("MAC: sha256"));
+  EXPECT_THAT(text, HasSubstr("Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC"));
+  EXPECT_THAT(text, HasSubstr("PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC"));
+  EXPECT_THAT(text, HasSubstr("Certificate bag"));
+
+  // openssl gets back the same certificate and key.
+  Proc cert = shell("openssl pkcs12 -in app.p12 -passin file:pw -nokeys -clcerts | openssl x509");
+  ASSERT_EQ(cert.code, 0) << describe(cert);
+  EXPECT_EQ(cert.out, read_file(path("app/public.crt")));
+  Proc key = shell("openssl pkcs12 -in app.p12 -passin file:pw -nocerts -nodes | openssl pkey -pubout");
+  ASSERT_EQ(key.code, 0) << describe(key);
+  EXPECT_EQ(key.out, openssl_pubkey_of_key(dir_, "app/private.key"));
+  // The friendly name defaults to the certificate file's stem.
+  EXPECT_THAT(shell("openssl pkcs12 -in app.p12 -passin file:pw -nokeys").out,
+              HasSubstr("friendlyName: public"));
+
+  // The wrong password does not open it for openssl either.
+  EXPECT_NE(shell("openssl pkcs12 -in app.p12 -info -noout -passin file:bad-pw").code, 0);
+}
+
+TEST_F(CertPkcs12, StoreWithChainAndName) {
+  Proc r = tg_ok(
+      "cert pkcs12 --cert app/public.crt --key app/private.key --ca ca/ca.crt --name app1 "
+      "--out app.p12 --password-file pw");
+  EXPECT_EQ(r.out, "PKCS#12 written: app.p12 (certificate, key and 1 chain certificate(s))\n");
+  Proc certs = shell("openssl pkcs12 -in app.p12 -passin file:pw -nokeys -cacerts | openssl x509");
+  ASSERT_EQ(certs.code, 0) << describe(certs);
+  EXPECT_EQ(certs.out, read_file(path("ca/ca.crt")));
+  EXPECT_THAT(shell("openssl pkcs12 -in app.p12 -passin file:pw -nokeys -clcerts").out,
+              HasSubstr("friendlyName: app1"));
+
+  Proc out = tg_ok("cert pkcs12 --in app.p12 --out extracted --password-file pw");
+  EXPECT_EQ(read_file(path("extracted/public.crt")),
+            read_file(path("app/public.crt")) + read_file(path("ca/ca.crt")));
+}
+
+TEST_F(CertPkcs12, ExtractedFilesMatchTheOriginals) {
+  tg_ok("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
+  Proc r = tg_ok("cert pkcs12 --in app.p12 --out extracted --password-file pw");
+  EXPECT_EQ(r.out, "extracted app.p12 into extracted: public.crt, private.key\n");
+  EXPECT_EQ(read_file(path("extracted/public.crt")), read_file(path("app/public.crt")));
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "extracted/private.key"),
+            openssl_pubkey_of_key(dir_, "app/private.key"));
+  EXPECT_EQ(mode_of(path("extracted/private.key")), 0600U);
+  EXPECT_EQ(mode_of(path("extracted/public.crt")), 0644U);
+  // The extracted pair is usable as is: it verifies and still matches.
+  Proc verify = tg_ok("cert verify --ca ca/ca.crt extracted/public.crt");
+  EXPECT_THAT(verify.out, HasSubstr("extracted/public.crt: OK"));
+}
+
+TEST_F(CertPkcs12, StoreMadeByOpensslIsRead) {
+  Proc made = shell(
+      "openssl pkcs12 -export -in app/public.crt -inkey app/private.key -certfile ca/ca.crt "
+      "-passout file:pw -out openssl.p12");
+  ASSERT_EQ(made.code, 0) << describe(made);
+  Proc r = tg_ok("cert pkcs12 --in openssl.p12 --out extracted --password-file pw");
+  EXPECT_EQ(r.out, "extracted openssl.p12 into extracted: public.crt, private.key\n");
+  EXPECT_EQ(read_file(path("extracted/public.crt")),
+            read_file(path("app/public.crt")) + read_file(path("ca/ca.crt")));
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "extracted/private.key"),
+            openssl_pubkey_of_key(dir_, "app/private.key"));
+}
+
+TEST_F(CertPkcs12, ReadingWithoutOutDescribesTheStore) {
+  tg_ok("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
+  Proc r = tg_ok("cert pkcs12 --in app.p12 --password-file pw");
+  auto ls = lines(r.out);
+  ASSERT_FALSE(ls.empty());
+  EXPECT_EQ(ls.front(), "app.p12");
+  EXPECT_THAT(r.out, HasSubstr("  subject:     CN=app1@example.com,O=tlsgate\n"));
+  EXPECT_THAT(r.out, HasSubstr("  names:       email:app1@example.com\n"));
+  EXPECT_EQ(ls.back(), "  also:        0 certificate(s), private key present");
+}
+
+TEST_F(CertPkcs12, WrongPasswordFailsWithExitOne) {
+  tg_ok("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
+  Proc r = tg("cert pkcs12 --in app.p12 --out extracted --password-file bad-pw");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("wrong password"));
+  EXPECT_EQ(r.err,
+            "tlsgate: error: app.p12: wrong password for the PKCS#12 key store; check the password "
+            "(or --password-file)\n");
+  EXPECT_FALSE(fs::exists(path("extracted/private.key")));
+  EXPECT_FALSE(fs::exists(path("extracted/public.crt")));
+}
+
+TEST_F(CertPkcs12, MismatchedKeyIsRefusedBeforeWriting) {
+  tg_ok("cert issue --ca ca --out other --client other@example.com");
+  Proc r = tg("cert pkcs12 --cert app/public.crt --key other/private.key --out app.p12 --password-file pw");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: other/private.key does not match the certificate in app/public.crt "
+            "(CN=app1@example.com,O=tlsgate); use the key the certificate was issued for, or reissue "
+            "the certificate\n");
+  EXPECT_FALSE(fs::exists(path("app.p12")));
+}
+
+TEST_F(CertPkcs12, NoPasswordAndNoTerminalIsBadUsage) {
+  Proc r = tg("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 </dev/null");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: no password given and no terminal to ask on; pass --password-file FILE\n");
+  EXPECT_FALSE(fs::exists(path("app.p12")));
+  Proc neither = tg("cert pkcs12 --password-file pw");
+  EXPECT_EQ(neither.code, 2) << describe(neither);
+  EXPECT_EQ(neither.err,
+            "tlsgate: error: pass --cert C --key K --out P12 to write, or --in P12 to read\n");
+}
+
+TEST_F(CertPkcs12, NotAPkcs12FileFails) {
+  Proc r = tg("cert pkcs12 --in app/public.crt --out x --password-file pw");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("tlsgate: error: app/public.crt: not a PKCS#12 key store"));
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e

@@ -1,0 +1,503 @@
+// `tlsgate check -c FILE`: the README tour is clean; each classic mistake, in
+// its own fixture, is found, named (key and file) and exits 1; a config that
+// cannot be read exits 2. Plus --json and --explain.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e_helpers.h"
+#include "pki/encode.h"
+#include "pki/issuer.h"
+#include "pki/loader.h"
+#include "support/test_pki.h"
+#include "util/atomic_file.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+constexpr const char* kTourConf =
+    "ssl.policy.bolt.enabled=true\n"
+    "ssl.policy.bolt.client_auth=REQUIRE\n";
+
+class Check : public E2eTest {
+ protected:
+  // The README's quick tour, verbatim.
+  void tour() {
+    tg_ok("cert ca --out ca --name 'Example CA'");
+    tg_ok("cert issue --ca ca --out server db1.example.com localhost 127.0.0.1");
+    tg_ok("cert issue --ca ca --out app --client app1@example.com");
+    tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+    conf(kTourConf);
+  }
+
+  void conf(const std::string& text) { test::write_text(path("tlsgate.conf"), text, 0644); }
+
+  Proc check(const std::string& extra = "") const { return tg("check -c tlsgate.conf" + extra); }
+
+  fs::path bolt(const std::string& rel = "") const {
+    return rel.empty() ? path("certificates/bolt") : path("certificates/bolt/" + rel);
+  }
+  std::string bolt_s(const std::string& rel = "") const { return bolt(rel).string(); }
+
+  // Policy material minted in-process: leaf (for names, in validity) from a test CA.
+  void mint_bolt(const std::vector<std::string>& names, test::Validity validity) {
+    auto ca = test::make_test_ca("Example CA");
+    auto leaf = test::make_leaf(ca, names, true, false, validity);
+    fs::create_directories(bolt("trusted"));
+    fs::create_directories(bolt("revoked"));
+    test::write_cert(bolt("trusted/ca.crt"), ca.ca.cert.get());
+    test::write_cert(bolt("public.crt"), leaf.cert.get());
+    test::write_key(bolt("private.key"), leaf.key.get());
+    conf(kTourConf);
+  }
+
+  // Replaces the 0400 key laid out by `cert install` with `from` at mode 0600.
+  void replace_key(const fs::path& from) {
+    fs::remove(bolt("private.key"));
+    fs::copy_file(from, bolt("private.key"));
+    fs::permissions(bolt("private.key"), fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  // "2027-12-24 12:44:50 UTC", as openssl reads the certificate's notAfter/notBefore.
+  std::string openssl_date(const fs::path& cert, const std::string& which) const {
+    std::string s = trim(shell("openssl x509 -noout -dateopt iso_8601 -" + which + " -in " + q(cert)).out);
+    s = s.substr(s.find('=') + 1);
+    if (!s.empty() && s.back() == 'Z') s.pop_back();
+    return s + " UTC";
+  }
+
+  static std::string summary(const std::string& policies, int problems, int warnings) {
+    auto n = [](int k, const char* one, const char* many) {
+      return std::to_string(k) + " " + (k == 1 ? one : many);
+    };
+    return "tlsgate.conf: " + policies + " checked: " + n(problems, "problem", "problems") + ", " +
+           n(warnings, "warning", "warnings");
+  }
+};
+
+TEST_F(Check, ReadmeTourIsClean) {
+  tour();
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, summary("1 policy (bolt)", 0, 0) + "\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(Check, DefaultConfigFileIsTlsgateConfInTheCurrentFolder) {
+  tour();
+  Proc r = tg("check");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, summary("1 policy (bolt)", 0, 0) + "\n");
+}
+
+TEST_F(Check, PrivateKeyReadableByOthers) {
+  tour();
+  fs::permissions(bolt("private.key"), fs::perms::owner_read | fs::perms::owner_write |
+                                           fs::perms::group_read | fs::perms::others_read);
+  ASSERT_EQ(mode_of(bolt("private.key")), 0644U);
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.private_key: " + bolt_s("private.key") +
+                       " has mode 0644: other users can read the private key; run chmod 600 " +
+                       bolt_s("private.key") + "\n" + summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, PrivateKeyNotMatchingTheCertificate) {
+  tour();
+  replace_key(path("app/private.key"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.private_key: " + bolt_s("private.key") +
+                       " does not match the certificate in " + bolt_s("public.crt") +
+                       " (CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, "
+                       "or reissue the certificate\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, ExpiredCertificate) {
+  auto now = std::chrono::system_clock::now();
+  mint_bolt({"localhost"}, {now - 30 * 24h, now - 2 * 24h});
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  std::string expected = "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
+                         "(serial " + openssl_serial(dir_, bolt("public.crt")) + ") in " +
+                         bolt_s("public.crt") + " expired on " + openssl_date(bolt("public.crt"), "enddate") +
+                         "; issue a new certificate (tlsgate cert issue) and replace the file";
+  auto ls = lines(r.out);
+  EXPECT_THAT(ls, testing::Contains(expected)) << r.out;
+  EXPECT_EQ(ls.back(), summary("1 policy (bolt)", 1, 1)) << r.out;
+  // The other finding is the chain check, a warning for bolt.
+  EXPECT_THAT(r.out, HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate "
+                               "does not verify against " + bolt_s("trusted")));
+}
+
+TEST_F(Check, CertificateExpiringWithinThirtyDaysIsOnlyAWarning) {
+  auto now = std::chrono::system_clock::now();
+  mint_bolt({"localhost"}, {now - 1h, now + 10 * 24h + 1h});
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, "warning: tlsgate.conf: ssl.policy.bolt.public_certificate: certificate "
+                   "CN=localhost,O=tlsgate (serial " + openssl_serial(dir_, bolt("public.crt")) + ") in " +
+                       bolt_s("public.crt") + " expires in 10 days, on " +
+                       openssl_date(bolt("public.crt"), "enddate") +
+                       "; renew it before then; tlsgate picks up the new files without a restart\n" +
+                       summary("1 policy (bolt)", 0, 1) + "\n");
+}
+
+TEST_F(Check, CertificateWithMoreThanThirtyDaysLeftIsClean) {
+  auto now = std::chrono::system_clock::now();
+  mint_bolt({"localhost"}, {now - 1h, now + 31 * 24h});
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, summary("1 policy (bolt)", 0, 0) + "\n");
+}
+
+TEST_F(Check, ClusterChainNotVerifyingAgainstTrusted) {
+  tg_ok("cert ca --out ca --name 'Example CA'");
+  tg_ok("cert ca --out other-ca --name 'Other CA'");
+  tg_ok("cert issue --ca ca --out node --server --client node1.example.com");
+  tg_ok("cert install --scope cluster --cert node/public.crt --key node/private.key --ca ca/ca.crt");
+  conf("ssl.policy.cluster.enabled=true\n");
+  ASSERT_EQ(check().code, 0) << describe(check());
+  // trusted/ now holds another CA only.
+  fs::remove(path("certificates/cluster/trusted/ca.crt"));
+  fs::copy_file(path("other-ca/ca.crt"), path("certificates/cluster/trusted/other.crt"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  std::string trusted = path("certificates/cluster/trusted").string();
+  EXPECT_EQ(r.out,
+            "tlsgate.conf: ssl.policy.cluster.public_certificate: own certificate does not verify against " +
+                trusted + ": certificate CN=node1.example.com,O=tlsgate (serial " +
+                openssl_serial(dir_, "node/public.crt") +
+                "): unable to get local issuer certificate (issuer CN=Example CA,O=tlsgate); put the issuer's "
+                "certificate into the trusted folder; put the CA that issued " +
+                path("certificates/cluster/public.crt").string() + " into " + trusted + "\n" +
+                summary("1 policy (cluster)", 1, 0) + "\n");
+  // openssl agrees.
+  EXPECT_NE(shell("openssl verify -CApath certificates/cluster/trusted -CAfile other-ca/ca.crt "
+                  "certificates/cluster/public.crt").code,
+            0);
+}
+
+TEST_F(Check, BoltChainFromAnotherCaIsOnlyAWarning) {
+  tour();
+  tg_ok("cert ca --out other-ca --name 'Other CA'");
+  fs::remove(bolt("trusted/ca.crt"));
+  fs::copy_file(path("other-ca/ca.crt"), bolt("trusted/other.crt"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate does "
+                               "not verify against " + bolt_s("trusted")));
+  EXPECT_THAT(r.out, HasSubstr(" if peers are to trust the same CA\n"));
+  EXPECT_EQ(lines(r.out).back(), summary("1 policy (bolt)", 0, 1));
+}
+
+TEST_F(Check, MissingTrustedFolder) {
+  tour();
+  fs::remove_all(bolt("trusted"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
+                       " does not exist; create it and put the CA certificates that issue your peers' "
+                       "certificates into it\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, EmptyTrustedFolderWithRequiredClientAuth) {
+  tour();
+  fs::remove(bolt("trusted/ca.crt"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
+                       " is empty: with client_auth=REQUIRE every client will be refused; put the CA "
+                       "certificate that issues your peers' certificates into it\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, MissingRevokedFolder) {
+  tour();
+  fs::remove_all(bolt("revoked"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.revoked_dir: folder " + bolt_s("revoked") +
+                       " does not exist; create it (mkdir -m 755 " + bolt_s("revoked") +
+                       "), even if it stays empty\n" + summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, MissingBaseDirectory) {
+  conf(kTourConf);
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.base_directory: folder " + bolt_s() +
+                       " does not exist; create it with `tlsgate cert install --scope bolt --cert C --key K "
+                       "--base DIR`, or set ssl.policy.bolt.base_directory\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(Check, ListenAddressNotCoveredBySans) {
+  tg_ok("cert ca --out ca --name 'Example CA'");
+  tg_ok("cert issue --ca ca --out server localhost");
+  tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+  const std::string port = std::to_string(free_port());
+  conf(std::string(kTourConf) +
+       "connector.db.listen_address=127.0.0.2:" + port + "\n"
+       "connector.db.upstream_address=127.0.0.1:5432\n"
+       "connector.db.ssl_policy=bolt\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out,
+            "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate does not "
+            "name 127.0.0.2, the host of connector.db.listen_address (it names DNS:localhost); reissue it "
+            "with that name too (tlsgate cert issue ... 127.0.0.2)\n" +
+                summary("1 policy (bolt)", 1, 0) + "\n");
+
+  // Reissued with that name too, it is clean.
+  tg_ok("cert issue --ca ca --out server localhost 127.0.0.2");
+  tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+  Proc fixed = check();
+  EXPECT_EQ(fixed.code, 0) << describe(fixed);
+  EXPECT_EQ(fixed.out, summary("1 policy (bolt)", 0, 0) + "\n");
+}
+
+TEST_F(Check, AnyAddressNeedsNoName) {
+  tour();
+  conf(std::string(kTourConf) +
+       "connector.db.listen_address=0.0.0.0:7687\n"
+       "connector.db.upstream_address=127.0.0.1:7688\n"
+       "connector.db.ssl_policy=bolt\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+}
+
+class CheckCrl : public Check {
+ protected:
+  void SetUp() override {
+    Check::SetUp();
+    if (HasFatalFailure()) return;
+    tour();
+    auto certs = pki::load_certificates(path("ca/ca.crt"));
+    ASSERT_TRUE(certs) << certs.error().message();
+    ca_cert_ = std::move(certs->front());
+    auto key = pki::load_private_key(path("ca/ca.key"), std::nullopt);
+    ASSERT_TRUE(key) << key.error().message();
+    ca_key_ = std::move(*key);
+    auto leaf = pki::load_certificates(path("server/public.crt"));
+    ASSERT_TRUE(leaf) << leaf.error().message();
+    server_ = std::move(leaf->front());
+  }
+
+  void write_crl(const std::vector<const X509*>& revoked, std::optional<util::SystemTime> this_update,
+                 std::optional<util::SystemTime> next_update) {
+    auto crl = pki::create_crl(ca_cert_.get(), ca_key_.get(), revoked, util::SystemClock::instance(),
+                               this_update, next_update);
+    ASSERT_TRUE(crl) << crl.error().message();
+    auto pem = pki::crl_pem(crl->get());
+    ASSERT_TRUE(pem) << pem.error().message();
+    ASSERT_TRUE(util::write_file_atomic(bolt("revoked/ca.crl"), *pem, 0644));
+  }
+
+  pki::X509Ptr ca_cert_;
+  pki::EvpPkeyPtr ca_key_;
+  pki::X509Ptr server_;
+};
+
+TEST_F(CheckCrl, FreshCrlIsClean) {
+  write_crl({}, std::nullopt, std::nullopt);
+  // openssl accepts it as the CA's.
+  Proc v = shell("openssl crl -in certificates/bolt/revoked/ca.crl -CAfile ca/ca.crt -noout");
+  EXPECT_THAT(v.out + v.err, HasSubstr("verify OK"));
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, summary("1 policy (bolt)", 0, 0) + "\n");
+}
+
+TEST_F(CheckCrl, StaleCrl) {
+  auto now = std::chrono::system_clock::now();
+  write_crl({}, now - 8 * 24h, now - 24h);
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
+                       " from /O=tlsgate/CN=Example CA is stale: its nextUpdate has passed; peers it should "
+                       "block may be let in, and STRICT checks fail; fetch a fresh CRL from the CA and "
+                       "replace the file\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+  // openssl agrees the CRL has expired.
+  Proc o = shell("openssl verify -crl_check -CAfile ca/ca.crt -CRLfile certificates/bolt/revoked/ca.crl "
+                "server/public.crt");
+  EXPECT_NE(o.code, 0);
+  EXPECT_THAT(o.out + o.err, HasSubstr("CRL has expired"));
+}
+
+TEST_F(CheckCrl, OwnCertificateRevoked) {
+  write_crl({server_.get()}, std::nullopt, std::nullopt);
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=db1.example.com,O=tlsgate "
+                   "is revoked by " + bolt_s("revoked/ca.crl") + "; issue a new certificate and replace " +
+                       bolt_s("public.crt") + "\n" + summary("1 policy (bolt)", 1, 0) + "\n");
+}
+
+TEST_F(CheckCrl, CrlFromAForeignCaIsAWarning) {
+  tg_ok("cert ca --out other-ca --name 'Other CA'");
+  auto certs = pki::load_certificates(path("other-ca/ca.crt"));
+  ASSERT_TRUE(certs);
+  ca_cert_ = std::move(certs->front());
+  auto key = pki::load_private_key(path("other-ca/ca.key"), std::nullopt);
+  ASSERT_TRUE(key);
+  ca_key_ = std::move(*key);
+  write_crl({}, std::nullopt, std::nullopt);
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out, "warning: tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
+                       " is from /O=tlsgate/CN=Other CA, which is not in " + bolt_s("trusted") +
+                       "; it cannot be checked; add that CA to the trusted folder, or remove the CRL\n" +
+                       summary("1 policy (bolt)", 0, 1) + "\n");
+}
+
+TEST_F(Check, CipherNameOpensslRejects) {
+  tour();
+  conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=TLS_AES_128_GCM_SHA256,BOGUS-SHA\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.out,
+            "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL "
+            "suite names (`openssl ciphers -s -v` lists them)\n" +
+                summary("1 policy (bolt)", 1, 0) + "\n");
+  // The oracle: openssl knows no such suite either.
+  EXPECT_NE(shell("openssl ciphers BOGUS-SHA").code, 0);
+}
+
+TEST_F(Check, CipherFromTheEnvironmentIsNamedByItsVariable) {
+  tour();
+  Proc env = sh(dir_, "TLSGATE_ssl_policy_bolt_ciphers=BOGUS-SHA " + shell_quote(tlsgate_bin()) +
+                         " check -c tlsgate.conf");
+  EXPECT_EQ(env.code, 1) << describe(env);
+  EXPECT_THAT(env.out, HasSubstr("environment TLSGATE_ssl_policy_bolt_ciphers: ssl.policy.bolt.ciphers: "
+                                 "OpenSSL rejects \"BOGUS-SHA\""));
+}
+
+TEST_F(Check, ValidCipherListsAreClean) {
+  tour();
+  conf(std::string(kTourConf) +
+       "ssl.policy.bolt.ciphers=TLS_AES_256_GCM_SHA384,ECDHE-ECDSA-AES128-GCM-SHA256,"
+       "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 0) << describe(r);
+}
+
+TEST_F(Check, UnknownConfigKeyIsAConfigErrorWithASuggestion) {
+  tour();
+  conf("ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auht=REQUIRE\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_EQ(r.out,
+            "tlsgate.conf:2: ssl.policy.bolt.client_auht: unknown key; did you mean "
+            "ssl.policy.bolt.client_auth?\n"
+            "tlsgate.conf: 1 error in the configuration; certificates were not checked\n");
+  EXPECT_THAT(r.out, HasSubstr("did you mean"));
+}
+
+TEST_F(Check, BadValueIsAConfigError) {
+  tour();
+  conf("ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=ALWAYS\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("tlsgate.conf:2: ssl.policy.bolt.client_auth: "));
+  EXPECT_THAT(r.out, HasSubstr("NONE, OPTIONAL, REQUIRE"));
+}
+
+TEST_F(Check, MissingConfigFileIsAConfigError) {
+  Proc r = tg("check -c nope.conf");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_EQ(r.out,
+            "nope.conf: no such file; give the config file's path with -c/--config\n"
+            "nope.conf: 1 error in the configuration; certificates were not checked\n");
+}
+
+TEST_F(Check, JsonCountsErrorsAndWarnings) {
+  tour();
+  fs::permissions(bolt("private.key"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=BOGUS-SHA,TLS_AES_128_GCM_SHA256\n");
+  Proc r = check(" --json");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;
+  EXPECT_EQ(j["config"], "tlsgate.conf");
+  EXPECT_EQ(j["valid_config"], true);
+  EXPECT_EQ(j["policies"], nlohmann::json::array({"bolt"}));
+  EXPECT_EQ(j["errors"], 2);
+  EXPECT_EQ(j["warnings"], 0);
+  ASSERT_EQ(j["findings"].size(), 2U);
+  int errors = 0;
+  for (const auto& f : j["findings"]) {
+    errors += f["severity"] == "error" ? 1 : 0;
+    EXPECT_EQ(f["file"], "tlsgate.conf");
+    for (const char* field : {"line", "key", "problem", "fix", "message"}) EXPECT_TRUE(f.contains(field)) << field;
+  }
+  EXPECT_EQ(errors, 2);
+  const auto& cipher = j["findings"][0];
+  EXPECT_EQ(cipher["key"], "ssl.policy.bolt.ciphers");
+  EXPECT_EQ(cipher["line"], 3);
+  EXPECT_EQ(cipher["message"],
+            "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL suite "
+            "names (`openssl ciphers -s -v` lists them)");
+  const auto& key = j["findings"][1];
+  EXPECT_EQ(key["key"], "ssl.policy.bolt.private_key");
+  EXPECT_EQ(key["line"], 0);
+  EXPECT_EQ(key["problem"], bolt_s("private.key") + " has mode 0444: other users can read the private key");
+  EXPECT_EQ(key["fix"], "run chmod 600 " + bolt_s("private.key"));
+}
+
+TEST_F(Check, JsonOfACleanAndOfAnUnusableConfig) {
+  tour();
+  Proc clean = check(" --json");
+  EXPECT_EQ(clean.code, 0) << describe(clean);
+  auto j = nlohmann::json::parse(clean.out);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["warnings"], 0);
+  EXPECT_TRUE(j["findings"].empty());
+
+  conf("ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auht=REQUIRE\n");
+  Proc bad = check(" --json");
+  EXPECT_EQ(bad.code, 2) << describe(bad);
+  auto b = nlohmann::json::parse(bad.out);
+  EXPECT_EQ(b["valid_config"], false);
+  EXPECT_EQ(b["errors"], 1);
+  EXPECT_EQ(b["findings"][0]["key"], "ssl.policy.bolt.client_auht");
+  EXPECT_EQ(b["findings"][0]["line"], 2);
+  EXPECT_EQ(b["findings"][0]["fix"], "did you mean ssl.policy.bolt.client_auth?");
+}
+
+TEST_F(Check, ExplainPrintsDocDefaultAndAllowedValues) {
+  Proc r = tg("check --explain ssl.policy.bolt.client_auth");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out,
+            "ssl.policy.<scope>.client_auth\n"
+            "  key:      ssl.policy.bolt.client_auth\n"
+            "  type:     enum\n"
+            "  default:  OPTIONAL (scope bolt)\n"
+            "  allowed:  NONE, OPTIONAL, REQUIRE\n"
+            "  env:      TLSGATE_ssl_policy_bolt_client__auth\n"
+            "  Whether clients present a certificate: NONE asks for none, OPTIONAL verifies one if sent, "
+            "REQUIRE refuses a client without one.\n");
+  Proc cluster = tg("check --explain ssl.policy.cluster.client_auth");
+  EXPECT_EQ(cluster.code, 0) << describe(cluster);
+  EXPECT_THAT(cluster.out, HasSubstr("  default:  REQUIRE (scope cluster)\n"));
+}
+
+TEST_F(Check, ExplainOfAnUnknownKeySuggestsTheNearest) {
+  Proc r = tg("check --explain ssl.policy.bolt.client_auht");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: unknown key ssl.policy.bolt.client_auht; did you mean "
+            "ssl.policy.bolt.client_auth?\n");
+  EXPECT_EQ(r.out, "");
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e

@@ -1,0 +1,52 @@
+#include "support/test_pki.h"
+
+#include <stdexcept>
+
+#include "pki/encode.h"
+#include "util/atomic_file.h"
+
+namespace tlsgate::test {
+namespace {
+
+template <typename T>
+T value_or_throw(util::Result<T> r) {
+  if (!r) throw std::runtime_error(r.error().message());
+  return std::move(*r);
+}
+
+}  // namespace
+
+TestCa make_test_ca(const std::string& name, pki::KeySpec key) {
+  pki::CaRequest req;
+  req.name = name;
+  req.key = key;
+  return TestCa{value_or_throw(pki::create_ca(req, util::SystemClock::instance())), name};
+}
+
+pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names, bool server,
+                      bool client, std::optional<Validity> validity, pki::KeySpec key) {
+  pki::CertRequest req;
+  req.names = names;
+  req.server = server;
+  req.client = client;
+  req.key = key;
+  if (validity) {
+    req.not_before = validity->first;
+    req.not_after = validity->second;
+  }
+  return value_or_throw(pki::issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(),
+                                               util::SystemClock::instance()));
+}
+
+void write_cert(const std::filesystem::path& path, const X509* cert) {
+  auto pem = value_or_throw(pki::certificate_pem(cert));
+  if (auto st = util::write_file_atomic(path, pem, 0644); !st) throw std::runtime_error(st.error().message());
+}
+
+void write_key(const std::filesystem::path& path, const EVP_PKEY* key) {
+  if (auto st = pki::write_private_key(path, key, 0600); !st) {
+    throw std::runtime_error(st.error().message());
+  }
+}
+
+}  // namespace tlsgate::test

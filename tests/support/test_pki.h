@@ -1,0 +1,38 @@
+// Test certificates minted per test through pki (STYLE.md practice 17).
+//
+// Nothing is committed: every test makes its CA and leaves here. The helpers
+// throw std::runtime_error on failure (a test fails with the message).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pki/issuer.h"
+#include "util/clock.h"
+
+namespace tlsgate::test {
+
+struct TestCa {
+  pki::Issued ca;  // ca.cert, ca.key
+  std::string name;
+};
+
+// A CA with subject CN=name, O=tlsgate (ECDSA P-256 unless key says RSA).
+TestCa make_test_ca(const std::string& name = "tlsgate test CA", pki::KeySpec key = {});
+
+// [not_before, not_after] of a certificate.
+using Validity = std::pair<util::SystemTime, util::SystemTime>;
+
+// A leaf issued by ca for names (server and/or client), valid now unless validity is given.
+pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names, bool server = true,
+                      bool client = false, std::optional<Validity> validity = {},
+                      pki::KeySpec key = {});
+
+// Writes cert as PEM (0644) / key as unencrypted PKCS#8 PEM (0600).
+void write_cert(const std::filesystem::path& path, const X509* cert);
+void write_key(const std::filesystem::path& path, const EVP_PKEY* key);
+
+}  // namespace tlsgate::test

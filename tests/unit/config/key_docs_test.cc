@@ -1,0 +1,115 @@
+#include "config/key_docs.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace tlsgate::config {
+namespace {
+
+std::set<std::string> suffixes_under(const std::string& prefix) {
+  std::set<std::string> out;
+  for (const auto& d : key_docs()) {
+    if (d.pattern.starts_with(prefix)) out.insert(d.pattern.substr(prefix.size()));
+  }
+  return out;
+}
+
+TEST(ConfigKeyDocs, CoversEveryPolicySuffixOfTheDesign) {
+  EXPECT_EQ(suffixes_under("ssl.policy.<scope>."),
+            (std::set<std::string>{"enabled",
+                                   "base_directory",
+                                   "private_key",
+                                   "private_key_password",
+                                   "public_certificate",
+                                   "trusted_dir",
+                                   "revoked_dir",
+                                   "client_auth",
+                                   "verify_hostname",
+                                   "tls_versions",
+                                   "ciphers",
+                                   "groups",
+                                   "handshake_timeout",
+                                   "trust_all",
+                                   "pinned_certs",
+                                   "allowed_identities",
+                                   "identity_from",
+                                   "known_peers",
+                                   "ocsp_stapling",
+                                   "revocation_checks",
+                                   "implicit_trust_renewed"}));
+}
+
+TEST(ConfigKeyDocs, CoversEveryConnectorSuffixOfTheDesign) {
+  EXPECT_EQ(suffixes_under("connector.<name>."),
+            (std::set<std::string>{"listen_address", "upstream_address", "protocol", "tls_level",
+                                   "ssl_policy", "upstream_ssl_policy", "upstream_server_name",
+                                   "proxy_protocol", "user_map", "max_connections"}));
+}
+
+TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {
+  EXPECT_EQ(
+      suffixes_under("server."),
+      (std::set<std::string>{"worker_threads", "shutdown_timeout", "reload_settle",
+                             "ticket_key_rotation", "idle_timeout", "log_level", "log_format"}));
+  EXPECT_EQ(suffixes_under("admin."),
+            (std::set<std::string>{"enabled", "listen_address", "ssl_policy"}));
+  EXPECT_EQ(suffixes_under("cluster."),
+            (std::set<std::string>{"enabled", "node_name", "etcd_endpoints", "ssl_policy",
+                                   "key_prefix"}));
+}
+
+TEST(ConfigKeyDocs, EveryEntryIsComplete) {
+  std::set<std::string> seen;
+  for (const auto& d : key_docs()) {
+    EXPECT_TRUE(seen.insert(d.pattern).second) << "twice: " << d.pattern;
+    EXPECT_FALSE(d.default_text.empty()) << d.pattern;
+    EXPECT_TRUE(d.doc.ends_with(".")) << d.pattern;
+    EXPECT_EQ(d.type == ValueType::kEnum, !d.allowed.empty() && d.type != ValueType::kList)
+        << d.pattern;
+  }
+}
+
+TEST(ConfigKeyDocs, FindMatchesConcreteKeysAndAliases) {
+  ASSERT_NE(find_key_doc("ssl.policy.bolt.client_auth"), nullptr);
+  EXPECT_EQ(find_key_doc("ssl.policy.bolt.client_auth")->pattern, "ssl.policy.<scope>.client_auth");
+  EXPECT_EQ(find_key_doc("dbms.ssl.policy.my-scope_2.enabled")->pattern,
+            "ssl.policy.<scope>.enabled");
+  EXPECT_EQ(find_key_doc("dbms.connector.bolt.tls_level")->pattern, "connector.<name>.tls_level");
+  EXPECT_EQ(find_key_doc("server.log_level")->pattern, "server.log_level");
+  EXPECT_EQ(find_key_doc("ssl.policy..enabled"), nullptr);
+  EXPECT_EQ(find_key_doc("ssl.policy.a b.enabled"), nullptr);
+  EXPECT_EQ(find_key_doc("ssl.policy.bolt.enabled.x"), nullptr);
+  EXPECT_EQ(find_key_doc("server.nope"), nullptr);
+}
+
+TEST(ConfigKeyDocs, NearestKeyKeepsTheScope) {
+  struct Case {
+    const char* key;
+    std::optional<std::string> want;
+  };
+  const Case cases[] = {
+      {"ssl.policy.bolt.client_auht", "ssl.policy.bolt.client_auth"},
+      {"ssl.polcy.bolt.enabled", "ssl.policy.bolt.enabled"},
+      {"ssl_policy.bolt.enabled", "ssl.policy.bolt.enabled"},
+      {"ssl.policy.cluster.trustd_dir", "ssl.policy.cluster.trusted_dir"},
+      {"dbms.ssl.policy.bolt.client_auht", "dbms.ssl.policy.bolt.client_auth"},
+      {"connector.pg.listen_adress", "connector.pg.listen_address"},
+      {"conector.pg.tls_level", "connector.pg.tls_level"},
+      {"server.log_lvl", "server.log_level"},
+      {"admin.enable", "admin.enabled"},
+      {"SSL.POLICY.BOLT.ENABLED", "ssl.policy.BOLT.enabled"},
+      {"ssl.policy.bolt.favourite_colour", std::nullopt},
+      {"completely.unrelated", std::nullopt},
+  };
+  for (const auto& c : cases) EXPECT_EQ(nearest_key(c.key), c.want) << c.key;
+}
+
+TEST(ConfigKeyDocs, ValueTypeNames) {
+  EXPECT_EQ(to_string(ValueType::kBool), "boolean");
+  EXPECT_EQ(to_string(ValueType::kDuration), "duration");
+  EXPECT_EQ(to_string(ValueType::kAddress), "address");
+}
+
+}  // namespace
+}  // namespace tlsgate::config

@@ -1,0 +1,248 @@
+// Every message of load_config(), word for word: one row per mistake.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace tlsgate::config {
+namespace {
+
+std::vector<std::string> messages(std::string_view text, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> out;
+  for (const auto& d : load_config_text(text, "tlsgate.conf", env).diagnostics) {
+    out.push_back((d.severity == Diagnostic::Severity::kWarning ? "warning: " : "") + format(d));
+  }
+  return out;
+}
+
+const std::string kPg =
+    "ssl.policy.pg.enabled=true\n"
+    "connector.pg.listen_address=:5433\n"
+    "connector.pg.upstream_address=db:5432\n";
+
+struct Case {
+  const char* name;
+  std::string text;
+  std::vector<std::string> want;
+};
+
+// Names the row in test output instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class ConfigValidation : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConfigValidation, ReportsWordForWord) {
+  EXPECT_EQ(messages(GetParam().text), GetParam().want) << GetParam().text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Messages, ConfigValidation,
+    ::testing::Values(
+        Case{"Valid", kPg, {}},
+        Case{"UnknownKeySuggests",
+             "ssl.policy.bolt.client_auht=REQUIRE\n",
+             {"tlsgate.conf:1: ssl.policy.bolt.client_auht: unknown key; did you mean "
+              "ssl.policy.bolt.client_auth?"}},
+        Case{"UnknownKeyAcrossSections",
+             "ssl.polcy.bolt.enabled=true\n",
+             {"tlsgate.conf:1: ssl.polcy.bolt.enabled: unknown key; did you mean "
+              "ssl.policy.bolt.enabled?"}},
+        Case{"UnknownKeyWithoutSuggestion",
+             "favourite.colour=blue\n",
+             {"tlsgate.conf:1: favourite.colour: unknown key; remove it or check the spelling"}},
+        Case{"BadEnum",
+             "ssl.policy.bolt.client_auth=MAYBE\n",
+             {"tlsgate.conf:1: ssl.policy.bolt.client_auth: \"MAYBE\" is not a valid value; use "
+              "one of NONE, "
+              "OPTIONAL, REQUIRE"}},
+        Case{"BadBool",
+             "ssl.policy.bolt.enabled=perhaps\n",
+             {"tlsgate.conf:1: ssl.policy.bolt.enabled: \"perhaps\" is not a boolean; use true or "
+              "false"}},
+        Case{"BadDuration",
+             "ssl.policy.bolt.handshake_timeout=ten\n",
+             {"tlsgate.conf:1: ssl.policy.bolt.handshake_timeout: \"ten\" is not a duration; use "
+              "seconds (10, 0.5) "
+              "or a unit (500ms, 30s, 5m)"}},
+        Case{"ZeroTimeout",
+             "server.shutdown_timeout=0\nserver.idle_timeout=0\nserver.reload_settle=0\n",
+             {"tlsgate.conf:1: server.shutdown_timeout: \"0\" is not a positive duration; use a "
+              "duration above 0, "
+              "such as 10 or 500ms"}},
+        Case{"BadAddress",
+             kPg + "connector.pg.listen_address=localhost\n",
+             {"tlsgate.conf:4: connector.pg.listen_address: set twice (first at line 2); remove "
+              "one of the two lines",
+              "tlsgate.conf:4: connector.pg.listen_address: \"localhost\" is not host:port; write "
+              "it as host:port, "
+              "[ipv6]:port or :port"}},
+        Case{"BadPort",
+             "ssl.policy.pg.enabled=true\nconnector.pg.listen_address=:70000\nconnector.pg."
+             "upstream_address=db:5432\n",
+             {"tlsgate.conf:2: connector.pg.listen_address: port 70000 is out of range; use a port "
+              "from 1 to 65535"}},
+        Case{"Duplicate",
+             "# header\n\nssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=NONE\n"
+             "ssl.policy.bolt.enabled=false\n",
+             {"tlsgate.conf:5: ssl.policy.bolt.enabled: set twice (first at line 3); remove one of "
+              "the two lines"}},
+        Case{"DuplicateThroughAlias",
+             "ssl.policy.bolt.enabled=true\ndbms.ssl.policy.bolt.enabled=true\n",
+             {"tlsgate.conf:2: dbms.ssl.policy.bolt.enabled: set twice (first at line 1); remove "
+              "one of the two "
+              "lines"}},
+        Case{"MissingRequired",
+             "ssl.policy.pg.enabled=true\nconnector.pg.upstream_address=db:5432\n",
+             {"tlsgate.conf: connector.pg.listen_address: is required; set "
+              "connector.pg.listen_address=host:port"}},
+        Case{"PolicyNotDefined",
+             "connector.pg.listen_address=:5433\nconnector.pg.upstream_address=db:5432\n",
+             {"tlsgate.conf: connector.pg.ssl_policy: policy \"pg\" is not defined; add "
+              "ssl.policy.pg.enabled=true "
+              "or set connector.pg.tls_level=DISABLED"}},
+        Case{"PolicyNotEnabled",
+             "ssl.policy.pg.client_auth=REQUIRE\nconnector.pg.listen_address=:5433\n"
+             "connector.pg.upstream_address=db:5432\n",
+             {"tlsgate.conf: connector.pg.ssl_policy: policy \"pg\" is not enabled; add "
+              "ssl.policy.pg.enabled=true "
+              "or set connector.pg.tls_level=DISABLED"}},
+        Case{"ExplicitPolicyNotDefinedPointsAtItsLine",
+             kPg + "connector.pg.ssl_policy=postgres\n",
+             {"tlsgate.conf:4: connector.pg.ssl_policy: policy \"postgres\" is not defined; add "
+              "ssl.policy.postgres.enabled=true or set connector.pg.tls_level=DISABLED"}},
+        Case{"DisabledConnectorNeedsNoPolicy",
+             "connector.pg.listen_address=:5433\nconnector.pg.upstream_address=db:5432\n"
+             "connector.pg.tls_level=disabled\n",
+             {}},
+        Case{"BadTlsLevelIsReportedOnce",
+             "connector.pg.listen_address=:5433\nconnector.pg.upstream_address=db:5432\n"
+             "connector.pg.tls_level=NEVER\n",
+             {"tlsgate.conf:3: connector.pg.tls_level: \"NEVER\" is not a valid value; use one of "
+              "DISABLED, "
+              "OPTIONAL, REQUIRED"}},
+        Case{"UpstreamPolicyNotDefined",
+             kPg + "connector.pg.upstream_ssl_policy=backend\n",
+             {"tlsgate.conf:4: connector.pg.upstream_ssl_policy: policy \"backend\" is not "
+              "defined; add "
+              "ssl.policy.backend.enabled=true or remove connector.pg.upstream_ssl_policy"}},
+        Case{"UpstreamPolicyNotEnabled",
+             kPg + "connector.pg.upstream_ssl_policy=backend\nssl.policy.backend.enabled=false\n",
+             {"tlsgate.conf:4: connector.pg.upstream_ssl_policy: policy \"backend\" is not "
+              "enabled; add "
+              "ssl.policy.backend.enabled=true or remove connector.pg.upstream_ssl_policy"}},
+        Case{"UserMapOnTcp",
+             kPg + "connector.pg.user_map=users.map\n",
+             {"tlsgate.conf:4: connector.pg.user_map: applies only to protocol=postgres or mysql; "
+              "remove it or set "
+              "connector.pg.protocol"}},
+        Case{"UserMapOnPostgres",
+             kPg + "connector.pg.user_map=users.map\nconnector.pg.protocol=POSTGRES\n",
+             {}},
+        Case{"SyntaxError",
+             "ssl.policy.bolt.enabled true\n",
+             {"tlsgate.conf:1: line has no '='; write key=value, or start a comment with #"}},
+        Case{"EmptyValue",
+             "ssl.policy.bolt.base_directory=\n",
+             {"tlsgate.conf:1: ssl.policy.bolt.base_directory: has no value; give it a value or "
+              "remove it"}},
+        Case{"CountsOutOfRange",
+             kPg + "connector.pg.max_connections=0\nserver.worker_threads=2000\n",
+             {"tlsgate.conf:4: connector.pg.max_connections: 0 is out of range; use a number from "
+              "1 to 4294967295",
+              "tlsgate.conf:5: server.worker_threads: 2000 is out of range; use a number from 0 to "
+              "1024"}},
+        Case{"TlsVersions",
+             "ssl.policy.a.tls_versions=TLSv1.1\nssl.policy.b.tls_versions=;\n",
+             {"tlsgate.conf:1: ssl.policy.a.tls_versions: \"TLSv1.1\" is not a valid value; use "
+              "one of TLSv1.2, "
+              "TLSv1.3",
+              "tlsgate.conf:2: ssl.policy.b.tls_versions: is empty; use one or more of TLSv1.2, "
+              "TLSv1.3"}},
+        Case{"SameListenAddress",
+             kPg + "connector.pg2.listen_address=:5433\nconnector.pg2.upstream_address=db2:5432\n"
+                   "connector.pg2.ssl_policy=pg\n",
+             {"tlsgate.conf:4: connector.pg2.listen_address: connector.pg listens on the same "
+              "address; give each "
+              "connector its own address"}},
+        Case{"AdminNeedsItsPolicy",
+             "admin.enabled=true\n",
+             {"tlsgate.conf: admin.ssl_policy: policy \"admin\" is not defined; add "
+              "ssl.policy.admin.enabled=true or "
+              "set admin.enabled=false"}},
+        Case{"ClusterNeedsPolicyAndEndpoints",
+             "cluster.enabled=yes\nssl.policy.cluster.enabled=no\n",
+             {"tlsgate.conf: cluster.ssl_policy: policy \"cluster\" is not enabled; add "
+              "ssl.policy.cluster.enabled=true "
+              "or set cluster.enabled=false",
+              "tlsgate.conf: cluster.etcd_endpoints: is required; set "
+              "cluster.etcd_endpoints=https://host:2379"}},
+        Case{"TrustAllWarns",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
+              "trusted without "
+              "verification; use it only for debugging"}}),
+    [](const ::testing::TestParamInfo<Case>& row) { return std::string(row.param.name); });
+
+TEST(ConfigValidationPass, ReportsEveryProblemInFileOrder) {
+  const std::string text =
+      "connector.pg.upstream_address=db:5432\n"  // 1: listen_address missing (line 0, last)
+      "ssl.policy.bolt.client_auth=MAYBE\n"      // 2
+      "ssl.policy.bolt.enabled true\n"           // 3
+      "connector.pg.tls_level=DISABLED\n"        // 4
+      "ssl.policy.bolt.verify_hostnme=true\n"    // 5
+      "ssl.policy.bolt.handshake_timeout=ten\n"  // 6
+      "connector.pg.tls_level=DISABLED\n";       // 7
+  auto result = load_config_text(text, "tlsgate.conf", {"TLSGATE_server_log__level=loud"});
+  EXPECT_FALSE(result.ok());
+  std::vector<std::string> got;
+  for (const auto& d : result.diagnostics) got.push_back(format(d));
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "tlsgate.conf:2: ssl.policy.bolt.client_auth: \"MAYBE\" is not a valid value; "
+                     "use one of NONE, "
+                     "OPTIONAL, REQUIRE",
+                     "tlsgate.conf:3: line has no '='; write key=value, or start a comment with #",
+                     "tlsgate.conf:5: ssl.policy.bolt.verify_hostnme: unknown key; did you mean "
+                     "ssl.policy.bolt.verify_hostname?",
+                     "tlsgate.conf:6: ssl.policy.bolt.handshake_timeout: \"ten\" is not a "
+                     "duration; use seconds (10, "
+                     "0.5) or a unit (500ms, 30s, 5m)",
+                     "tlsgate.conf:7: connector.pg.tls_level: set twice (first at line 4); remove "
+                     "one of the two lines",
+                     "environment TLSGATE_server_log__level: server.log_level: \"loud\" is not a "
+                     "valid value; use one "
+                     "of error, warn, info, debug",
+                     "tlsgate.conf: connector.pg.listen_address: is required; set "
+                     "connector.pg.listen_address=host:port",
+                 }));
+}
+
+TEST(ConfigValidationPass, WarningsKeepTheConfig) {
+  auto result = load_config_text("ssl.policy.bolt.trust_all=true\n", "tlsgate.conf", {});
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].severity, Diagnostic::Severity::kWarning);
+  EXPECT_TRUE(result.config->policies.at("bolt").trust_all);
+}
+
+TEST(ConfigValidationPass, EnvironmentMessagesNameTheVariable) {
+  EXPECT_EQ(messages("", {"TLSGATE_ssl_policy_bolt_client__auth=MAYBE"}),
+            (std::vector<std::string>{
+                "environment TLSGATE_ssl_policy_bolt_client__auth: ssl.policy.bolt.client_auth: "
+                "\"MAYBE\" is not a valid value; use one of NONE, OPTIONAL, REQUIRE"}));
+  EXPECT_EQ(messages("", {"TLSGATE_ssl_policy_bolt_client__auht=NONE"}),
+            (std::vector<std::string>{
+                "environment TLSGATE_ssl_policy_bolt_client__auht: ssl.policy.bolt.client_auht: "
+                "unknown key; did you mean TLSGATE_ssl_policy_bolt_client__auth?"}));
+}
+
+TEST(ConfigValidationPass, EnvironmentFixesAFileMistakeButTheFileIsStillWrong) {
+  // The file's bad value is reported even though the environment wins:
+  // the next deployment without the variable would break.
+  EXPECT_EQ(messages("ssl.policy.bolt.client_auth=MAYBE\n",
+                     {"TLSGATE_ssl_policy_bolt_client__auth=NONE"}),
+            (std::vector<std::string>{
+                "tlsgate.conf:1: ssl.policy.bolt.client_auth: \"MAYBE\" is not a valid value; "
+                "use one of NONE, OPTIONAL, REQUIRE"}));
+}
+
+}  // namespace
+}  // namespace tlsgate::config

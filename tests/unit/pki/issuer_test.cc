@@ -1,0 +1,353 @@
+#include "pki/issuer.h"
+
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include <set>
+
+#include "pki/certificate_info.h"
+#include "pki/pin.h"
+#include "pki_test_util.h"
+#include "util/strings.h"
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
+
+namespace tlsgate::pki {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace test_util;
+using namespace std::chrono_literals;
+
+// Output and exit status of `openssl verify -purpose PURPOSE` for leaf under ca.
+std::pair<int, std::string> openssl_verify(const X509* ca, const X509* leaf, const char* purpose) {
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", ca);
+  test::write_cert(dir / "leaf.crt", leaf);
+  int rc = -1;
+  std::string out = test::run_command("openssl verify -CAfile " + q(dir / "ca.crt") + " -purpose " +
+                                          purpose + " " + q(dir / "leaf.crt"),
+                                      &rc);
+  auto prefix = (dir / "leaf.crt").string() + ": ";
+  if (out.starts_with(prefix)) out = out.substr(prefix.size());
+  return {rc, out};
+}
+
+TEST(PkiIssuer, ServerCertificatePassesOpensslVerifyAsServerOnly) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1.example.com", "10.0.0.1"});
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver"), std::pair(0, std::string("OK\n")));
+  auto [rc, out] = openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient");
+  EXPECT_NE(rc, 0);
+  EXPECT_THAT(out, HasSubstr("unsuitable certificate purpose"));
+}
+
+TEST(PkiIssuer, ClientCertificatePassesOpensslVerifyAsClientOnly) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"app@example.com"}, /*server=*/false, /*client=*/true);
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient"), std::pair(0, std::string("OK\n")));
+  EXPECT_NE(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver").first, 0);
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_THAT(info.extended_key_usage, ElementsAre("clientAuth"));
+  EXPECT_THAT(info.key_usage, ElementsAre("digitalSignature"));
+}
+
+TEST(PkiIssuer, ServerAndClientCertificatePassesBoth) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"node1.cluster"}, true, true);
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver").first, 0);
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient").first, 0);
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_THAT(info.extended_key_usage, ElementsAre("serverAuth", "clientAuth"));
+}
+
+TEST(PkiIssuer, NeitherServerNorClientMeansServer) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1"}, false, false);
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_THAT(info.extended_key_usage, ElementsAre("serverAuth"));
+}
+
+TEST(PkiIssuer, RsaServerCertificateAddsKeyEncipherment) {
+  auto ca = test::make_test_ca("RSA CA", rsa_key_spec(2048).value());
+  auto leaf = test::make_leaf(ca, {"db1.example.com"}, true, false, {}, rsa_key_spec(2048).value());
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver").first, 0);
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(info.key_type, "RSA");
+  EXPECT_EQ(info.key_bits, 2048);
+  EXPECT_THAT(info.key_usage, ElementsAre("digitalSignature", "keyEncipherment"));
+  EXPECT_EQ(describe(ca.ca.cert.get(), util::SystemClock::instance()).signature_algorithm,
+            "sha256WithRSAEncryption");
+
+  auto client = test::make_leaf(ca, {"app"}, false, true, {}, rsa_key_spec(2048).value());
+  EXPECT_THAT(describe(client.cert.get(), util::SystemClock::instance()).key_usage,
+              ElementsAre("digitalSignature"));
+}
+
+TEST(PkiIssuer, EcServerCertificateHasDigitalSignatureOnly) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1"});
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(info.key_type, "EC");
+  EXPECT_EQ(info.key_curve, "P-256");
+  EXPECT_THAT(info.key_usage, ElementsAre("digitalSignature"));
+  EXPECT_EQ(info.signature_algorithm, "ecdsa-with-SHA256");
+}
+
+TEST(PkiIssuer, CaCarriesCriticalBasicConstraintsAndKeyUsage) {
+  auto ca = test::make_test_ca("Example Root");
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", ca.ca.cert.get());
+  std::string text = openssl_ok("openssl x509 -noout -text -in " + q(dir / "ca.crt"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Basic Constraints: critical\n                CA:TRUE\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Subject Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  EXPECT_THAT(text, HasSubstr("Subject: O = tlsgate, CN = Example Root\n"));
+  auto info = describe(ca.ca.cert.get(), util::SystemClock::instance());
+  EXPECT_TRUE(info.is_ca);
+  EXPECT_TRUE(info.self_signed);
+  EXPECT_THAT(info.key_usage, ElementsAre("keyCertSign", "cRLSign"));
+  EXPECT_TRUE(info.extended_key_usage.empty());
+}
+
+TEST(PkiIssuer, LeafCarriesCriticalCaFalseAndKeyIdentifiers) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1.example.com"});
+  test::TempDir dir;
+  test::write_cert(dir / "leaf.crt", leaf.cert.get());
+  std::string text = openssl_ok("openssl x509 -noout -text -in " + q(dir / "leaf.crt"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Basic Constraints: critical\n                CA:FALSE\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Key Usage: critical\n                Digital Signature\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Extended Key Usage: \n                TLS Web Server Authentication\n"));
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.ca.cert.get());
+  const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(leaf.cert.get());
+  ASSERT_NE(ski, nullptr);
+  ASSERT_NE(aki, nullptr);
+  EXPECT_EQ(ASN1_OCTET_STRING_cmp(ski, aki), 0);
+  EXPECT_NE(X509_get0_subject_key_id(leaf.cert.get()), nullptr);
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_FALSE(info.is_ca);
+  EXPECT_FALSE(info.self_signed);
+  EXPECT_EQ(info.issuer, "CN=tlsgate test CA,O=tlsgate");
+}
+
+TEST(PkiIssuer, SerialsArePositiveRandom128BitNumbers) {
+  auto ca = test::make_test_ca();
+  std::set<std::string> seen{describe(ca.ca.cert.get(), util::SystemClock::instance()).serial_hex};
+  for (int i = 0; i < 16; ++i) {
+    auto leaf = test::make_leaf(ca, {"db1"});
+    BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf.cert.get()), nullptr));
+    ASSERT_TRUE(bn);
+    EXPECT_FALSE(BN_is_negative(bn.get()));
+    EXPECT_FALSE(BN_is_zero(bn.get()));
+    EXPECT_LE(BN_num_bits(bn.get()), 127);
+    EXPECT_GT(BN_num_bits(bn.get()), 64);  // fails with probability 2^-63
+    seen.insert(describe(leaf.cert.get(), util::SystemClock::instance()).serial_hex);
+  }
+  EXPECT_EQ(seen.size(), 17u);
+}
+
+TEST(PkiIssuer, SubjectIsFirstNameAndOrganisationTlsgate) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1.example.com", "db2.example.com"});
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(info.subject, "CN=db1.example.com,O=tlsgate");
+  EXPECT_EQ(info.subject_cn, "db1.example.com");
+}
+
+TEST(PkiIssuer, LongFirstNameIsTruncatedTo64CharactersInCnButNotInSan) {
+  auto ca = test::make_test_ca();
+  std::string name = std::string(60, 'a') + ".example.com";
+  auto leaf = test::make_leaf(ca, {name});
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(info.subject_cn, name.substr(0, 64));
+  EXPECT_THAT(info.san_dns, ElementsAre(name));
+}
+
+TEST(PkiIssuer, NamesBecomeSansOfTheirKind) {
+  auto ca = test::make_test_ca();
+  auto leaf = test::make_leaf(ca, {"db1.example.com", "*.db.example.com", "10.0.0.1", "::1",
+                                   "admin@example.com", "spiffe://cluster/node1"});
+  auto info = describe(leaf.cert.get(), util::SystemClock::instance());
+  EXPECT_THAT(info.san_dns, ElementsAre("db1.example.com", "*.db.example.com"));
+  EXPECT_THAT(info.san_ip, ElementsAre("10.0.0.1", "::1"));
+  EXPECT_THAT(info.san_email, ElementsAre("admin@example.com"));
+  EXPECT_THAT(info.san_uri, ElementsAre("spiffe://cluster/node1"));
+  test::TempDir dir;
+  test::write_cert(dir / "leaf.crt", leaf.cert.get());
+  EXPECT_THAT(openssl_ok("openssl x509 -noout -ext subjectAltName -in " + q(dir / "leaf.crt")),
+              HasSubstr("DNS:db1.example.com, DNS:*.db.example.com, IP Address:10.0.0.1, "
+                        "IP Address:0:0:0:0:0:0:0:1, email:admin@example.com, "
+                        "URI:spiffe://cluster/node1"));
+}
+
+TEST(PkiIssuer, DefaultValidityIsBackdatedOneHourAnd397DaysForLeaves) {
+  util::FixedClock clock(std::chrono::sys_days(std::chrono::year(2030) / 6 / 1) + 12h);
+  auto ca = create_ca(CaRequest{}, clock).value();
+  auto ca_info = describe(ca.cert.get(), clock);
+  EXPECT_EQ(ca_info.not_before, clock.now() - 1h);
+  EXPECT_EQ(ca_info.not_after, clock.now() - 1h + std::chrono::days(3650));
+  EXPECT_EQ(ca_info.subject, "CN=tlsgate CA,O=tlsgate");
+
+  CertRequest req;
+  req.names = {"db1"};
+  auto leaf = issue_certificate(req, ca.cert.get(), ca.key.get(), clock).value();
+  auto info = describe(leaf.cert.get(), clock);
+  EXPECT_EQ(info.not_before, clock.now() - 1h);
+  EXPECT_EQ(info.not_after, clock.now() - 1h + std::chrono::days(397));
+  EXPECT_EQ(info.days_left, 396);
+}
+
+TEST(PkiIssuer, ExistingKeyIsReused) {
+  auto ca = test::make_test_ca();
+  auto first = test::make_leaf(ca, {"db1"});
+  CertRequest req;
+  req.names = {"db1"};
+  req.existing_key = up_ref(first.key.get());
+  auto renewed = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_TRUE(renewed) << renewed.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(renewed->key.get(), first.key.get()), 1);
+  EXPECT_EQ(spki_sha256(renewed->cert.get()), spki_sha256(first.cert.get()));
+}
+
+TEST(PkiIssuer, RefusesWithoutNamesOrWithBadName) {
+  auto ca = test::make_test_ca();
+  CertRequest req;
+  auto r = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "a certificate needs at least one name; give a DNS name, IP address, email address or URI");
+  req.names = {"db1", "bad name"};
+  r = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(), ::testing::StartsWith("\"bad name\" is not a valid DNS name"));
+}
+
+TEST(PkiIssuer, RefusesCaKeyThatDoesNotMatchOrCertificateThatIsNoCa) {
+  auto ca = test::make_test_ca("Real CA");
+  auto other = test::make_test_ca("Other CA");
+  CertRequest req;
+  req.names = {"db1"};
+  auto r = issue_certificate(req, ca.ca.cert.get(), other.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "the CA key does not match the CA certificate (CN=Real CA,O=tlsgate); use the key that "
+            "was created with that CA certificate");
+  auto leaf = test::make_leaf(ca, {"db1"});
+  r = issue_certificate(req, leaf.cert.get(), leaf.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "the CA certificate (CN=db1,O=tlsgate) is not a CA (no basicConstraints CA:TRUE); issue "
+            "from a CA made with `tlsgate cert ca`");
+}
+
+TEST(PkiIssuer, RefusesValidityThatEndsBeforeItStarts) {
+  auto ca = test::make_test_ca();
+  CertRequest req;
+  req.names = {"db1"};
+  req.days = 0;
+  auto r = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(), HasSubstr("before it starts"));
+}
+
+TEST(PkiIssuer, RsaKeySpecAcceptsOnlyCommonSizes) {
+  for (int bits : {2048, 3072, 4096}) {
+    auto spec = rsa_key_spec(bits);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->type, KeySpec::Type::kRsa);
+    EXPECT_EQ(spec->rsa_bits, bits);
+  }
+  auto bad = rsa_key_spec(1024);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "--rsa 1024: unsupported RSA key size; use 2048, 3072 or 4096");
+  EXPECT_FALSE(generate_key(KeySpec{KeySpec::Type::kRsa, 1024}));
+}
+
+TEST(PkiIssuer, GeneratesP256AndRsaKeys) {
+  auto ec = generate_key(KeySpec{}).value();
+  EXPECT_EQ(EVP_PKEY_get_base_id(ec.get()), EVP_PKEY_EC);
+  EXPECT_EQ(EVP_PKEY_get_bits(ec.get()), 256);
+  auto rsa = generate_key(rsa_key_spec(3072).value()).value();
+  EXPECT_EQ(EVP_PKEY_get_base_id(rsa.get()), EVP_PKEY_RSA);
+  EXPECT_EQ(EVP_PKEY_get_bits(rsa.get()), 3072);
+}
+
+TEST(PkiClassifyNames, SortsEachNameIntoItsKind) {
+  auto names = classify_names({"db1.example.com", "localhost", "*.example.com", "127.0.0.1",
+                               "fe80::1", "::1", "2001:db8::1:0:0:1", "ops@example.com",
+                               "spiffe://cluster/ns/db", "https://db.example.com/x", "node_1.internal",
+                               " padded.example.com "})
+                   .value();
+  EXPECT_THAT(names.dns, ElementsAre("db1.example.com", "localhost", "*.example.com",
+                                     "node_1.internal", "padded.example.com"));
+  EXPECT_THAT(names.ip, ElementsAre("127.0.0.1", "fe80::1", "::1", "2001:db8::1:0:0:1"));
+  EXPECT_THAT(names.email, ElementsAre("ops@example.com"));
+  EXPECT_THAT(names.uri, ElementsAre("spiffe://cluster/ns/db", "https://db.example.com/x"));
+}
+
+TEST(PkiClassifyNames, RejectsMalformedNamesWithTheFix) {
+  const std::string kHint =
+      " is not a valid DNS name, IP address, email address or URI; use e.g. db1.example.com, "
+      "*.example.com, 10.0.0.1, ::1, admin@example.com or spiffe://cluster/node1";
+  for (std::string bad : {"bad name", "", "db..example.com", "-db.example.com", "db.*.example.com",
+                          "1.2.3", "256.1.1.1", "1.2.3.4.5", ":::1", "*"}) {
+    auto r = classify_names({bad});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message(), "\"" + bad + "\"" + kHint);
+  }
+  auto email = classify_names({"a@b@example.com"});
+  ASSERT_FALSE(email);
+  EXPECT_EQ(email.error().message(),
+            "\"a@b@example.com\" is not a valid email address; write it as user@example.com");
+  auto uri = classify_names({"://x"});
+  ASSERT_FALSE(uri);
+  EXPECT_EQ(uri.error().message(),
+            "\"://x\" is not a valid URI; write it as scheme://rest, e.g. spiffe://cluster/node1");
+}
+
+TEST(PkiCrl, RevokesCertificatesAndOpensslAgrees) {
+  auto ca = test::make_test_ca();
+  auto revoked = test::make_leaf(ca, {"db1"});
+  auto good = test::make_leaf(ca, {"db2"});
+  auto crl = create_crl(ca.ca.cert.get(), ca.ca.key.get(), {revoked.cert.get()},
+                        util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", ca.ca.cert.get());
+  test::write_cert(dir / "revoked.crt", revoked.cert.get());
+  test::write_cert(dir / "good.crt", good.cert.get());
+  ASSERT_TRUE(util::write_file_atomic(dir / "ca.crl", crl_pem(crl->get()).value(), 0644));
+
+  std::string text = openssl_ok("openssl crl -noout -text -CAfile " + q(dir / "ca.crt") + " -in " +
+                                q(dir / "ca.crl"));
+  EXPECT_THAT(text, HasSubstr("Version 2 (0x1)"));
+  EXPECT_THAT(text, HasSubstr("X509v3 CRL Number: \n                1\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  std::string serial = util::to_upper(describe(revoked.cert.get(), util::SystemClock::instance()).serial_hex);
+  // openssl pads the serial to whole bytes.
+  EXPECT_THAT(text, ::testing::AnyOf(HasSubstr("Serial Number: " + serial + "\n"),
+                                     HasSubstr("Serial Number: 0" + serial + "\n")));
+
+  std::string verify = "openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
+                       q(dir / "ca.crl") + " ";
+  int rc = -1;
+  EXPECT_THAT(test::run_command(verify + q(dir / "revoked.crt"), &rc), HasSubstr("certificate revoked"));
+  EXPECT_NE(rc, 0);
+  openssl_ok(verify + q(dir / "good.crt"));
+}
+
+TEST(PkiCrl, UpdateTimesDefaultToNowAndAWeek) {
+  util::FixedClock clock(std::chrono::sys_days(std::chrono::year(2031) / 1 / 2));
+  auto ca = create_ca(CaRequest{}, clock).value();
+  auto crl = create_crl(ca.cert.get(), ca.key.get(), {}, clock).value();
+  EXPECT_EQ(to_system_time(X509_CRL_get0_lastUpdate(crl.get())), clock.now());
+  EXPECT_EQ(to_system_time(X509_CRL_get0_nextUpdate(crl.get())), clock.now() + std::chrono::days(7));
+  auto other = test::make_test_ca("Other");
+  EXPECT_FALSE(create_crl(ca.cert.get(), other.ca.key.get(), {}, clock));
+}
+
+}  // namespace
+}  // namespace tlsgate::pki

@@ -1,0 +1,321 @@
+#include "pki/loader.h"
+
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include "pki/issuer.h"
+#include "pki_test_util.h"
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
+
+namespace tlsgate::pki {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace test_util;
+
+class PkiLoader : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_ = test::make_test_ca("Loader CA");
+    leaf_ = test::make_leaf(ca_, {"db1.example.com"});
+    test::write_cert(dir_ / "ca.crt", ca_.ca.cert.get());
+    test::write_cert(dir_ / "leaf.crt", leaf_.cert.get());
+    test::write_key(dir_ / "leaf.key", leaf_.key.get());
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Writes content to NAME and returns its path.
+  std::filesystem::path file(const std::string& name, const std::string& content) {
+    test::write_text(dir_ / name, content);
+    return dir_ / name;
+  }
+
+  std::string error_of_certs(const std::string& name, const std::string& content) {
+    auto r = load_certificates(file(name, content));
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message();
+  }
+
+  std::string error_of_key(const std::string& name, const std::string& content,
+                           std::optional<util::Secret> password = {}) {
+    auto r = load_private_key(file(name, content), password);
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message();
+  }
+
+  // `openssl genrsa -traditional`, an RSA PRIVATE KEY (PKCS#1) PEM.
+  std::filesystem::path pkcs1_rsa_key() {
+    openssl_ok("openssl genrsa -traditional -out " + q(dir_ / "rsa1.key") + " 2048");
+    return dir_ / "rsa1.key";
+  }
+
+  test::TempDir dir_;
+  test::TestCa ca_;
+  Issued leaf_;
+};
+
+TEST_F(PkiLoader, DetectsEncoding) {
+  EXPECT_EQ(detect_encoding("junk\n-----BEGIN CERTIFICATE-----\n"), Encoding::kPem);
+  EXPECT_EQ(detect_encoding(std::string("\x30\x82\x01\x00", 4)), Encoding::kDer);
+}
+
+TEST_F(PkiLoader, ReadsPemBundleInOrderIgnoringTextAroundBlocks) {
+  std::string bundle = "subject=leaf\n" + pem(leaf_.cert.get()) + "\nissuer comment\n" + pem(ca_.ca.cert.get());
+  auto certs = load_certificates(file("bundle.pem", bundle));
+  ASSERT_TRUE(certs) << certs.error().message();
+  ASSERT_EQ(certs->size(), 2u);
+  EXPECT_EQ(X509_cmp((*certs)[0].get(), leaf_.cert.get()), 0);
+  EXPECT_EQ(X509_cmp((*certs)[1].get(), ca_.ca.cert.get()), 0);
+}
+
+TEST_F(PkiLoader, ReadsDerCertificateMadeByOpenssl) {
+  openssl_ok("openssl x509 -in " + q(dir_ / "leaf.crt") + " -outform DER -out " + q(dir_ / "leaf.der"));
+  auto certs = load_certificates(dir_ / "leaf.der");
+  ASSERT_TRUE(certs) << certs.error().message();
+  ASSERT_EQ(certs->size(), 1u);
+  EXPECT_EQ(X509_cmp((*certs)[0].get(), leaf_.cert.get()), 0);
+}
+
+TEST_F(PkiLoader, ReadsTrustedCertificateBlocks) {
+  openssl_ok("openssl x509 -in " + q(dir_ / "ca.crt") + " -addtrust serverAuth -trustout -out " +
+             q(dir_ / "trusted.pem"));
+  EXPECT_THAT(read(dir_ / "trusted.pem"), HasSubstr("BEGIN TRUSTED CERTIFICATE"));
+  auto certs = load_certificates(dir_ / "trusted.pem");
+  ASSERT_TRUE(certs) << certs.error().message();
+  EXPECT_EQ(X509_cmp((*certs)[0].get(), ca_.ca.cert.get()), 0);
+}
+
+TEST_F(PkiLoader, EmptyFilesSayWhatWasExpected) {
+  EXPECT_EQ(error_of_certs("empty.crt", ""), path("empty.crt") + ": empty file; expected a PEM or DER certificate");
+  EXPECT_EQ(error_of_certs("blank.crt", " \n\n"), path("blank.crt") + ": empty file; expected a PEM or DER certificate");
+  EXPECT_EQ(error_of_key("empty.key", ""), path("empty.key") + ": empty file; expected a PEM or DER private key");
+  auto crls = load_crls(file("empty.crl", ""));
+  ASSERT_FALSE(crls);
+  EXPECT_EQ(crls.error().message(), path("empty.crl") + ": empty file; expected a PEM or DER CRL");
+}
+
+TEST_F(PkiLoader, MissingFileIsNamed) {
+  auto r = load_certificates(dir_ / "nope.crt");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), path("nope.crt") + ": no such file");
+}
+
+TEST_F(PkiLoader, TruncatedPemCertificate) {
+  std::string text = pem(leaf_.cert.get());
+  EXPECT_EQ(error_of_certs("cut.crt", text.substr(0, text.size() / 2)),
+            path("cut.crt") + ": truncated or corrupted certificate: bad end line");
+}
+
+TEST_F(PkiLoader, CorruptedPemCertificate) {
+  std::string text = pem(leaf_.cert.get());
+  text[40] = text[40] == 'A' ? 'B' : 'A';  // inside the outer SEQUENCE header
+  text[41] = text[41] == 'A' ? 'B' : 'A';
+  EXPECT_THAT(error_of_certs("bad.crt", text),
+              StartsWith(path("bad.crt") + ": truncated or corrupted certificate: "));
+  EXPECT_EQ(error_of_certs("b64.crt", "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n"),
+            path("b64.crt") + ": truncated or corrupted certificate: bad base64 decode");
+}
+
+TEST_F(PkiLoader, TruncatedDerCertificate) {
+  std::string der = certificate_der(leaf_.cert.get()).value();
+  EXPECT_EQ(error_of_certs("cut.der", der.substr(0, der.size() - 10)),
+            path("cut.der") + ": truncated or corrupted certificate: too long; bad object header; "
+                              "nested asn1 error (Type=X509)");
+  EXPECT_EQ(error_of_certs("long.der", der + "xx"),
+            path("long.der") + ": truncated or corrupted certificate: unexpected bytes after the end of "
+                               "the DER object");
+}
+
+TEST_F(PkiLoader, TextThatIsNoPemSaysSo) {
+  EXPECT_EQ(error_of_certs("notes.txt", "hello\n"),
+            path("notes.txt") + ": not a PEM or DER certificate (no -----BEGIN CERTIFICATE----- line); "
+                                "check that this is the right file");
+  EXPECT_EQ(error_of_key("notes.key", "hello\n"),
+            path("notes.key") + ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- line); "
+                                "check that this is the right file");
+}
+
+TEST_F(PkiLoader, WrongBlockKindIsNamed) {
+  EXPECT_EQ(error_of_certs("key.crt", read(dir_ / "leaf.key")),
+            path("key.crt") + ": not a certificate (found a PRIVATE KEY block)");
+  EXPECT_EQ(error_of_key("cert.key", read(dir_ / "leaf.crt")),
+            path("cert.key") + ": not a private key (found a CERTIFICATE block)");
+  std::string der = certificate_der(leaf_.cert.get()).value();
+  EXPECT_EQ(error_of_key("cert.der", der), path("cert.der") + ": not a private key (found a DER certificate)");
+  auto crls = load_crls(dir_ / "leaf.crt");
+  ASSERT_FALSE(crls);
+  EXPECT_EQ(crls.error().message(), path("leaf.crt") + ": not a CRL (found a CERTIFICATE block)");
+}
+
+TEST_F(PkiLoader, KeyFileWithCertificateFirstStillFindsTheKey) {
+  auto key = load_private_key(file("combined.pem", read(dir_ / "leaf.crt") + read(dir_ / "leaf.key")), {});
+  ASSERT_TRUE(key) << key.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(key->get(), leaf_.key.get()), 1);
+}
+
+TEST_F(PkiLoader, ReadsPkcs8AndPkcs1KeysPemAndDer) {
+  auto pkcs8 = load_private_key(dir_ / "leaf.key", {});
+  ASSERT_TRUE(pkcs8) << pkcs8.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(pkcs8->get(), leaf_.key.get()), 1);
+
+  auto rsa = pkcs1_rsa_key();
+  EXPECT_THAT(read(rsa), StartsWith("-----BEGIN RSA PRIVATE KEY-----"));
+  auto pkcs1 = load_private_key(rsa, {});
+  ASSERT_TRUE(pkcs1) << pkcs1.error().message();
+  EXPECT_EQ(EVP_PKEY_get_bits(pkcs1->get()), 2048);
+
+  openssl_ok("openssl ecparam -name prime256v1 -genkey -noout -out " + q(dir_ / "ec1.key"));
+  EXPECT_THAT(read(dir_ / "ec1.key"), StartsWith("-----BEGIN EC PRIVATE KEY-----"));
+  auto ec = load_private_key(dir_ / "ec1.key", {});
+  ASSERT_TRUE(ec) << ec.error().message();
+  EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
+
+  openssl_ok("openssl rsa -traditional -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa1.der"));
+  openssl_ok("openssl pkey -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa8.der"));
+  for (const char* der : {"rsa1.der", "rsa8.der"}) {
+    auto key = load_private_key(dir_ / der, {});
+    ASSERT_TRUE(key) << key.error().message();
+    EXPECT_EQ(EVP_PKEY_eq(key->get(), pkcs1->get()), 1) << der;
+  }
+}
+
+TEST_F(PkiLoader, EncryptedPkcs8NeedsTheRightPassword) {
+  auto rsa = pkcs1_rsa_key();
+  auto enc = dir_ / "enc.key";
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+
+  auto none = load_private_key(enc, {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  auto wrong = load_private_key(enc, util::Secret("nope"));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().message(), enc.string() + ": wrong password for the encrypted private key");
+  auto right = load_private_key(enc, util::Secret("s3cret"));
+  ASSERT_TRUE(right) << right.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(right->get(), load_private_key(rsa, {}).value().get()), 1);
+}
+
+TEST_F(PkiLoader, EncryptedDerPkcs8NeedsTheRightPassword) {
+  auto enc = dir_ / "enc.der";
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -outform DER -out " +
+             q(enc) + " -passout pass:s3cret");
+  EXPECT_EQ(load_private_key(enc, {}).error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
+            enc.string() + ": wrong password for the encrypted private key");
+  auto right = load_private_key(enc, util::Secret("s3cret"));
+  ASSERT_TRUE(right) << right.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(right->get(), leaf_.key.get()), 1);
+}
+
+TEST_F(PkiLoader, LegacyEncryptedPemNeedsTheRightPassword) {
+  auto rsa = pkcs1_rsa_key();
+  auto enc = dir_ / "legacy.key";
+  openssl_ok("openssl rsa -traditional -aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  EXPECT_THAT(read(enc), HasSubstr("Proc-Type: 4,ENCRYPTED"));
+  EXPECT_EQ(load_private_key(enc, {}).error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
+            enc.string() + ": wrong password for the encrypted private key");
+  EXPECT_TRUE(load_private_key(enc, util::Secret("s3cret")));
+}
+
+TEST_F(PkiLoader, PasswordForAPlainKeyIsIgnored) {
+  EXPECT_TRUE(load_private_key(dir_ / "leaf.key", util::Secret("unused")));
+}
+
+TEST_F(PkiLoader, TruncatedOrCorruptedKey) {
+  std::string text = read(dir_ / "leaf.key");
+  EXPECT_EQ(error_of_key("cut.key", text.substr(0, text.size() / 2)),
+            path("cut.key") + ": truncated or corrupted private key: bad end line");
+  std::string der = private_key_der(leaf_.key.get()).value();
+  EXPECT_THAT(error_of_key("cut.der", der.substr(0, der.size() - 5)),
+              StartsWith(path("cut.der") + ": truncated or corrupted private key: "));
+  EXPECT_EQ(error_of_key("ssh.key", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+            path("ssh.key") + ": an OpenSSH private key is not supported; convert it with "
+                              "`ssh-keygen -p -m PKCS8 -f " + path("ssh.key") + "`");
+}
+
+TEST_F(PkiLoader, ReadsCrlsPemBundleAndDer) {
+  auto crl1 = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()}, util::SystemClock::instance()).value();
+  auto other = test::make_test_ca("Other CA");
+  auto crl2 = create_crl(other.ca.cert.get(), other.ca.key.get(), {}, util::SystemClock::instance()).value();
+  auto bundle = file("all.crl", crl_pem(crl1.get()).value() + crl_pem(crl2.get()).value());
+  auto crls = load_crls(bundle);
+  ASSERT_TRUE(crls) << crls.error().message();
+  ASSERT_EQ(crls->size(), 2u);
+  EXPECT_EQ(X509_CRL_cmp((*crls)[1].get(), crl2.get()), 0);
+
+  file("one.crl", crl_pem(crl1.get()).value());
+  openssl_ok("openssl crl -in " + q(dir_ / "one.crl") + " -outform DER -out " + q(dir_ / "one.der"));
+  auto der = load_crls(dir_ / "one.der");
+  ASSERT_TRUE(der) << der.error().message();
+  ASSERT_EQ(der->size(), 1u);
+  EXPECT_EQ(X509_CRL_get_ext_count((*der)[0].get()), 2);
+}
+
+TEST_F(PkiLoader, CertificateFolderSkipsDotfilesAndSubfolders) {
+  test::TempDir trusted;
+  test::write_cert(trusted / "b.crt", ca_.ca.cert.get());
+  test::write_cert(trusted / "a.pem", leaf_.cert.get());
+  test::write_text(trusted / ".hidden", "junk");
+  std::filesystem::create_directory(trusted / "sub");
+  std::filesystem::create_symlink(trusted / "b.crt", trusted / "link.0");
+  auto certs = load_certificates_dir(trusted.path());
+  ASSERT_TRUE(certs) << certs.error().message();
+  ASSERT_EQ(certs->size(), 3u);  // a.pem, b.crt, link.0 in name order
+  EXPECT_EQ(X509_cmp((*certs)[0].get(), leaf_.cert.get()), 0);
+  EXPECT_EQ(X509_cmp((*certs)[2].get(), ca_.ca.cert.get()), 0);
+
+  test::write_text(trusted / "c.crt", "garbage\n");
+  auto bad = load_certificates_dir(trusted.path());
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message(), StartsWith((trusted / "c.crt").string() + ": not a PEM or DER certificate"));
+}
+
+TEST_F(PkiLoader, FoldersMustExistButMayBeEmpty) {
+  test::TempDir empty;
+  EXPECT_TRUE(load_certificates_dir(empty.path()).value().empty());
+  EXPECT_TRUE(load_crls_dir(empty.path()).value().empty());
+  auto missing = load_certificates_dir(empty / "trusted");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message(),
+            (empty / "trusted").string() + ": no such folder; create it and put the trusted CA "
+                                           "certificate files in it (it may stay empty)");
+  auto missing_crls = load_crls_dir(empty / "revoked");
+  ASSERT_FALSE(missing_crls);
+  EXPECT_EQ(missing_crls.error().message(),
+            (empty / "revoked").string() + ": no such folder; create it and put the CRL files in it "
+                                           "(it may stay empty)");
+  auto not_dir = load_crls_dir(dir_ / "leaf.crt");
+  ASSERT_FALSE(not_dir);
+  EXPECT_EQ(not_dir.error().message(), path("leaf.crt") + ": not a folder; it must be a folder of CRL files");
+}
+
+TEST_F(PkiLoader, CrlFolderReadsEveryFile) {
+  test::TempDir revoked;
+  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance()).value();
+  test::write_text(revoked / "ca.crl", crl_pem(crl.get()).value());
+  test::write_text(revoked / "ca.der", crl_der(crl.get()).value());
+  EXPECT_EQ(load_crls_dir(revoked.path()).value().size(), 2u);
+}
+
+TEST_F(PkiLoader, KeyMatchesItsCertificateOnly) {
+  EXPECT_TRUE(check_key_matches(leaf_.cert.get(), leaf_.key.get(), "public.crt", "private.key"));
+  auto other = test::make_leaf(ca_, {"db2"});
+  auto st = check_key_matches(leaf_.cert.get(), other.key.get(), "public.crt", "private.key");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(),
+            "private.key does not match the certificate in public.crt (CN=db1.example.com,O=tlsgate); "
+            "use the key the certificate was issued for, or reissue the certificate");
+  auto rsa = load_private_key(pkcs1_rsa_key(), {}).value();
+  EXPECT_FALSE(check_key_matches(leaf_.cert.get(), rsa.get(), "c", "k"));
+}
+
+}  // namespace
+}  // namespace tlsgate::pki

@@ -1,0 +1,119 @@
+#include "tls/context.h"
+
+#include <gtest/gtest.h>
+
+#include "tls_fixture.h"
+
+namespace tlsgate::tls {
+namespace {
+
+using testing::handshake;
+using testing::make_policy;
+
+class ContextTest : public ::testing::Test {
+ protected:
+  ContextTest()
+      : ca_(test::make_test_ca("Context CA")),
+        server_(make_policy(dir_.path(), "srv", ca_, test::make_leaf(ca_, {"localhost", "127.0.0.1"}))),
+        client_(make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"app1"}, false, true))) {}
+
+  std::shared_ptr<const Context> build(const config::Policy& p, Side side) {
+    auto ctx = build_context(p, side, {}, util::SystemClock::instance());
+    EXPECT_TRUE(ctx) << ctx.error().message();
+    return ctx ? *ctx : nullptr;
+  }
+
+  test::TempDir dir_;
+  test::TestCa ca_;
+  config::Policy server_;
+  config::Policy client_;
+};
+
+TEST_F(ContextTest, MutualTlsWithIdentity) {
+  server_.client_auth = config::ClientAuth::kRequire;
+  server_.identity_from = config::IdentityFrom::kCn;
+  server_.allowed_identities = {"app1"};
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
+  EXPECT_TRUE(r.server_ok) << r.server_error;
+  EXPECT_TRUE(r.client_ok) << r.client_error;
+  EXPECT_EQ(r.server_saw.identity, "app1");
+  EXPECT_EQ(r.version, "TLSv1.3");
+}
+
+TEST_F(ContextTest, IdentityNotAllowedIsNamed) {
+  server_.client_auth = config::ClientAuth::kRequire;
+  server_.identity_from = config::IdentityFrom::kCn;
+  server_.allowed_identities = {"app2"};
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
+  EXPECT_FALSE(r.server_ok);
+  EXPECT_EQ(r.server_error,
+            "client certificate CN=app1,O=tlsgate (cn app1) is not in ssl.policy.srv.allowed_identities");
+}
+
+TEST_F(ContextTest, ClientFromAnotherCaIsRefused) {
+  auto other = test::make_test_ca("Other CA");
+  test::TempDir other_dir;
+  auto stranger = make_policy(other_dir.path(), "cli", other, test::make_leaf(other, {"app1"}, false, true));
+  stranger.trusted_dir = client_.trusted_dir;  // the stranger trusts our server
+  server_.client_auth = config::ClientAuth::kRequire;
+  auto r = handshake(*build(server_, Side::kServer), *build(stranger, Side::kClient), "localhost");
+  EXPECT_FALSE(r.server_ok);
+  EXPECT_FALSE(r.client_ok);
+}
+
+TEST_F(ContextTest, HostnameIsVerified) {
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "db.example.com");
+  EXPECT_FALSE(r.client_ok);
+  EXPECT_EQ(r.client_error, "hostname mismatch");
+  auto by_ip = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "127.0.0.1");
+  EXPECT_TRUE(by_ip.client_ok) << by_ip.client_error;
+}
+
+TEST_F(ContextTest, PinsAdmitOnlyWhatTheyName) {
+  server_.client_auth = config::ClientAuth::kRequire;
+  server_.pinned_certs = {std::string(64, 'a')};
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
+  EXPECT_FALSE(r.server_ok);
+  EXPECT_NE(r.server_error.find("is not in ssl.policy.srv.pinned_certs"), std::string::npos)
+      << r.server_error;
+}
+
+TEST_F(ContextTest, VersionCipherAndGroupAreTheConfiguredOnes) {
+  server_.tls_versions = {"TLSv1.2"};
+  server_.ciphers = {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"};
+  server_.groups = {"P-384", "P-256"};  // TLS 1.2 ECDSA needs the certificate's own curve too
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
+  ASSERT_TRUE(r.client_ok) << r.client_error;
+  EXPECT_EQ(r.version, "TLSv1.2");
+  EXPECT_EQ(r.cipher, "ECDHE-ECDSA-CHACHA20-POLY1305");
+  EXPECT_EQ(r.group, "secp384r1");
+}
+
+TEST_F(ContextTest, OnlyTls12ClientAgainstTls13PolicyFails) {
+  server_.tls_versions = {"TLSv1.3"};
+  client_.tls_versions = {"TLSv1.2"};
+  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
+  EXPECT_FALSE(r.client_ok);
+  EXPECT_FALSE(r.server_ok);
+}
+
+TEST_F(ContextTest, BuildNamesTheBrokenKey) {
+  test::write_text(server_.private_key, "-----BEGIN PRIVATE KEY-----\nAAAA\n", 0600);
+  auto ctx = build_context(server_, Side::kServer, {}, util::SystemClock::instance());
+  ASSERT_FALSE(ctx);
+  EXPECT_EQ(ctx.error().message().rfind("ssl.policy.srv.private_key: " + server_.private_key.string(), 0), 0u)
+      << ctx.error().message();
+}
+
+TEST_F(ContextTest, CommandPasswordNeedsExpandCommands) {
+  server_.private_key_password = util::Secret("$(echo secret)");
+  auto ctx = build_context(server_, Side::kServer, {}, util::SystemClock::instance());
+  ASSERT_FALSE(ctx);
+  EXPECT_EQ(ctx.error().message(),
+            "ssl.policy.srv.private_key_password: is a $(command), which runs only when tlsgate is "
+            "started with --expand-commands; add the flag, or write the password itself");
+  EXPECT_EQ(ctx.error().message().find("secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tlsgate::tls
