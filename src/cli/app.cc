@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
              "Run `tlsgate COMMAND --help` for a command's options.");
   Outcome out;
 
+  add_serve(app, out);
   add_check(app, out);
   auto* cert = app.add_subcommand("cert", "Issue, inspect, verify, convert and install certificates");
   cert->require_subcommand(1);

@@ -27,6 +27,7 @@ void add_cert_pin(CLI::App& cert, Outcome& out);
 void add_cert_pkcs12(CLI::App& cert, Outcome& out);
 void add_cert_install(CLI::App& cert, Outcome& out);
 void add_check(CLI::App& app, Outcome& out);
+void add_serve(CLI::App& app, Outcome& out);
 void add_version(CLI::App& app, Outcome& out);
 
 // Prints "tlsgate: error: MESSAGE" to stderr and returns CODE.

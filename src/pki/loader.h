@@ -8,6 +8,15 @@
 //   private keys  PEM PKCS#1 (RSA/EC PRIVATE KEY), PKCS#8 (PRIVATE KEY),
 //                 encrypted PKCS#8 (ENCRYPTED PRIVATE KEY), or DER PKCS#8/PKCS#1
 //   CRLs          PEM (any number of X509 CRL blocks) or DER (one)
+// Text around PEM blocks is skipped, and so are blocks of other kinds when at
+// least one block of the wanted kind is present (a key file may carry its
+// certificate). Certificate and CRL errors (WHAT is "certificate" or "CRL"):
+//   "FILE: empty file; expected a PEM or DER WHAT"
+//   "FILE: truncated or corrupted WHAT: <openssl reason>"
+//   "FILE: not a WHAT (found a PRIVATE KEY block)"
+//   "FILE: not a PEM or DER WHAT (no -----BEGIN CERTIFICATE----- line); check
+//    that this is the right file" (-----BEGIN X509 CRL----- for CRLs)
+// Reading errors come from util::read_file ("FILE: no such file").
 // All functions are thread-safe and touch only their arguments.
 #pragma once
 
@@ -36,7 +45,10 @@ util::Result<std::vector<X509Ptr>> load_certificates(const std::filesystem::path
 // Errors: "FILE: the private key is encrypted; set private_key_password (or
 // --password-file)", "FILE: wrong password for the encrypted private key",
 // "FILE: not a private key (found a CERTIFICATE block)", "FILE: truncated or
-// corrupted private key: <openssl reason>".
+// corrupted private key: <openssl reason>"; also "FILE: empty file; expected a
+// PEM or DER private key", "FILE: not a private key (found a DER certificate)",
+// "FILE: an OpenSSH private key is not supported; convert it with
+// `ssh-keygen -p -m PKCS8 -f FILE`". A password given for a plain key is ignored.
 util::Result<EvpPkeyPtr> parse_private_key(std::string_view data, const std::string& source,
                                            const std::optional<util::Secret>& password);
 util::Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path,
@@ -48,6 +60,9 @@ util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& pat
 // A folder of trust anchors (trusted_dir) or CRLs (revoked_dir): every regular
 // file (symlinks followed, dotfiles skipped) is parsed; a file that fails to
 // parse is an error naming it. A missing folder is an error; an empty one is not.
+// Files are read in name order. Errors: "DIR: no such folder; create it and put
+// the trusted CA certificate files in it (it may stay empty)" (CRL files for
+// revoked_dir), "DIR: not a folder; it must be a folder of ... files".
 util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir);
 util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path& dir);
 

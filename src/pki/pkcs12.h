@@ -25,7 +25,11 @@ struct Pkcs12Contents {
   EvpPkeyPtr key;
   std::vector<X509Ptr> chain;
 };
-// Errors name the source and say "wrong password" distinctly from corruption.
+// Errors name the source and say "wrong password" distinctly from corruption:
+// "SOURCE: wrong password for the PKCS#12 key store; check the password (or
+// --password-file)" when the MAC does not match (a store altered after writing
+// looks the same), "SOURCE: not a PKCS#12 key store, or truncated or corrupted:
+// <openssl reason>" when it cannot be parsed.
 util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string& source,
                                          const util::Secret& password);
 

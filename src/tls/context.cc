@@ -70,7 +70,7 @@ class Builder {
       ctx->pins.insert(*raw);
     }
     SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_COMPRESSION);
+                                 SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     if (side_ == Side::kServer) {
       // Needed for resumption with client certificates; the scope is unique per policy.

@@ -1,0 +1,36 @@
+// ConnectorRuntime: what every worker shares about one connector — its
+// settings, the current contexts of its policies and its counters.
+//
+// Contexts are read with Versioned::get() at accept time; a session keeps
+// the snapshot it took. Counters are atomics written from any worker.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "config/settings.h"
+#include "tls/context.h"
+#include "util/versioned.h"
+
+namespace tlsgate::net {
+
+struct ConnectorStats {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused_over_limit{0};
+  std::atomic<uint64_t> handshake_failures{0};
+  std::atomic<uint64_t> upstream_failures{0};
+  std::atomic<uint64_t> plaintext_refused{0};
+  std::atomic<uint32_t> active{0};
+};
+
+struct ConnectorRuntime {
+  config::Connector settings;
+  std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
+  std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
+  config::Seconds handshake_timeout{10.0};
+  config::Seconds idle_timeout{0.0};
+  ConnectorStats stats;
+};
+
+}  // namespace tlsgate::net

@@ -1,0 +1,245 @@
+#include "net/gate.h"
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/session.h"
+#include "util/strings.h"
+
+namespace tlsgate::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+namespace {
+
+struct Worker {
+  asio::io_context loop{1};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::thread thread;
+};
+
+util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
+  std::string host = hp.host.empty() || hp.host == "*" ? "0.0.0.0" : hp.host;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) return tcp::endpoint(address, hp.port);
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) return util::fail("cannot resolve " + host + ": " + ec.message());
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct Gate::Impl {
+  config::Config config;
+  GateOptions options;
+  std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context control{1};
+  std::atomic<bool> stopping{false};
+
+  util::Status build_contexts();
+  util::Status bind_all();
+  void accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c);
+  void begin_drain();
+  int drain_result = 0;
+};
+
+util::Status Gate::Impl::build_contexts() {
+  std::map<std::pair<std::string, tls::Side>, std::shared_ptr<util::Versioned<tls::Context>>> built;
+  auto get = [&](const std::string& scope, tls::Side side)
+      -> util::Result<std::shared_ptr<util::Versioned<tls::Context>>> {
+    auto key = std::make_pair(scope, side);
+    if (auto it = built.find(key); it != built.end()) return it->second;
+    auto policy = config.policies.find(scope);
+    if (policy == config.policies.end()) return util::fail("ssl.policy." + scope + ": not defined");
+    auto ctx = tls::build_context(policy->second, side, {options.expand_commands, {}},
+                                  util::SystemClock::instance());
+    if (!ctx) return util::fail(ctx.error());
+    if (policy->second.trust_all) {
+      spdlog::warn("ssl.policy.{}.trust_all=true: peers are NOT verified; use only for debugging", scope);
+    }
+    auto versioned = std::make_shared<util::Versioned<tls::Context>>(*ctx);
+    built[key] = versioned;
+    return versioned;
+  };
+  for (const auto& [name, settings] : config.connectors) {
+    auto rt = std::make_unique<ConnectorRuntime>();
+    rt->settings = settings;
+    rt->idle_timeout = config.server.idle_timeout;
+    if (settings.tls_level != config::TlsLevel::kDisabled) {
+      auto side = get(settings.ssl_policy, tls::Side::kServer);
+      if (!side) return util::fail(side.error());
+      rt->client_side = *side;
+      rt->handshake_timeout = config.policies.at(settings.ssl_policy).handshake_timeout;
+    }
+    if (settings.upstream_ssl_policy) {
+      auto side = get(*settings.upstream_ssl_policy, tls::Side::kClient);
+      if (!side) return util::fail(side.error());
+      rt->upstream_side = *side;
+    }
+    connectors.push_back(std::move(rt));
+  }
+  return {};
+}
+
+util::Status Gate::Impl::bind_all() {
+  unsigned threads = config.server.worker_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>());
+  for (auto& c : connectors) {
+    auto where = "connector." + c->settings.name + ".listen_address";
+    auto endpoint = resolve_listen(c->settings.listen_address);
+    if (!endpoint) return util::fail(endpoint.error().prefixed(where));
+    for (auto& w : workers) {
+      auto acceptor = std::make_unique<tcp::acceptor>(w->loop);
+      boost::system::error_code ec;
+      acceptor->open(endpoint->protocol(), ec);
+      if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acceptor->set_option(ReusePort(true), ec);
+      if (!ec) acceptor->bind(*endpoint, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        return util::fail(fmt::format("{}: cannot listen on {}: {}; stop what uses it or pick another "
+                                      "address",
+                                      where, config::to_string(c->settings.listen_address), ec.message()));
+      }
+      w->acceptors.push_back(std::move(acceptor));
+    }
+  }
+  return {};
+}
+
+void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c) {
+  acceptor.async_accept([this, &w, &acceptor, &c](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
+      if (c.stats.active.load(std::memory_order_relaxed) >= c.settings.max_connections) {
+        auto refused = c.stats.refused_over_limit.fetch_add(1, std::memory_order_relaxed) + 1;
+        if ((refused & (refused - 1)) == 0) {  // 1, 2, 4, 8, ...: rate-limited
+          spdlog::warn("connector {}: {} connections refused so far: max_connections={} reached",
+                       c.settings.name, refused, c.settings.max_connections);
+        }
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(w.loop, c, std::move(socket))->start();
+      }
+    }
+    accept(w, acceptor, c);
+  });
+}
+
+void Gate::Impl::begin_drain() {
+  if (stopping.exchange(true)) return;
+  for (auto& w : workers) {
+    asio::post(w->loop, [&w] {
+      for (auto& a : w->acceptors) {
+        boost::system::error_code ec;
+        a->close(ec);
+      }
+    });
+  }
+  auto active = [this] {
+    uint64_t n = 0;
+    for (auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
+    return n;
+  };
+  spdlog::info("draining: {} connection(s) open, waiting up to {}s (server.shutdown_timeout)", active(),
+               config.server.shutdown_timeout.count());
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.server.shutdown_timeout);
+  auto timer = std::make_shared<asio::steady_timer>(control);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, timer, poll, deadline, active] {
+    uint64_t left = active();
+    if (left == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (left > 0) {
+        spdlog::warn("shutdown_timeout reached: closing {} connection(s)", left);
+        drain_result = 1;
+      }
+      for (auto& w : workers) w->loop.stop();
+      control.stop();
+      *poll = nullptr;  // break the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gate::~Gate() = default;
+
+util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config, const GateOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->options = options;
+  if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
+  if (auto st = impl->bind_all(); !st) return util::fail(st.error());
+  return std::unique_ptr<Gate>(new Gate(std::move(impl)));
+}
+
+const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const { return impl_->connectors; }
+
+void Gate::stop() {
+  asio::post(impl_->control, [this] { impl_->begin_drain(); });
+}
+
+int Gate::run() {
+  auto& s = *impl_;
+  for (size_t i = 0; i < s.connectors.size(); ++i) {
+    auto& c = *s.connectors[i];
+    const auto& cs = c.settings;
+    std::string tls = "plaintext";
+    if (c.client_side) {
+      const auto& p = c.client_side->get()->policy;
+      tls = fmt::format("policy {} ({}, client_auth {})", p.scope, util::join(p.tls_versions, ","),
+                        config::to_string(p.client_auth));
+    }
+    spdlog::info("connector {}: listening on {} -> {}{}, {}, protocol {}, tls_level {}", cs.name,
+                 config::to_string(cs.listen_address), config::to_string(cs.upstream_address),
+                 cs.upstream_ssl_policy ? " (TLS, policy " + *cs.upstream_ssl_policy + ")" : "", tls,
+                 config::to_string(cs.protocol), config::to_string(cs.tls_level));
+    for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], c);
+  }
+  asio::signal_set signals(s.control);
+  if (s.options.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("received {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      impl_->begin_drain();
+    });
+  }
+  auto guard = asio::make_work_guard(s.control);
+  for (auto& w : s.workers) {
+    w->thread = std::thread([&w] { w->loop.run(); });
+  }
+  spdlog::info("tlsgate serving {} connector(s) on {} worker thread(s)", s.connectors.size(), s.workers.size());
+  s.control.run();
+  for (auto& w : s.workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  return s.drain_result;
+}
+
+}  // namespace tlsgate::net

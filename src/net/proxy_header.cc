@@ -1,0 +1,66 @@
+#include "net/proxy_header.h"
+
+#include <cstdint>
+
+namespace tlsgate::net {
+namespace {
+
+void put16(std::string& out, size_t v) {
+  out += static_cast<char>((v >> 8) & 0xff);
+  out += static_cast<char>(v & 0xff);
+}
+
+void put_tlv(std::string& out, unsigned char type, const std::string& value) {
+  out += static_cast<char>(type);
+  put16(out, value.size());
+  out += value;
+}
+
+template <typename Bytes>
+void put_bytes(std::string& out, const Bytes& b) {
+  out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+}  // namespace
+
+std::string proxy_v2_header(const ProxyInfo& info) {
+  std::string addresses;
+  unsigned char family = 0x00;  // UNSPEC: mixed families are sent as LOCAL-less UNSPEC
+  const auto& src = info.source.address();
+  const auto& dst = info.destination.address();
+  if (src.is_v4() && dst.is_v4()) {
+    family = 0x11;  // TCP over IPv4
+    put_bytes(addresses, src.to_v4().to_bytes());
+    put_bytes(addresses, dst.to_v4().to_bytes());
+  } else {
+    family = 0x21;  // TCP over IPv6 (v4 addresses mapped)
+    auto v6 = [](const boost::asio::ip::address& a) {
+      return a.is_v6() ? a.to_v6() : boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4());
+    };
+    put_bytes(addresses, v6(src).to_bytes());
+    put_bytes(addresses, v6(dst).to_bytes());
+  }
+  put16(addresses, info.source.port());
+  put16(addresses, info.destination.port());
+
+  std::string tlvs;
+  if (info.tls) {
+    std::string ssl;
+    ssl += static_cast<char>(0x01 | (info.client_cert ? 0x06 : 0x00));  // CLIENT_SSL, CERT_CONN|CERT_SESS
+    ssl.append(4, '\0');                                                // verify: 0 = verified
+    put_tlv(ssl, kPp2SubtypeSslVersion, info.tls_version);
+    if (!info.client_cn.empty()) put_tlv(ssl, kPp2SubtypeSslCn, info.client_cn);
+    put_tlv(ssl, kPp2SubtypeSslCipher, info.cipher);
+    put_tlv(tlvs, kPp2TypeSsl, ssl);
+  }
+  if (!info.identity.empty()) put_tlv(tlvs, kPp2TypeTlsgateIdentity, info.identity);
+
+  static constexpr char kSignature[] = "\r\n\r\n\0\r\nQUIT\n";
+  std::string out(kSignature, 12);
+  out += static_cast<char>(0x21);  // version 2, PROXY command
+  out += static_cast<char>(family);
+  put16(out, addresses.size() + tlvs.size());
+  return out + addresses + tlvs;
+}
+
+}  // namespace tlsgate::net

@@ -1,0 +1,327 @@
+#include "net/session.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/connect.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/proxy_header.h"
+#include "pki/openssl_error.h"
+#include "tls/handshake_error.h"
+#include "tls/server_name.h"
+
+namespace tlsgate::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto& a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+std::chrono::steady_clock::duration to_duration(config::Seconds s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(s);
+}
+
+}  // namespace
+
+Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client)
+    : connector_(connector),
+      client_(std::move(client)),
+      connecting_(loop),
+      timer_(loop),
+      resolver_(loop) {
+  boost::system::error_code ec;
+  auto remote = client_.socket().remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : endpoint_text(remote);
+  connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
+  up_.name = "client->backend";
+  down_.name = "backend->client";
+}
+
+Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_relaxed); }
+
+void Session::start() {
+  if (connector_.client_side) client_ctx_ = connector_.client_side->get();
+  if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
+  last_activity_ = std::chrono::steady_clock::now();
+  arm_deadline(connector_.handshake_timeout, "TLS handshake");
+  if (connector_.settings.tls_level == config::TlsLevel::kDisabled) {
+    connect_upstream();
+    return;
+  }
+  detect();
+}
+
+void Session::abort() { finish("closed at shutdown", false); }
+
+void Session::detect() {
+  unsigned char byte = 0;
+  ssize_t n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK);
+  if (n == 1) {
+    on_detected(byte, true);
+  } else if (n == 0) {
+    finish("client closed the connection before sending anything", false);
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    wait(client_, Io::kWantRead, &Session::detect);
+  } else {
+    finish(fmt::format("cannot read from client: {}", std::strerror(errno)), true);  // NOLINT
+  }
+}
+
+void Session::on_detected(unsigned char first_byte, bool /*have_byte*/) {
+  constexpr unsigned char kTlsHandshakeRecord = 0x16;
+  if (first_byte == kTlsHandshakeRecord) {
+    tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
+    if (!ssl) {
+      finish(pki::openssl_error("cannot create a TLS session").message(), true);
+      return;
+    }
+    SSL_set_accept_state(ssl.get());
+    client_.attach_tls(std::move(ssl));
+    client_handshake();
+    return;
+  }
+  if (connector_.settings.tls_level == config::TlsLevel::kOptional) {
+    connect_upstream();
+    return;
+  }
+  connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
+  finish(fmt::format("client spoke plaintext to a TLS-only port (connector.{}.tls_level=REQUIRED); "
+                     "closed without a reply",
+                     connector_.settings.name),
+         true);
+}
+
+void Session::client_handshake() {
+  auto r = client_.handshake();
+  if (r.status == Io::kOk) {
+    on_client_ready();
+  } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+    wait(client_, r.status, &Session::client_handshake);
+  } else {
+    connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(tls::explain_handshake_failure(client_.ssl(), *client_ctx_, peer_), true);
+  }
+}
+
+void Session::on_client_ready() {
+  auto checked = tls::check_peer(client_.ssl(), *client_ctx_);
+  if (!checked) {
+    connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(checked.error().message(), true);
+    return;
+  }
+  identity_ = *checked;
+  spdlog::debug("connector {}: client {}: TLS handshake done: {} {} peer \"{}\" identity \"{}\"",
+                connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
+                SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
+                identity_.identity);
+  connect_upstream();
+}
+
+void Session::connect_upstream() {
+  const auto& target = connector_.settings.upstream_address;
+  auto self = shared_from_this();
+  resolver_.async_resolve(
+      target.host, std::to_string(target.port),
+      [this, self](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+        if (closed_) return;
+        if (ec) {
+          connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+          finish(fmt::format("cannot resolve backend {}: {}",
+                             config::to_string(connector_.settings.upstream_address), ec.message()),
+                 true);
+          return;
+        }
+        asio::async_connect(connecting_, results,
+                            [this, self](const boost::system::error_code& cec, const tcp::endpoint&) {
+                              if (closed_) return;
+                              if (cec) {
+                                connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+                                finish(fmt::format("cannot connect to backend {}: {}",
+                                                   config::to_string(connector_.settings.upstream_address),
+                                                   cec.message()),
+                                       true);
+                                return;
+                              }
+                              upstream_.emplace(std::move(connecting_));
+                              if (!upstream_ctx_) {
+                                on_upstream_ready();
+                                return;
+                              }
+                              tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
+                              const auto& name = connector_.settings.upstream_server_name;
+                              SSL_set_connect_state(ssl.get());
+                              tls::set_expected_name(ssl.get(), name, upstream_ctx_->policy.verify_hostname);
+                              upstream_->attach_tls(std::move(ssl));
+                              upstream_handshake();
+                            });
+      });
+}
+
+void Session::upstream_handshake() {
+  auto r = upstream_->handshake();
+  if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+    wait(*upstream_, r.status, &Session::upstream_handshake);
+    return;
+  }
+  std::string backend = config::to_string(connector_.settings.upstream_address);
+  if (r.status != Io::kOk) {
+    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(tls::explain_handshake_failure(upstream_->ssl(), *upstream_ctx_, backend), true);
+    return;
+  }
+  if (auto checked = tls::check_peer(upstream_->ssl(), *upstream_ctx_); !checked) {
+    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+    finish("backend " + backend + ": " + checked.error().message(), true);
+    return;
+  }
+  on_upstream_ready();
+}
+
+void Session::on_upstream_ready() {
+  timer_.cancel();
+  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
+    ProxyInfo info;
+    boost::system::error_code ec;
+    info.source = client_.socket().remote_endpoint(ec);
+    info.destination = client_.socket().local_endpoint(ec);
+    if (client_.is_tls()) {
+      info.tls = true;
+      info.client_cert = identity_.presented;
+      info.tls_version = SSL_get_version(client_.ssl());
+      info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
+      X509* cert = SSL_get0_peer_certificate(client_.ssl());
+      if (cert != nullptr) {
+        auto cn = tls::identities_of(cert, config::IdentityFrom::kCn);
+        if (!cn.empty()) info.client_cn = cn.front();
+      }
+      info.identity = identity_.identity;
+    }
+    preamble_ = proxy_v2_header(info);
+  }
+  up_.from = &client_;
+  up_.to = &*upstream_;
+  down_.from = &*upstream_;
+  down_.to = &client_;
+  send_preamble();
+}
+
+void Session::send_preamble() {
+  while (preamble_sent_ < preamble_.size()) {
+    auto r = upstream_->write(preamble_.data() + preamble_sent_, preamble_.size() - preamble_sent_);
+    if (r.status == Io::kOk) {
+      preamble_sent_ += r.bytes;
+    } else if (r.status == Io::kWantWrite || r.status == Io::kWantRead) {
+      wait(*upstream_, r.status, &Session::send_preamble);
+      return;
+    } else {
+      finish("cannot write the PROXY header to the backend", true);
+      return;
+    }
+  }
+  arm_idle();
+  pump(up_);
+  pump(down_);
+}
+
+void Session::pump(Direction& d) {
+  while (!closed_ && !d.done) {
+    if (d.begin < d.end) {
+      auto r = d.to->write(d.buffer.data() + d.begin, d.end - d.begin);
+      if (r.status == Io::kOk) {
+        d.begin += r.bytes;
+        if (d.begin == d.end) d.begin = d.end = 0;
+        continue;
+      }
+      if (r.status == Io::kWantRead || r.status == Io::kWantWrite) return wait_direction(d, *d.to, r.status);
+      return finish(fmt::format("write failed ({})", d.name), false);
+    }
+    if (d.eof) {
+      auto r = d.to->shutdown_write();
+      if (r.status == Io::kWantRead || r.status == Io::kWantWrite) return wait_direction(d, *d.to, r.status);
+      d.done = true;
+      break;
+    }
+    auto r = d.from->read(d.buffer.data(), d.buffer.size());
+    if (r.status == Io::kOk) {
+      d.end = r.bytes;
+      last_activity_ = std::chrono::steady_clock::now();
+    } else if (r.status == Io::kEof) {
+      d.eof = true;
+    } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+      return wait_direction(d, *d.from, r.status);
+    } else {
+      pki::clear_openssl_errors();
+      return finish(fmt::format("read failed ({})", d.name), false);
+    }
+  }
+  if (up_.done && down_.done) finish("closed by both sides", false);
+}
+
+void Session::wait(Stream& s, Io want, void (Session::*then)()) {
+  auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
+  s.socket().async_wait(type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
+    if (ec || closed_) return;
+    (this->*then)();
+  });
+}
+
+void Session::wait_direction(Direction& d, Stream& s, Io want) {
+  if (d.waiting) return;
+  d.waiting = true;
+  auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
+  s.socket().async_wait(type, [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
+    d.waiting = false;
+    if (ec || closed_) return;
+    pump(d);
+  });
+}
+
+void Session::arm_deadline(config::Seconds timeout, const char* what) {
+  timer_.expires_after(to_duration(timeout));
+  timer_.async_wait([this, self = shared_from_this(), what, timeout](const boost::system::error_code& ec) {
+    if (ec || closed_) return;
+    connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
+                       timeout.count(), connector_.settings.ssl_policy),
+           true);
+  });
+}
+
+void Session::arm_idle() {
+  if (connector_.idle_timeout.count() <= 0) return;
+  auto idle = to_duration(connector_.idle_timeout);
+  timer_.expires_at(last_activity_ + idle);
+  timer_.async_wait([this, self = shared_from_this(), idle](const boost::system::error_code& ec) {
+    if (ec || closed_) return;
+    if (std::chrono::steady_clock::now() - last_activity_ >= idle) {
+      finish(fmt::format("idle for {}s (server.idle_timeout)", connector_.idle_timeout.count()), false);
+    } else {
+      arm_idle();
+    }
+  });
+}
+
+void Session::finish(const std::string& reason, bool failure) {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  timer_.cancel();
+  resolver_.cancel();
+  client_.close();
+  connecting_.close(ec);
+  if (upstream_) upstream_->close();
+  if (failure) {
+    spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+  } else {
+    spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+  }
+}
+
+}  // namespace tlsgate::net

@@ -1,0 +1,90 @@
+// Session: one client connection proxied to the backend.
+//
+// Phases: detect (tls_level OPTIONAL/REQUIRED peek at the first byte), TLS
+// handshake with the client under handshake_timeout, peer checks (pins,
+// identities), connect to the backend (and its TLS handshake), optional
+// PROXY v2 header, then a pump in each direction with one bounded buffer
+// each: a direction stops reading while its buffer is not yet written out,
+// so a slow side throttles the fast one (back-pressure). EOF (close_notify or
+// FIN) on one side half-closes the other; the session ends when both
+// directions are done, on an error, on the idle timeout or at shutdown.
+// A Session lives on one event loop thread and keeps itself alive through
+// shared_from_this() while an operation is pending.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/connector_runtime.h"
+#include "net/stream.h"
+#include "tls/peer_verifier.h"
+
+namespace tlsgate::net {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::io_context& loop, ConnectorRuntime& connector, boost::asio::ip::tcp::socket client);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start();
+  // Ends the session now (shutdown deadline passed).
+  void abort();
+
+ private:
+  static constexpr size_t kBufferSize = 16 * 1024;
+
+  struct Direction {
+    Stream* from = nullptr;
+    Stream* to = nullptr;
+    std::array<char, kBufferSize> buffer{};
+    size_t begin = 0;
+    size_t end = 0;
+    bool eof = false;      // `from` has no more data
+    bool done = false;     // eof seen and everything written, `to` half-closed
+    bool waiting = false;  // an async wait is pending for this direction
+    const char* name = "";
+  };
+
+  void detect();
+  void on_detected(unsigned char first_byte, bool have_byte);
+  void client_handshake();
+  void on_client_ready();
+  void connect_upstream();
+  void upstream_handshake();
+  void on_upstream_ready();
+  void send_preamble();
+  void pump(Direction& d);
+  void wait(Stream& s, Io want, void (Session::*then)());
+  void wait_direction(Direction& d, Stream& s, Io want);
+  void arm_deadline(config::Seconds timeout, const char* what);
+  void arm_idle();
+  void finish(const std::string& reason, bool failure);
+  std::string peer() const { return peer_; }
+
+  ConnectorRuntime& connector_;
+  Stream client_;
+  boost::asio::ip::tcp::socket connecting_;  // the backend socket until connected
+  std::optional<Stream> upstream_;
+  std::shared_ptr<const tls::Context> client_ctx_;    // snapshot taken at accept
+  std::shared_ptr<const tls::Context> upstream_ctx_;
+  boost::asio::steady_timer timer_;
+  boost::asio::ip::tcp::resolver resolver_;
+  tls::PeerIdentity identity_;
+  std::string peer_;            // "ip:port" of the client
+  std::string preamble_;        // bytes to send to the backend first (PROXY header)
+  size_t preamble_sent_ = 0;
+  Direction up_;                // client -> backend
+  Direction down_;              // backend -> client
+  std::chrono::steady_clock::time_point last_activity_;
+  bool closed_ = false;
+};
+
+}  // namespace tlsgate::net

@@ -1,0 +1,70 @@
+#include "tls/handshake_error.h"
+
+#include <openssl/err.h>
+
+#include "pki/certificate_info.h"
+#include "pki/openssl_error.h"
+#include "util/clock.h"
+#include "util/strings.h"
+
+namespace tlsgate::tls {
+
+std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer) {
+  unsigned long first = ERR_peek_error();
+  std::string detail = pki::drain_openssl_errors();
+  int reason = ERR_GET_REASON(first);
+  const auto& p = ctx.policy;
+  std::string key = "ssl.policy." + p.scope + ".";
+  bool server = ctx.side == Side::kServer;
+  std::string them = server ? "client " + peer : "server " + peer;
+  std::string issuer = ctx.certificate ? ctx.certificate->issuer : "none";
+  switch (reason) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      return them + " offered no TLS version that " + key + "tls_versions allows (" +
+             util::join(p.tls_versions, ",") + ")";
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+      return them + " has no cipher suite or group in common with " + key +
+             "ciphers/groups; compare with `tlsgate probe --enumerate`";
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+    case SSL_R_NO_SHARED_GROUPS:
+      return them + " offered no key-exchange group in " + key + "groups (" +
+             util::join(p.groups, ",") + ")";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      return them + " sent no certificate, but " + key + "client_auth is REQUIRE";
+    case SSL_R_CERTIFICATE_VERIFY_FAILED: {
+      long verify = SSL_get_verify_result(ssl);
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      std::string subject =
+          cert ? pki::describe(cert, util::SystemClock::instance()).subject : "(no certificate)";
+      return (server ? "client" : "server") + std::string(" certificate ") + subject + " from " + peer +
+             " failed verification against " + key + "trusted_dir: " +
+             X509_verify_cert_error_string(verify);
+    }
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+      return std::string(SSL_alert_desc_string_long(SSL_AD_CERTIFICATE_UNKNOWN)) + " from " + peer +
+             ": the " + (server ? "client" : "server") + " does not trust our certificate (issuer " +
+             issuer + "); give it that CA, or use a certificate from a CA it trusts";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+      return "certificate_expired from " + peer + ": the peer says our certificate expired; renew " +
+             p.public_certificate.string();
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+      return them + " spoke plain HTTP to a TLS port; use https://";
+    case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+      return them + " offered no ALPN protocol this connector speaks";
+    default:
+      break;
+  }
+  if (detail.empty()) return them + " closed the connection during the TLS handshake";
+  return "TLS handshake with " + them + " failed: " + detail;
+}
+
+}  // namespace tlsgate::tls

@@ -1,0 +1,20 @@
+// Turning a failed handshake into a sentence a person can act on.
+//
+// explain_handshake_failure() reads the SSL's state and the thread's OpenSSL
+// error queue (draining it) right after SSL_do_handshake failed, and returns
+// e.g. "client offered no TLS version that ssl.policy.pg.tls_versions allows
+// (TLSv1.2,TLSv1.3)" or "certificate_unknown from 10.0.0.7: the client does
+// not trust our certificate (issuer CN=Demo CA)" — never a bare OpenSSL code.
+#pragma once
+
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include "tls/context.h"
+
+namespace tlsgate::tls {
+
+std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer);
+
+}  // namespace tlsgate::tls
