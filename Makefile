@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-fast test-asan lint bench clean
+.PHONY: all deps build build-all run test test-fast test-asan lint bench clean
 
 all: build
 
@@ -16,6 +16,9 @@ $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target tlsgate
+
+build-all: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
 run:
@@ -26,11 +29,11 @@ run:
 # Every test: the normal build, then the unit tests again under ASan+UBSan.
 test:
 	scripts/install-deps.sh build test
-	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory build-all
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 	$(MAKE) --no-print-directory test-asan
 
-test-fast: build
+test-fast: build-all
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
 test-asan:

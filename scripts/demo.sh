@@ -1,26 +1,55 @@
 #!/usr/bin/env bash
-# `make run`: a demo CA and server certificate under ./demo/, laid out for a
-# policy and checked, to show the tooling end to end.
+# `make run`: a demo CA and certificates under ./demo/ (made once), a private
+# redis-server on a loopback port, and `tlsgate serve` in front of it with
+# TLS. Ctrl-C stops both.
+#   DEMO_GATE_PORT (default 6390), DEMO_REDIS_PORT (default 16379)
 set -euo pipefail
-bin=${1:-build/tlsgate}
+bin=$(realpath "${1:-build/tlsgate}")
 cd "$(dirname "$0")/.."
 demo=demo
+gate_port=${DEMO_GATE_PORT:-6390}
+redis_port=${DEMO_REDIS_PORT:-16379}
 mkdir -p "$demo"
 
-"$bin" --help
-echo
-if [ ! -f "$demo/ca/ca.key" ]; then
-  "$bin" cert ca --out "$demo/ca" --name "tlsgate demo CA"
+if [ ! -f "$demo/ca.key" ]; then
+  "$bin" cert ca --out "$demo" --name "tlsgate demo CA"
 fi
-"$bin" cert issue --ca "$demo/ca" --out "$demo/server" localhost 127.0.0.1 ::1
-"$bin" cert install --scope demo --cert "$demo/server/public.crt" --key "$demo/server/private.key" \
-  --ca "$demo/ca/ca.crt" --base "$demo"
-cat > "$demo/tlsgate.conf" <<'CONF'
-# The demo policy laid out by `tlsgate cert install --scope demo`.
-ssl.policy.demo.enabled=true
-ssl.policy.demo.client_auth=OPTIONAL
+if [ ! -f "$demo/certificates/redis/public.crt" ]; then
+  "$bin" cert issue --ca "$demo" --out "$demo/server" localhost 127.0.0.1 ::1
+  "$bin" cert install --scope redis --cert "$demo/server/public.crt" \
+    --key "$demo/server/private.key" --ca "$demo/ca.crt" --base "$demo"
+  rm -rf "$demo/server"
+fi
+cat > "$demo/tlsgate.conf" <<CONF
+# Made by scripts/demo.sh: TLS in front of a plaintext redis-server.
+ssl.policy.redis.enabled=true
+ssl.policy.redis.client_auth=OPTIONAL
+connector.redis.listen_address=127.0.0.1:$gate_port
+connector.redis.upstream_address=127.0.0.1:$redis_port
+connector.redis.ssl_policy=redis
+server.log_level=info
 CONF
-echo
-"$bin" cert inspect "$demo/certificates/demo/public.crt"
-echo
+
 "$bin" check -c "$demo/tlsgate.conf"
+echo
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --daemonize no --loglevel warning &
+redis_pid=$!
+"$bin" serve -c "$demo/tlsgate.conf" &
+gate_pid=$!
+trap 'kill -TERM $gate_pid $redis_pid 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/127.0.0.1/"$gate_port") 2>/dev/null && break
+  sleep 0.1
+done
+cat <<MSG
+
+tlsgate is serving TLS on 127.0.0.1:$gate_port in front of redis-server on 127.0.0.1:$redis_port.
+Prove it:
+  redis-cli --tls --cacert $demo/ca.crt -p $gate_port ping
+  $bin cert pin 127.0.0.1:$gate_port
+Ctrl-C stops both.
+MSG
+wait "$gate_pid"
