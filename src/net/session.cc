@@ -117,6 +117,10 @@ void Session::on_client_ready() {
     return;
   }
   identity_ = *checked;
+  if (client_ctx_->policy.trust_all) {
+    spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",
+                  connector_.settings.name, peer_, client_ctx_->policy.scope);
+  }
   spdlog::debug("connector {}: client {}: TLS handshake done: {} {} peer \"{}\" identity \"{}\"",
                 connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
                 SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
