@@ -1,7 +1,9 @@
 #include "net/gate.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +15,10 @@
 #include <spdlog/spdlog.h>
 
 #include "net/session.h"
+#include "config/loader.h"
+#include "pki/certificate_info.h"
+#include "tls/context_registry.h"
+#include "tls/file_watcher.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -44,14 +50,22 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 }  // namespace
 
 struct Gate::Impl {
+  explicit Impl(const GateOptions& o) : options(o), registry({o.expand_commands, {}}, util::SystemClock::instance()) {}
+
   config::Config config;
   GateOptions options;
+  tls::ContextRegistry registry;
+  std::unique_ptr<tls::FileWatcher> watcher;
+  std::mutex reload_mu;  // serialises file-change and SIGHUP reloads
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context control{1};
   std::atomic<bool> stopping{false};
 
   util::Status build_contexts();
+  util::Status watch_files();
+  void reload_config();
+  void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c);
   void begin_drain();
@@ -59,41 +73,82 @@ struct Gate::Impl {
 };
 
 util::Status Gate::Impl::build_contexts() {
-  std::map<std::pair<std::string, tls::Side>, std::shared_ptr<util::Versioned<tls::Context>>> built;
-  auto get = [&](const std::string& scope, tls::Side side)
-      -> util::Result<std::shared_ptr<util::Versioned<tls::Context>>> {
-    auto key = std::make_pair(scope, side);
-    if (auto it = built.find(key); it != built.end()) return it->second;
+  auto acquire = [&](const std::string& scope, tls::Side side) -> util::Result<tls::ContextRegistry::Entry> {
     auto policy = config.policies.find(scope);
     if (policy == config.policies.end()) return util::fail("ssl.policy." + scope + ": not defined");
-    auto ctx = tls::build_context(policy->second, side, {options.expand_commands, {}},
-                                  util::SystemClock::instance());
-    if (!ctx) return util::fail(ctx.error());
     if (policy->second.trust_all) {
       spdlog::warn("ssl.policy.{}.trust_all=true: peers are NOT verified; use only for debugging", scope);
     }
-    auto versioned = std::make_shared<util::Versioned<tls::Context>>(*ctx);
-    built[key] = versioned;
-    return versioned;
+    return registry.acquire(policy->second, side);
   };
   for (const auto& [name, settings] : config.connectors) {
     auto rt = std::make_unique<ConnectorRuntime>();
     rt->settings = settings;
     rt->idle_timeout = config.server.idle_timeout;
     if (settings.tls_level != config::TlsLevel::kDisabled) {
-      auto side = get(settings.ssl_policy, tls::Side::kServer);
+      auto side = acquire(settings.ssl_policy, tls::Side::kServer);
       if (!side) return util::fail(side.error());
       rt->client_side = *side;
       rt->handshake_timeout = config.policies.at(settings.ssl_policy).handshake_timeout;
     }
     if (settings.upstream_ssl_policy) {
-      auto side = get(*settings.upstream_ssl_policy, tls::Side::kClient);
+      auto side = acquire(*settings.upstream_ssl_policy, tls::Side::kClient);
       if (!side) return util::fail(side.error());
       rt->upstream_side = *side;
     }
     connectors.push_back(std::move(rt));
   }
   return {};
+}
+
+void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
+  for (const auto& r : reports) {
+    const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
+    if (r.ok) {
+      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}", r.scope,
+                   side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
+                   r.new_serial.empty() ? "none" : r.new_serial,
+                   r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
+    } else {
+      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}", r.scope, side,
+                    trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
+    }
+  }
+}
+
+util::Status Gate::Impl::watch_files() {
+  watcher.reset();
+  auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config.server.reload_settle);
+  auto w = tls::FileWatcher::create(registry.policies(), settle, [this](const std::string& scope) {
+    std::lock_guard lock(reload_mu);
+    log_reloads(registry.reload(config.policies, {scope}), "a file change");
+  });
+  if (!w) return util::fail(w.error());
+  watcher = std::move(*w);
+  return {};
+}
+
+void Gate::Impl::reload_config() {
+  auto loaded = config::load_config(config.file, config::current_environment());
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
+    spdlog::error("reload of {} failed: the old configuration stays in force", config.file.string());
+    return;
+  }
+  const auto& next = *loaded.config;
+  {
+    std::lock_guard lock(reload_mu);
+    if (next.connectors != config.connectors || next.server != config.server) {
+      spdlog::warn("reload: connector or server.* settings changed in {}; they take effect only after a "
+                   "restart",
+                   config.file.string());
+    }
+    config.policies = next.policies;
+    log_reloads(registry.reload(config.policies), "a configuration reload");
+  }
+  // Outside the lock: replacing the watcher joins its thread, which may be
+  // waiting for the lock in a file-change reload.
+  if (auto st = watch_files(); !st) spdlog::error("{}", st.error().message());
 }
 
 util::Status Gate::Impl::bind_all() {
@@ -173,6 +228,7 @@ void Gate::Impl::begin_drain() {
         drain_result = 1;
       }
       for (auto& w : workers) w->loop.stop();
+      if (watcher) watcher->stop();
       control.stop();
       *poll = nullptr;  // break the self-reference
       return;
@@ -189,15 +245,19 @@ Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config, const GateOptions& options) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(options);
   impl->config = config;
-  impl->options = options;
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
+  if (auto st = impl->watch_files(); !st) return util::fail(st.error());
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 
 const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const { return impl_->connectors; }
+
+void Gate::reload() {
+  asio::post(impl_->control, [this] { impl_->reload_config(); });
+}
 
 void Gate::stop() {
   asio::post(impl_->control, [this] { impl_->begin_drain(); });
@@ -221,14 +281,25 @@ int Gate::run() {
     for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], c);
   }
   asio::signal_set signals(s.control);
+  std::function<void()> on_signal;
   if (s.options.handle_signals) {
     signals.add(SIGINT);
     signals.add(SIGTERM);
-    signals.async_wait([this](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      spdlog::info("received {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      impl_->begin_drain();
-    });
+    signals.add(SIGHUP);
+    on_signal = [this, &signals, &on_signal] {
+      signals.async_wait([this, &on_signal](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
+          impl_->reload_config();
+          on_signal();
+          return;
+        }
+        spdlog::info("received {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        impl_->begin_drain();
+      });
+    };
+    on_signal();
   }
   auto guard = asio::make_work_guard(s.control);
   for (auto& w : s.workers) {

@@ -7,7 +7,11 @@
 // loop) until SIGTERM/SIGINT or stop(), then drains: listeners close at
 // once, live connections get up to `server.shutdown_timeout` to finish, the
 // rest are closed. run() returns 0 after a clean drain, 1 when connections
-// had to be cut. stop() may be called from any thread.
+// had to be cut. stop() and reload() may be called from any thread.
+//
+// Reload: a change to a file or folder a policy names rebuilds that policy's
+// contexts after server.reload_settle; SIGHUP and reload() re-read the whole
+// config. New connections get the new context, established ones keep theirs.
 #pragma once
 
 #include <memory>
@@ -34,6 +38,9 @@ class Gate {
 
   int run();
   void stop();
+  // Re-reads the config file and rebuilds every policy's contexts (as SIGHUP
+  // does); a policy that fails to build keeps serving its old context.
+  void reload();
 
   const std::vector<std::unique_ptr<ConnectorRuntime>>& connectors() const;
 

@@ -1,0 +1,83 @@
+#include "tls/context_registry.h"
+
+#include <algorithm>
+
+namespace tlsgate::tls {
+namespace {
+
+void record_certificate(PolicyState& state, const Context& ctx, util::SystemTime now) {
+  state.serial = ctx.certificate ? ctx.certificate->serial_hex : "";
+  state.not_after = ctx.certificate ? ctx.certificate->not_after : util::SystemTime{};
+  state.loaded_at = now;
+}
+
+}  // namespace
+
+util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Policy& policy, Side side) {
+  std::lock_guard lock(mu_);
+  Key key{policy.scope, side};
+  if (auto it = slots_.find(key); it != slots_.end()) return it->second.entry;
+  auto ctx = build_context(policy, side, options_, clock_);
+  if (!ctx) return util::fail(ctx.error());
+  Slot slot;
+  slot.entry = std::make_shared<util::Versioned<Context>>(*ctx);
+  record_certificate(slot.state, **ctx, clock_.now());
+  auto entry = slot.entry;
+  slots_.emplace(key, std::move(slot));
+  return entry;
+}
+
+std::vector<ReloadReport> ContextRegistry::reload(const std::map<std::string, config::Policy>& policies,
+                                                  const std::vector<std::string>& scopes) {
+  std::lock_guard lock(mu_);
+  std::vector<ReloadReport> reports;
+  for (auto& [key, slot] : slots_) {
+    const auto& [scope, side] = key;
+    if (!scopes.empty() && std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) continue;
+    ReloadReport r;
+    r.scope = scope;
+    r.side = side;
+    r.old_serial = slot.state.serial;
+    auto policy = policies.find(scope);
+    if (policy == policies.end() || !policy->second.enabled) {
+      r.error = "ssl.policy." + scope + " is no longer defined or enabled; its connectors keep the "
+                "old settings until a restart";
+    } else if (auto ctx = build_context(policy->second, side, options_, clock_); !ctx) {
+      r.error = ctx.error().message();
+    } else {
+      r.ok = true;
+      r.new_serial = (*ctx)->certificate ? (*ctx)->certificate->serial_hex : "";
+      r.new_not_after = (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
+      slot.entry->publish(*ctx);
+      r.changed = true;
+      record_certificate(slot.state, **ctx, clock_.now());
+    }
+    if (r.ok) {
+      ++slot.state.reloads_ok;
+      slot.state.last_error.clear();
+    } else {
+      ++slot.state.reloads_failed;
+      slot.state.last_error = r.error;
+    }
+    reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+std::map<ContextRegistry::Key, PolicyState> ContextRegistry::states() const {
+  std::lock_guard lock(mu_);
+  std::map<Key, PolicyState> out;
+  for (const auto& [key, slot] : slots_) out[key] = slot.state;
+  return out;
+}
+
+std::vector<config::Policy> ContextRegistry::policies() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, config::Policy> unique;
+  for (const auto& [key, slot] : slots_) unique[key.first] = slot.entry->get()->policy;
+  std::vector<config::Policy> out;
+  for (auto& [scope, p] : unique) out.push_back(std::move(p));
+  return out;
+}
+
+}  // namespace tlsgate::tls

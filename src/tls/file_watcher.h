@@ -1,0 +1,54 @@
+// FileWatcher: notices changes to the files and folders policies name, and
+// reports each changed scope once the changes have settled (STYLE.md practice 5).
+//
+// Watches, with inotify, every folder that holds a watched path (so a file
+// renamed into place, or a Kubernetes `..data` symlink swap, counts) and each
+// trusted_dir and revoked_dir. After an event for a scope it waits `settle`
+// (server.reload_settle) past the last event, so a certificate and key
+// written one after the other are read as a pair, then calls on_change(scope)
+// on the watcher's own thread. stop() (or the destructor) ends the thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/settings.h"
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace tlsgate::tls {
+
+class FileWatcher {
+ public:
+  using OnChange = std::function<void(const std::string& scope)>;
+
+  static util::Result<std::unique_ptr<FileWatcher>> create(const std::vector<config::Policy>& policies,
+                                                           std::chrono::milliseconds settle,
+                                                           OnChange on_change);
+  ~FileWatcher();
+  FileWatcher(const FileWatcher&) = delete;
+  FileWatcher& operator=(const FileWatcher&) = delete;
+
+  void stop();
+
+ private:
+  FileWatcher(util::Fd inotify, util::Fd wake, std::chrono::milliseconds settle, OnChange on_change);
+  void run();
+
+  util::Fd inotify_;
+  util::Fd wake_;  // eventfd that stop() signals
+  std::chrono::milliseconds settle_;
+  OnChange on_change_;
+  std::map<int, std::set<std::string>> scopes_by_watch_;  // written before the thread starts
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace tlsgate::tls
