@@ -1,0 +1,91 @@
+#include "tls/context_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "tls/file_watcher.h"
+#include "tls_fixture.h"
+
+namespace tlsgate::tls {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  RegistryTest() : ca_(test::make_test_ca("Reload CA")) {
+    auto leaf = test::make_leaf(ca_, {"localhost"});
+    first_serial_ = pki::describe(leaf.cert.get(), util::SystemClock::instance()).serial_hex;
+    policies_["bolt"] = testing::make_policy(dir_.path(), "bolt", ca_, leaf);
+  }
+
+  std::string served_serial(const ContextRegistry::Entry& e) { return e->get()->certificate->serial_hex; }
+
+  test::TempDir dir_;
+  test::TestCa ca_;
+  std::map<std::string, config::Policy> policies_;
+  std::string first_serial_;
+  ContextRegistry registry_{{}, util::SystemClock::instance()};
+};
+
+TEST_F(RegistryTest, ReloadPublishesTheNewCertificate) {
+  auto entry = registry_.acquire(policies_["bolt"], Side::kServer).value();
+  auto held = entry->get();
+  auto next = test::make_leaf(ca_, {"localhost"});
+  test::write_cert(policies_["bolt"].public_certificate, next.cert.get());
+  test::write_key(policies_["bolt"].private_key, next.key.get());
+  auto reports = registry_.reload(policies_);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].ok) << reports[0].error;
+  EXPECT_EQ(reports[0].old_serial, first_serial_);
+  EXPECT_NE(served_serial(entry), first_serial_);
+  EXPECT_EQ(held->certificate->serial_hex, first_serial_);  // an established connection's snapshot
+  EXPECT_EQ(registry_.states().begin()->second.reloads_ok, 1u);
+}
+
+TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
+  auto entry = registry_.acquire(policies_["bolt"], Side::kServer).value();
+  test::write_text(policies_["bolt"].private_key, "-----BEGIN PRIVATE KEY-----\ntruncated", 0600);
+  auto reports = registry_.reload(policies_);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_FALSE(reports[0].ok);
+  EXPECT_EQ(reports[0].error.rfind("ssl.policy.bolt.private_key: " + policies_["bolt"].private_key.string(), 0),
+            0u)
+      << reports[0].error;
+  EXPECT_EQ(served_serial(entry), first_serial_);
+  auto state = registry_.states().begin()->second;
+  EXPECT_EQ(state.reloads_failed, 1u);
+  EXPECT_EQ(state.last_error, reports[0].error);
+
+  // A key that does not match the certificate is refused the same way.
+  auto other = test::make_leaf(ca_, {"localhost"});
+  test::write_key(policies_["bolt"].private_key, other.key.get());
+  reports = registry_.reload(policies_);
+  EXPECT_FALSE(reports[0].ok);
+  EXPECT_NE(reports[0].error.find("does not match the certificate"), std::string::npos) << reports[0].error;
+  EXPECT_EQ(served_serial(entry), first_serial_);
+}
+
+TEST_F(RegistryTest, WatcherReportsARenameIntoPlaceOnce) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> changed;
+  auto watcher = FileWatcher::create({policies_["bolt"]}, 50ms, [&](const std::string& scope) {
+    std::lock_guard lock(mu);
+    changed.push_back(scope);
+    cv.notify_all();
+  });
+  ASSERT_TRUE(watcher) << watcher.error().message();
+  auto next = test::make_leaf(ca_, {"localhost"});
+  auto tmp = policies_["bolt"].base_directory / ".public.crt.new";
+  test::write_cert(tmp, next.cert.get());
+  test::write_key(policies_["bolt"].private_key, next.key.get());
+  std::filesystem::rename(tmp, policies_["bolt"].public_certificate);
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return !changed.empty(); }));
+  // Key and certificate changed one after the other: one report, not two.
+  EXPECT_FALSE(cv.wait_for(lock, 300ms, [&] { return changed.size() > 1; }));
+  EXPECT_EQ(changed, std::vector<std::string>{"bolt"});
+}
+
+}  // namespace
+}  // namespace tlsgate::tls
