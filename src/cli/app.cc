@@ -29,13 +29,15 @@ int run(int argc, char** argv) {
       "front of any TCP service, and the certificate tooling to run it.",
       "tlsgate"};
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 fine, 1 a check or connection failed, 2 bad usage or bad config.\n"
-             "Run `tlsgate COMMAND --help` for a command's options.");
+  app.footer(
+      "Exit codes: 0 fine, 1 a check or connection failed, 2 bad usage or bad config.\n"
+      "Run `tlsgate COMMAND --help` for a command's options.");
   Outcome out;
 
   add_serve(app, out);
   add_check(app, out);
-  auto* cert = app.add_subcommand("cert", "Issue, inspect, verify, convert and install certificates");
+  auto* cert =
+      app.add_subcommand("cert", "Issue, inspect, verify, convert and install certificates");
   cert->require_subcommand(1);
   add_cert_ca(*cert, out);
   add_cert_issue(*cert, out);

@@ -58,11 +58,15 @@ int run_ca(const Options& o) {
 
 void add_cert_ca(CLI::App& cert, Outcome& out) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = cert.add_subcommand("ca", "Create a certificate authority: DIR/ca.crt and DIR/ca.key");
+  auto* cmd =
+      cert.add_subcommand("ca", "Create a certificate authority: DIR/ca.crt and DIR/ca.key");
   cmd->add_option("--out", opts->out, "Folder to write ca.crt and ca.key into")->required();
   cmd->add_option("--name", opts->name, "The CA's common name")->capture_default_str();
-  cmd->add_option("--rsa", opts->rsa_bits, "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option("--days", opts->days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 36500));
+  cmd->add_option("--rsa", opts->rsa_bits,
+                  "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--days", opts->days, "Validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
   cmd->add_flag("--force", opts->force, "Replace an existing CA key");
   cmd->callback([opts, &out] { out.code = run_ca(*opts); });
 }

@@ -52,8 +52,10 @@ void add_cert_convert(CLI::App& cert, Outcome& out) {
   auto* cmd = cert.add_subcommand(
       "convert", "Convert a certificate, key or CRL between PEM and DER (by OUT's extension)");
   cmd->add_option("in", opts->in, "Input file (PEM or DER, detected)")->required();
-  cmd->add_option("out", opts->out, "Output file; .der/.cer means DER, anything else PEM")->required();
-  cmd->add_option("--to", opts->to, "Force the output format")->check(CLI::IsMember({"pem", "der"}));
+  cmd->add_option("out", opts->out, "Output file; .der/.cer means DER, anything else PEM")
+      ->required();
+  cmd->add_option("--to", opts->to, "Force the output format")
+      ->check(CLI::IsMember({"pem", "der"}));
   cmd->add_option("--password-file", opts->password_file, "Password of an encrypted private key");
   cmd->callback([opts, &out] { out.code = run_convert(*opts); });
 }

@@ -32,7 +32,8 @@ int run_inspect(const Options& o) {
         continue;
       }
       std::string title = file;
-      if (certs->size() > 1) title += " [" + std::to_string(i + 1) + "/" + std::to_string(certs->size()) + "]";
+      if (certs->size() > 1)
+        title += " [" + std::to_string(i + 1) + "/" + std::to_string(certs->size()) + "]";
       std::printf("%s\n%s", title.c_str(), to_text(info).c_str());
       if (i + 1 < certs->size()) std::printf("\n");
     }

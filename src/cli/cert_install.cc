@@ -9,7 +9,8 @@ namespace tlsgate::cli {
 void add_cert_install(CLI::App& cert, Outcome& out) {
   auto req = std::make_shared<pki::InstallRequest>();
   auto* cmd = cert.add_subcommand(
-      "install", "Lay out certificates/SCOPE/{private.key,public.crt,trusted/,revoked/} for a policy");
+      "install",
+      "Lay out certificates/SCOPE/{private.key,public.crt,trusted/,revoked/} for a policy");
   cmd->add_option("--scope", req->scope, "Policy scope, e.g. bolt, https, cluster, pg")->required();
   cmd->add_option("--cert", req->cert, "Certificate (leaf first, then chain)")->required();
   cmd->add_option("--key", req->key, "Its private key")->required();
@@ -22,7 +23,8 @@ void add_cert_install(CLI::App& cert, Outcome& out) {
       return;
     }
     std::printf(
-        "installed for scope %s in %s:\n  private.key (0400), public.crt (0644), trusted/, revoked/\n"
+        "installed for scope %s in %s:\n  private.key (0400), public.crt (0644), trusted/, "
+        "revoked/\n"
         "enable it with: ssl.policy.%s.enabled=true\n",
         req->scope.c_str(), dir->c_str(), req->scope.c_str());
     out.code = kOk;

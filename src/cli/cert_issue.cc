@@ -69,7 +69,9 @@ int run_issue(const Options& o) {
   if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
     return report_error(st.error().message(), kFailed);
   }
-  std::string usage = req.server && req.client ? "server and client" : req.server ? "server" : "client";
+  std::string usage = req.server && req.client ? "server and client"
+                      : req.server             ? "server"
+                                               : "client";
   std::printf("%s certificate for %s written: %s, %s\n", usage.c_str(),
               util::join(o.names, ", ").c_str(), crt_path.c_str(), key_path.c_str());
   return kOk;
@@ -82,11 +84,16 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   auto* cmd = cert.add_subcommand(
       "issue", "Issue a certificate signed by a CA: DIR/public.crt and DIR/private.key");
   cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();
-  cmd->add_option("--out", opts->out, "Folder to write public.crt and private.key into")->required();
+  cmd->add_option("--out", opts->out, "Folder to write public.crt and private.key into")
+      ->required();
   cmd->add_flag("--server", opts->server, "For a server: extendedKeyUsage serverAuth (default)");
-  cmd->add_flag("--client", opts->client, "For a client: extendedKeyUsage clientAuth (with --server: both)");
-  cmd->add_option("--rsa", opts->rsa_bits, "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option("--days", opts->days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  cmd->add_flag("--client", opts->client,
+                "For a client: extendedKeyUsage clientAuth (with --server: both)");
+  cmd->add_option("--rsa", opts->rsa_bits,
+                  "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--days", opts->days, "Validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
   cmd->add_flag("--reuse-key", opts->reuse_key,
                 "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
   cmd->add_option("names", opts->names,

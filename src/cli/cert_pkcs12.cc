@@ -32,7 +32,8 @@ int write_store(const Options& o) {
   }
   auto key = pki::load_private_key(o.key, key_password);
   if (!key) return report_error(key.error().message(), kFailed);
-  if (auto st = pki::check_key_matches(certs->front().get(), key->get(), o.cert.string(), o.key.string());
+  if (auto st =
+          pki::check_key_matches(certs->front().get(), key->get(), o.cert.string(), o.key.string());
       !st) {
     return report_error(st.error().message(), kFailed);
   }
@@ -51,8 +52,8 @@ int write_store(const Options& o) {
   if (auto st = util::write_file_atomic(o.out, *der, 0600); !st) {
     return report_error(st.error().message(), kFailed);
   }
-  std::printf("PKCS#12 written: %s (certificate, key and %zu chain certificate(s))\n", o.out.c_str(),
-              chain.size());
+  std::printf("PKCS#12 written: %s (certificate, key and %zu chain certificate(s))\n",
+              o.out.c_str(), chain.size());
   return kOk;
 }
 
@@ -64,8 +65,9 @@ int read_store(const Options& o) {
   auto contents = pki::read_pkcs12(*der, o.in.string(), *password);
   if (!contents) return report_error(contents.error().message(), kFailed);
   if (o.out.empty()) {
-    std::printf("%s\n%s", o.in.c_str(),
-                to_text(pki::describe(contents->cert.get(), util::SystemClock::instance())).c_str());
+    std::printf(
+        "%s\n%s", o.in.c_str(),
+        to_text(pki::describe(contents->cert.get(), util::SystemClock::instance())).c_str());
     std::printf("  %-12s %zu certificate(s), private key %s\n", "also:", contents->chain.size(),
                 contents->key ? "present" : "absent");
     return kOk;
@@ -96,14 +98,14 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   auto* c = cmd->add_option("--cert", opts->cert, "Certificate (leaf first, then chain)");
   auto* k = cmd->add_option("--key", opts->key, "Its private key");
   auto* in = cmd->add_option("--in", opts->in, "PKCS#12 file to read");
-  cmd->add_option("--out", opts->out,
-                  "With --cert: the .p12 to write; with --in: folder for public.crt and private.key");
+  cmd->add_option(
+      "--out", opts->out,
+      "With --cert: the .p12 to write; with --in: folder for public.crt and private.key");
   cmd->add_option("--ca", opts->ca, "Extra chain certificates to include");
   cmd->add_option("--name", opts->name, "Friendly name (alias) of the entry");
   cmd->add_option("--password-file", opts->password_file,
                   "File whose first line is the store's password (else: prompt)");
-  cmd->add_option("--key-password-file", opts->key_password_file,
-                  "Password of an encrypted --key");
+  cmd->add_option("--key-password-file", opts->key_password_file, "Password of an encrypted --key");
   c->needs(k);
   k->needs(c);
   in->excludes(c);
@@ -114,7 +116,8 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
     } else if (!opts->cert.empty() && !opts->out.empty()) {
       out.code = write_store(*opts);
     } else {
-      out.code = report_error("pass --cert C --key K --out P12 to write, or --in P12 to read", kUsage);
+      out.code =
+          report_error("pass --cert C --key K --out P12 to write, or --in P12 to read", kUsage);
     }
   });
 }

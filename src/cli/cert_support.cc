@@ -27,7 +27,8 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   if (!certs) return util::fail(certs.error());
   auto pkey = pki::load_private_key(key, std::nullopt);
   if (!pkey) return util::fail(pkey.error());
-  if (auto st = pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
+  if (auto st =
+          pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
       !st) {
     return util::fail(st.error());
   }

@@ -68,13 +68,15 @@ int run_verify(const Options& o) {
 void add_cert_verify(CLI::App& cert, Outcome& out) {
   auto opts = std::make_shared<Options>();
   auto* cmd = cert.add_subcommand("verify", "Verify certificates against trusted CAs (and CRLs)");
-  cmd->add_option("--ca", opts->ca, "Trusted CA certificates: a PEM bundle or a trusted/ folder")->required();
+  cmd->add_option("--ca", opts->ca, "Trusted CA certificates: a PEM bundle or a trusted/ folder")
+      ->required();
   cmd->add_option("--crl", opts->crls, "CRL file or revoked/ folder; checks the whole chain");
   cmd->add_option("--host", opts->host, "Also check that the certificate names this host or IP");
   cmd->add_option("--purpose", opts->purpose, "server, client or any")
       ->check(CLI::IsMember({"server", "client", "any"}))
       ->capture_default_str();
-  cmd->add_option("certs", opts->certs, "Certificate files (leaf first, then its chain)")->required();
+  cmd->add_option("certs", opts->certs, "Certificate files (leaf first, then its chain)")
+      ->required();
   cmd->callback([opts, &out] { out.code = run_verify(*opts); });
 }
 

@@ -69,12 +69,9 @@ int run_check(const Options& o) {
   int code = !loaded.ok() ? kUsage : errors > 0 ? kFailed : kOk;
 
   if (o.json) {
-    nlohmann::json j{{"config", o.config},
-                     {"valid_config", loaded.ok()},
-                     {"policies", audit.policies},
-                     {"errors", errors},
-                     {"warnings", warnings},
-                     {"findings", nlohmann::json::array()}};
+    nlohmann::json j{{"config", o.config},         {"valid_config", loaded.ok()},
+                     {"policies", audit.policies}, {"errors", errors},
+                     {"warnings", warnings},       {"findings", nlohmann::json::array()}};
     for (const auto& d : findings) j["findings"].push_back(to_json(d));
     std::printf("%s\n", j.dump(2).c_str());
     return code;
@@ -104,7 +101,8 @@ void add_check(CLI::App& app, Outcome& out) {
   cmd->add_option("-c,--config", opts->config, "Config file")->capture_default_str();
   cmd->add_option("--explain", opts->explain, "Print the documentation of KEY and exit");
   cmd->add_flag("--json", opts->json, "Print the findings as JSON");
-  cmd->footer("Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable.");
+  cmd->footer(
+      "Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable.");
   cmd->callback([opts, &out] { out.code = run_check(*opts); });
 }
 

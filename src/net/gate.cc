@@ -6,16 +6,16 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
-#include "net/session.h"
 #include "config/loader.h"
+#include "net/session.h"
 #include "pki/certificate_info.h"
 #include "tls/context_registry.h"
 #include "tls/file_watcher.h"
@@ -50,7 +50,8 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 }  // namespace
 
 struct Gate::Impl {
-  explicit Impl(const GateOptions& o) : options(o), registry({o.expand_commands, {}}, util::SystemClock::instance()) {}
+  explicit Impl(const GateOptions& o)
+      : options(o), registry({o.expand_commands, {}}, util::SystemClock::instance()) {}
 
   config::Config config;
   GateOptions options;
@@ -73,11 +74,13 @@ struct Gate::Impl {
 };
 
 util::Status Gate::Impl::build_contexts() {
-  auto acquire = [&](const std::string& scope, tls::Side side) -> util::Result<tls::ContextRegistry::Entry> {
+  auto acquire = [&](const std::string& scope,
+                     tls::Side side) -> util::Result<tls::ContextRegistry::Entry> {
     auto policy = config.policies.find(scope);
     if (policy == config.policies.end()) return util::fail("ssl.policy." + scope + ": not defined");
     if (policy->second.trust_all) {
-      spdlog::warn("ssl.policy.{}.trust_all=true: peers are NOT verified; use only for debugging", scope);
+      spdlog::warn("ssl.policy.{}.trust_all=true: peers are NOT verified; use only for debugging",
+                   scope);
     }
     return registry.acquire(policy->second, side);
   };
@@ -105,13 +108,13 @@ void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, cons
   for (const auto& r : reports) {
     const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
     if (r.ok) {
-      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}", r.scope,
-                   side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
+      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
+                   r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
                    r.new_serial.empty() ? "none" : r.new_serial,
                    r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
     } else {
-      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}", r.scope, side,
-                    trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
+      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
+                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
     }
   }
 }
@@ -132,16 +135,18 @@ void Gate::Impl::reload_config() {
   auto loaded = config::load_config(config.file, config::current_environment());
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
-    spdlog::error("reload of {} failed: the old configuration stays in force", config.file.string());
+    spdlog::error("reload of {} failed: the old configuration stays in force",
+                  config.file.string());
     return;
   }
   const auto& next = *loaded.config;
   {
     std::lock_guard lock(reload_mu);
     if (next.connectors != config.connectors || next.server != config.server) {
-      spdlog::warn("reload: connector or server.* settings changed in {}; they take effect only after a "
-                   "restart",
-                   config.file.string());
+      spdlog::warn(
+          "reload: connector or server.* settings changed in {}; they take effect only after a "
+          "restart",
+          config.file.string());
     }
     config.policies = next.policies;
     log_reloads(registry.reload(config.policies), "a configuration reload");
@@ -168,9 +173,10 @@ util::Status Gate::Impl::bind_all() {
       if (!ec) acceptor->bind(*endpoint, ec);
       if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        return util::fail(fmt::format("{}: cannot listen on {}: {}; stop what uses it or pick another "
-                                      "address",
-                                      where, config::to_string(c->settings.listen_address), ec.message()));
+        return util::fail(
+            fmt::format("{}: cannot listen on {}: {}; stop what uses it or pick another "
+                        "address",
+                        where, config::to_string(c->settings.listen_address), ec.message()));
       }
       w->acceptors.push_back(std::move(acceptor));
     }
@@ -179,7 +185,8 @@ util::Status Gate::Impl::bind_all() {
 }
 
 void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c) {
-  acceptor.async_accept([this, &w, &acceptor, &c](const boost::system::error_code& ec, tcp::socket socket) {
+  acceptor.async_accept([this, &w, &acceptor, &c](const boost::system::error_code& ec,
+                                                  tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
@@ -214,10 +221,11 @@ void Gate::Impl::begin_drain() {
     for (auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
     return n;
   };
-  spdlog::info("draining: {} connection(s) open, waiting up to {}s (server.shutdown_timeout)", active(),
-               config.server.shutdown_timeout.count());
+  spdlog::info("draining: {} connection(s) open, waiting up to {}s (server.shutdown_timeout)",
+               active(), config.server.shutdown_timeout.count());
   auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.server.shutdown_timeout);
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      config.server.shutdown_timeout);
   auto timer = std::make_shared<asio::steady_timer>(control);
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, timer, poll, deadline, active] {
@@ -244,7 +252,8 @@ void Gate::Impl::begin_drain() {
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
-util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config, const GateOptions& options) {
+util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
+                                                 const GateOptions& options) {
   auto impl = std::make_unique<Impl>(options);
   impl->config = config;
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
@@ -253,7 +262,9 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config, c
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 
-const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const { return impl_->connectors; }
+const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
+  return impl_->connectors;
+}
 
 void Gate::reload() {
   asio::post(impl_->control, [this] { impl_->reload_config(); });
@@ -276,8 +287,8 @@ int Gate::run() {
     }
     spdlog::info("connector {}: listening on {} -> {}{}, {}, protocol {}, tls_level {}", cs.name,
                  config::to_string(cs.listen_address), config::to_string(cs.upstream_address),
-                 cs.upstream_ssl_policy ? " (TLS, policy " + *cs.upstream_ssl_policy + ")" : "", tls,
-                 config::to_string(cs.protocol), config::to_string(cs.tls_level));
+                 cs.upstream_ssl_policy ? " (TLS, policy " + *cs.upstream_ssl_policy + ")" : "",
+                 tls, config::to_string(cs.protocol), config::to_string(cs.tls_level));
     for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], c);
   }
   asio::signal_set signals(s.control);
@@ -305,7 +316,8 @@ int Gate::run() {
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }
-  spdlog::info("tlsgate serving {} connector(s) on {} worker thread(s)", s.connectors.size(), s.workers.size());
+  spdlog::info("tlsgate serving {} connector(s) on {} worker thread(s)", s.connectors.size(),
+               s.workers.size());
   s.control.run();
   for (auto& w : s.workers) {
     if (w->thread.joinable()) w->thread.join();

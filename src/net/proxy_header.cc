@@ -35,7 +35,8 @@ std::string proxy_v2_header(const ProxyInfo& info) {
   } else {
     family = 0x21;  // TCP over IPv6 (v4 addresses mapped)
     auto v6 = [](const boost::asio::ip::address& a) {
-      return a.is_v6() ? a.to_v6() : boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4());
+      return a.is_v6() ? a.to_v6()
+                       : boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4());
     };
     put_bytes(addresses, v6(src).to_bytes());
     put_bytes(addresses, v6(dst).to_bytes());
@@ -46,8 +47,9 @@ std::string proxy_v2_header(const ProxyInfo& info) {
   std::string tlvs;
   if (info.tls) {
     std::string ssl;
-    ssl += static_cast<char>(0x01 | (info.client_cert ? 0x06 : 0x00));  // CLIENT_SSL, CERT_CONN|CERT_SESS
-    ssl.append(4, '\0');                                                // verify: 0 = verified
+    ssl += static_cast<char>(0x01 |
+                             (info.client_cert ? 0x06 : 0x00));  // CLIENT_SSL, CERT_CONN|CERT_SESS
+    ssl.append(4, '\0');                                         // verify: 0 = verified
     put_tlv(ssl, kPp2SubtypeSslVersion, info.tls_version);
     if (!info.client_cn.empty()) put_tlv(ssl, kPp2SubtypeSslCn, info.client_cn);
     put_tlv(ssl, kPp2SubtypeSslCipher, info.cipher);

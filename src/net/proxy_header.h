@@ -16,11 +16,11 @@ struct ProxyInfo {
   boost::asio::ip::tcp::endpoint source;
   boost::asio::ip::tcp::endpoint destination;
   bool tls = false;
-  bool client_cert = false;      // the client presented a verified certificate
-  std::string tls_version;       // "TLSv1.3"
-  std::string cipher;            // OpenSSL name
+  bool client_cert = false;  // the client presented a verified certificate
+  std::string tls_version;   // "TLSv1.3"
+  std::string cipher;        // OpenSSL name
   std::string client_cn;
-  std::string identity;          // mapped identity, "" if none
+  std::string identity;  // mapped identity, "" if none
 };
 
 inline constexpr unsigned char kPp2TypeSsl = 0x20;

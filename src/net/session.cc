@@ -2,9 +2,9 @@
 
 #include <sys/socket.h>
 
-#include <boost/asio/connect.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/connect.hpp>
 
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
@@ -142,29 +142,30 @@ void Session::connect_upstream() {
                  true);
           return;
         }
-        asio::async_connect(connecting_, results,
-                            [this, self](const boost::system::error_code& cec, const tcp::endpoint&) {
-                              if (closed_) return;
-                              if (cec) {
-                                connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-                                finish(fmt::format("cannot connect to backend {}: {}",
-                                                   config::to_string(connector_.settings.upstream_address),
-                                                   cec.message()),
-                                       true);
-                                return;
-                              }
-                              upstream_.emplace(std::move(connecting_));
-                              if (!upstream_ctx_) {
-                                on_upstream_ready();
-                                return;
-                              }
-                              tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
-                              const auto& name = connector_.settings.upstream_server_name;
-                              SSL_set_connect_state(ssl.get());
-                              tls::set_expected_name(ssl.get(), name, upstream_ctx_->policy.verify_hostname);
-                              upstream_->attach_tls(std::move(ssl));
-                              upstream_handshake();
-                            });
+        asio::async_connect(
+            connecting_, results,
+            [this, self](const boost::system::error_code& cec, const tcp::endpoint&) {
+              if (closed_) return;
+              if (cec) {
+                connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+                finish(fmt::format("cannot connect to backend {}: {}",
+                                   config::to_string(connector_.settings.upstream_address),
+                                   cec.message()),
+                       true);
+                return;
+              }
+              upstream_.emplace(std::move(connecting_));
+              if (!upstream_ctx_) {
+                on_upstream_ready();
+                return;
+              }
+              tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
+              const auto& name = connector_.settings.upstream_server_name;
+              SSL_set_connect_state(ssl.get());
+              tls::set_expected_name(ssl.get(), name, upstream_ctx_->policy.verify_hostname);
+              upstream_->attach_tls(std::move(ssl));
+              upstream_handshake();
+            });
       });
 }
 
@@ -243,12 +244,14 @@ void Session::pump(Direction& d) {
         if (d.begin == d.end) d.begin = d.end = 0;
         continue;
       }
-      if (r.status == Io::kWantRead || r.status == Io::kWantWrite) return wait_direction(d, *d.to, r.status);
+      if (r.status == Io::kWantRead || r.status == Io::kWantWrite)
+        return wait_direction(d, *d.to, r.status);
       return finish(fmt::format("write failed ({})", d.name), false);
     }
     if (d.eof) {
       auto r = d.to->shutdown_write();
-      if (r.status == Io::kWantRead || r.status == Io::kWantWrite) return wait_direction(d, *d.to, r.status);
+      if (r.status == Io::kWantRead || r.status == Io::kWantWrite)
+        return wait_direction(d, *d.to, r.status);
       d.done = true;
       break;
     }
@@ -270,32 +273,35 @@ void Session::pump(Direction& d) {
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
-    if (ec || closed_) return;
-    (this->*then)();
-  });
+  s.socket().async_wait(
+      type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
+        if (ec || closed_) return;
+        (this->*then)();
+      });
 }
 
 void Session::wait_direction(Direction& d, Stream& s, Io want) {
   if (d.waiting) return;
   d.waiting = true;
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(type, [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
-    d.waiting = false;
-    if (ec || closed_) return;
-    pump(d);
-  });
+  s.socket().async_wait(type,
+                        [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
+                          d.waiting = false;
+                          if (ec || closed_) return;
+                          pump(d);
+                        });
 }
 
 void Session::arm_deadline(config::Seconds timeout, const char* what) {
   timer_.expires_after(to_duration(timeout));
-  timer_.async_wait([this, self = shared_from_this(), what, timeout](const boost::system::error_code& ec) {
-    if (ec || closed_) return;
-    connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
-                       timeout.count(), connector_.settings.ssl_policy),
-           true);
-  });
+  timer_.async_wait(
+      [this, self = shared_from_this(), what, timeout](const boost::system::error_code& ec) {
+        if (ec || closed_) return;
+        connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
+                           timeout.count(), connector_.settings.ssl_policy),
+               true);
+      });
 }
 
 void Session::arm_idle() {
@@ -305,7 +311,8 @@ void Session::arm_idle() {
   timer_.async_wait([this, self = shared_from_this(), idle](const boost::system::error_code& ec) {
     if (ec || closed_) return;
     if (std::chrono::steady_clock::now() - last_activity_ >= idle) {
-      finish(fmt::format("idle for {}s (server.idle_timeout)", connector_.idle_timeout.count()), false);
+      finish(fmt::format("idle for {}s (server.idle_timeout)", connector_.idle_timeout.count()),
+             false);
     } else {
       arm_idle();
     }

@@ -29,7 +29,8 @@ namespace tlsgate::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::io_context& loop, ConnectorRuntime& connector, boost::asio::ip::tcp::socket client);
+  Session(boost::asio::io_context& loop, ConnectorRuntime& connector,
+          boost::asio::ip::tcp::socket client);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -73,16 +74,16 @@ class Session : public std::enable_shared_from_this<Session> {
   Stream client_;
   boost::asio::ip::tcp::socket connecting_;  // the backend socket until connected
   std::optional<Stream> upstream_;
-  std::shared_ptr<const tls::Context> client_ctx_;    // snapshot taken at accept
+  std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
   boost::asio::steady_timer timer_;
   boost::asio::ip::tcp::resolver resolver_;
   tls::PeerIdentity identity_;
-  std::string peer_;            // "ip:port" of the client
-  std::string preamble_;        // bytes to send to the backend first (PROXY header)
+  std::string peer_;      // "ip:port" of the client
+  std::string preamble_;  // bytes to send to the backend first (PROXY header)
   size_t preamble_sent_ = 0;
-  Direction up_;                // client -> backend
-  Direction down_;              // backend -> client
+  Direction up_;    // client -> backend
+  Direction down_;  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
 };

@@ -66,7 +66,8 @@ IoResult Stream::write(const char* data, size_t size) {
     ssize_t n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL);
     if (n >= 0) return {Io::kOk, static_cast<size_t>(n)};
     if (errno == EINTR) continue;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantWrite} : IoResult{Io::kError};
+    return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantWrite}
+                                                   : IoResult{Io::kError};
   }
 }
 

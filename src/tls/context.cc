@@ -32,7 +32,8 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
   const auto* wire = static_cast<const std::string*>(arg);  // Context::alpn_wire
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
-                            static_cast<unsigned>(wire->size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+                            static_cast<unsigned>(wire->size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   *out = selected;
@@ -51,14 +52,19 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
 class Builder {
  public:
   Builder(const config::Policy& p, Side side, const BuildOptions& o, const util::Clock& clock)
-      : policy_(p), side_(side), options_(o), clock_(clock), key_prefix_("ssl.policy." + p.scope + ".") {}
+      : policy_(p),
+        side_(side),
+        options_(o),
+        clock_(clock),
+        key_prefix_("ssl.policy." + p.scope + ".") {}
 
   util::Result<std::shared_ptr<const Context>> build() {
     auto ctx = std::make_shared<Context>();
     ctx->side = side_;
     ctx->policy = policy_;
     pki::clear_openssl_errors();
-    ctx->ssl_ctx.reset(SSL_CTX_new(side_ == Side::kServer ? TLS_server_method() : TLS_client_method()));
+    ctx->ssl_ctx.reset(
+        SSL_CTX_new(side_ == Side::kServer ? TLS_server_method() : TLS_client_method()));
     if (!ctx->ssl_ctx) return util::fail(pki::openssl_error("cannot create an SSL context"));
     SSL_CTX* ssl = ctx->ssl_ctx.get();
     if (auto st = set_algorithms(ssl); !st) return util::fail(st.error());
@@ -75,8 +81,9 @@ class Builder {
     if (side_ == Side::kServer) {
       // Needed for resumption with client certificates; the scope is unique per policy.
       const auto& sid = policy_.scope;
-      SSL_CTX_set_session_id_context(ssl, reinterpret_cast<const unsigned char*>(sid.data()),
-                                     static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
+      SSL_CTX_set_session_id_context(
+          ssl, reinterpret_cast<const unsigned char*>(sid.data()),
+          static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
     }
     if (!options_.alpn.empty()) {
       alpn_ = std::make_shared<const std::string>(alpn_wire(options_.alpn));
@@ -100,10 +107,12 @@ class Builder {
     auto ciphers = resolve_ciphers(policy_.ciphers, *versions);
     if (!ciphers) return util::fail(ciphers.error().prefixed(key_prefix_ + "ciphers"));
     if (!ciphers->tls12.empty() && SSL_CTX_set_cipher_list(ssl, ciphers->tls12.c_str()) != 1) {
-      return util::fail(pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.2 list"));
+      return util::fail(
+          pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.2 list"));
     }
     if (SSL_CTX_set_ciphersuites(ssl, ciphers->tls13.c_str()) != 1) {
-      return util::fail(pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.3 list"));
+      return util::fail(
+          pki::openssl_error(key_prefix_ + "ciphers: OpenSSL rejects the TLSv1.3 list"));
     }
     auto groups = resolve_groups(policy_.groups);
     if (!groups) return util::fail(groups.error().prefixed(key_prefix_ + "groups"));
@@ -124,14 +133,17 @@ class Builder {
     auto certs = pki::load_certificates(policy_.public_certificate);
     if (!certs) return util::fail(certs.error().prefixed(key_prefix_ + "public_certificate"));
     if (auto st = pki::check_key_matches(certs->front().get(), key->get(),
-                                         policy_.public_certificate.string(), policy_.private_key.string());
+                                         policy_.public_certificate.string(),
+                                         policy_.private_key.string());
         !st) {
       return util::fail(st.error().prefixed(key_prefix_ + "private_key"));
     }
     pki::X509StackPtr chain(sk_X509_new_null());
-    for (size_t i = 1; i < certs->size(); ++i) sk_X509_push(chain.get(), pki::up_ref((*certs)[i].get()).release());
+    for (size_t i = 1; i < certs->size(); ++i)
+      sk_X509_push(chain.get(), pki::up_ref((*certs)[i].get()).release());
     pki::clear_openssl_errors();
-    if (SSL_CTX_use_cert_and_key(ctx.ssl_ctx.get(), certs->front().get(), key->get(), chain.get(), 1) != 1) {
+    if (SSL_CTX_use_cert_and_key(ctx.ssl_ctx.get(), certs->front().get(), key->get(), chain.get(),
+                                 1) != 1) {
       return util::fail(pki::openssl_error(key_prefix_ + "public_certificate: OpenSSL refuses " +
                                            policy_.public_certificate.string()));
     }
@@ -159,15 +171,17 @@ class Builder {
       // Tells clients which CAs we accept, so they pick the right certificate.
       if (side_ == Side::kServer) SSL_CTX_set_client_CA_list(ssl, ca_names.release());
     } else if (!policy_.trust_all) {
-      return util::fail(key_prefix_ + "trusted_dir: folder " + policy_.trusted_dir.string() +
-                        " does not exist; create it and put the CA certificates of your peers into it");
+      return util::fail(
+          key_prefix_ + "trusted_dir: folder " + policy_.trusted_dir.string() +
+          " does not exist; create it and put the CA certificates of your peers into it");
     }
     if (std::filesystem::is_directory(policy_.revoked_dir, ec)) {
       auto crls = pki::load_crls_dir(policy_.revoked_dir);
       if (!crls) return util::fail(crls.error().prefixed(key_prefix_ + "revoked_dir"));
       for (const auto& crl : *crls) X509_STORE_add_crl(store, crl.get());
       ctx.has_crls = !crls->empty();
-      if (ctx.has_crls) X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+      if (ctx.has_crls)
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
     int mode = SSL_VERIFY_PEER;
     if (side_ == Side::kServer && policy_.client_auth == config::ClientAuth::kRequire) {

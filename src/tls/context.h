@@ -27,10 +27,10 @@ enum class Side { kServer, kClient };
 
 struct Context {
   Side side = Side::kServer;
-  config::Policy policy;                             // the settings it was built from
-  SslCtxPtr ssl_ctx;                                 // never reconfigured after build
-  std::optional<pki::CertificateInfo> certificate;   // own leaf, if any (logs, metrics)
-  std::set<std::string> pins;                        // raw SPKI SHA-256 digests
+  config::Policy policy;                            // the settings it was built from
+  SslCtxPtr ssl_ctx;                                // never reconfigured after build
+  std::optional<pki::CertificateInfo> certificate;  // own leaf, if any (logs, metrics)
+  std::set<std::string> pins;                       // raw SPKI SHA-256 digests
   bool has_crls = false;
   // ALPN list in wire format; the server's selection callback points into it,
   // so a connection must hold its Context (not only the SSL_CTX) while alive.
@@ -38,7 +38,7 @@ struct Context {
 };
 
 struct BuildOptions {
-  bool expand_commands = false;  // allow private_key_password=$(command)
+  bool expand_commands = false;   // allow private_key_password=$(command)
   std::vector<std::string> alpn;  // server: protocols accepted; client: offered
 };
 

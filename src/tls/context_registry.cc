@@ -13,7 +13,8 @@ void record_certificate(PolicyState& state, const Context& ctx, util::SystemTime
 
 }  // namespace
 
-util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Policy& policy, Side side) {
+util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Policy& policy,
+                                                              Side side) {
   std::lock_guard lock(mu_);
   Key key{policy.scope, side};
   if (auto it = slots_.find(key); it != slots_.end()) return it->second.entry;
@@ -27,8 +28,8 @@ util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Poli
   return entry;
 }
 
-std::vector<ReloadReport> ContextRegistry::reload(const std::map<std::string, config::Policy>& policies,
-                                                  const std::vector<std::string>& scopes) {
+std::vector<ReloadReport> ContextRegistry::reload(
+    const std::map<std::string, config::Policy>& policies, const std::vector<std::string>& scopes) {
   std::lock_guard lock(mu_);
   std::vector<ReloadReport> reports;
   for (auto& [key, slot] : slots_) {
@@ -40,7 +41,8 @@ std::vector<ReloadReport> ContextRegistry::reload(const std::map<std::string, co
     r.old_serial = slot.state.serial;
     auto policy = policies.find(scope);
     if (policy == policies.end() || !policy->second.enabled) {
-      r.error = "ssl.policy." + scope + " is no longer defined or enabled; its connectors keep the "
+      r.error = "ssl.policy." + scope +
+                " is no longer defined or enabled; its connectors keep the "
                 "old settings until a restart";
     } else if (auto ctx = build_context(policy->second, side, options_, clock_); !ctx) {
       r.error = ctx.error().message();

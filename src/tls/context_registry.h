@@ -30,8 +30,8 @@ namespace tlsgate::tls {
 struct PolicyState {
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
-  std::string last_error;          // "" after a successful reload
-  std::string serial;              // of the certificate now served ("" if none)
+  std::string last_error;  // "" after a successful reload
+  std::string serial;      // of the certificate now served ("" if none)
   util::SystemTime not_after{};
   util::SystemTime loaded_at{};
 };
@@ -40,10 +40,10 @@ struct ReloadReport {
   std::string scope;
   Side side = Side::kServer;
   bool ok = false;
-  bool changed = false;            // a new context was published
+  bool changed = false;  // a new context was published
   std::string old_serial, new_serial;
   util::SystemTime new_not_after{};
-  std::string error;               // when !ok: names key and file
+  std::string error;  // when !ok: names key and file
 };
 
 class ContextRegistry {
@@ -51,7 +51,8 @@ class ContextRegistry {
   using Key = std::pair<std::string, Side>;
   using Entry = std::shared_ptr<util::Versioned<Context>>;
 
-  ContextRegistry(BuildOptions options, const util::Clock& clock) : options_(std::move(options)), clock_(clock) {}
+  ContextRegistry(BuildOptions options, const util::Clock& clock)
+      : options_(std::move(options)), clock_(clock) {}
 
   // Builds (scope, side) from policy on first use; later calls return the same entry.
   util::Result<Entry> acquire(const config::Policy& policy, Side side);

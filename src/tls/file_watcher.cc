@@ -19,22 +19,25 @@ constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_C
 // certificate (renames into place land there) and its trust folders.
 std::set<std::filesystem::path> folders_of(const config::Policy& p) {
   std::set<std::filesystem::path> out{p.base_directory, p.private_key.parent_path(),
-                                      p.public_certificate.parent_path(), p.trusted_dir, p.revoked_dir};
+                                      p.public_certificate.parent_path(), p.trusted_dir,
+                                      p.revoked_dir};
   out.erase(std::filesystem::path());
   return out;
 }
 
 }  // namespace
 
-util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(const std::vector<config::Policy>& policies,
-                                                               std::chrono::milliseconds settle,
-                                                               OnChange on_change) {
+util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
+    const std::vector<config::Policy>& policies, std::chrono::milliseconds settle,
+    OnChange on_change) {
   util::Fd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify.valid()) {
-    return util::fail(std::string("cannot watch certificate files: inotify: ") + std::strerror(errno));  // NOLINT
+    return util::fail(std::string("cannot watch certificate files: inotify: ") +
+                      std::strerror(errno));  // NOLINT
   }
   util::Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  std::unique_ptr<FileWatcher> w(new FileWatcher(std::move(inotify), std::move(wake), settle, std::move(on_change)));
+  std::unique_ptr<FileWatcher> w(
+      new FileWatcher(std::move(inotify), std::move(wake), settle, std::move(on_change)));
   for (const auto& p : policies) {
     for (const auto& dir : folders_of(p)) {
       int wd = ::inotify_add_watch(w->inotify_.get(), dir.c_str(), kEvents);
@@ -45,8 +48,12 @@ util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(const std::vector
   return w;
 }
 
-FileWatcher::FileWatcher(util::Fd inotify, util::Fd wake, std::chrono::milliseconds settle, OnChange on_change)
-    : inotify_(std::move(inotify)), wake_(std::move(wake)), settle_(settle), on_change_(std::move(on_change)) {}
+FileWatcher::FileWatcher(util::Fd inotify, util::Fd wake, std::chrono::milliseconds settle,
+                         OnChange on_change)
+    : inotify_(std::move(inotify)),
+      wake_(std::move(wake)),
+      settle_(settle),
+      on_change_(std::move(on_change)) {}
 
 FileWatcher::~FileWatcher() { stop(); }
 
@@ -64,8 +71,10 @@ void FileWatcher::run() {
   while (!stopping_.load()) {
     int timeout = -1;
     if (!due.empty()) {
-      auto next = std::min_element(due.begin(), due.end(), [](auto& a, auto& b) { return a.second < b.second; });
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next->second - Clock::now()).count();
+      auto next = std::min_element(due.begin(), due.end(),
+                                   [](auto& a, auto& b) { return a.second < b.second; });
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next->second - Clock::now())
+                      .count();
       timeout = static_cast<int>(std::max<long>(0, left));
     }
     std::array<pollfd, 2> fds{{{inotify_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};

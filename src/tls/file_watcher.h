@@ -29,9 +29,9 @@ class FileWatcher {
  public:
   using OnChange = std::function<void(const std::string& scope)>;
 
-  static util::Result<std::unique_ptr<FileWatcher>> create(const std::vector<config::Policy>& policies,
-                                                           std::chrono::milliseconds settle,
-                                                           OnChange on_change);
+  static util::Result<std::unique_ptr<FileWatcher>> create(
+      const std::vector<config::Policy>& policies, std::chrono::milliseconds settle,
+      OnChange on_change);
   ~FileWatcher();
   FileWatcher(const FileWatcher&) = delete;
   FileWatcher& operator=(const FileWatcher&) = delete;
@@ -39,7 +39,8 @@ class FileWatcher {
   void stop();
 
  private:
-  FileWatcher(util::Fd inotify, util::Fd wake, std::chrono::milliseconds settle, OnChange on_change);
+  FileWatcher(util::Fd inotify, util::Fd wake, std::chrono::milliseconds settle,
+              OnChange on_change);
   void run();
 
   util::Fd inotify_;

@@ -40,20 +40,21 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
       X509* cert = SSL_get0_peer_certificate(ssl);
       std::string subject =
           cert ? pki::describe(cert, util::SystemClock::instance()).subject : "(no certificate)";
-      return (server ? "client" : "server") + std::string(" certificate ") + subject + " from " + peer +
-             " failed verification against " + key + "trusted_dir: " +
-             X509_verify_cert_error_string(verify);
+      return (server ? "client" : "server") + std::string(" certificate ") + subject + " from " +
+             peer + " failed verification against " + key +
+             "trusted_dir: " + X509_verify_cert_error_string(verify);
     }
     case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
     case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
     case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
       return std::string(SSL_alert_desc_string_long(SSL_AD_CERTIFICATE_UNKNOWN)) + " from " + peer +
-             ": the " + (server ? "client" : "server") + " does not trust our certificate (issuer " +
-             issuer + "); give it that CA, or use a certificate from a CA it trusts";
+             ": the " + (server ? "client" : "server") +
+             " does not trust our certificate (issuer " + issuer +
+             "); give it that CA, or use a certificate from a CA it trusts";
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
-      return "certificate_expired from " + peer + ": the peer says our certificate expired; renew " +
-             p.public_certificate.string();
+      return "certificate_expired from " + peer +
+             ": the peer says our certificate expired; renew " + p.public_certificate.string();
     case SSL_R_HTTP_REQUEST:
     case SSL_R_HTTPS_PROXY_REQUEST:
       return them + " spoke plain HTTP to a TLS port; use https://";

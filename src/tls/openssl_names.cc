@@ -52,10 +52,11 @@ std::string upper_name(const std::string& name) { return util::to_upper(util::tr
 }  // namespace
 
 CipherSelection default_ciphers() {
-  return {"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
-          "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"};
+  return {
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+      "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"};
 }
 
 namespace {
@@ -80,8 +81,9 @@ Resolution resolve(const std::vector<std::string>& names, const VersionRange& ve
     } else if (auto it12 = cat.tls12.find(name); it12 != cat.tls12.end()) {
       tls12.push_back(it12->second);
     } else {
-      r.errors.push_back("OpenSSL rejects \"" + raw +
-                         "\"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` lists them)");
+      r.errors.push_back(
+          "OpenSSL rejects \"" + raw +
+          "\"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` lists them)");
     }
   }
   if (!r.errors.empty()) return r;
@@ -148,7 +150,8 @@ util::Result<VersionRange> resolve_versions(const std::vector<std::string>& name
     if (util::iequals(util::trim(raw), "TLSv1.2")) v = TLS1_2_VERSION;
     if (util::iequals(util::trim(raw), "TLSv1.3")) v = TLS1_3_VERSION;
     if (v == 0) {
-      return util::fail("\"" + raw + "\" is not a TLS version tlsgate speaks; use TLSv1.2, TLSv1.3");
+      return util::fail("\"" + raw +
+                        "\" is not a TLS version tlsgate speaks; use TLSv1.2, TLSv1.3");
     }
     range.min_version = range.min_version == 0 ? v : std::min(range.min_version, v);
     range.max_version = std::max(range.max_version, v);

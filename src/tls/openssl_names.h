@@ -31,9 +31,11 @@ CipherSelection default_ciphers();
 // Each name may be an IANA name (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) or an
 // OpenSSL one (ECDHE-ECDSA-AES128-GCM-SHA256); TLS 1.3 suites apply to 1.3.
 // An empty list means default_ciphers(). Errors, one per problem:
-//   OpenSSL rejects "BOGUS-SHA"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` lists them)
-//   names no TLSv1.3 suite although TLSv1.3 is enabled; add one (e.g. TLS_AES_128_GCM_SHA256) or remove TLSv1.3 from tls_versions
-std::vector<std::string> check_ciphers(const std::vector<std::string>& names, const VersionRange& versions);
+//   OpenSSL rejects "BOGUS-SHA"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` lists
+//   them) names no TLSv1.3 suite although TLSv1.3 is enabled; add one (e.g. TLS_AES_128_GCM_SHA256)
+//   or remove TLSv1.3 from tls_versions
+std::vector<std::string> check_ciphers(const std::vector<std::string>& names,
+                                       const VersionRange& versions);
 util::Result<CipherSelection> resolve_ciphers(const std::vector<std::string>& names,
                                               const VersionRange& versions);
 

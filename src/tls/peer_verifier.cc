@@ -69,10 +69,11 @@ util::Result<PeerIdentity> check_peer(const SSL* ssl, const Context& ctx) {
   if (candidates.empty()) {
     shown = " (it has no " + config::to_string(policy.identity_from) + ")";
   } else if (policy.identity_from != config::IdentityFrom::kSubject) {
-    shown = " (" + config::to_string(policy.identity_from) + " " + util::join(candidates, ", ") + ")";
+    shown =
+        " (" + config::to_string(policy.identity_from) + " " + util::join(candidates, ", ") + ")";
   }
-  return util::fail(std::string(who) + " certificate " + peer.subject + shown + " is not in " + prefix +
-                    "allowed_identities");
+  return util::fail(std::string(who) + " certificate " + peer.subject + shown + " is not in " +
+                    prefix + "allowed_identities");
 }
 
 }  // namespace tlsgate::tls

@@ -20,7 +20,8 @@ std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
       auto& use = uses[c.ssl_policy];
       use.incoming = true;
       if (!is_any_address(c.listen_address.host)) {
-        use.listen_hosts.emplace_back("connector." + name + ".listen_address", c.listen_address.host);
+        use.listen_hosts.emplace_back("connector." + name + ".listen_address",
+                                      c.listen_address.host);
       }
     }
     if (c.upstream_ssl_policy) uses[*c.upstream_ssl_policy].outgoing = true;
@@ -48,7 +49,8 @@ int AuditReport::errors() const {
 
 int AuditReport::warnings() const { return static_cast<int>(findings.size()) - errors(); }
 
-AuditReport audit(const config::Config& config, const util::Clock& clock, const AuditOptions& options) {
+AuditReport audit(const config::Config& config, const util::Clock& clock,
+                  const AuditOptions& options) {
   AuditReport report;
   auto uses = policy_uses(config);
   for (const auto& [scope, policy] : config.policies) {

@@ -27,12 +27,13 @@ struct AuditOptions {
 };
 
 struct AuditReport {
-  std::vector<std::string> policies;          // scopes audited, in order
-  std::vector<config::Diagnostic> findings;   // errors and warnings
+  std::vector<std::string> policies;         // scopes audited, in order
+  std::vector<config::Diagnostic> findings;  // errors and warnings
   int errors() const;
   int warnings() const;
 };
 
-AuditReport audit(const config::Config& config, const util::Clock& clock, const AuditOptions& options);
+AuditReport audit(const config::Config& config, const util::Clock& clock,
+                  const AuditOptions& options);
 
 }  // namespace tlsgate::tls

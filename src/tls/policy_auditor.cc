@@ -74,7 +74,8 @@ bool PolicyAuditor::check_base_directory() {
   std::error_code ec;
   if (std::filesystem::is_directory(dir, ec)) return true;
   error("base_directory",
-        file_exists(dir) ? dir.string() + " is not a folder" : "folder " + dir.string() + " does not exist",
+        file_exists(dir) ? dir.string() + " is not a folder"
+                         : "folder " + dir.string() + " does not exist",
         fmt::format("create it with `tlsgate cert install --scope {} --cert C --key K --base DIR`, "
                     "or set {}",
                     policy_.scope, key("base_directory")));
@@ -107,7 +108,8 @@ void PolicyAuditor::check_private_key() {
     }
   }
   if (policy_.private_key_password && is_command_password(*policy_.private_key_password)) {
-    warning("private_key_password", "is a $(command); `check` does not run it, so the key was not read",
+    warning("private_key_password",
+            "is a $(command); `check` does not run it, so the key was not read",
             "run `tlsgate serve --expand-commands` to use it");
     return;
   }
@@ -137,7 +139,8 @@ void PolicyAuditor::check_certificate() {
   certs_ = std::move(*certs);
   const X509* leaf = certs_.front().get();
   if (key_) {
-    if (auto st = pki::check_key_matches(leaf, key_.get(), path.string(), policy_.private_key.string());
+    if (auto st =
+            pki::check_key_matches(leaf, key_.get(), path.string(), policy_.private_key.string());
         !st) {
       error("private_key", st.error().message(), "");
     }
@@ -194,11 +197,13 @@ void PolicyAuditor::check_curve_offered(const pki::CertificateInfo& info) {
 
 void PolicyAuditor::check_certificate_validity(const X509* cert, const std::string& where) {
   auto info = pki::describe(cert, clock_);
-  std::string what = fmt::format("certificate {} (serial {}) in {}", info.subject, info.serial_hex, where);
+  std::string what =
+      fmt::format("certificate {} (serial {}) in {}", info.subject, info.serial_hex, where);
   bool in_trusted = where == policy_.trusted_dir.string();
   std::string suffix = in_trusted ? "trusted_dir" : "public_certificate";
-  std::string renew = in_trusted ? "replace it with the CA's current certificate"
-                                 : "issue a new certificate (tlsgate cert issue) and replace the file";
+  std::string renew = in_trusted
+                          ? "replace it with the CA's current certificate"
+                          : "issue a new certificate (tlsgate cert issue) and replace the file";
   if (info.expired) {
     error(suffix, fmt::format("{} expired on {}", what, pki::format_time(info.not_after)), renew);
   } else if (info.not_yet_valid) {
@@ -214,7 +219,8 @@ void PolicyAuditor::check_certificate_validity(const X509* cert, const std::stri
 
 void PolicyAuditor::check_trusted() {
   const auto& dir = policy_.trusted_dir;
-  bool needed = !policy_.trust_all && (use_.outgoing || policy_.client_auth != config::ClientAuth::kNone);
+  bool needed =
+      !policy_.trust_all && (use_.outgoing || policy_.client_auth != config::ClientAuth::kNone);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     if (needed || was_set("trusted_dir")) {

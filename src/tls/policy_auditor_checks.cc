@@ -81,18 +81,20 @@ void PolicyAuditor::check_revoked() {
                 fmt::format("CRL {} is from {}, which is not in {}; it cannot be checked",
                             entry.path().string(), issuer, policy_.trusted_dir.string()),
                 "add that CA to the trusted folder, or remove the CRL");
-      } else if (signer != nullptr &&
-                 X509_CRL_verify(crl.get(), X509_get0_pubkey(signer)) != 1) {
+      } else if (signer != nullptr && X509_CRL_verify(crl.get(), X509_get0_pubkey(signer)) != 1) {
         error("revoked_dir",
-              fmt::format("CRL {} does not carry a valid signature of {}", entry.path().string(), issuer),
+              fmt::format("CRL {} does not carry a valid signature of {}", entry.path().string(),
+                          issuer),
               "fetch the CRL again from the CA");
       }
       X509_REVOKED* revoked = nullptr;
-      if (!certs_.empty() && X509_CRL_get0_by_cert(crl.get(), &revoked, certs_.front().get()) == 1) {
-        error("public_certificate",
-              fmt::format("certificate {} is revoked by {}",
-                          pki::describe(certs_.front().get(), clock_).subject, entry.path().string()),
-              "issue a new certificate and replace " + policy_.public_certificate.string());
+      if (!certs_.empty() &&
+          X509_CRL_get0_by_cert(crl.get(), &revoked, certs_.front().get()) == 1) {
+        error(
+            "public_certificate",
+            fmt::format("certificate {} is revoked by {}",
+                        pki::describe(certs_.front().get(), clock_).subject, entry.path().string()),
+            "issue a new certificate and replace " + policy_.public_certificate.string());
       }
     }
   }
@@ -138,7 +140,8 @@ void PolicyAuditor::check_algorithms() {
 
 void PolicyAuditor::check_identities() {
   for (const auto& pin : policy_.pinned_certs) {
-    if (auto parsed = pki::parse_pin(pin); !parsed) error("pinned_certs", parsed.error().message(), "");
+    if (auto parsed = pki::parse_pin(pin); !parsed)
+      error("pinned_certs", parsed.error().message(), "");
   }
   if (!policy_.allowed_identities.empty() && policy_.client_auth == config::ClientAuth::kNone &&
       !use_.outgoing) {

@@ -8,13 +8,15 @@ namespace tlsgate::tls {
 
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 void set_sni(SSL* ssl, const std::string& host) {
   if (host.empty() || is_ip_literal(host)) return;
   // SSL_set_tlsext_host_name without its C cast.
-  SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+  SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           const_cast<char*>(host.c_str()));
 }
 
 bool set_expected_name(SSL* ssl, const std::string& host, bool verify) {

@@ -6,9 +6,9 @@
 // and a secret is never readable by others, not even for a moment.
 #pragma once
 
+#include <sys/types.h>
 #include <filesystem>
 #include <string_view>
-#include <sys/types.h>
 
 #include "util/result.h"
 

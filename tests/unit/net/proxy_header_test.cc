@@ -43,8 +43,8 @@ TEST(ProxyHeader, TlsTlvsAndIdentity) {
   ASSERT_EQ(static_cast<unsigned char>(tlvs[0]), kPp2TypeSsl);
   size_t ssl_len = (static_cast<unsigned char>(tlvs[1]) << 8) | static_cast<unsigned char>(tlvs[2]);
   std::string ssl = tlvs.substr(3, ssl_len);
-  EXPECT_EQ(static_cast<unsigned char>(ssl[0]), 0x07);        // client SSL + cert conn + cert sess
-  EXPECT_EQ(ssl.substr(1, 4), std::string(4, '\0'));          // verified
+  EXPECT_EQ(static_cast<unsigned char>(ssl[0]), 0x07);  // client SSL + cert conn + cert sess
+  EXPECT_EQ(ssl.substr(1, 4), std::string(4, '\0'));    // verified
   EXPECT_EQ(ssl.substr(5, 3), bytes({kPp2SubtypeSslVersion, 0, 7}));
   EXPECT_EQ(ssl.substr(8, 7), "TLSv1.3");
   EXPECT_NE(ssl.find(bytes({kPp2SubtypeSslCn, 0, 4}) + "app1"), std::string::npos);

@@ -18,7 +18,9 @@ class RegistryTest : public ::testing::Test {
     policies_["bolt"] = testing::make_policy(dir_.path(), "bolt", ca_, leaf);
   }
 
-  std::string served_serial(const ContextRegistry::Entry& e) { return e->get()->certificate->serial_hex; }
+  std::string served_serial(const ContextRegistry::Entry& e) {
+    return e->get()->certificate->serial_hex;
+  }
 
   test::TempDir dir_;
   test::TestCa ca_;
@@ -48,7 +50,8 @@ TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
   auto reports = registry_.reload(policies_);
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_FALSE(reports[0].ok);
-  EXPECT_EQ(reports[0].error.rfind("ssl.policy.bolt.private_key: " + policies_["bolt"].private_key.string(), 0),
+  EXPECT_EQ(reports[0].error.rfind(
+                "ssl.policy.bolt.private_key: " + policies_["bolt"].private_key.string(), 0),
             0u)
       << reports[0].error;
   EXPECT_EQ(served_serial(entry), first_serial_);
@@ -61,7 +64,8 @@ TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
   test::write_key(policies_["bolt"].private_key, other.key.get());
   reports = registry_.reload(policies_);
   EXPECT_FALSE(reports[0].ok);
-  EXPECT_NE(reports[0].error.find("does not match the certificate"), std::string::npos) << reports[0].error;
+  EXPECT_NE(reports[0].error.find("does not match the certificate"), std::string::npos)
+      << reports[0].error;
   EXPECT_EQ(served_serial(entry), first_serial_);
 }
 

@@ -14,8 +14,10 @@ class ContextTest : public ::testing::Test {
  protected:
   ContextTest()
       : ca_(test::make_test_ca("Context CA")),
-        server_(make_policy(dir_.path(), "srv", ca_, test::make_leaf(ca_, {"localhost", "127.0.0.1"}))),
-        client_(make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"app1"}, false, true))) {}
+        server_(
+            make_policy(dir_.path(), "srv", ca_, test::make_leaf(ca_, {"localhost", "127.0.0.1"}))),
+        client_(make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"app1"}, false, true))) {
+  }
 
   std::shared_ptr<const Context> build(const config::Policy& p, Side side) {
     auto ctx = build_context(p, side, {}, util::SystemClock::instance());
@@ -46,14 +48,16 @@ TEST_F(ContextTest, IdentityNotAllowedIsNamed) {
   server_.allowed_identities = {"app2"};
   auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "localhost");
   EXPECT_FALSE(r.server_ok);
-  EXPECT_EQ(r.server_error,
-            "client certificate CN=app1,O=tlsgate (cn app1) is not in ssl.policy.srv.allowed_identities");
+  EXPECT_EQ(
+      r.server_error,
+      "client certificate CN=app1,O=tlsgate (cn app1) is not in ssl.policy.srv.allowed_identities");
 }
 
 TEST_F(ContextTest, ClientFromAnotherCaIsRefused) {
   auto other = test::make_test_ca("Other CA");
   test::TempDir other_dir;
-  auto stranger = make_policy(other_dir.path(), "cli", other, test::make_leaf(other, {"app1"}, false, true));
+  auto stranger =
+      make_policy(other_dir.path(), "cli", other, test::make_leaf(other, {"app1"}, false, true));
   stranger.trusted_dir = client_.trusted_dir;  // the stranger trusts our server
   server_.client_auth = config::ClientAuth::kRequire;
   auto r = handshake(*build(server_, Side::kServer), *build(stranger, Side::kClient), "localhost");
@@ -62,10 +66,12 @@ TEST_F(ContextTest, ClientFromAnotherCaIsRefused) {
 }
 
 TEST_F(ContextTest, HostnameIsVerified) {
-  auto r = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "db.example.com");
+  auto r =
+      handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "db.example.com");
   EXPECT_FALSE(r.client_ok);
   EXPECT_EQ(r.client_error, "hostname mismatch");
-  auto by_ip = handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "127.0.0.1");
+  auto by_ip =
+      handshake(*build(server_, Side::kServer), *build(client_, Side::kClient), "127.0.0.1");
   EXPECT_TRUE(by_ip.client_ok) << by_ip.client_error;
 }
 
@@ -101,7 +107,9 @@ TEST_F(ContextTest, BuildNamesTheBrokenKey) {
   test::write_text(server_.private_key, "-----BEGIN PRIVATE KEY-----\nAAAA\n", 0600);
   auto ctx = build_context(server_, Side::kServer, {}, util::SystemClock::instance());
   ASSERT_FALSE(ctx);
-  EXPECT_EQ(ctx.error().message().rfind("ssl.policy.srv.private_key: " + server_.private_key.string(), 0), 0u)
+  EXPECT_EQ(
+      ctx.error().message().rfind("ssl.policy.srv.private_key: " + server_.private_key.string(), 0),
+      0u)
       << ctx.error().message();
 }
 

@@ -12,9 +12,10 @@ constexpr VersionRange kOnly13{TLS1_3_VERSION, TLS1_3_VERSION};
 constexpr VersionRange kOnly12{TLS1_2_VERSION, TLS1_2_VERSION};
 
 TEST(Ciphers, MixedIanaAndOpensslNamesSplitByVersion) {
-  auto r = resolve_ciphers({"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
-                            "TLS_AES_128_GCM_SHA256", "tls_chacha20_poly1305_sha256"},
-                           kBoth);
+  auto r =
+      resolve_ciphers({"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                       "TLS_AES_128_GCM_SHA256", "tls_chacha20_poly1305_sha256"},
+                      kBoth);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->tls12, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384");
   EXPECT_EQ(r->tls13, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256");
@@ -31,9 +32,10 @@ TEST(Ciphers, EmptyMeansSecureDefaults) {
 TEST(Ciphers, NamesEachRejectedSuite) {
   auto errors = check_ciphers({"BOGUS-SHA", "TLS_AES_128_GCM_SHA256", "NOPE"}, kOnly13);
   ASSERT_EQ(errors.size(), 2u);
-  EXPECT_EQ(errors[0],
-            "OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` "
-            "lists them)");
+  EXPECT_EQ(
+      errors[0],
+      "OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL suite names (`openssl ciphers -s -v` "
+      "lists them)");
   EXPECT_EQ(errors[1].substr(0, 23), "OpenSSL rejects \"NOPE\";");
 }
 
@@ -66,7 +68,8 @@ TEST(Versions, Range) {
   EXPECT_EQ(r->max_version, TLS1_3_VERSION);
   auto bad = resolve_versions({"TLSv1.1"});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message(), "\"TLSv1.1\" is not a TLS version tlsgate speaks; use TLSv1.2, TLSv1.3");
+  EXPECT_EQ(bad.error().message(),
+            "\"TLSv1.1\" is not a TLS version tlsgate speaks; use TLSv1.2, TLSv1.3");
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ TEST_F(AuditTest, KeyReadableByOthers) {
   auto key = policy().private_key.string();
   EXPECT_EQ(run(), std::vector<std::string>{conf() + ": ssl.policy.bolt.private_key: " + key +
                                             " has mode 0644: other users can read the private key; "
-                                            "run chmod 600 " + key});
+                                            "run chmod 600 " +
+                                            key});
   EXPECT_EQ(report_.errors(), 1);
 }
 
@@ -62,9 +63,10 @@ TEST_F(AuditTest, KeyOfAnotherCertificate) {
   test::write_key(policy().private_key, other.key.get());
   auto lines = run();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("ssl.policy.bolt.private_key: " + policy().private_key.string() +
-                          " does not match the certificate in " + policy().public_certificate.string()),
-            std::string::npos)
+  EXPECT_NE(
+      lines[0].find("ssl.policy.bolt.private_key: " + policy().private_key.string() +
+                    " does not match the certificate in " + policy().public_certificate.string()),
+      std::string::npos)
       << lines[0];
 }
 
@@ -73,8 +75,12 @@ TEST_F(AuditTest, ExpiryIsJudgedByTheClock) {
   util::FixedClock soon(info.not_after - 24h * 10);
   auto lines = run(soon);
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].rfind("warning: " + conf() + ": ssl.policy.bolt.public_certificate: certificate "
-                           "CN=localhost,O=tlsgate (serial ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("warning: " + conf() +
+                               ": ssl.policy.bolt.public_certificate: certificate "
+                               "CN=localhost,O=tlsgate (serial ",
+                           0),
+            0u)
+      << lines[0];
   EXPECT_NE(lines[0].find("expires in 10 days"), std::string::npos) << lines[0];
   EXPECT_EQ(report_.errors(), 0);
 
@@ -93,10 +99,12 @@ TEST_F(AuditTest, ListenHostNotNamedByCertificate) {
   config_.connectors["bolt"] = c;
   auto lines = run();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0], conf() + ": ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
-                               "does not name db.example.com, the host of connector.bolt.listen_address "
-                               "(it names DNS:localhost, IP:127.0.0.1); reissue it with that name too "
-                               "(tlsgate cert issue ... db.example.com)");
+  EXPECT_EQ(lines[0],
+            conf() +
+                ": ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
+                "does not name db.example.com, the host of connector.bolt.listen_address "
+                "(it names DNS:localhost, IP:127.0.0.1); reissue it with that name too "
+                "(tlsgate cert issue ... db.example.com)");
 }
 
 TEST_F(AuditTest, StaleCrlAndRevokedOwnCertificate) {
@@ -104,11 +112,13 @@ TEST_F(AuditTest, StaleCrlAndRevokedOwnCertificate) {
   auto crl = pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()},
                              util::SystemClock::instance(), now - 48h, now - 24h);
   ASSERT_TRUE(crl) << crl.error().message();
-  ASSERT_TRUE(util::write_file_atomic(policy().revoked_dir / "ca.crl", *pki::crl_pem(crl->get()), 0644));
+  ASSERT_TRUE(
+      util::write_file_atomic(policy().revoked_dir / "ca.crl", *pki::crl_pem(crl->get()), 0644));
   auto lines = run();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[0].find("is stale: its nextUpdate has passed"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[1].find("certificate CN=localhost,O=tlsgate is revoked by"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("certificate CN=localhost,O=tlsgate is revoked by"), std::string::npos)
+      << lines[1];
 }
 
 TEST_F(AuditTest, RejectedCipherAndMissingFolder) {
@@ -117,19 +127,22 @@ TEST_F(AuditTest, RejectedCipherAndMissingFolder) {
   std::filesystem::remove_all(policy().trusted_dir);
   auto lines = run();
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], conf() + ": ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or "
-                               "OpenSSL suite names (`openssl ciphers -s -v` lists them)");
-  EXPECT_EQ(lines[1], conf() + ": ssl.policy.bolt.trusted_dir: folder " + policy().trusted_dir.string() +
+  EXPECT_EQ(lines[0], conf() +
+                          ": ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or "
+                          "OpenSSL suite names (`openssl ciphers -s -v` lists them)");
+  EXPECT_EQ(lines[1], conf() + ": ssl.policy.bolt.trusted_dir: folder " +
+                          policy().trusted_dir.string() +
                           " does not exist; create it and put the CA certificates that issue your "
                           "peers' certificates into it");
 }
 
 TEST_F(AuditTest, GroupsWithoutTheCertificatesCurveBreakTls12) {
   policy().groups = {"X25519", "P-384"};
-  EXPECT_EQ(run(), std::vector<std::string>{
-                       conf() + ": ssl.policy.bolt.groups: does not list P-256, the curve of the "
-                                "certificate's key; TLSv1.2 clients cannot complete a handshake; add "
-                                "P-256 to ssl.policy.bolt.groups, or allow only TLSv1.3"});
+  EXPECT_EQ(run(),
+            std::vector<std::string>{
+                conf() + ": ssl.policy.bolt.groups: does not list P-256, the curve of the "
+                         "certificate's key; TLSv1.2 clients cannot complete a handshake; add "
+                         "P-256 to ssl.policy.bolt.groups, or allow only TLSv1.3"});
   policy().tls_versions = {"TLSv1.3"};
   EXPECT_TRUE(run().empty());
 }

@@ -43,14 +43,15 @@ struct HandshakeResult {
   bool client_ok = false;
   std::string server_error;  // check_peer() message or OpenSSL reason
   std::string client_error;
-  PeerIdentity server_saw;   // the client's identity as the server mapped it
-  std::string version;       // negotiated, e.g. "TLSv1.3"
+  PeerIdentity server_saw;  // the client's identity as the server mapped it
+  std::string version;      // negotiated, e.g. "TLSv1.3"
   std::string cipher;
   std::string group;
 };
 
 // Runs one handshake; `host` is the name the client expects (verified).
-inline HandshakeResult handshake(const Context& server, const Context& client, const std::string& host) {
+inline HandshakeResult handshake(const Context& server, const Context& client,
+                                 const std::string& host) {
   int fds[2];
   ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
   util::Fd sfd(fds[0]), cfd(fds[1]);

@@ -25,9 +25,10 @@ TEST(AtomicFile, WritesContentWithModeAndReplaces) {
 TEST(AtomicFile, MissingFolderNamesIt) {
   auto st = write_file_atomic("/nonexistent-tlsgate-dir/x", "x", 0600);
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(),
-            "cannot create a temporary file in /nonexistent-tlsgate-dir: No such file or directory; "
-            "check that the folder exists and is writable");
+  EXPECT_EQ(
+      st.error().message(),
+      "cannot create a temporary file in /nonexistent-tlsgate-dir: No such file or directory; "
+      "check that the folder exists and is writable");
 }
 
 TEST(AtomicFile, ReadMissingFileNamesIt) {
