@@ -50,6 +50,11 @@ void Session::start() {
   if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
   last_activity_ = std::chrono::steady_clock::now();
   arm_deadline(connector_.handshake_timeout, "TLS handshake");
+  if (connector_.settings.protocol == config::Protocol::kPostgres) {
+    postgres_ = std::make_unique<starttls::PostgresNegotiation>(connector_.settings.tls_level);
+    negotiate_postgres();
+    return;
+  }
   if (connector_.settings.tls_level == config::TlsLevel::kDisabled) {
     connect_upstream();
     return;
@@ -157,16 +162,22 @@ void Session::connect_upstream() {
               upstream_.emplace(std::move(connecting_));
               if (!upstream_ctx_) {
                 on_upstream_ready();
-                return;
+              } else if (postgres_) {
+                postgres_upstream_request();
+              } else {
+                start_upstream_tls();
               }
-              tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
-              const auto& name = connector_.settings.upstream_server_name;
-              SSL_set_connect_state(ssl.get());
-              tls::set_expected_name(ssl.get(), name, upstream_ctx_->policy.verify_hostname);
-              upstream_->attach_tls(std::move(ssl));
-              upstream_handshake();
             });
       });
+}
+
+void Session::start_upstream_tls() {
+  tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
+  SSL_set_connect_state(ssl.get());
+  tls::set_expected_name(ssl.get(), connector_.settings.upstream_server_name,
+                         upstream_ctx_->policy.verify_hostname);
+  upstream_->attach_tls(std::move(ssl));
+  upstream_handshake();
 }
 
 void Session::upstream_handshake() {
@@ -210,6 +221,8 @@ void Session::on_upstream_ready() {
     }
     preamble_ = proxy_v2_header(info);
   }
+  preamble_ += pending_;
+  pending_.clear();
   up_.from = &client_;
   up_.to = &*upstream_;
   down_.from = &*upstream_;
@@ -229,6 +242,10 @@ void Session::send_preamble() {
       finish("cannot write the PROXY header to the backend", true);
       return;
     }
+  }
+  if (cancel_only_) {
+    finish("CancelRequest relayed to the backend", false);
+    return;
   }
   arm_idle();
   pump(up_);

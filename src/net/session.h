@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/connector_runtime.h"
+#include "net/starttls/postgres.h"
 #include "net/stream.h"
 #include "tls/peer_verifier.h"
 
@@ -56,9 +57,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void detect();
   void on_detected(unsigned char first_byte, bool have_byte);
+  // protocol=postgres (session_postgres.cc)
+  void negotiate_postgres();
+  bool send_to_client(const std::string& bytes);
+  void postgres_upstream_request();
+  void postgres_upstream_answer();
   void client_handshake();
   void on_client_ready();
   void connect_upstream();
+  void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
   void send_preamble();
@@ -82,6 +89,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string peer_;      // "ip:port" of the client
   std::string preamble_;  // bytes to send to the backend first (PROXY header)
   size_t preamble_sent_ = 0;
+  std::string pending_;  // client bytes read during negotiation, for the backend after the preamble
+  bool cancel_only_ = false;  // a CancelRequest: close once it is delivered
+  std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   Direction up_;    // client -> backend
   Direction down_;  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;

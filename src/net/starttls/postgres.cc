@@ -48,7 +48,8 @@ std::string pg_ssl_request() {
 }
 
 PgStep PostgresNegotiation::consume(std::string_view bytes) {
-  buffer_.append(bytes.substr(0, kMaxStartupLength + 8 - std::min(buffer_.size(), kMaxStartupLength + 8)));
+  buffer_.append(
+      bytes.substr(0, kMaxStartupLength + 8 - std::min(buffer_.size(), kMaxStartupLength + 8)));
   if (buffer_.size() < 8) return {};
   uint32_t length = be32(buffer_, 0);
   uint32_t code = be32(buffer_, 4);
@@ -56,7 +57,9 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
     return error("malformed PostgreSQL startup packet (length " + std::to_string(length) + ")");
   }
   if (code == kSslRequestCode || code == kGssEncRequestCode) {
-    if (length != 8) return error("malformed PostgreSQL SSLRequest/GSSENCRequest (length " + std::to_string(length) + ")");
+    if (length != 8)
+      return error("malformed PostgreSQL SSLRequest/GSSENCRequest (length " +
+                   std::to_string(length) + ")");
     if (buffer_.size() > 8) {
       // CVE-2021-23214: bytes sent before the TLS handshake must not be
       // taken as if they had come through TLS.
@@ -72,7 +75,8 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
   if (buffer_.size() < length) return {};
   PgStep s;
   if (code == kCancelRequestCode) {
-    if (length != 16) return error("malformed PostgreSQL CancelRequest (length " + std::to_string(length) + ")");
+    if (length != 16)
+      return error("malformed PostgreSQL CancelRequest (length " + std::to_string(length) + ")");
     s.action = PgStep::Action::kCancel;
     s.forward = buffer_.substr(0, 16);
     return s;
@@ -86,7 +90,8 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
         "28000",
         "tlsgate: this server accepts only TLS connections; connect with sslmode=require, "
         "verify-ca or verify-full");
-    s.reason = "client sent a plaintext StartupMessage to a TLS-only port; answered with an ErrorResponse";
+    s.reason =
+        "client sent a plaintext StartupMessage to a TLS-only port; answered with an ErrorResponse";
     return s;
   }
   s.action = PgStep::Action::kRelay;

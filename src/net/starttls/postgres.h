@@ -26,13 +26,13 @@ inline constexpr size_t kMaxStartupLength = 10000;
 
 struct PgStep {
   enum class Action {
-    kNeedMore,    // wait for more bytes
-    kReply,       // send `reply` to the client, then keep negotiating
-    kStartTls,    // send `reply` ('S'), then the TLS handshake with the client
-    kRelay,       // plaintext session: send `forward` to the backend, then relay both ways
-    kCancel,      // send `forward` (a CancelRequest) to the backend, then close
-    kRefuse,      // send `reply` (an ErrorResponse) to the client, then close
-    kError,       // close; `reason` says why
+    kNeedMore,  // wait for more bytes
+    kReply,     // send `reply` to the client, then keep negotiating
+    kStartTls,  // send `reply` ('S'), then the TLS handshake with the client
+    kRelay,     // plaintext session: send `forward` to the backend, then relay both ways
+    kCancel,    // send `forward` (a CancelRequest) to the backend, then close
+    kRefuse,    // send `reply` (an ErrorResponse) to the client, then close
+    kError,     // close; `reason` says why
   };
   Action action = Action::kNeedMore;
   std::string reply;

@@ -50,7 +50,8 @@ TEST(PostgresNegotiation, PlaintextStartupUnderRequiredGetsErrorResponse) {
   auto s = n.consume(startup());
   ASSERT_EQ(s.action, Action::kRefuse);
   std::string msg =
-      "tlsgate: this server accepts only TLS connections; connect with sslmode=require, verify-ca or "
+      "tlsgate: this server accepts only TLS connections; connect with sslmode=require, verify-ca "
+      "or "
       "verify-full";
   std::string fields = std::string("SFATAL\0VFATAL\0C28000\0M", 22) + msg + std::string("\0\0", 2);
   EXPECT_EQ(s.reply, "E" + be32(static_cast<uint32_t>(fields.size() + 4)) + fields);
@@ -87,8 +88,10 @@ TEST(PostgresNegotiation, MalformedInputIsRefusedWithoutBuffering) {
   };
   std::vector<Case> cases = {
       {be32(4) + be32(kSslRequestCode), "malformed PostgreSQL startup packet (length 4)"},
-      {be32(1u << 30) + be32(kProtocol3), "malformed PostgreSQL startup packet (length 1073741824)"},
-      {be32(12) + be32(kSslRequestCode) + "abcd", "malformed PostgreSQL SSLRequest/GSSENCRequest (length 12)"},
+      {be32(1u << 30) + be32(kProtocol3),
+       "malformed PostgreSQL startup packet (length 1073741824)"},
+      {be32(12) + be32(kSslRequestCode) + "abcd",
+       "malformed PostgreSQL SSLRequest/GSSENCRequest (length 12)"},
       {packet(kCancelRequestCode, "ab"), "malformed PostgreSQL CancelRequest (length 10)"},
       {packet(0x00020000), "unknown PostgreSQL request code 131072 before TLS"},
   };
