@@ -1,6 +1,7 @@
 #include "net/gate.h"
 
 #include <atomic>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -276,6 +277,9 @@ void Gate::stop() {
 
 int Gate::run() {
   auto& s = *impl_;
+  // OpenSSL writes sockets with write(2): a peer that reset its connection
+  // must cost that connection an EPIPE, not the process a SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < s.connectors.size(); ++i) {
     auto& c = *s.connectors[i];
     const auto& cs = c.settings;

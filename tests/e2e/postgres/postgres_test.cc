@@ -33,7 +33,8 @@ class PostgresGate : public ::testing::Test {
  protected:
   void SetUp() override {
     bin_ = pg_bin_dir();
-    if (bin_.empty()) GTEST_SKIP() << "PostgreSQL server binaries not installed (scripts/install-deps.sh test)";
+    if (bin_.empty())
+      GTEST_SKIP() << "PostgreSQL server binaries not installed (scripts/install-deps.sh test)";
     if (::geteuid() == 0) {
       passwd* pw = ::getpwnam("postgres");
       ASSERT_NE(pw, nullptr);
@@ -42,11 +43,13 @@ class PostgresGate : public ::testing::Test {
     pg_port_ = free_loopback_port();
     int rc = 0;
     auto out = run_command(as_pg_user(bin_ + "/initdb -D " + (dir_ / "data").string() +
-                                      " -A trust -U postgres --no-sync") + " 2>&1", &rc);
+                                      " -A trust -U postgres --no-sync") +
+                               " 2>&1",
+                           &rc);
     ASSERT_EQ(rc, 0) << out;
     out = run_command(as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -w -t 30 -l " +
-                                 (dir_ / "pg.log").string() + " -o \"-p " + std::to_string(pg_port_) +
-                                 " -k " + dir_.path().string() +
+                                 (dir_ / "pg.log").string() + " -o \"-p " +
+                                 std::to_string(pg_port_) + " -k " + dir_.path().string() +
                                  " -c listen_addresses=127.0.0.1 -c ssl=off -c fsync=off\" start") +
                           " 2>&1",
                       &rc);
@@ -69,16 +72,24 @@ class PostgresGate : public ::testing::Test {
 
   void TearDown() override {
     if (started_) {
-      run_command(as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -m immediate stop") + " 2>&1");
+      run_command(
+          as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -m immediate stop") +
+          " 2>&1");
     }
   }
 
   std::unique_ptr<GateProcess> start_gate(const std::string& extra) {
     gate_port_ = free_loopback_port();
-    std::string conf = "ssl.policy.pg.enabled=true\n"
-                       "connector.pg.listen_address=127.0.0.1:" + std::to_string(gate_port_) + "\n"
-                       "connector.pg.upstream_address=127.0.0.1:" + std::to_string(pg_port_) + "\n"
-                       "connector.pg.protocol=postgres\n" + extra;
+    std::string conf =
+        "ssl.policy.pg.enabled=true\n"
+        "connector.pg.listen_address=127.0.0.1:" +
+        std::to_string(gate_port_) +
+        "\n"
+        "connector.pg.upstream_address=127.0.0.1:" +
+        std::to_string(pg_port_) +
+        "\n"
+        "connector.pg.protocol=postgres\n" +
+        extra;
     auto gate = std::make_unique<GateProcess>(dir_.path(), conf);
     auto why = gate->wait_listening(gate_port_);
     EXPECT_EQ(why, "");
@@ -133,11 +144,13 @@ TEST_F(PostgresGate, OptionalLetsPlaintextThrough) {
 }
 
 TEST_F(PostgresGate, ClientCertificateRequired) {
-  auto gate = start_gate("ssl.policy.pg.client_auth=REQUIRE\nssl.policy.pg.identity_from=cn\n"
-                         "ssl.policy.pg.allowed_identities=app1\n");
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=REQUIRE\nssl.policy.pg.identity_from=cn\n"
+      "ssl.policy.pg.allowed_identities=app1\n");
   std::string verify = "sslmode=verify-full sslrootcert=" + (dir_ / "ca.crt").string();
   int rc = -1;
-  auto out = psql(verify + " sslcert=" + (dir_ / "app1.crt").string() + " sslkey=" + (dir_ / "app1.key").string(),
+  auto out = psql(verify + " sslcert=" + (dir_ / "app1.crt").string() +
+                      " sslkey=" + (dir_ / "app1.key").string(),
                   &rc);
   EXPECT_EQ(rc, 0) << out << gate->log();
   EXPECT_EQ(out, "answer 42\n");
