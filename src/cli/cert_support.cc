@@ -108,7 +108,9 @@ std::string to_text(const pki::CertificateInfo& i) {
   for (const auto& n : i.san_uri) names.push_back("URI:" + n);
   std::string validity;
   if (i.expired) {
-    validity = fmt::format("EXPIRED {} days ago", -i.days_left);
+    long ago = -i.days_left - 1;  // days_left is rounded down
+    validity = ago == 0 ? "EXPIRED less than a day ago"
+                        : fmt::format("EXPIRED {} day{} ago", ago, ago == 1 ? "" : "s");
   } else if (i.not_yet_valid) {
     validity = "NOT YET VALID";
   } else {

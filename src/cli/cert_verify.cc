@@ -70,7 +70,8 @@ void add_cert_verify(CLI::App& cert, Outcome& out) {
   auto* cmd = cert.add_subcommand("verify", "Verify certificates against trusted CAs (and CRLs)");
   cmd->add_option("--ca", opts->ca, "Trusted CA certificates: a PEM bundle or a trusted/ folder")
       ->required();
-  cmd->add_option("--crl", opts->crls, "CRL file or revoked/ folder; checks the whole chain");
+  cmd->add_option("--crl", opts->crls, "CRL file or revoked/ folder; checks the whole chain")
+      ->allow_extra_args(false);
   cmd->add_option("--host", opts->host, "Also check that the certificate names this host or IP");
   cmd->add_option("--purpose", opts->purpose, "server, client or any")
       ->check(CLI::IsMember({"server", "client", "any"}))

@@ -1,7 +1,7 @@
 // Issuing: key generation, CAs, leaf certificates and CRLs (mkcert-style).
 //
 // Defaults follow current practice: ECDSA P-256 keys, SHA-256 signatures,
-// random 128-bit positive serials, a CA valid 10 years, leaves valid 397 days
+// random positive serials of 127 bits (16 random bytes, top bit clear, next set), a CA valid 10 years, leaves valid 397 days
 // (the public-web ceiling; databases rotate on the same cadence), notBefore
 // backdated one hour for clock skew. Leaves carry SubjectKeyIdentifier,
 // AuthorityKeyIdentifier, basicConstraints CA:FALSE (critical), keyUsage

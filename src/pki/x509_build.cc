@@ -24,7 +24,7 @@ util::Result<Asn1IntegerPtr> random_serial() {
     if (RAND_bytes(bytes, sizeof bytes) != 1) {
       return util::fail(openssl_error("cannot generate a random serial number"));
     }
-    bytes[0] &= 0x7f;  // positive in two's complement DER
+    bytes[0] = static_cast<unsigned char>((bytes[0] & 0x7f) | 0x40);  // positive, always 127 bits
   } while (std::all_of(std::begin(bytes), std::end(bytes), [](unsigned char b) { return b == 0; }));
   BignumPtr bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
   Asn1IntegerPtr serial(bn ? BN_to_ASN1_INTEGER(bn.get(), nullptr) : nullptr);

@@ -40,55 +40,71 @@ TEST_F(CertInstall, BoltLayoutAndModes) {
   EXPECT_EQ(read_file(bolt / "trusted/ca.crt"), read_file(path("ca/ca.crt")));
   EXPECT_EQ(mode_of(bolt / "trusted/ca.crt"), 0644U);
   // openssl agrees the laid-out files fit together.
-  EXPECT_EQ(shell("openssl verify -CAfile certificates/bolt/trusted/ca.crt certificates/bolt/public.crt").code,
-            0);
-  EXPECT_EQ(openssl_pubkey_of_key(dir_, bolt / "private.key"), openssl_pubkey_of_cert(dir_, bolt / "public.crt"));
+  EXPECT_EQ(
+      shell("openssl verify -CAfile certificates/bolt/trusted/ca.crt certificates/bolt/public.crt")
+          .code,
+      0);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, bolt / "private.key"),
+            openssl_pubkey_of_cert(dir_, bolt / "public.crt"));
 }
 
 TEST_F(CertInstall, ReinstallOverAReadOnlyKeyAndBaseFolder) {
   fs::create_directories(path("neo4j"));
-  tg_ok("cert install --scope https --cert server/public.crt --key server/private.key --ca ca/ca.crt "
-        "--base neo4j");
+  tg_ok(
+      "cert install --scope https --cert server/public.crt --key server/private.key --ca ca/ca.crt "
+      "--base neo4j");
   EXPECT_EQ(mode_of(path("neo4j/certificates/https/private.key")), 0400U);
   // Renewal: a new certificate and key replace the 0400 key.
   tg_ok("cert issue --ca ca --out server2 db1.example.com");
-  tg_ok("cert install --scope https --cert server2/public.crt --key server2/private.key --ca ca/ca.crt "
-        "--base neo4j");
-  EXPECT_EQ(read_file(path("neo4j/certificates/https/private.key")), read_file(path("server2/private.key")));
-  EXPECT_EQ(read_file(path("neo4j/certificates/https/public.crt")), read_file(path("server2/public.crt")));
+  tg_ok(
+      "cert install --scope https --cert server2/public.crt --key server2/private.key --ca "
+      "ca/ca.crt "
+      "--base neo4j");
+  EXPECT_EQ(read_file(path("neo4j/certificates/https/private.key")),
+            read_file(path("server2/private.key")));
+  EXPECT_EQ(read_file(path("neo4j/certificates/https/public.crt")),
+            read_file(path("server2/public.crt")));
   EXPECT_EQ(mode_of(path("neo4j/certificates/https/private.key")), 0400U);
 }
 
 TEST_F(CertInstall, WithoutCaTheCertificateTrustsItself) {
   tg_ok("cert install --scope self --cert server/public.crt --key server/private.key");
-  EXPECT_EQ(read_file(path("certificates/self/trusted/public.crt")), read_file(path("server/public.crt")));
+  EXPECT_EQ(read_file(path("certificates/self/trusted/public.crt")),
+            read_file(path("server/public.crt")));
 }
 
 TEST_F(CertInstall, MismatchedKeyWritesNothing) {
   tg_ok("cert issue --ca ca --out other other.example.com");
-  Proc r = tg("cert install --scope bolt --cert server/public.crt --key other/private.key --ca ca/ca.crt");
+  Proc r = tg(
+      "cert install --scope bolt --cert server/public.crt --key other/private.key --ca ca/ca.crt");
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.err,
-            "tlsgate: error: other/private.key does not match the certificate in server/public.crt "
-            "(CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, or reissue the "
-            "certificate\n");
+  EXPECT_EQ(
+      r.err,
+      "tlsgate: error: other/private.key does not match the certificate in server/public.crt "
+      "(CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, or reissue the "
+      "certificate\n");
   EXPECT_FALSE(fs::exists(path("certificates")));
 }
 
 TEST_F(CertInstall, CertificateFromAnotherCaWritesNothing) {
   tg_ok("cert ca --out other-ca --name 'Other CA'");
-  Proc r = tg("cert install --scope bolt --cert server/public.crt --key server/private.key --ca other-ca/ca.crt");
+  Proc r =
+      tg("cert install --scope bolt --cert server/public.crt --key server/private.key --ca "
+         "other-ca/ca.crt");
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_THAT(r.err, HasSubstr("tlsgate: error: server/public.crt does not chain to the CA in other-ca/ca.crt: "));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr("tlsgate: error: server/public.crt does not chain to the CA in other-ca/ca.crt: "));
   EXPECT_FALSE(fs::exists(path("certificates")));
 }
 
 TEST_F(CertInstall, BadScopeNameIsRefused) {
   Proc r = tg("cert install --scope 'bo/lt' --cert server/public.crt --key server/private.key");
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.err,
-            "tlsgate: error: \"bo/lt\" is not a valid scope name; use letters, digits, '_' or '-' (e.g. "
-            "bolt, https, cluster)\n");
+  EXPECT_EQ(
+      r.err,
+      "tlsgate: error: \"bo/lt\" is not a valid scope name; use letters, digits, '_' or '-' (e.g. "
+      "bolt, https, cluster)\n");
   EXPECT_FALSE(fs::exists(path("certificates")));
   Proc missing = tg("cert install --scope bolt --cert server/public.crt");
   EXPECT_EQ(missing.code, 2) << describe(missing);

@@ -1,4 +1,5 @@
-// `tlsgate cert pkcs12`: stores openssl reads, and stores tlsgate reads back (its own and openssl's).
+// `tlsgate cert pkcs12`: stores openssl reads, and stores tlsgate reads back (its own and
+// openssl's).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,7 +23,8 @@ class CertPkcs12 : public E2eTest {
 };
 
 TEST_F(CertPkcs12, WrittenStoreIsReadByOpensslWithOpenssl3Defaults) {
-  Proc r = tg_ok("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
+  Proc r = tg_ok(
+      "cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 --password-file pw");
   EXPECT_EQ(r.out, "PKCS#12 written: app.p12 (certificate, key and 0 chain certificate(s))\n");
   EXPECT_EQ(mode_of(path("app.p12")), 0600U);
 
@@ -38,7 +40,8 @@ TEST_F(CertPkcs12, WrittenStoreIsReadByOpensslWithOpenssl3Defaults) {
   Proc cert = shell("openssl pkcs12 -in app.p12 -passin file:pw -nokeys -clcerts | openssl x509");
   ASSERT_EQ(cert.code, 0) << describe(cert);
   EXPECT_EQ(cert.out, read_file(path("app/public.crt")));
-  Proc key = shell("openssl pkcs12 -in app.p12 -passin file:pw -nocerts -nodes | openssl pkey -pubout");
+  Proc key =
+      shell("openssl pkcs12 -in app.p12 -passin file:pw -nocerts -nodes | openssl pkey -pubout");
   ASSERT_EQ(key.code, 0) << describe(key);
   EXPECT_EQ(key.out, openssl_pubkey_of_key(dir_, "app/private.key"));
   // The friendly name defaults to the certificate file's stem.
@@ -117,20 +120,23 @@ TEST_F(CertPkcs12, WrongPasswordFailsWithExitOne) {
 
 TEST_F(CertPkcs12, MismatchedKeyIsRefusedBeforeWriting) {
   tg_ok("cert issue --ca ca --out other --client other@example.com");
-  Proc r = tg("cert pkcs12 --cert app/public.crt --key other/private.key --out app.p12 --password-file pw");
+  Proc r = tg(
+      "cert pkcs12 --cert app/public.crt --key other/private.key --out app.p12 --password-file pw");
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.err,
-            "tlsgate: error: other/private.key does not match the certificate in app/public.crt "
-            "(CN=app1@example.com,O=tlsgate); use the key the certificate was issued for, or reissue "
-            "the certificate\n");
+  EXPECT_EQ(
+      r.err,
+      "tlsgate: error: other/private.key does not match the certificate in app/public.crt "
+      "(CN=app1@example.com,O=tlsgate); use the key the certificate was issued for, or reissue "
+      "the certificate\n");
   EXPECT_FALSE(fs::exists(path("app.p12")));
 }
 
 TEST_F(CertPkcs12, NoPasswordAndNoTerminalIsBadUsage) {
   Proc r = tg("cert pkcs12 --cert app/public.crt --key app/private.key --out app.p12 </dev/null");
   EXPECT_EQ(r.code, 2) << describe(r);
-  EXPECT_EQ(r.err,
-            "tlsgate: error: no password given and no terminal to ask on; pass --password-file FILE\n");
+  EXPECT_EQ(
+      r.err,
+      "tlsgate: error: no password given and no terminal to ask on; pass --password-file FILE\n");
   EXPECT_FALSE(fs::exists(path("app.p12")));
   Proc neither = tg("cert pkcs12 --password-file pw");
   EXPECT_EQ(neither.code, 2) << describe(neither);

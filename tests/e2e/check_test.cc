@@ -31,7 +31,9 @@ class Check : public E2eTest {
     tg_ok("cert ca --out ca --name 'Example CA'");
     tg_ok("cert issue --ca ca --out server db1.example.com localhost 127.0.0.1");
     tg_ok("cert issue --ca ca --out app --client app1@example.com");
-    tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+    tg_ok(
+        "cert install --scope bolt --cert server/public.crt --key server/private.key --ca "
+        "ca/ca.crt");
     conf(kTourConf);
   }
 
@@ -65,7 +67,8 @@ class Check : public E2eTest {
 
   // "2027-12-24 12:44:50 UTC", as openssl reads the certificate's notAfter/notBefore.
   std::string openssl_date(const fs::path& cert, const std::string& which) const {
-    std::string s = trim(shell("openssl x509 -noout -dateopt iso_8601 -" + which + " -in " + q(cert)).out);
+    std::string s =
+        trim(shell("openssl x509 -noout -dateopt iso_8601 -" + which + " -in " + q(cert)).out);
     s = s.substr(s.find('=') + 1);
     if (!s.empty() && s.back() == 'Z') s.pop_back();
     return s + " UTC";
@@ -112,11 +115,12 @@ TEST_F(Check, PrivateKeyNotMatchingTheCertificate) {
   replace_key(path("app/private.key"));
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.private_key: " + bolt_s("private.key") +
-                       " does not match the certificate in " + bolt_s("public.crt") +
-                       " (CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, "
-                       "or reissue the certificate\n" +
-                       summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(r.out,
+            "tlsgate.conf: ssl.policy.bolt.private_key: " + bolt_s("private.key") +
+                " does not match the certificate in " + bolt_s("public.crt") +
+                " (CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, "
+                "or reissue the certificate\n" +
+                summary("1 policy (bolt)", 1, 0) + "\n");
 }
 
 TEST_F(Check, ExpiredCertificate) {
@@ -124,16 +128,20 @@ TEST_F(Check, ExpiredCertificate) {
   mint_bolt({"localhost"}, {now - 30 * 24h, now - 2 * 24h});
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  std::string expected = "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
-                         "(serial " + openssl_serial(dir_, bolt("public.crt")) + ") in " +
-                         bolt_s("public.crt") + " expired on " + openssl_date(bolt("public.crt"), "enddate") +
-                         "; issue a new certificate (tlsgate cert issue) and replace the file";
+  std::string expected =
+      "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
+      "(serial " +
+      openssl_serial(dir_, bolt("public.crt")) + ") in " + bolt_s("public.crt") + " expired on " +
+      openssl_date(bolt("public.crt"), "enddate") +
+      "; issue a new certificate (tlsgate cert issue) and replace the file";
   auto ls = lines(r.out);
   EXPECT_THAT(ls, testing::Contains(expected)) << r.out;
   EXPECT_EQ(ls.back(), summary("1 policy (bolt)", 1, 1)) << r.out;
   // The other finding is the chain check, a warning for bolt.
-  EXPECT_THAT(r.out, HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate "
-                               "does not verify against " + bolt_s("trusted")));
+  EXPECT_THAT(
+      r.out, HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate "
+                       "does not verify against " +
+                       bolt_s("trusted")));
 }
 
 TEST_F(Check, CertificateExpiringWithinThirtyDaysIsOnlyAWarning) {
@@ -141,12 +149,13 @@ TEST_F(Check, CertificateExpiringWithinThirtyDaysIsOnlyAWarning) {
   mint_bolt({"localhost"}, {now - 1h, now + 10 * 24h + 1h});
   Proc r = check();
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_EQ(r.out, "warning: tlsgate.conf: ssl.policy.bolt.public_certificate: certificate "
-                   "CN=localhost,O=tlsgate (serial " + openssl_serial(dir_, bolt("public.crt")) + ") in " +
-                       bolt_s("public.crt") + " expires in 10 days, on " +
-                       openssl_date(bolt("public.crt"), "enddate") +
-                       "; renew it before then; tlsgate picks up the new files without a restart\n" +
-                       summary("1 policy (bolt)", 0, 1) + "\n");
+  EXPECT_EQ(r.out,
+            "warning: tlsgate.conf: ssl.policy.bolt.public_certificate: certificate "
+            "CN=localhost,O=tlsgate (serial " +
+                openssl_serial(dir_, bolt("public.crt")) + ") in " + bolt_s("public.crt") +
+                " expires in 10 days, on " + openssl_date(bolt("public.crt"), "enddate") +
+                "; renew it before then; tlsgate picks up the new files without a restart\n" +
+                summary("1 policy (bolt)", 0, 1) + "\n");
 }
 
 TEST_F(Check, CertificateWithMoreThanThirtyDaysLeftIsClean) {
@@ -161,7 +170,8 @@ TEST_F(Check, ClusterChainNotVerifyingAgainstTrusted) {
   tg_ok("cert ca --out ca --name 'Example CA'");
   tg_ok("cert ca --out other-ca --name 'Other CA'");
   tg_ok("cert issue --ca ca --out node --server --client node1.example.com");
-  tg_ok("cert install --scope cluster --cert node/public.crt --key node/private.key --ca ca/ca.crt");
+  tg_ok(
+      "cert install --scope cluster --cert node/public.crt --key node/private.key --ca ca/ca.crt");
   conf("ssl.policy.cluster.enabled=true\n");
   ASSERT_EQ(check().code, 0) << describe(check());
   // trusted/ now holds another CA only.
@@ -171,16 +181,19 @@ TEST_F(Check, ClusterChainNotVerifyingAgainstTrusted) {
   EXPECT_EQ(r.code, 1) << describe(r);
   std::string trusted = path("certificates/cluster/trusted").string();
   EXPECT_EQ(r.out,
-            "tlsgate.conf: ssl.policy.cluster.public_certificate: own certificate does not verify against " +
+            "tlsgate.conf: ssl.policy.cluster.public_certificate: own certificate does not verify "
+            "against " +
                 trusted + ": certificate CN=node1.example.com,O=tlsgate (serial " +
                 openssl_serial(dir_, "node/public.crt") +
-                "): unable to get local issuer certificate (issuer CN=Example CA,O=tlsgate); put the issuer's "
+                "): unable to get local issuer certificate (issuer CN=Example CA,O=tlsgate); put "
+                "the issuer's "
                 "certificate into the trusted folder; put the CA that issued " +
                 path("certificates/cluster/public.crt").string() + " into " + trusted + "\n" +
                 summary("1 policy (cluster)", 1, 0) + "\n");
   // openssl agrees.
-  EXPECT_NE(shell("openssl verify -CApath certificates/cluster/trusted -CAfile other-ca/ca.crt "
-                  "certificates/cluster/public.crt").code,
+  EXPECT_NE(shell("openssl verify -CAfile certificates/cluster/trusted/other.crt "
+                  "certificates/cluster/public.crt")
+                .code,
             0);
 }
 
@@ -191,8 +204,11 @@ TEST_F(Check, BoltChainFromAnotherCaIsOnlyAWarning) {
   fs::copy_file(path("other-ca/ca.crt"), bolt("trusted/other.crt"));
   Proc r = check();
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_THAT(r.out, HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate does "
-                               "not verify against " + bolt_s("trusted")));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("warning: tlsgate.conf: ssl.policy.bolt.public_certificate: own certificate does "
+                "not verify against " +
+                bolt_s("trusted")));
   EXPECT_THAT(r.out, HasSubstr(" if peers are to trust the same CA\n"));
   EXPECT_EQ(lines(r.out).back(), summary("1 policy (bolt)", 0, 1));
 }
@@ -202,10 +218,11 @@ TEST_F(Check, MissingTrustedFolder) {
   fs::remove_all(bolt("trusted"));
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
-                       " does not exist; create it and put the CA certificates that issue your peers' "
-                       "certificates into it\n" +
-                       summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(r.out,
+            "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
+                " does not exist; create it and put the CA certificates that issue your peers' "
+                "certificates into it\n" +
+                summary("1 policy (bolt)", 1, 0) + "\n");
 }
 
 TEST_F(Check, EmptyTrustedFolderWithRequiredClientAuth) {
@@ -213,10 +230,11 @@ TEST_F(Check, EmptyTrustedFolderWithRequiredClientAuth) {
   fs::remove(bolt("trusted/ca.crt"));
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
-                       " is empty: with client_auth=REQUIRE every client will be refused; put the CA "
-                       "certificate that issues your peers' certificates into it\n" +
-                       summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(r.out,
+            "tlsgate.conf: ssl.policy.bolt.trusted_dir: folder " + bolt_s("trusted") +
+                " is empty: with client_auth=REQUIRE every client will be refused; put the CA "
+                "certificate that issues your peers' certificates into it\n" +
+                summary("1 policy (bolt)", 1, 0) + "\n");
 }
 
 TEST_F(Check, MissingRevokedFolder) {
@@ -233,32 +251,38 @@ TEST_F(Check, MissingBaseDirectory) {
   conf(kTourConf);
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.base_directory: folder " + bolt_s() +
-                       " does not exist; create it with `tlsgate cert install --scope bolt --cert C --key K "
-                       "--base DIR`, or set ssl.policy.bolt.base_directory\n" +
-                       summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(
+      r.out,
+      "tlsgate.conf: ssl.policy.bolt.base_directory: folder " + bolt_s() +
+          " does not exist; create it with `tlsgate cert install --scope bolt --cert C --key K "
+          "--base DIR`, or set ssl.policy.bolt.base_directory\n" +
+          summary("1 policy (bolt)", 1, 0) + "\n");
 }
 
 TEST_F(Check, ListenAddressNotCoveredBySans) {
   tg_ok("cert ca --out ca --name 'Example CA'");
   tg_ok("cert issue --ca ca --out server localhost");
-  tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+  tg_ok(
+      "cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
   const std::string port = std::to_string(free_port());
-  conf(std::string(kTourConf) +
-       "connector.db.listen_address=127.0.0.2:" + port + "\n"
+  conf(std::string(kTourConf) + "connector.db.listen_address=127.0.0.2:" + port +
+       "\n"
        "connector.db.upstream_address=127.0.0.1:5432\n"
        "connector.db.ssl_policy=bolt\n");
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_EQ(r.out,
-            "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate does not "
-            "name 127.0.0.2, the host of connector.db.listen_address (it names DNS:localhost); reissue it "
+            "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=localhost,O=tlsgate "
+            "does not "
+            "name 127.0.0.2, the host of connector.db.listen_address (it names DNS:localhost); "
+            "reissue it "
             "with that name too (tlsgate cert issue ... 127.0.0.2)\n" +
                 summary("1 policy (bolt)", 1, 0) + "\n");
 
   // Reissued with that name too, it is clean.
   tg_ok("cert issue --ca ca --out server localhost 127.0.0.2");
-  tg_ok("cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
+  tg_ok(
+      "cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
   Proc fixed = check();
   EXPECT_EQ(fixed.code, 0) << describe(fixed);
   EXPECT_EQ(fixed.out, summary("1 policy (bolt)", 0, 0) + "\n");
@@ -291,10 +315,11 @@ class CheckCrl : public Check {
     server_ = std::move(leaf->front());
   }
 
-  void write_crl(const std::vector<const X509*>& revoked, std::optional<util::SystemTime> this_update,
+  void write_crl(const std::vector<const X509*>& revoked,
+                 std::optional<util::SystemTime> this_update,
                  std::optional<util::SystemTime> next_update) {
-    auto crl = pki::create_crl(ca_cert_.get(), ca_key_.get(), revoked, util::SystemClock::instance(),
-                               this_update, next_update);
+    auto crl = pki::create_crl(ca_cert_.get(), ca_key_.get(), revoked,
+                               util::SystemClock::instance(), this_update, next_update);
     ASSERT_TRUE(crl) << crl.error().message();
     auto pem = pki::crl_pem(crl->get());
     ASSERT_TRUE(pem) << pem.error().message();
@@ -321,14 +346,17 @@ TEST_F(CheckCrl, StaleCrl) {
   write_crl({}, now - 8 * 24h, now - 24h);
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
-                       " from /O=tlsgate/CN=Example CA is stale: its nextUpdate has passed; peers it should "
-                       "block may be let in, and STRICT checks fail; fetch a fresh CRL from the CA and "
-                       "replace the file\n" +
-                       summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(
+      r.out,
+      "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
+          " from /O=tlsgate/CN=Example CA is stale: its nextUpdate has passed; peers it should "
+          "block may be let in, and STRICT checks fail; fetch a fresh CRL from the CA and "
+          "replace the file\n" +
+          summary("1 policy (bolt)", 1, 0) + "\n");
   // openssl agrees the CRL has expired.
-  Proc o = shell("openssl verify -crl_check -CAfile ca/ca.crt -CRLfile certificates/bolt/revoked/ca.crl "
-                "server/public.crt");
+  Proc o = shell(
+      "openssl verify -crl_check -CAfile ca/ca.crt -CRLfile certificates/bolt/revoked/ca.crl "
+      "server/public.crt");
   EXPECT_NE(o.code, 0);
   EXPECT_THAT(o.out + o.err, HasSubstr("CRL has expired"));
 }
@@ -337,9 +365,12 @@ TEST_F(CheckCrl, OwnCertificateRevoked) {
   write_crl({server_.get()}, std::nullopt, std::nullopt);
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=db1.example.com,O=tlsgate "
-                   "is revoked by " + bolt_s("revoked/ca.crl") + "; issue a new certificate and replace " +
-                       bolt_s("public.crt") + "\n" + summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(
+      r.out,
+      "tlsgate.conf: ssl.policy.bolt.public_certificate: certificate CN=db1.example.com,O=tlsgate "
+      "is revoked by " +
+          bolt_s("revoked/ca.crl") + "; issue a new certificate and replace " +
+          bolt_s("public.crt") + "\n" + summary("1 policy (bolt)", 1, 0) + "\n");
 }
 
 TEST_F(CheckCrl, CrlFromAForeignCaIsAWarning) {
@@ -353,10 +384,11 @@ TEST_F(CheckCrl, CrlFromAForeignCaIsAWarning) {
   write_crl({}, std::nullopt, std::nullopt);
   Proc r = check();
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_EQ(r.out, "warning: tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
-                       " is from /O=tlsgate/CN=Other CA, which is not in " + bolt_s("trusted") +
-                       "; it cannot be checked; add that CA to the trusted folder, or remove the CRL\n" +
-                       summary("1 policy (bolt)", 0, 1) + "\n");
+  EXPECT_EQ(r.out,
+            "warning: tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
+                " is from /O=tlsgate/CN=Other CA, which is not in " + bolt_s("trusted") +
+                "; it cannot be checked; add that CA to the trusted folder, or remove the CRL\n" +
+                summary("1 policy (bolt)", 0, 1) + "\n");
 }
 
 TEST_F(Check, CipherNameOpensslRejects) {
@@ -364,10 +396,11 @@ TEST_F(Check, CipherNameOpensslRejects) {
   conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=TLS_AES_128_GCM_SHA256,BOGUS-SHA\n");
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(r.out,
-            "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL "
-            "suite names (`openssl ciphers -s -v` lists them)\n" +
-                summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(
+      r.out,
+      "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL "
+      "suite names (`openssl ciphers -s -v` lists them)\n" +
+          summary("1 policy (bolt)", 1, 0) + "\n");
   // The oracle: openssl knows no such suite either.
   EXPECT_NE(shell("openssl ciphers BOGUS-SHA").code, 0);
 }
@@ -375,10 +408,11 @@ TEST_F(Check, CipherNameOpensslRejects) {
 TEST_F(Check, CipherFromTheEnvironmentIsNamedByItsVariable) {
   tour();
   Proc env = sh(dir_, "TLSGATE_ssl_policy_bolt_ciphers=BOGUS-SHA " + shell_quote(tlsgate_bin()) +
-                         " check -c tlsgate.conf");
+                          " check -c tlsgate.conf");
   EXPECT_EQ(env.code, 1) << describe(env);
-  EXPECT_THAT(env.out, HasSubstr("environment TLSGATE_ssl_policy_bolt_ciphers: ssl.policy.bolt.ciphers: "
-                                 "OpenSSL rejects \"BOGUS-SHA\""));
+  EXPECT_THAT(env.out,
+              HasSubstr("environment TLSGATE_ssl_policy_bolt_ciphers: ssl.policy.bolt.ciphers: "
+                        "OpenSSL rejects \"BOGUS-SHA\""));
 }
 
 TEST_F(Check, ValidCipherListsAreClean) {
@@ -421,7 +455,8 @@ TEST_F(Check, MissingConfigFileIsAConfigError) {
 
 TEST_F(Check, JsonCountsErrorsAndWarnings) {
   tour();
-  fs::permissions(bolt("private.key"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(bolt("private.key"),
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=BOGUS-SHA,TLS_AES_128_GCM_SHA256\n");
   Proc r = check(" --json");
   EXPECT_EQ(r.code, 1) << describe(r);
@@ -437,19 +472,22 @@ TEST_F(Check, JsonCountsErrorsAndWarnings) {
   for (const auto& f : j["findings"]) {
     errors += f["severity"] == "error" ? 1 : 0;
     EXPECT_EQ(f["file"], "tlsgate.conf");
-    for (const char* field : {"line", "key", "problem", "fix", "message"}) EXPECT_TRUE(f.contains(field)) << field;
+    for (const char* field : {"line", "key", "problem", "fix", "message"})
+      EXPECT_TRUE(f.contains(field)) << field;
   }
   EXPECT_EQ(errors, 2);
   const auto& cipher = j["findings"][0];
   EXPECT_EQ(cipher["key"], "ssl.policy.bolt.ciphers");
   EXPECT_EQ(cipher["line"], 3);
   EXPECT_EQ(cipher["message"],
-            "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL suite "
+            "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or "
+            "OpenSSL suite "
             "names (`openssl ciphers -s -v` lists them)");
   const auto& key = j["findings"][1];
   EXPECT_EQ(key["key"], "ssl.policy.bolt.private_key");
   EXPECT_EQ(key["line"], 0);
-  EXPECT_EQ(key["problem"], bolt_s("private.key") + " has mode 0444: other users can read the private key");
+  EXPECT_EQ(key["problem"],
+            bolt_s("private.key") + " has mode 0444: other users can read the private key");
   EXPECT_EQ(key["fix"], "run chmod 600 " + bolt_s("private.key"));
 }
 
@@ -476,15 +514,16 @@ TEST_F(Check, JsonOfACleanAndOfAnUnusableConfig) {
 TEST_F(Check, ExplainPrintsDocDefaultAndAllowedValues) {
   Proc r = tg("check --explain ssl.policy.bolt.client_auth");
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_EQ(r.out,
-            "ssl.policy.<scope>.client_auth\n"
-            "  key:      ssl.policy.bolt.client_auth\n"
-            "  type:     enum\n"
-            "  default:  OPTIONAL (scope bolt)\n"
-            "  allowed:  NONE, OPTIONAL, REQUIRE\n"
-            "  env:      TLSGATE_ssl_policy_bolt_client__auth\n"
-            "  Whether clients present a certificate: NONE asks for none, OPTIONAL verifies one if sent, "
-            "REQUIRE refuses a client without one.\n");
+  EXPECT_EQ(
+      r.out,
+      "ssl.policy.<scope>.client_auth\n"
+      "  key:      ssl.policy.bolt.client_auth\n"
+      "  type:     enum\n"
+      "  default:  OPTIONAL (scope bolt)\n"
+      "  allowed:  NONE, OPTIONAL, REQUIRE\n"
+      "  env:      TLSGATE_ssl_policy_bolt_client__auth\n"
+      "  Whether clients present a certificate: NONE asks for none, OPTIONAL verifies one if sent, "
+      "REQUIRE refuses a client without one.\n");
   Proc cluster = tg("check --explain ssl.policy.cluster.client_auth");
   EXPECT_EQ(cluster.code, 0) << describe(cluster);
   EXPECT_THAT(cluster.out, HasSubstr("  default:  REQUIRE (scope cluster)\n"));

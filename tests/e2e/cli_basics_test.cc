@@ -15,25 +15,31 @@ class CliBasics : public E2eTest {};
 TEST_F(CliBasics, HelpListsTheVerbsAndExitCodes) {
   Proc r = tg("--help");
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_THAT(r.out, HasSubstr("tlsgate secures the network channels of databases and brokers with TLS"));
+  EXPECT_THAT(r.out,
+              HasSubstr("tlsgate secures the network channels of databases and brokers with TLS"));
   EXPECT_THAT(r.out, HasSubstr("check"));
   EXPECT_THAT(r.out, HasSubstr("cert"));
   EXPECT_THAT(r.out, HasSubstr("version"));
-  EXPECT_THAT(r.out, HasSubstr("Exit codes: 0 fine, 1 a check or connection failed, 2 bad usage or bad config."));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("Exit codes: 0 fine, 1 a check or connection failed, 2 bad usage or bad config."));
 }
 
 TEST_F(CliBasics, VerbHelpShowsTheVerbsOptions) {
   Proc issue = tg("cert issue --help");
   EXPECT_EQ(issue.code, 0) << describe(issue);
-  for (const char* opt : {"--ca", "--out", "--server", "--client", "--rsa", "--days", "--reuse-key"}) {
+  for (const char* opt :
+       {"--ca", "--out", "--server", "--client", "--rsa", "--days", "--reuse-key"}) {
     EXPECT_THAT(issue.out, HasSubstr(opt)) << opt;
   }
   Proc check = tg("check --help");
   EXPECT_EQ(check.code, 0) << describe(check);
   EXPECT_THAT(check.out, HasSubstr("--explain"));
   EXPECT_THAT(check.out, HasSubstr("--json"));
-  EXPECT_THAT(check.out,
-              HasSubstr("Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable."));
+  EXPECT_THAT(
+      check.out,
+      HasSubstr(
+          "Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable."));
 }
 
 TEST_F(CliBasics, VersionPrintsTlsgateAndOpensslVersions) {

@@ -62,9 +62,9 @@ inline std::string read_file(const fs::path& p) {
 // Runs a shell command line in `cwd` with stdout and stderr kept apart.
 inline Proc sh(const fs::path& cwd, const std::string& cmd) {
   static int counter = 0;
-  fs::path err_file = fs::temp_directory_path() /
-                      ("tlsgate-e2e-stderr-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(counter++));
+  fs::path err_file =
+      fs::temp_directory_path() /
+      ("tlsgate-e2e-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   Proc r;
   r.out = test::run_command("cd " + q(cwd) + " && { " + cmd + " ; } 2>" + q(err_file), &r.code);
   std::error_code ec;
@@ -81,7 +81,8 @@ inline Proc tlsgate(const fs::path& cwd, const std::string& args) {
 }
 
 inline std::string describe(const Proc& r) {
-  return "exit " + std::to_string(r.code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+  return "exit " + std::to_string(r.code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" +
+         r.err;
 }
 
 inline std::vector<std::string> lines(const std::string& text) {
@@ -187,26 +188,32 @@ class OpensslServer {
   // Returns "" when listening, else why not.
   std::string start(std::chrono::seconds deadline = std::chrono::seconds(15)) {
     port_ = free_port();
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0) return "pipe failed";
+    // stdin is a pipe the test holds open: s_server stops at EOF on stdin.
+    int in_fds[2];
+    int out_fds[2];
+    if (::pipe2(in_fds, O_CLOEXEC) != 0) return "pipe failed";
+    if (::pipe2(out_fds, O_CLOEXEC) != 0) return "pipe failed";
     std::string accept = "127.0.0.1:" + std::to_string(port_);
-    std::vector<std::string> args = {"openssl", "s_server", "-accept", accept, "-cert",
-                                     cert_.string(), "-key", key_.string()};
+    std::vector<std::string> args = {"openssl", "s_server",     "-quiet", "-accept",    accept,
+                                     "-cert",   cert_.string(), "-key",   key_.string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+    posix_spawn_file_actions_adddup2(&actions, in_fds[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out_fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out_fds[1], 2);
+    for (int fd : {in_fds[0], in_fds[1], out_fds[0], out_fds[1]}) {
+      posix_spawn_file_actions_addclose(&actions, fd);
+    }
     pid_t pid = 0;
     int rc = ::posix_spawnp(&pid, "openssl", &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    out_fd_ = pipe_fds[0];
+    ::close(in_fds[0]);
+    ::close(out_fds[1]);
+    in_fd_ = in_fds[1];
+    out_fd_ = out_fds[0];
     if (rc != 0) return "cannot start openssl s_server";
     pid_ = pid;
     // Poll: try to connect; in between, wait on the server's output (an event,
@@ -238,9 +245,11 @@ class OpensslServer {
       ::waitpid(pid_, &status, 0);
       pid_ = -1;
     }
-    if (out_fd_ >= 0) {
-      ::close(out_fd_);
-      out_fd_ = -1;
+    for (int* fd : {&in_fd_, &out_fd_}) {
+      if (*fd >= 0) {
+        ::close(*fd);
+        *fd = -1;
+      }
     }
   }
 
@@ -249,6 +258,7 @@ class OpensslServer {
  private:
   fs::path cert_, key_;
   pid_t pid_ = -1;
+  int in_fd_ = -1;
   int out_fd_ = -1;
   int port_ = 0;
   std::string output_;

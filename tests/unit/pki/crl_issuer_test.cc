@@ -1,0 +1,60 @@
+// create_crl of pki/issuer.h (src/pki/crl_issuer.cc).
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include "pki/certificate_info.h"
+#include "pki/issuer.h"
+#include "pki_test_util.h"
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
+#include "util/strings.h"
+
+namespace tlsgate::pki {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace test_util;
+
+TEST(PkiCrl, RevokesCertificatesAndOpensslAgrees) {
+  auto ca = test::make_test_ca();
+  auto revoked = test::make_leaf(ca, {"db1"});
+  auto good = test::make_leaf(ca, {"db2"});
+  auto crl = create_crl(ca.ca.cert.get(), ca.ca.key.get(), {revoked.cert.get()},
+                        util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", ca.ca.cert.get());
+  test::write_cert(dir / "revoked.crt", revoked.cert.get());
+  test::write_cert(dir / "good.crt", good.cert.get());
+  ASSERT_TRUE(util::write_file_atomic(dir / "ca.crl", crl_pem(crl->get()).value(), 0644));
+
+  std::string text = openssl_ok("openssl crl -noout -text -CAfile " + q(dir / "ca.crt") + " -in " +
+                                q(dir / "ca.crl"));
+  EXPECT_THAT(text, HasSubstr("Version 2 (0x1)"));
+  EXPECT_THAT(text, HasSubstr("X509v3 CRL Number: \n                1\n"));
+  EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
+  std::string serial = util::to_upper(describe(revoked.cert.get(), util::SystemClock::instance()).serial_hex);
+  // openssl pads the serial to whole bytes.
+  EXPECT_THAT(text, ::testing::AnyOf(HasSubstr("Serial Number: " + serial + "\n"),
+                                     HasSubstr("Serial Number: 0" + serial + "\n")));
+
+  std::string verify = "openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
+                       q(dir / "ca.crl") + " ";
+  int rc = -1;
+  EXPECT_THAT(test::run_command(verify + q(dir / "revoked.crt"), &rc), HasSubstr("certificate revoked"));
+  EXPECT_NE(rc, 0);
+  openssl_ok(verify + q(dir / "good.crt"));
+}
+
+TEST(PkiCrl, UpdateTimesDefaultToNowAndAWeek) {
+  util::FixedClock clock(std::chrono::sys_days(std::chrono::year(2031) / 1 / 2));
+  auto ca = create_ca(CaRequest{}, clock).value();
+  auto crl = create_crl(ca.cert.get(), ca.key.get(), {}, clock).value();
+  EXPECT_EQ(to_system_time(X509_CRL_get0_lastUpdate(crl.get())), clock.now());
+  EXPECT_EQ(to_system_time(X509_CRL_get0_nextUpdate(crl.get())), clock.now() + std::chrono::days(7));
+  auto other = test::make_test_ca("Other");
+  EXPECT_FALSE(create_crl(ca.cert.get(), other.ca.key.get(), {}, clock));
+}
+
+}  // namespace
+}  // namespace tlsgate::pki

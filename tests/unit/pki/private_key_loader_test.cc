@@ -1,0 +1,111 @@
+// parse_private_key / load_private_key of pki/loader.h (src/pki/private_key_loader.cc).
+#include "pki/loader.h"
+
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include "loader_fixture.h"
+#include "pki_test_util.h"
+
+namespace tlsgate::pki {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace test_util;
+
+class PkiKeyLoader : public LoaderFixture {};
+
+TEST_F(PkiKeyLoader, KeyFileWithCertificateFirstStillFindsTheKey) {
+  auto key = load_private_key(file("combined.pem", read(dir_ / "leaf.crt") + read(dir_ / "leaf.key")), {});
+  ASSERT_TRUE(key) << key.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(key->get(), leaf_.key.get()), 1);
+}
+
+TEST_F(PkiKeyLoader, ReadsPkcs8AndPkcs1KeysPemAndDer) {
+  auto pkcs8 = load_private_key(dir_ / "leaf.key", {});
+  ASSERT_TRUE(pkcs8) << pkcs8.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(pkcs8->get(), leaf_.key.get()), 1);
+
+  auto rsa = pkcs1_rsa_key();
+  EXPECT_THAT(read(rsa), StartsWith("-----BEGIN RSA PRIVATE KEY-----"));
+  auto pkcs1 = load_private_key(rsa, {});
+  ASSERT_TRUE(pkcs1) << pkcs1.error().message();
+  EXPECT_EQ(EVP_PKEY_get_bits(pkcs1->get()), 2048);
+
+  openssl_ok("openssl ecparam -name prime256v1 -genkey -noout -out " + q(dir_ / "ec1.key"));
+  EXPECT_THAT(read(dir_ / "ec1.key"), StartsWith("-----BEGIN EC PRIVATE KEY-----"));
+  auto ec = load_private_key(dir_ / "ec1.key", {});
+  ASSERT_TRUE(ec) << ec.error().message();
+  EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
+
+  openssl_ok("openssl rsa -traditional -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa1.der"));
+  openssl_ok("openssl pkey -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa8.der"));
+  for (const char* der : {"rsa1.der", "rsa8.der"}) {
+    auto key = load_private_key(dir_ / der, {});
+    ASSERT_TRUE(key) << key.error().message();
+    EXPECT_EQ(EVP_PKEY_eq(key->get(), pkcs1->get()), 1) << der;
+  }
+}
+
+TEST_F(PkiKeyLoader, EncryptedPkcs8NeedsTheRightPassword) {
+  auto rsa = pkcs1_rsa_key();
+  auto enc = dir_ / "enc.key";
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+
+  auto none = load_private_key(enc, {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  auto wrong = load_private_key(enc, util::Secret("nope"));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().message(), enc.string() + ": wrong password for the encrypted private key");
+  auto right = load_private_key(enc, util::Secret("s3cret"));
+  ASSERT_TRUE(right) << right.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(right->get(), load_private_key(rsa, {}).value().get()), 1);
+}
+
+TEST_F(PkiKeyLoader, EncryptedDerPkcs8NeedsTheRightPassword) {
+  auto enc = dir_ / "enc.der";
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -outform DER -out " +
+             q(enc) + " -passout pass:s3cret");
+  EXPECT_EQ(load_private_key(enc, {}).error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
+            enc.string() + ": wrong password for the encrypted private key");
+  auto right = load_private_key(enc, util::Secret("s3cret"));
+  ASSERT_TRUE(right) << right.error().message();
+  EXPECT_EQ(EVP_PKEY_eq(right->get(), leaf_.key.get()), 1);
+}
+
+TEST_F(PkiKeyLoader, LegacyEncryptedPemNeedsTheRightPassword) {
+  auto rsa = pkcs1_rsa_key();
+  auto enc = dir_ / "legacy.key";
+  openssl_ok("openssl rsa -traditional -aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  EXPECT_THAT(read(enc), HasSubstr("Proc-Type: 4,ENCRYPTED"));
+  EXPECT_EQ(load_private_key(enc, {}).error().message(),
+            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
+            enc.string() + ": wrong password for the encrypted private key");
+  EXPECT_TRUE(load_private_key(enc, util::Secret("s3cret")));
+}
+
+TEST_F(PkiKeyLoader, PasswordForAPlainKeyIsIgnored) {
+  EXPECT_TRUE(load_private_key(dir_ / "leaf.key", util::Secret("unused")));
+}
+
+TEST_F(PkiKeyLoader, TruncatedOrCorruptedKey) {
+  std::string text = read(dir_ / "leaf.key");
+  EXPECT_EQ(error_of_key("cut.key", text.substr(0, text.size() / 2)),
+            path("cut.key") + ": truncated or corrupted private key: bad end line");
+  std::string der = private_key_der(leaf_.key.get()).value();
+  EXPECT_THAT(error_of_key("cut.der", der.substr(0, der.size() - 5)),
+              StartsWith(path("cut.der") + ": truncated or corrupted private key: "));
+  EXPECT_EQ(error_of_key("ssh.key", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+            path("ssh.key") + ": an OpenSSH private key is not supported; convert it with "
+                              "`ssh-keygen -p -m PKCS8 -f " + path("ssh.key") + "`");
+}
+
+}  // namespace
+}  // namespace tlsgate::pki
