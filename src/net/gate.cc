@@ -62,6 +62,9 @@ struct Gate::Impl {
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context control{1};
+  // Added in create(), before the ports open: a signal that arrives before
+  // run() waits for it is held, not fatal.
+  std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
 
   util::Status build_contexts();
@@ -257,6 +260,9 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
   auto impl = std::make_unique<Impl>(options);
   impl->config = config;
+  if (options.handle_signals) {
+    impl->signals = std::make_unique<asio::signal_set>(impl->control, SIGINT, SIGTERM, SIGHUP);
+  }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
   if (auto st = impl->watch_files(); !st) return util::fail(st.error());
@@ -295,14 +301,10 @@ int Gate::run() {
                  tls, config::to_string(cs.protocol), config::to_string(cs.tls_level));
     for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], c);
   }
-  asio::signal_set signals(s.control);
   std::function<void()> on_signal;
-  if (s.options.handle_signals) {
-    signals.add(SIGINT);
-    signals.add(SIGTERM);
-    signals.add(SIGHUP);
-    on_signal = [this, &signals, &on_signal] {
-      signals.async_wait([this, &on_signal](const boost::system::error_code& ec, int sig) {
+  if (s.signals) {
+    on_signal = [this, &on_signal] {
+      impl_->signals->async_wait([this, &on_signal](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/connect.hpp>
@@ -135,6 +137,9 @@ void Session::on_client_ready() {
 
 void Session::connect_upstream() {
   const auto& target = connector_.settings.upstream_address;
+  arm_deadline(connector_.handshake_timeout,
+               (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
+                   config::to_string(target));
   auto self = shared_from_this();
   resolver_.async_resolve(
       target.host, std::to_string(target.port),
@@ -263,7 +268,7 @@ void Session::pump(Direction& d) {
       }
       if (r.status == Io::kWantRead || r.status == Io::kWantWrite)
         return wait_direction(d, *d.to, r.status);
-      return finish(fmt::format("write failed ({})", d.name), false);
+      return fail_io(*d.to, d);
     }
     if (d.eof) {
       auto r = d.to->shutdown_write();
@@ -281,11 +286,24 @@ void Session::pump(Direction& d) {
     } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
       return wait_direction(d, *d.from, r.status);
     } else {
-      pki::clear_openssl_errors();
-      return finish(fmt::format("read failed ({})", d.name), false);
+      return fail_io(*d.from, d);
     }
   }
   if (up_.done && down_.done) finish("closed by both sides", false);
+}
+
+// A TLS peer that ends the connection with an alert (a backend refusing our
+// certificate after a TLS 1.3 handshake, say) is explained at info; a plain
+// reset or close is routine and logged at debug.
+void Session::fail_io(Stream& s, const Direction& d) {
+  if (s.is_tls() && ERR_peek_error() != 0) {
+    bool client = &s == &client_;
+    std::string who = client ? peer_ : config::to_string(connector_.settings.upstream_address);
+    return finish(
+        tls::explain_handshake_failure(s.ssl(), client ? *client_ctx_ : *upstream_ctx_, who), true);
+  }
+  pki::clear_openssl_errors();
+  finish(fmt::format("connection reset ({})", d.name), false);
 }
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
@@ -309,16 +327,16 @@ void Session::wait_direction(Direction& d, Stream& s, Io want) {
                         });
 }
 
-void Session::arm_deadline(config::Seconds timeout, const char* what) {
+void Session::arm_deadline(config::Seconds timeout, std::string what) {
   timer_.expires_after(to_duration(timeout));
-  timer_.async_wait(
-      [this, self = shared_from_this(), what, timeout](const boost::system::error_code& ec) {
-        if (ec || closed_) return;
-        connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-        finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
-                           timeout.count(), connector_.settings.ssl_policy),
-               true);
-      });
+  timer_.async_wait([this, self = shared_from_this(), what = std::move(what),
+                     timeout](const boost::system::error_code& ec) {
+    if (ec || closed_) return;
+    connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
+                       timeout.count(), connector_.settings.ssl_policy),
+           true);
+  });
 }
 
 void Session::arm_idle() {

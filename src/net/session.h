@@ -72,7 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void pump(Direction& d);
   void wait(Stream& s, Io want, void (Session::*then)());
   void wait_direction(Direction& d, Stream& s, Io want);
-  void arm_deadline(config::Seconds timeout, const char* what);
+  void fail_io(Stream& s, const Direction& d);
+  void arm_deadline(config::Seconds timeout, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
   std::string peer() const { return peer_; }

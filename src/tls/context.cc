@@ -14,11 +14,33 @@ namespace {
 
 // A CA for which revoked_dir holds no CRL is not an error: revocation is
 // checked where a CRL exists (the leaf's and the chain's issuers alike).
+void free_rejected(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                   void* /*argp*/) {
+  pki::X509Ptr owned(static_cast<X509*>(ptr));
+}
+
+int rejected_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_rejected);
+  return index;
+}
+
+// OpenSSL keeps a peer's certificate only once it verified; remember the
+// one it rejected so the failure can be explained with its subject.
+void remember_rejected(X509_STORE_CTX* ctx) {
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  X509* leaf = X509_STORE_CTX_get0_cert(ctx);
+  if (ssl == nullptr || leaf == nullptr || SSL_get_ex_data(ssl, rejected_index()) != nullptr)
+    return;
+  SSL_set_ex_data(ssl, rejected_index(), pki::up_ref(leaf).release());
+}
+
 int verify_allow_missing_crl(int ok, X509_STORE_CTX* ctx) {
   if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
     return 1;
   }
+  if (ok == 0) remember_rejected(ctx);
   return ok;
 }
 
@@ -200,6 +222,10 @@ class Builder {
 };
 
 }  // namespace
+
+const X509* rejected_peer_certificate(const SSL* ssl) {
+  return static_cast<const X509*>(SSL_get_ex_data(ssl, rejected_index()));
+}
 
 util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
                                                            const BuildOptions& options,

@@ -42,6 +42,10 @@ struct BuildOptions {
   std::vector<std::string> alpn;  // server: protocols accepted; client: offered
 };
 
+// The peer certificate that chain verification rejected on this SSL, if any
+// (OpenSSL drops it from the session, but failures must name it).
+const X509* rejected_peer_certificate(const SSL* ssl);
+
 util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
                                                            const BuildOptions& options,
                                                            const util::Clock& clock);

@@ -16,7 +16,8 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
   const auto& p = ctx.policy;
   std::string key = "ssl.policy." + p.scope + ".";
   bool server = ctx.side == Side::kServer;
-  std::string them = server ? "client " + peer : "server " + peer;
+  // Server side: the session's log line already names the client.
+  std::string them = server ? "the client" : "backend " + peer;
   std::string issuer = ctx.certificate ? ctx.certificate->issuer : "none";
   switch (reason) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
@@ -37,19 +38,27 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
       return them + " sent no certificate, but " + key + "client_auth is REQUIRE";
     case SSL_R_CERTIFICATE_VERIFY_FAILED: {
       long verify = SSL_get_verify_result(ssl);
-      X509* cert = SSL_get0_peer_certificate(ssl);
-      std::string subject =
-          cert ? pki::describe(cert, util::SystemClock::instance()).subject : "(no certificate)";
-      return (server ? "client" : "server") + std::string(" certificate ") + subject + " from " +
-             peer + " failed verification against " + key +
+      const X509* cert = SSL_get0_peer_certificate(ssl);
+      if (cert == nullptr) cert = rejected_peer_certificate(ssl);
+      std::string what = std::string(server ? "client certificate " : "backend certificate ") +
+                         (cert ? pki::describe(cert, util::SystemClock::instance()).subject : "");
+      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        const char* host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(const_cast<SSL*>(ssl)), 0);
+        return what + " from " + peer + " does not name " + (host ? host : "the dialled address") +
+               "; reissue it with that name, or set upstream_server_name to a name it has";
+      }
+      return what + " from " + peer + " failed verification against " + key +
              "trusted_dir: " + X509_verify_cert_error_string(verify);
     }
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return them + " requires a client certificate; set " + key + "public_certificate and " + key +
+             "private_key";
     case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
     case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
     case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
       return std::string(SSL_alert_desc_string_long(SSL_AD_CERTIFICATE_UNKNOWN)) + " from " + peer +
-             ": the " + (server ? "client" : "server") +
+             ": the " + (server ? "client" : "backend") +
              " does not trust our certificate (issuer " + issuer +
              "); give it that CA, or use a certificate from a CA it trusts";
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
@@ -65,7 +74,7 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
       break;
   }
   if (detail.empty()) return them + " closed the connection during the TLS handshake";
-  return "TLS handshake with " + them + " failed: " + detail;
+  return "TLS with " + them + " failed: " + detail;
 }
 
 }  // namespace tlsgate::tls
