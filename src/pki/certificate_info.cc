@@ -1,7 +1,7 @@
 #include "pki/certificate_info.h"
 
-#include <openssl/ec.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/objects.h>
 
 #include <cstdio>
@@ -64,17 +64,26 @@ std::string ip_to_string(const ASN1_OCTET_STRING* ip) {
 }
 
 void read_sans(const X509* cert, CertificateInfo& info) {
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gen = sk_GENERAL_NAME_value(names.get(), i);
     switch (gen->type) {
-      case GEN_DNS: info.san_dns.push_back(asn1_string_raw(gen->d.dNSName)); break;
-      case GEN_IPADD: info.san_ip.push_back(ip_to_string(gen->d.iPAddress)); break;
-      case GEN_EMAIL: info.san_email.push_back(asn1_string_raw(gen->d.rfc822Name)); break;
-      case GEN_URI: info.san_uri.push_back(asn1_string_raw(gen->d.uniformResourceIdentifier)); break;
-      default: break;
+      case GEN_DNS:
+        info.san_dns.push_back(asn1_string_raw(gen->d.dNSName));
+        break;
+      case GEN_IPADD:
+        info.san_ip.push_back(ip_to_string(gen->d.iPAddress));
+        break;
+      case GEN_EMAIL:
+        info.san_email.push_back(asn1_string_raw(gen->d.rfc822Name));
+        break;
+      case GEN_URI:
+        info.san_uri.push_back(asn1_string_raw(gen->d.uniformResourceIdentifier));
+        break;
+      default:
+        break;
     }
   }
 }
@@ -84,12 +93,24 @@ void read_key(const X509* cert, CertificateInfo& info) {
   if (key == nullptr) return;
   info.key_bits = EVP_PKEY_get_bits(key);
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: info.key_type = "RSA"; break;
-    case EVP_PKEY_RSA_PSS: info.key_type = "RSA-PSS"; break;
-    case EVP_PKEY_EC: info.key_type = "EC"; break;
-    case EVP_PKEY_ED25519: info.key_type = "ED25519"; break;
-    case EVP_PKEY_ED448: info.key_type = "ED448"; break;
-    case EVP_PKEY_DSA: info.key_type = "DSA"; break;
+    case EVP_PKEY_RSA:
+      info.key_type = "RSA";
+      break;
+    case EVP_PKEY_RSA_PSS:
+      info.key_type = "RSA-PSS";
+      break;
+    case EVP_PKEY_EC:
+      info.key_type = "EC";
+      break;
+    case EVP_PKEY_ED25519:
+      info.key_type = "ED25519";
+      break;
+    case EVP_PKEY_ED448:
+      info.key_type = "ED448";
+      break;
+    case EVP_PKEY_DSA:
+      info.key_type = "DSA";
+      break;
     default: {
       const char* name = EVP_PKEY_get0_type_name(key);
       info.key_type = name ? name : "unknown";
@@ -98,7 +119,8 @@ void read_key(const X509* cert, CertificateInfo& info) {
   if (info.key_type != "EC") return;
   char group[80] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+      1) {
     return;
   }
   const char* nist = EC_curve_nid2nist(OBJ_sn2nid(group));
@@ -195,8 +217,8 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock) {
   info.not_before = to_system_time(X509_get0_notBefore(cert));
   info.not_after = to_system_time(X509_get0_notAfter(cert));
   auto now = clock.now();
-  info.days_left = static_cast<long>(
-      std::chrono::floor<std::chrono::days>(info.not_after - now).count());
+  info.days_left =
+      static_cast<long>(std::chrono::floor<std::chrono::days>(info.not_after - now).count());
   info.expired = now > info.not_after;
   info.not_yet_valid = now < info.not_before;
   read_sans(cert, info);

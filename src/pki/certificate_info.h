@@ -13,30 +13,32 @@
 namespace tlsgate::pki {
 
 struct CertificateInfo {
-  std::string subject;             // RFC 2253, e.g. "CN=db1.example.com,O=Example"
-  std::string subject_cn;          // first CN, "" if none
-  std::string issuer;              // RFC 2253
-  std::string serial_hex;          // lowercase hex, no separators, no leading zeros beyond one
+  std::string subject;     // RFC 2253, e.g. "CN=db1.example.com,O=Example"
+  std::string subject_cn;  // first CN, "" if none
+  std::string issuer;      // RFC 2253
+  std::string serial_hex;  // lowercase hex, no separators, no leading zeros beyond one
   util::SystemTime not_before{};
   util::SystemTime not_after{};
-  long days_left = 0;              // whole days from clock.now() to not_after, negative if expired
-  bool expired = false;            // now > not_after
-  bool not_yet_valid = false;      // now < not_before
+  long days_left = 0;          // whole days from clock.now() to not_after, negative if expired
+  bool expired = false;        // now > not_after
+  bool not_yet_valid = false;  // now < not_before
   std::vector<std::string> san_dns;
-  std::vector<std::string> san_ip;     // textual, "127.0.0.1", "::1"
+  std::vector<std::string> san_ip;  // textual, "127.0.0.1", "::1"
   std::vector<std::string> san_email;
   std::vector<std::string> san_uri;
-  std::string key_type;            // "EC", "RSA", "ED25519", ...
-  std::string key_curve;           // "P-256" for EC keys, else ""
+  std::string key_type;   // "EC", "RSA", "ED25519", ...
+  std::string key_curve;  // "P-256" for EC keys, else ""
   int key_bits = 0;
-  std::vector<std::string> key_usage;           // "digitalSignature", "keyEncipherment", "keyCertSign", "cRLSign", ...
-  std::vector<std::string> extended_key_usage;  // "serverAuth", "clientAuth", ... (OID text if unknown)
-  bool is_ca = false;              // basicConstraints CA:TRUE
-  bool self_signed = false;        // subject == issuer and signature verifies with own key
-  std::string pin_hex;             // SHA-256 of SubjectPublicKeyInfo DER, lowercase hex
-  std::string pin_base64;          // same digest, standard base64
-  std::string fingerprint_sha256;  // SHA-256 of the certificate DER, "AB:CD:..." uppercase
-  std::string signature_algorithm; // "ecdsa-with-SHA256", ...
+  std::vector<std::string>
+      key_usage;  // "digitalSignature", "keyEncipherment", "keyCertSign", "cRLSign", ...
+  std::vector<std::string>
+      extended_key_usage;           // "serverAuth", "clientAuth", ... (OID text if unknown)
+  bool is_ca = false;               // basicConstraints CA:TRUE
+  bool self_signed = false;         // subject == issuer and signature verifies with own key
+  std::string pin_hex;              // SHA-256 of SubjectPublicKeyInfo DER, lowercase hex
+  std::string pin_base64;           // same digest, standard base64
+  std::string fingerprint_sha256;   // SHA-256 of the certificate DER, "AB:CD:..." uppercase
+  std::string signature_algorithm;  // "ecdsa-with-SHA256", ...
 };
 
 CertificateInfo describe(const X509* cert, const util::Clock& clock);

@@ -32,7 +32,8 @@ util::Result<Converted> convert_certificates(std::string_view input, const std::
                      certificate_pem, certificate_der);
 }
 
-util::Result<Converted> convert_crls(std::string_view input, const std::string& source, Encoding to) {
+util::Result<Converted> convert_crls(std::string_view input, const std::string& source,
+                                     Encoding to) {
   auto crls = parse_crls(input, source);
   if (!crls) return util::fail(crls.error());
   return convert_one(std::move(*crls), ObjectKind::kCrl, "CRL", source, to, crl_pem, crl_der);
@@ -50,7 +51,8 @@ util::Result<Converted> convert_key(std::string_view input, const std::string& s
 
 bool is_key_error(const util::Error& error, const std::string& source) {
   const std::string& m = error.message();
-  return m == source + ": the private key is encrypted; set private_key_password (or --password-file)" ||
+  return m == source +
+                  ": the private key is encrypted; set private_key_password (or --password-file)" ||
          m == source + ": wrong password for the encrypted private key";
 }
 
@@ -59,12 +61,15 @@ bool is_key_error(const util::Error& error, const std::string& source) {
 util::Result<Converted> convert(std::string_view input, const std::string& source, Encoding to,
                                 const std::optional<util::Secret>& password) {
   if (is_blank(input)) {
-    return util::fail(source + ": empty file; expected a PEM or DER certificate, private key or CRL");
+    return util::fail(source +
+                      ": empty file; expected a PEM or DER certificate, private key or CRL");
   }
   if (detect_encoding(input) == Encoding::kPem) {
     auto blocks = read_pem_blocks(input);
-    if (!blocks) return util::fail(source + ": truncated or corrupted PEM: " + blocks.error().message());
-    if (blocks->empty()) return util::fail(source + ": truncated or corrupted PEM: no complete PEM block");
+    if (!blocks)
+      return util::fail(source + ": truncated or corrupted PEM: " + blocks.error().message());
+    if (blocks->empty())
+      return util::fail(source + ": truncated or corrupted PEM: no complete PEM block");
     const std::string& name = blocks->front().name;
     if (name == "CERTIFICATE" || name == "X509 CERTIFICATE" || name == "TRUSTED CERTIFICATE") {
       return convert_certificates(input, source, to);
@@ -80,8 +85,9 @@ util::Result<Converted> convert(std::string_view input, const std::string& sourc
   auto key = convert_key(input, source, to, password);
   if (key || is_key_error(key.error(), source)) return key;
   clear_openssl_errors();
-  return util::fail(source + ": not a certificate, private key or CRL in PEM or DER; check that "
-                             "this is the right file");
+  return util::fail(source +
+                    ": not a certificate, private key or CRL in PEM or DER; check that "
+                    "this is the right file");
 }
 
 }  // namespace tlsgate::pki

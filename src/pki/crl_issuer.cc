@@ -11,9 +11,11 @@ constexpr auto kDefaultCrlLifetime = std::chrono::days(7);
 
 util::Status add_revoked(X509_CRL* crl, const X509* cert, const ASN1_TIME* when) {
   X509RevokedPtr entry(X509_REVOKED_new());
-  bool ok = entry && X509_REVOKED_set_serialNumber(entry.get(), unconst(X509_get0_serialNumber(cert))) == 1 &&
-            X509_REVOKED_set_revocationDate(entry.get(), unconst(when)) == 1 &&
-            X509_CRL_add0_revoked(crl, entry.get()) == 1;
+  bool ok =
+      entry &&
+      X509_REVOKED_set_serialNumber(entry.get(), unconst(X509_get0_serialNumber(cert))) == 1 &&
+      X509_REVOKED_set_revocationDate(entry.get(), unconst(when)) == 1 &&
+      X509_CRL_add0_revoked(crl, entry.get()) == 1;
   if (!ok) {
     return util::fail(openssl_error("cannot add the certificate " + subject_of(cert) + " (serial " +
                                     serial_to_hex(cert) + ") to the CRL"));
@@ -25,7 +27,8 @@ util::Status add_revoked(X509_CRL* crl, const X509* cert, const ASN1_TIME* when)
 }  // namespace
 
 util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
-                                    const std::vector<const X509*>& revoked, const util::Clock& clock,
+                                    const std::vector<const X509*>& revoked,
+                                    const util::Clock& clock,
                                     std::optional<util::SystemTime> this_update,
                                     std::optional<util::SystemTime> next_update) {
   if (EVP_PKEY_eq(X509_get0_pubkey(ca_cert), ca_key) != 1) {
@@ -50,7 +53,8 @@ util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
     if (auto st = add_revoked(crl.get(), cert, last_time.get()); !st) return util::fail(st.error());
   }
   X509_CRL_sort(crl.get());
-  auto aki = make_extension(NID_authority_key_identifier, "keyid:always", ca_cert, nullptr, crl.get());
+  auto aki =
+      make_extension(NID_authority_key_identifier, "keyid:always", ca_cert, nullptr, crl.get());
   if (!aki) return util::fail(aki.error());
   clear_openssl_errors();
   if (X509_CRL_add_ext(crl.get(), aki->get(), -1) != 1 ||

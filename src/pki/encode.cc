@@ -21,7 +21,8 @@ template <typename T, typename Fn>
 util::Result<std::string> to_der(const T* object, Fn i2d, const char* what) {
   clear_openssl_errors();
   int len = i2d(object, nullptr);
-  if (len <= 0) return util::fail(openssl_error(std::string("cannot encode the ") + what + " as DER"));
+  if (len <= 0)
+    return util::fail(openssl_error(std::string("cannot encode the ") + what + " as DER"));
   std::string out(static_cast<size_t>(len), '\0');
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   if (i2d(object, &p) != len) {

@@ -29,7 +29,9 @@ inline void free_crl_stack(STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X50
 inline void free_general_names(GENERAL_NAMES* n) { GENERAL_NAMES_free(n); }
 inline void free_openssl_string(char* s) { OPENSSL_free(s); }
 inline void free_openssl_bytes(unsigned char* s) { OPENSSL_free(s); }
-inline void free_asn1_objects(STACK_OF(ASN1_OBJECT) * s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
+inline void free_asn1_objects(STACK_OF(ASN1_OBJECT) * s) {
+  sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free);
+}
 
 using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
 using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;

@@ -38,7 +38,8 @@ util::Status add_extension(X509* cert, const X509* issuer, int nid, const std::s
   auto ext = make_extension(nid, value, issuer, cert);
   if (!ext) return util::fail(ext.error());
   if (X509_add_ext(cert, ext->get(), -1) != 1) {
-    return util::fail(openssl_error(std::string("cannot add the ") + OBJ_nid2sn(nid) + " extension"));
+    return util::fail(
+        openssl_error(std::string("cannot add the ") + OBJ_nid2sn(nid) + " extension"));
   }
   return {};
 }
@@ -68,7 +69,8 @@ util::Status add_san(X509* cert, const SubjectNames& names) {
   for (const auto& n : names.ip) ok = ok && push(GEN_IPADD, n);
   for (const auto& n : names.email) ok = ok && push(GEN_EMAIL, n);
   for (const auto& n : names.uri) ok = ok && push(GEN_URI, n);
-  if (!ok || X509_add1_ext_i2d(cert, NID_subject_alt_name, gens.get(), 0, X509V3_ADD_DEFAULT) != 1) {
+  if (!ok ||
+      X509_add1_ext_i2d(cert, NID_subject_alt_name, gens.get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return util::fail(openssl_error("cannot add the subjectAltName extension"));
   }
   return {};
@@ -79,8 +81,9 @@ util::Result<X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME*
                                       const EVP_PKEY* key, util::SystemTime not_before,
                                       util::SystemTime not_after) {
   if (not_after <= not_before) {
-    return util::fail("the certificate would end (" + format_time(not_after) + ") before it starts (" +
-                      format_time(not_before) + "); give a positive number of days");
+    return util::fail("the certificate would end (" + format_time(not_after) +
+                      ") before it starts (" + format_time(not_before) +
+                      "); give a positive number of days");
   }
   auto serial = random_serial();
   if (!serial) return util::fail(serial.error());
@@ -128,7 +131,8 @@ util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
                  : EVP_PKEY_CTX_set_group_name(ctx.get(), "P-256") == 1);
   EVP_PKEY* raw = nullptr;
   if (!ok || EVP_PKEY_generate(ctx.get(), &raw) != 1) {
-    return util::fail(openssl_error(rsa ? "cannot generate an RSA key" : "cannot generate a P-256 key"));
+    return util::fail(
+        openssl_error(rsa ? "cannot generate an RSA key" : "cannot generate a P-256 key"));
   }
   return EvpPkeyPtr(raw);
 }
@@ -156,8 +160,9 @@ util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
 util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_cert,
                                        const EVP_PKEY* ca_key, const util::Clock& clock) {
   if (req.names.empty()) {
-    return util::fail("a certificate needs at least one name; give a DNS name, IP address, email "
-                      "address or URI");
+    return util::fail(
+        "a certificate needs at least one name; give a DNS name, IP address, email "
+        "address or URI");
   }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());
@@ -192,10 +197,11 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
   bool server = req.server || !req.client;
   std::string key_usage = "critical,digitalSignature";
   if (server && EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) key_usage += ",keyEncipherment";
-  std::string eku = server && req.client ? "serverAuth,clientAuth" : server ? "serverAuth" : "clientAuth";
+  std::string eku = server && req.client ? "serverAuth,clientAuth"
+                    : server             ? "serverAuth"
+                                         : "clientAuth";
   for (auto [nid, value] : {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
-                            std::pair{NID_key_usage, key_usage},
-                            std::pair{NID_ext_key_usage, eku},
+                            std::pair{NID_key_usage, key_usage}, std::pair{NID_ext_key_usage, eku},
                             std::pair{NID_subject_key_identifier, std::string("hash")},
                             std::pair{NID_authority_key_identifier, std::string("keyid,issuer")}}) {
     if (auto st = add_extension(x, ca_cert, nid, value); !st) return util::fail(st.error());

@@ -1,9 +1,9 @@
 // Issuing: key generation, CAs, leaf certificates and CRLs (mkcert-style).
 //
 // Defaults follow current practice: ECDSA P-256 keys, SHA-256 signatures,
-// random positive serials of 127 bits (16 random bytes, top bit clear, next set), a CA valid 10 years, leaves valid 397 days
-// (the public-web ceiling; databases rotate on the same cadence), notBefore
-// backdated one hour for clock skew. Leaves carry SubjectKeyIdentifier,
+// random positive serials of 127 bits (16 random bytes, top bit clear, next set), a CA valid 10
+// years, leaves valid 397 days (the public-web ceiling; databases rotate on the same cadence),
+// notBefore backdated one hour for clock skew. Leaves carry SubjectKeyIdentifier,
 // AuthorityKeyIdentifier, basicConstraints CA:FALSE (critical), keyUsage
 // (critical) digitalSignature (+ keyEncipherment for RSA server certs) and
 // extendedKeyUsage serverAuth and/or clientAuth. CAs carry CA:TRUE (critical)
@@ -71,9 +71,11 @@ struct RevokedEntry {
   const X509* cert;  // revoked certificate (its serial is used)
 };
 // A CRL (v2, with AKI and CRL number 1) signed by the CA, revoking the given
-// certificates. this_update = clock.now() unless set; next_update = this_update + 7 days unless set.
+// certificates. this_update = clock.now() unless set; next_update = this_update + 7 days unless
+// set.
 util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
-                                    const std::vector<const X509*>& revoked, const util::Clock& clock,
+                                    const std::vector<const X509*>& revoked,
+                                    const util::Clock& clock,
                                     std::optional<util::SystemTime> this_update = {},
                                     std::optional<util::SystemTime> next_update = {});
 

@@ -49,7 +49,8 @@ std::string trusted_name(const std::filesystem::path& cert) {
 
 util::Result<std::filesystem::path> install(const InstallRequest& req) {
   if (!valid_scope(req.scope)) {
-    return util::fail("\"" + req.scope + "\" is not a valid scope name; use letters, digits, '_' "
+    return util::fail("\"" + req.scope +
+                      "\" is not a valid scope name; use letters, digits, '_' "
                       "or '-' (e.g. bolt, https, cluster)");
   }
   // Read and check everything before the first write.
@@ -104,7 +105,8 @@ util::Result<std::filesystem::path> install(const InstallRequest& req) {
   if (auto st = util::write_file_atomic(folder / "public.crt", *public_pem, kCertMode); !st) {
     return util::fail(st.error());
   }
-  if (auto st = util::write_file_atomic(folder / "trusted" / trusted_file, trusted_pem, kCertMode); !st) {
+  if (auto st = util::write_file_atomic(folder / "trusted" / trusted_file, trusted_pem, kCertMode);
+      !st) {
     return util::fail(st.error());
   }
   return folder;

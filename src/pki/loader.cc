@@ -32,8 +32,8 @@ util::Result<Ptr> decode_der(std::string_view der, D2i<T> d2i) {
 // How to read one kind of object (certificate or CRL) from PEM or DER.
 template <typename T, typename Ptr>
 struct Kind {
-  const char* what;                         // "certificate", "CRL"
-  const char* pem_example;                  // "-----BEGIN CERTIFICATE-----"
+  const char* what;         // "certificate", "CRL"
+  const char* pem_example;  // "-----BEGIN CERTIFICATE-----"
   std::vector<std::pair<std::string_view, D2i<T>>> pem_names;
   D2i<T> der;
 };
@@ -83,11 +83,12 @@ util::Result<std::vector<Ptr>> parse_objects(std::string_view data, const std::s
 }
 
 const Kind<X509, X509Ptr>& certificate_kind() {
-  static const Kind<X509, X509Ptr> kind{
-      "certificate",
-      "-----BEGIN CERTIFICATE-----",
-      {{"CERTIFICATE", d2i_X509}, {"X509 CERTIFICATE", d2i_X509}, {"TRUSTED CERTIFICATE", d2i_X509_AUX}},
-      d2i_X509};
+  static const Kind<X509, X509Ptr> kind{"certificate",
+                                        "-----BEGIN CERTIFICATE-----",
+                                        {{"CERTIFICATE", d2i_X509},
+                                         {"X509 CERTIFICATE", d2i_X509},
+                                         {"TRUSTED CERTIFICATE", d2i_X509_AUX}},
+                                        d2i_X509};
   return kind;
 }
 
@@ -161,8 +162,8 @@ util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path&
   return load_dir<X509CrlPtr>(dir, "CRL", load_crls);
 }
 
-util::Status check_key_matches(const X509* cert, const EVP_PKEY* key, const std::string& cert_source,
-                               const std::string& key_source) {
+util::Status check_key_matches(const X509* cert, const EVP_PKEY* key,
+                               const std::string& cert_source, const std::string& key_source) {
   const EVP_PKEY* pub = X509_get0_pubkey(cert);
   clear_openssl_errors();
   if (pub != nullptr && key != nullptr && EVP_PKEY_eq(pub, key) == 1) return {};

@@ -69,7 +69,7 @@ util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path&
 // OK when key is the private half of cert's public key. Otherwise:
 // "KEY_SOURCE does not match the certificate in CERT_SOURCE (SUBJECT); use the
 // key the certificate was issued for, or reissue the certificate".
-util::Status check_key_matches(const X509* cert, const EVP_PKEY* key, const std::string& cert_source,
-                               const std::string& key_source);
+util::Status check_key_matches(const X509* cert, const EVP_PKEY* key,
+                               const std::string& cert_source, const std::string& key_source);
 
 }  // namespace tlsgate::pki

@@ -33,8 +33,9 @@ util::Result<std::vector<PemBlock>> read_pem_blocks(std::string_view data) {
       std::string reasons = drain_openssl_errors();
       return util::fail(reasons.empty() ? std::string("unreadable PEM block") : reasons);
     }
-    blocks.push_back(PemBlock{name, header ? header : "",
-                              std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len))});
+    blocks.push_back(
+        PemBlock{name, header ? header : "",
+                 std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len))});
   }
 }
 

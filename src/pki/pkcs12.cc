@@ -61,8 +61,9 @@ util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string
       bool wrong = ERR_peek_last_error() == 0;
       std::string reasons = drain_openssl_errors();
       if (wrong) {
-        return util::fail(source + ": wrong password for the PKCS#12 key store; check the password "
-                                   "(or --password-file)");
+        return util::fail(source +
+                          ": wrong password for the PKCS#12 key store; check the password "
+                          "(or --password-file)");
       }
       return util::fail(source + ": truncated or corrupted PKCS#12 key store: " + reasons);
     }

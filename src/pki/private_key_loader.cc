@@ -28,7 +28,8 @@ int password_callback(char* buf, int size, int /*rwflag*/, void* user) {
 }
 
 util::Error encrypted_no_password(const std::string& source) {
-  return util::Error(source + ": the private key is encrypted; set private_key_password (or --password-file)");
+  return util::Error(
+      source + ": the private key is encrypted; set private_key_password (or --password-file)");
 }
 
 util::Error wrong_password(const std::string& source) {
@@ -60,8 +61,10 @@ util::Result<EvpPkeyPtr> parse_pem_key(std::string_view data, const std::string&
     return util::fail(source + ": not a private key (found a " + blocks->front().name + " block)");
   }
   if (key_block->name == "OPENSSH PRIVATE KEY") {
-    return util::fail(source + ": an OpenSSH private key is not supported; convert it with "
-                               "`ssh-keygen -p -m PKCS8 -f " + source + "`");
+    return util::fail(source +
+                      ": an OpenSSH private key is not supported; convert it with "
+                      "`ssh-keygen -p -m PKCS8 -f " +
+                      source + "`");
   }
   bool encrypted = key_block->name == "ENCRYPTED PRIVATE KEY" ||
                    key_block->header.find("ENCRYPTED") != std::string::npos;
@@ -118,8 +121,9 @@ util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string&
   clear_openssl_errors();
   if (cert) return util::fail(source + ": not a private key (found a DER certificate)");
   if (looks_like_text(data)) {
-    return util::fail(source + ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- "
-                               "line); check that this is the right file");
+    return util::fail(source +
+                      ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- "
+                      "line); check that this is the right file");
   }
   return util::fail(corrupted(source, key ? "unexpected bytes after the end of the key" : reasons));
 }

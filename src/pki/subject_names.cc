@@ -34,7 +34,8 @@ bool is_ipv6(const std::string& s) {
 }
 
 bool is_label(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+    return false;
   for (char c : label) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
   }
@@ -45,15 +46,18 @@ bool is_dns_name(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
   if (name.starts_with("*.")) name.remove_prefix(2);  // left-most wildcard only
   // An all-numeric last label is a mistyped IP address, not a host name (RFC 3696 2).
-  std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
-  if (!last.empty() && std::all_of(last.begin(), last.end(),
-                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+  std::string_view last =
+      name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+  if (!last.empty() && std::all_of(last.begin(), last.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      })) {
     return false;
   }
   size_t start = 0;
   for (;;) {
     size_t dot = name.find('.', start);
-    if (!is_label(name.substr(start, dot == std::string_view::npos ? dot : dot - start))) return false;
+    if (!is_label(name.substr(start, dot == std::string_view::npos ? dot : dot - start)))
+      return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
   }
@@ -64,7 +68,8 @@ bool is_uri(std::string_view s) {
   if (sep == std::string_view::npos || sep == 0 || sep + 3 == s.size()) return false;
   if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s.substr(0, sep)) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
+      return false;
   }
   for (char c : s) {
     if (std::isspace(static_cast<unsigned char>(c))) return false;
@@ -78,7 +83,8 @@ bool is_email(std::string_view s) {
     return false;
   }
   for (char c : s.substr(0, at)) {
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c))) {
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        std::iscntrl(static_cast<unsigned char>(c))) {
       return false;
     }
   }
@@ -93,13 +99,15 @@ util::Result<SubjectNames> classify_names(const std::vector<std::string>& names)
     std::string name(util::trim(raw));
     if (name.find("://") != std::string::npos) {
       if (!is_uri(name)) {
-        return util::fail("\"" + name + "\" is not a valid URI; write it as scheme://rest, e.g. "
+        return util::fail("\"" + name +
+                          "\" is not a valid URI; write it as scheme://rest, e.g. "
                           "spiffe://cluster/node1");
       }
       out.uri.push_back(name);
     } else if (name.find('@') != std::string::npos) {
       if (!is_email(name)) {
-        return util::fail("\"" + name + "\" is not a valid email address; write it as user@example.com");
+        return util::fail("\"" + name +
+                          "\" is not a valid email address; write it as user@example.com");
       }
       out.email.push_back(name);
     } else if (is_ipv4(name) || is_ipv6(name)) {
@@ -107,7 +115,8 @@ util::Result<SubjectNames> classify_names(const std::vector<std::string>& names)
     } else if (is_dns_name(name)) {
       out.dns.push_back(name);
     } else {
-      return util::fail("\"" + name + "\" is not a valid DNS name, IP address, email address or URI; "
+      return util::fail("\"" + name +
+                        "\" is not a valid DNS name, IP address, email address or URI; "
                         "use e.g. db1.example.com, *.example.com, 10.0.0.1, ::1, "
                         "admin@example.com or spiffe://cluster/node1");
     }

@@ -62,7 +62,8 @@ std::string explain(int err, const X509* cert, const std::vector<X509CrlPtr>& cr
     case X509_V_ERR_CRL_NOT_YET_VALID:
       return "; check this machine's clock";
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-      return "; the CRL was not signed by the certificate's issuer, replace it with the issuer's CRL";
+      return "; the CRL was not signed by the certificate's issuer, replace it with the issuer's "
+             "CRL";
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
       return "; the certificate was altered or signed by another key, reissue it";
     case X509_V_ERR_HOSTNAME_MISMATCH:
@@ -110,13 +111,14 @@ util::Status verify_chain(const X509* leaf, const std::vector<X509Ptr>& untruste
   }
   for (const auto& crl : crls) {
     if (X509_STORE_add_crl(store.get(), crl.get()) != 1) {
-      return util::fail(openssl_error("cannot add a CRL of " +
-                                      name_to_string(X509_CRL_get_issuer(crl.get()))));
+      return util::fail(
+          openssl_error("cannot add a CRL of " + name_to_string(X509_CRL_get_issuer(crl.get()))));
     }
   }
   for (const auto& cert : untrusted) {
     X509Ptr ref = up_ref(cert.get());
-    if (sk_X509_push(chain.get(), ref.get()) == 0) return util::fail(openssl_error("out of memory"));
+    if (sk_X509_push(chain.get(), ref.get()) == 0)
+      return util::fail(openssl_error("out of memory"));
     ref.release();  // now owned by chain
   }
   // X509_STORE_CTX_init keeps the leaf pointer for the call only; it does not modify it.
@@ -129,10 +131,11 @@ util::Status verify_chain(const X509* leaf, const std::vector<X509Ptr>& untruste
   if (!options.check_time) flags |= X509_V_FLAG_NO_CHECK_TIME;
   if (options.partial_chain) flags |= X509_V_FLAG_PARTIAL_CHAIN;
   X509_VERIFY_PARAM_set_flags(param, flags);
-  if (options.at) X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(*options.at));
+  if (options.at)
+    X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(*options.at));
   if (options.purpose != VerifyOptions::Purpose::kAny) {
     int purpose = options.purpose == VerifyOptions::Purpose::kServer ? X509_PURPOSE_SSL_SERVER
-                                                                      : X509_PURPOSE_SSL_CLIENT;
+                                                                     : X509_PURPOSE_SSL_CLIENT;
     X509_STORE_CTX_set_purpose(ctx.get(), purpose);
   }
   if (options.hostname) {
@@ -140,7 +143,8 @@ util::Status verify_chain(const X509* leaf, const std::vector<X509Ptr>& untruste
     bool ok = is_ip_literal(host)
                   ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
                   : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
-    if (!ok) return util::fail(openssl_error("\"" + host + "\" is not a valid host name or IP address"));
+    if (!ok)
+      return util::fail(openssl_error("\"" + host + "\" is not a valid host name or IP address"));
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   }
   int rc = X509_verify_cert(ctx.get());

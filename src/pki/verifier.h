@@ -17,11 +17,12 @@ namespace tlsgate::pki {
 struct VerifyOptions {
   enum class Purpose { kAny, kServer, kClient };
   Purpose purpose = Purpose::kAny;
-  std::optional<util::SystemTime> at;  // verification time; default: now
-  bool check_crls = false;             // leaf and chain (X509_V_FLAG_CRL_CHECK_ALL) against crls
-  std::optional<std::string> hostname; // DNS name or IP literal to match against SANs
-  bool check_time = true;              // false: ignore validity periods (install-time CA check)
-  bool partial_chain = true;           // a trusted intermediate or leaf is an anchor (as in Java trust stores)
+  std::optional<util::SystemTime> at;   // verification time; default: now
+  bool check_crls = false;              // leaf and chain (X509_V_FLAG_CRL_CHECK_ALL) against crls
+  std::optional<std::string> hostname;  // DNS name or IP literal to match against SANs
+  bool check_time = true;               // false: ignore validity periods (install-time CA check)
+  bool partial_chain =
+      true;  // a trusted intermediate or leaf is an anchor (as in Java trust stores)
 };
 
 // OK when leaf chains to one of `trusted` through `untrusted`. The error

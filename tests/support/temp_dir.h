@@ -21,6 +21,7 @@ class TempDir {
 };
 
 // Writes content to path (creating parent folders) with the given mode.
-void write_text(const std::filesystem::path& path, const std::string& content, unsigned mode = 0644);
+void write_text(const std::filesystem::path& path, const std::string& content,
+                unsigned mode = 0644);
 
 }  // namespace tlsgate::test

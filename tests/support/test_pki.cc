@@ -40,7 +40,8 @@ pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names, b
 
 void write_cert(const std::filesystem::path& path, const X509* cert) {
   auto pem = value_or_throw(pki::certificate_pem(cert));
-  if (auto st = util::write_file_atomic(path, pem, 0644); !st) throw std::runtime_error(st.error().message());
+  if (auto st = util::write_file_atomic(path, pem, 0644); !st)
+    throw std::runtime_error(st.error().message());
 }
 
 void write_key(const std::filesystem::path& path, const EVP_PKEY* key) {

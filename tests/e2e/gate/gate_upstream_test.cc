@@ -151,7 +151,8 @@ TEST_F(GateUpstream, BackendNameNotInItsCertificateClosesTheClient) {
   start_backend();
   start_gate();
   EXPECT_TRUE(refused(gate_port_, client_options()));
-  EXPECT_TRUE(gate_->wait_for_log("does not name db.example.com; reissue it with that name")) << log();
+  EXPECT_TRUE(gate_->wait_for_log("does not name db.example.com; reissue it with that name"))
+      << log();
   EXPECT_TRUE(gate_->wait_for_log("127.0.0.1:" + std::to_string(backend_port_))) << log();
 }
 

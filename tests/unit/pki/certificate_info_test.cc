@@ -1,7 +1,7 @@
 #include "pki/certificate_info.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/issuer.h"
 #include "pki/loader.h"
@@ -25,9 +25,10 @@ class PkiDescribe : public ::testing::Test {
   void SetUp() override {
     ca_ = test::make_test_ca("Describe CA");
     // Valid from 2030-03-01 00:00:00 to 2030-04-01 12:00:00 UTC.
-    leaf_ = test::make_leaf(ca_, {"db1.example.com", "db1", "10.1.2.3", "2001:db8::7", "ops@example.com",
-                                  "spiffe://c/db1"},
-                            true, true, test::Validity{kStart, kStart + std::chrono::days(31) + 12h});
+    leaf_ = test::make_leaf(
+        ca_,
+        {"db1.example.com", "db1", "10.1.2.3", "2001:db8::7", "ops@example.com", "spiffe://c/db1"},
+        true, true, test::Validity{kStart, kStart + std::chrono::days(31) + 12h});
     test::write_cert(dir_ / "leaf.crt", leaf_.cert.get());
   }
 
@@ -85,7 +86,8 @@ TEST_F(PkiDescribe, SubjectAlternativeNames) {
 }
 
 TEST_F(PkiDescribe, Ipv6SansAreWrittenInRfc5952Form) {
-  auto leaf = test::make_leaf(ca_, {"::", "::1", "1::", "2001:DB8:0:0:1:0:0:1", "fe80:0:0:1::", "0:0:1::1"});
+  auto leaf = test::make_leaf(
+      ca_, {"::", "::1", "1::", "2001:DB8:0:0:1:0:0:1", "fe80:0:0:1::", "0:0:1::1"});
   EXPECT_THAT(describe(leaf.cert.get(), util::SystemClock::instance()).san_ip,
               ElementsAre("::", "::1", "1::", "2001:db8::1:0:0:1", "fe80:0:0:1::", "0:0:1::1"));
 }
@@ -126,7 +128,8 @@ TEST_F(PkiDescribe, PinAndFingerprintMatchOpenssl) {
   auto info = describe(leaf_.cert.get(), util::SystemClock::instance());
   EXPECT_EQ(info.pin_hex, util::hex(spki_sha256(leaf_.cert.get())));
   EXPECT_EQ(info.pin_base64, base64(spki_sha256(leaf_.cert.get())));
-  std::string fp = openssl_ok("openssl x509 -noout -fingerprint -sha256 -in " + q(dir_ / "leaf.crt"));
+  std::string fp =
+      openssl_ok("openssl x509 -noout -fingerprint -sha256 -in " + q(dir_ / "leaf.crt"));
   EXPECT_EQ("sha256 Fingerprint=" + info.fingerprint_sha256 + "\n", fp);
 }
 

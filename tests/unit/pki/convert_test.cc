@@ -1,7 +1,7 @@
 #include "pki/convert.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/issuer.h"
 #include "pki_test_util.h"
@@ -33,17 +33,20 @@ TEST_F(PkiConvert, CertificatePemToDerAndBackIsByteExact) {
   auto der = convert(pem_text, "leaf.crt", Encoding::kDer);
   ASSERT_TRUE(der) << der.error().message();
   EXPECT_EQ(der->kind, ObjectKind::kCertificate);
-  openssl_ok("openssl x509 -in " + q(dir_ / "leaf.crt") + " -outform DER -out " + q(dir_ / "leaf.der"));
+  openssl_ok("openssl x509 -in " + q(dir_ / "leaf.crt") + " -outform DER -out " +
+             q(dir_ / "leaf.der"));
   EXPECT_EQ(der->data, read(dir_ / "leaf.der"));
   auto back = convert(der->data, "leaf.der", Encoding::kPem);
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->data, pem_text);
-  openssl_ok("openssl x509 -inform DER -in " + q(dir_ / "leaf.der") + " -out " + q(dir_ / "again.crt"));
+  openssl_ok("openssl x509 -inform DER -in " + q(dir_ / "leaf.der") + " -out " +
+             q(dir_ / "again.crt"));
   EXPECT_EQ(read(dir_ / "again.crt"), pem_text);
 }
 
 TEST_F(PkiConvert, CrlPemToDerAndBackIsByteExact) {
-  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()}, util::SystemClock::instance());
+  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()},
+                        util::SystemClock::instance());
   std::string pem_text = crl_pem(crl.value().get()).value();
   ASSERT_TRUE(util::write_file_atomic(dir_ / "ca.crl", pem_text, 0644));
   auto der = convert(pem_text, "ca.crl", Encoding::kDer);
@@ -76,8 +79,8 @@ TEST_F(PkiConvert, KeyPemToDerAndBackAsPkcs8) {
 }
 
 TEST_F(PkiConvert, EncryptedKeyStaysEncrypted) {
-  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -out " + q(dir_ / "enc.key") +
-             " -passout pass:pw");
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -out " +
+             q(dir_ / "enc.key") + " -passout pass:pw");
   std::string enc = read(dir_ / "enc.key");
   auto none = convert(enc, "enc.key", Encoding::kDer);
   ASSERT_FALSE(none);
@@ -103,9 +106,10 @@ TEST_F(PkiConvert, BundleCannotBecomeOneDer) {
   std::string bundle = read(dir_ / "leaf.crt") + pem(ca_.ca.cert.get());
   auto der = convert(bundle, "chain.pem", Encoding::kDer);
   ASSERT_FALSE(der);
-  EXPECT_EQ(der.error().message(),
-            "chain.pem: holds 2 certificates but DER holds one; split the file into one certificate per "
-            "file, or convert to PEM");
+  EXPECT_EQ(
+      der.error().message(),
+      "chain.pem: holds 2 certificates but DER holds one; split the file into one certificate per "
+      "file, or convert to PEM");
   auto pem_out = convert(bundle, "chain.pem", Encoding::kPem);
   ASSERT_TRUE(pem_out);
   EXPECT_EQ(pem_out->data, bundle);
@@ -114,16 +118,19 @@ TEST_F(PkiConvert, BundleCannotBecomeOneDer) {
 TEST_F(PkiConvert, RejectsWhatItCannotConvert) {
   auto empty = convert("", "x.pem", Encoding::kDer);
   ASSERT_FALSE(empty);
-  EXPECT_EQ(empty.error().message(), "x.pem: empty file; expected a PEM or DER certificate, private key or CRL");
+  EXPECT_EQ(empty.error().message(),
+            "x.pem: empty file; expected a PEM or DER certificate, private key or CRL");
   openssl_ok("openssl pkey -in " + q(dir_ / "leaf.key") + " -pubout -out " + q(dir_ / "pub.pem"));
   auto pub = convert(read(dir_ / "pub.pem"), "pub.pem", Encoding::kDer);
   ASSERT_FALSE(pub);
-  EXPECT_EQ(pub.error().message(),
-            "pub.pem: cannot convert a PUBLIC KEY block; expected a certificate, private key or CRL");
+  EXPECT_EQ(
+      pub.error().message(),
+      "pub.pem: cannot convert a PUBLIC KEY block; expected a certificate, private key or CRL");
   auto junk = convert(std::string("\x30\x03\x02\x01\x05", 5), "junk.der", Encoding::kPem);
   ASSERT_FALSE(junk);
   EXPECT_EQ(junk.error().message(),
-            "junk.der: not a certificate, private key or CRL in PEM or DER; check that this is the right file");
+            "junk.der: not a certificate, private key or CRL in PEM or DER; check that this is the "
+            "right file");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // create_crl of pki/issuer.h (src/pki/crl_issuer.cc).
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/certificate_info.h"
 #include "pki/issuer.h"
@@ -33,7 +33,8 @@ TEST(PkiCrl, RevokesCertificatesAndOpensslAgrees) {
   EXPECT_THAT(text, HasSubstr("Version 2 (0x1)"));
   EXPECT_THAT(text, HasSubstr("X509v3 CRL Number: \n                1\n"));
   EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
-  std::string serial = util::to_upper(describe(revoked.cert.get(), util::SystemClock::instance()).serial_hex);
+  std::string serial =
+      util::to_upper(describe(revoked.cert.get(), util::SystemClock::instance()).serial_hex);
   // openssl pads the serial to whole bytes.
   EXPECT_THAT(text, ::testing::AnyOf(HasSubstr("Serial Number: " + serial + "\n"),
                                      HasSubstr("Serial Number: 0" + serial + "\n")));
@@ -41,7 +42,8 @@ TEST(PkiCrl, RevokesCertificatesAndOpensslAgrees) {
   std::string verify = "openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
                        q(dir / "ca.crl") + " ";
   int rc = -1;
-  EXPECT_THAT(test::run_command(verify + q(dir / "revoked.crt"), &rc), HasSubstr("certificate revoked"));
+  EXPECT_THAT(test::run_command(verify + q(dir / "revoked.crt"), &rc),
+              HasSubstr("certificate revoked"));
   EXPECT_NE(rc, 0);
   openssl_ok(verify + q(dir / "good.crt"));
 }
@@ -51,7 +53,8 @@ TEST(PkiCrl, UpdateTimesDefaultToNowAndAWeek) {
   auto ca = create_ca(CaRequest{}, clock).value();
   auto crl = create_crl(ca.cert.get(), ca.key.get(), {}, clock).value();
   EXPECT_EQ(to_system_time(X509_CRL_get0_lastUpdate(crl.get())), clock.now());
-  EXPECT_EQ(to_system_time(X509_CRL_get0_nextUpdate(crl.get())), clock.now() + std::chrono::days(7));
+  EXPECT_EQ(to_system_time(X509_CRL_get0_nextUpdate(crl.get())),
+            clock.now() + std::chrono::days(7));
   auto other = test::make_test_ca("Other");
   EXPECT_FALSE(create_crl(ca.cert.get(), other.ca.key.get(), {}, clock));
 }

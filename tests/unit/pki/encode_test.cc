@@ -1,7 +1,7 @@
 #include "pki/encode.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -34,7 +34,8 @@ TEST(PkiEncode, ChainPemIsLeafThenChain) {
   auto leaf = test::make_leaf(ca, {"db1"});
   std::vector<X509Ptr> chain;
   chain.push_back(up_ref(ca.ca.cert.get()));
-  EXPECT_EQ(chain_pem(leaf.cert.get(), chain).value(), pem(leaf.cert.get()) + pem(ca.ca.cert.get()));
+  EXPECT_EQ(chain_pem(leaf.cert.get(), chain).value(),
+            pem(leaf.cert.get()) + pem(ca.ca.cert.get()));
   EXPECT_EQ(chain_pem(leaf.cert.get(), {}).value(), pem(leaf.cert.get()));
 }
 
@@ -59,7 +60,8 @@ TEST(PkiEncode, WriteKeyIntoMissingFolderFails) {
   auto key = generate_key({}).value();
   auto st = write_private_key("/nonexistent-tlsgate-dir/k.pem", key.get());
   ASSERT_FALSE(st);
-  EXPECT_THAT(st.error().message(), StartsWith("cannot create a temporary file in /nonexistent-tlsgate-dir"));
+  EXPECT_THAT(st.error().message(),
+              StartsWith("cannot create a temporary file in /nonexistent-tlsgate-dir"));
 }
 
 TEST(PkiOpensslError, DrainsTheWholeQueueIntoOneMessage) {

@@ -1,16 +1,16 @@
 #include "pki/issuer.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <set>
 
 #include "pki/certificate_info.h"
 #include "pki/pin.h"
 #include "pki_test_util.h"
-#include "util/strings.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
+#include "util/strings.h"
 
 namespace tlsgate::pki {
 namespace {
@@ -37,7 +37,8 @@ std::pair<int, std::string> openssl_verify(const X509* ca, const X509* leaf, con
 TEST(PkiIssuer, ServerCertificatePassesOpensslVerifyAsServerOnly) {
   auto ca = test::make_test_ca();
   auto leaf = test::make_leaf(ca, {"db1.example.com", "10.0.0.1"});
-  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver"), std::pair(0, std::string("OK\n")));
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver"),
+            std::pair(0, std::string("OK\n")));
   auto [rc, out] = openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient");
   EXPECT_NE(rc, 0);
   EXPECT_THAT(out, HasSubstr("unsuitable certificate purpose"));
@@ -46,7 +47,8 @@ TEST(PkiIssuer, ServerCertificatePassesOpensslVerifyAsServerOnly) {
 TEST(PkiIssuer, ClientCertificatePassesOpensslVerifyAsClientOnly) {
   auto ca = test::make_test_ca();
   auto leaf = test::make_leaf(ca, {"app@example.com"}, /*server=*/false, /*client=*/true);
-  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient"), std::pair(0, std::string("OK\n")));
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslclient"),
+            std::pair(0, std::string("OK\n")));
   EXPECT_NE(openssl_verify(ca.ca.cert.get(), leaf.cert.get(), "sslserver").first, 0);
   auto info = describe(leaf.cert.get(), util::SystemClock::instance());
   EXPECT_THAT(info.extended_key_usage, ElementsAre("clientAuth"));
@@ -101,7 +103,8 @@ TEST(PkiIssuer, CaCarriesCriticalBasicConstraintsAndKeyUsage) {
   test::write_cert(dir / "ca.crt", ca.ca.cert.get());
   std::string text = openssl_ok("openssl x509 -noout -text -in " + q(dir / "ca.crt"));
   EXPECT_THAT(text, HasSubstr("X509v3 Basic Constraints: critical\n                CA:TRUE\n"));
-  EXPECT_THAT(text, HasSubstr("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign\n"));
+  EXPECT_THAT(
+      text, HasSubstr("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign\n"));
   EXPECT_THAT(text, HasSubstr("X509v3 Subject Key Identifier"));
   EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
   EXPECT_THAT(text, HasSubstr("Subject: O = tlsgate, CN = Example Root\n"));
@@ -120,7 +123,9 @@ TEST(PkiIssuer, LeafCarriesCriticalCaFalseAndKeyIdentifiers) {
   std::string text = openssl_ok("openssl x509 -noout -text -in " + q(dir / "leaf.crt"));
   EXPECT_THAT(text, HasSubstr("X509v3 Basic Constraints: critical\n                CA:FALSE\n"));
   EXPECT_THAT(text, HasSubstr("X509v3 Key Usage: critical\n                Digital Signature\n"));
-  EXPECT_THAT(text, HasSubstr("X509v3 Extended Key Usage: \n                TLS Web Server Authentication\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("X509v3 Extended Key Usage: \n                TLS Web Server Authentication\n"));
   const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.ca.cert.get());
   const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(leaf.cert.get());
   ASSERT_NE(ski, nullptr);
@@ -206,7 +211,8 @@ TEST(PkiIssuer, ExistingKeyIsReused) {
   CertRequest req;
   req.names = {"db1"};
   req.existing_key = up_ref(first.key.get());
-  auto renewed = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  auto renewed =
+      issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
   ASSERT_TRUE(renewed) << renewed.error().message();
   EXPECT_EQ(EVP_PKEY_eq(renewed->key.get(), first.key.get()), 1);
   EXPECT_EQ(spki_sha256(renewed->cert.get()), spki_sha256(first.cert.get()));
@@ -217,8 +223,9 @@ TEST(PkiIssuer, RefusesWithoutNamesOrWithBadName) {
   CertRequest req;
   auto r = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message(),
-            "a certificate needs at least one name; give a DNS name, IP address, email address or URI");
+  EXPECT_EQ(
+      r.error().message(),
+      "a certificate needs at least one name; give a DNS name, IP address, email address or URI");
   req.names = {"db1", "bad name"};
   r = issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
   ASSERT_FALSE(r);
@@ -230,7 +237,8 @@ TEST(PkiIssuer, RefusesCaKeyThatDoesNotMatchOrCertificateThatIsNoCa) {
   auto other = test::make_test_ca("Other CA");
   CertRequest req;
   req.names = {"db1"};
-  auto r = issue_certificate(req, ca.ca.cert.get(), other.ca.key.get(), util::SystemClock::instance());
+  auto r =
+      issue_certificate(req, ca.ca.cert.get(), other.ca.key.get(), util::SystemClock::instance());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "the CA key does not match the CA certificate (CN=Real CA,O=tlsgate); use the key that "
@@ -238,9 +246,10 @@ TEST(PkiIssuer, RefusesCaKeyThatDoesNotMatchOrCertificateThatIsNoCa) {
   auto leaf = test::make_leaf(ca, {"db1"});
   r = issue_certificate(req, leaf.cert.get(), leaf.key.get(), util::SystemClock::instance());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message(),
-            "the CA certificate (CN=db1,O=tlsgate) is not a CA (no basicConstraints CA:TRUE); issue "
-            "from a CA made with `tlsgate cert ca`");
+  EXPECT_EQ(
+      r.error().message(),
+      "the CA certificate (CN=db1,O=tlsgate) is not a CA (no basicConstraints CA:TRUE); issue "
+      "from a CA made with `tlsgate cert ca`");
 }
 
 TEST(PkiIssuer, RefusesValidityThatEndsBeforeItStarts) {

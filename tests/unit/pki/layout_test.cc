@@ -1,7 +1,7 @@
 #include "pki/layout.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/loader.h"
 #include "pki_test_util.h"
@@ -55,7 +55,8 @@ TEST_F(PkiInstall, LaysOutThePolicyFolderWithModes) {
   EXPECT_EQ(read(*folder / "public.crt"), pem(leaf_.cert.get()));
   EXPECT_EQ(read(*folder / "trusted" / "ca.crt"), pem(ca_.ca.cert.get()));
   EXPECT_TRUE(std::filesystem::is_empty(*folder / "revoked"));
-  openssl_ok("openssl verify -CAfile " + q(*folder / "trusted" / "ca.crt") + " " + q(*folder / "public.crt"));
+  openssl_ok("openssl verify -CAfile " + q(*folder / "trusted" / "ca.crt") + " " +
+             q(*folder / "public.crt"));
 }
 
 TEST_F(PkiInstall, WithoutCaTrustsTheCertificateItselfUnderItsName) {
@@ -75,7 +76,8 @@ TEST_F(PkiInstall, WithoutCaTrustsTheCertificateItselfUnderItsName) {
 }
 
 TEST_F(PkiInstall, ChainInTheCertificateFileGoesToPublicCrt) {
-  ASSERT_TRUE(util::write_file_atomic(in_ / "chain.pem", pem(leaf_.cert.get()) + pem(ca_.ca.cert.get()), 0644));
+  ASSERT_TRUE(util::write_file_atomic(in_ / "chain.pem",
+                                      pem(leaf_.cert.get()) + pem(ca_.ca.cert.get()), 0644));
   auto req = request();
   req.cert = in_ / "chain.pem";
   req.ca = in_ / "ca.pem";
@@ -102,7 +104,8 @@ TEST_F(PkiInstall, ValidatesBeforeWritingAnything) {
   auto bad_scope = install(req);
   ASSERT_FALSE(bad_scope);
   EXPECT_EQ(bad_scope.error().message(),
-            "\"bolt/../x\" is not a valid scope name; use letters, digits, '_' or '-' (e.g. bolt, https, cluster)");
+            "\"bolt/../x\" is not a valid scope name; use letters, digits, '_' or '-' (e.g. bolt, "
+            "https, cluster)");
 
   auto other = test::make_leaf(ca_, {"db2"});
   test::write_key(in_ / "other.key", other.key.get());
@@ -110,10 +113,12 @@ TEST_F(PkiInstall, ValidatesBeforeWritingAnything) {
   req.key = in_ / "other.key";
   auto mismatch = install(req);
   ASSERT_FALSE(mismatch);
-  EXPECT_EQ(mismatch.error().message(),
-            (in_ / "other.key").string() + " does not match the certificate in " + (in_ / "node1.pem").string() +
-                " (CN=db1.example.com,O=tlsgate); use the key the certificate was issued for, or reissue the "
-                "certificate");
+  EXPECT_EQ(mismatch.error().message(), (in_ / "other.key").string() +
+                                            " does not match the certificate in " +
+                                            (in_ / "node1.pem").string() +
+                                            " (CN=db1.example.com,O=tlsgate); use the key the "
+                                            "certificate was issued for, or reissue the "
+                                            "certificate");
 
   auto stranger = test::make_test_ca("Stranger CA");
   test::write_cert(in_ / "stranger.pem", stranger.ca.cert.get());
@@ -123,7 +128,8 @@ TEST_F(PkiInstall, ValidatesBeforeWritingAnything) {
   ASSERT_FALSE(wrong_ca);
   EXPECT_THAT(wrong_ca.error().message(),
               StartsWith((in_ / "node1.pem").string() + " does not chain to the CA in " +
-                         (in_ / "stranger.pem").string() + ": certificate CN=db1.example.com,O=tlsgate (serial "));
+                         (in_ / "stranger.pem").string() +
+                         ": certificate CN=db1.example.com,O=tlsgate (serial "));
 
   req = request();
   req.cert = in_ / "missing.pem";
@@ -140,7 +146,8 @@ TEST_F(PkiInstall, EncryptedKeyIsCheckedWithItsPasswordAndCopiedAsIs) {
   auto locked = install(req);
   ASSERT_FALSE(locked);
   EXPECT_EQ(locked.error().message(),
-            (in_ / "enc.key").string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+            (in_ / "enc.key").string() +
+                ": the private key is encrypted; set private_key_password (or --password-file)");
   EXPECT_TRUE(nothing_written());
   req.key_password = util::Secret("pw");
   auto folder = install(req);

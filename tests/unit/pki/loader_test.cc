@@ -1,7 +1,7 @@
 #include "pki/loader.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "loader_fixture.h"
 #include "pki_test_util.h"
@@ -21,7 +21,8 @@ TEST_F(PkiLoader, DetectsEncoding) {
 }
 
 TEST_F(PkiLoader, ReadsPemBundleInOrderIgnoringTextAroundBlocks) {
-  std::string bundle = "subject=leaf\n" + pem(leaf_.cert.get()) + "\nissuer comment\n" + pem(ca_.ca.cert.get());
+  std::string bundle =
+      "subject=leaf\n" + pem(leaf_.cert.get()) + "\nissuer comment\n" + pem(ca_.ca.cert.get());
   auto certs = load_certificates(file("bundle.pem", bundle));
   ASSERT_TRUE(certs) << certs.error().message();
   ASSERT_EQ(certs->size(), 2u);
@@ -30,7 +31,8 @@ TEST_F(PkiLoader, ReadsPemBundleInOrderIgnoringTextAroundBlocks) {
 }
 
 TEST_F(PkiLoader, ReadsDerCertificateMadeByOpenssl) {
-  openssl_ok("openssl x509 -in " + q(dir_ / "leaf.crt") + " -outform DER -out " + q(dir_ / "leaf.der"));
+  openssl_ok("openssl x509 -in " + q(dir_ / "leaf.crt") + " -outform DER -out " +
+             q(dir_ / "leaf.der"));
   auto certs = load_certificates(dir_ / "leaf.der");
   ASSERT_TRUE(certs) << certs.error().message();
   ASSERT_EQ(certs->size(), 1u);
@@ -47,9 +49,12 @@ TEST_F(PkiLoader, ReadsTrustedCertificateBlocks) {
 }
 
 TEST_F(PkiLoader, EmptyFilesSayWhatWasExpected) {
-  EXPECT_EQ(error_of_certs("empty.crt", ""), path("empty.crt") + ": empty file; expected a PEM or DER certificate");
-  EXPECT_EQ(error_of_certs("blank.crt", " \n\n"), path("blank.crt") + ": empty file; expected a PEM or DER certificate");
-  EXPECT_EQ(error_of_key("empty.key", ""), path("empty.key") + ": empty file; expected a PEM or DER private key");
+  EXPECT_EQ(error_of_certs("empty.crt", ""),
+            path("empty.crt") + ": empty file; expected a PEM or DER certificate");
+  EXPECT_EQ(error_of_certs("blank.crt", " \n\n"),
+            path("blank.crt") + ": empty file; expected a PEM or DER certificate");
+  EXPECT_EQ(error_of_key("empty.key", ""),
+            path("empty.key") + ": empty file; expected a PEM or DER private key");
   auto crls = load_crls(file("empty.crl", ""));
   ASSERT_FALSE(crls);
   EXPECT_EQ(crls.error().message(), path("empty.crl") + ": empty file; expected a PEM or DER CRL");
@@ -73,27 +78,32 @@ TEST_F(PkiLoader, CorruptedPemCertificate) {
   text[41] = text[41] == 'A' ? 'B' : 'A';
   EXPECT_THAT(error_of_certs("bad.crt", text),
               StartsWith(path("bad.crt") + ": truncated or corrupted certificate: "));
-  EXPECT_EQ(error_of_certs("b64.crt", "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n"),
-            path("b64.crt") + ": truncated or corrupted certificate: bad base64 decode");
+  EXPECT_EQ(
+      error_of_certs("b64.crt", "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n"),
+      path("b64.crt") + ": truncated or corrupted certificate: bad base64 decode");
 }
 
 TEST_F(PkiLoader, TruncatedDerCertificate) {
   std::string der = certificate_der(leaf_.cert.get()).value();
   EXPECT_EQ(error_of_certs("cut.der", der.substr(0, der.size() - 10)),
-            path("cut.der") + ": truncated or corrupted certificate: too long; bad object header; "
-                              "nested asn1 error (Type=X509)");
+            path("cut.der") +
+                ": truncated or corrupted certificate: too long; bad object header; "
+                "nested asn1 error (Type=X509)");
   EXPECT_EQ(error_of_certs("long.der", der + "xx"),
-            path("long.der") + ": truncated or corrupted certificate: unexpected bytes after the end of "
-                               "the DER object");
+            path("long.der") +
+                ": truncated or corrupted certificate: unexpected bytes after the end of "
+                "the DER object");
 }
 
 TEST_F(PkiLoader, TextThatIsNoPemSaysSo) {
   EXPECT_EQ(error_of_certs("notes.txt", "hello\n"),
-            path("notes.txt") + ": not a PEM or DER certificate (no -----BEGIN CERTIFICATE----- line); "
-                                "check that this is the right file");
+            path("notes.txt") +
+                ": not a PEM or DER certificate (no -----BEGIN CERTIFICATE----- line); "
+                "check that this is the right file");
   EXPECT_EQ(error_of_key("notes.key", "hello\n"),
-            path("notes.key") + ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- line); "
-                                "check that this is the right file");
+            path("notes.key") +
+                ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- line); "
+                "check that this is the right file");
 }
 
 TEST_F(PkiLoader, WrongBlockKindIsNamed) {
@@ -102,16 +112,20 @@ TEST_F(PkiLoader, WrongBlockKindIsNamed) {
   EXPECT_EQ(error_of_key("cert.key", read(dir_ / "leaf.crt")),
             path("cert.key") + ": not a private key (found a CERTIFICATE block)");
   std::string der = certificate_der(leaf_.cert.get()).value();
-  EXPECT_EQ(error_of_key("cert.der", der), path("cert.der") + ": not a private key (found a DER certificate)");
+  EXPECT_EQ(error_of_key("cert.der", der),
+            path("cert.der") + ": not a private key (found a DER certificate)");
   auto crls = load_crls(dir_ / "leaf.crt");
   ASSERT_FALSE(crls);
   EXPECT_EQ(crls.error().message(), path("leaf.crt") + ": not a CRL (found a CERTIFICATE block)");
 }
 
 TEST_F(PkiLoader, ReadsCrlsPemBundleAndDer) {
-  auto crl1 = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()}, util::SystemClock::instance()).value();
+  auto crl1 = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()},
+                         util::SystemClock::instance())
+                  .value();
   auto other = test::make_test_ca("Other CA");
-  auto crl2 = create_crl(other.ca.cert.get(), other.ca.key.get(), {}, util::SystemClock::instance()).value();
+  auto crl2 = create_crl(other.ca.cert.get(), other.ca.key.get(), {}, util::SystemClock::instance())
+                  .value();
   auto bundle = file("all.crl", crl_pem(crl1.get()).value() + crl_pem(crl2.get()).value());
   auto crls = load_crls(bundle);
   ASSERT_TRUE(crls) << crls.error().message();
@@ -119,7 +133,8 @@ TEST_F(PkiLoader, ReadsCrlsPemBundleAndDer) {
   EXPECT_EQ(X509_CRL_cmp((*crls)[1].get(), crl2.get()), 0);
 
   file("one.crl", crl_pem(crl1.get()).value());
-  openssl_ok("openssl crl -in " + q(dir_ / "one.crl") + " -outform DER -out " + q(dir_ / "one.der"));
+  openssl_ok("openssl crl -in " + q(dir_ / "one.crl") + " -outform DER -out " +
+             q(dir_ / "one.der"));
   auto der = load_crls(dir_ / "one.der");
   ASSERT_TRUE(der) << der.error().message();
   ASSERT_EQ(der->size(), 1u);
@@ -142,7 +157,8 @@ TEST_F(PkiLoader, CertificateFolderSkipsDotfilesAndSubfolders) {
   test::write_text(trusted / "c.crt", "garbage\n");
   auto bad = load_certificates_dir(trusted.path());
   ASSERT_FALSE(bad);
-  EXPECT_THAT(bad.error().message(), StartsWith((trusted / "c.crt").string() + ": not a PEM or DER certificate"));
+  EXPECT_THAT(bad.error().message(),
+              StartsWith((trusted / "c.crt").string() + ": not a PEM or DER certificate"));
 }
 
 TEST_F(PkiLoader, FoldersMustExistButMayBeEmpty) {
@@ -151,22 +167,25 @@ TEST_F(PkiLoader, FoldersMustExistButMayBeEmpty) {
   EXPECT_TRUE(load_crls_dir(empty.path()).value().empty());
   auto missing = load_certificates_dir(empty / "trusted");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().message(),
-            (empty / "trusted").string() + ": no such folder; create it and put the trusted CA "
+  EXPECT_EQ(missing.error().message(), (empty / "trusted").string() +
+                                           ": no such folder; create it and put the trusted CA "
                                            "certificate files in it (it may stay empty)");
   auto missing_crls = load_crls_dir(empty / "revoked");
   ASSERT_FALSE(missing_crls);
   EXPECT_EQ(missing_crls.error().message(),
-            (empty / "revoked").string() + ": no such folder; create it and put the CRL files in it "
-                                           "(it may stay empty)");
+            (empty / "revoked").string() +
+                ": no such folder; create it and put the CRL files in it "
+                "(it may stay empty)");
   auto not_dir = load_crls_dir(dir_ / "leaf.crt");
   ASSERT_FALSE(not_dir);
-  EXPECT_EQ(not_dir.error().message(), path("leaf.crt") + ": not a folder; it must be a folder of CRL files");
+  EXPECT_EQ(not_dir.error().message(),
+            path("leaf.crt") + ": not a folder; it must be a folder of CRL files");
 }
 
 TEST_F(PkiLoader, CrlFolderReadsEveryFile) {
   test::TempDir revoked;
-  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance()).value();
+  auto crl =
+      create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance()).value();
   test::write_text(revoked / "ca.crl", crl_pem(crl.get()).value());
   test::write_text(revoked / "ca.der", crl_der(crl.get()).value());
   EXPECT_EQ(load_crls_dir(revoked.path()).value().size(), 2u);
@@ -177,9 +196,10 @@ TEST_F(PkiLoader, KeyMatchesItsCertificateOnly) {
   auto other = test::make_leaf(ca_, {"db2"});
   auto st = check_key_matches(leaf_.cert.get(), other.key.get(), "public.crt", "private.key");
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(),
-            "private.key does not match the certificate in public.crt (CN=db1.example.com,O=tlsgate); "
-            "use the key the certificate was issued for, or reissue the certificate");
+  EXPECT_EQ(
+      st.error().message(),
+      "private.key does not match the certificate in public.crt (CN=db1.example.com,O=tlsgate); "
+      "use the key the certificate was issued for, or reissue the certificate");
   auto rsa = load_private_key(pkcs1_rsa_key(), {}).value();
   EXPECT_FALSE(check_key_matches(leaf_.cert.get(), rsa.get(), "c", "k"));
 }

@@ -27,9 +27,10 @@ TEST(PkiPin, MatchesTheOpensslPipelineForEcAndRsa) {
   EXPECT_EQ(util::hex(spki_sha256(ca.ca.cert.get())), openssl_pin(dir / "ca.crt"));
   EXPECT_EQ(util::hex(spki_sha256(leaf.cert.get())), openssl_pin(dir / "leaf.crt"));
   EXPECT_EQ(spki_sha256(leaf.cert.get()).size(), 32u);
-  std::string b64 = openssl_ok("openssl x509 -noout -pubkey -in " + q(dir / "leaf.crt") +
-                               " | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | "
-                               "openssl base64 -A");
+  std::string b64 =
+      openssl_ok("openssl x509 -noout -pubkey -in " + q(dir / "leaf.crt") +
+                 " | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | "
+                 "openssl base64 -A");
   EXPECT_EQ(base64(spki_sha256(leaf.cert.get())), b64);
 }
 
@@ -58,9 +59,10 @@ TEST(PkiPin, RejectsAnythingElseSayingWhatIsAccepted) {
       "\" is not a SHA-256 public-key pin; write 64 hex digits (optionally after \"sha256:\") or "
       "sha256//BASE64, as `tlsgate cert pin` prints them";
   std::string hex63(63, 'a');
-  for (std::string bad : {std::string(), hex63, hex63 + "g", std::string(66, 'a'),
-                          "sha256//" + base64("short"), std::string("sha256//!!!!"),
-                          "sha1:" + std::string(64, 'a'), "sha256//" + base64(std::string(32, 'x')) + "A"}) {
+  for (std::string bad :
+       {std::string(), hex63, hex63 + "g", std::string(66, 'a'), "sha256//" + base64("short"),
+        std::string("sha256//!!!!"), "sha1:" + std::string(64, 'a'),
+        "sha256//" + base64(std::string(32, 'x')) + "A"}) {
     auto r = parse_pin(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().message(), "\"" + bad + kTail);

@@ -1,7 +1,7 @@
 #include "pki/pkcs12.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/loader.h"
 #include "pki_test_util.h"
@@ -24,7 +24,8 @@ class PkiPkcs12 : public ::testing::Test {
   }
 
   std::string store(const std::string& password) {
-    auto der = write_pkcs12(leaf_.cert.get(), leaf_.key.get(), chain_, util::Secret(password), "db1");
+    auto der =
+        write_pkcs12(leaf_.cert.get(), leaf_.key.get(), chain_, util::Secret(password), "db1");
     EXPECT_TRUE(der) << der.error().message();
     return der.value_or("");
   }
@@ -55,7 +56,8 @@ TEST_F(PkiPkcs12, OpensslReadsItWithModernAlgorithms) {
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = db1.example.com"));
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = P12 CA"));
   int rc = -1;
-  test::run_command("openssl pkcs12 -info -noenc -in " + q(dir_ / "db1.p12") + " -passin pass:wrong", &rc);
+  test::run_command(
+      "openssl pkcs12 -info -noenc -in " + q(dir_ / "db1.p12") + " -passin pass:wrong", &rc);
   EXPECT_NE(rc, 0);
 }
 
@@ -63,8 +65,9 @@ TEST_F(PkiPkcs12, ReadsAKeyStoreMadeByOpenssl) {
   test::write_cert(dir_ / "leaf.crt", leaf_.cert.get());
   test::write_cert(dir_ / "ca.crt", ca_.ca.cert.get());
   test::write_key(dir_ / "leaf.key", leaf_.key.get());
-  openssl_ok("openssl pkcs12 -export -in " + q(dir_ / "leaf.crt") + " -inkey " + q(dir_ / "leaf.key") +
-             " -certfile " + q(dir_ / "ca.crt") + " -out " + q(dir_ / "o.p12") + " -passout pass:pw");
+  openssl_ok("openssl pkcs12 -export -in " + q(dir_ / "leaf.crt") + " -inkey " +
+             q(dir_ / "leaf.key") + " -certfile " + q(dir_ / "ca.crt") + " -out " +
+             q(dir_ / "o.p12") + " -passout pass:pw");
   auto contents = read_pkcs12(read(dir_ / "o.p12"), "o.p12", util::Secret("pw"));
   ASSERT_TRUE(contents) << contents.error().message();
   EXPECT_EQ(EVP_PKEY_eq(contents->key.get(), leaf_.key.get()), 1);
@@ -75,24 +78,28 @@ TEST_F(PkiPkcs12, WrongPasswordIsNotCorruption) {
   std::string der = store("changeit");
   auto wrong = read_pkcs12(der, "db1.p12", util::Secret("nope"));
   ASSERT_FALSE(wrong);
-  EXPECT_EQ(wrong.error().message(),
-            "db1.p12: wrong password for the PKCS#12 key store; check the password (or --password-file)");
+  EXPECT_EQ(
+      wrong.error().message(),
+      "db1.p12: wrong password for the PKCS#12 key store; check the password (or --password-file)");
   auto empty = read_pkcs12(der, "db1.p12", util::Secret(""));
   ASSERT_FALSE(empty);
   EXPECT_THAT(empty.error().message(), HasSubstr("wrong password"));
 
   auto cut = read_pkcs12(der.substr(0, der.size() / 2), "db1.p12", util::Secret("changeit"));
   ASSERT_FALSE(cut);
-  EXPECT_THAT(cut.error().message(), StartsWith("db1.p12: not a PKCS#12 key store, or truncated or corrupted: "));
+  EXPECT_THAT(cut.error().message(),
+              StartsWith("db1.p12: not a PKCS#12 key store, or truncated or corrupted: "));
   auto text = read_pkcs12("hello", "notes.txt", util::Secret("changeit"));
   ASSERT_FALSE(text);
-  EXPECT_THAT(text.error().message(), StartsWith("notes.txt: not a PKCS#12 key store, or truncated or corrupted"));
+  EXPECT_THAT(text.error().message(),
+              StartsWith("notes.txt: not a PKCS#12 key store, or truncated or corrupted"));
 }
 
 TEST_F(PkiPkcs12, EmptyPasswordMeansNoEncryption) {
   std::string der = store("");
   ASSERT_TRUE(util::write_file_atomic(dir_ / "open.p12", der, 0600));
-  std::string info = openssl_ok("openssl pkcs12 -info -noenc -in " + q(dir_ / "open.p12") + " -passin pass:");
+  std::string info =
+      openssl_ok("openssl pkcs12 -info -noenc -in " + q(dir_ / "open.p12") + " -passin pass:");
   EXPECT_THAT(info, HasSubstr("PKCS7 Data"));
   EXPECT_THAT(info, ::testing::Not(HasSubstr("PKCS7 Encrypted data")));
   EXPECT_THAT(info, HasSubstr("-----BEGIN PRIVATE KEY-----"));

@@ -1,8 +1,8 @@
 // parse_private_key / load_private_key of pki/loader.h (src/pki/private_key_loader.cc).
 #include "pki/loader.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "loader_fixture.h"
 #include "pki_test_util.h"
@@ -17,7 +17,8 @@ using namespace test_util;
 class PkiKeyLoader : public LoaderFixture {};
 
 TEST_F(PkiKeyLoader, KeyFileWithCertificateFirstStillFindsTheKey) {
-  auto key = load_private_key(file("combined.pem", read(dir_ / "leaf.crt") + read(dir_ / "leaf.key")), {});
+  auto key =
+      load_private_key(file("combined.pem", read(dir_ / "leaf.crt") + read(dir_ / "leaf.key")), {});
   ASSERT_TRUE(key) << key.error().message();
   EXPECT_EQ(EVP_PKEY_eq(key->get(), leaf_.key.get()), 1);
 }
@@ -39,7 +40,8 @@ TEST_F(PkiKeyLoader, ReadsPkcs8AndPkcs1KeysPemAndDer) {
   ASSERT_TRUE(ec) << ec.error().message();
   EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
 
-  openssl_ok("openssl rsa -traditional -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa1.der"));
+  openssl_ok("openssl rsa -traditional -in " + q(rsa) + " -outform DER -out " +
+             q(dir_ / "rsa1.der"));
   openssl_ok("openssl pkey -in " + q(rsa) + " -outform DER -out " + q(dir_ / "rsa8.der"));
   for (const char* der : {"rsa1.der", "rsa8.der"}) {
     auto key = load_private_key(dir_ / der, {});
@@ -51,16 +53,19 @@ TEST_F(PkiKeyLoader, ReadsPkcs8AndPkcs1KeysPemAndDer) {
 TEST_F(PkiKeyLoader, EncryptedPkcs8NeedsTheRightPassword) {
   auto rsa = pkcs1_rsa_key();
   auto enc = dir_ / "enc.key";
-  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(rsa) + " -out " + q(enc) +
+             " -passout pass:s3cret");
   EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
 
   auto none = load_private_key(enc, {});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().message(),
-            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+            enc.string() +
+                ": the private key is encrypted; set private_key_password (or --password-file)");
   auto wrong = load_private_key(enc, util::Secret("nope"));
   ASSERT_FALSE(wrong);
-  EXPECT_EQ(wrong.error().message(), enc.string() + ": wrong password for the encrypted private key");
+  EXPECT_EQ(wrong.error().message(),
+            enc.string() + ": wrong password for the encrypted private key");
   auto right = load_private_key(enc, util::Secret("s3cret"));
   ASSERT_TRUE(right) << right.error().message();
   EXPECT_EQ(EVP_PKEY_eq(right->get(), load_private_key(rsa, {}).value().get()), 1);
@@ -71,7 +76,8 @@ TEST_F(PkiKeyLoader, EncryptedDerPkcs8NeedsTheRightPassword) {
   openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -outform DER -out " +
              q(enc) + " -passout pass:s3cret");
   EXPECT_EQ(load_private_key(enc, {}).error().message(),
-            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+            enc.string() +
+                ": the private key is encrypted; set private_key_password (or --password-file)");
   EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
             enc.string() + ": wrong password for the encrypted private key");
   auto right = load_private_key(enc, util::Secret("s3cret"));
@@ -82,10 +88,12 @@ TEST_F(PkiKeyLoader, EncryptedDerPkcs8NeedsTheRightPassword) {
 TEST_F(PkiKeyLoader, LegacyEncryptedPemNeedsTheRightPassword) {
   auto rsa = pkcs1_rsa_key();
   auto enc = dir_ / "legacy.key";
-  openssl_ok("openssl rsa -traditional -aes256 -in " + q(rsa) + " -out " + q(enc) + " -passout pass:s3cret");
+  openssl_ok("openssl rsa -traditional -aes256 -in " + q(rsa) + " -out " + q(enc) +
+             " -passout pass:s3cret");
   EXPECT_THAT(read(enc), HasSubstr("Proc-Type: 4,ENCRYPTED"));
   EXPECT_EQ(load_private_key(enc, {}).error().message(),
-            enc.string() + ": the private key is encrypted; set private_key_password (or --password-file)");
+            enc.string() +
+                ": the private key is encrypted; set private_key_password (or --password-file)");
   EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
             enc.string() + ": wrong password for the encrypted private key");
   EXPECT_TRUE(load_private_key(enc, util::Secret("s3cret")));
@@ -102,9 +110,13 @@ TEST_F(PkiKeyLoader, TruncatedOrCorruptedKey) {
   std::string der = private_key_der(leaf_.key.get()).value();
   EXPECT_THAT(error_of_key("cut.der", der.substr(0, der.size() - 5)),
               StartsWith(path("cut.der") + ": truncated or corrupted private key: "));
-  EXPECT_EQ(error_of_key("ssh.key", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
-            path("ssh.key") + ": an OpenSSH private key is not supported; convert it with "
-                              "`ssh-keygen -p -m PKCS8 -f " + path("ssh.key") + "`");
+  EXPECT_EQ(error_of_key(
+                "ssh.key",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+            path("ssh.key") +
+                ": an OpenSSH private key is not supported; convert it with "
+                "`ssh-keygen -p -m PKCS8 -f " +
+                path("ssh.key") + "`");
 }
 
 }  // namespace

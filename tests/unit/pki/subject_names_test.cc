@@ -1,6 +1,6 @@
 // classify_names of pki/issuer.h (src/pki/subject_names.cc).
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/issuer.h"
 
@@ -10,11 +10,11 @@ namespace {
 using ::testing::ElementsAre;
 
 TEST(PkiClassifyNames, SortsEachNameIntoItsKind) {
-  auto names = classify_names({"db1.example.com", "localhost", "*.example.com", "127.0.0.1",
-                               "fe80::1", "::1", "2001:db8::1:0:0:1", "ops@example.com",
-                               "spiffe://cluster/ns/db", "https://db.example.com/x", "node_1.internal",
-                               " padded.example.com "})
-                   .value();
+  auto names =
+      classify_names({"db1.example.com", "localhost", "*.example.com", "127.0.0.1", "fe80::1",
+                      "::1", "2001:db8::1:0:0:1", "ops@example.com", "spiffe://cluster/ns/db",
+                      "https://db.example.com/x", "node_1.internal", " padded.example.com "})
+          .value();
   EXPECT_THAT(names.dns, ElementsAre("db1.example.com", "localhost", "*.example.com",
                                      "node_1.internal", "padded.example.com"));
   EXPECT_THAT(names.ip, ElementsAre("127.0.0.1", "fe80::1", "::1", "2001:db8::1:0:0:1"));

@@ -1,7 +1,7 @@
 #include "pki/verifier.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "pki/certificate_info.h"
 #include "pki/encode.h"
@@ -65,9 +65,11 @@ TEST_F(PkiVerifier, ExpiredCertificate) {
   old_ca_req.not_before = kStart;
   auto old_ca = test::TestCa{create_ca(old_ca_req, util::SystemClock::instance()).value(), "old"};
   trusted_.push_back(up_ref(old_ca.ca.cert.get()));
-  auto old = test::make_leaf(old_ca, {"db1"}, true, false, test::Validity{kStart, kStart + std::chrono::days(30)});
-  EXPECT_EQ(error_of(old.cert.get(), {}),
-            who(old.cert.get()) + "certificate has expired (notAfter 2020-01-31 00:00:00 UTC); renew it");
+  auto old = test::make_leaf(old_ca, {"db1"}, true, false,
+                             test::Validity{kStart, kStart + std::chrono::days(30)});
+  EXPECT_EQ(
+      error_of(old.cert.get(), {}),
+      who(old.cert.get()) + "certificate has expired (notAfter 2020-01-31 00:00:00 UTC); renew it");
   // ... but it was fine in its time.
   VerifyOptions then;
   then.at = kStart + std::chrono::days(1);
@@ -79,25 +81,29 @@ TEST_F(PkiVerifier, ExpiredCertificate) {
 
 TEST_F(PkiVerifier, NotYetValidCertificate) {
   auto future = std::chrono::sys_days(std::chrono::year(2099) / 1 / 1);
-  auto later = test::make_leaf(ca_, {"db1"}, true, false, test::Validity{future, future + std::chrono::days(1)});
+  auto later = test::make_leaf(ca_, {"db1"}, true, false,
+                               test::Validity{future, future + std::chrono::days(1)});
   EXPECT_EQ(error_of(later.cert.get(), {}),
-            who(later.cert.get()) + "certificate is not yet valid (notBefore 2099-01-01 00:00:00 UTC); "
-                                    "check this machine's clock, or wait until then");
+            who(later.cert.get()) +
+                "certificate is not yet valid (notBefore 2099-01-01 00:00:00 UTC); "
+                "check this machine's clock, or wait until then");
 }
 
 TEST_F(PkiVerifier, UnknownIssuer) {
   auto other = test::make_test_ca("Other CA");
   auto stranger = test::make_leaf(other, {"db1"});
   EXPECT_EQ(error_of(stranger.cert.get(), {}),
-            who(stranger.cert.get()) + "unable to get local issuer certificate (issuer CN=Other CA,"
-                                       "O=tlsgate); put the issuer's certificate into the trusted folder");
+            who(stranger.cert.get()) +
+                "unable to get local issuer certificate (issuer CN=Other CA,"
+                "O=tlsgate); put the issuer's certificate into the trusted folder");
 }
 
 TEST_F(PkiVerifier, UntrustedSelfSignedCertificate) {
   auto other = test::make_test_ca("Lonely CA");
   EXPECT_EQ(error_of(other.ca.cert.get(), {}),
-            who(other.ca.cert.get()) + "self-signed certificate; put this certificate into the trusted "
-                                       "folder if you trust it");
+            who(other.ca.cert.get()) +
+                "self-signed certificate; put this certificate into the trusted "
+                "folder if you trust it");
 }
 
 TEST_F(PkiVerifier, PartialChainTrustsALeafInTheTrustedSet) {
@@ -115,13 +121,14 @@ TEST_F(PkiVerifier, UntrustedCertificatesCompleteTheChain) {
   sent.push_back(up_ref(ca_.ca.cert.get()));
   auto st = verify_chain(leaf_.cert.get(), sent, {}, {}, {});
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(),
-            who(ca_.ca.cert.get()) + "self-signed certificate in certificate chain; put the root "
-                                     "certificate into the trusted folder if you trust it");
+  EXPECT_EQ(st.error().message(), who(ca_.ca.cert.get()) +
+                                      "self-signed certificate in certificate chain; put the root "
+                                      "certificate into the trusted folder if you trust it");
 }
 
 TEST_F(PkiVerifier, RevokedCertificate) {
-  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()}, util::SystemClock::instance());
+  auto crl = create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {leaf_.cert.get()},
+                        util::SystemClock::instance());
   std::vector<X509CrlPtr> crls;
   crls.push_back(std::move(crl.value()));
   EXPECT_EQ(error_of(leaf_.cert.get(), crl_check(), crls),
@@ -135,22 +142,26 @@ TEST_F(PkiVerifier, RevokedCertificate) {
 
 TEST_F(PkiVerifier, MissingOrExpiredCrl) {
   EXPECT_EQ(error_of(leaf_.cert.get(), crl_check()),
-            who(leaf_.cert.get()) + "unable to get certificate CRL (no CRL from CN=Verify CA,O=tlsgate); "
-                                    "put the issuer's CRL into the revoked folder, or turn revocation "
-                                    "checks off");
+            who(leaf_.cert.get()) +
+                "unable to get certificate CRL (no CRL from CN=Verify CA,O=tlsgate); "
+                "put the issuer's CRL into the revoked folder, or turn revocation "
+                "checks off");
   std::vector<X509CrlPtr> crls;
   crls.push_back(create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance(),
                             kStart, kStart + std::chrono::days(7))
                      .value());
   EXPECT_EQ(error_of(leaf_.cert.get(), crl_check(), crls),
-            who(leaf_.cert.get()) + "CRL has expired (nextUpdate 2020-01-08 00:00:00 UTC); fetch a fresh "
-                                    "CRL from the issuer into the revoked folder");
+            who(leaf_.cert.get()) +
+                "CRL has expired (nextUpdate 2020-01-08 00:00:00 UTC); fetch a fresh "
+                "CRL from the issuer into the revoked folder");
 }
 
 TEST_F(PkiVerifier, CrlOfAnotherCaDoesNotCount) {
   auto other = test::make_test_ca("Other CA");
   std::vector<X509CrlPtr> crls;
-  crls.push_back(create_crl(other.ca.cert.get(), other.ca.key.get(), {}, util::SystemClock::instance()).value());
+  crls.push_back(
+      create_crl(other.ca.cert.get(), other.ca.key.get(), {}, util::SystemClock::instance())
+          .value());
   EXPECT_THAT(error_of(leaf_.cert.get(), crl_check(), crls),
               ::testing::HasSubstr("unable to get certificate CRL"));
 }
@@ -164,27 +175,31 @@ TEST_F(PkiVerifier, HostnameAndIpMustBeListed) {
   VerifyOptions options;
   options.hostname = "db2.example.com";
   EXPECT_EQ(error_of(leaf_.cert.get(), options),
-            who(leaf_.cert.get()) + "hostname mismatch (wanted db2.example.com; it lists "
-                                    "DNS:db1.example.com, DNS:*.db.example.com, IP:10.0.0.1); connect "
-                                    "with a name the certificate lists, or reissue it with this name");
+            who(leaf_.cert.get()) +
+                "hostname mismatch (wanted db2.example.com; it lists "
+                "DNS:db1.example.com, DNS:*.db.example.com, IP:10.0.0.1); connect "
+                "with a name the certificate lists, or reissue it with this name");
   options.hostname = "a.b.db.example.com";  // a wildcard covers one label only
   EXPECT_FALSE(verify_chain(leaf_.cert.get(), {}, trusted_, {}, options));
   options.hostname = "10.0.0.2";
   EXPECT_EQ(error_of(leaf_.cert.get(), options),
-            who(leaf_.cert.get()) + "IP address mismatch (wanted 10.0.0.2; it lists "
-                                    "DNS:db1.example.com, DNS:*.db.example.com, IP:10.0.0.1); connect "
-                                    "with a name the certificate lists, or reissue it with this name");
+            who(leaf_.cert.get()) +
+                "IP address mismatch (wanted 10.0.0.2; it lists "
+                "DNS:db1.example.com, DNS:*.db.example.com, IP:10.0.0.1); connect "
+                "with a name the certificate lists, or reissue it with this name");
 }
 
 TEST_F(PkiVerifier, PurposeMustMatch) {
   auto client = test::make_leaf(ca_, {"app"}, false, true);
   EXPECT_TRUE(verify_chain(client.cert.get(), {}, trusted_, {}, for_purpose(Purpose::kClient)));
   EXPECT_EQ(error_of(client.cert.get(), for_purpose(Purpose::kServer)),
-            who(client.cert.get()) + "unsuitable certificate purpose (not for TLS servers); reissue it "
-                                     "with --server");
+            who(client.cert.get()) +
+                "unsuitable certificate purpose (not for TLS servers); reissue it "
+                "with --server");
   EXPECT_EQ(error_of(leaf_.cert.get(), for_purpose(Purpose::kClient)),
-            who(leaf_.cert.get()) + "unsuitable certificate purpose (not for TLS clients); reissue it "
-                                    "with --client");
+            who(leaf_.cert.get()) +
+                "unsuitable certificate purpose (not for TLS clients); reissue it "
+                "with --client");
 }
 
 TEST_F(PkiVerifier, AlteredCertificateFailsItsSignature) {
@@ -198,8 +213,9 @@ TEST_F(PkiVerifier, AlteredCertificateFailsItsSignature) {
   auto st = verify_chain(copy.get(), {}, trusted_, {}, {});
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message(),
-            who(copy.get()) + "certificate signature failure; the certificate was altered or signed by "
-                              "another key, reissue it");
+            who(copy.get()) +
+                "certificate signature failure; the certificate was altered or signed by "
+                "another key, reissue it");
 }
 
 }  // namespace
