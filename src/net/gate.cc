@@ -52,7 +52,9 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 
 struct Gate::Impl {
   explicit Impl(const GateOptions& o)
-      : options(o), registry({o.expand_commands, {}}, util::SystemClock::instance()) {}
+      : options(o),
+        registry({o.expand_commands, {}, std::make_shared<tls::TicketKeys>()},
+                 util::SystemClock::instance()) {}
 
   config::Config config;
   GateOptions options;
@@ -74,6 +76,7 @@ struct Gate::Impl {
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c);
   void begin_drain();
+  void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
 };
 
@@ -253,6 +256,20 @@ void Gate::Impl::begin_drain() {
   (*poll)();
 }
 
+// Session ticket keys rotate on a schedule; the previous key still decrypts,
+// so a client resumes across one rotation (and across any reload).
+void Gate::Impl::schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer) {
+  timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      config.server.ticket_key_rotation));
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    registry.rotate_ticket_keys();
+    spdlog::debug("session ticket keys rotated (server.ticket_key_rotation={}s)",
+                  config.server.ticket_key_rotation.count());
+    schedule_ticket_rotation(timer);
+  });
+}
+
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
@@ -319,6 +336,8 @@ int Gate::run() {
     on_signal();
   }
   auto guard = asio::make_work_guard(s.control);
+  auto rotation = std::make_shared<asio::steady_timer>(s.control);
+  s.schedule_ticket_rotation(rotation);
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }

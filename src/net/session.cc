@@ -143,7 +143,7 @@ void Session::connect_upstream() {
   auto self = shared_from_this();
   resolver_.async_resolve(
       target.host, std::to_string(target.port),
-      [this, self](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+      [this, self](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
         if (closed_) return;
         if (ec) {
           connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);

@@ -107,6 +107,10 @@ class Builder {
           ssl, reinterpret_cast<const unsigned char*>(sid.data()),
           static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
     }
+    if (side_ == Side::kServer && options_.tickets) {
+      options_.tickets->attach(ssl);
+      ctx->tickets = options_.tickets;
+    }
     if (!options_.alpn.empty()) {
       alpn_ = std::make_shared<const std::string>(alpn_wire(options_.alpn));
       if (side_ == Side::kServer) {

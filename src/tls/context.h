@@ -18,6 +18,7 @@
 #include "config/settings.h"
 #include "pki/certificate_info.h"
 #include "tls/ssl_handles.h"
+#include "tls/ticket_keys.h"
 #include "util/clock.h"
 #include "util/result.h"
 
@@ -35,11 +36,15 @@ struct Context {
   // ALPN list in wire format; the server's selection callback points into it,
   // so a connection must hold its Context (not only the SSL_CTX) while alive.
   std::shared_ptr<const std::string> alpn_wire;
+  std::shared_ptr<TicketKeys> tickets;  // kept alive as long as the SSL_CTX uses them
 };
 
 struct BuildOptions {
   bool expand_commands = false;   // allow private_key_password=$(command)
   std::vector<std::string> alpn;  // server: protocols accepted; client: offered
+  // Server side: session tickets under these shared, rotated keys (so
+  // resumption survives reloads); null: OpenSSL's per-context keys.
+  std::shared_ptr<TicketKeys> tickets;
 };
 
 // The peer certificate that chain verification rejected on this SSL, if any

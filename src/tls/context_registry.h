@@ -63,6 +63,9 @@ class ContextRegistry {
                                    const std::vector<std::string>& scopes = {});
 
   std::map<Key, PolicyState> states() const;
+  void rotate_ticket_keys() {
+    if (options_.tickets) options_.tickets->rotate();
+  }
   std::vector<config::Policy> policies() const;  // the settings of every entry, one per scope
 
  private:

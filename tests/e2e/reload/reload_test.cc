@@ -38,7 +38,7 @@ class Client {
   };
 
   // Connects and completes the handshake; nullopt (with *why) on failure.
-  std::optional<Conn> connect(int port, std::string* why) {
+  std::optional<Conn> connect(int port, std::string* why, SSL_SESSION* resume = nullptr) {
     Conn c;
     c.fd = util::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     timeval tv{5, 0};
@@ -55,6 +55,7 @@ class Client {
     c.ssl.reset(SSL_new(ctx_.get()));
     SSL_set_fd(c.ssl.get(), c.fd.get());
     SSL_set1_host(c.ssl.get(), "localhost");
+    if (resume != nullptr) SSL_set_session(c.ssl.get(), resume);
     if (SSL_connect(c.ssl.get()) != 1) {
       *why = std::string("handshake failed: ") +
              X509_verify_cert_error_string(SSL_get_verify_result(c.ssl.get()));
@@ -217,6 +218,23 @@ TEST_F(ReloadTest, FiftyRotationsUnderLoadFailNoHandshakeAndDropNoConnection) {
   load.join();
   EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_GT(handshakes.load(), 50);
+}
+
+TEST_F(ReloadTest, ClientsResumeAcrossAReload) {
+  std::string why;
+  auto first = client_.connect(port_, &why);
+  ASSERT_TRUE(first) << why;
+  ASSERT_TRUE(
+      Client::round_trip(*first, "ticket please\n"));  // TLS 1.3 tickets arrive after the handshake
+  tls::SslSessionPtr session(SSL_get1_session(first->ssl.get()));
+  ASSERT_TRUE(session && SSL_SESSION_is_resumable(session.get()));
+  auto next = install_new_certificate(false);
+  ASSERT_TRUE(served_within(next, 2s)) << gate_->log();
+  auto resumed = client_.connect(port_, &why, session.get());
+  ASSERT_TRUE(resumed) << why;
+  EXPECT_EQ(SSL_session_reused(resumed->ssl.get()), 1)
+      << "the gate's ticket keys did not survive the reload";
+  EXPECT_TRUE(Client::round_trip(*resumed, "resumed\n"));
 }
 
 TEST_F(ReloadTest, SighupAppliesAllowedIdentitiesToNewConnectionsOnly) {

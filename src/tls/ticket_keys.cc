@@ -1,0 +1,70 @@
+#include "tls/ticket_keys.h"
+
+#include <cstring>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace tlsgate::tls {
+namespace {
+
+int ctx_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+TicketKeys::TicketKeys() {
+  keys_.store(std::make_shared<const Set>(Set{random_key(), std::nullopt}));
+}
+
+TicketKeys::Key TicketKeys::random_key() {
+  Key k;
+  RAND_bytes(k.name.data(), static_cast<int>(k.name.size()));
+  RAND_bytes(k.aes.data(), static_cast<int>(k.aes.size()));
+  RAND_bytes(k.hmac.data(), static_cast<int>(k.hmac.size()));
+  return k;
+}
+
+void TicketKeys::rotate() {
+  auto old = keys_.load();
+  keys_.store(std::make_shared<const Set>(Set{random_key(), old->current}));
+}
+
+void TicketKeys::attach(SSL_CTX* ctx) {
+  SSL_CTX_set_ex_data(ctx, ctx_index(), this);
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &TicketKeys::callback);
+}
+
+int TicketKeys::callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
+                         EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
+  auto* self = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
+  if (self == nullptr) return -1;
+  auto keys = self->keys_.load();
+  const Key* key = &keys->current;
+  int result = 1;
+  if (encrypt == 1) {
+    std::memcpy(key_name, key->name.data(), key->name.size());
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1) return -1;
+  } else if (std::memcmp(key_name, keys->current.name.data(), 16) != 0) {
+    if (!keys->previous || std::memcmp(key_name, keys->previous->name.data(), 16) != 0) {
+      return 0;  // unknown key: a full handshake
+    }
+    key = &*keys->previous;
+    result = 2;  // valid, but issue a ticket under the current key
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(
+          OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key->hmac.data()), key->hmac.size()),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  int ok = encrypt == 1
+               ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv)
+               : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv);
+  return ok == 1 ? result : -1;
+}
+
+}  // namespace tlsgate::tls
