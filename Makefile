@@ -49,6 +49,7 @@ lint:
 	scripts/lint.sh $(BUILD)
 
 bench:
+	@test -x bench/run.sh || { echo "make bench: bench/run.sh is not written yet (issue 6)" >&2; exit 2; }
 	scripts/install-deps.sh build bench
 	$(MAKE) --no-print-directory build
 	bench/run.sh $(BUILD)

@@ -70,7 +70,7 @@ void Session::detect() {
   unsigned char byte = 0;
   ssize_t n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK);
   if (n == 1) {
-    on_detected(byte, true);
+    on_detected(byte);
   } else if (n == 0) {
     finish("client closed the connection before sending anything", false);
   } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -80,7 +80,7 @@ void Session::detect() {
   }
 }
 
-void Session::on_detected(unsigned char first_byte, bool /*have_byte*/) {
+void Session::on_detected(unsigned char first_byte) {
   constexpr unsigned char kTlsHandshakeRecord = 0x16;
   if (first_byte == kTlsHandshakeRecord) {
     tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
@@ -143,7 +143,8 @@ void Session::connect_upstream() {
   auto self = shared_from_this();
   resolver_.async_resolve(
       target.host, std::to_string(target.port),
-      [this, self](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
+      [this, self](const boost::system::error_code& ec,
+                   const tcp::resolver::results_type& results) {
         if (closed_) return;
         if (ec) {
           connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);

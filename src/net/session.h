@@ -56,7 +56,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void detect();
-  void on_detected(unsigned char first_byte, bool have_byte);
+  void on_detected(unsigned char first_byte);
   // protocol=postgres (session_postgres.cc)
   void negotiate_postgres();
   bool send_to_client(const std::string& bytes);
@@ -76,7 +76,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void arm_deadline(config::Seconds timeout, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
-  std::string peer() const { return peer_; }
 
   ConnectorRuntime& connector_;
   Stream client_;

@@ -25,7 +25,7 @@ void Session::negotiate_postgres() {
     ssize_t peeked = ::recv(client_.socket().native_handle(), &first, 1, MSG_PEEK);
     if (peeked == 1 && first == 0x16 &&
         connector_.settings.tls_level != config::TlsLevel::kDisabled) {
-      on_detected(first, true);  // direct TLS (sslnegotiation=direct)
+      on_detected(first);  // direct TLS (sslnegotiation=direct)
       return;
     }
   }
