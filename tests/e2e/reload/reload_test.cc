@@ -175,7 +175,7 @@ TEST_F(ReloadTest, RenameIntoPlaceIsServed) {
 }
 
 TEST_F(ReloadTest, BrokenKeyKeepsTheOldCertificateUntilFixed) {
-  write_text(policy_ / "private.key", "-----BEGIN PRIVATE KEY-----\nhalf-writ", 0600);
+  write_text(policy_ / "private.key", "-----BEGIN " "PRIVATE KEY-----\nhalf-writ", 0600);
   EXPECT_TRUE(gate_->wait_for_log("reload after a file change failed, still serving serial " +
                                   first_serial_))
       << gate_->log();

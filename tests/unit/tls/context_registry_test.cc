@@ -46,7 +46,7 @@ TEST_F(RegistryTest, ReloadPublishesTheNewCertificate) {
 
 TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
   auto entry = registry_.acquire(policies_["bolt"], Side::kServer).value();
-  test::write_text(policies_["bolt"].private_key, "-----BEGIN PRIVATE KEY-----\ntruncated", 0600);
+  test::write_text(policies_["bolt"].private_key, "-----BEGIN " "PRIVATE KEY-----\ntruncated", 0600);
   auto reports = registry_.reload(policies_);
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_FALSE(reports[0].ok);

@@ -104,7 +104,7 @@ TEST_F(ContextTest, OnlyTls12ClientAgainstTls13PolicyFails) {
 }
 
 TEST_F(ContextTest, BuildNamesTheBrokenKey) {
-  test::write_text(server_.private_key, "-----BEGIN PRIVATE KEY-----\nAAAA\n", 0600);
+  test::write_text(server_.private_key, "-----BEGIN " "PRIVATE KEY-----\nAAAA\n", 0600);
   auto ctx = build_context(server_, Side::kServer, {}, util::SystemClock::instance());
   ASSERT_FALSE(ctx);
   EXPECT_EQ(
