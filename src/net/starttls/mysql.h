@@ -1,0 +1,124 @@
+// The MySQL/MariaDB connection phase, as a byte-level state machine with no
+// sockets (STYLE.md practice 19).
+//
+// MySQL's server speaks first: the gate connects to the backend, reads its
+// initial handshake packet and forwards it with CLIENT_SSL added to the
+// capabilities (every other bit kept). A client that wants TLS answers with a
+// 32-byte SSL Request and starts its TLS handshake at once; the gate runs
+// that handshake, reads the real HandshakeResponse inside TLS and relays it to
+// the backend with CLIENT_SSL cleared, so the backend sees an ordinary
+// plaintext login. Sequence ids are kept per side: every packet the gate
+// forwards carries (last id seen on that side) + 1, so the two sides may
+// drift apart (the SSL Request is one packet the backend never sees; the
+// caching_sha2_password key exchange is three packets the client never sees).
+//
+// Authentication exchanges (auth switch, ed25519, caching_sha2 fast and full)
+// are relayed packet by packet until the backend sends OK or ERR; then the
+// session relays raw bytes both ways. When the client is on TLS but the
+// backend link is plaintext and caching_sha2_password asks for full
+// authentication, the client sends its password in clear (it believes the
+// link is secure); the gate does the RSA public-key exchange with the backend
+// on the client's behalf instead of forwarding the clear password.
+//
+// With upstream TLS the gate sends its own SSL Request to the backend, the
+// session runs the backend TLS handshake, and the HandshakeResponse goes to
+// the backend with CLIENT_SSL set.
+//
+// The session reads at most client_bytes_wanted() / backend_bytes_wanted()
+// bytes at a time, so it never reads past a packet: the bytes after a
+// client's SSL Request belong to its TLS ClientHello and must stay in the
+// socket. Packets during negotiation are capped at kMaxMysqlNegotiationPacket.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "config/settings.h"
+
+namespace tlsgate::net::starttls {
+
+// Capability flags (MySQL protocol documentation, "Capabilities Flags").
+inline constexpr uint32_t kClientConnectWithDb = 0x00000008;
+inline constexpr uint32_t kClientProtocol41 = 0x00000200;
+inline constexpr uint32_t kClientSsl = 0x00000800;
+inline constexpr uint32_t kClientSecureConnection = 0x00008000;
+inline constexpr uint32_t kClientPluginAuth = 0x00080000;
+inline constexpr uint32_t kClientConnectAttrs = 0x00100000;
+inline constexpr uint32_t kClientPluginAuthLenencData = 0x00200000;
+
+inline constexpr size_t kMaxMysqlNegotiationPacket = size_t{64} * 1024;
+
+// MySQL error 3159 ER_SECURE_TRANSPORT_REQUIRED.
+inline constexpr uint16_t kErSecureTransportRequired = 3159;
+// MySQL error 1045 ER_ACCESS_DENIED_ERROR (SQLSTATE 28000).
+inline constexpr uint16_t kErAccessDenied = 1045;
+
+struct MysqlStep {
+  enum class Next {
+    kReadBackend,  // read up to backend_bytes_wanted() bytes, feed from_backend()
+    kReadClient,   // read up to client_bytes_wanted() bytes, feed from_client()
+    kClientTls,    // TLS handshake with the client, then client_tls_ready()
+    kBackendTls,   // TLS handshake with the backend, then backend_tls_ready()
+    kRelay,        // negotiation over: relay raw bytes both ways
+    kClose,        // close both sides; `reason` says why (for the log)
+  };
+  // Sent before acting on `next`: first to_client, then to_backend.
+  std::string to_client;
+  std::string to_backend;
+  Next next = Next::kReadBackend;
+  std::string reason;
+};
+
+struct MysqlOptions {
+  config::TlsLevel level = config::TlsLevel::kRequired;
+  bool upstream_tls = false;  // the gate does the backend's own SSL Request
+  // Called with the user name of the HandshakeResponse before it reaches the
+  // backend; returns a refusal message (sent to the client as ERR 1045) or ""
+  // to let it through. May be empty (no user_map).
+  std::function<std::string(std::string_view user)> check_user;
+};
+
+class MysqlNegotiation {
+ public:
+  explicit MysqlNegotiation(MysqlOptions options);
+
+  // Call once the backend is connected: kReadBackend (its greeting).
+  MysqlStep start();
+  MysqlStep from_backend(std::string_view bytes);
+  MysqlStep from_client(std::string_view bytes);
+  MysqlStep client_tls_ready();
+  MysqlStep backend_tls_ready();
+
+  // How many bytes complete the packet now awaited from that side (>= 1).
+  size_t client_bytes_wanted() const;
+  size_t backend_bytes_wanted() const;
+
+  const std::string& user() const { return user_; }
+  bool client_on_tls() const { return client_tls_; }
+
+ private:
+  struct Impl;
+  MysqlOptions options_;
+  std::string user_;
+  bool client_tls_ = false;
+  // State lives in mysql.cc; see there.
+  std::string client_buf_;
+  std::string backend_buf_;
+  int state_ = 0;
+  uint8_t client_seq_ = 0;   // last sequence id seen/sent on the client side
+  uint8_t backend_seq_ = 0;  // last sequence id seen/sent on the backend side
+  uint32_t server_caps_ = 0;
+  uint32_t client_caps_ = 0;
+  std::string scramble_;        // the latest auth-plugin data from the backend
+  std::string auth_plugin_;     // the plugin currently being exchanged
+  std::string clear_password_;  // caching_sha2 full auth over a plaintext backend
+  std::string handshake_response_;  // held while the backend TLS handshake runs
+};
+
+// A MySQL ERR packet (protocol 4.1 form) with sequence id `seq`.
+std::string mysql_err_packet(uint8_t seq, uint16_t code, std::string_view sqlstate,
+                             std::string_view message);
+
+}  // namespace tlsgate::net::starttls
