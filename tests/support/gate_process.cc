@@ -229,13 +229,14 @@ std::string GateProcess::binary() {
 }
 
 GateProcess::GateProcess(const std::filesystem::path& dir, const std::string& config_text,
-                         const std::string& name)
+                         const std::string& name, const std::vector<std::string>& args)
     : config_file_(dir / (name + ".conf")) {
   if (binary().empty()) throw std::runtime_error("TLSGATE_BIN is not set (run through ctest)");
   write_text(config_file_, config_text, 0644);
-  child_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{binary(), "serve", "-c", config_file_.string()},
-      ChildProcess::Options{dir / (name + ".log"), false});
+  std::vector<std::string> argv{binary(), "serve", "-c", config_file_.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  child_ =
+      std::make_unique<ChildProcess>(argv, ChildProcess::Options{dir / (name + ".log"), false});
 }
 
 std::string GateProcess::wait_listening(int port, Millis deadline) {

@@ -88,9 +88,10 @@ class GateProcess {
   // The binary under test ($TLSGATE_BIN); "" when unset.
   static std::string binary();
 
-  // Writes config_text to dir/<name>.conf and starts the gate with it.
+  // Writes config_text to dir/<name>.conf and starts the gate with it (and
+  // `args` after `serve -c FILE`).
   GateProcess(const std::filesystem::path& dir, const std::string& config_text,
-              const std::string& name = "tlsgate");
+              const std::string& name = "tlsgate", const std::vector<std::string>& args = {});
   // SIGTERM and a bounded wait (SIGKILL after it).
   ~GateProcess() = default;
 
