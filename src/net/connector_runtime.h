@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "config/settings.h"
+#include "config/user_map.h"
 #include "tls/context.h"
 #include "util/versioned.h"
 
@@ -21,6 +22,7 @@ struct ConnectorStats {
   std::atomic<uint64_t> handshake_failures{0};
   std::atomic<uint64_t> upstream_failures{0};
   std::atomic<uint64_t> plaintext_refused{0};
+  std::atomic<uint64_t> users_refused{0};  // user_map said no
   std::atomic<uint32_t> active{0};
 };
 
@@ -28,6 +30,7 @@ struct ConnectorRuntime {
   config::Connector settings;
   std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
   std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
+  std::shared_ptr<util::Versioned<config::UserMap>> user_map;     // null: no user_map
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;

@@ -72,6 +72,7 @@ struct Gate::Impl {
   util::Status build_contexts();
   util::Status watch_files();
   void reload_config();
+  void reload_user_maps(const std::string& only);
   void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c);
@@ -106,6 +107,12 @@ util::Status Gate::Impl::build_contexts() {
       if (!side) return util::fail(side.error());
       rt->upstream_side = *side;
     }
+    if (settings.user_map) {
+      auto map = config::UserMap::load(*settings.user_map);
+      if (!map) return util::fail(map.error().prefixed("connector." + name + ".user_map"));
+      rt->user_map = std::make_shared<util::Versioned<config::UserMap>>(
+          std::make_shared<const config::UserMap>(std::move(*map)));
+    }
     connectors.push_back(std::move(rt));
   }
   return {};
@@ -126,13 +133,39 @@ void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, cons
   }
 }
 
+// A user_map keeps its old content when the new one does not parse, like a
+// policy keeps its old context.
+void Gate::Impl::reload_user_maps(const std::string& only) {
+  for (auto& c : connectors) {
+    auto key = "connector." + c->settings.name + ".user_map";
+    if (!c->user_map || (!only.empty() && only != key)) continue;
+    auto map = config::UserMap::load(*c->settings.user_map);
+    if (!map) {
+      spdlog::error("{}: reload failed, the old map stays in force: {}", key,
+                    map.error().message());
+      continue;
+    }
+    spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
+                 map->size());
+    c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
+  }
+}
+
 util::Status Gate::Impl::watch_files() {
   watcher.reset();
   auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config.server.reload_settle);
-  auto w = tls::FileWatcher::create(registry.policies(), settle, [this](const std::string& scope) {
+  std::map<std::string, std::filesystem::path> user_maps;
+  for (const auto& c : connectors) {
+    if (c->settings.user_map) {
+      user_maps["connector." + c->settings.name + ".user_map"] = *c->settings.user_map;
+    }
+  }
+  auto on_change = [this](const std::string& name) {
     std::lock_guard lock(reload_mu);
-    log_reloads(registry.reload(config.policies, {scope}), "a file change");
-  });
+    if (name.starts_with("connector.")) return reload_user_maps(name);
+    log_reloads(registry.reload(config.policies, {name}), "a file change");
+  };
+  auto w = tls::FileWatcher::create(registry.policies(), settle, on_change, user_maps);
   if (!w) return util::fail(w.error());
   watcher = std::move(*w);
   return {};
@@ -157,6 +190,7 @@ void Gate::Impl::reload_config() {
     }
     config.policies = next.policies;
     log_reloads(registry.reload(config.policies), "a configuration reload");
+    reload_user_maps("");
   }
   // Outside the lock: replacing the watcher joins its thread, which may be
   // waiting for the lock in a file-change reload.

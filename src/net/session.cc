@@ -57,6 +57,18 @@ void Session::start() {
     negotiate_postgres();
     return;
   }
+  if (connector_.settings.protocol == config::Protocol::kMysql) {
+    // MySQL's server speaks first: the backend's greeting starts everything.
+    starttls::MysqlOptions options{.level = connector_.settings.tls_level,
+                                   .upstream_tls = upstream_ctx_ != nullptr,
+                                   .check_user = {}};
+    if (connector_.user_map) {
+      options.check_user = [this](std::string_view user) { return user_refusal(user); };
+    }
+    mysql_ = std::make_unique<starttls::MysqlNegotiation>(std::move(options));
+    connect_upstream();
+    return;
+  }
   if (connector_.settings.tls_level == config::TlsLevel::kDisabled) {
     connect_upstream();
     return;
@@ -132,7 +144,20 @@ void Session::on_client_ready() {
                 connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
                 SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
                 identity_.identity);
+  if (mysql_) return mysql_apply(mysql_->client_tls_ready());
+  if (postgres_ && connector_.user_map) {
+    // The StartupMessage inside TLS names the user to check against user_map.
+    postgres_->tls_started();
+    return negotiate_postgres();
+  }
   connect_upstream();
+}
+
+std::string Session::user_refusal(std::string_view user) const {
+  auto map = connector_.user_map->get();
+  std::string refusal = map->refusal(identity_.identity, user);
+  if (!refusal.empty()) connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+  return refusal;
 }
 
 void Session::connect_upstream() {
@@ -166,7 +191,15 @@ void Session::connect_upstream() {
                 return;
               }
               upstream_.emplace(std::move(connecting_));
-              if (!upstream_ctx_) {
+              if (mysql_) {
+                arm_deadline(connector_.handshake_timeout,
+                             "MySQL connection phase (greeting, TLS handshake and login)");
+                auto step = mysql_->start();
+                if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
+                  step.to_backend.insert(0, proxy_header());
+                }
+                mysql_apply(std::move(step));
+              } else if (!upstream_ctx_) {
                 on_upstream_ready();
               } else if (postgres_) {
                 postgres_upstream_request();
@@ -203,29 +236,15 @@ void Session::upstream_handshake() {
     finish("backend " + backend + ": " + checked.error().message(), true);
     return;
   }
+  if (mysql_) return mysql_apply(mysql_->backend_tls_ready());
   on_upstream_ready();
 }
 
 void Session::on_upstream_ready() {
   timer_.cancel();
-  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
-    ProxyInfo info;
-    boost::system::error_code ec;
-    info.source = client_.socket().remote_endpoint(ec);
-    info.destination = client_.socket().local_endpoint(ec);
-    if (client_.is_tls()) {
-      info.tls = true;
-      info.client_cert = identity_.presented;
-      info.tls_version = SSL_get_version(client_.ssl());
-      info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
-      X509* cert = SSL_get0_peer_certificate(client_.ssl());
-      if (cert != nullptr) {
-        auto cn = tls::identities_of(cert, config::IdentityFrom::kCn);
-        if (!cn.empty()) info.client_cn = cn.front();
-      }
-      info.identity = identity_.identity;
-    }
-    preamble_ = proxy_v2_header(info);
+  // MySQL's header went out before the backend's greeting (session_mysql.cc).
+  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !mysql_) {
+    preamble_ = proxy_header();
   }
   preamble_ += pending_;
   pending_.clear();
@@ -234,6 +253,26 @@ void Session::on_upstream_ready() {
   down_.from = &*upstream_;
   down_.to = &client_;
   send_preamble();
+}
+
+std::string Session::proxy_header() {
+  ProxyInfo info;
+  boost::system::error_code ec;
+  info.source = client_.socket().remote_endpoint(ec);
+  info.destination = client_.socket().local_endpoint(ec);
+  if (client_.is_tls()) {
+    info.tls = true;
+    info.client_cert = identity_.presented;
+    info.tls_version = SSL_get_version(client_.ssl());
+    info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
+    X509* cert = SSL_get0_peer_certificate(client_.ssl());
+    if (cert != nullptr) {
+      auto cn = tls::identities_of(cert, config::IdentityFrom::kCn);
+      if (!cn.empty()) info.client_cn = cn.front();
+    }
+    info.identity = identity_.identity;
+  }
+  return proxy_v2_header(info);
 }
 
 void Session::send_preamble() {

@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/connector_runtime.h"
+#include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
 #include "tls/peer_verifier.h"
@@ -62,12 +63,21 @@ class Session : public std::enable_shared_from_this<Session> {
   bool send_to_client(const std::string& bytes);
   void postgres_upstream_request();
   void postgres_upstream_answer();
+  // protocol=mysql (session_mysql.cc)
+  void mysql_apply(starttls::MysqlStep step);
+  void mysql_flush();
+  void mysql_act();
+  void mysql_read(bool from_client);
+  void mysql_read_client() { mysql_read(true); }
+  void mysql_read_backend() { mysql_read(false); }
+  std::string user_refusal(std::string_view user) const;
   void client_handshake();
   void on_client_ready();
   void connect_upstream();
   void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
+  std::string proxy_header();
   void send_preamble();
   void pump(Direction& d);
   void wait(Stream& s, Io want, void (Session::*then)());
@@ -92,6 +102,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string pending_;  // client bytes read during negotiation, for the backend after the preamble
   bool cancel_only_ = false;  // a CancelRequest: close once it is delivered
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
+  std::unique_ptr<starttls::MysqlNegotiation> mysql_;
+  starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
   Direction up_;    // client -> backend
   Direction down_;  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;

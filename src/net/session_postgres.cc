@@ -58,6 +58,13 @@ void Session::negotiate_postgres() {
         return;
       }
       case Action::kRelay:
+        if (connector_.user_map) {
+          if (auto refusal = user_refusal(step.user); !refusal.empty()) {
+            send_to_client(starttls::pg_error_response("28000", refusal));
+            return finish(refusal + " (connector." + connector_.settings.name + ".user_map)",
+                          true);
+          }
+        }
         pending_ = std::move(step.forward);
         connect_upstream();
         return;

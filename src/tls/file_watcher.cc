@@ -29,7 +29,7 @@ std::set<std::filesystem::path> folders_of(const config::Policy& p) {
 
 util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
     const std::vector<config::Policy>& policies, std::chrono::milliseconds settle,
-    OnChange on_change) {
+    OnChange on_change, const std::map<std::string, std::filesystem::path>& files) {
   util::Fd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify.valid()) {
     return util::fail(std::string("cannot watch certificate files: inotify: ") +
@@ -43,6 +43,10 @@ util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
       int wd = ::inotify_add_watch(w->inotify_.get(), dir.c_str(), kEvents);
       if (wd >= 0) w->scopes_by_watch_[wd].insert(p.scope);  // a missing folder is check's business
     }
+  }
+  for (const auto& [name, file] : files) {
+    int wd = ::inotify_add_watch(w->inotify_.get(), file.parent_path().c_str(), kEvents);
+    if (wd >= 0) w->scopes_by_watch_[wd].insert(name);
   }
   w->thread_ = std::thread([raw = w.get()] { raw->run(); });
   return w;

@@ -29,9 +29,11 @@ class FileWatcher {
  public:
   using OnChange = std::function<void(const std::string& scope)>;
 
+  // `files` adds single files outside policies (a connector's user_map),
+  // reported under their map key instead of a scope.
   static util::Result<std::unique_ptr<FileWatcher>> create(
       const std::vector<config::Policy>& policies, std::chrono::milliseconds settle,
-      OnChange on_change);
+      OnChange on_change, const std::map<std::string, std::filesystem::path>& files = {});
   ~FileWatcher();
   FileWatcher(const FileWatcher&) = delete;
   FileWatcher& operator=(const FileWatcher&) = delete;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/user_map.h"
 #include "tls/policy_auditor.h"
 
 namespace tlsgate::tls {
@@ -39,6 +40,26 @@ std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
   return uses;
 }
 
+// A user_map must parse, and can only ever admit clients that present a
+// certificate: with client_auth=NONE it would refuse every login.
+void check_user_maps(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
+  using Severity = config::Diagnostic::Severity;
+  for (const auto& [name, c] : cfg.connectors) {
+    if (!c.user_map) continue;
+    auto key = "connector." + name + ".user_map";
+    if (auto map = config::UserMap::load(*c.user_map); !map) {
+      out.push_back({Severity::kError, cfg.where(key), key, map.error().message(), ""});
+    }
+    auto policy = cfg.policies.find(c.ssl_policy);
+    if (c.tls_level == config::TlsLevel::kDisabled ||
+        (policy != cfg.policies.end() && policy->second.client_auth == config::ClientAuth::kNone)) {
+      out.push_back({Severity::kError, cfg.where(key), key,
+                     "clients of this connector present no certificate, so every login is refused",
+                     "set ssl.policy." + c.ssl_policy + ".client_auth=REQUIRE or remove " + key});
+    }
+  }
+}
+
 }  // namespace
 
 int AuditReport::errors() const {
@@ -58,6 +79,7 @@ AuditReport audit(const config::Config& config, const util::Clock& clock,
     report.policies.push_back(scope);
     PolicyAuditor(config, policy, uses[scope], clock, options, report.findings).run();
   }
+  check_user_maps(config, report.findings);
   return report;
 }
 

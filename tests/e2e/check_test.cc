@@ -391,6 +391,36 @@ TEST_F(CheckCrl, CrlFromAForeignCaIsAWarning) {
                 summary("1 policy (bolt)", 0, 1) + "\n");
 }
 
+TEST_F(Check, UserMapWithoutADatabaseUserAndWithoutClientCertificates) {
+  tour();
+  test::write_text(path("users.map"), "app1 app1\nlonely\n", 0644);
+  conf(std::string(kTourConf) +
+       "connector.pg.listen_address=127.0.0.1:15432\n"
+       "connector.pg.upstream_address=127.0.0.1:5432\n"
+       "connector.pg.protocol=postgres\n"
+       "connector.pg.ssl_policy=bolt\n"
+       "connector.pg.user_map=users.map\n");
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.out,
+              HasSubstr("tlsgate.conf:7: connector.pg.user_map: " + path("users.map").string() +
+                        ":2: \"lonely\" has no database user; write IDENTITY DBUSER (DBUSER "
+                        "* for any user)\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("every login is refused")));
+
+  conf(std::string("ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=NONE\n") +
+       "connector.pg.listen_address=127.0.0.1:15432\n"
+       "connector.pg.upstream_address=127.0.0.1:5432\n"
+       "connector.pg.protocol=postgres\n"
+       "connector.pg.ssl_policy=bolt\n"
+       "connector.pg.user_map=users.map\n");
+  r = check();
+  EXPECT_THAT(r.out,
+              HasSubstr("connector.pg.user_map: clients of this connector present no "
+                        "certificate, so every login is refused; set "
+                        "ssl.policy.bolt.client_auth=REQUIRE or remove connector.pg.user_map"));
+}
+
 TEST_F(Check, CipherNameOpensslRejects) {
   tour();
   conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=TLS_AES_128_GCM_SHA256,BOGUS-SHA\n");

@@ -19,15 +19,25 @@
 // authentication, the client sends its password in clear (it believes the
 // link is secure); the gate does the RSA public-key exchange with the backend
 // on the client's behalf instead of forwarding the clear password.
+// sha256_password gets the same treatment: its clear password arrives in the
+// HandshakeResponse (or after an auth switch) and the backend gets a public-key
+// request (0x01) in its place.
 //
 // With upstream TLS the gate sends its own SSL Request to the backend, the
 // session runs the backend TLS handshake, and the HandshakeResponse goes to
 // the backend with CLIENT_SSL set.
 //
+// Under tls_level=DISABLED the greeting goes out with CLIENT_SSL cleared and
+// the next step is kRelay, unless check_user or upstream TLS still need the
+// HandshakeResponse (then negotiation goes on as for a plaintext client).
+//
 // The session reads at most client_bytes_wanted() / backend_bytes_wanted()
 // bytes at a time, so it never reads past a packet: the bytes after a
 // client's SSL Request belong to its TLS ClientHello and must stay in the
-// socket. Packets during negotiation are capped at kMaxMysqlNegotiationPacket.
+// socket. Bytes fed past the end of the awaited packet are refused (kClose),
+// never buffered. Packets during negotiation are capped at
+// kMaxMysqlNegotiationPacket. One instance per connection, used from its loop
+// thread only.
 #pragma once
 
 #include <cstdint>
@@ -99,21 +109,48 @@ class MysqlNegotiation {
   bool client_on_tls() const { return client_tls_; }
 
  private:
-  struct Impl;
+  enum class State {
+    kGreeting,        // the backend's initial handshake
+    kClientFirst,     // the client's SSL Request or plaintext HandshakeResponse
+    kClientTls,       // until client_tls_ready()
+    kClientResponse,  // the HandshakeResponse inside TLS
+    kBackendTls,      // until backend_tls_ready()
+    kAuthBackend,     // auth exchange: the backend's next packet
+    kAuthClient,      // auth exchange: the client's next packet
+    kClearPassword,   // the client's clear password, kept from a plaintext backend
+    kPublicKey,       // the backend's RSA public key, to encrypt that password
+    kRelay,
+    kClosed,
+  };
+  enum class Fill { kPartial, kComplete, kTooLong, kOverrun };
+
+  static Fill fill(std::string& buf, std::string_view& in);
+  MysqlStep on_greeting(uint8_t seq, std::string_view payload);
+  MysqlStep on_client_first(std::string_view payload);
+  MysqlStep on_handshake_response(std::string_view payload);
+  MysqlStep on_auth_backend(std::string_view payload);
+  MysqlStep on_clear_password(std::string_view payload);
+  MysqlStep send_encrypted_password(std::string_view pem);
+  MysqlStep to_client(std::string_view payload, MysqlStep::Next next, State state);
+  MysqlStep to_backend(std::string_view payload, MysqlStep::Next next, State state);
+  MysqlStep close(std::string reason, uint16_t code = 0, std::string_view sqlstate = {},
+                  std::string_view message = {});
+  bool backend_link_plaintext_under_tls() const;
+  void forget_password();
+
   MysqlOptions options_;
   std::string user_;
   bool client_tls_ = false;
-  // State lives in mysql.cc; see there.
-  std::string client_buf_;
-  std::string backend_buf_;
-  int state_ = 0;
+  State state_ = State::kGreeting;
+  std::string client_buf_;   // the client packet being assembled, header included
+  std::string backend_buf_;  // the backend packet being assembled, header included
   uint8_t client_seq_ = 0;   // last sequence id seen/sent on the client side
   uint8_t backend_seq_ = 0;  // last sequence id seen/sent on the backend side
   uint32_t server_caps_ = 0;
   uint32_t client_caps_ = 0;
-  std::string scramble_;        // the latest auth-plugin data from the backend
-  std::string auth_plugin_;     // the plugin currently being exchanged
-  std::string clear_password_;  // caching_sha2 full auth over a plaintext backend
+  std::string scramble_;            // the latest auth-plugin data from the backend
+  std::string auth_plugin_;         // the plugin currently being exchanged
+  std::string clear_password_;      // the client's clear password, without NUL; wiped after use
   std::string handshake_response_;  // held while the backend TLS handshake runs
 };
 

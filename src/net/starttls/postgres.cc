@@ -21,6 +21,22 @@ PgStep error(std::string reason) {
   return s;
 }
 
+// The value of `name` in a StartupMessage's parameter list (name\0value\0
+// pairs ending in \0); "" when absent or malformed.
+std::string startup_parameter(std::string_view params, std::string_view name) {
+  while (!params.empty() && params.front() != '\0') {
+    auto name_end = params.find('\0');
+    if (name_end == std::string_view::npos) return "";
+    auto value_end = params.find('\0', name_end + 1);
+    if (value_end == std::string_view::npos) return "";
+    if (params.substr(0, name_end) == name) {
+      return std::string(params.substr(name_end + 1, value_end - name_end - 1));
+    }
+    params.remove_prefix(value_end + 1);
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string pg_error_response(std::string_view sqlstate, std::string_view message) {
@@ -57,6 +73,7 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
     return error("malformed PostgreSQL startup packet (length " + std::to_string(length) + ")");
   }
   if (code == kSslRequestCode || code == kGssEncRequestCode) {
+    if (tls_) return error("client sent an SSLRequest/GSSENCRequest inside TLS");
     if (length != 8)
       return error("malformed PostgreSQL SSLRequest/GSSENCRequest (length " +
                    std::to_string(length) + ")");
@@ -84,7 +101,7 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
   if ((code >> 16) != 3) {
     return error("unknown PostgreSQL request code " + std::to_string(code) + " before TLS");
   }
-  if (level_ == config::TlsLevel::kRequired) {
+  if (level_ == config::TlsLevel::kRequired && !tls_) {
     s.action = PgStep::Action::kRefuse;
     s.reply = pg_error_response(
         "28000",
@@ -95,6 +112,7 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
     return s;
   }
   s.action = PgStep::Action::kRelay;
+  s.user = startup_parameter(std::string_view(buffer_).substr(8, length - 8), "user");
   s.forward = std::move(buffer_);
   buffer_.clear();
   return s;

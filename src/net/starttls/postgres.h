@@ -38,6 +38,7 @@ struct PgStep {
   std::string reply;
   std::string forward;
   std::string reason;
+  std::string user;  // kRelay: the StartupMessage's user parameter
 };
 
 class PostgresNegotiation {
@@ -45,9 +46,17 @@ class PostgresNegotiation {
   explicit PostgresNegotiation(config::TlsLevel level) : level_(level) {}
 
   PgStep consume(std::string_view bytes);
+  // The client's TLS handshake is done: what follows (StartupMessage or
+  // CancelRequest) came through TLS. Only needed when the session must see
+  // the StartupMessage (user_map); otherwise it relays the TLS bytes as is.
+  void tls_started() {
+    tls_ = true;
+    buffer_.clear();
+  }
 
  private:
   config::TlsLevel level_;
+  bool tls_ = false;
   std::string buffer_;
 };
 

@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "support/gate_process.h"
@@ -41,22 +43,24 @@ class PostgresGate : public ::testing::Test {
       ASSERT_EQ(::chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
     }
     pg_port_ = free_loopback_port();
+    ca_ = make_test_ca("PG CA");
     int rc = 0;
     auto out = run_command(as_pg_user(bin_ + "/initdb -D " + (dir_ / "data").string() +
                                       " -A trust -U postgres --no-sync") +
                                " 2>&1",
                            &rc);
     ASSERT_EQ(rc, 0) << out;
-    out = run_command(as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -w -t 30 -l " +
-                                 (dir_ / "pg.log").string() + " -o \"-p " +
-                                 std::to_string(pg_port_) + " -k " + dir_.path().string() +
-                                 " -c listen_addresses=127.0.0.1 -c ssl=off -c fsync=off\" start") +
-                          " 2>&1",
-                      &rc);
+    out = run_command(
+        as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -w -t 30 -l " +
+                   (dir_ / "pg.log").string() + " -o \"-p " + std::to_string(pg_port_) + " -k " +
+                   dir_.path().string() +
+                   " -c listen_addresses=127.0.0.1 -c fsync=off -c log_connections=on " +
+                   server_options() + "\" start") +
+            " 2>&1",
+        &rc);
     ASSERT_EQ(rc, 0) << out;
     started_ = true;
 
-    ca_ = make_test_ca("PG CA");
     auto server = make_leaf(ca_, {"localhost", "127.0.0.1"});
     auto client = make_leaf(ca_, {"app1"}, false, true);
     auto policy = dir_ / "certificates" / "pg";
@@ -78,6 +82,28 @@ class PostgresGate : public ::testing::Test {
     }
   }
 
+  // The backend's TLS settings: off, unless a test's fixture turns it on.
+  virtual std::string server_options() { return "-c ssl=off"; }
+
+  // Runs SQL on the backend directly over its Unix socket, as the superuser:
+  // TCP connections to the backend are then only the gate's.
+  std::string admin_sql(const std::string& sql) {
+    int rc = -1;
+    auto out = run_command(
+        "psql " +
+            shell_quote("host=" + dir_.path().string() + " port=" + std::to_string(pg_port_) +
+                        " user=postgres dbname=postgres sslmode=disable") +
+            " -Atc " + shell_quote(sql) + " 2>&1",
+        &rc);
+    EXPECT_EQ(rc, 0) << out;
+    return out;
+  }
+
+  std::string client_cert_options() const {
+    return "sslmode=verify-full sslrootcert=" + (dir_ / "ca.crt").string() +
+           " sslcert=" + (dir_ / "app1.crt").string() + " sslkey=" + (dir_ / "app1.key").string();
+  }
+
   std::unique_ptr<GateProcess> start_gate(const std::string& extra) {
     gate_port_ = free_loopback_port();
     std::string conf =
@@ -96,13 +122,16 @@ class PostgresGate : public ::testing::Test {
     return gate;
   }
 
-  // Runs one query with psql; returns its output, *rc its exit status.
-  std::string psql(const std::string& conninfo, int* rc) {
-    return run_command("PGCONNECT_TIMEOUT=10 psql " +
-                           shell_quote("host=localhost port=" + std::to_string(gate_port_) +
-                                       " user=postgres dbname=postgres " + conninfo) +
-                           " -Atc \"select 'answer ' || 6*7\" 2>&1",
-                       rc);
+  // Runs one query with psql through the gate; returns its output, *rc its exit status.
+  std::string psql(const std::string& conninfo, int* rc,
+                   const std::string& sql = "select 'answer ' || 6*7") {
+    return run_command(
+        "PGCONNECT_TIMEOUT=10 psql " +
+            shell_quote("host=localhost port=" + std::to_string(gate_port_) + " dbname=postgres " +
+                        (conninfo.find("user=") == std::string::npos ? "user=postgres " : "") +
+                        conninfo) +
+            " -Atc " + shell_quote(sql) + " 2>&1",
+        rc);
   }
 
   TempDir dir_;
@@ -157,6 +186,133 @@ TEST_F(PostgresGate, ClientCertificateRequired) {
   out = psql(verify + " sslcert=/nonexistent sslkey=/nonexistent", &rc);
   EXPECT_NE(rc, 0) << out;
   EXPECT_TRUE(gate->wait_for_log("sent no certificate")) << gate->log();
+}
+
+TEST_F(PostgresGate, UserMapAllowsOnlyTheMappedUser) {
+  admin_sql("create role app1 login");
+  std::ofstream(dir_ / "users.map") << "# identity  database user\napp1 app1\n";
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=REQUIRE\nssl.policy.pg.identity_from=cn\n"
+      "connector.pg.user_map=users.map\n");
+  int rc = -1;
+  auto out = psql(client_cert_options() + " user=app1", &rc, "select current_user");
+  EXPECT_EQ(rc, 0) << out << gate->log();
+  EXPECT_EQ(out, "app1\n");
+
+  out = psql(client_cert_options() + " user=postgres", &rc, "select current_user");
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("FATAL:  tlsgate: certificate identity app1 may not log in as postgres"),
+            std::string::npos)
+      << out;
+  EXPECT_TRUE(gate->wait_for_log("may not log in as postgres (connector.pg.user_map)"))
+      << gate->log();
+  // The refused attempt never reached the backend: one TCP connection, app1's.
+  std::ifstream log(dir_ / "pg.log");
+  std::string line;
+  int received = 0;
+  while (std::getline(log, line))
+    received += line.find("connection received: host=127.0.0.1") != std::string::npos;
+  EXPECT_EQ(received, 1);
+}
+
+TEST_F(PostgresGate, UserMapReloadsWhenTheFileChanges) {
+  admin_sql("create role app1 login");
+  std::ofstream(dir_ / "users.map") << "app1 app1\n";
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=REQUIRE\nssl.policy.pg.identity_from=cn\n"
+      "connector.pg.user_map=users.map\nserver.reload_settle=0.1\n");
+  int rc = -1;
+  auto out = psql(client_cert_options() + " user=postgres", &rc, "select current_user");
+  ASSERT_NE(rc, 0) << out;
+  std::ofstream(dir_ / "users.map.new") << "app1 *\n";
+  std::filesystem::rename(dir_ / "users.map.new", dir_ / "users.map");
+  ASSERT_TRUE(gate->wait_for_log("connector.pg.user_map: reloaded")) << gate->log();
+  out = psql(client_cert_options() + " user=postgres", &rc, "select current_user");
+  EXPECT_EQ(rc, 0) << out << gate->log();
+  EXPECT_EQ(out, "postgres\n");
+}
+
+TEST_F(PostgresGate, CancelRequestReachesTheBackend) {
+  auto gate = start_gate("ssl.policy.pg.client_auth=NONE\nserver.log_level=debug\n");
+  // psql answers SIGINT by sending a CancelRequest on a new connection.
+  int rc = -1;
+  auto out = run_command(
+      "timeout -s INT 3 psql " +
+          shell_quote("host=localhost port=" + std::to_string(gate_port_) +
+                      " user=postgres dbname=postgres sslmode=verify-full sslrootcert=" +
+                      (dir_ / "ca.crt").string()) +
+          " -Atc 'select pg_sleep(30)' 2>&1",
+      &rc);
+  EXPECT_NE(out.find("canceling statement due to user request"), std::string::npos)
+      << out << gate->log();
+  EXPECT_TRUE(gate->wait_for_log("CancelRequest relayed to the backend")) << gate->log();
+}
+
+TEST_F(PostgresGate, PgbenchRunsWithoutErrors) {
+  auto gate = start_gate("ssl.policy.pg.client_auth=NONE\n");
+  std::string conn = shell_quote("host=localhost port=" + std::to_string(gate_port_) +
+                                 " user=postgres dbname=postgres sslmode=verify-full sslrootcert=" +
+                                 (dir_ / "ca.crt").string());
+  int rc = -1;
+  auto out = run_command("pgbench -i -s 1 -q " + conn + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out << gate->log();
+  out = run_command("pgbench -c 8 -j 2 -T 10 " + conn + " 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << out << gate->log();
+  EXPECT_NE(out.find("number of failed transactions: 0 (0.000%)"), std::string::npos) << out;
+  EXPECT_NE(out.find("number of clients: 8"), std::string::npos) << out;
+}
+
+// The backend has TLS on: the gate sends its own SSLRequest and verifies the
+// backend's certificate (connector.pg.upstream_ssl_policy).
+class PostgresTlsBackend : public PostgresGate {
+ protected:
+  std::string server_options() override {
+    auto leaf = make_leaf(ca_, {"127.0.0.1"}, true, false);
+    auto tls = dir_ / "backend-tls";
+    std::filesystem::create_directories(tls);
+    write_cert(tls / "server.crt", leaf.cert.get());
+    write_key(tls / "server.key", leaf.key.get());
+    if (::geteuid() == 0) {
+      passwd* pw = ::getpwnam("postgres");
+      for (const char* f : {"", "server.crt", "server.key"}) {
+        EXPECT_EQ(::chown((tls / f).c_str(), pw->pw_uid, pw->pw_gid), 0);
+      }
+    }
+    std::filesystem::permissions(tls / "server.key", std::filesystem::perms::owner_read,
+                                 std::filesystem::perm_options::replace);
+    return "-c ssl=on -c ssl_cert_file=" + (tls / "server.crt").string() +
+           " -c ssl_key_file=" + (tls / "server.key").string();
+  }
+};
+
+TEST_F(PostgresTlsBackend, GateSpeaksTlsToTheBackendToo) {
+  auto up = dir_ / "certificates" / "pgup";
+  std::filesystem::create_directories(up / "trusted");
+  write_cert(up / "trusted" / "ca.crt", ca_.ca.cert.get());
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=NONE\n"
+      "ssl.policy.pgup.enabled=true\n"
+      "connector.pg.upstream_ssl_policy=pgup\n");
+  int rc = -1;
+  auto out = psql("sslmode=verify-full sslrootcert=" + (dir_ / "ca.crt").string(), &rc,
+                  "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
+  EXPECT_EQ(rc, 0) << out << gate->log();
+  EXPECT_EQ(out, "t\n") << "the backend sees its session on TLS";
+}
+
+TEST_F(PostgresTlsBackend, BackendWithAnUntrustedCertificateIsRefused) {
+  auto up = dir_ / "certificates" / "pgup";
+  std::filesystem::create_directories(up / "trusted");
+  auto other = make_test_ca("Other CA");
+  write_cert(up / "trusted" / "ca.crt", other.ca.cert.get());
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=NONE\n"
+      "ssl.policy.pgup.enabled=true\n"
+      "connector.pg.upstream_ssl_policy=pgup\n");
+  int rc = -1;
+  auto out = psql("sslmode=verify-full sslrootcert=" + (dir_ / "ca.crt").string(), &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_TRUE(gate->wait_for_log("127.0.0.1:" + std::to_string(pg_port_))) << gate->log();
 }
 
 }  // namespace

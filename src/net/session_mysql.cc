@@ -1,0 +1,94 @@
+// Session phases for protocol=mysql: the connection phase between the
+// backend's greeting and its OK (net/starttls/mysql.h decides, this file does
+// the I/O). Each step's bytes are written out in full, client first, before
+// the session acts on what the step says comes next.
+#include <algorithm>
+#include <array>
+
+#include "net/session.h"
+#include "pki/openssl_error.h"
+
+namespace tlsgate::net {
+
+using Next = starttls::MysqlStep::Next;
+
+void Session::mysql_apply(starttls::MysqlStep step) {
+  mysql_step_ = std::move(step);
+  mysql_flush();
+}
+
+void Session::mysql_flush() {
+  for (bool to_client : {true, false}) {
+    std::string& out = to_client ? mysql_step_.to_client : mysql_step_.to_backend;
+    Stream& s = to_client ? client_ : *upstream_;
+    while (!out.empty()) {
+      auto r = s.write(out.data(), out.size());
+      if (r.status == Io::kOk) {
+        out.erase(0, r.bytes);
+      } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+        return wait(s, r.status, &Session::mysql_flush);
+      } else if (mysql_step_.next == Next::kClose) {
+        break;  // closing anyway: the refusal could not be delivered
+      } else {
+        pki::clear_openssl_errors();
+        return finish(to_client ? "client went away during the MySQL connection phase"
+                                : "MySQL backend " +
+                                      config::to_string(connector_.settings.upstream_address) +
+                                      " went away during the connection phase",
+                      false);
+      }
+    }
+  }
+  mysql_act();
+}
+
+void Session::mysql_act() {
+  switch (mysql_step_.next) {
+    case Next::kReadBackend:
+      return mysql_read_backend();
+    case Next::kReadClient:
+      return mysql_read_client();
+    case Next::kClientTls: {
+      tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
+      if (!ssl) return finish(pki::openssl_error("cannot create a TLS session").message(), true);
+      SSL_set_accept_state(ssl.get());
+      client_.attach_tls(std::move(ssl));
+      return client_handshake();  // then on_client_ready() -> client_tls_ready()
+    }
+    case Next::kBackendTls:
+      return start_upstream_tls();  // then upstream_handshake() -> backend_tls_ready()
+    case Next::kRelay:
+      mysql_.reset();
+      return on_upstream_ready();
+    case Next::kClose:
+      if (mysql_step_.reason.find("insecure transport") != std::string::npos) {
+        connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
+      }
+      return finish(mysql_step_.reason, true);
+  }
+}
+
+// Reads no more than completes the awaited packet: after a client's SSL
+// Request its ClientHello is already in the socket, for OpenSSL to read.
+void Session::mysql_read(bool from_client) {
+  Stream& s = from_client ? client_ : *upstream_;
+  std::array<char, 4096> buf{};
+  size_t want = from_client ? mysql_->client_bytes_wanted() : mysql_->backend_bytes_wanted();
+  auto r = s.read(buf.data(), std::min(want, buf.size()));
+  if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+    return wait(s, r.status,
+                from_client ? &Session::mysql_read_client : &Session::mysql_read_backend);
+  }
+  if (r.status != Io::kOk) {
+    pki::clear_openssl_errors();
+    return finish(from_client
+                      ? "client closed the connection during the MySQL connection phase"
+                      : "MySQL backend " + config::to_string(connector_.settings.upstream_address) +
+                            " closed the connection during the connection phase",
+                  !from_client);
+  }
+  std::string_view bytes(buf.data(), r.bytes);
+  mysql_apply(from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes));
+}
+
+}  // namespace tlsgate::net

@@ -1,0 +1,637 @@
+#include "net/starttls/mysql.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "pki/handles.h"
+
+namespace tlsgate::net::starttls {
+namespace {
+
+using Next = MysqlStep::Next;
+
+constexpr size_t kHeader = 4;
+constexpr uint8_t kOkByte = 0x00;
+constexpr uint8_t kMoreDataByte = 0x01;
+constexpr uint8_t kAuthSwitchByte = 0xfe;
+constexpr uint8_t kErrByte = 0xff;
+constexpr std::string_view kCachingSha2 = "caching_sha2_password";
+constexpr std::string_view kSha256 = "sha256_password";
+// ER_HANDSHAKE_ERROR ("Bad handshake") and ER_NOT_SUPPORTED_AUTH_MODE, as the
+// server itself answers malformed and pre-4.1 handshakes.
+constexpr uint16_t kErHandshake = 1043;
+constexpr uint16_t kErNotSupportedAuthMode = 1251;
+constexpr std::string_view kInsecureMessage =
+    "tlsgate: connections using insecure transport are prohibited; connect with TLS (mysql "
+    "--ssl-mode=REQUIRED, mariadb --ssl)";
+
+uint8_t byte_at(std::string_view b, size_t at) { return static_cast<uint8_t>(b[at]); }
+
+uint32_t le(std::string_view b, size_t at, size_t n) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(byte_at(b, at + i)) << (8 * i);
+  return v;
+}
+
+void put_le(std::string& out, uint32_t v, size_t n) {
+  for (size_t i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void set_le(std::string& b, size_t at, uint32_t v, size_t n) {
+  for (size_t i = 0; i < n; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+std::string packet(uint8_t seq, std::string_view payload) {
+  std::string out;
+  out.reserve(kHeader + payload.size());
+  put_le(out, static_cast<uint32_t>(payload.size()), 3);
+  out += static_cast<char>(seq);
+  out += payload;
+  return out;
+}
+
+void wipe(std::string& s) {
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+std::string hex_byte(uint8_t b) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  return std::string("0x") + kDigits[b >> 4] + kDigits[b & 0xf];
+}
+
+// Reads a payload front to back; every accessor fails instead of reading
+// past the end, so a hostile length can never reach memory it does not own.
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ == b_.size(); }
+  size_t left() const { return b_.size() - pos_; }
+
+  std::optional<std::string_view> bytes(uint64_t n) {
+    if (n > left()) return std::nullopt;
+    auto out = b_.substr(pos_, static_cast<size_t>(n));
+    pos_ += static_cast<size_t>(n);
+    return out;
+  }
+  std::optional<uint32_t> uint(size_t n) {
+    auto b = bytes(n);
+    if (!b) return std::nullopt;
+    return le(*b, 0, n);
+  }
+  std::optional<std::string_view> nul_string() {
+    size_t end = b_.find('\0', pos_);
+    if (end == std::string_view::npos) return std::nullopt;
+    auto out = b_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return out;
+  }
+  // A length-encoded integer; 0xfb (NULL) and 0xff are not lengths.
+  std::optional<uint64_t> lenenc() {
+    auto first = uint(1);
+    if (!first || *first == 0xfb || *first == 0xff) return std::nullopt;
+    if (*first < 0xfb) return *first;
+    if (*first == 0xfc) return uint(2);
+    if (*first == 0xfd) return uint(3);
+    auto lo = uint(4);
+    auto hi = uint(4);
+    if (!lo || !hi) return std::nullopt;
+    return (static_cast<uint64_t>(*hi) << 32) | *lo;
+  }
+
+ private:
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+// An ERR packet's message, with or without the 4.1 SQLSTATE marker (the
+// server omits it before it knows the client's capabilities).
+std::string err_message(std::string_view payload) {
+  if (payload.size() < 3) return "(no message)";
+  size_t at = payload.size() >= 9 && payload[3] == '#' ? 9 : 3;
+  return std::string(payload.substr(at));
+}
+
+std::string_view drop_trailing_nul(std::string_view s) {
+  if (!s.empty() && s.back() == '\0') s.remove_suffix(1);
+  return s;
+}
+
+// RSA-OAEP (SHA-1, MGF1 SHA-1: OpenSSL's defaults, and what MySQL >= 8.0.5
+// decrypts) of (password + NUL) XOR scramble, as a MySQL client would send it.
+std::optional<std::string> encrypt_password(std::string_view pem, std::string_view password,
+                                            std::string_view scramble, std::string& error) {
+  ERR_clear_error();
+  pki::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  pki::EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) {
+    ERR_clear_error();
+    error = "the backend's public key is not a PEM RSA public key";
+    return std::nullopt;
+  }
+  std::string plain;
+  plain.reserve(password.size() + 1);  // no reallocation leaves a copy behind
+  plain.append(password);
+  plain += '\0';
+  for (size_t i = 0; i < plain.size(); ++i) {
+    plain[i] = static_cast<char>(plain[i] ^ scramble[i % scramble.size()]);
+  }
+  pki::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  size_t out_len = 0;
+  std::string out;
+  const auto* in = reinterpret_cast<const unsigned char*>(plain.data());
+  bool ok = ctx && EVP_PKEY_encrypt_init(ctx.get()) > 0 &&
+            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) > 0 &&
+            EVP_PKEY_encrypt(ctx.get(), nullptr, &out_len, in, plain.size()) > 0;
+  if (ok) {
+    out.resize(out_len);
+    ok = EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len, in,
+                          plain.size()) > 0;
+  }
+  wipe(plain);
+  ERR_clear_error();
+  if (!ok) {
+    error = "RSA-OAEP encryption with the backend's public key failed (password longer than " +
+            std::to_string(EVP_PKEY_get_size(key.get()) - 42) + " bytes?)";
+    return std::nullopt;
+  }
+  out.resize(out_len);
+  return out;
+}
+
+}  // namespace
+
+std::string mysql_err_packet(uint8_t seq, uint16_t code, std::string_view sqlstate,
+                             std::string_view message) {
+  std::string payload(1, static_cast<char>(kErrByte));
+  put_le(payload, code, 2);
+  payload += '#';
+  payload += sqlstate.size() == 5 ? sqlstate : std::string_view("HY000");
+  payload += message.substr(0, kMaxMysqlNegotiationPacket - payload.size());
+  return packet(seq, payload);
+}
+
+MysqlNegotiation::MysqlNegotiation(MysqlOptions options) : options_(std::move(options)) {}
+
+MysqlStep MysqlNegotiation::start() {
+  MysqlStep s;
+  s.next = Next::kReadBackend;
+  return s;
+}
+
+size_t MysqlNegotiation::client_bytes_wanted() const {
+  if (client_buf_.size() < kHeader) return kHeader - client_buf_.size();
+  return kHeader + le(client_buf_, 0, 3) - client_buf_.size();
+}
+
+size_t MysqlNegotiation::backend_bytes_wanted() const {
+  if (backend_buf_.size() < kHeader) return kHeader - backend_buf_.size();
+  return kHeader + le(backend_buf_, 0, 3) - backend_buf_.size();
+}
+
+MysqlNegotiation::Fill MysqlNegotiation::fill(std::string& buf, std::string_view& in) {
+  while (!in.empty()) {
+    size_t want =
+        buf.size() < kHeader ? kHeader - buf.size() : kHeader + le(buf, 0, 3) - buf.size();
+    size_t n = std::min(want, in.size());
+    buf.append(in.substr(0, n));
+    in.remove_prefix(n);
+    if (buf.size() == kHeader && n > 0) {
+      uint32_t length = le(buf, 0, 3);
+      if (length > kMaxMysqlNegotiationPacket) return Fill::kTooLong;
+      // Reserved once, so a packet holding a password is never copied by a
+      // reallocation into memory that wipe() would miss.
+      buf.reserve(kHeader + length);
+    }
+    if (buf.size() >= kHeader && buf.size() == kHeader + le(buf, 0, 3)) {
+      return in.empty() ? Fill::kComplete : Fill::kOverrun;
+    }
+  }
+  return Fill::kPartial;
+}
+
+bool MysqlNegotiation::backend_link_plaintext_under_tls() const {
+  return client_tls_ && !options_.upstream_tls;
+}
+
+void MysqlNegotiation::forget_password() { wipe(clear_password_); }
+
+MysqlStep MysqlNegotiation::close(std::string reason, uint16_t code, std::string_view sqlstate,
+                                  std::string_view message) {
+  MysqlStep s;
+  if (!message.empty()) {
+    // Before the greeting the client awaits packet 0; after, the next id.
+    uint8_t seq = state_ == State::kGreeting ? 0 : static_cast<uint8_t>(client_seq_ + 1);
+    s.to_client = mysql_err_packet(seq, code, sqlstate, message);
+  }
+  s.next = Next::kClose;
+  s.reason = std::move(reason);
+  state_ = State::kClosed;
+  forget_password();
+  wipe(handshake_response_);
+  return s;
+}
+
+MysqlStep MysqlNegotiation::to_client(std::string_view payload, Next next, State state) {
+  MysqlStep s;
+  client_seq_ = static_cast<uint8_t>(client_seq_ + 1);
+  s.to_client = packet(client_seq_, payload);
+  s.next = next;
+  state_ = state;
+  return s;
+}
+
+MysqlStep MysqlNegotiation::to_backend(std::string_view payload, Next next, State state) {
+  MysqlStep s;
+  backend_seq_ = static_cast<uint8_t>(backend_seq_ + 1);
+  s.to_backend = packet(backend_seq_, payload);
+  s.next = next;
+  state_ = state;
+  return s;
+}
+
+MysqlStep MysqlNegotiation::from_backend(std::string_view bytes) {
+  if (state_ != State::kGreeting && state_ != State::kAuthBackend && state_ != State::kPublicKey) {
+    return close("mysql negotiation: backend bytes fed while not waiting for the backend");
+  }
+  switch (fill(backend_buf_, bytes)) {
+    case Fill::kPartial: {
+      MysqlStep s;
+      s.next = Next::kReadBackend;
+      return s;
+    }
+    case Fill::kTooLong:
+      return close("backend sent a " + std::to_string(le(backend_buf_, 0, 3)) +
+                       "-byte packet during the MySQL handshake; the limit is " +
+                       std::to_string(kMaxMysqlNegotiationPacket),
+                   kErHandshake, "08S01", "tlsgate: the backend sent an oversized packet");
+    case Fill::kOverrun:
+      return close(
+          "mysql negotiation: backend bytes fed past the end of a packet (read at most "
+          "backend_bytes_wanted())");
+    case Fill::kComplete:
+      break;
+  }
+  backend_seq_ = byte_at(backend_buf_, 3);
+  std::string_view payload = std::string_view(backend_buf_).substr(kHeader);
+  MysqlStep s =
+      state_ == State::kGreeting ? on_greeting(backend_seq_, payload) : on_auth_backend(payload);
+  backend_buf_.clear();
+  return s;
+}
+
+MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
+  if (state_ != State::kClientFirst && state_ != State::kClientResponse &&
+      state_ != State::kAuthClient && state_ != State::kClearPassword) {
+    return close("mysql negotiation: client bytes fed while not waiting for the client");
+  }
+  Fill fill_result = fill(client_buf_, bytes);
+  if (client_buf_.size() >= kHeader) client_seq_ = byte_at(client_buf_, 3);
+  switch (fill_result) {
+    case Fill::kPartial: {
+      MysqlStep s;
+      s.next = Next::kReadClient;
+      return s;
+    }
+    case Fill::kTooLong: {
+      auto reason = "client sent a " + std::to_string(le(client_buf_, 0, 3)) +
+                    "-byte packet during the MySQL handshake; the limit is " +
+                    std::to_string(kMaxMysqlNegotiationPacket);
+      wipe(client_buf_);
+      return close(std::move(reason), kErHandshake, "08S01",
+                   "tlsgate: packet too large during the handshake");
+    }
+    case Fill::kOverrun:
+      // After an SSL Request these would be TLS bytes read as plaintext.
+      wipe(client_buf_);
+      return close(
+          "mysql negotiation: client bytes fed past the end of a packet (read at most "
+          "client_bytes_wanted())");
+    case Fill::kComplete:
+      break;
+  }
+  std::string_view payload = std::string_view(client_buf_).substr(kHeader);
+  MysqlStep s;
+  switch (state_) {
+    case State::kClientFirst:
+      s = on_client_first(payload);
+      break;
+    case State::kClientResponse:
+      if (payload.size() == 32 && (le(payload, 0, 4) & kClientSsl)) {
+        s = close("client sent a second SSL Request inside TLS", kErHandshake, "08S01",
+                  "tlsgate: unexpected SSL Request inside TLS");
+      } else {
+        s = on_handshake_response(payload);
+      }
+      break;
+    case State::kClearPassword:
+      s = on_clear_password(payload);
+      break;
+    default:
+      s = to_backend(payload, Next::kReadBackend, State::kAuthBackend);
+      break;
+  }
+  // Client packets may hold a password (clear, or in the HandshakeResponse).
+  wipe(client_buf_);
+  return s;
+}
+
+MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
+  if (payload.empty()) {
+    return close("backend sent an empty greeting", kErHandshake, "08S01",
+                 "tlsgate: the backend sent a malformed greeting");
+  }
+  if (byte_at(payload, 0) == kErrByte) {
+    MysqlStep s;
+    s.to_client = packet(seq, payload);
+    s.next = Next::kClose;
+    s.reason = "backend refused the connection before its greeting: " + err_message(payload);
+    state_ = State::kClosed;
+    return s;
+  }
+  if (byte_at(payload, 0) != 10) {
+    return close("backend greeting has protocol version " + std::to_string(byte_at(payload, 0)) +
+                     ", not 10; is upstream_address a MySQL/MariaDB server?",
+                 kErHandshake, "08S01", "tlsgate: the backend is not a MySQL server");
+  }
+  Reader r(payload);
+  r.bytes(1);
+  auto malformed = [this](std::string_view what) {
+    return close("malformed backend greeting: " + std::string(what), kErHandshake, "08S01",
+                 "tlsgate: the backend sent a malformed greeting");
+  };
+  if (!r.nul_string()) return malformed("server version is not NUL-terminated");
+  if (!r.bytes(4)) return malformed("truncated before the auth-plugin data");
+  auto part1 = r.bytes(8);
+  if (!part1 || !r.bytes(1)) return malformed("truncated in the auth-plugin data");
+  size_t caps_at = r.pos();
+  auto caps_lo = r.uint(2);
+  if (!caps_lo || !r.bytes(3)) return malformed("truncated in the capability flags");
+  auto caps_hi = r.uint(2);
+  auto data_len = r.uint(1);
+  if (!caps_hi || !data_len || !r.bytes(10)) return malformed("truncated in the reserved bytes");
+  server_caps_ = *caps_lo | (*caps_hi << 16);
+  scramble_ = std::string(*part1);
+  if (server_caps_ & kClientSecureConnection) {
+    size_t len = std::max<size_t>(13, *data_len > 8 ? *data_len - 8 : 0);
+    auto part2 = r.bytes(len);
+    if (!part2) return malformed("auth-plugin data part 2 runs past the end");
+    scramble_ += drop_trailing_nul(*part2);
+  }
+  auth_plugin_.clear();
+  if ((server_caps_ & kClientPluginAuth) && !r.at_end()) {
+    // MySQL 5.5.7-5.5.9 ended the name with the packet instead of a NUL.
+    auto rest = *r.bytes(r.left());
+    auth_plugin_ = std::string(rest.substr(0, rest.find('\0')));
+  }
+  if (options_.upstream_tls && !(server_caps_ & kClientSsl)) {
+    return close(
+        "backend does not offer TLS (no CLIENT_SSL in its greeting) but the connector has an "
+        "upstream_ssl_policy; enable TLS on the backend or remove upstream_ssl_policy",
+        kErHandshake, "08S01", "tlsgate: the backend does not offer TLS");
+  }
+  bool disabled = options_.level == config::TlsLevel::kDisabled;
+  std::string out(payload);
+  // We are the client's TLS endpoint whatever the backend offers.
+  uint32_t caps = disabled ? (*caps_lo & ~kClientSsl) : (*caps_lo | kClientSsl);
+  set_le(out, caps_at, caps, 2);
+  MysqlStep s;
+  s.to_client = packet(seq, out);
+  client_seq_ = seq;
+  // Plain relay needs nothing more from us, unless a user check or our own
+  // backend TLS must see the HandshakeResponse first.
+  if (disabled && !options_.upstream_tls && !options_.check_user) {
+    s.next = Next::kRelay;
+    state_ = State::kRelay;
+  } else {
+    s.next = Next::kReadClient;
+    state_ = State::kClientFirst;
+  }
+  return s;
+}
+
+MysqlStep MysqlNegotiation::on_client_first(std::string_view payload) {
+  if (payload.size() < 4) {
+    return close("client's first packet is " + std::to_string(payload.size()) +
+                     " bytes, too short for a HandshakeResponse",
+                 kErHandshake, "08S01", "tlsgate: bad handshake");
+  }
+  uint32_t caps = le(payload, 0, 4);
+  if (!(caps & kClientSsl)) return on_handshake_response(payload);
+  if (payload.size() != 32) {
+    return close("client set CLIENT_SSL in a " + std::to_string(payload.size()) +
+                     "-byte packet; an SSL Request is 32 bytes",
+                 kErHandshake, "08S01", "tlsgate: bad handshake");
+  }
+  if (options_.level == config::TlsLevel::kDisabled) {
+    return close("client sent an SSL Request to a port with tls_level=DISABLED", kErHandshake,
+                 "08S01", "tlsgate: TLS is disabled on this port");
+  }
+  // The MariaDB extended capabilities in the filler are the client's
+  // business; it repeats them in the HandshakeResponse.
+  client_caps_ = caps;
+  MysqlStep s;
+  s.next = Next::kClientTls;
+  state_ = State::kClientTls;
+  return s;
+}
+
+MysqlStep MysqlNegotiation::client_tls_ready() {
+  if (state_ != State::kClientTls) {
+    return close("mysql negotiation: client_tls_ready() without an SSL Request");
+  }
+  client_tls_ = true;
+  MysqlStep s;
+  s.next = Next::kReadClient;
+  state_ = State::kClientResponse;
+  return s;
+}
+
+MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
+  auto malformed = [this](std::string_view what) {
+    return close("malformed HandshakeResponse: " + std::string(what), kErHandshake, "08S01",
+                 "tlsgate: bad handshake");
+  };
+  if (payload.size() < 32) {
+    return malformed(std::to_string(payload.size()) + " bytes, shorter than its 32-byte header");
+  }
+  uint32_t caps = le(payload, 0, 4);
+  if (!(caps & kClientProtocol41)) {
+    return close("client does not speak protocol 4.1 (no CLIENT_PROTOCOL_41); refused",
+                 kErNotSupportedAuthMode, "08004",
+                 "tlsgate: client does not support the 4.1 protocol; upgrade the MySQL client");
+  }
+  if (!client_tls_ && options_.level == config::TlsLevel::kRequired) {
+    return close(
+        "client sent a plaintext HandshakeResponse to a TLS-only port; answered with ERR 3159",
+        kErSecureTransportRequired, "HY000", kInsecureMessage);
+  }
+  Reader r(payload);
+  r.bytes(32);
+  auto user = r.nul_string();
+  if (!user) return malformed("user name is not NUL-terminated");
+  size_t auth_field_at = r.pos();
+  std::optional<std::string_view> auth;
+  if (caps & kClientPluginAuthLenencData) {
+    auto len = r.lenenc();
+    if (!len) return malformed("bad length of the auth response");
+    auth = r.bytes(*len);
+  } else if (caps & kClientSecureConnection) {
+    auto len = r.uint(1);
+    if (len) auth = r.bytes(*len);
+  } else {
+    auth = r.nul_string();
+  }
+  if (!auth) return malformed("auth response runs past the end");
+  size_t auth_field_end = r.pos();
+  // Old clients end the packet early instead of sending empty trailing fields.
+  if ((caps & kClientConnectWithDb) && !r.at_end() && !r.nul_string()) {
+    return malformed("database name is not NUL-terminated");
+  }
+  std::string_view plugin = "mysql_native_password";
+  if ((caps & kClientPluginAuth) && !r.at_end()) {
+    auto name = r.nul_string();
+    if (!name) return malformed("auth plugin name is not NUL-terminated");
+    plugin = *name;
+  }
+  if ((caps & kClientConnectAttrs) && !r.at_end()) {
+    auto len = r.lenenc();
+    if (!len || !r.bytes(*len)) return malformed("connection attributes run past the end");
+  }
+  client_caps_ = caps;
+  user_ = std::string(*user);
+  auth_plugin_ = std::string(plugin);
+  if (options_.check_user) {
+    std::string refusal = options_.check_user(user_);
+    if (!refusal.empty()) {
+      return close("login as MySQL user \"" + user_ + "\" refused: " + refusal, kErAccessDenied,
+                   "28000", refusal);
+    }
+  }
+  bool sha256_clear = backend_link_plaintext_under_tls() && plugin == kSha256 && !auth->empty() &&
+                      *auth != std::string_view("\0", 1);
+  // Built in one buffer, never reassigned, so wipe() reaches every copy.
+  std::string out;
+  out.reserve(payload.size());
+  if (sha256_clear) {
+    // sha256_password over TLS puts the clear password right here; the
+    // backend gets a public-key request (the one byte 0x01) in its place.
+    clear_password_.assign(drop_trailing_nul(*auth));
+    bool counted = caps & (kClientPluginAuthLenencData | kClientSecureConnection);
+    out.append(payload.substr(0, auth_field_at));
+    out.append(counted ? std::string_view("\x01\x01", 2) : std::string_view("\x01\0", 2));
+    out.append(payload.substr(auth_field_end));
+  } else {
+    out.append(payload);
+  }
+  if (options_.upstream_tls) {
+    set_le(out, 0, caps | kClientSsl, 4);
+    handshake_response_ = std::move(out);
+    return to_backend(std::string_view(handshake_response_).substr(0, 32), Next::kBackendTls,
+                      State::kBackendTls);
+  }
+  set_le(out, 0, caps & ~kClientSsl, 4);
+  auto s =
+      to_backend(out, Next::kReadBackend, sha256_clear ? State::kPublicKey : State::kAuthBackend);
+  wipe(out);
+  return s;
+}
+
+MysqlStep MysqlNegotiation::backend_tls_ready() {
+  if (state_ != State::kBackendTls) {
+    return close("mysql negotiation: backend_tls_ready() without a backend SSL Request");
+  }
+  auto s = to_backend(handshake_response_, Next::kReadBackend, State::kAuthBackend);
+  wipe(handshake_response_);
+  return s;
+}
+
+MysqlStep MysqlNegotiation::on_clear_password(std::string_view payload) {
+  // An empty sha256_password is one NUL, which the backend accepts as is.
+  if (auth_plugin_ == kSha256 && (payload.empty() || payload == std::string_view("\0", 1))) {
+    return to_backend(payload, Next::kReadBackend, State::kAuthBackend);
+  }
+  clear_password_.assign(drop_trailing_nul(payload));
+  std::string request(1, auth_plugin_ == kCachingSha2 ? '\x02' : '\x01');
+  return to_backend(request, Next::kReadBackend, State::kPublicKey);
+}
+
+MysqlStep MysqlNegotiation::send_encrypted_password(std::string_view pem) {
+  if (scramble_.empty()) {
+    return close("backend sent no scramble to encrypt the password with", kErHandshake, "08S01",
+                 "tlsgate: could not encrypt the password for the backend");
+  }
+  std::string error;
+  auto encrypted = encrypt_password(pem, clear_password_, scramble_, error);
+  forget_password();
+  if (!encrypted) {
+    return close("cannot encrypt the password of user " + user_ + " for the backend: " + error,
+                 kErAccessDenied, "28000",
+                 "tlsgate: could not encrypt the password for the backend: " + error);
+  }
+  return to_backend(*encrypted, Next::kReadBackend, State::kAuthBackend);
+}
+
+MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
+  if (payload.empty()) {
+    return close("backend sent an empty packet during authentication", kErHandshake, "08S01",
+                 "tlsgate: the backend sent a malformed packet");
+  }
+  uint8_t type = byte_at(payload, 0);
+  if (state_ == State::kPublicKey) {
+    if (type == kMoreDataByte) return send_encrypted_password(payload.substr(1));
+    // An auth switch or an error: the password is not needed any more.
+    forget_password();
+  }
+  switch (type) {
+    case kOkByte:
+      return to_client(payload, Next::kRelay, State::kRelay);
+    case kErrByte: {
+      auto s = to_client(payload, Next::kClose, State::kClosed);
+      s.reason = "backend refused login for user " + user_ + ": " + err_message(payload);
+      return s;
+    }
+    case kAuthSwitchByte: {
+      if (payload.size() == 1) {
+        // The pre-4.1 switch: no name, and the greeting's scramble stays.
+        auth_plugin_ = "mysql_old_password";
+      } else {
+        Reader r(payload.substr(1));
+        auto name = r.nul_string();
+        if (!name) {
+          return close(
+              "malformed AuthSwitchRequest from the backend: plugin name is not "
+              "NUL-terminated",
+              kErHandshake, "08S01", "tlsgate: the backend sent a malformed packet");
+        }
+        auth_plugin_ = std::string(*name);
+        scramble_ = std::string(drop_trailing_nul(*r.bytes(r.left())));
+      }
+      bool intercept = backend_link_plaintext_under_tls() && auth_plugin_ == kSha256;
+      return to_client(payload, Next::kReadClient,
+                       intercept ? State::kClearPassword : State::kAuthClient);
+    }
+    case kMoreDataByte: {
+      bool sha2 = auth_plugin_ == kCachingSha2 && payload.size() == 2;
+      if (sha2 && byte_at(payload, 1) == 0x03) {
+        // Fast auth succeeded; the OK follows without a client packet.
+        return to_client(payload, Next::kReadBackend, State::kAuthBackend);
+      }
+      bool intercept = sha2 && byte_at(payload, 1) == 0x04 && backend_link_plaintext_under_tls();
+      return to_client(payload, Next::kReadClient,
+                       intercept ? State::kClearPassword : State::kAuthClient);
+    }
+    default:
+      return close("backend sent packet type " + hex_byte(type) + " during authentication",
+                   kErHandshake, "08S01", "tlsgate: the backend sent an unexpected packet");
+  }
+}
+
+}  // namespace tlsgate::net::starttls

@@ -1,0 +1,263 @@
+#include "e2e/mysql/mariadb_server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "support/process.h"
+
+namespace tlsgate::e2e::mysql {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Millis;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kServer[] = "/usr/sbin/mariadbd";
+
+// Settings that make a throwaway server start and stop fast; the data dies
+// with the test, so durability is switched off.
+std::vector<std::string> speed_options() {
+  return {"--skip-name-resolve",
+          "--skip-log-bin",
+          "--innodb-buffer-pool-size=16M",
+          "--innodb-log-file-size=4M",
+          "--innodb-flush-method=nosync",
+          "--innodb-doublewrite=0",
+          "--innodb-flush-log-at-trx-commit=0"};
+}
+
+// mariadbd refuses to run as root unless told to.
+std::vector<std::string> user_option() {
+  if (::geteuid() == 0) return {"--user=root"};
+  return {};
+}
+
+std::string setup_sql() {
+  const std::string db = kDatabase;
+  return std::string("INSTALL SONAME 'auth_ed25519';") +
+         "CREATE USER app1@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('" +
+         kApp1Password + "');" + "CREATE USER ed@'%' IDENTIFIED VIA ed25519 USING PASSWORD('" +
+         kEdPassword + "');" + "CREATE USER admin1@'%' IDENTIFIED BY '" + kAdmin1Password + "';" +
+         "CREATE DATABASE " + db + ";" + "CREATE TABLE " + db +
+         ".items (id INT PRIMARY KEY, name VARCHAR(40));" + "INSERT INTO " + db +
+         ".items VALUES (1, 'apple'), (2, 'pear');" + "GRANT ALL ON " + db +
+         ".* TO app1@'%', ed@'%', admin1@'%';";
+}
+
+void append(std::vector<std::string>& to, const std::vector<std::string>& more) {
+  to.insert(to.end(), more.begin(), more.end());
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string join_quoted(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) out += (out.empty() ? "" : " ") + test::shell_quote(a);
+  return out;
+}
+
+// What a template data directory was made from; a template with another
+// stamp is stale.
+std::string template_stamp() {
+  std::vector<std::string> options = user_option();
+  append(options, speed_options());
+  return "tlsgate mariadb template 1\n" + test::run_command(std::string(kServer) + " --version") +
+         join_quoted(options) + "\n" + setup_sql() + "\n";
+}
+
+fs::path stamp_file(const fs::path& template_dir) { return template_dir.string() + ".stamp"; }
+
+// An exclusive flock(2) on `path`, waited for up to `deadline`; released on
+// destruction. held() is false when the file cannot be opened or the wait
+// ran out.
+class FileLock {
+ public:
+  FileLock(const fs::path& path, Millis deadline) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;
+    auto until = Clock::now() + deadline;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if ((errno != EWOULDBLOCK && errno != EINTR) || Clock::now() >= until) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+      ::poll(nullptr, 0, 50);
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+bool copy_tree(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  fs::copy(from, to, fs::copy_options::recursive, ec);
+  if (!ec) return true;
+  fs::remove_all(to, ec);
+  return false;
+}
+
+// Saves a cleanly shut down data directory as the template; the stamp goes
+// last, so a template without one is never used.
+void save_template(const fs::path& data, const fs::path& template_dir, const std::string& stamp) {
+  std::error_code ec;
+  fs::remove(stamp_file(template_dir), ec);
+  fs::path fresh = template_dir.string() + ".new";
+  if (!copy_tree(data, fresh)) return;
+  fs::remove_all(template_dir, ec);
+  fs::rename(fresh, template_dir, ec);
+  if (ec) {
+    fs::remove_all(fresh, ec);
+    return;
+  }
+  try {
+    test::write_text(stamp_file(template_dir), stamp);
+  } catch (const std::exception&) {
+    fs::remove(stamp_file(template_dir), ec);
+  }
+}
+
+}  // namespace
+
+bool MariadbServer::installed() {
+  int rc = -1;
+  test::run_command("command -v mariadb-install-db mariadb >/dev/null", &rc);
+  return rc == 0 && ::access(kServer, X_OK) == 0;
+}
+
+MariadbServer::MariadbServer(std::optional<fs::path> template_dir) : socket_(dir_ / "mysqld.sock") {
+  // sockaddr_un holds 108 bytes with the terminating NUL.
+  if (socket_.string().size() > 100)
+    throw std::runtime_error("socket path too long for a unix socket: " + socket_.string());
+  const fs::path data = dir_ / "data";
+  std::optional<FileLock> lock;
+  std::string stamp;
+  if (template_dir) {
+    // Another process may be making the template right now: that takes a
+    // few seconds, more on a busy machine.
+    lock.emplace(template_dir->string() + ".lock", Millis(120000));
+    stamp = template_stamp();
+    if (lock->held() && read_file(stamp_file(*template_dir)) == stamp &&
+        copy_tree(*template_dir, data)) {
+      lock.reset();
+      start(data);
+      return;
+    }
+  }
+  install(data);
+  start(data);
+  create_accounts();
+  if (lock && lock->held()) {
+    stop();
+    save_template(data, *template_dir, stamp);
+    lock.reset();
+    start(data);
+  }
+}
+
+MariadbServer::~MariadbServer() { stop(); }
+
+void MariadbServer::install(const fs::path& data) {
+  std::vector<std::string> argv = {"timeout",
+                                   "60",
+                                   "mariadb-install-db",
+                                   "--no-defaults",
+                                   "--datadir=" + data.string(),
+                                   "--auth-root-authentication-method=normal",
+                                   "--skip-test-db"};
+  append(argv, user_option());
+  append(argv, speed_options());
+  int rc = -1;
+  auto out = test::run_command(join_quoted(argv) + " 2>&1", &rc);
+  if (rc != 0)
+    throw std::runtime_error("mariadb-install-db failed (" + std::to_string(rc) + "):\n" + out);
+}
+
+void MariadbServer::start(const fs::path& data) {
+  port_ = test::free_loopback_port();
+  std::vector<std::string> argv = {kServer, "--no-defaults"};
+  append(argv, user_option());
+  append(argv, speed_options());
+  append(argv, {"--datadir=" + data.string(), "--socket=" + socket_.string(),
+                "--pid-file=" + (dir_ / "mysqld.pid").string(),
+                "--log-error=" + (dir_ / "error.log").string(), "--port=" + std::to_string(port_),
+                "--bind-address=127.0.0.1", "--skip-networking=0", "--skip-ssl"});
+  server_ = std::make_unique<test::ChildProcess>(
+      argv, test::ChildProcess::Options{.output_file = dir_ / "mariadbd.out"});
+  // The TCP listener opens once the server is ready (no waiting if it exits).
+  if (!server_->wait_for_port(port_, Millis(30000))) {
+    throw std::runtime_error("mariadbd did not listen on 127.0.0.1:" + std::to_string(port_) +
+                             " within 30 s:\n" + server_->output() + error_log());
+  }
+  int rc = -1;
+  auto out = root_sql("SELECT @@have_ssl", &rc);
+  if (rc != 0) throw std::runtime_error("mariadbd does not answer root:\n" + out + error_log());
+  // The gate is what brings TLS; a backend with TLS of its own would hide mistakes.
+  if (out != "DISABLED\n") throw std::runtime_error("mariadbd has TLS on: have_ssl=" + out);
+}
+
+void MariadbServer::create_accounts() {
+  int rc = -1;
+  auto out = root_sql(setup_sql(), &rc);
+  if (rc != 0) throw std::runtime_error("creating users and tables failed:\n" + out + error_log());
+}
+
+void MariadbServer::stop() {
+  if (!server_) return;
+  if (server_->running()) {
+    // SQL SHUTDOWN rather than `mariadb-admin shutdown`, which then polls for
+    // the pid file in whole seconds; the child's exit is awaited here.
+    root_sql("SHUTDOWN");
+    server_->wait_exit(Millis(15000));
+  }
+  server_.reset();  // SIGTERM, then SIGKILL, if it still runs
+}
+
+std::string MariadbServer::root_sql(const std::string& sql, int* exit_code) const {
+  return test::run_command("timeout 30 mariadb --no-defaults --connect-timeout=10 --socket=" +
+                               test::shell_quote(socket_.string()) + " -uroot -N -B -e " +
+                               test::shell_quote(sql) + " 2>&1",
+                           exit_code);
+}
+
+long long MariadbServer::global_status(const std::string& name) const {
+  int rc = -1;
+  auto out = root_sql("SHOW GLOBAL STATUS LIKE '" + name + "'", &rc);
+  // "NAME\tVALUE\n"
+  auto tab = out.find('\t');
+  if (rc != 0 || tab == std::string::npos) return -1;
+  try {
+    return std::stoll(out.substr(tab + 1));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+std::string MariadbServer::error_log() const {
+  return "--- mariadbd error log ---\n" + read_file(dir_ / "error.log");
+}
+
+}  // namespace tlsgate::e2e::mysql
