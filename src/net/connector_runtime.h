@@ -30,7 +30,7 @@ struct ConnectorRuntime {
   config::Connector settings;
   std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
   std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
-  std::shared_ptr<util::Versioned<config::UserMap>> user_map;     // null: no user_map
+  std::shared_ptr<util::Versioned<config::UserMap>> user_map;    // null: no user_map
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;

@@ -61,8 +61,7 @@ void Session::negotiate_postgres() {
         if (connector_.user_map) {
           if (auto refusal = user_refusal(step.user); !refusal.empty()) {
             send_to_client(starttls::pg_error_response("28000", refusal));
-            return finish(refusal + " (connector." + connector_.settings.name + ".user_map)",
-                          true);
+            return finish(refusal + " (connector." + connector_.settings.name + ".user_map)", true);
           }
         }
         pending_ = std::move(step.forward);
