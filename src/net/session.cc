@@ -94,17 +94,7 @@ void Session::detect() {
 
 void Session::on_detected(unsigned char first_byte) {
   constexpr unsigned char kTlsHandshakeRecord = 0x16;
-  if (first_byte == kTlsHandshakeRecord) {
-    tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
-    if (!ssl) {
-      finish(pki::openssl_error("cannot create a TLS session").message(), true);
-      return;
-    }
-    SSL_set_accept_state(ssl.get());
-    client_.attach_tls(std::move(ssl));
-    client_handshake();
-    return;
-  }
+  if (first_byte == kTlsHandshakeRecord) return start_client_tls();
   if (connector_.settings.tls_level == config::TlsLevel::kOptional) {
     connect_upstream();
     return;
@@ -114,6 +104,19 @@ void Session::on_detected(unsigned char first_byte) {
                      "closed without a reply",
                      connector_.settings.name),
          true);
+}
+
+void Session::start_client_tls() {
+  tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
+  if (!ssl) return finish(pki::openssl_error("cannot create a TLS session").message(), true);
+  SSL_set_accept_state(ssl.get());
+  if (postgres_) {
+    // PostgreSQL 17 clients check for it (sslnegotiation=direct requires it).
+    static const std::string kPostgresAlpn = tls::alpn_wire({"postgresql"});
+    tls::set_connection_alpn(ssl.get(), kPostgresAlpn);
+  }
+  client_.attach_tls(std::move(ssl));
+  client_handshake();
 }
 
 void Session::client_handshake() {

@@ -71,6 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void mysql_read_client() { mysql_read(true); }
   void mysql_read_backend() { mysql_read(false); }
   std::string user_refusal(std::string_view user) const;
+  void start_client_tls();
   void client_handshake();
   void on_client_ready();
   void connect_upstream();

@@ -48,13 +48,8 @@ void Session::mysql_act() {
       return mysql_read_backend();
     case Next::kReadClient:
       return mysql_read_client();
-    case Next::kClientTls: {
-      tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
-      if (!ssl) return finish(pki::openssl_error("cannot create a TLS session").message(), true);
-      SSL_set_accept_state(ssl.get());
-      client_.attach_tls(std::move(ssl));
-      return client_handshake();  // then on_client_ready() -> client_tls_ready()
-    }
+    case Next::kClientTls:
+      return start_client_tls();  // then on_client_ready() -> client_tls_ready()
     case Next::kBackendTls:
       return start_upstream_tls();  // then upstream_handshake() -> backend_tls_ready()
     case Next::kRelay:

@@ -51,11 +51,7 @@ void Session::negotiate_postgres() {
       case Action::kStartTls: {
         if (!send_to_client(step.reply))
           return finish("client went away during the negotiation", false);
-        tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
-        SSL_set_accept_state(ssl.get());
-        client_.attach_tls(std::move(ssl));
-        client_handshake();
-        return;
+        return start_client_tls();
       }
       case Action::kRelay:
         if (connector_.user_map) {

@@ -49,9 +49,19 @@ int verify_trust_all(int /*ok*/, X509_STORE_CTX* ctx) {
   return 1;
 }
 
-int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
-                const unsigned char* in, unsigned int inlen, void* arg) {
-  const auto* wire = static_cast<const std::string*>(arg);  // Context::alpn_wire
+// The protocols one connection accepts, set by set_connection_alpn(); it
+// overrides the context's list (a policy shared by a postgres and a tcp
+// connector answers ALPN per connector).
+int connection_alpn_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
+  const auto* wire = static_cast<const std::string*>(SSL_get_ex_data(ssl, connection_alpn_index()));
+  if (wire == nullptr) wire = static_cast<const std::string*>(arg);  // Context::alpn_wire
+  if (wire == nullptr || wire->empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
                             static_cast<unsigned>(wire->size()), in,
@@ -60,15 +70,6 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
   }
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
-}
-
-std::string alpn_wire(const std::vector<std::string>& protocols) {
-  std::string wire;
-  for (const auto& p : protocols) {
-    wire += static_cast<char>(p.size());
-    wire += p;
-  }
-  return wire;
 }
 
 class Builder {
@@ -111,14 +112,13 @@ class Builder {
       options_.tickets->attach(ssl);
       ctx->tickets = options_.tickets;
     }
-    if (!options_.alpn.empty()) {
+    if (!options_.alpn.empty())
       alpn_ = std::make_shared<const std::string>(alpn_wire(options_.alpn));
-      if (side_ == Side::kServer) {
-        SSL_CTX_set_alpn_select_cb(ssl, select_alpn, const_cast<std::string*>(alpn_.get()));
-      } else {
-        SSL_CTX_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn_->data()),
-                                static_cast<unsigned>(alpn_->size()));
-      }
+    if (side_ == Side::kServer) {
+      SSL_CTX_set_alpn_select_cb(ssl, select_alpn, const_cast<std::string*>(alpn_.get()));
+    } else if (alpn_) {
+      SSL_CTX_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn_->data()),
+                              static_cast<unsigned>(alpn_->size()));
     }
     ctx->alpn_wire = alpn_;
     return std::shared_ptr<const Context>(std::move(ctx));
@@ -226,6 +226,19 @@ class Builder {
 };
 
 }  // namespace
+
+void set_connection_alpn(SSL* ssl, const std::string& wire) {
+  SSL_set_ex_data(ssl, connection_alpn_index(), const_cast<std::string*>(&wire));
+}
+
+std::string alpn_wire(const std::vector<std::string>& protocols) {
+  std::string wire;
+  for (const auto& p : protocols) {
+    wire += static_cast<char>(p.size());
+    wire += p;
+  }
+  return wire;
+}
 
 const X509* rejected_peer_certificate(const SSL* ssl) {
   return static_cast<const X509*>(SSL_get_ex_data(ssl, rejected_index()));

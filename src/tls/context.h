@@ -51,6 +51,15 @@ struct BuildOptions {
 // (OpenSSL drops it from the session, but failures must name it).
 const X509* rejected_peer_certificate(const SSL* ssl);
 
+// ALPN wire format: each protocol name prefixed by its length byte.
+std::string alpn_wire(const std::vector<std::string>& protocols);
+
+// This connection accepts the protocols in `wire` (alpn_wire()) instead of
+// its context's: a client offering ALPN must offer one of them (else the
+// handshake fails with no_application_protocol); a client offering none is
+// served. `wire` must outlive the SSL.
+void set_connection_alpn(SSL* ssl, const std::string& wire);
+
 util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
                                                            const BuildOptions& options,
                                                            const util::Clock& clock);

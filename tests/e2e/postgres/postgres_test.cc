@@ -1,12 +1,18 @@
 // Stock psql through `tlsgate serve` (protocol=postgres) to a real
 // PostgreSQL server with TLS switched off, all on 127.0.0.1.
+#include <arpa/inet.h>
 #include <glob.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstring>
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 #include "support/gate_process.h"
 #include "support/process.h"
@@ -260,6 +266,51 @@ TEST_F(PostgresGate, PgbenchRunsWithoutErrors) {
   EXPECT_EQ(rc, 0) << out << gate->log();
   EXPECT_NE(out.find("number of failed transactions: 0 (0.000%)"), std::string::npos) << out;
   EXPECT_NE(out.find("number of clients: 8"), std::string::npos) << out;
+}
+
+// PostgreSQL 17's sslnegotiation=direct: a ClientHello first, with ALPN
+// "postgresql", then the StartupMessage inside TLS. psql 15 cannot do it, so
+// the client is OpenSSL itself.
+TEST_F(PostgresGate, DirectTlsWithAlpnPostgresql) {
+  auto gate = start_gate("ssl.policy.pg.client_auth=NONE\n");
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(gate_port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx, (dir_ / "ca.crt").c_str(), nullptr), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  static const unsigned char kAlpn[] = "\x0apostgresql";
+  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set1_host(ssl, "localhost");
+  ASSERT_EQ(SSL_connect(ssl), 1) << gate->log();
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &len);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(proto), len), "postgresql");
+
+  std::string params = std::string("user\0postgres\0database\0postgres\0\0", 33);
+  std::string startup(8, '\0');
+  uint32_t length = htonl(static_cast<uint32_t>(8 + params.size()));
+  uint32_t version = htonl(196608);
+  std::memcpy(startup.data(), &length, 4);
+  std::memcpy(startup.data() + 4, &version, 4);
+  startup += params;
+  ASSERT_EQ(SSL_write(ssl, startup.data(), static_cast<int>(startup.size())),
+            static_cast<int>(startup.size()));
+  std::array<char, 9> reply{};
+  ASSERT_EQ(SSL_read(ssl, reply.data(), static_cast<int>(reply.size())), 9) << gate->log();
+  EXPECT_EQ(reply[0], 'R') << "AuthenticationOk (trust) from the backend, through TLS";
+  EXPECT_EQ(std::string(reply.data() + 1, 8), std::string("\0\0\0\x08\0\0\0\0", 8));
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  ::close(fd);
 }
 
 // The backend has TLS on: the gate sends its own SSLRequest and verifies the

@@ -1,6 +1,11 @@
 #include "tls/context.h"
 
+#include <sys/socket.h>
+
+#include <future>
+
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 
 #include "tls_fixture.h"
 
@@ -104,7 +109,10 @@ TEST_F(ContextTest, OnlyTls12ClientAgainstTls13PolicyFails) {
 }
 
 TEST_F(ContextTest, BuildNamesTheBrokenKey) {
-  test::write_text(server_.private_key, "-----BEGIN " "PRIVATE KEY-----\nAAAA\n", 0600);
+  test::write_text(server_.private_key,
+                   "-----BEGIN "
+                   "PRIVATE KEY-----\nAAAA\n",
+                   0600);
   auto ctx = build_context(server_, Side::kServer, {}, util::SystemClock::instance());
   ASSERT_FALSE(ctx);
   EXPECT_EQ(
@@ -121,6 +129,59 @@ TEST_F(ContextTest, CommandPasswordNeedsExpandCommands) {
             "ssl.policy.srv.private_key_password: is a $(command), which runs only when tlsgate is "
             "started with --expand-commands; add the flag, or write the password itself");
   EXPECT_EQ(ctx.error().message().find("secret"), std::string::npos);
+}
+
+// The ALPN protocol a client offering `offered` gets from a server context
+// without a list of its own whose connection accepts only `accepted`
+// ("" = no ALPN agreed, "failed" = handshake failed).
+std::string alpn_agreed(const Context& server, const config::Policy& client_policy,
+                        const std::vector<std::string>& offered, const std::string& accepted) {
+  BuildOptions options;
+  options.alpn = offered;
+  auto client = build_context(client_policy, Side::kClient, options, util::SystemClock::instance());
+  EXPECT_TRUE(client);
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  util::Fd sfd(fds[0]), cfd(fds[1]);
+  std::string wire = alpn_wire({accepted});
+  auto server_side = std::async(std::launch::async, [&] {
+    SslPtr ssl(SSL_new(server.ssl_ctx.get()));
+    SSL_set_fd(ssl.get(), sfd.get());
+    if (!accepted.empty()) set_connection_alpn(ssl.get(), wire);
+    if (SSL_accept(ssl.get()) == 1) {
+      SSL_write(ssl.get(), "x", 1);  // after the session tickets, so the client reads them all
+    } else {
+      ::shutdown(sfd.get(), SHUT_RDWR);
+    }
+  });
+  SslPtr ssl(SSL_new((*client)->ssl_ctx.get()));
+  SSL_set_fd(ssl.get(), cfd.get());
+  set_expected_name(ssl.get(), "localhost", true);
+  std::string agreed = "failed";
+  if (SSL_connect(ssl.get()) == 1) {
+    const unsigned char* proto = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(ssl.get(), &proto, &len);
+    agreed.assign(reinterpret_cast<const char*>(proto), len);
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 1);
+  }
+  ::shutdown(cfd.get(), SHUT_RDWR);
+  server_side.wait();
+  ERR_clear_error();
+  return agreed;
+}
+
+TEST_F(ContextTest, AlpnIsChosenPerConnection) {
+  client_.client_auth = config::ClientAuth::kNone;
+  auto server = build(server_, Side::kServer);
+  EXPECT_EQ(alpn_agreed(*server, client_, {"postgresql"}, "postgresql"), "postgresql");
+  EXPECT_EQ(alpn_agreed(*server, client_, {"h2", "postgresql"}, "postgresql"), "postgresql");
+  EXPECT_EQ(alpn_agreed(*server, client_, {}, "postgresql"), "") << "no ALPN offered: served";
+  EXPECT_EQ(alpn_agreed(*server, client_, {"h2"}, "postgresql"), "failed")
+      << "a client that needs another protocol learns it at once (no_application_protocol)";
+  EXPECT_EQ(alpn_agreed(*server, client_, {"h2"}, ""), "")
+      << "a connection without a list ignores ALPN";
 }
 
 }  // namespace
