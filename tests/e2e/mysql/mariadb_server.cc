@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "support/process.h"
@@ -148,7 +149,8 @@ bool MariadbServer::installed() {
   return rc == 0 && ::access(kServer, X_OK) == 0;
 }
 
-MariadbServer::MariadbServer(std::optional<fs::path> template_dir) : socket_(dir_ / "mysqld.sock") {
+MariadbServer::MariadbServer(std::optional<fs::path> template_dir, std::optional<TlsFiles> tls)
+    : tls_(std::move(tls)), socket_(dir_ / "mysqld.sock") {
   // sockaddr_un holds 108 bytes with the terminating NUL.
   if (socket_.string().size() > 100)
     throw std::runtime_error("socket path too long for a unix socket: " + socket_.string());
@@ -204,7 +206,13 @@ void MariadbServer::start(const fs::path& data) {
   append(argv, {"--datadir=" + data.string(), "--socket=" + socket_.string(),
                 "--pid-file=" + (dir_ / "mysqld.pid").string(),
                 "--log-error=" + (dir_ / "error.log").string(), "--port=" + std::to_string(port_),
-                "--bind-address=127.0.0.1", "--skip-networking=0", "--skip-ssl"});
+                "--bind-address=127.0.0.1", "--skip-networking=0"});
+  if (tls_) {
+    append(argv, {"--ssl-cert=" + tls_->cert.string(), "--ssl-key=" + tls_->key.string(),
+                  "--ssl-ca=" + tls_->ca.string()});
+  } else {
+    argv.emplace_back("--skip-ssl");
+  }
   server_ = std::make_unique<test::ChildProcess>(
       argv, test::ChildProcess::Options{.output_file = dir_ / "mariadbd.out"});
   // The TCP listener opens once the server is ready (no waiting if it exits).
@@ -215,8 +223,15 @@ void MariadbServer::start(const fs::path& data) {
   int rc = -1;
   auto out = root_sql("SELECT @@have_ssl", &rc);
   if (rc != 0) throw std::runtime_error("mariadbd does not answer root:\n" + out + error_log());
-  // The gate is what brings TLS; a backend with TLS of its own would hide mistakes.
-  if (out != "DISABLED\n") throw std::runtime_error("mariadbd has TLS on: have_ssl=" + out);
+  // Without TlsFiles the gate is what brings TLS: a backend with TLS of its
+  // own would hide mistakes. With them, a server that silently ignored a bad
+  // certificate would make every upstream TLS test fail for the wrong reason.
+  if (tls_ && out != "YES\n") {
+    throw std::runtime_error("mariadbd did not turn TLS on: have_ssl=" + out + error_log());
+  }
+  if (!tls_ && out != "DISABLED\n") {
+    throw std::runtime_error("mariadbd has TLS on: have_ssl=" + out);
+  }
 }
 
 void MariadbServer::create_accounts() {

@@ -1,6 +1,7 @@
 // MariadbServer: a private MariaDB server for the protocol=mysql end-to-end
-// tests, in a temporary folder, listening on 127.0.0.1 only, with TLS off
-// (the gate adds it).
+// tests, in a temporary folder, listening on 127.0.0.1 only. TLS is off
+// (the gate adds it) unless the server is given TlsFiles: then it offers TLS
+// with that certificate, for the gate's own upstream TLS.
 //
 // Its data directory holds, besides the system tables, these accounts
 // (created as root over the unix socket):
@@ -13,7 +14,8 @@
 // mariadb-install-db takes seconds, and ctest runs every test in a process
 // of its own, so a data directory is made once and kept as a template: the
 // first server (in any process) makes it, shuts down cleanly and saves a
-// copy in `template_dir`; later servers copy that instead. A lock file next
+// copy in `template_dir`; later servers copy that instead. TLS is a startup
+// option, so servers with and without it share the template. A lock file next
 // to the template serialises processes; a stamp file (server version,
 // options, setup SQL) says whether the template is current. When the
 // template cannot be read or written, the server installs privately.
@@ -43,11 +45,22 @@ inline constexpr char kAdmin1Password[] = "admin1-secret";
 
 class MariadbServer {
  public:
+  // PEM files for a server with TLS on (--ssl-cert, --ssl-key, --ssl-ca);
+  // they must outlive the server.
+  struct TlsFiles {
+    std::filesystem::path cert;
+    std::filesystem::path key;
+    std::filesystem::path ca;
+  };
+
   // Whether the server, its installer and the clients are installed.
   static bool installed();
 
-  // Starts the server; throws std::runtime_error (with the log) when it cannot.
-  explicit MariadbServer(std::optional<std::filesystem::path> template_dir = {});
+  // Starts the server, with TLS on when `tls` is given (it then checks that
+  // @@have_ssl is YES, else DISABLED); throws std::runtime_error (with the
+  // log) when it cannot.
+  explicit MariadbServer(std::optional<std::filesystem::path> template_dir = {},
+                         std::optional<TlsFiles> tls = {});
   ~MariadbServer();
   MariadbServer(const MariadbServer&) = delete;
   MariadbServer& operator=(const MariadbServer&) = delete;
@@ -71,6 +84,7 @@ class MariadbServer {
   void stop();
 
   test::TempDir dir_;
+  std::optional<TlsFiles> tls_;
   std::filesystem::path socket_;
   int port_ = 0;
   std::unique_ptr<test::ChildProcess> server_;

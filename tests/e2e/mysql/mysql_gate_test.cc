@@ -3,22 +3,14 @@
 // with TLS switched off, all on 127.0.0.1. One server serves the test
 // process (its data directory comes from a template kept in the build tree,
 // see mariadb_server.h); each test mints its certificates and starts its own
-// gate.
-#include <cstdlib>
-#include <filesystem>
-#include <iostream>
-#include <map>
-#include <memory>
+// gate (mysql_gate_fixture.h). A backend with TLS on: mysql_upstream_tls_test.cc.
 #include <string>
-#include <vector>
 
 #include <gtest/gtest.h>
 
-#include "e2e/mysql/mariadb_server.h"
+#include "e2e/mysql/mysql_gate_fixture.h"
 #include "pki/encode.h"
-#include "support/gate_process.h"
 #include "support/process.h"
-#include "support/temp_dir.h"
 #include "support/test_pki.h"
 
 namespace tlsgate::e2e::mysql {
@@ -27,144 +19,17 @@ namespace {
 namespace fs = std::filesystem;
 using test::Millis;
 
-std::string q(const fs::path& p) { return test::shell_quote(p.string()); }
-
-struct ClientRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-// The server every test in this process uses: SetUpTestSuite starts it,
-// TearDownTestSuite stops it (gtest runs both, and the tests, on one thread).
-struct SharedServer {
-  std::unique_ptr<MariadbServer> server;
-  std::string start_error;  // why it did not start
-};
-
-SharedServer& shared() {
-  static SharedServer s;
+SuiteServer& plain_server() {
+  static SuiteServer s;
   return s;
 }
 
-class MysqlGate : public ::testing::Test {
+class MysqlGate : public MysqlGateFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (!MariadbServer::installed()) return;  // every test skips
-    try {
-      // The template data directory lives next to this binary, in the build tree.
-      shared().server = std::make_unique<MariadbServer>(
-          fs::read_symlink("/proc/self/exe").parent_path() / "mariadb-template");
-    } catch (const std::exception& e) {
-      shared().start_error = e.what();
-    }
-  }
-  static void TearDownTestSuite() { shared().server.reset(); }
-
-  void SetUp() override {
-    if (!MariadbServer::installed())
-      GTEST_SKIP() << "MariaDB server or client not installed (scripts/install-deps.sh test)";
-    ASSERT_FALSE(test::GateProcess::binary().empty())
-        << "TLSGATE_BIN is not set (run through ctest)";
-    ASSERT_TRUE(shared().server) << "MariaDB did not start: " << shared().start_error;
-    dir_ = fs::canonical(tmp_.path());
-    ca_ = test::make_test_ca("MySQL gate test CA");
-    ca_file_ = dir_ / "ca.crt";
-    test::write_cert(ca_file_, ca_.ca.cert.get());
-    policy_dir_ = dir_ / "certificates" / "my";
-    fs::create_directories(policy_dir_ / "trusted");
-    install_gate_certificate({"localhost", "127.0.0.1"});
-    test::write_cert(policy_dir_ / "trusted" / "ca.crt", ca_.ca.cert.get());
-    auto client = test::make_leaf(ca_, {"app1"}, false, true);
-    test::write_cert(dir_ / "app1.crt", client.cert.get());
-    test::write_key(dir_ / "app1.key", client.key.get());
-
-    gate_port_ = test::free_loopback_port();
-    conf_ = {
-        {"server.log_level", "debug"},
-        {"server.shutdown_timeout", "1"},
-        {"ssl.policy.my.enabled", "true"},
-        {"ssl.policy.my.client_auth", "NONE"},
-        {"connector.my.listen_address", "127.0.0.1:" + std::to_string(gate_port_)},
-        {"connector.my.upstream_address", "127.0.0.1:" + std::to_string(server().port())},
-        {"connector.my.protocol", "mysql"},
-        {"connector.my.tls_level", "REQUIRED"},
-    };
-  }
-
-  void TearDown() override {
-    if (gate_ && (HasFailure() || std::getenv("GATE_TEST_SHOW_LOG") != nullptr)) {  // NOLINT
-      std::cerr << "--- " << gate_->config_file() << " ---\n"
-                << config_text() << "--- gate log ---\n"
-                << gate_->log() << "--- end ---\n";
-    }
-    if (HasFailure() && shared().server) std::cerr << server().error_log() << "--- end ---\n";
-  }
-
-  // Clients log in only as the MariaDB user their certificate's CN maps to.
-  void use_user_map() {
-    test::write_text(dir_ / "users.map", "# identity (CN) -> MariaDB user\napp1 app1\n");
-    conf_["ssl.policy.my.client_auth"] = "OPTIONAL";
-    conf_["ssl.policy.my.identity_from"] = "cn";
-    conf_["connector.my.user_map"] = "users.map";
-  }
-
-  // The gate's own certificate and key, issued by ca_ for `names`.
-  void install_gate_certificate(const std::vector<std::string>& names) {
-    gate_cert_ = test::make_leaf(ca_, names, true, false);
-    test::write_cert(policy_dir_ / "public.crt", gate_cert_.cert.get());
-    test::write_key(policy_dir_ / "private.key", gate_cert_.key.get());
-  }
-
-  std::string config_text() const {
-    std::string out;
-    for (const auto& [k, v] : conf_) out.append(k).append("=").append(v).append("\n");
-    return out;
-  }
-
-  // Starts the gate with conf_ and waits until it serves (fatal on failure).
-  void start_gate() {
-    gate_ = std::make_unique<test::GateProcess>(dir_, config_text());
-    auto err = gate_->wait_listening(gate_port_);
-    ASSERT_EQ(err, "") << err;
-    ASSERT_TRUE(gate_->wait_for_log("tlsgate serving", Millis(10000))) << gate_->log();
-  }
-
-  // The mariadb client options that insist on TLS and verify the gate's
-  // certificate, host name (IP SAN 127.0.0.1) included.
-  std::string verified_tls(const fs::path& ca) const {
-    return "--ssl --ssl-ca=" + q(ca) + " --ssl-verify-server-cert";
-  }
-  std::string verified_tls() const { return verified_tls(ca_file_); }
-  std::string client_cert() const {
-    return "--ssl-cert=" + q(dir_ / "app1.crt") + " --ssl-key=" + q(dir_ / "app1.key");
-  }
-
-  // `mariadb OPTIONS -e SQL` against the gate, output without column names.
-  ClientRun mariadb(const std::string& options, const std::string& sql) const {
-    ClientRun r;
-    r.out =
-        test::run_command("timeout 30 mariadb --no-defaults --connect-timeout=10 -h 127.0.0.1 -P " +
-                              std::to_string(gate_port_) + " " + options + " -N -B -e " +
-                              test::shell_quote(sql) + " 2>&1",
-                          &r.code);
-    return r;
-  }
-  // The suite's server (SetUp made sure it runs).
-  static MariadbServer& server() { return *shared().server; }
-  static std::string app1() { return std::string("-u app1 -p") + kApp1Password; }
-
-  test::TempDir tmp_;
-  fs::path dir_;
-  test::TestCa ca_;
-  fs::path ca_file_;
-  fs::path policy_dir_;
-  pki::Issued gate_cert_;
-  int gate_port_ = 0;
-  std::map<std::string, std::string> conf_;
-  std::unique_ptr<test::GateProcess> gate_;
+  static void SetUpTestSuite() { plain_server().start(); }
+  static void TearDownTestSuite() { plain_server().stop(); }
+  SuiteServer& suite_server() const override { return plain_server(); }
 };
-
-constexpr char kAnswer[] = "SELECT CONCAT('answer ', 6*7)";
 
 TEST_F(MysqlGate, VerifiedTlsLoginThroughTheGate) {
   start_gate();
@@ -331,6 +196,25 @@ TEST_F(MysqlGate, BackendRefusalReachesTheClient) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(server().global_status("Access_denied_errors"), denied_before + 1);
+}
+
+TEST_F(MysqlGate, UpstreamTlsToABackendWithoutTlsIsRefused) {
+  fs::create_directories(dir_ / "certificates" / "up" / "trusted");
+  test::write_cert(dir_ / "certificates" / "up" / "trusted" / "ca.crt", ca_.ca.cert.get());
+  conf_["ssl.policy.up.enabled"] = "true";
+  conf_["connector.my.upstream_ssl_policy"] = "up";
+  start_gate();
+  auto r = mariadb(verified_tls() + " " + app1(), kAnswer);
+  EXPECT_NE(r.code, 0) << r.out;
+  // The refusal takes the greeting's place, before the client's TLS handshake:
+  // the client shows it, but flags it as unauthenticated.
+  EXPECT_NE(r.out.find("ERROR 2002 (HY000): Received error packet before completion of TLS "
+                       "handshake. The authenticity of the following error cannot be verified: "
+                       "1043 - tlsgate: the backend does not offer TLS"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(gate_->wait_for_log("backend does not offer TLS (no CLIENT_SSL in its greeting)"))
+      << gate_->log();
 }
 
 }  // namespace
