@@ -175,23 +175,18 @@ void Session::connect_upstream() {
                    const tcp::resolver::results_type& results) {
         if (closed_) return;
         if (ec) {
-          connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-          finish(fmt::format("cannot resolve backend {}: {}",
-                             config::to_string(connector_.settings.upstream_address), ec.message()),
-                 true);
-          return;
+          return fail_upstream(fmt::format("cannot resolve backend {}: {}",
+                                           config::to_string(connector_.settings.upstream_address),
+                                           ec.message()));
         }
         asio::async_connect(
             connecting_, results,
             [this, self](const boost::system::error_code& cec, const tcp::endpoint&) {
               if (closed_) return;
               if (cec) {
-                connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-                finish(fmt::format("cannot connect to backend {}: {}",
-                                   config::to_string(connector_.settings.upstream_address),
-                                   cec.message()),
-                       true);
-                return;
+                return fail_upstream(fmt::format(
+                    "cannot connect to backend {}: {}",
+                    config::to_string(connector_.settings.upstream_address), cec.message()));
               }
               upstream_.emplace(std::move(connecting_));
               if (mysql_) {
@@ -213,6 +208,22 @@ void Session::connect_upstream() {
       });
 }
 
+// The backend cannot be used. A database client waiting in its protocol gets
+// an error it can print rather than a bare close; the details (addresses,
+// certificates) stay in the gate's log, not with the client.
+void Session::fail_upstream(const std::string& reason) {
+  connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+  constexpr std::string_view kMessage =
+      "tlsgate: the database server is unavailable; the gate's log says why";
+  if (postgres_ && !cancel_only_) {
+    send_to_client(starttls::pg_error_response("08006", kMessage));
+  } else if (mysql_) {
+    auto err = mysql_->refuse(starttls::kErHandshakeError, "08S01", kMessage);
+    client_.write(err.data(), err.size());  // best effort into an idle socket
+  }
+  finish(reason, true);
+}
+
 void Session::start_upstream_tls() {
   tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
   SSL_set_connect_state(ssl.get());
@@ -230,14 +241,10 @@ void Session::upstream_handshake() {
   }
   std::string backend = config::to_string(connector_.settings.upstream_address);
   if (r.status != Io::kOk) {
-    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(tls::explain_handshake_failure(upstream_->ssl(), *upstream_ctx_, backend), true);
-    return;
+    return fail_upstream(tls::explain_handshake_failure(upstream_->ssl(), *upstream_ctx_, backend));
   }
   if (auto checked = tls::check_peer(upstream_->ssl(), *upstream_ctx_); !checked) {
-    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-    finish("backend " + backend + ": " + checked.error().message(), true);
-    return;
+    return fail_upstream("backend " + backend + ": " + checked.error().message());
   }
   if (mysql_) return mysql_apply(mysql_->backend_tls_ready());
   on_upstream_ready();

@@ -75,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void client_handshake();
   void on_client_ready();
   void connect_upstream();
+  void fail_upstream(const std::string& reason);
   void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
@@ -105,8 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   std::unique_ptr<starttls::MysqlNegotiation> mysql_;
   starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
-  Direction up_;    // client -> backend
-  Direction down_;  // backend -> client
+  Direction up_;                    // client -> backend
+  Direction down_;                  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
 };

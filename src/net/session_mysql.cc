@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include <openssl/crypto.h>
+
 #include "net/session.h"
 #include "pki/openssl_error.h"
 
@@ -56,7 +58,7 @@ void Session::mysql_act() {
       mysql_.reset();
       return on_upstream_ready();
     case Next::kClose:
-      if (mysql_step_.reason.find("insecure transport") != std::string::npos) {
+      if (mysql_step_.refused_plaintext) {
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
       }
       return finish(mysql_step_.reason, true);
@@ -83,7 +85,9 @@ void Session::mysql_read(bool from_client) {
                   !from_client);
   }
   std::string_view bytes(buf.data(), r.bytes);
-  mysql_apply(from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes));
+  auto step = from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes);
+  OPENSSL_cleanse(buf.data(), r.bytes);  // may have held a clear password
+  mysql_apply(std::move(step));
 }
 
 }  // namespace tlsgate::net

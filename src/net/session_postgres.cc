@@ -96,12 +96,10 @@ void Session::postgres_upstream_answer() {
   if (r.status != Io::kOk)
     return finish("PostgreSQL backend " + backend + " closed during SSLRequest", true);
   if (answer != 'S') {
-    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-    return finish("PostgreSQL backend " + backend + " does not offer TLS (answered '" +
-                      std::string(1, answer) +
-                      "' to SSLRequest); enable ssl on it or remove connector." +
-                      connector_.settings.name + ".upstream_ssl_policy",
-                  true);
+    return fail_upstream("PostgreSQL backend " + backend + " does not offer TLS (answered '" +
+                         std::string(1, answer) +
+                         "' to SSLRequest); enable ssl on it or remove connector." +
+                         connector_.settings.name + ".upstream_ssl_policy");
   }
   start_upstream_tls();
 }

@@ -25,7 +25,6 @@ constexpr std::string_view kCachingSha2 = "caching_sha2_password";
 constexpr std::string_view kSha256 = "sha256_password";
 // ER_HANDSHAKE_ERROR ("Bad handshake") and ER_NOT_SUPPORTED_AUTH_MODE, as the
 // server itself answers malformed and pre-4.1 handshakes.
-constexpr uint16_t kErHandshake = 1043;
 constexpr uint16_t kErNotSupportedAuthMode = 1251;
 constexpr std::string_view kInsecureMessage =
     "tlsgate: connections using insecure transport are prohibited; connect with TLS (mysql "
@@ -223,6 +222,11 @@ bool MysqlNegotiation::backend_link_plaintext_under_tls() const {
 
 void MysqlNegotiation::forget_password() { wipe(clear_password_); }
 
+std::string MysqlNegotiation::refuse(uint16_t code, std::string_view sqlstate,
+                                     std::string_view message) {
+  return close("refused by the session", code, sqlstate, message).to_client;
+}
+
 MysqlStep MysqlNegotiation::close(std::string reason, uint16_t code, std::string_view sqlstate,
                                   std::string_view message) {
   MysqlStep s;
@@ -271,7 +275,7 @@ MysqlStep MysqlNegotiation::from_backend(std::string_view bytes) {
       return close("backend sent a " + std::to_string(le(backend_buf_, 0, 3)) +
                        "-byte packet during the MySQL handshake; the limit is " +
                        std::to_string(kMaxMysqlNegotiationPacket),
-                   kErHandshake, "08S01", "tlsgate: the backend sent an oversized packet");
+                   kErHandshakeError, "08S01", "tlsgate: the backend sent an oversized packet");
     case Fill::kOverrun:
       return close(
           "mysql negotiation: backend bytes fed past the end of a packet (read at most "
@@ -305,7 +309,7 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
                     "-byte packet during the MySQL handshake; the limit is " +
                     std::to_string(kMaxMysqlNegotiationPacket);
       wipe(client_buf_);
-      return close(std::move(reason), kErHandshake, "08S01",
+      return close(std::move(reason), kErHandshakeError, "08S01",
                    "tlsgate: packet too large during the handshake");
     }
     case Fill::kOverrun:
@@ -325,7 +329,7 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
       break;
     case State::kClientResponse:
       if (payload.size() == 32 && (le(payload, 0, 4) & kClientSsl)) {
-        s = close("client sent a second SSL Request inside TLS", kErHandshake, "08S01",
+        s = close("client sent a second SSL Request inside TLS", kErHandshakeError, "08S01",
                   "tlsgate: unexpected SSL Request inside TLS");
       } else {
         s = on_handshake_response(payload);
@@ -345,7 +349,7 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
 
 MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
   if (payload.empty()) {
-    return close("backend sent an empty greeting", kErHandshake, "08S01",
+    return close("backend sent an empty greeting", kErHandshakeError, "08S01",
                  "tlsgate: the backend sent a malformed greeting");
   }
   if (byte_at(payload, 0) == kErrByte) {
@@ -359,12 +363,12 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
   if (byte_at(payload, 0) != 10) {
     return close("backend greeting has protocol version " + std::to_string(byte_at(payload, 0)) +
                      ", not 10; is upstream_address a MySQL/MariaDB server?",
-                 kErHandshake, "08S01", "tlsgate: the backend is not a MySQL server");
+                 kErHandshakeError, "08S01", "tlsgate: the backend is not a MySQL server");
   }
   Reader r(payload);
   r.bytes(1);
   auto malformed = [this](std::string_view what) {
-    return close("malformed backend greeting: " + std::string(what), kErHandshake, "08S01",
+    return close("malformed backend greeting: " + std::string(what), kErHandshakeError, "08S01",
                  "tlsgate: the backend sent a malformed greeting");
   };
   if (!r.nul_string()) return malformed("server version is not NUL-terminated");
@@ -395,7 +399,7 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
     return close(
         "backend does not offer TLS (no CLIENT_SSL in its greeting) but the connector has an "
         "upstream_ssl_policy; enable TLS on the backend or remove upstream_ssl_policy",
-        kErHandshake, "08S01", "tlsgate: the backend does not offer TLS");
+        kErHandshakeError, "08S01", "tlsgate: the backend does not offer TLS");
   }
   bool disabled = options_.level == config::TlsLevel::kDisabled;
   std::string out(payload);
@@ -421,17 +425,17 @@ MysqlStep MysqlNegotiation::on_client_first(std::string_view payload) {
   if (payload.size() < 4) {
     return close("client's first packet is " + std::to_string(payload.size()) +
                      " bytes, too short for a HandshakeResponse",
-                 kErHandshake, "08S01", "tlsgate: bad handshake");
+                 kErHandshakeError, "08S01", "tlsgate: bad handshake");
   }
   uint32_t caps = le(payload, 0, 4);
   if (!(caps & kClientSsl)) return on_handshake_response(payload);
   if (payload.size() != 32) {
     return close("client set CLIENT_SSL in a " + std::to_string(payload.size()) +
                      "-byte packet; an SSL Request is 32 bytes",
-                 kErHandshake, "08S01", "tlsgate: bad handshake");
+                 kErHandshakeError, "08S01", "tlsgate: bad handshake");
   }
   if (options_.level == config::TlsLevel::kDisabled) {
-    return close("client sent an SSL Request to a port with tls_level=DISABLED", kErHandshake,
+    return close("client sent an SSL Request to a port with tls_level=DISABLED", kErHandshakeError,
                  "08S01", "tlsgate: TLS is disabled on this port");
   }
   // The MariaDB extended capabilities in the filler are the client's
@@ -456,7 +460,7 @@ MysqlStep MysqlNegotiation::client_tls_ready() {
 
 MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
   auto malformed = [this](std::string_view what) {
-    return close("malformed HandshakeResponse: " + std::string(what), kErHandshake, "08S01",
+    return close("malformed HandshakeResponse: " + std::string(what), kErHandshakeError, "08S01",
                  "tlsgate: bad handshake");
   };
   if (payload.size() < 32) {
@@ -469,9 +473,11 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
                  "tlsgate: client does not support the 4.1 protocol; upgrade the MySQL client");
   }
   if (!client_tls_ && options_.level == config::TlsLevel::kRequired) {
-    return close(
+    auto s = close(
         "client sent a plaintext HandshakeResponse to a TLS-only port; answered with ERR 3159",
         kErSecureTransportRequired, "HY000", kInsecureMessage);
+    s.refused_plaintext = true;
+    return s;
   }
   Reader r(payload);
   r.bytes(32);
@@ -565,8 +571,8 @@ MysqlStep MysqlNegotiation::on_clear_password(std::string_view payload) {
 
 MysqlStep MysqlNegotiation::send_encrypted_password(std::string_view pem) {
   if (scramble_.empty()) {
-    return close("backend sent no scramble to encrypt the password with", kErHandshake, "08S01",
-                 "tlsgate: could not encrypt the password for the backend");
+    return close("backend sent no scramble to encrypt the password with", kErHandshakeError,
+                 "08S01", "tlsgate: could not encrypt the password for the backend");
   }
   std::string error;
   auto encrypted = encrypt_password(pem, clear_password_, scramble_, error);
@@ -581,7 +587,7 @@ MysqlStep MysqlNegotiation::send_encrypted_password(std::string_view pem) {
 
 MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
   if (payload.empty()) {
-    return close("backend sent an empty packet during authentication", kErHandshake, "08S01",
+    return close("backend sent an empty packet during authentication", kErHandshakeError, "08S01",
                  "tlsgate: the backend sent a malformed packet");
   }
   uint8_t type = byte_at(payload, 0);
@@ -609,7 +615,7 @@ MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
           return close(
               "malformed AuthSwitchRequest from the backend: plugin name is not "
               "NUL-terminated",
-              kErHandshake, "08S01", "tlsgate: the backend sent a malformed packet");
+              kErHandshakeError, "08S01", "tlsgate: the backend sent a malformed packet");
         }
         auth_plugin_ = std::string(*name);
         scramble_ = std::string(drop_trailing_nul(*r.bytes(r.left())));
@@ -630,7 +636,7 @@ MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
     }
     default:
       return close("backend sent packet type " + hex_byte(type) + " during authentication",
-                   kErHandshake, "08S01", "tlsgate: the backend sent an unexpected packet");
+                   kErHandshakeError, "08S01", "tlsgate: the backend sent an unexpected packet");
   }
 }
 

@@ -62,6 +62,8 @@ inline constexpr size_t kMaxMysqlNegotiationPacket = size_t{64} * 1024;
 
 // MySQL error 3159 ER_SECURE_TRANSPORT_REQUIRED.
 inline constexpr uint16_t kErSecureTransportRequired = 3159;
+// MySQL error 1043 ER_HANDSHAKE_ERROR ("Bad handshake").
+inline constexpr uint16_t kErHandshakeError = 1043;
 // MySQL error 1045 ER_ACCESS_DENIED_ERROR (SQLSTATE 28000).
 inline constexpr uint16_t kErAccessDenied = 1045;
 
@@ -79,6 +81,7 @@ struct MysqlStep {
   std::string to_backend;
   Next next = Next::kReadBackend;
   std::string reason;
+  bool refused_plaintext = false;  // kClose: ERR 3159 to a plaintext client under REQUIRED
 };
 
 struct MysqlOptions {
@@ -104,6 +107,10 @@ class MysqlNegotiation {
   // How many bytes complete the packet now awaited from that side (>= 1).
   size_t client_bytes_wanted() const;
   size_t backend_bytes_wanted() const;
+
+  // Ends the negotiation for a reason outside it (the backend is gone): the
+  // ERR packet to send the client, numbered for where the client is.
+  std::string refuse(uint16_t code, std::string_view sqlstate, std::string_view message);
 
   const std::string& user() const { return user_; }
   bool client_on_tls() const { return client_tls_; }

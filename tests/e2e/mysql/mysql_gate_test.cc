@@ -198,6 +198,18 @@ TEST_F(MysqlGate, BackendRefusalReachesTheClient) {
   EXPECT_EQ(server().global_status("Access_denied_errors"), denied_before + 1);
 }
 
+TEST_F(MysqlGate, BackendDownGivesTheClientAnError) {
+  conf_["connector.my.upstream_address"] =
+      "127.0.0.1:" + std::to_string(test::free_loopback_port());
+  start_gate();
+  auto r = mariadb(verified_tls() + " " + app1(), kAnswer);
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("tlsgate: the database server is unavailable; the gate's log says why"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(gate_->wait_for_log("cannot connect to backend 127.0.0.1:")) << gate_->log();
+}
+
 TEST_F(MysqlGate, UpstreamTlsToABackendWithoutTlsIsRefused) {
   fs::create_directories(dir_ / "certificates" / "up" / "trusted");
   test::write_cert(dir_ / "certificates" / "up" / "trusted" / "ca.crt", ca_.ca.cert.get());

@@ -238,6 +238,21 @@ TEST_F(PostgresGate, UserMapReloadsWhenTheFileChanges) {
   EXPECT_EQ(out, "postgres\n");
 }
 
+TEST_F(PostgresGate, BackendDownGivesTheClientAnError) {
+  auto gate = start_gate("ssl.policy.pg.client_auth=NONE\n");
+  run_command(as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -m immediate stop") +
+              " 2>&1");
+  started_ = false;
+  int rc = -1;
+  auto out = psql("sslmode=verify-full sslrootcert=" + (dir_ / "ca.crt").string(), &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(
+      out.find("FATAL:  tlsgate: the database server is unavailable; the gate's log says why"),
+      std::string::npos)
+      << out;
+  EXPECT_TRUE(gate->wait_for_log("cannot connect to backend 127.0.0.1:")) << gate->log();
+}
+
 TEST_F(PostgresGate, CancelRequestReachesTheBackend) {
   auto gate = start_gate("ssl.policy.pg.client_auth=NONE\nserver.log_level=debug\n");
   // psql answers SIGINT by sending a CancelRequest on a new connection.

@@ -336,6 +336,19 @@ TEST_P(MysqlFlow, PlaintextResponseUnderRequiredGetsErr3159) {
   EXPECT_EQ(s.next, Next::kClose);
   EXPECT_EQ(s.reason,
             "client sent a plaintext HandshakeResponse to a TLS-only port; answered with ERR 3159");
+  EXPECT_TRUE(s.refused_plaintext);
+}
+
+TEST(MysqlRefuse, NumbersTheErrForWhereTheClientIs) {
+  std::string payload = std::string("\xff\x13\x04#08S01", 9) + "gone";
+  std::string header = le(static_cast<uint32_t>(payload.size()), 3);
+  MysqlNegotiation before(options());
+  EXPECT_EQ(before.refuse(kErHandshakeError, "08S01", "gone"), header + '\x00' + payload)
+      << "no greeting yet: the ERR takes its place";
+  Driver d(options(), false);
+  d.backend(greeting());
+  EXPECT_EQ(d.n().refuse(kErHandshakeError, "08S01", "gone"), header + '\x01' + payload)
+      << "after the greeting (id 0) the client awaits id 1";
 }
 
 TEST_P(MysqlFlow, PlaintextResponseUnderOptionalIsRelayed) {
