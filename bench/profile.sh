@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Where a system's time goes under one bench load (bench/README.md).
+#   bench/profile.sh BUILD_DIR SYSTEM MODE TOOL [SECONDS]
+#     SYSTEM  tlsgate haproxy nginx stunnel
+#     MODE    full resumed latency bulk bulk_up (ECDSA certificate), rsa
+#     TOOL    perf       perf record (cpu-clock, DWARF call graphs) for SECONDS
+#             strace     system calls per operation (strace -c -f over a counted run)
+#             callgrind  instructions and calls per function, tlsgate only, a short run
+# Reports go to bench/results/profile-SYSTEM-MODE-TOOL-STAMP/ (git-ignored).
+# The system runs on core BENCH_SERVER_CPU (1), the load on BENCH_LOAD_CPU (0).
+set -euo pipefail
+
+build=$(realpath "${1:?usage: bench/profile.sh BUILD_DIR SYSTEM MODE TOOL [SECONDS]}")
+system=${2:?system: tlsgate haproxy nginx stunnel}
+mode=${3:?mode: full resumed latency bulk bulk_up rsa}
+tool=${4:?tool: perf strace callgrind}
+seconds=${5:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+tlsgate=$build/tlsgate
+loadgen=$build/bench/tlsgate-loadgen
+server_cpu=${BENCH_SERVER_CPU:-1}
+load_cpu=${BENCH_LOAD_CPU:-0}
+case $system in tlsgate | haproxy | nginx | stunnel) ;; *) echo "profile: unknown system $system" >&2; exit 2 ;; esac
+case $mode in full | resumed | latency | bulk | bulk_up | rsa) ;; *) echo "profile: unknown mode $mode" >&2; exit 2 ;; esac
+case $tool in perf | strace | callgrind) ;; *) echo "profile: unknown tool $tool" >&2; exit 2 ;; esac
+if [ "$tool" = callgrind ] && [ "$system" != tlsgate ]; then
+  echo "profile: callgrind starts the system itself; only tlsgate is set up for it" >&2
+  exit 2
+fi
+command -v "${tool/callgrind/valgrind}" >/dev/null || {
+  echo "profile: $tool is not installed (scripts/install-deps.sh bench)" >&2
+  exit 2
+}
+out=$here/results/profile-$system-$mode-$tool-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out"
+
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+key=ecdsa
+[ "$mode" = rsa ] && key=rsa
+[ "$tool" = callgrind ] && wrap=(valgrind --tool=callgrind "--callgrind-out-file=$out/callgrind.out")
+start_system "$system" "$key" 1 "$server_cpu"
+if [ "$tool" != callgrind ]; then warm_up "$system"; fi
+
+# load SECONDS [COUNT]: the mode's load for SECONDS (or COUNT handshakes), in
+# the background; sets load_pid, the result goes to $out/load.json.
+load() {
+  local args=(--port "$port" --ca "$ca" --watch-pid "$watch_pid" --duration "$1")
+  [ -n "${2:-}" ] && args+=(--count "$2")
+  case $mode in
+    full | rsa) args=(handshake "${args[@]}" --concurrency 16) ;;
+    resumed) args=(handshake "${args[@]}" --concurrency 16 --resume) ;;
+    latency) args=(latency "${args[@]}" --concurrency 16 --rate 2000) ;;
+    bulk) args=(bulk "${args[@]}" --direction down) ;;
+    bulk_up) args=(bulk "${args[@]}" --direction up) ;;
+  esac
+  on_cpus "$load_cpu" "$loadgen" "${args[@]}" >"$out/load.json" &
+  load_pid=$!
+}
+
+# unit_of: what one operation is in the load's result, and how many there were
+# (handshakes, requests, or MiB streamed); sets unit and ops.
+unit_of() {
+  local n
+  unit=handshake
+  ops=$(sed -n 's/.*"ops":\([0-9]*\).*/\1/p' "$out/load.json")
+  if [ -z "$ops" ]; then
+    unit=request
+    ops=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$out/load.json")
+  fi
+  if [ -z "$ops" ]; then
+    unit=MiB
+    n=$(sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' "$out/load.json")
+    ops=$((${n:-0} / 1048576))
+  fi
+}
+
+case $tool in
+  perf)
+    load "$((seconds + 2))"
+    sleep 1
+    perf record -q -F 1999 -e cpu-clock --call-graph dwarf,16384 -p "$watch_pid" \
+      -o "$out/perf.data" -- sleep "$seconds" 2>"$out/perf-record.log" || true
+    wait "$load_pid" || true
+    perf report -i "$out/perf.data" --no-children --sort dso --stdio 2>/dev/null \
+      | grep -v '^$' >"$out/by-library.txt" || true
+    perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio -g none \
+      --percent-limit 0.3 2>/dev/null | grep -v '^$' >"$out/flat.txt" || true
+    perf report -i "$out/perf.data" --children --sort symbol --stdio -g none \
+      --percent-limit 1 2>/dev/null | grep -v '^$' >"$out/inclusive.txt" || true
+    perf report -i "$out/perf.data" --no-children --sort symbol --stdio \
+      -g caller,0.5,callee,function,percent --percent-limit 2 2>/dev/null >"$out/callers.txt" || true
+    head -40 "$out/flat.txt"
+    ;;
+  strace)
+    count=2000
+    [[ $mode == latency || $mode == bulk* ]] && count=""
+    strace -c -f -o "$out/strace.txt" -p "$watch_pid" &
+    strace_pid=$!
+    sleep 1
+    load "$seconds" "$count"
+    wait "$load_pid" || true
+    sleep 0.5
+    kill -INT "$strace_pid" 2>/dev/null || true
+    wait "$strace_pid" 2>/dev/null || true
+    unit_of
+    {
+      echo "system calls per $unit ($ops of them in $mode; strace -c -f)"
+      awk -v ops="${ops:-0}" '$1 ~ /^[0-9.]+$/ && NF >= 5 && ops > 0 {
+          printf "%10.2f  %s\n", $4 / ops, $NF }' "$out/strace.txt" | sort -rn
+    } | tee "$out/per-op.txt"
+    ;;
+  callgrind)
+    load 120 300
+    wait "$load_pid" || true
+    stop_system
+    callgrind_annotate --inclusive=no "$out/callgrind.out" 2>/dev/null | head -80 >"$out/flat.txt" || true
+    callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null | head -120 >"$out/inclusive.txt" || true
+    head -50 "$out/flat.txt"
+    ;;
+esac
+cat "$out/load.json"
+log "reports in $out"
