@@ -32,11 +32,7 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 }  // namespace
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client)
-    : connector_(connector),
-      client_(std::move(client)),
-      connecting_(loop),
-      timer_(loop),
-      resolver_(loop) {
+    : connector_(connector), client_(std::move(client)), connecting_(loop), timer_(loop) {
   boost::system::error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : endpoint_text(remote);
@@ -169,43 +165,53 @@ void Session::connect_upstream() {
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
                    config::to_string(target));
   auto self = shared_from_this();
-  resolver_.async_resolve(
+  auto on_connect = [this, self](const boost::system::error_code& ec) {
+    if (closed_) return;
+    if (ec) {
+      return fail_upstream(fmt::format("cannot connect to backend {}: {}",
+                                       config::to_string(connector_.settings.upstream_address),
+                                       ec.message()));
+    }
+    on_upstream_connected();
+  };
+  // An address needs no resolver, whose thread costs two context switches.
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(target.host, ec);
+  if (!ec) return connecting_.async_connect(tcp::endpoint(address, target.port), on_connect);
+  resolver_.emplace(connecting_.get_executor());
+  resolver_->async_resolve(
       target.host, std::to_string(target.port),
-      [this, self](const boost::system::error_code& ec,
-                   const tcp::resolver::results_type& results) {
+      [this, self, on_connect](const boost::system::error_code& rec,
+                               const tcp::resolver::results_type& results) {
         if (closed_) return;
-        if (ec) {
+        if (rec) {
           return fail_upstream(fmt::format("cannot resolve backend {}: {}",
                                            config::to_string(connector_.settings.upstream_address),
-                                           ec.message()));
+                                           rec.message()));
         }
-        asio::async_connect(
-            connecting_, results,
-            [this, self](const boost::system::error_code& cec, const tcp::endpoint&) {
-              if (closed_) return;
-              if (cec) {
-                return fail_upstream(fmt::format(
-                    "cannot connect to backend {}: {}",
-                    config::to_string(connector_.settings.upstream_address), cec.message()));
-              }
-              upstream_.emplace(std::move(connecting_));
-              if (mysql_) {
-                arm_deadline(connector_.handshake_timeout,
-                             "MySQL connection phase (greeting, TLS handshake and login)");
-                auto step = mysql_->start();
-                if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
-                  step.to_backend.insert(0, proxy_header());
-                }
-                mysql_apply(std::move(step));
-              } else if (!upstream_ctx_) {
-                on_upstream_ready();
-              } else if (postgres_) {
-                postgres_upstream_request();
-              } else {
-                start_upstream_tls();
-              }
-            });
+        asio::async_connect(connecting_, results,
+                            [on_connect](const boost::system::error_code& cec,
+                                         const tcp::endpoint&) { on_connect(cec); });
       });
+}
+
+void Session::on_upstream_connected() {
+  upstream_.emplace(std::move(connecting_));
+  if (mysql_) {
+    arm_deadline(connector_.handshake_timeout,
+                 "MySQL connection phase (greeting, TLS handshake and login)");
+    auto step = mysql_->start();
+    if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
+      step.to_backend.insert(0, proxy_header());
+    }
+    mysql_apply(std::move(step));
+  } else if (!upstream_ctx_) {
+    on_upstream_ready();
+  } else if (postgres_) {
+    postgres_upstream_request();
+  } else {
+    start_upstream_tls();
+  }
 }
 
 // The backend cannot be used. A database client waiting in its protocol gets
@@ -310,7 +316,7 @@ void Session::send_preamble() {
 void Session::pump(Direction& d) {
   while (!closed_ && !d.done) {
     if (d.begin < d.end) {
-      auto r = d.to->write(d.buffer.data() + d.begin, d.end - d.begin);
+      auto r = d.to->write(d.buffer.get() + d.begin, d.end - d.begin);
       if (r.status == Io::kOk) {
         d.begin += r.bytes;
         if (d.begin == d.end) d.begin = d.end = 0;
@@ -327,13 +333,15 @@ void Session::pump(Direction& d) {
       d.done = true;
       break;
     }
-    auto r = d.from->read(d.buffer.data(), d.buffer.size());
+    if (!d.buffer) d.buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
+    auto r = d.from->read(d.buffer.get(), kBufferSize);
     if (r.status == Io::kOk) {
       d.end = r.bytes;
       last_activity_ = std::chrono::steady_clock::now();
     } else if (r.status == Io::kEof) {
       d.eof = true;
     } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
+      d.buffer.reset();  // empty here: nothing is lost
       return wait_direction(d, *d.from, r.status);
     } else {
       return fail_io(*d.from, d);
@@ -409,7 +417,7 @@ void Session::finish(const std::string& reason, bool failure) {
   closed_ = true;
   boost::system::error_code ec;
   timer_.cancel();
-  resolver_.cancel();
+  if (resolver_) resolver_->cancel();
   client_.close();
   connecting_.close(ec);
   if (upstream_) upstream_->close();

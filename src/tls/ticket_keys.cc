@@ -14,6 +14,12 @@ int ctx_index() {
   return index;
 }
 
+// Fetched once: EVP_aes_256_cbc() makes every Init look the provider up again.
+const EVP_CIPHER* ticket_cipher() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
 }  // namespace
 
 TicketKeys::TicketKeys() {
@@ -47,13 +53,17 @@ int TicketKeys::callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv
   int result = 1;
   if (encrypt == 1) {
     std::memcpy(key_name, key->name.data(), key->name.size());
-    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1) return -1;
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticket_cipher())) != 1) return -1;
   } else if (std::memcmp(key_name, keys->current.name.data(), 16) != 0) {
     if (!keys->previous || std::memcmp(key_name, keys->previous->name.data(), 16) != 0) {
       return 0;  // unknown key: a full handshake
     }
     key = &*keys->previous;
     result = 2;  // valid, but issue a ticket under the current key
+  } else if (SSL_version(ssl) >= TLS1_3_VERSION) {
+    // TLS 1.3 clients use a ticket once (RFC 8446 C.4); without a fresh one
+    // after each resumption, every other reconnect is a full handshake.
+    result = 2;
   }
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(
@@ -61,9 +71,8 @@ int TicketKeys::callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
       OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
-  int ok = encrypt == 1
-               ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv)
-               : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv);
+  int ok = encrypt == 1 ? EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, key->aes.data(), iv)
+                        : EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, key->aes.data(), iv);
   return ok == 1 ? result : -1;
 }
 
