@@ -30,6 +30,32 @@ util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Poli
 
 std::vector<ReloadReport> ContextRegistry::reload(
     const std::map<std::string, config::Policy>& policies, const std::vector<std::string>& scopes) {
+  auto reports = rebuild(policies, scopes);
+  std::lock_guard lock(observers_->mu);
+  for (const auto& r : reports) {
+    if (!r.changed) continue;
+    for (const auto& [id, observer] : observers_->by_id) observer(r);
+  }
+  return reports;
+}
+
+ContextRegistry::Subscription ContextRegistry::subscribe(ReloadObserver on_reload) {
+  std::lock_guard lock(observers_->mu);
+  uint64_t id = observers_->next_id++;
+  observers_->by_id.emplace(id, std::move(on_reload));
+  return Subscription(observers_, id);
+}
+
+void ContextRegistry::Subscription::reset() {
+  if (auto observers = observers_.lock()) {
+    std::lock_guard lock(observers->mu);
+    observers->by_id.erase(id_);
+  }
+  observers_.reset();
+}
+
+std::vector<ReloadReport> ContextRegistry::rebuild(
+    const std::map<std::string, config::Policy>& policies, const std::vector<std::string>& scopes) {
   std::lock_guard lock(mu_);
   std::vector<ReloadReport> reports;
   for (auto& [key, slot] : slots_) {
@@ -78,6 +104,7 @@ std::vector<config::Policy> ContextRegistry::policies() const {
   std::map<std::string, config::Policy> unique;
   for (const auto& [key, slot] : slots_) unique[key.first] = slot.entry->get()->policy;
   std::vector<config::Policy> out;
+  out.reserve(unique.size());
   for (auto& [scope, p] : unique) out.push_back(std::move(p));
   return out;
 }

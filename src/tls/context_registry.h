@@ -8,9 +8,15 @@
 // match, a bad cipher name), keeps the old one and reports why. Never a
 // broken context replaces a working one. reload() may run on any thread (the
 // watcher's, a signal handler's loop); concurrent reloads are serialised.
+//
+// subscribe() lets a user of an entry hear about each new context right
+// after it is published — a connection pool closes its idle connections then
+// (DESIGN.md "Reload and rotation"): polling the entry's generation would
+// leave stale connections idle until the next lease.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,9 +53,39 @@ struct ReloadReport {
 };
 
 class ContextRegistry {
+  struct Observers;
+
  public:
   using Key = std::pair<std::string, Side>;
   using Entry = std::shared_ptr<util::Versioned<Context>>;
+  using ReloadObserver = std::function<void(const ReloadReport&)>;
+
+  // Keeps an observer registered; destroying or reset()ting it unregisters.
+  // Once reset() returns the observer is not running and will not be called
+  // again, so it may capture things that die right after. Safe to outlive
+  // the registry. Move-only.
+  class Subscription {
+   public:
+    Subscription() = default;
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&& other) noexcept {
+      if (this != &other) {
+        reset();
+        observers_ = std::move(other.observers_);
+        id_ = other.id_;
+      }
+      return *this;
+    }
+    ~Subscription() { reset(); }
+    void reset();
+
+   private:
+    friend class ContextRegistry;
+    Subscription(std::weak_ptr<Observers> observers, uint64_t id)
+        : observers_(std::move(observers)), id_(id) {}
+    std::weak_ptr<Observers> observers_;
+    uint64_t id_ = 0;
+  };
 
   ContextRegistry(BuildOptions options, const util::Clock& clock)
       : options_(std::move(options)), clock_(clock) {}
@@ -59,8 +95,18 @@ class ContextRegistry {
 
   // Rebuilds every entry whose scope is in `scopes` (all when empty) from
   // `policies` (the config now in force) and publishes what built.
+  // Then calls every observer once per report with changed=true, on the
+  // reloading thread, after the new context is published and outside the
+  // registry's lock (an observer may call acquire() or states()).
   std::vector<ReloadReport> reload(const std::map<std::string, config::Policy>& policies,
                                    const std::vector<std::string>& scopes = {});
+
+  // Calls on_reload for every context published from now on, of any entry
+  // (filter on report.scope and .side). Observers run one at a time; they must
+  // be quick and must not subscribe, unsubscribe or reload (that deadlocks).
+  // Reports of concurrent reloads may arrive in either order: read the entry
+  // for the current context rather than trusting the order.
+  [[nodiscard]] Subscription subscribe(ReloadObserver on_reload);
 
   std::map<Key, PolicyState> states() const;
   void rotate_ticket_keys() {
@@ -73,10 +119,21 @@ class ContextRegistry {
     Entry entry;
     PolicyState state;
   };
+  struct Observers {
+    std::mutex mu;  // held while an observer runs, so reset() waits for it
+    uint64_t next_id = 1;
+    std::map<uint64_t, ReloadObserver> by_id;  // GUARDED_BY(mu)
+  };
+  // reload() without telling observers.
+  std::vector<ReloadReport> rebuild(const std::map<std::string, config::Policy>& policies,
+                                    const std::vector<std::string>& scopes);
+
   BuildOptions options_;
   const util::Clock& clock_;
   mutable std::mutex mu_;
   std::map<Key, Slot> slots_;  // GUARDED_BY(mu_)
+  // Shared with every Subscription, so one that outlives the registry is harmless.
+  std::shared_ptr<Observers> observers_ = std::make_shared<Observers>();
 };
 
 }  // namespace tlsgate::tls

@@ -46,7 +46,10 @@ TEST_F(RegistryTest, ReloadPublishesTheNewCertificate) {
 
 TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
   auto entry = registry_.acquire(policies_["bolt"], Side::kServer).value();
-  test::write_text(policies_["bolt"].private_key, "-----BEGIN " "PRIVATE KEY-----\ntruncated", 0600);
+  test::write_text(policies_["bolt"].private_key,
+                   "-----BEGIN "
+                   "PRIVATE KEY-----\ntruncated",
+                   0600);
   auto reports = registry_.reload(policies_);
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_FALSE(reports[0].ok);
@@ -67,6 +70,44 @@ TEST_F(RegistryTest, BrokenKeyKeepsTheOldContextAndIsCounted) {
   EXPECT_NE(reports[0].error.find("does not match the certificate"), std::string::npos)
       << reports[0].error;
   EXPECT_EQ(served_serial(entry), first_serial_);
+}
+
+TEST_F(RegistryTest, ObserversHearEveryPublishedContextUntilUnsubscribed) {
+  registry_.acquire(policies_["bolt"], Side::kServer).value();
+  std::vector<std::string> heard;
+  auto subscription = registry_.subscribe([&](const ReloadReport& r) {
+    // Called outside the registry's lock: reading it from here must not deadlock.
+    heard.push_back(r.scope + " " + r.new_serial + " " + registry_.states().begin()->second.serial);
+  });
+  auto next = test::make_leaf(ca_, {"localhost"});
+  test::write_cert(policies_["bolt"].public_certificate, next.cert.get());
+  test::write_key(policies_["bolt"].private_key, next.key.get());
+  auto reports = registry_.reload(policies_);
+  ASSERT_TRUE(reports[0].ok) << reports[0].error;
+  const auto& serial = reports[0].new_serial;
+  EXPECT_EQ(heard, std::vector<std::string>{"bolt " + serial + " " + serial});
+
+  // A failed reload publishes nothing, so observers hear nothing.
+  test::write_text(policies_["bolt"].private_key, "not a key", 0600);
+  EXPECT_FALSE(registry_.reload(policies_)[0].ok);
+  EXPECT_EQ(heard.size(), 1u);
+
+  test::write_key(policies_["bolt"].private_key, next.key.get());
+  subscription.reset();
+  EXPECT_TRUE(registry_.reload(policies_)[0].ok);
+  EXPECT_EQ(heard.size(), 1u);
+}
+
+TEST_F(RegistryTest, ASubscriptionMayOutliveItsRegistry) {
+  auto registry = std::make_unique<ContextRegistry>(BuildOptions{}, util::SystemClock::instance());
+  int calls = 0;
+  auto subscription = registry->subscribe([&](const ReloadReport&) { ++calls; });
+  auto moved = std::move(subscription);  // the moved-from one unregisters nothing
+  registry->acquire(policies_["bolt"], Side::kClient).value();
+  registry->reload(policies_);
+  EXPECT_EQ(calls, 1);
+  registry.reset();
+  moved.reset();  // under ASan: no use after free
 }
 
 TEST_F(RegistryTest, WatcherReportsARenameIntoPlaceOnce) {
