@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -33,6 +34,9 @@ namespace {
 struct Worker {
   asio::io_context loop{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  // Filled by accept(2) for each acceptor's pending accept, so a session
+  // knows its peer without a getpeername(2).
+  std::deque<tcp::endpoint> peers;
   std::thread thread;
 };
 
@@ -75,7 +79,7 @@ struct Gate::Impl {
   void reload_user_maps(const std::string& only);
   void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   util::Status bind_all();
-  void accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c);
+  void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
@@ -220,14 +224,16 @@ util::Status Gate::Impl::bind_all() {
                         where, config::to_string(c->settings.listen_address), ec.message()));
       }
       w->acceptors.push_back(std::move(acceptor));
+      w->peers.emplace_back();
     }
   }
   return {};
 }
 
-void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c) {
-  acceptor.async_accept([this, &w, &acceptor, &c](const boost::system::error_code& ec,
-                                                  tcp::socket socket) {
+void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
+                        ConnectorRuntime& c) {
+  acceptor.async_accept(peer, [this, &w, &acceptor, &peer, &c](const boost::system::error_code& ec,
+                                                               tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
@@ -240,10 +246,10 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, ConnectorRuntime& c)
         boost::system::error_code ignored;
         socket.close(ignored);
       } else {
-        std::make_shared<Session>(w.loop, c, std::move(socket))->start();
+        std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
       }
     }
-    accept(w, acceptor, c);
+    accept(w, acceptor, peer, c);
   });
 }
 
@@ -350,7 +356,7 @@ int Gate::run() {
                  config::to_string(cs.listen_address), config::to_string(cs.upstream_address),
                  cs.upstream_ssl_policy ? " (TLS, policy " + *cs.upstream_ssl_policy + ")" : "",
                  tls, config::to_string(cs.protocol), config::to_string(cs.tls_level));
-    for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], c);
+    for (auto& w : s.workers) s.accept(*w, *w->acceptors[i], w->peers[i], c);
   }
   std::function<void()> on_signal;
   if (s.signals) {

@@ -31,11 +31,10 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 
 }  // namespace
 
-Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client)
+Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
+                 const tcp::endpoint& peer)
     : connector_(connector), client_(std::move(client)), connecting_(loop), timer_(loop) {
-  boost::system::error_code ec;
-  auto remote = client_.socket().remote_endpoint(ec);
-  peer_ = ec ? "unknown peer" : endpoint_text(remote);
+  peer_ = endpoint_text(peer);
   connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
   up_.name = "client->backend";
   down_.name = "backend->client";
@@ -327,7 +326,10 @@ void Session::pump(Direction& d) {
       return fail_io(*d.to, d);
     }
     if (d.eof) {
-      auto r = d.to->shutdown_write();
+      // When the other direction is done the session closes right after,
+      // and close(2) sends the FIN: one system call less per connection.
+      const Direction& other = &d == &up_ ? down_ : up_;
+      auto r = d.to->shutdown_write(!other.done);
       if (r.status == Io::kWantRead || r.status == Io::kWantWrite)
         return wait_direction(d, *d.to, r.status);
       d.done = true;

@@ -31,8 +31,9 @@ namespace tlsgate::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `peer`: the client's address, as accept(2) reported it.
   Session(boost::asio::io_context& loop, ConnectorRuntime& connector,
-          boost::asio::ip::tcp::socket client);
+          boost::asio::ip::tcp::socket client, const boost::asio::ip::tcp::endpoint& peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

@@ -71,7 +71,7 @@ IoResult Stream::write(const char* data, size_t size) {
   }
 }
 
-IoResult Stream::shutdown_write() {
+IoResult Stream::shutdown_write(bool fin) {
   if (ssl_ && !close_notify_sent_) {
     ERR_clear_error();
     int rc = SSL_shutdown(ssl_.get());
@@ -81,7 +81,7 @@ IoResult Stream::shutdown_write() {
     }
     close_notify_sent_ = true;
   }
-  ::shutdown(socket_.native_handle(), SHUT_WR);
+  if (fin) ::shutdown(socket_.native_handle(), SHUT_WR);
   return {Io::kOk};
 }
 

@@ -39,8 +39,9 @@ class Stream {
   IoResult handshake();
   IoResult read(char* data, size_t size);
   IoResult write(const char* data, size_t size);
-  // No more data will be written: TLS close_notify, then TCP FIN.
-  IoResult shutdown_write();
+  // No more data will be written: TLS close_notify, then TCP FIN (unless
+  // `fin` is false because close() follows at once and sends it).
+  IoResult shutdown_write(bool fin = true);
   void close();
 
  private:
