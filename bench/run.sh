@@ -6,6 +6,7 @@
 #   BENCH_QUICK=1           short runs, one repetition (a smoke run)
 #   BENCH_SYSTEMS="..."     from: tlsgate haproxy nginx stunnel
 #   BENCH_MODES="..."       from: idle full resumed latency bulk bulk_up rsa scaling reload speed
+#                           pgbench (opt-in; its own knobs BENCH_PG_* are in bench/pgbench.sh)
 #   BENCH_REPS=N            repetitions (default 3; quick 1)
 #   BENCH_DURATION=S        seconds per measured run (default 5; quick 1.5)
 #   BENCH_IDLE_CONNS=N      idle connections (default 2000; quick 1000)
@@ -51,8 +52,8 @@ for s in $systems; do
   esac
 done
 for m in $modes; do
-  case $m in idle | full | resumed | latency | bulk | bulk_up | rsa | scaling | reload | speed) ;; *)
-    echo "bench: unknown mode '$m' (idle full resumed latency bulk bulk_up rsa scaling reload speed)" >&2
+  case $m in idle | full | resumed | latency | bulk | bulk_up | rsa | scaling | reload | speed | pgbench) ;; *)
+    echo "bench: unknown mode '$m' (idle full resumed latency bulk bulk_up rsa scaling reload speed pgbench)" >&2
     exit 2 ;;
   esac
 done
@@ -61,6 +62,10 @@ has_mode() { [[ " $modes " == *" $1 "* ]]; }
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 raw=$work/raw.jsonl
+if has_mode pgbench; then
+  # shellcheck source=pgbench.sh
+  . "$here/pgbench.sh"
+fi
 : >"$raw"
 
 # measure SYSTEM REP MODE KEY EXTRA CPUS -- LOADGEN ARGS...: runs the loadgen
@@ -152,9 +157,15 @@ if has_mode reload && [[ " $systems " == *" tlsgate "* ]]; then
   stop_system
 fi
 
+# ---- pgbench: plaintext, PostgreSQL's own TLS and tlsgate, interleaved -----------
+if has_mode pgbench; then
+  if [[ " $systems " == *" tlsgate "* ]]; then pgbench_mode; else log "pgbench: skipped: tlsgate is not in BENCH_SYSTEMS"; fi
+fi
+
 # ---- the summary ------------------------------------------------------------
 versions() {
-  dpkg-query -W -f='${Package}=${Version}\n' haproxy nginx libnginx-mod-stream stunnel4 openssl libssl3 2>/dev/null || true
+  dpkg-query -W -f='${Package}=${Version}\n' haproxy nginx libnginx-mod-stream stunnel4 openssl libssl3 \
+    'postgresql-[0-9]*' 'postgresql-client-[0-9]*' 2>/dev/null | grep -v '=$' || true
 }
 mkdir -p "$here/results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -91,6 +91,134 @@ def problems(r):
     return out
 
 
+PG_TARGETS = [("plain", "plaintext"), ("pg_tls", "PG TLS"), ("tlsgate", "tlsgate")]
+PG_WORKLOADS = [("select", "select-only (-S)"), ("update", "simple update (-N)"),
+                ("connect", "new connection per tx (-S -C)")]
+PG_TARGET_RATIO = 0.9  # tlsgate's TPS against PostgreSQL's own TLS
+
+
+def pg_server_cpu_us(r):
+    res = r["result"]
+    if not res.get("transactions") or res.get("pg_cpu_s") is None:
+        return None
+    return (res["pg_cpu_s"] + (res.get("gate_cpu_s") or 0)) / res["transactions"] * 1e6
+
+
+def pg_gate_cpu_us(r):
+    res = r["result"]
+    if not res.get("transactions") or r["system"] != "tlsgate":
+        return None
+    return (res.get("gate_cpu_s") or 0) / res["transactions"] * 1e6
+
+
+def pg_client_cpu_us(r):
+    res = r["result"]
+    if not res.get("transactions") or res.get("client_cpu_s") is None:
+        return None
+    return res["client_cpu_s"] / res["transactions"] * 1e6
+
+
+PG_METRICS = [
+    ("tps", "TPS", field("tps"), "high"),
+    ("latency_ms", "latency ms", field("latency_ms"), "low"),
+    ("conn_ms", "connect ms", field("conn_ms"), "low"),
+    ("server_cpu_us", "server CPU µs/tx", pg_server_cpu_us, "low"),
+    ("gate_cpu_us", "of which gate", pg_gate_cpu_us, "low"),
+    ("client_cpu_us", "client CPU µs/tx", pg_client_cpu_us, "low"),
+]
+
+
+def pgbench_summary(records):
+    """The pgbench mode: medians per workload and target, ratios, targets."""
+    runs = [r for r in records if r["mode"] == "pgbench"]
+    if not runs:
+        return None, []
+    setup = next((r["result"] for r in records if r["mode"] == "pgbench_setup"), {})
+    checks = {r["system"]: r["result"] for r in records if r["mode"] == "pgbench_check"}
+    table, ratios, verdicts = {}, {}, []
+    for w, _title in PG_WORKLOADS:
+        for t, _name in PG_TARGETS:
+            rs = [r for r in runs if r["key"] == w and r["system"] == t]
+            for key, _h, metric, _b in PG_METRICS:
+                st = stats([metric(r) for r in rs])
+                if st is not None:
+                    table.setdefault(w, {}).setdefault(t, {})[key] = st
+        if w not in table:
+            continue
+        for base in ("pg_tls", "plain"):
+            mine, other = table[w].get("tlsgate", {}), table[w].get(base, {})
+            out = {}
+            for key, *_ in PG_METRICS:
+                if key in mine and key in other and other[key]["median"]:
+                    out[key] = mine[key]["median"] / other[key]["median"]
+            # The ratio within each repetition (the three runs of a repetition
+            # are back to back, so drift on the machine cancels out).
+            paired = []
+            for rep in sorted({r["rep"] for r in runs}):
+                a = [r for r in runs if r["key"] == w and r["rep"] == rep and r["system"] == "tlsgate"]
+                b = [r for r in runs if r["key"] == w and r["rep"] == rep and r["system"] == base]
+                if a and b and a[0]["result"].get("tps") and b[0]["result"].get("tps"):
+                    paired.append(a[0]["result"]["tps"] / b[0]["result"]["tps"])
+            if paired:
+                out["tps_paired"] = stats(paired)
+            if out:
+                ratios.setdefault(w, {})["tlsgate/" + base] = out
+        r = ratios.get(w, {}).get("tlsgate/pg_tls", {})
+        if w != "connect" and "tps" in r:
+            verdicts.append({
+                "target": "pgbench %s TPS" % w, "tlsgate": table[w]["tlsgate"]["tps"]["median"],
+                "want": "≥ %.2f× PostgreSQL's own TLS (%s TPS); is %.2f×" % (
+                    PG_TARGET_RATIO, fmt(table[w]["pg_tls"]["tps"]["median"]), r["tps"]),
+                "ratio_to_best": r["tps"], "ok": r["tps"] >= PG_TARGET_RATIO})
+    return {"setup": setup, "checks": checks, "table": table, "ratios": ratios}, verdicts
+
+
+def print_pgbench(pg):
+    st = pg["setup"]
+    print("pgbench — PostgreSQL %s, scale %s, -c %s -j %s -T %s, %s × interleaved; "
+          "server and gate on core %s, pgbench on core %s; priority %s" % (
+              st.get("postgres", "?"), st.get("scale", "?"), st.get("clients", "?"),
+              st.get("threads", "?"), st.get("duration_s", "?"), st.get("reps", "?"),
+              st.get("server_cpu", "?"), st.get("load_cpu", "?"), st.get("prio", "?")))
+    for t, name in PG_TARGETS:
+        c = pg["checks"].get(t)
+        if c:
+            print("  %-9s backend session ssl|version|cipher %s; client TLS %s" % (
+                name, c.get("backend_ssl") or "-", c.get("client_tls") or "-"))
+    print("  server CPU = PostgreSQL (postmaster and its children) + the gate, per transaction")
+    print()
+    rows = [["workload", "target"] + [m[1] for m in PG_METRICS]]
+    sep = [0]
+    for w, title in PG_WORKLOADS:
+        if w not in pg["table"]:
+            continue
+        first = True
+        for t, name in PG_TARGETS:
+            if t not in pg["table"][w]:
+                continue
+            rows.append([title if first else "", name] + [
+                cell(pg["table"][w][t].get(m[0])) for m in PG_METRICS])
+            first = False
+        for base, bname in (("pg_tls", "PG TLS"), ("plain", "plaintext")):
+            r = pg["ratios"].get(w, {}).get("tlsgate/" + base)
+            if r:
+                rows.append(["", "tlsgate/" + bname] + [
+                    ("%.2f×" % r[m[0]]) if m[0] in r else "-" for m in PG_METRICS])
+        sep.append(len(rows) - 1)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  " + "  ".join(v.rjust(widths[j]) if j > 1 else v.ljust(widths[j])
+                               for j, v in enumerate(r)))
+        if i in sep and i != len(rows) - 1:
+            print("  " + "  ".join("-" * w for w in widths))
+    for w, _title in PG_WORKLOADS:
+        r = pg["ratios"].get(w, {}).get("tlsgate/pg_tls", {})
+        if r.get("tps_paired") and r["tps_paired"]["n"] > 1:
+            print("  %s: tlsgate/PG TLS TPS within each repetition %s" % (
+                w, cell(r["tps_paired"]).replace(" [", "× [").replace("]", "×]")))
+    print()
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -302,11 +430,16 @@ def main():
         verdicts.append({"target": "reload", "tlsgate": reload["median_ms"],
                          "want": "median ≤ 1000 ms, max ≤ 2000 ms, 0 failures", "ok": ok})
 
+    pgbench, pg_verdicts = pgbench_summary(records)
+    verdicts += pg_verdicts
+
     issues = []
     for r in records:
         p = problems(r)
         if p:
-            issues.append("%s rep %s %s: %s" % (r["system"], r["rep"], r["mode"], "; ".join(p)))
+            issues.append("%s rep %s %s%s: %s" % (
+                r["system"], r["rep"], r["mode"],
+                " " + r["key"] if r["mode"] == "pgbench" else "", "; ".join(p)))
 
     # ---- print ----
     meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items()
@@ -370,6 +503,9 @@ def main():
               "%s handshake failures in %s handshakes" % (
                   reload["rotations"], fmt(reload["median_ms"]), fmt(reload["max_ms"]),
                   reload["timeouts"], reload["failures"], reload["handshakes"]))
+    if pgbench:
+        print()
+        print_pgbench(pgbench)
     if verdicts:
         print()
         print("targets:")
@@ -390,6 +526,7 @@ def main():
         "crypto_multiple": crypto,
         "scaling": scaling,
         "reload": reload,
+        "pgbench": pgbench,
         "targets": verdicts,
         "issues": issues,
         "records": records,
