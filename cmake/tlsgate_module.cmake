@@ -30,6 +30,14 @@ function(tlsgate_test NAME)
   add_executable(${NAME} ${srcs})
   target_link_libraries(${NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_dependencies(${NAME} tlsgate)
+  # One aggregate target per label (tests-unit, tests-e2e): `make test-asan`
+  # builds only what it runs.
+  foreach(label ${T_LABELS})
+    if(NOT TARGET tests-${label})
+      add_custom_target(tests-${label})
+    endif()
+    add_dependencies(tests-${label} ${NAME})
+  endforeach()
   gtest_discover_tests(${NAME} DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${T_LABELS}" ENVIRONMENT "TLSGATE_BIN=$<TARGET_FILE:tlsgate>")
 endfunction()
