@@ -29,6 +29,7 @@ class UserMap {
   // "" when `identity` may log in as `user`, else the sentence the client sees.
   std::string refusal(std::string_view identity, std::string_view user) const;
   size_t size() const { return entries_.size(); }
+  bool operator==(const UserMap&) const = default;
 
  private:
   std::map<std::string, std::set<std::string>, std::less<>> entries_;

@@ -149,6 +149,9 @@ void Gate::Impl::reload_user_maps(const std::string& only) {
                     map.error().message());
       continue;
     }
+    // The watch is on the folder: other files changing there (a log, say)
+    // must not count as reloads.
+    if (*map == *c->user_map->get()) continue;
     spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
                  map->size());
     c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
