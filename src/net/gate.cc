@@ -52,6 +52,11 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   return results.begin()->endpoint();
 }
 
+// The config key of a connector's user_map, which also names its watch.
+std::string user_map_key(const std::string& connector) {
+  return "connector." + connector + ".user_map";
+}
+
 }  // namespace
 
 struct Gate::Impl {
@@ -113,7 +118,7 @@ util::Status Gate::Impl::build_contexts() {
     }
     if (settings.user_map) {
       auto map = config::UserMap::load(*settings.user_map);
-      if (!map) return util::fail(map.error().prefixed("connector." + name + ".user_map"));
+      if (!map) return util::fail(map.error().prefixed(user_map_key(name)));
       rt->user_map = std::make_shared<util::Versioned<config::UserMap>>(
           std::make_shared<const config::UserMap>(std::move(*map)));
     }
@@ -141,7 +146,7 @@ void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, cons
 // policy keeps its old context.
 void Gate::Impl::reload_user_maps(const std::string& only) {
   for (auto& c : connectors) {
-    auto key = "connector." + c->settings.name + ".user_map";
+    auto key = user_map_key(c->settings.name);
     if (!c->user_map || (!only.empty() && only != key)) continue;
     auto map = config::UserMap::load(*c->settings.user_map);
     if (!map) {
@@ -164,7 +169,7 @@ util::Status Gate::Impl::watch_files() {
   std::map<std::string, std::filesystem::path> user_maps;
   for (const auto& c : connectors) {
     if (c->settings.user_map) {
-      user_maps["connector." + c->settings.name + ".user_map"] = *c->settings.user_map;
+      user_maps[user_map_key(c->settings.name)] = *c->settings.user_map;
     }
   }
   auto on_change = [this](const std::string& name) {

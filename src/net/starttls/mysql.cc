@@ -243,10 +243,10 @@ MysqlStep MysqlNegotiation::close(std::string reason, uint16_t code, std::string
   return s;
 }
 
+// Each side numbers its own packets: the one forwarded gets that side's last id + 1.
 MysqlStep MysqlNegotiation::to_client(std::string_view payload, Next next, State state) {
   MysqlStep s;
-  client_seq_ = static_cast<uint8_t>(client_seq_ + 1);
-  s.to_client = packet(client_seq_, payload);
+  s.to_client = packet(++client_seq_, payload);
   s.next = next;
   state_ = state;
   return s;
@@ -254,8 +254,7 @@ MysqlStep MysqlNegotiation::to_client(std::string_view payload, Next next, State
 
 MysqlStep MysqlNegotiation::to_backend(std::string_view payload, Next next, State state) {
   MysqlStep s;
-  backend_seq_ = static_cast<uint8_t>(backend_seq_ + 1);
-  s.to_backend = packet(backend_seq_, payload);
+  s.to_backend = packet(++backend_seq_, payload);
   s.next = next;
   state_ = state;
   return s;
