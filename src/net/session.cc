@@ -315,7 +315,7 @@ void Session::send_preamble() {
 void Session::pump(Direction& d) {
   while (!closed_ && !d.done) {
     if (d.begin < d.end) {
-      auto r = d.to->write(d.buffer.get() + d.begin, d.end - d.begin);
+      auto r = d.to->write_more(d.buffer.get() + d.begin, d.end - d.begin);
       if (r.status == Io::kOk) {
         d.begin += r.bytes;
         if (d.begin == d.end) d.begin = d.end = 0;
@@ -344,6 +344,10 @@ void Session::pump(Direction& d) {
       d.eof = true;
     } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
       d.buffer.reset();  // empty here: nothing is lost
+      // Nothing more to read for now: what write_more() gathered goes out.
+      auto f = d.to->flush();
+      if (f.status == Io::kWantWrite) return wait_direction(d, *d.to, f.status);
+      if (f.status != Io::kOk) return fail_io(*d.to, d);
       return wait_direction(d, *d.from, r.status);
     } else {
       return fail_io(*d.from, d);

@@ -43,7 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void abort();
 
  private:
-  static constexpr size_t kBufferSize = size_t{16} * 1024;
+  static constexpr size_t kBufferSize = size_t{64} * 1024;
 
   struct Direction {
     Stream* from = nullptr;

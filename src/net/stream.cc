@@ -2,11 +2,130 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <mutex>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 namespace tlsgate::net {
+namespace {
+
+// ---- the socket BIO ----
+// Reads are recv(2). Writes go straight to send(2), after anything gathered;
+// while Gather::corked they are appended to the gather buffer instead, which
+// is sent when full and at BIO_flush (also what OpenSSL calls at the end of
+// each handshake flight and after an alert).
+
+using Gather = Stream::Gather;
+
+Gather& gather_of(BIO* b) { return *static_cast<Gather*>(BIO_get_data(b)); }
+
+bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
+
+// Sends the gathered bytes: 1 when none are left, 0 when the socket is full
+// (retry flag set), -1 on an error (errno says which).
+int send_gathered(BIO* b, Gather& g) {
+  while (g.begin < g.end) {
+    ssize_t n = ::send(g.fd, g.buffer.get() + g.begin, g.end - g.begin, MSG_NOSIGNAL);
+    if (n >= 0) {
+      g.begin += static_cast<size_t>(n);
+    } else if (errno != EINTR) {
+      if (!would_block()) return -1;
+      BIO_set_retry_write(b);
+      return 0;
+    }
+  }
+  g.begin = g.end = 0;
+  if (!g.corked) g.buffer.reset();  // drained and no more coming: keep nothing
+  return 1;
+}
+
+int bio_write(BIO* b, const char* data, int size) {
+  BIO_clear_retry_flags(b);
+  Gather& g = gather_of(b);
+  auto len = static_cast<size_t>(size);
+  if (g.corked) {
+    if (g.end + len > Gather::kCorkBytes && g.begin < g.end) {
+      if (int r = send_gathered(b, g); r < 0) return -1;
+    }
+    if (g.begin > 0) {  // the socket took part of the gather: move the rest down
+      std::memmove(g.buffer.get(), g.buffer.get() + g.begin, g.end - g.begin);
+      g.end -= g.begin;
+      g.begin = 0;
+    }
+    size_t room = Gather::kCorkBytes - g.end;
+    if (room == 0) {
+      BIO_set_retry_write(b);
+      return -1;
+    }
+    if (!g.buffer) g.buffer = std::make_unique_for_overwrite<char[]>(Gather::kCorkBytes);
+    size_t n = std::min(room, len);
+    std::memcpy(g.buffer.get() + g.end, data, n);
+    g.end += n;
+    return static_cast<int>(n);
+  }
+  if (int r = send_gathered(b, g); r <= 0) return -1;
+  while (true) {
+    ssize_t n = ::send(g.fd, data, len, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (would_block()) BIO_set_retry_write(b);
+    return -1;
+  }
+}
+
+int bio_read(BIO* b, char* data, int size) {
+  BIO_clear_retry_flags(b);
+  while (true) {
+    ssize_t n = ::recv(gather_of(b).fd, data, static_cast<size_t>(size), 0);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (would_block()) BIO_set_retry_read(b);
+    return -1;
+  }
+}
+
+long bio_ctrl(BIO* b, int cmd, long, void* ptr) {  // NOLINT(google-runtime-int): OpenSSL's type
+  Gather& g = gather_of(b);
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      BIO_clear_retry_flags(b);
+      return send_gathered(b, g);
+    case BIO_CTRL_WPENDING:
+      return static_cast<long>(g.end - g.begin);  // NOLINT(google-runtime-int)
+    case BIO_C_GET_FD:
+      if (ptr != nullptr) *static_cast<int*>(ptr) = g.fd;
+      return g.fd;
+    case BIO_CTRL_DUP:
+    case BIO_CTRL_GET_CLOSE:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "tlsgate socket");
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
 
 Stream::Stream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
   boost::system::error_code ec;
@@ -15,8 +134,12 @@ Stream::Stream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket))
 }
 
 void Stream::attach_tls(tls::SslPtr ssl) {
+  gather_ = std::make_unique<Gather>();
+  gather_->fd = socket_.native_handle();
+  BIO* bio = BIO_new(socket_method());
+  BIO_set_data(bio, gather_.get());
   ssl_ = std::move(ssl);
-  SSL_set_fd(ssl_.get(), socket_.native_handle());
+  SSL_set_bio(ssl_.get(), bio, bio);
 }
 
 IoResult Stream::ssl_result(int rc) {
@@ -36,15 +159,33 @@ IoResult Stream::ssl_result(int rc) {
 IoResult Stream::handshake() {
   ERR_clear_error();
   int rc = SSL_do_handshake(ssl_.get());
-  return rc == 1 ? IoResult{Io::kOk} : ssl_result(rc);
+  if (rc != 1) return ssl_result(rc);
+  // From now on read ahead fills up to a gather's worth per recv(2). The
+  // buffer exists only while it holds bytes (SSL_MODE_RELEASE_BUFFERS), and
+  // handshakes, the many-at-once case, keep OpenSSL's smaller default.
+  SSL_set_default_read_buffer_len(ssl_.get(), Gather::kCorkBytes);
+  return {Io::kOk};
 }
 
 IoResult Stream::read(char* data, size_t size) {
   if (ssl_) {
-    ERR_clear_error();
-    size_t n = 0;
-    int rc = SSL_read_ex(ssl_.get(), data, size, &n);
-    return rc == 1 ? IoResult{Io::kOk, n} : ssl_result(rc);
+    // More than one record per call when they are already buffered (read
+    // ahead): a bulk upload then costs one send(2) to the backend per
+    // buffer, not one per 16 KiB record.
+    size_t total = 0;
+    while (total < size) {
+      ERR_clear_error();
+      size_t n = 0;
+      int rc = SSL_read_ex(ssl_.get(), data + total, size - total, &n);
+      if (rc != 1) {
+        // What stopped the loop (close_notify, an error) shows again on
+        // the next call; the bytes read so far go first.
+        return total > 0 ? IoResult{Io::kOk, total} : ssl_result(rc);
+      }
+      total += n;
+      if (!SSL_has_pending(ssl_.get())) break;
+    }
+    return {Io::kOk, total};
   }
   while (true) {
     ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
@@ -55,13 +196,15 @@ IoResult Stream::read(char* data, size_t size) {
   }
 }
 
+IoResult Stream::ssl_write(const char* data, size_t size) {
+  ERR_clear_error();
+  size_t n = 0;
+  int rc = SSL_write_ex(ssl_.get(), data, size, &n);
+  return rc == 1 ? IoResult{Io::kOk, n} : ssl_result(rc);
+}
+
 IoResult Stream::write(const char* data, size_t size) {
-  if (ssl_) {
-    ERR_clear_error();
-    size_t n = 0;
-    int rc = SSL_write_ex(ssl_.get(), data, size, &n);
-    return rc == 1 ? IoResult{Io::kOk, n} : ssl_result(rc);
-  }
+  if (ssl_) return ssl_write(data, size);
   while (true) {
     ssize_t n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL);
     if (n >= 0) return {Io::kOk, static_cast<size_t>(n)};
@@ -69,6 +212,21 @@ IoResult Stream::write(const char* data, size_t size) {
     return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantWrite}
                                                    : IoResult{Io::kError};
   }
+}
+
+IoResult Stream::write_more(const char* data, size_t size) {
+  if (!ssl_) return write(data, size);
+  gather_->corked = true;
+  auto r = ssl_write(data, size);
+  gather_->corked = false;
+  return r;
+}
+
+IoResult Stream::flush() {
+  if (!ssl_) return {Io::kOk};
+  int r = BIO_flush(SSL_get_wbio(ssl_.get()));
+  if (r > 0) return {Io::kOk};
+  return r == 0 ? IoResult{Io::kWantWrite} : IoResult{Io::kError};
 }
 
 IoResult Stream::shutdown_write(bool fin) {
