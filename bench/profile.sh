@@ -96,7 +96,8 @@ case $tool in
   strace)
     count=2000
     [[ $mode == latency || $mode == bulk* ]] && count=""
-    strace -c -f -o "$out/strace.txt" -p "$watch_pid" &
+    # shellcheck disable=SC2086 # BENCH_STRACE: extra strace options, e.g. "-k -e trace=ioctl"
+    strace ${BENCH_STRACE:--c} -f -o "$out/strace.txt" -p "$watch_pid" &
     strace_pid=$!
     sleep 1
     load "$seconds" "$count"

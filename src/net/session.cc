@@ -176,7 +176,7 @@ void Session::connect_upstream() {
   // An address needs no resolver, whose thread costs two context switches.
   boost::system::error_code ec;
   auto address = asio::ip::make_address(target.host, ec);
-  if (!ec) return connecting_.async_connect(tcp::endpoint(address, target.port), on_connect);
+  if (!ec) return connect_directly(tcp::endpoint(address, target.port), std::move(on_connect));
   resolver_.emplace(connecting_.get_executor());
   resolver_->async_resolve(
       target.host, std::to_string(target.port),
@@ -192,6 +192,27 @@ void Session::connect_upstream() {
                             [on_connect](const boost::system::error_code& cec,
                                          const tcp::endpoint&) { on_connect(cec); });
       });
+}
+
+// connect(2) and a wait for writability: Asio's async_connect would add a
+// poll(2) per backend connection before it reads SO_ERROR.
+void Session::connect_directly(const tcp::endpoint& to,
+                               std::function<void(const boost::system::error_code&)> then) {
+  boost::system::error_code ec;
+  connecting_.open(to.protocol(), ec);
+  if (!ec) connecting_.non_blocking(true, ec);
+  if (ec) return then(ec);
+  int fd = connecting_.native_handle();
+  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) return then({});
+  if (errno != EINPROGRESS) return then({errno, boost::system::system_category()});
+  connecting_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
+                                                      const boost::system::error_code& wec) {
+    if (wec || closed_) return then(wec);
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(connecting_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+    then({err, boost::system::system_category()});
+  });
 }
 
 void Session::on_upstream_connected() {

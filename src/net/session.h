@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void client_handshake();
   void on_client_ready();
   void connect_upstream();
+  void connect_directly(const boost::asio::ip::tcp::endpoint& to,
+                        std::function<void(const boost::system::error_code&)> then);
   void on_upstream_connected();
   void fail_upstream(const std::string& reason);
   void start_upstream_tls();

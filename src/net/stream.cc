@@ -129,7 +129,7 @@ BIO_METHOD* socket_method() {
 
 Stream::Stream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
   boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
+  if (!socket_.non_blocking()) socket_.non_blocking(true, ec);  // each set is an ioctl(2)
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
 
