@@ -57,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool eof = false;      // `from` has no more data
     bool done = false;     // eof seen and everything written, `to` half-closed
     bool waiting = false;  // an async wait is pending for this direction
+    bool drained = false;  // the last read was short: `from` had nothing more
     const char* name = "";
   };
 

@@ -183,13 +183,13 @@ IoResult Stream::read(char* data, size_t size) {
         return total > 0 ? IoResult{Io::kOk, total} : ssl_result(rc);
       }
       total += n;
-      if (!SSL_has_pending(ssl_.get())) break;
+      if (!SSL_has_pending(ssl_.get())) return {Io::kOk, total, total < size};
     }
     return {Io::kOk, total};
   }
   while (true) {
     ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
-    if (n > 0) return {Io::kOk, static_cast<size_t>(n)};
+    if (n > 0) return {Io::kOk, static_cast<size_t>(n), static_cast<size_t>(n) < size};
     if (n == 0) return {Io::kEof};
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantRead} : IoResult{Io::kError};

@@ -30,6 +30,9 @@ enum class Io { kOk, kWantRead, kWantWrite, kEof, kError };
 struct IoResult {
   Io status;
   size_t bytes = 0;
+  // read(): a short read that left nothing behind, so reading again now
+  // would most likely only hear EAGAIN.
+  bool drained = false;
 };
 
 class Stream {

@@ -191,6 +191,22 @@ TEST_F(StreamTest, ReadTakesEveryRecordAlreadyHere) {
   EXPECT_EQ(buf + drain(*client_, data.size() - r.bytes), data);
 }
 
+TEST_F(StreamTest, AShortReadSaysTheSourceIsDrainedAFullOneDoesNot) {
+  const std::string data = pattern(3000);
+  ASSERT_EQ(server_->write(data.data(), data.size()).bytes, data.size());
+  ASSERT_TRUE(readable(*client_, 1000));
+  std::string buf(1000, '\0');
+  auto full = client_->read(buf.data(), buf.size());
+  ASSERT_EQ(full.status, Io::kOk);
+  EXPECT_EQ(full.bytes, 1000u);
+  EXPECT_FALSE(full.drained) << "a full buffer says nothing about what is left";
+  buf.resize(4000);
+  auto rest = client_->read(buf.data(), buf.size());
+  ASSERT_EQ(rest.status, Io::kOk);
+  EXPECT_EQ(rest.bytes, 2000u);
+  EXPECT_TRUE(rest.drained);
+}
+
 TEST_F(StreamTest, CloseNotifyAfterGatheredDataArrivesInOrder) {
   const std::string data = pattern(10000);
   ASSERT_EQ(server_->write_more(data.data(), data.size()).bytes, data.size());
