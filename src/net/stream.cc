@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -62,6 +61,7 @@ int bio_write(BIO* b, const char* data, int size) {
       return -1;
     }
     if (!g.buffer) g.buffer = std::make_unique_for_overwrite<char[]>(Gather::kCorkBytes);
+    BIO_clear_retry_flags(b);  // a full socket above, but these bytes are taken
     size_t n = std::min(room, len);
     std::memcpy(g.buffer.get() + g.end, data, n);
     g.end += n;
