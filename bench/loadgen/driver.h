@@ -97,6 +97,16 @@ class Driver {
   void close(Conn& c, bool ok, const std::string& why = "");
   // Writes c.out from c.out_off; kFinished when all is written.
   App write_out(Conn& c);
+  // Queues the backend's echo-mode ping ("E", then one byte) and waits for
+  // its one-byte answer: the traffic of one handshake-mode connection.
+  static void queue_ping(Conn& c) {
+    static constexpr char kPing[] = "Ex";
+    c.out = kPing;
+    c.out_len = 2;
+    c.out_off = 0;
+    c.in_want = 1;
+    c.in_got = 0;
+  }
   // Reads until c.in_want bytes arrived (into scratch); kFinished then.
   App read_in(Conn& c);
   // Reads whatever is there, counting it in c.bytes, up to a bounded amount.

@@ -24,14 +24,7 @@ class HandshakeDriver : public Driver {
   std::vector<uint64_t>& latencies() { return latencies_; }
 
  protected:
-  void on_established(Conn& c) override {
-    static constexpr char kPing[] = "Ex";  // echo mode, then one byte
-    c.out = kPing;
-    c.out_len = 2;
-    c.out_off = 0;
-    c.in_want = 1;
-    c.in_got = 0;
-  }
+  void on_established(Conn& c) override { queue_ping(c); }
 
   App on_app(Conn& c) override {
     if (c.out_off < c.out_len) {

@@ -39,14 +39,7 @@ class IdleDriver : public Driver {
     for (size_t i = 0; i < in_flight_ && next_ < conns_.size(); ++i) open(conns_[next_++]);
   }
 
-  void on_established(Conn& c) override {
-    static constexpr char kPing[] = "Ex";
-    c.out = kPing;
-    c.out_len = 2;
-    c.out_off = 0;
-    c.in_want = 1;
-    c.in_got = 0;
-  }
+  void on_established(Conn& c) override { queue_ping(c); }
 
   App on_app(Conn& c) override {
     if (c.held) return read_count(c);  // only an EOF or an error is expected now
