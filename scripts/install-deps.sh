@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libexpected-dev libgtest-dev libgmock-dev)
 test_pkgs=(redis-server redis-tools postgresql postgresql-client
   mariadb-server mariadb-client curl python3 procps iproute2)
 run_pkgs=(redis-server redis-tools)

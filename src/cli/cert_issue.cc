@@ -7,6 +7,8 @@
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/loader.h"
+#include "pki/private_key_loader.h"
+#include "pki/subject_names.h"
 #include "util/atomic_file.h"
 #include "util/strings.h"
 

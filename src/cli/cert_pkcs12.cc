@@ -8,6 +8,7 @@
 #include "pki/encode.h"
 #include "pki/loader.h"
 #include "pki/pkcs12.h"
+#include "pki/private_key_loader.h"
 #include "util/atomic_file.h"
 
 namespace tlsgate::cli {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "pki/loader.h"
+#include "pki/private_key_loader.h"
 #include "util/atomic_file.h"
 #include "util/strings.h"
 

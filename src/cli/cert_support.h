@@ -11,8 +11,8 @@
 
 #include "pki/certificate_info.h"
 #include "pki/handles.h"
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::cli {
 

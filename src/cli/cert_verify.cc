@@ -4,8 +4,8 @@
 
 #include "cli/command.h"
 #include "pki/certificate_info.h"
+#include "pki/chain_verify.h"
 #include "pki/loader.h"
-#include "pki/verifier.h"
 
 namespace tlsgate::cli {
 namespace {

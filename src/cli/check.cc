@@ -9,7 +9,7 @@
 #include "cli/command.h"
 #include "config/key_docs.h"
 #include "config/loader.h"
-#include "tls/policy_audit.h"
+#include "tls/config_audit.h"
 #include "util/strings.h"
 
 namespace tlsgate::cli {

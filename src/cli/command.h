@@ -3,7 +3,7 @@
 //
 // Exit codes (DESIGN.md): 0 fine, 1 a check or connection failed, 2 bad usage
 // or bad config. Verbs print results to stdout and errors to stderr as
-// "tlsgate: error: <message>" through fail_usage()/fail_check().
+// "tlsgate: error: <message>" through report_error().
 #pragma once
 
 #include <string>

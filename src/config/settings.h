@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
-#include "util/redact.h"
+#include "util/secret.h"
 
 namespace tlsgate::config {
 

@@ -17,7 +17,7 @@
 
 #include "config/key_docs.h"
 #include "config/settings.h"
-#include "util/redact.h"
+#include "util/secret.h"
 
 namespace tlsgate::config {
 

@@ -40,7 +40,7 @@
 #include "config/settings.h"
 #include "tls/context.h"
 #include "tls/context_registry.h"
-#include "tls/peer_verifier.h"
+#include "tls/peer_identity.h"
 #include "util/result.h"
 
 namespace tlsgate::net {

@@ -26,7 +26,7 @@
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
-#include "tls/peer_verifier.h"
+#include "tls/peer_identity.h"
 
 namespace tlsgate::net {
 

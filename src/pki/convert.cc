@@ -3,6 +3,7 @@
 #include "pki/encode.h"
 #include "pki/openssl_error.h"
 #include "pki/pem_blocks.h"
+#include "pki/private_key_loader.h"
 
 namespace tlsgate::pki {
 namespace {

@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "pki/loader.h"
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::pki {
 

@@ -1,6 +1,6 @@
-// create_crl of pki/issuer.h.
+#include "pki/crl_issuer.h"
+
 #include "pki/certificate_info.h"
-#include "pki/issuer.h"
 #include "pki/openssl_error.h"
 #include "pki/x509_build.h"
 

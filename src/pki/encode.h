@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "pki/handles.h"
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::pki {
 

@@ -4,6 +4,7 @@
 
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
+#include "pki/subject_names.h"
 #include "pki/x509_build.h"
 #include "util/strings.h"
 

@@ -1,4 +1,5 @@
-// Issuing: key generation, CAs, leaf certificates and CRLs (mkcert-style).
+// Issuing: key generation, CAs and leaf certificates (mkcert-style).
+// CRLs are in pki/crl_issuer.h, SAN classification in pki/subject_names.h.
 //
 // Defaults follow current practice: ECDSA P-256 keys, SHA-256 signatures,
 // random positive serials of 127 bits (16 random bytes, top bit clear, next set), a CA valid 10
@@ -39,14 +40,6 @@ struct CaRequest {
   std::optional<util::SystemTime> not_after;   // overrides not_before + days
 };
 
-// Kinds of subject alternative name, classified from a command-line NAME:
-// an IPv4/IPv6 literal is an IP, "user@host" an email, "scheme://..." a URI,
-// anything else a DNS name (a left-most "*." wildcard is allowed).
-struct SubjectNames {
-  std::vector<std::string> dns, ip, email, uri;
-};
-util::Result<SubjectNames> classify_names(const std::vector<std::string>& names);
-
 struct CertRequest {
   std::vector<std::string> names;  // SANs; the first is also the subject CN
   bool server = true;              // serverAuth (default when neither flag is set)
@@ -66,17 +59,5 @@ struct Issued {
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock);
 util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_cert,
                                        const EVP_PKEY* ca_key, const util::Clock& clock);
-
-struct RevokedEntry {
-  const X509* cert;  // revoked certificate (its serial is used)
-};
-// A CRL (v2, with AKI and CRL number 1) signed by the CA, revoking the given
-// certificates. this_update = clock.now() unless set; next_update = this_update + 7 days unless
-// set.
-util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
-                                    const std::vector<const X509*>& revoked,
-                                    const util::Clock& clock,
-                                    std::optional<util::SystemTime> this_update = {},
-                                    std::optional<util::SystemTime> next_update = {});
 
 }  // namespace tlsgate::pki

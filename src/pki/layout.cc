@@ -7,9 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "pki/chain_verify.h"
 #include "pki/encode.h"
 #include "pki/loader.h"
-#include "pki/verifier.h"
+#include "pki/private_key_loader.h"
 #include "util/atomic_file.h"
 
 namespace tlsgate::pki {

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::pki {
 

@@ -1,12 +1,11 @@
-// Loading certificates, keys and CRLs from files or bytes.
+// Loading certificates and CRLs from files or bytes (private keys:
+// pki/private_key_loader.h).
 //
 // Every function names the file (source) in its errors and says what to do:
 // a wrong password, a truncated or corrupted file, a PEM block of the wrong
 // kind, an empty file. Formats accepted:
 //   certificates  PEM (any number of CERTIFICATE / TRUSTED CERTIFICATE
 //                 blocks, i.e. bundles) or DER (exactly one)
-//   private keys  PEM PKCS#1 (RSA/EC PRIVATE KEY), PKCS#8 (PRIVATE KEY),
-//                 encrypted PKCS#8 (ENCRYPTED PRIVATE KEY), or DER PKCS#8/PKCS#1
 //   CRLs          PEM (any number of X509 CRL blocks) or DER (one)
 // Text around PEM blocks is skipped, and so are blocks of other kinds when at
 // least one block of the wanted kind is present (a key file may carry its
@@ -21,13 +20,11 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pki/handles.h"
-#include "util/redact.h"
 #include "util/result.h"
 
 namespace tlsgate::pki {
@@ -41,18 +38,6 @@ Encoding detect_encoding(std::string_view data);
 util::Result<std::vector<X509Ptr>> parse_certificates(std::string_view data,
                                                       const std::string& source);
 util::Result<std::vector<X509Ptr>> load_certificates(const std::filesystem::path& path);
-
-// Errors: "FILE: the private key is encrypted; set private_key_password (or
-// --password-file)", "FILE: wrong password for the encrypted private key",
-// "FILE: not a private key (found a CERTIFICATE block)", "FILE: truncated or
-// corrupted private key: <openssl reason>"; also "FILE: empty file; expected a
-// PEM or DER private key", "FILE: not a private key (found a DER certificate)",
-// "FILE: an OpenSSH private key is not supported; convert it with
-// `ssh-keygen -p -m PKCS8 -f FILE`". A password given for a plain key is ignored.
-util::Result<EvpPkeyPtr> parse_private_key(std::string_view data, const std::string& source,
-                                           const std::optional<util::Secret>& password);
-util::Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path,
-                                          const std::optional<util::Secret>& password);
 
 util::Result<std::vector<X509CrlPtr>> parse_crls(std::string_view data, const std::string& source);
 util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& path);

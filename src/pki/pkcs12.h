@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "pki/handles.h"
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::pki {
 

@@ -1,5 +1,5 @@
-// parse_private_key / load_private_key of pki/loader.h (keys need their own
-// password and format handling, so they live apart from certificates and CRLs).
+#include "pki/private_key_loader.h"
+
 #include <openssl/pem.h>
 
 #include <cstring>
@@ -122,7 +122,8 @@ util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string&
   if (cert) return util::fail(source + ": not a private key (found a DER certificate)");
   if (looks_like_text(data)) {
     return util::fail(source +
-                      ": not a PEM or DER private key (no -----BEGIN " "PRIVATE KEY----- "
+                      ": not a PEM or DER private key (no -----BEGIN "
+                      "PRIVATE KEY----- "
                       "line); check that this is the right file");
   }
   return util::fail(corrupted(source, key ? "unexpected bytes after the end of the key" : reasons));

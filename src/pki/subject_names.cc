@@ -1,11 +1,11 @@
-// classify_names of pki/issuer.h: NAME arguments sorted into SAN kinds.
+#include "pki/subject_names.h"
+
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
 
 #include "pki/handles.h"
-#include "pki/issuer.h"
 #include "util/strings.h"
 
 namespace tlsgate::pki {

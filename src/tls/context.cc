@@ -6,14 +6,14 @@
 #include "pki/loader.h"
 #include "pki/openssl_error.h"
 #include "pki/pin.h"
+#include "pki/private_key_loader.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
 
 namespace tlsgate::tls {
 namespace {
 
-// A CA for which revoked_dir holds no CRL is not an error: revocation is
-// checked where a CRL exists (the leaf's and the chain's issuers alike).
+// Frees the rejected certificate remember_rejected() parked on an SSL.
 void free_rejected(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
                    void* /*argp*/) {
   pki::X509Ptr owned(static_cast<X509*>(ptr));
@@ -35,6 +35,8 @@ void remember_rejected(X509_STORE_CTX* ctx) {
   SSL_set_ex_data(ssl, rejected_index(), pki::up_ref(leaf).release());
 }
 
+// A CA for which revoked_dir holds no CRL is not an error: revocation is
+// checked where a CRL exists (the leaf's and the chain's issuers alike).
 int verify_allow_missing_crl(int ok, X509_STORE_CTX* ctx) {
   if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);

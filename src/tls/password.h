@@ -9,8 +9,8 @@
 #include <optional>
 
 #include "config/settings.h"
-#include "util/redact.h"
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace tlsgate::tls {
 

@@ -1,5 +1,5 @@
 // PolicyAuditor: the checks `tlsgate check` runs on one policy's material.
-// Internal to tls/policy_audit; one instance per policy, single-threaded.
+// Internal to tls/config_audit; one instance per policy, single-threaded.
 #pragma once
 
 #include <map>
@@ -11,7 +11,7 @@
 #include "config/settings.h"
 #include "pki/certificate_info.h"
 #include "pki/handles.h"
-#include "tls/policy_audit.h"
+#include "tls/config_audit.h"
 #include "util/clock.h"
 
 namespace tlsgate::tls {

@@ -6,6 +6,7 @@
 
 #include "e2e_helpers.h"
 #include "pki/certificate_info.h"
+#include "pki/subject_names.h"
 #include "support/test_pki.h"
 
 namespace tlsgate::e2e {

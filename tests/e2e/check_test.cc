@@ -7,9 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_helpers.h"
+#include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/loader.h"
+#include "pki/private_key_loader.h"
 #include "support/test_pki.h"
 #include "util/atomic_file.h"
 

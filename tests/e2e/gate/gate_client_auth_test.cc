@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "gate_fixture.h"
+#include "pki/crl_issuer.h"
 
 namespace tlsgate::e2e::gate {
 namespace {

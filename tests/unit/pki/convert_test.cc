@@ -1,9 +1,11 @@
 #include "pki/convert.h"
+#include "pki/crl_issuer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "pki/issuer.h"
+#include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
@@ -75,7 +77,8 @@ TEST_F(PkiConvert, KeyPemToDerAndBackAsPkcs8) {
   openssl_ok("openssl genrsa -traditional -out " + q(dir_ / "rsa.key") + " 2048");
   auto pkcs8 = convert(read(dir_ / "rsa.key"), "rsa.key", Encoding::kPem);
   ASSERT_TRUE(pkcs8) << pkcs8.error().message();
-  EXPECT_THAT(pkcs8->data, StartsWith("-----BEGIN " "PRIVATE KEY-----\n"));
+  EXPECT_THAT(pkcs8->data, StartsWith("-----BEGIN "
+                                      "PRIVATE KEY-----\n"));
 }
 
 TEST_F(PkiConvert, EncryptedKeyStaysEncrypted) {
@@ -93,7 +96,8 @@ TEST_F(PkiConvert, EncryptedKeyStaysEncrypted) {
   EXPECT_THAT(locked.error().message(), ::testing::HasSubstr("the private key is encrypted"));
   auto pem_again = convert(der->data, "enc.der", Encoding::kPem, util::Secret("pw"));
   ASSERT_TRUE(pem_again) << pem_again.error().message();
-  EXPECT_THAT(pem_again->data, StartsWith("-----BEGIN ENCRYPTED " "PRIVATE KEY-----\n"));
+  EXPECT_THAT(pem_again->data, StartsWith("-----BEGIN ENCRYPTED "
+                                          "PRIVATE KEY-----\n"));
   EXPECT_EQ(EVP_PKEY_eq(parse_private_key(pem_again->data, "x", util::Secret("pw")).value().get(),
                         leaf_.key.get()),
             1);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pki/certificate_info.h"
+#include "pki/crl_issuer.h"
 #include "pki/issuer.h"
 #include "pki_test_util.h"
 #include "support/temp_dir.h"

@@ -9,6 +9,7 @@
 #include "pki/issuer.h"
 #include "pki/loader.h"
 #include "pki/openssl_error.h"
+#include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
@@ -41,11 +42,13 @@ TEST(PkiEncode, ChainPemIsLeafThenChain) {
 
 TEST(PkiEncode, PrivateKeyIsPkcs8AndEncryptedWithAPassword) {
   auto key = generate_key({}).value();
-  EXPECT_THAT(private_key_pem(key.get()).value(), StartsWith("-----BEGIN " "PRIVATE KEY-----\n"));
+  EXPECT_THAT(private_key_pem(key.get()).value(), StartsWith("-----BEGIN "
+                                                             "PRIVATE KEY-----\n"));
   test::TempDir dir;
   ASSERT_TRUE(write_private_key(dir / "k.pem", key.get(), 0600, util::Secret("pw")));
   EXPECT_EQ(mode_of(dir / "k.pem"), 0600u);
-  EXPECT_THAT(read(dir / "k.pem"), StartsWith("-----BEGIN ENCRYPTED " "PRIVATE KEY-----\n"));
+  EXPECT_THAT(read(dir / "k.pem"), StartsWith("-----BEGIN ENCRYPTED "
+                                              "PRIVATE KEY-----\n"));
   std::string asn1 = openssl_ok("openssl asn1parse -in " + q(dir / "k.pem"));
   EXPECT_THAT(asn1, HasSubstr("PBES2"));
   EXPECT_THAT(asn1, HasSubstr("PBKDF2"));

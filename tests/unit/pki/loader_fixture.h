@@ -10,6 +10,7 @@
 
 #include "pki/issuer.h"
 #include "pki/loader.h"
+#include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "loader_fixture.h"
+#include "pki/crl_issuer.h"
+#include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 
 namespace tlsgate::pki {
@@ -102,7 +104,8 @@ TEST_F(PkiLoader, TextThatIsNoPemSaysSo) {
                 "check that this is the right file");
   EXPECT_EQ(error_of_key("notes.key", "hello\n"),
             path("notes.key") +
-                ": not a PEM or DER private key (no -----BEGIN " "PRIVATE KEY----- line); "
+                ": not a PEM or DER private key (no -----BEGIN "
+                "PRIVATE KEY----- line); "
                 "check that this is the right file");
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "loader_fixture.h"
+#include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 
 namespace tlsgate::pki {
@@ -29,13 +30,15 @@ TEST_F(PkiKeyLoader, ReadsPkcs8AndPkcs1KeysPemAndDer) {
   EXPECT_EQ(EVP_PKEY_eq(pkcs8->get(), leaf_.key.get()), 1);
 
   auto rsa = pkcs1_rsa_key();
-  EXPECT_THAT(read(rsa), StartsWith("-----BEGIN RSA " "PRIVATE KEY-----"));
+  EXPECT_THAT(read(rsa), StartsWith("-----BEGIN RSA "
+                                    "PRIVATE KEY-----"));
   auto pkcs1 = load_private_key(rsa, {});
   ASSERT_TRUE(pkcs1) << pkcs1.error().message();
   EXPECT_EQ(EVP_PKEY_get_bits(pkcs1->get()), 2048);
 
   openssl_ok("openssl ecparam -name prime256v1 -genkey -noout -out " + q(dir_ / "ec1.key"));
-  EXPECT_THAT(read(dir_ / "ec1.key"), StartsWith("-----BEGIN EC " "PRIVATE KEY-----"));
+  EXPECT_THAT(read(dir_ / "ec1.key"), StartsWith("-----BEGIN EC "
+                                                 "PRIVATE KEY-----"));
   auto ec = load_private_key(dir_ / "ec1.key", {});
   ASSERT_TRUE(ec) << ec.error().message();
   EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
@@ -55,7 +58,8 @@ TEST_F(PkiKeyLoader, EncryptedPkcs8NeedsTheRightPassword) {
   auto enc = dir_ / "enc.key";
   openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(rsa) + " -out " + q(enc) +
              " -passout pass:s3cret");
-  EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED " "PRIVATE KEY-----"));
+  EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED "
+                                    "PRIVATE KEY-----"));
 
   auto none = load_private_key(enc, {});
   ASSERT_FALSE(none);
@@ -110,9 +114,9 @@ TEST_F(PkiKeyLoader, TruncatedOrCorruptedKey) {
   std::string der = private_key_der(leaf_.key.get()).value();
   EXPECT_THAT(error_of_key("cut.der", der.substr(0, der.size() - 5)),
               StartsWith(path("cut.der") + ": truncated or corrupted private key: "));
-  EXPECT_EQ(error_of_key(
-                "ssh.key",
-                "-----BEGIN OPENSSH " "PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+  EXPECT_EQ(error_of_key("ssh.key",
+                         "-----BEGIN OPENSSH "
+                         "PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
             path("ssh.key") +
                 ": an OpenSSH private key is not supported; convert it with "
                 "`ssh-keygen -p -m PKCS8 -f " +

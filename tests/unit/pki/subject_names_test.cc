@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pki/issuer.h"
+#include "pki/subject_names.h"
 
 namespace tlsgate::pki {
 namespace {

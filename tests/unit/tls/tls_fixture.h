@@ -12,7 +12,7 @@
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "tls/context.h"
-#include "tls/peer_verifier.h"
+#include "tls/peer_identity.h"
 #include "tls/server_name.h"
 #include "util/fd.h"
 

@@ -1,4 +1,4 @@
-#include "util/redact.h"
+#include "util/secret.h"
 
 #include <sstream>
 

@@ -1,4 +1,4 @@
-#include "tls/peer_verifier.h"
+#include "tls/peer_identity.h"
 
 #include <algorithm>
 

@@ -1,4 +1,5 @@
-#include "tls/policy_audit.h"
+#include "tls/config_audit.h"
+#include "pki/crl_issuer.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "tls/policy_audit.h"
+#include "tls/config_audit.h"
 
 #include <algorithm>
 

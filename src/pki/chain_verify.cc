@@ -1,4 +1,4 @@
-#include "pki/verifier.h"
+#include "pki/chain_verify.h"
 
 #include <openssl/x509_vfy.h>
 

@@ -1,9 +1,10 @@
-#include "pki/verifier.h"
+#include "pki/chain_verify.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "pki/certificate_info.h"
+#include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "support/test_pki.h"
