@@ -1,18 +1,33 @@
 # tlsgate_module(NAME DEPS target... [PRIVATE_DEPS target...])
 # Declares tlsgate_<NAME> (alias tlsgate::<NAME>) from every .cc under
-# src/<NAME>/. Includes are rooted at src/ ("util/result.h"); a module sees
-# only what it links, so a dependency running the wrong way fails to build.
+# src/<NAME>/. Includes read "module/file.h", but each module exports only its
+# own folder: its include root is build/include/<NAME>/, which holds nothing
+# but the link <NAME> -> src/<NAME>. A module therefore sees the headers of
+# itself and of what it links, and an include that runs against the layers
+# (DESIGN.md) fails to compile. scripts/check-layers.sh runs before every
+# module build and names the rule, including for system headers (Asio,
+# <openssl/ssl.h>) that include roots cannot hide.
+if(NOT TARGET tlsgate_layer_check)
+  add_custom_target(tlsgate_layer_check
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-layers.sh ${PROJECT_SOURCE_DIR}/src
+    COMMENT "Checking the include layers of src/ (DESIGN.md)" VERBATIM)
+endif()
+
 function(tlsgate_module NAME)
   cmake_parse_arguments(M "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  set(root ${PROJECT_BINARY_DIR}/include/${NAME})
+  file(MAKE_DIRECTORY ${root})
+  file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR} ${root}/${NAME} SYMBOLIC)
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   list(FILTER srcs EXCLUDE REGEX "/main\\.cc$")
   if(srcs)
     add_library(tlsgate_${NAME} STATIC ${srcs})
-    target_include_directories(tlsgate_${NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_include_directories(tlsgate_${NAME} PUBLIC ${root})
     target_link_libraries(tlsgate_${NAME} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
+    add_dependencies(tlsgate_${NAME} tlsgate_layer_check)
   else()
     add_library(tlsgate_${NAME} INTERFACE)
-    target_include_directories(tlsgate_${NAME} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_include_directories(tlsgate_${NAME} INTERFACE ${root})
     target_link_libraries(tlsgate_${NAME} INTERFACE ${M_DEPS})
   endif()
   add_library(tlsgate::${NAME} ALIAS tlsgate_${NAME})

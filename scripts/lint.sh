@@ -4,6 +4,7 @@
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
+scripts/check-layers.sh src
 mapfile -t files < <(git ls-files 'src/*.h' 'src/*.cc' 'tests/*.h' 'tests/*.cc')
 clang-format --dry-run --Werror "${files[@]}"
 mapfile -t sources < <(git ls-files 'src/*.cc')
