@@ -188,6 +188,12 @@ void ConfigBuilder::apply(const Entry& entry, std::vector<Diagnostic>& diagnosti
   }
   rejected_.erase(match->canonical);
   config_.origins[match->canonical] = entry.where;
+  if (!match->doc->not_implemented.empty()) {
+    diagnostics.push_back(
+        {Diagnostic::Severity::kWarning, entry.where, entry.key,
+         "accepted but not implemented yet, so it has no effect: " + match->doc->not_implemented,
+         "remove it, or do not rely on it in this version"});
+  }
 
   auto suffix = std::string_view(pattern).substr(pattern.rfind('.') + 1);
   if (policy) {

@@ -60,6 +60,9 @@ std::optional<std::string> explain(std::string_view key) {
     line(out, "range", std::to_string(doc->min) + " to " + std::to_string(doc->max));
   }
   line(out, "env", environment_name(concrete.empty() ? doc->pattern : concrete));
+  if (!doc->not_implemented.empty()) {
+    line(out, "status", "NOT IMPLEMENTED YET, setting it has no effect: " + doc->not_implemented);
+  }
   out += "  " + doc->doc + "\n";
   return out;
 }

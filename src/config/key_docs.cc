@@ -114,23 +114,32 @@ std::vector<KeyDoc> policy_docs() {
        .doc = "Cluster links: SAN DNS names or URLs a peer may present; a left-most '*' matches "
               "one label "
               "(RFC 6125).",
-       .comma_ok = true},
+       .comma_ok = true,
+       .not_implemented = "cluster links arrive with the cluster work; today only `tlsgate check` "
+                          "reads this list, no connection is checked against it"},
       {.pattern = p + "ocsp_stapling",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Fetch, cache, refresh and staple OCSP responses for this policy's certificate."},
+       .doc = "Fetch, cache, refresh and staple OCSP responses for this policy's certificate.",
+       .not_implemented = "OCSP stapling arrives with the revocation work; no OCSP response is "
+                          "fetched or stapled"},
       {.pattern = p + "revocation_checks",
        .type = T::kEnum,
        .default_text = "NONE",
        .allowed = spellings<RevocationChecks>(),
        .doc = "Outgoing connections: check the peer's revocation status; IF_PRESENT fails soft "
               "when none is "
-              "available, STRICT fails hard."},
+              "available, STRICT fails hard.",
+       .not_implemented = "peer revocation checks by OCSP arrive with the revocation work; today "
+                          "only the CRLs in revoked_dir are checked"},
       {.pattern = p + "implicit_trust_renewed",
        .type = T::kBool,
        .default_text = "true",
        .doc =
-           "Trust a peer whose renewed certificate keeps a pinned public key and the same issuer."},
+           "Trust a peer whose renewed certificate keeps a pinned public key and the same issuer.",
+       .not_implemented =
+           "trust by pin across a renewal arrives with cluster certificate replacement; today a "
+           "renewed peer certificate is checked like any other"},
   };
 }
 
@@ -229,36 +238,52 @@ std::vector<KeyDoc> global_docs() {
       {.pattern = "admin.enabled",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Serve the HTTPS admin API, metrics and dashboard."},
+       .doc = "Serve the HTTPS admin API, metrics and dashboard.",
+       .not_implemented =
+           "the admin API, metrics and dashboard are not built yet; nothing listens"},
       {.pattern = "admin.listen_address",
        .type = T::kAddress,
        .default_text = "127.0.0.1:9443",
-       .doc = "Where the admin API listens."},
+       .doc = "Where the admin API listens.",
+       .not_implemented =
+           "the admin API, metrics and dashboard are not built yet; nothing listens"},
       {.pattern = "admin.ssl_policy",
        .type = T::kString,
        .default_text = "admin",
-       .doc = "Policy for the admin API."},
+       .doc = "Policy for the admin API.",
+       .not_implemented =
+           "the admin API, metrics and dashboard are not built yet; nothing listens"},
       {.pattern = "cluster.enabled",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Coordinate certificate replacement with other nodes through etcd."},
+       .doc = "Coordinate certificate replacement with other nodes through etcd.",
+       .not_implemented =
+           "cluster coordination through etcd is not built yet; no node talks to etcd"},
       {.pattern = "cluster.node_name",
        .type = T::kString,
        .default_text = "the host name",
-       .doc = "This node's name in the cluster."},
+       .doc = "This node's name in the cluster.",
+       .not_implemented =
+           "cluster coordination through etcd is not built yet; no node talks to etcd"},
       {.pattern = "cluster.etcd_endpoints",
        .type = T::kList,
        .default_text = "none (required when enabled)",
        .doc = "etcd endpoints as https://host:port, separated by ';' or ','.",
-       .comma_ok = true},
+       .comma_ok = true,
+       .not_implemented =
+           "cluster coordination through etcd is not built yet; no node talks to etcd"},
       {.pattern = "cluster.ssl_policy",
        .type = T::kString,
        .default_text = "cluster",
-       .doc = "Policy for mutual TLS to etcd."},
+       .doc = "Policy for mutual TLS to etcd.",
+       .not_implemented =
+           "cluster coordination through etcd is not built yet; no node talks to etcd"},
       {.pattern = "cluster.key_prefix",
        .type = T::kString,
        .default_text = "/tlsgate",
-       .doc = "etcd key prefix under which tlsgate keeps its records."},
+       .doc = "etcd key prefix under which tlsgate keeps its records.",
+       .not_implemented =
+           "cluster coordination through etcd is not built yet; no node talks to etcd"},
   };
 }
 

@@ -40,6 +40,10 @@ struct KeyDoc {
   uint64_t max = UINT32_MAX;
   bool zero_allowed = false;
   bool comma_ok = false;  // kList: ',' separates items too (no item can hold a comma)
+  // Non-empty for a key that is accepted and parsed but has no effect yet:
+  // what is missing. Setting such a key is a warning from the loader (so
+  // `serve` and `check` both say it), and --explain shows it (STYLE.md 22).
+  std::string not_implemented{};
 };
 
 const std::vector<KeyDoc>& key_docs();

@@ -33,6 +33,17 @@ TEST(ConfigExplain, ConcreteKeyShowsTheScopesDefault) {
             std::string::npos);
 }
 
+TEST(ConfigExplain, KeyNotImplementedYetSaysSo) {
+  auto text = explain("ssl.policy.bolt.ocsp_stapling");
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("  status:   NOT IMPLEMENTED YET, setting it has no effect: OCSP stapling "
+                       "arrives with the revocation work; no OCSP response is fetched or "
+                       "stapled\n"),
+            std::string::npos)
+      << *text;
+  EXPECT_EQ(explain("ssl.policy.bolt.client_auth")->find("status:"), std::string::npos);
+}
+
 TEST(ConfigExplain, AliasAndEnvironmentFormsNameTheCanonicalKey) {
   EXPECT_EQ(explain("dbms.ssl.policy.backup.client_auth"),
             explain("ssl.policy.backup.client_auth"));

@@ -13,7 +13,13 @@ namespace fs = std::filesystem;
 Config load_ok(std::string_view text, const std::vector<std::string>& env = {},
                const fs::path& file = "/etc/tlsgate/tlsgate.conf") {
   auto result = load_config_text(text, file, env);
-  for (const auto& d : result.diagnostics) ADD_FAILURE() << format(d);
+  for (const auto& d : result.diagnostics) {
+    // Keys not implemented yet warn by design (tested in EveryDocumentedKeyIsAccepted).
+    if (d.severity == Diagnostic::Severity::kWarning &&
+        d.problem.starts_with("accepted but not implemented yet"))
+      continue;
+    ADD_FAILURE() << format(d);
+  }
   return result.config.value_or(Config{});
 }
 
@@ -258,7 +264,18 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
   }
   auto result = load_config_text(text, "/etc/tlsgate/tlsgate.conf", {});
   ASSERT_TRUE(result.ok());
-  ASSERT_EQ(result.diagnostics.size(), 1u);  // trust_all's warning
+  // trust_all's warning, and one per key that is accepted but not implemented yet.
+  std::vector<std::string> warned;
+  for (const auto& d : result.diagnostics) {
+    EXPECT_EQ(d.severity, Diagnostic::Severity::kWarning) << format(d);
+    if (d.key != "ssl.policy.s.trust_all") warned.push_back(d.key);
+  }
+  std::vector<std::string> not_implemented;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!key_docs()[i].not_implemented.empty()) not_implemented.push_back(keys[i]);
+  }
+  EXPECT_EQ(warned, not_implemented);
+  EXPECT_EQ(result.diagnostics.size(), not_implemented.size() + 1);
   for (const auto& key : keys) EXPECT_EQ(result.config->origins.count(key), 1u) << key;
 }
 

@@ -165,16 +165,34 @@ INSTANTIATE_TEST_SUITE_P(
               "connector its own address"}},
         Case{"AdminNeedsItsPolicy",
              "admin.enabled=true\n",
-             {"tlsgate.conf: admin.ssl_policy: policy \"admin\" is not defined; add "
+             {"warning: tlsgate.conf:1: admin.enabled: accepted but not implemented yet, so it has "
+              "no effect: the admin API, metrics and dashboard are not built yet; nothing "
+              "listens; remove it, or do not rely on it in this version",
+              "tlsgate.conf: admin.ssl_policy: policy \"admin\" is not defined; add "
               "ssl.policy.admin.enabled=true or "
               "set admin.enabled=false"}},
         Case{"ClusterNeedsPolicyAndEndpoints",
              "cluster.enabled=yes\nssl.policy.cluster.enabled=no\n",
-             {"tlsgate.conf: cluster.ssl_policy: policy \"cluster\" is not enabled; add "
+             {"warning: tlsgate.conf:1: cluster.enabled: accepted but not implemented yet, so it "
+              "has "
+              "no effect: cluster coordination through etcd is not built yet; no node talks to "
+              "etcd; remove it, or do not rely on it in this version",
+              "tlsgate.conf: cluster.ssl_policy: policy \"cluster\" is not enabled; add "
               "ssl.policy.cluster.enabled=true "
               "or set cluster.enabled=false",
               "tlsgate.conf: cluster.etcd_endpoints: is required; set "
               "cluster.etcd_endpoints=https://host:2379"}},
+        Case{"KeysNotImplementedYetWarn",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.ocsp_stapling=true\n"
+             "ssl.policy.bolt.revocation_checks=STRICT\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.ocsp_stapling: accepted but not "
+              "implemented yet, so it has no effect: OCSP stapling arrives with the revocation "
+              "work; no OCSP response is fetched or stapled; remove it, or do not rely on it in "
+              "this version",
+              "warning: tlsgate.conf:3: ssl.policy.bolt.revocation_checks: accepted but not "
+              "implemented yet, so it has no effect: peer revocation checks by OCSP arrive with "
+              "the revocation work; today only the CRLs in revoked_dir are checked; remove it, or "
+              "do not rely on it in this version"}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
