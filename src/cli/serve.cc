@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/log_formatter.h"
 #include "config/loader.h"
 #include "net/gate.h"
 
@@ -18,11 +19,7 @@ struct Options {
 
 void setup_logging(const config::Server& server) {
   auto logger = spdlog::stderr_logger_mt("tlsgate");
-  if (server.log_format == config::LogFormat::kJson) {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
-  } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
-  }
+  logger->set_formatter(std::make_unique<LogFormatter>(server.log_format));
   switch (server.log_level) {
     case config::LogLevel::kError:
       logger->set_level(spdlog::level::err);
@@ -43,18 +40,21 @@ void setup_logging(const config::Server& server) {
 
 int run_serve(const Options& o) {
   auto loaded = config::load_config(o.config, config::current_environment());
-  for (const auto& d : loaded.diagnostics) {
-    bool warning = d.severity == config::Diagnostic::Severity::kWarning;
-    std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", config::format(d).c_str());
-  }
-  if (!loaded.ok())
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics) {
+      bool warning = d.severity == config::Diagnostic::Severity::kWarning;
+      std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", config::format(d).c_str());
+    }
     return report_error(o.config + ": the configuration has errors; nothing was started", kUsage);
+  }
+  // Warnings (keys not implemented yet, trust_all) go through the log, in its format.
+  setup_logging(loaded.config->server);
+  for (const auto& d : loaded.diagnostics) spdlog::warn("{}", config::format(d));
   if (loaded.config->connectors.empty()) {
     return report_error(
         o.config + ": no connector.<name>.listen_address is set, so there is nothing to serve",
         kUsage);
   }
-  setup_logging(loaded.config->server);
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
   return (*gate)->run();

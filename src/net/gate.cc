@@ -60,10 +60,9 @@ std::string user_map_key(const std::string& connector) {
 }  // namespace
 
 struct Gate::Impl {
-  explicit Impl(const GateOptions& o)
+  Impl(const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
       : options(o),
-        registry({o.expand_commands, {}, std::make_shared<tls::TicketKeys>()},
-                 util::SystemClock::instance()) {}
+        registry({o.expand_commands, {}, std::move(tickets)}, util::SystemClock::instance()) {}
 
   config::Config config;
   GateOptions options;
@@ -311,9 +310,13 @@ void Gate::Impl::schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> ti
       config.server.ticket_key_rotation));
   timer->async_wait([this, timer](const boost::system::error_code& ec) {
     if (ec || stopping) return;
-    registry.rotate_ticket_keys();
-    spdlog::debug("session ticket keys rotated (server.ticket_key_rotation={}s)",
-                  config.server.ticket_key_rotation.count());
+    if (auto rotated = registry.rotate_ticket_keys(); !rotated) {
+      spdlog::error("{}; the current session ticket keys stay, the next rotation tries again",
+                    rotated.error().message());
+    } else {
+      spdlog::debug("session ticket keys rotated (server.ticket_key_rotation={}s)",
+                    config.server.ticket_key_rotation.count());
+    }
     schedule_ticket_rotation(timer);
   });
 }
@@ -323,7 +326,9 @@ Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
-  auto impl = std::make_unique<Impl>(options);
+  auto tickets = tls::TicketKeys::create();
+  if (!tickets) return util::fail(tickets.error());
+  auto impl = std::make_unique<Impl>(options, std::move(*tickets));
   impl->config = config;
   if (options.handle_signals) {
     impl->signals = std::make_unique<asio::signal_set>(impl->control, SIGINT, SIGTERM, SIGHUP);

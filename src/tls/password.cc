@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <openssl/crypto.h>
+
 namespace tlsgate::tls {
 
 bool is_command_password(const util::Secret& password) {
@@ -27,19 +29,26 @@ util::Result<std::optional<util::Secret>> resolve_password(const config::Policy&
   std::string command = password.reveal().substr(2, password.reveal().size() - 3);
   FILE* pipe = ::popen(command.c_str(), "r");  // NOLINT(cert-env33-c): the operator's own command
   if (pipe == nullptr) return util::fail(key + ": cannot run the $(command)");
+  // Read into a buffer that never reallocates, so no stray copy of the
+  // password is left in freed memory; what is not kept is wiped.
+  constexpr size_t kMax = 65536;
   std::string output;
+  output.reserve(kMax + 256);
   std::array<char, 256> buf{};
   size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0 && output.size() < 65536) {
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0 && output.size() < kMax) {
     output.append(buf.data(), n);
   }
+  OPENSSL_cleanse(buf.data(), buf.size());
   int status = ::pclose(pipe);
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    OPENSSL_cleanse(output.data(), output.size());
     return util::fail(key + ": the $(command) failed (exit status " +
                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
                       "); run it by hand to see why");
   }
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+  // The Secret takes the buffer itself (a move, no copy) and wipes it when done.
   return std::optional<util::Secret>(util::Secret(std::move(output)));
 }
 

@@ -3,8 +3,11 @@
 #include <cstring>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#include "pki/openssl_error.h"
 
 namespace tlsgate::tls {
 namespace {
@@ -22,21 +25,35 @@ const EVP_CIPHER* ticket_cipher() {
 
 }  // namespace
 
-TicketKeys::TicketKeys() {
-  keys_.store(std::make_shared<const Set>(Set{random_key(), std::nullopt}));
+util::Result<std::shared_ptr<TicketKeys>> TicketKeys::create() {
+  auto key = random_key();
+  if (!key) return util::fail(key.error());
+  std::shared_ptr<TicketKeys> keys(new TicketKeys());
+  keys->keys_.store(std::make_shared<const Set>(Set{*key, std::nullopt}));
+  return keys;
 }
 
-TicketKeys::Key TicketKeys::random_key() {
+util::Result<TicketKeys::Key> TicketKeys::random_key() {
   Key k;
-  RAND_bytes(k.name.data(), static_cast<int>(k.name.size()));
-  RAND_bytes(k.aes.data(), static_cast<int>(k.aes.size()));
-  RAND_bytes(k.hmac.data(), static_cast<int>(k.hmac.size()));
+  bool ok = RAND_bytes(k.name.data(), static_cast<int>(k.name.size())) == 1 &&
+            RAND_bytes(k.aes.data(), static_cast<int>(k.aes.size())) == 1 &&
+            RAND_bytes(k.hmac.data(), static_cast<int>(k.hmac.size())) == 1;
+  if (!ok) {
+    OPENSSL_cleanse(&k, sizeof k);
+    return util::fail(pki::openssl_error("session ticket keys: OpenSSL's random number "
+                                         "generator failed")
+                          .message() +
+                      "; check that the system's entropy source (getrandom, /dev/urandom) works");
+  }
   return k;
 }
 
-void TicketKeys::rotate() {
+util::Status TicketKeys::rotate() {
+  auto key = random_key();
+  if (!key) return util::fail(key.error());
   auto old = keys_.load();
-  keys_.store(std::make_shared<const Set>(Set{random_key(), old->current}));
+  keys_.store(std::make_shared<const Set>(Set{*key, old->current}));
+  return {};
 }
 
 void TicketKeys::attach(SSL_CTX* ctx) {

@@ -16,14 +16,20 @@
 
 #include <openssl/ssl.h>
 
+#include "util/result.h"
+
 namespace tlsgate::tls {
 
 class TicketKeys {
  public:
-  TicketKeys();  // starts with a fresh random key
+  // Starts with a fresh random key. Fails only when OpenSSL's random number
+  // generator does; then no key exists and nothing may be served.
+  static util::Result<std::shared_ptr<TicketKeys>> create();
 
-  // A new current key; the old current becomes the previous one.
-  void rotate();
+  // A new current key; the old current becomes the previous one. When the
+  // random number generator fails, the keys stay as they were and the error
+  // says so.
+  util::Status rotate();
 
   // Makes ctx use these keys (ctx must not outlive this object).
   void attach(SSL_CTX* ctx);
@@ -40,7 +46,8 @@ class TicketKeys {
   };
   static int callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
                       EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt);
-  static Key random_key();
+  TicketKeys() = default;
+  static util::Result<Key> random_key();
 
   std::atomic<std::shared_ptr<const Set>> keys_;
 };

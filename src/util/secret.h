@@ -1,8 +1,13 @@
 // Secret: a string that never reaches a log (STYLE.md practice 11).
 //
 // Formatting a Secret with fmt or streaming it prints "<redacted>"; the value
-// is reachable only through reveal(), which makes each use greppable.
+// is reachable only through reveal(), which makes each use greppable. A
+// Secret wipes its bytes when it is destroyed, overwritten or moved from, so
+// a password does not linger in freed memory (copies the caller makes of
+// reveal() are the caller's to wipe).
 #pragma once
+
+#include <string.h>
 
 #include <ostream>
 #include <string>
@@ -16,6 +21,24 @@ class Secret {
  public:
   Secret() = default;
   explicit Secret(std::string value) : value_(std::move(value)) {}
+  Secret(const Secret&) = default;
+  Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
+  Secret& operator=(const Secret& other) {
+    if (this != &other) {
+      wipe();
+      value_ = other.value_;
+    }
+    return *this;
+  }
+  Secret& operator=(Secret&& other) noexcept {
+    if (this != &other) {
+      wipe();
+      value_ = std::move(other.value_);
+      other.wipe();
+    }
+    return *this;
+  }
+  ~Secret() { wipe(); }
 
   const std::string& reveal() const { return value_; }
   bool empty() const { return value_.empty(); }
@@ -24,6 +47,12 @@ class Secret {
   static constexpr const char* kRedacted = "<redacted>";
 
  private:
+  // explicit_bzero: a memset the compiler may not drop as a dead store.
+  void wipe() noexcept {
+    ::explicit_bzero(value_.data(), value_.size());
+    value_.clear();
+  }
+
   std::string value_;
 };
 

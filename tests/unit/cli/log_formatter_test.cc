@@ -1,0 +1,63 @@
+#include "cli/log_formatter.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tlsgate::cli {
+namespace {
+
+// What a peer can choose: a certificate CN or a database user name with a
+// quote, a line break that starts a fake record, an escape sequence, a NUL
+// and bytes that are not UTF-8.
+const std::string kHostile =
+    std::string("app\" \"level\":\"error\n2030-01-01 00:00:00.000 error FORGED\r\t\x1b[31m") +
+    std::string(1, '\0') + "\xff\xfe end";
+
+std::string render(config::LogFormat format, const std::string& message) {
+  LogFormatter f(format);
+  spdlog::details::log_msg msg("tlsgate", spdlog::level::info,
+                               spdlog::string_view_t(message.data(), message.size()));
+  spdlog::memory_buf_t buf;
+  f.format(msg, buf);
+  return std::string(buf.data(), buf.size());
+}
+
+TEST(LogFormatter, TextRecordIsOneLineWithControlBytesEscaped) {
+  std::string line = render(config::LogFormat::kText, "identity \"" + kHostile + "\"");
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  EXPECT_EQ(line.find('\r'), std::string::npos);
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_EQ(line.find('\0'), std::string::npos);
+  EXPECT_NE(
+      line.find(
+          R"( info identity "app" "level":"error\n2030-01-01 00:00:00.000 error FORGED\r\t\x1b[31m\x00)"),
+      std::string::npos)
+      << line;
+}
+
+TEST(LogFormatter, EscapeControlLeavesPrintableTextAlone) {
+  EXPECT_EQ(escape_control("CN=db1.example.com, O=Ünïcode"), "CN=db1.example.com, O=Ünïcode");
+  EXPECT_EQ(escape_control(std::string("a\nb\x7f", 4)), "a\\nb\\x7f");
+}
+
+TEST(LogFormatter, JsonRecordParsesAndKeepsTheMessageWhole) {
+  std::string line = render(config::LogFormat::kJson, kHostile);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  auto record = nlohmann::json::parse(line);  // throws (fails the test) on invalid JSON
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(record.size(), 3U);
+  EXPECT_EQ(record["level"], "info");
+  EXPECT_TRUE(record["time"].get<std::string>().find('T') != std::string::npos);
+  // Everything up to the bytes that are not UTF-8 survives verbatim; those
+  // become U+FFFD instead of breaking the record.
+  std::string message = record["message"];
+  EXPECT_EQ(message.substr(0, kHostile.size() - 6), kHostile.substr(0, kHostile.size() - 6));
+  EXPECT_NE(message.find("\xef\xbf\xbd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tlsgate::cli
