@@ -15,7 +15,7 @@ void record_certificate(PolicyState& state, const Context& ctx, util::SystemTime
 
 util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Policy& policy,
                                                               Side side) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   Key key{policy.scope, side};
   if (auto it = slots_.find(key); it != slots_.end()) return it->second.entry;
   auto ctx = build_context(policy, side, options_, clock_);
@@ -31,7 +31,7 @@ util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Poli
 std::vector<ReloadReport> ContextRegistry::reload(
     const std::map<std::string, config::Policy>& policies, const std::vector<std::string>& scopes) {
   auto reports = rebuild(policies, scopes);
-  std::lock_guard lock(observers_->mu);
+  util::MutexLock lock(observers_->mu);
   for (const auto& r : reports) {
     if (!r.changed) continue;
     for (const auto& [id, observer] : observers_->by_id) observer(r);
@@ -40,7 +40,7 @@ std::vector<ReloadReport> ContextRegistry::reload(
 }
 
 ContextRegistry::Subscription ContextRegistry::subscribe(ReloadObserver on_reload) {
-  std::lock_guard lock(observers_->mu);
+  util::MutexLock lock(observers_->mu);
   uint64_t id = observers_->next_id++;
   observers_->by_id.emplace(id, std::move(on_reload));
   return Subscription(observers_, id);
@@ -48,7 +48,7 @@ ContextRegistry::Subscription ContextRegistry::subscribe(ReloadObserver on_reloa
 
 void ContextRegistry::Subscription::reset() {
   if (auto observers = observers_.lock()) {
-    std::lock_guard lock(observers->mu);
+    util::MutexLock lock(observers->mu);
     observers->by_id.erase(id_);
   }
   observers_.reset();
@@ -56,7 +56,7 @@ void ContextRegistry::Subscription::reset() {
 
 std::vector<ReloadReport> ContextRegistry::rebuild(
     const std::map<std::string, config::Policy>& policies, const std::vector<std::string>& scopes) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<ReloadReport> reports;
   for (auto& [key, slot] : slots_) {
     const auto& [scope, side] = key;
@@ -93,14 +93,14 @@ std::vector<ReloadReport> ContextRegistry::rebuild(
 }
 
 std::map<ContextRegistry::Key, PolicyState> ContextRegistry::states() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::map<Key, PolicyState> out;
   for (const auto& [key, slot] : slots_) out[key] = slot.state;
   return out;
 }
 
 std::vector<config::Policy> ContextRegistry::policies() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::map<std::string, config::Policy> unique;
   for (const auto& [key, slot] : slots_) unique[key.first] = slot.entry->get()->policy;
   std::vector<config::Policy> out;

@@ -19,7 +19,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +27,7 @@
 #include "config/settings.h"
 #include "tls/context.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 #include "util/result.h"
 #include "util/versioned.h"
 
@@ -109,8 +109,8 @@ class ContextRegistry {
   [[nodiscard]] Subscription subscribe(ReloadObserver on_reload);
 
   std::map<Key, PolicyState> states() const;
-  void rotate_ticket_keys() {
-    if (options_.tickets) options_.tickets->rotate();
+  util::Status rotate_ticket_keys() {
+    return options_.tickets ? options_.tickets->rotate() : util::Status{};
   }
   std::vector<config::Policy> policies() const;  // the settings of every entry, one per scope
 
@@ -120,9 +120,9 @@ class ContextRegistry {
     PolicyState state;
   };
   struct Observers {
-    std::mutex mu;  // held while an observer runs, so reset() waits for it
-    uint64_t next_id = 1;
-    std::map<uint64_t, ReloadObserver> by_id;  // GUARDED_BY(mu)
+    util::Mutex mu;  // held while an observer runs, so reset() waits for it
+    uint64_t next_id GUARDED_BY(mu) = 1;
+    std::map<uint64_t, ReloadObserver> by_id GUARDED_BY(mu);
   };
   // reload() without telling observers.
   std::vector<ReloadReport> rebuild(const std::map<std::string, config::Policy>& policies,
@@ -130,8 +130,8 @@ class ContextRegistry {
 
   BuildOptions options_;
   const util::Clock& clock_;
-  mutable std::mutex mu_;
-  std::map<Key, Slot> slots_;  // GUARDED_BY(mu_)
+  mutable util::Mutex mu_;
+  std::map<Key, Slot> slots_ GUARDED_BY(mu_);
   // Shared with every Subscription, so one that outlives the registry is harmless.
   std::shared_ptr<Observers> observers_ = std::make_shared<Observers>();
 };
