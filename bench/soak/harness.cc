@@ -24,6 +24,8 @@ void Watch::sample() {
   if (m.rss_kb >= 0) rss_kb_ = m.rss_kb;
   if (m.hwm_kb >= 0) hwm_kb_ = m.hwm_kb;
   fds_ = count_fds(gate_->pid());
+  double cpu = read_cpu_seconds(gate_->pid());
+  if (cpu >= 0) cpu_s_ = cpu;
   peak_rss_kb_ = std::max(peak_rss_kb_, rss_kb_);
   peak_fds_ = std::max(peak_fds_, fds_);
 }

@@ -55,6 +55,7 @@ class Watch {
   }
 
   long rss_kb() const { return rss_kb_; }
+  double cpu_seconds() const { return cpu_s_; }  // the gate's, so far
   long hwm_kb() const { return hwm_kb_; }
   int fds() const { return fds_; }
   long peak_rss_kb() const { return peak_rss_kb_; }
@@ -64,6 +65,7 @@ class Watch {
  private:
   Child* gate_;
   long rss_kb_ = 0;
+  double cpu_s_ = 0;
   long hwm_kb_ = 0;
   int fds_ = -1;
   long peak_rss_kb_ = 0;

@@ -44,6 +44,7 @@ std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks) 
   const auto kinds_before = fds_by_kind(h.gate().pid());
   const uint64_t log_from = file_size(h.gate_log()).bytes;
   w.reset_peaks();
+  const double cpu_before = w.cpu_seconds();
 
   HandshakeLoop good(h.client_options(2), good_ctx.get(), 20 * kMilli, 0, 10 * kSecond);
   const double storm_budget = 60 + static_cast<double>(s.bad_handshakes) / 50;
@@ -140,6 +141,7 @@ std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks) 
       .add("fds_after", end.fds_after)
       .add_raw("fd_diff", end.fd_diff)
       .add_raw("gate_log", log_problems)
+      .add("gate_cpu_s", end.cpu_s - cpu_before)
       .add("gate_alive", end.alive)
       .add("gate_exit", end.exit);
   return out.str();

@@ -49,6 +49,7 @@ std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks) {
   const uint64_t log_from = file_size(h.gate_log()).bytes;
   const uint64_t sighup_lines_before = count_lines_with(h.gate_log(), "received SIGHUP");
   w.reset_peaks();
+  const double cpu_before = w.cpu_seconds();
 
   EchoOptions e;
   e.connections = s.churn_connections;
@@ -179,6 +180,7 @@ std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks) {
       .add("fds_after", end.fds_after)
       .add_raw("fd_diff", end.fd_diff)
       .add_raw("gate_log", log_problems)
+      .add("gate_cpu_s", end.cpu_s - cpu_before)
       .add("gate_alive", end.alive)
       .add("gate_exit", end.exit);
   return out.str();

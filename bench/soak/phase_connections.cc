@@ -32,6 +32,7 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
   const auto kinds_before = fds_by_kind(h.gate().pid());
   const uint64_t log_from = file_size(h.gate_log()).bytes;
   w.reset_peaks();
+  const double cpu_before = w.cpu_seconds();
 
   EchoOptions e;
   e.connections = s.connections;
@@ -50,7 +51,9 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
   const uint64_t open_at_start = d.open_now();
   const long rss_open = w.rss_kb();
   const uint64_t echoes0 = d.echoes_now();
+  const double cpu_hold0 = w.cpu_seconds();
   w.hold(s.hold);
+  const double cpu_hold = w.cpu_seconds() - cpu_hold0;
   const uint64_t echoes_hold = d.echoes_now() - echoes0;
   const uint64_t open_at_end = d.open_now();
   const long rss_peak_sampled = w.peak_rss_kb();
@@ -126,6 +129,7 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
       .add("broken", d.broken().count())
       .add("bad_echoes", d.bad_echoes())
       .add("echoes_during_hold", echoes_hold)
+      .add("gate_cpu_s_during_hold", cpu_hold)
       .add("late_echoes", d.late())
       .add_raw("echo_latency", latency_json(lat))
       .add("rss_before_kb", static_cast<int64_t>(rss_before))
@@ -143,6 +147,7 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
       .add("all_closed", closed)
       .add("seconds_to_close", seconds_to_close)
       .add_raw("gate_log", log_problems)
+      .add("gate_cpu_s", end.cpu_s - cpu_before)
       .add("gate_alive", end.alive)
       .add("gate_exit", end.exit);
   return out.str();

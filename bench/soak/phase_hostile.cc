@@ -48,6 +48,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
   const auto kinds_before = fds_by_kind(h.gate().pid());
   const uint64_t log_from = file_size(h.gate_log()).bytes;
   w.reset_peaks();
+  const double cpu_before = w.cpu_seconds();
 
   // Good clients: small echoes at a fixed rate, all through the phase.
   EchoOptions e;
@@ -247,6 +248,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
       .add("fds_after", end.fds_after)
       .add_raw("fd_diff", end.fd_diff)
       .add_raw("gate_log", log_problems)
+      .add("gate_cpu_s", end.cpu_s - cpu_before)
       .add("gate_alive", end.alive)
       .add("gate_exit", end.exit);
   return out.str();

@@ -63,6 +63,7 @@ struct PhaseEnd {
   int fds_after = -1;
   std::string fd_diff;  // JSON: descriptors by kind, after minus before
   bool alive = false;
+  double cpu_s = 0;  // the gate's CPU seconds at the end of the phase, before SIGTERM
   std::string exit;  // how the gate ended after SIGTERM
 };
 PhaseEnd end_phase(Harness& h, Watch& w, const std::string& phase, int fds_before,

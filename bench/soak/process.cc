@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 
 #include "util.h"
 
@@ -117,6 +118,20 @@ ProcMemory read_memory(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) m.hwm_kb = std::stol(line.substr(6));
   }
   return m;
+}
+
+double read_cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return -1;
+  // After "(comm) ": field 3 is the state; utime is field 14, stime 15.
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 namespace {

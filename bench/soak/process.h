@@ -54,6 +54,8 @@ struct ProcMemory {
   long hwm_kb = -1;  // VmHWM: the peak of VmRSS since the process started
 };
 ProcMemory read_memory(pid_t pid);
+// CPU seconds (user + system) pid has used so far; -1 when unreadable.
+double read_cpu_seconds(pid_t pid);
 
 // Open descriptors of pid (-1 when /proc cannot be read).
 int count_fds(pid_t pid);
