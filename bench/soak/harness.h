@@ -32,6 +32,7 @@ struct GateConfig {
   std::string log_level = "info";
   int worker_threads = 2;
   long max_connections = 20000;
+  long nofile = 0;  // the gate's RLIMIT_NOFILE; 0: the soak's own (its hard limit)
 };
 
 // Samples the gate: VmRSS, the number of open descriptors and whether it is

@@ -1,6 +1,6 @@
 // tlsgate-soak: load and hostility at scale against one `tlsgate serve`
-// (bench/README.md, "Soak"). Four phases, each with its own gate and
-// backend: connections, hostile, badcert, churn. Each prints one JSON line
+// (bench/README.md, "Soak"). Five phases, each with its own gate and
+// backend: connections, hostile, badcert, churn, descriptors. Each prints one JSON line
 // with its figures and checks; a last line sums up. Exit status: 0 when
 // every check passed, 1 when one did not, 2 on bad usage or when the soak
 // itself could not run.
@@ -28,8 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
-    "usage: tlsgate-soak --tlsgate PATH [--scale full|ci] [--phases connections,hostile,badcert,"
-    "churn]\n"
+    "usage: tlsgate-soak --tlsgate PATH [--scale full|ci]\n"
+    "                    [--phases connections,hostile,badcert,churn,descriptors]\n"
     "                    [--work DIR] [--keep] [--out FILE]\n"
     "                    [--connections N] [--hold S] [--slowloris N] [--silent N]\n"
     "                    [--nonreaders N] [--hostile S] [--bad-handshakes N]\n"
@@ -87,11 +87,12 @@ int run(int argc, char** argv) {
   apply_overrides(a, &scale);
   std::vector<std::string> phases;
   {
-    std::stringstream in(a.str("phases", "connections,hostile,badcert,churn"));
+    std::stringstream in(a.str("phases", "connections,hostile,badcert,churn,descriptors"));
     std::string p;
     while (std::getline(in, p, ',')) {
-      if (p != "connections" && p != "hostile" && p != "badcert" && p != "churn") {
-        die("--phases: connections, hostile, badcert, churn; not '" + p + "'");
+      if (p != "connections" && p != "hostile" && p != "badcert" && p != "churn" &&
+          p != "descriptors") {
+        die("--phases: connections, hostile, badcert, churn, descriptors; not '" + p + "'");
       }
       phases.push_back(p);
     }
@@ -133,6 +134,7 @@ int run(int argc, char** argv) {
     if (p == "hostile") json = run_hostile(h, scale, &checks);
     if (p == "badcert") json = run_badcert(h, scale, &checks);
     if (p == "churn") json = run_churn(h, scale, &checks);
+    if (p == "descriptors") json = run_descriptors(h, scale, &checks);
     std::vector<Check> mine(checks.begin() + static_cast<long>(first), checks.end());
     double secs = static_cast<double>(now_ns() - p0) / 1e9;
     json.pop_back();  // the closing brace: the checks and the time go in too

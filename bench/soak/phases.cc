@@ -33,6 +33,8 @@ Scale ci_scale() {
   s.churn_connections = 32;
   s.backend_kills = 1;
   s.sighup_for = 5;
+  s.gate_nofile = 256;
+  s.exhausted_for = 3;
   return s;
 }
 

@@ -1,4 +1,4 @@
-// The four soak phases (bench/README.md, "Soak"). Each starts its own
+// The soak phases (bench/README.md, "Soak"). Each starts its own
 // backend and gate, puts its load on them, samples the gate, stops it and
 // returns one JSON object: the figures, and `checks` — each a named bound
 // with what was measured against it. Scale holds every number, so that the
@@ -45,6 +45,10 @@ struct Scale {
   double recovery = 15;     // bound: s from the backend's restart to all echoing again
   double sighup_for = 30;   // s
   double sighup_every = 0.1;
+  // descriptors: the gate at its RLIMIT_NOFILE with clients waiting.
+  long gate_nofile = 1024;
+  double exhausted_for = 5;    // s the gate is held out of descriptors
+  double exhausted_cpu = 0.2;  // bound: the gate's CPU seconds per second meanwhile
 };
 
 Scale full_scale();
@@ -55,6 +59,7 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
 std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks);
 std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks);
 std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks);
+std::string run_descriptors(Harness& h, const Scale& s, std::vector<Check>* checks);
 
 // What every phase ends with: the gate's descriptors back to `fds_before`
 // (waiting up to `seconds` after the load has closed), the gate still alive,

@@ -29,7 +29,7 @@ long raise_nofile_limit() {
   return static_cast<long>(lim.rlim_cur);
 }
 
-Child::Child(const std::vector<std::string>& argv, const std::string& log_file) {
+Child::Child(const std::vector<std::string>& argv, const std::string& log_file, long nofile) {
   // Everything the child needs is built before fork: only async-signal-safe
   // calls may follow it in a threaded parent.
   std::vector<char*> args;
@@ -45,6 +45,10 @@ Child::Child(const std::vector<std::string>& argv, const std::string& log_file) 
     int out = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || in < 0) ::_exit(126);
+    if (nofile > 0) {
+      rlimit lim{static_cast<rlim_t>(nofile), static_cast<rlim_t>(nofile)};
+      if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(125);
+    }
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);

@@ -24,7 +24,8 @@ long raise_nofile_limit();
 class Child {
  public:
   // Starts argv[0] (a path) with argv; dies when fork or exec fails.
-  Child(const std::vector<std::string>& argv, const std::string& log_file);
+  // `nofile` > 0 sets the child's RLIMIT_NOFILE (soft and hard) instead.
+  Child(const std::vector<std::string>& argv, const std::string& log_file, long nofile = 0);
   ~Child();
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;

@@ -17,6 +17,11 @@
 //   churn        backend killed and restarted once, then SIGHUP every 100 ms
 //                for 5 s, under 32 echoing connections and a handshake loop:
 //                recovery within 15 s, no failure outside the outage.
+//   descriptors  the gate with RLIMIT_NOFILE=256 filled with 128 echoing
+//                connections, its last descriptors taken by silent ones, 8
+//                more clients waiting: at most 0.2 CPU seconds per second
+//                for 3 s (no spin on a failing accept), and 16 new clients
+//                served once descriptors are free.
 //   every phase  the gate's descriptors back to their count before the load,
 //                the gate alive throughout and exiting 0 on SIGTERM.
 //
@@ -137,6 +142,14 @@ TEST_F(Soak, BackendRestartsAndSighupStormLeakNothing) {
   EXPECT_GT(r.value("sighups_sent", 0), 0);
   expect_checks(r, {"churn.recovered", "churn.no_failures_outside_outages", "churn.sighup_served",
                     "churn.fds_back", "churn.gate_alive"});
+}
+
+TEST_F(Soak, OutOfDescriptorsTheGateWaitsWithoutSpinningAndRecovers) {
+  auto r = run_phase("descriptors");
+  ASSERT_FALSE(r.empty());
+  // no_spin fails while accept(2) failing with EMFILE is retried at once.
+  expect_checks(r, {"descriptors.no_spin", "descriptors.recovers", "descriptors.fds_back",
+                    "descriptors.gate_alive"});
 }
 
 }  // namespace
