@@ -98,6 +98,12 @@ int run(int argc, char** argv) {
     }
   }
   long nofile = raise_nofile_limit();
+  const long needed = 2 * static_cast<long>(scale.connections) + 64;
+  if (needed > nofile) {
+    std::cerr << "soak: warning: " << scale.connections << " proxied connections need about "
+              << needed << " descriptors in the gate (two each), RLIMIT_NOFILE's hard limit is "
+              << nofile << ": expect the last ones to fail with EMFILE" << std::endl;
+  }
 
   fs::path work = a.str("work", "");
   bool made_work = false;
