@@ -124,7 +124,9 @@ void Driver::open(Conn& c) {
     ++failures_;
     std::string why = std::string("connect: ") + std::strerror(errno);  // NOLINT
     if (first_error_.empty()) first_error_ = why;
-    if (failures_ <= kErrorsShown) std::cerr << "tlsgate-loadgen: " << why << std::endl;
+    if (!options_.quiet && failures_ <= kErrorsShown)
+      std::cerr << "tlsgate-loadgen: " << why << std::endl;
+    close_reason_ = why;
     on_open_failed(c);
     return;
   }
@@ -146,7 +148,8 @@ void Driver::close(Conn& c, bool ok, const std::string& why) {
   if (!ok) {
     ++failures_;
     if (first_error_.empty()) first_error_ = why;
-    if (failures_ <= kErrorsShown) std::cerr << "tlsgate-loadgen: " << why << std::endl;
+    if (!options_.quiet && failures_ <= kErrorsShown)
+      std::cerr << "tlsgate-loadgen: " << why << std::endl;
   }
   if (c.ssl != nullptr) {
     if (ok) SSL_shutdown(c.ssl);  // our close_notify; the peer's is not awaited
@@ -159,6 +162,7 @@ void Driver::close(Conn& c, bool ok, const std::string& why) {
   ++c.gen;
   c.phase = Conn::Phase::kFree;
   --active_;
+  close_reason_ = ok ? std::string() : why;
   on_closed(c, ok);
 }
 
@@ -194,6 +198,11 @@ void Driver::drive(Conn& c) {
         ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err != 0) {
           return close(c, false, std::string("connect: ") + std::strerror(err));  // NOLINT
+        }
+        if (c.raw) {
+          c.phase = Conn::Phase::kApp;
+          on_established(c);
+          break;
         }
         c.ssl = SSL_new(ctx_);
         if (c.ssl == nullptr) return close(c, false, "SSL_new: " + openssl_errors());

@@ -28,6 +28,7 @@ struct ClientOptions {
   std::string sni = "localhost";  // SNI and the name checked on the certificate
   bool resume = false;            // keep each slot's latest ticket and offer it
   size_t concurrency = 1;
+  bool quiet = false;  // the caller reports failures itself: none on stderr
 };
 
 // Reads the options every client mode shares (--host --port --ca --sni
@@ -41,6 +42,7 @@ enum class App { kBlocked, kFinished, kFailed, kMore };
 struct Conn {
   enum class Phase { kFree, kConnecting, kHandshaking, kApp };
   size_t slot = 0;
+  bool raw = false;  // plain TCP: kApp right after connect, no TLS (set by the mode)
   int fd = -1;
   SSL* ssl = nullptr;
   uint32_t gen = 0;
@@ -111,6 +113,13 @@ class Driver {
   App read_in(Conn& c);
   // Reads whatever is there, counting it in c.bytes, up to a bounded amount.
   App read_count(Conn& c);
+  // What an SSL_* return code means: kBlocked for a retry, else kFailed with
+  // last_error() saying why.
+  App ssl_status(Conn& c, int rc, const char* what);
+  const std::string& last_error() const { return last_error_; }
+  // Why the slot being closed closed ("" when the mode finished it); valid
+  // in on_closed and on_open_failed.
+  const std::string& close_reason() const { return close_reason_; }
   void wake(Conn& c);  // drive c again on the next pass
   void kick(Conn& c) { drive(c); }
   size_t active() const { return active_; }
@@ -121,7 +130,6 @@ class Driver {
 
  private:
   void drive(Conn& c);
-  App ssl_status(Conn& c, int rc, const char* what);
   static int on_new_session(SSL* ssl, SSL_SESSION* session);
 
   SSL_CTX* ctx_;
@@ -133,6 +141,7 @@ class Driver {
   uint64_t resumed_ = 0;
   std::string first_error_;
   std::string last_error_;
+  std::string close_reason_;
   size_t active_ = 0;
   bool timed_out_ = false;
 };

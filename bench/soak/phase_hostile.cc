@@ -1,0 +1,257 @@
+// hostile: slowloris, silent and non-reading clients for `hostile` seconds
+// (each reconnecting as soon as the gate drops it), next to good clients
+// whose echo latency is measured before (quiet), during and after. The gate
+// runs with handshake_timeout and idle_timeout set, at log level debug, so
+// that its own log says why it closed each connection.
+#include <algorithm>
+#include <cmath>
+
+#include "echo_driver.h"
+#include "hostile_driver.h"
+#include "phases.h"
+
+namespace tlsgate::bench {
+namespace {
+
+double mib(long kb) { return static_cast<double>(kb) / 1024.0; }
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0, double e = 0) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d, e);
+  return buf;
+}
+
+std::vector<uint64_t> window(const std::vector<std::pair<uint64_t, uint64_t>>& samples,
+                             uint64_t from, uint64_t to) {
+  std::vector<uint64_t> out;
+  for (const auto& [due, ns] : samples) {
+    if (due >= from && due < to) out.push_back(ns);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) {
+  h.start_backend();
+  GateConfig g;
+  g.handshake_timeout = s.handshake_timeout;
+  g.idle_timeout = s.idle_timeout;
+  g.log_level = "debug";
+  h.start_gate("hostile", g);
+  auto ctx = h.client_ctx();
+  h.warm_up(ctx.get(), 64);
+  Watch w(&h.gate());
+  w.hold(1);
+  const long rss_before = w.rss_kb();
+  const int fds_before = w.fds();
+  const auto kinds_before = fds_by_kind(h.gate().pid());
+  const uint64_t log_from = file_size(h.gate_log()).bytes;
+  w.reset_peaks();
+  const double cpu_before = w.cpu_seconds();
+
+  // Good clients: small echoes at a fixed rate, all through the phase.
+  EchoOptions e;
+  e.connections = s.good_connections;
+  e.in_flight = s.good_connections;
+  e.interval = static_cast<uint64_t>(1e9 * static_cast<double>(s.good_connections) / s.good_rate);
+  e.size = 1024;
+  e.echo_timeout = 5 * kSecond;
+  EchoDriver good(h.client_options(0), ctx.get(), e);
+  const double budget = 3 * s.quiet + s.hostile + s.idle_timeout + 60;
+  Worker good_worker([&] { good.run(now_ns() + static_cast<uint64_t>(budget * 1e9)); });
+  w.wait_until([&] { return good.all_tried(); }, 20);
+  const uint64_t good_open = good.open_now();
+  // Each connection's first echoes are slower (first buffers, tickets): the
+  // quiet figure is the steady one.
+  w.hold(1);
+
+  uint64_t q0 = now_ns();
+  w.hold(s.quiet);
+  uint64_t q1 = now_ns();
+
+  HostileOptions ho;
+  ho.slowloris = s.slowloris;
+  ho.silent = s.silent;
+  ho.nonreaders = s.nonreaders;
+  ho.drain_after = static_cast<uint64_t>((s.idle_timeout + 2) * 1e9);
+  ho.drain_limit = 3 * kSecond;
+  ho.raw_limit = static_cast<uint64_t>((s.handshake_timeout + 10) * 1e9);
+  HostileDriver hostile(h.client_options(0), ctx.get(), ho);
+  const double tail = s.idle_timeout + 2 + 3 + s.handshake_timeout + 15;
+  uint64_t h0 = now_ns();
+  Worker hostile_worker(
+      [&] { hostile.run(h0 + static_cast<uint64_t>((s.hostile + tail + 10) * 1e9)); });
+  uint64_t hostile_peak = 0;
+  w.wait_until(
+      [&] {
+        hostile_peak = std::max(hostile_peak, hostile.open_now());
+        return false;
+      },
+      s.hostile);
+  uint64_t h1 = now_ns();
+  const long rss_peak_attack = w.peak_rss_kb();
+  hostile.request_stop();
+  w.wait_until(
+      [&] {
+        hostile_peak = std::max(hostile_peak, hostile.open_now());
+        return hostile_worker.done();
+      },
+      tail + 15);
+  hostile_worker.join();
+  const double seconds_to_end = static_cast<double>(now_ns() - h1) / 1e9;
+  const long rss_peak = w.peak_rss_kb();
+  const int fds_peak = w.peak_fds();
+
+  uint64_t a0 = now_ns();
+  w.hold(s.quiet);
+  uint64_t a1 = now_ns();
+  const uint64_t good_open_end = good.open_now();
+  good.request_stop();
+  w.wait_until([&] { return good_worker.done(); }, 30);
+  good_worker.join();
+  w.wait_fds_at_most(fds_before, 10);
+  w.hold(1);
+  const long rss_after = w.rss_kb();
+
+  // The gate's own word on each close (debug and info lines name the key).
+  const uint64_t log_handshake_timeouts = count_lines_with(h.gate_log(), "handshake_timeout)");
+  const uint64_t log_idle_timeouts = count_lines_with(h.gate_log(), "server.idle_timeout)");
+  const FileSize log_size = file_size(h.gate_log());
+  std::string log_problems = log_problems_json(h.gate_log(), log_from);
+  PhaseEnd end = end_phase(h, w, "hostile", fds_before, kinds_before, 10, checks);
+  h.kill_backend();
+
+  // ---- figures and checks ----
+  auto quiet = window(good.samples(), q0, q1);
+  auto attack = window(good.samples(), h0, h1);
+  auto after = window(good.samples(), a0, a1);
+  const double p99_quiet = percentile_us(quiet, 0.99);
+  const double p99_attack = percentile_us(attack, 0.99);
+  const double p99_after = percentile_us(after, 0.99);
+
+  Json roles;
+  bool closed_ok = true;
+  std::string closed_detail;
+  const double lo = s.handshake_timeout - 0.05;
+  const double hi = s.handshake_timeout + s.close_slack;
+  uint64_t timed_out_by_client = 0;
+  for (int r = 0; r < HostileDriver::kRoles; ++r) {
+    const auto& st = hostile.stats(r);
+    std::vector<uint64_t> life = st.lifetimes;
+    std::sort(life.begin(), life.end());
+    uint64_t outside = 0;
+    for (uint64_t ns : life) {
+      double sec = static_cast<double>(ns) / 1e9;
+      outside += sec < lo || sec > hi ? 1 : 0;
+    }
+    const uint64_t open_at_end = hostile.open_at_end(r);
+    Json j;
+    j.add("slots", static_cast<uint64_t>(r == 0   ? s.slowloris
+                                         : r == 1 ? s.silent
+                                                  : s.nonreaders))
+        .add("opened", st.opened)
+        .add("closed_by_gate", st.closed_by_gate)
+        .add("not_closed", st.not_closed)
+        .add("open_at_end", open_at_end)
+        .add("failed", st.failed.count())
+        .add_raw("failed_reasons", st.failed.reasons_json())
+        .add_raw("close_seen_as", st.how.reasons_json());
+    if (r == HostileDriver::kNonReader) {
+      j.add("drained_kib_mean", st.closed_by_gate == 0
+                                    ? 0.0
+                                    : static_cast<double>(st.drained_bytes) / 1024.0 /
+                                          static_cast<double>(st.closed_by_gate));
+    } else if (!life.empty()) {
+      j.add("lifetime_min_s", static_cast<double>(life.front()) / 1e9)
+          .add("lifetime_p50_s", static_cast<double>(life[life.size() / 2]) / 1e9)
+          .add("lifetime_max_s", static_cast<double>(life.back()) / 1e9)
+          .add("lifetime_outside_bounds", outside);
+    }
+    roles.add_raw(HostileDriver::role_name(r), j.str());
+    bool ok = st.opened > 0 && st.closed_by_gate == st.opened && st.not_closed == 0 &&
+              open_at_end == 0 && st.failed.count() == 0 && outside == 0;
+    closed_ok = closed_ok && ok;
+    timed_out_by_client += st.not_closed + open_at_end;
+    closed_detail += std::string(HostileDriver::role_name(r)) +
+                     fmt(": %.0f opened, %.0f closed by the gate, %.0f left open, %.0f failed",
+                         static_cast<double>(st.opened), static_cast<double>(st.closed_by_gate),
+                         static_cast<double>(st.not_closed + open_at_end),
+                         static_cast<double>(st.failed.count()));
+    if (r != HostileDriver::kNonReader) {
+      closed_detail += fmt(", %.0f outside [%.2f, %.2f] s", static_cast<double>(outside), lo, hi);
+    }
+    closed_detail += "; ";
+  }
+  const auto& slow = hostile.stats(HostileDriver::kSlowloris);
+  const auto& silent = hostile.stats(HostileDriver::kSilent);
+  const auto& nonreader = hostile.stats(HostileDriver::kNonReader);
+  checks->push_back({"hostile.closed_by_timeout", closed_ok, closed_detail});
+  checks->push_back(
+      {"hostile.gate_log_agrees",
+       log_handshake_timeouts >= slow.closed_by_gate + silent.closed_by_gate &&
+           log_idle_timeouts >= nonreader.closed_by_gate,
+       fmt("the gate logged %.0f handshake_timeout closes (clients saw %.0f) and %.0f "
+           "idle_timeout closes (non-readers saw %.0f)",
+           static_cast<double>(log_handshake_timeouts),
+           static_cast<double>(slow.closed_by_gate + silent.closed_by_gate),
+           static_cast<double>(log_idle_timeouts), static_cast<double>(nonreader.closed_by_gate))});
+  checks->push_back(
+      {"hostile.good_served",
+       good_open == s.good_connections && good_open_end == s.good_connections &&
+           good.failed().count() == 0 && good.bad_echoes() == 0,
+       fmt("%.0f of %.0f good connections open before and %.0f after the attack, %.0f failures",
+           static_cast<double>(good_open), static_cast<double>(s.good_connections),
+           static_cast<double>(good_open_end), static_cast<double>(good.failed().count())) +
+           (good.failed().count() != 0 ? " " + good.failed().reasons_json() : "")});
+  const double hostile_slots = static_cast<double>(s.slowloris + s.silent + s.nonreaders);
+  checks->push_back({"hostile.rss_bounded",
+                     static_cast<double>(rss_peak - rss_before) <= s.hostile_mib * 1024,
+                     fmt("peak %.1f MiB - before %.1f MiB = %.1f MiB, bound %.0f MiB "
+                         "(%.0f hostile slots)",
+                         mib(rss_peak), mib(rss_before), mib(rss_peak - rss_before), s.hostile_mib,
+                         hostile_slots)});
+  checks->push_back(
+      {"hostile.good_p99",
+       !std::isnan(p99_attack) && !std::isnan(p99_quiet) && p99_attack <= s.p99_factor * p99_quiet,
+       fmt("good echo p99 %.0f us under attack vs %.0f us quiet (%.2fx), bound %.1fx", p99_attack,
+           p99_quiet, p99_attack / p99_quiet, s.p99_factor)});
+
+  Json out;
+  out.add("phase", "hostile")
+      .add("handshake_timeout_s", s.handshake_timeout)
+      .add("idle_timeout_s", s.idle_timeout)
+      .add("hostile_seconds", static_cast<double>(h1 - h0) / 1e9)
+      .add("hostile_open_peak", hostile_peak)
+      .add("seconds_to_end_after_stop", seconds_to_end)
+      .add("clienthello_bytes", static_cast<uint64_t>(hostile.hello_size()))
+      .add_raw("roles", roles.str())
+      .add("client_gave_up", timed_out_by_client)
+      .add("gate_logged_handshake_timeouts", log_handshake_timeouts)
+      .add("gate_logged_idle_timeouts", log_idle_timeouts)
+      .add("gate_log_bytes", log_size.bytes)
+      .add("good_connections", static_cast<uint64_t>(s.good_connections))
+      .add("good_rate", s.good_rate)
+      .add("good_failures", good.failed().count())
+      .add_raw("good_failure_reasons", good.failed().reasons_json())
+      .add_raw("good_quiet", latency_json(quiet))
+      .add_raw("good_under_attack", latency_json(attack))
+      .add_raw("good_after", latency_json(after))
+      .add("p99_ratio", p99_attack / p99_quiet)
+      .add("p99_after_ratio", p99_after / p99_quiet)
+      .add("rss_before_kb", static_cast<int64_t>(rss_before))
+      .add("rss_peak_attack_kb", static_cast<int64_t>(rss_peak_attack))
+      .add("rss_peak_kb", static_cast<int64_t>(rss_peak))
+      .add("rss_after_kb", static_cast<int64_t>(rss_after))
+      .add("fds_before", fds_before)
+      .add("fds_peak", fds_peak)
+      .add("fds_after", end.fds_after)
+      .add_raw("fd_diff", end.fd_diff)
+      .add_raw("gate_log", log_problems)
+      .add("gate_cpu_s", end.cpu_s - cpu_before)
+      .add("gate_alive", end.alive)
+      .add("gate_exit", end.exit);
+  return out.str();
+}
+
+}  // namespace tlsgate::bench
