@@ -29,7 +29,7 @@ util::Result<std::shared_ptr<TicketKeys>> TicketKeys::create() {
   auto key = random_key();
   if (!key) return util::fail(key.error());
   std::shared_ptr<TicketKeys> keys(new TicketKeys());
-  keys->keys_.store(std::make_shared<const Set>(Set{*key, std::nullopt}));
+  keys->keys_.publish(std::make_shared<const Set>(Set{*key, std::nullopt}));
   return keys;
 }
 
@@ -51,8 +51,8 @@ util::Result<TicketKeys::Key> TicketKeys::random_key() {
 util::Status TicketKeys::rotate() {
   auto key = random_key();
   if (!key) return util::fail(key.error());
-  auto old = keys_.load();
-  keys_.store(std::make_shared<const Set>(Set{*key, old->current}));
+  auto old = keys_.get();
+  keys_.publish(std::make_shared<const Set>(Set{*key, old->current}));
   return {};
 }
 
@@ -65,7 +65,7 @@ int TicketKeys::callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv
                          EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
   auto* self = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
   if (self == nullptr) return -1;
-  auto keys = self->keys_.load();
+  auto keys = self->keys_.get();
   const Key* key = &keys->current;
   int result = 1;
   if (encrypt == 1) {

@@ -10,13 +10,13 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <memory>
 #include <optional>
 
 #include <openssl/ssl.h>
 
 #include "util/result.h"
+#include "util/versioned.h"
 
 namespace tlsgate::tls {
 
@@ -49,7 +49,7 @@ class TicketKeys {
   TicketKeys() = default;
   static util::Result<Key> random_key();
 
-  std::atomic<std::shared_ptr<const Set>> keys_;
+  util::Versioned<Set> keys_;
 };
 
 }  // namespace tlsgate::tls
