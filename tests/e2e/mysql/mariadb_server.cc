@@ -7,12 +7,11 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
+#include "support/loopback.h"
 #include "support/process.h"
 
 namespace tlsgate::e2e::mysql {
@@ -58,17 +57,10 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& more) 
   to.insert(to.end(), more.begin(), more.end());
 }
 
+// The file's content; "" when there is none.
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string join_quoted(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args) out += (out.empty() ? "" : " ") + test::shell_quote(a);
-  return out;
+  std::error_code ec;
+  return fs::exists(path, ec) ? test::read_text(path) : std::string();
 }
 
 // What a template data directory was made from; a template with another
@@ -77,7 +69,7 @@ std::string template_stamp() {
   std::vector<std::string> options = user_option();
   append(options, speed_options());
   return "tlsgate mariadb template 1\n" + test::run_command(std::string(kServer) + " --version") +
-         join_quoted(options) + "\n" + setup_sql() + "\n";
+         test::shell_join(options) + "\n" + setup_sql() + "\n";
 }
 
 fs::path stamp_file(const fs::path& template_dir) { return template_dir.string() + ".stamp"; }
@@ -193,7 +185,7 @@ void MariadbServer::install(const fs::path& data) {
   append(argv, user_option());
   append(argv, speed_options());
   int rc = -1;
-  auto out = test::run_command(join_quoted(argv) + " 2>&1", &rc);
+  auto out = test::run_command(test::shell_join(argv) + " 2>&1", &rc);
   if (rc != 0)
     throw std::runtime_error("mariadb-install-db failed (" + std::to_string(rc) + "):\n" + out);
 }
