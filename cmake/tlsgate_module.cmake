@@ -34,14 +34,17 @@ function(tlsgate_module NAME)
 endfunction()
 
 # tlsgate_test(NAME DEPS target... [LABELS label...])
-# One gtest binary from every *_test.cc in the current folder, registered
-# with ctest. Tests find the binary under test through $TLSGATE_BIN.
+# One gtest binary from every .cc in the current folder: the *_test.cc files
+# and the fixtures they share (a fixture is a .h plus a .cc, like src/).
+# Registered with ctest; none without a *_test.cc. Tests find the binary
+# under test through $TLSGATE_BIN.
 function(tlsgate_test NAME)
   cmake_parse_arguments(T "" "" "DEPS;LABELS" ${ARGN})
-  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
-  if(NOT srcs)
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
+  if(NOT tests)
     return()
   endif()
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   add_executable(${NAME} ${srcs})
   target_link_libraries(${NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_dependencies(${NAME} tlsgate)

@@ -64,7 +64,7 @@ TEST_F(CertPin, LiveServerPinEqualsFilePin) {
 }
 
 TEST_F(CertPin, UnreachablePeerFailsWithExitOne) {
-  int port = free_port();  // nothing listens there
+  int port = free_loopback_port();  // nothing listens there
   Proc r = tg("cert pin 127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_THAT(r.err, HasSubstr("tlsgate: error: 127.0.0.1:" + std::to_string(port)));

@@ -266,7 +266,7 @@ TEST_F(Check, ListenAddressNotCoveredBySans) {
   tg_ok("cert issue --ca ca --out server localhost");
   tg_ok(
       "cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(free_loopback_port());
   conf(std::string(kTourConf) + "connector.db.listen_address=127.0.0.2:" + port +
        "\n"
        "connector.db.upstream_address=127.0.0.1:5432\n"

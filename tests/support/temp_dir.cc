@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace tlsgate::test {
@@ -28,6 +29,14 @@ void write_text(const std::filesystem::path& path, const std::string& content, u
     if (!out) throw std::runtime_error("cannot write " + path.string());
   }
   ::chmod(path.c_str(), mode);
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace tlsgate::test

@@ -1,4 +1,5 @@
-// TempDir: a fresh folder under $TMPDIR, removed with everything in it on destruction.
+// TempDir: a fresh folder under $TMPDIR, removed with everything in it on
+// destruction; and whole files written and read.
 #pragma once
 
 #include <filesystem>
@@ -23,5 +24,8 @@ class TempDir {
 // Writes content to path (creating parent folders) with the given mode.
 void write_text(const std::filesystem::path& path, const std::string& content,
                 unsigned mode = 0644);
+
+// The whole content of path; throws std::runtime_error when it cannot be read.
+std::string read_text(const std::filesystem::path& path);
 
 }  // namespace tlsgate::test

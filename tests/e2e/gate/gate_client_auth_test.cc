@@ -4,6 +4,7 @@
 
 #include "gate_fixture.h"
 #include "pki/crl_issuer.h"
+#include "pki/encode.h"
 
 namespace tlsgate::e2e::gate {
 namespace {
@@ -20,25 +21,16 @@ class GateClientAuth : public GateFixture {
   // returns the s_client output. extra: e.g. "-cert C -key K".
   std::string s_client_session(const std::string& extra_args, const std::string& line,
                                const std::string& until) {
-    std::vector<std::string> argv = {"openssl",
-                                     "s_client",
-                                     "-connect",
-                                     "127.0.0.1:" + std::to_string(gate_port_),
-                                     "-servername",
-                                     "localhost",
-                                     "-verify_return_error",
-                                     "-CAfile",
-                                     ca_file_.string(),
-                                     "-nocommands"};
-    std::istringstream extra(extra_args);
-    for (std::string a; extra >> a;) argv.push_back(a);
-    test::ChildProcess sc(argv, {dir_ / "s_client.out", true});
-    sc.wait_for_output("Verify return code", Millis(10000));
-    sc.write_stdin(line);
-    sc.wait_for_output(until, Millis(10000));
-    sc.close_stdin();
-    sc.wait_exit(Millis(10000));
-    return sc.output();
+    std::vector<std::string> extra;
+    std::istringstream words(extra_args);
+    for (std::string a; words >> a;) extra.push_back(a);
+    auto sc = start_s_client(extra);
+    sc->wait_for_output("Verify return code", Millis(10000));
+    sc->write_stdin(line);
+    sc->wait_for_output(until, Millis(10000));
+    sc->close_stdin();
+    sc->wait_exit(Millis(10000));
+    return sc->output();
   }
 };
 

@@ -11,17 +11,14 @@ class GateData : public GateFixture {};
 
 TEST_F(GateData, SClientRoundTripsThroughTheGateToTheBackend) {
   start_gate();
-  test::ChildProcess sc(
-      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(gate_port_), "-servername",
-       "localhost", "-verify_return_error", "-CAfile", ca_file_.string(), "-nocommands"},
-      {dir_ / "s_client.out", true});
-  ASSERT_TRUE(sc.wait_for_output("Verify return code: 0 (ok)", Millis(10000))) << sc.output();
-  ASSERT_TRUE(sc.write_stdin("hello through the gate\n"));
-  EXPECT_TRUE(sc.wait_for_output("hello through the gate", Millis(10000))) << sc.output();
-  ASSERT_TRUE(sc.write_stdin("second line\n"));
-  EXPECT_TRUE(sc.wait_for_output("second line", Millis(10000))) << sc.output();
-  sc.close_stdin();  // s_client sends close_notify and exits
-  EXPECT_EQ(sc.wait_exit(Millis(10000)), 0) << sc.output();
+  auto sc = start_s_client();
+  ASSERT_TRUE(sc->wait_for_output("Verify return code: 0 (ok)", Millis(10000))) << sc->output();
+  ASSERT_TRUE(sc->write_stdin("hello through the gate\n"));
+  EXPECT_TRUE(sc->wait_for_output("hello through the gate", Millis(10000))) << sc->output();
+  ASSERT_TRUE(sc->write_stdin("second line\n"));
+  EXPECT_TRUE(sc->wait_for_output("second line", Millis(10000))) << sc->output();
+  sc->close_stdin();  // s_client sends close_notify and exits
+  EXPECT_EQ(sc->wait_exit(Millis(10000)), 0) << sc->output();
   EXPECT_GE(echo_.accepted(), 1);
   EXPECT_EQ(echo_.echoed_bytes(),
             static_cast<long long>(std::string("hello through the gate\nsecond line\n").size()));

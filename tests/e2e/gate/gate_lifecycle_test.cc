@@ -1,8 +1,10 @@
 // `tlsgate serve`: max_connections, and the SIGTERM drain bounded by
 // server.shutdown_timeout.
+#include <poll.h>
 #include <signal.h>
 
 #include "gate_fixture.h"
+#include "util/fd.h"
 
 namespace tlsgate::e2e::gate {
 namespace {
@@ -154,17 +156,13 @@ class GateStartup : public GateFixture {};
 
 TEST_F(GateStartup, ListenAddressInUseExitsTwoAndNamesTheKey) {
   // Hold the port (no SO_REUSEPORT) so that the gate cannot bind it.
-  int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(holder, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(gate_port_));
-  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(holder, 8), 0);
+  int taken = 0;
+  util::Fd holder(test::listen_loopback(&taken, 8));
+  gate_port_ = taken;
+  conf_.set("connector.echo.listen_address", "127.0.0.1:" + std::to_string(taken));
   gate_ = std::make_unique<test::GateProcess>(dir_, conf_.text());
   auto status = gate_->wait_exit(Millis(10000));
-  ::close(holder);
+  holder.reset();
   ASSERT_TRUE(status.has_value()) << "still running with its port taken\n" << log();
   EXPECT_EQ(*status, 2) << log();
   EXPECT_NE(log().find("connector.echo.listen_address: cannot listen on 127.0.0.1:" +

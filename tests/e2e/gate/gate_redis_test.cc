@@ -25,7 +25,7 @@ class GateRedis : public GateFixture {
         std::vector<std::string>{"redis-server", "--port", std::to_string(redis_port_), "--bind",
                                  "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
                                  dir_.string()},
-        test::ChildProcess::Options{dir_ / "redis.log", false});
+        test::ChildProcess::Options{.output_file = dir_ / "redis.log"});
     ASSERT_TRUE(redis_->wait_for_port(redis_port_, Millis(10000))) << redis_->output();
     conf_.set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(redis_port_));
     start_gate();

@@ -1,9 +1,13 @@
 // `tlsgate serve` with connector.<name>.upstream_ssl_policy: the gate
 // originates TLS to a real `openssl s_server -rev` backend (each line comes
 // back reversed), checks the backend's name, and presents its certificate.
+#include <poll.h>
+
 #include <sstream>
 
 #include "gate_fixture.h"
+#include "support/openssl_server.h"
+#include "util/fd.h"
 
 namespace tlsgate::e2e::gate {
 namespace {
@@ -22,10 +26,8 @@ class GateUpstream : public GateFixture {
     backend_key_ = dir_ / "backend.key";
     test::write_cert(backend_cert_, leaf.cert.get());
     test::write_key(backend_key_, leaf.key.get());
-    backend_port_ = test::free_loopback_port();
     conf_.set("ssl.policy.backend.enabled", "true")
         .set("ssl.policy.backend.base_directory", "certs/backend")
-        .set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(backend_port_))
         .set("connector.echo.upstream_ssl_policy", "backend")
         .set("connector.echo.upstream_server_name", "backend.test");
   }
@@ -36,17 +38,20 @@ class GateUpstream : public GateFixture {
     GateFixture::TearDown();
   }
 
-  // `openssl s_server -rev` on backend_port_; extra e.g. {"-Verify", "1", "-CAfile", F}.
+  // `openssl s_server -rev` as the connector's backend; extra e.g.
+  // {"-Verify", "1", "-CAfile", F}.
   void start_backend(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"openssl", "s_server",
-                                     "-accept", "127.0.0.1:" + std::to_string(backend_port_),
-                                     "-cert",   backend_cert_.string(),
-                                     "-key",    backend_key_.string(),
-                                     "-rev"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    backend_ = std::make_unique<test::ChildProcess>(
-        argv, test::ChildProcess::Options{dir_ / "s_server.out", false});
-    ASSERT_TRUE(backend_->wait_for_port(backend_port_, Millis(10000))) << backend_->output();
+    extra.insert(extra.begin(), "-rev");
+    backend_ = std::make_unique<test::OpensslServer>(backend_cert_, backend_key_, extra);
+    auto why = backend_->start(Millis(10000));
+    ASSERT_EQ(why, "") << why;
+    use_backend_port(backend_->port());
+  }
+
+  // The connector's upstream is 127.0.0.1:port.
+  void use_backend_port(int port) {
+    backend_port_ = port;
+    conf_.set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(port));
   }
 
   // The gate presents this client certificate (issued by the gate's CA) to the backend.
@@ -59,7 +64,7 @@ class GateUpstream : public GateFixture {
   test::TestCa backend_ca_;
   fs::path backend_dir_, backend_cert_, backend_key_;
   int backend_port_ = 0;
-  std::unique_ptr<test::ChildProcess> backend_;
+  std::unique_ptr<test::OpensslServer> backend_;
 };
 
 TEST_F(GateUpstream, DataFlowsToAVerifiedTlsBackend) {
@@ -80,13 +85,10 @@ TEST_F(GateUpstream, DataFlowsToAVerifiedTlsBackend) {
 TEST_F(GateUpstream, SClientThroughTheGateToTheTlsBackend) {
   start_backend();
   start_gate();
-  test::ChildProcess sc(
-      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(gate_port_), "-servername",
-       "localhost", "-verify_return_error", "-CAfile", ca_file_.string(), "-nocommands"},
-      {dir_ / "s_client.out", true});
-  ASSERT_TRUE(sc.wait_for_output("Verify return code: 0 (ok)", Millis(10000))) << sc.output();
-  ASSERT_TRUE(sc.write_stdin("abc def\n"));
-  EXPECT_TRUE(sc.wait_for_output("fed cba", Millis(10000))) << sc.output();
+  auto sc = start_s_client();
+  ASSERT_TRUE(sc->wait_for_output("Verify return code: 0 (ok)", Millis(10000))) << sc->output();
+  ASSERT_TRUE(sc->write_stdin("abc def\n"));
+  EXPECT_TRUE(sc->wait_for_output("fed cba", Millis(10000))) << sc->output();
 }
 
 TEST_F(GateUpstream, BackendThatClosesFirstEndsTheClientWithCloseNotify) {
@@ -117,14 +119,10 @@ TEST_F(GateUpstream, ClientHalfCloseTravelsToTheTlsBackendAndBack) {
 // A backend that accepts TCP but never answers the TLS handshake: the client
 // is closed at handshake_timeout, and the log says it was the backend.
 TEST_F(GateUpstream, StalledBackendHandshakeIsCutAndBlamedOnTheBackend) {
-  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(silent, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(backend_port_));
-  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(silent, 8), 0);  // never accepted: the kernel completes the TCP handshake only
+  // Never accepted: the kernel completes the TCP handshake only.
+  int port = 0;
+  util::Fd silent(test::listen_loopback(&port, 8));
+  use_backend_port(port);
   conf_.set("ssl.policy.gate.handshake_timeout", "0.5");
   start_gate();
   auto t0 = Clock::now();
@@ -142,7 +140,6 @@ TEST_F(GateUpstream, StalledBackendHandshakeIsCutAndBlamedOnTheBackend) {
   EXPECT_NE(line.find(backend), std::string::npos)
       << "the timeout is blamed on the client's handshake, not on the backend " << backend << ":\n"
       << line;
-  ::close(silent);
 }
 
 TEST_F(GateUpstream, BackendNameNotInItsCertificateClosesTheClient) {

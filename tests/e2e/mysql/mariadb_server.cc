@@ -3,16 +3,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
+#include "support/loopback.h"
 #include "support/process.h"
 
 namespace tlsgate::e2e::mysql {
@@ -58,17 +60,10 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& more) 
   to.insert(to.end(), more.begin(), more.end());
 }
 
+// The file's content; "" when there is none.
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string join_quoted(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args) out += (out.empty() ? "" : " ") + test::shell_quote(a);
-  return out;
+  std::error_code ec;
+  return fs::exists(path, ec) ? test::read_text(path) : std::string();
 }
 
 // What a template data directory was made from; a template with another
@@ -77,7 +72,20 @@ std::string template_stamp() {
   std::vector<std::string> options = user_option();
   append(options, speed_options());
   return "tlsgate mariadb template 1\n" + test::run_command(std::string(kServer) + " --version") +
-         join_quoted(options) + "\n" + setup_sql() + "\n";
+         test::shell_join(options) + "\n" + setup_sql() + "\n";
+}
+
+// One connect to the unix socket at path, closed at once; true when accepted.
+bool unix_socket_accepts(const fs::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.string().size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
 }
 
 fs::path stamp_file(const fs::path& template_dir) { return template_dir.string() + ".stamp"; }
@@ -193,7 +201,7 @@ void MariadbServer::install(const fs::path& data) {
   append(argv, user_option());
   append(argv, speed_options());
   int rc = -1;
-  auto out = test::run_command(join_quoted(argv) + " 2>&1", &rc);
+  auto out = test::run_command(test::shell_join(argv) + " 2>&1", &rc);
   if (rc != 0)
     throw std::runtime_error("mariadb-install-db failed (" + std::to_string(rc) + "):\n" + out);
 }
@@ -219,6 +227,16 @@ void MariadbServer::start(const fs::path& data) {
   if (!server_->wait_for_port(port_, Millis(30000))) {
     throw std::runtime_error("mariadbd did not listen on 127.0.0.1:" + std::to_string(port_) +
                              " within 30 s:\n" + server_->output() + error_log());
+  }
+  // root comes in over the unix socket, which mariadbd makes just after the
+  // TCP listener: wait for it too.
+  auto until = Clock::now() + Millis(30000);
+  while (!unix_socket_accepts(socket_)) {
+    if (!server_->running() || Clock::now() >= until) {
+      throw std::runtime_error("mariadbd did not accept on " + socket_.string() + ":\n" +
+                               server_->output() + error_log());
+    }
+    ::poll(nullptr, 0, 10);
   }
   int rc = -1;
   auto out = root_sql("SELECT @@have_ssl", &rc);

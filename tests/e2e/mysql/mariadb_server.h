@@ -33,7 +33,7 @@
 #include <optional>
 #include <string>
 
-#include "support/gate_process.h"
+#include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace tlsgate::e2e::mysql {

@@ -1,8 +1,8 @@
 // MysqlGateFixture: what the protocol=mysql end-to-end suites share. Each
-// test mints a CA and the gate's certificate in a folder of its own, writes
-// a gate configuration (conf_, connector `my`, policy `my`) pointing at the
-// suite's MariaDB server, starts `tlsgate serve`, and runs stock `mariadb`
-// clients against it on 127.0.0.1.
+// test is a test::GateTest (a CA and the gate's certificate in a folder of
+// its own, conf_, start_gate()) with connector `my` and policy `my` pointing
+// at the suite's MariaDB server, and runs stock `mariadb` clients against
+// the gate on 127.0.0.1.
 //
 // A suite derives from it, starts its server once in SetUpTestSuite (with
 // SuiteServer::start) and says which one in suite_server(). ctest runs every
@@ -12,28 +12,21 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <gtest/gtest.h>
 
 #include "e2e/mysql/mariadb_server.h"
-#include "pki/issuer.h"
-#include "support/gate_process.h"
-#include "support/temp_dir.h"
+#include "support/gate_test.h"
+#include "support/process.h"
 #include "support/test_pki.h"
 
 namespace tlsgate::e2e::mysql {
 
 inline constexpr char kAnswer[] = "SELECT CONCAT('answer ', 6*7)";
 
-struct ClientRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using ClientRun = test::CommandResult;  // code, out (stdout and stderr)
+using test::q;
 
 // The server of one suite: started by SetUpTestSuite, stopped by
 // TearDownTestSuite; start_error says why it did not start.
@@ -47,8 +40,10 @@ struct SuiteServer {
   void stop() { server.reset(); }
 };
 
-class MysqlGateFixture : public ::testing::Test {
+class MysqlGateFixture : public test::GateTest {
  protected:
+  MysqlGateFixture()
+      : GateTest("MySQL gate test CA", std::filesystem::path("certificates") / "my") {}
   void SetUp() override;
   void TearDown() override;
 
@@ -58,11 +53,8 @@ class MysqlGateFixture : public ::testing::Test {
 
   // Clients log in only as the MariaDB user their certificate's CN maps to.
   void use_user_map();
-  // The gate's own certificate and key, issued by ca_ for `names`.
-  void install_gate_certificate(const std::vector<std::string>& names);
-  std::string config_text() const;
-  // Starts the gate with conf_ and waits until it serves (fatal on failure).
-  void start_gate();
+  // The gate speaks TLS to the backend (policy `up`) and trusts `ca` for it.
+  void use_upstream_tls(const test::TestCa& ca);
 
   // The mariadb client options that insist on TLS and verify the gate's
   // certificate, host name (IP SAN 127.0.0.1) included.
@@ -72,19 +64,6 @@ class MysqlGateFixture : public ::testing::Test {
   // `mariadb OPTIONS -e SQL` against the gate, output without column names.
   ClientRun mariadb(const std::string& options, const std::string& sql) const;
   static std::string app1();
-
-  test::TempDir tmp_;
-  std::filesystem::path dir_;
-  test::TestCa ca_;
-  std::filesystem::path ca_file_;
-  std::filesystem::path policy_dir_;
-  pki::Issued gate_cert_;
-  int gate_port_ = 0;
-  std::map<std::string, std::string> conf_;
-  std::unique_ptr<test::GateProcess> gate_;
 };
-
-// A quoted path for a shell command line.
-std::string q(const std::filesystem::path& p);
 
 }  // namespace tlsgate::e2e::mysql

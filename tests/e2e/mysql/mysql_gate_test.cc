@@ -10,6 +10,7 @@
 
 #include "e2e/mysql/mysql_gate_fixture.h"
 #include "pki/encode.h"
+#include "support/loopback.h"
 #include "support/process.h"
 #include "support/test_pki.h"
 
@@ -211,10 +212,7 @@ TEST_F(MysqlGate, BackendDownGivesTheClientAnError) {
 }
 
 TEST_F(MysqlGate, UpstreamTlsToABackendWithoutTlsIsRefused) {
-  fs::create_directories(dir_ / "certificates" / "up" / "trusted");
-  test::write_cert(dir_ / "certificates" / "up" / "trusted" / "ca.crt", ca_.ca.cert.get());
-  conf_["ssl.policy.up.enabled"] = "true";
-  conf_["connector.my.upstream_ssl_policy"] = "up";
+  use_upstream_tls(ca_);
   start_gate();
   auto r = mariadb(verified_tls() + " " + app1(), kAnswer);
   EXPECT_NE(r.code, 0) << r.out;

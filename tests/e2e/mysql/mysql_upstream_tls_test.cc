@@ -72,13 +72,6 @@ class MysqlTlsBackend : public MysqlGateFixture {
   }
   SuiteServer& suite_server() const override { return tls_backend().server; }
 
-  // The gate speaks TLS to the backend (policy `up`) and trusts `ca` for it.
-  void use_upstream_tls(const test::TestCa& ca) {
-    fs::create_directories(dir_ / "certificates" / "up" / "trusted");
-    test::write_cert(dir_ / "certificates" / "up" / "trusted" / "ca.crt", ca.ca.cert.get());
-    conf_["ssl.policy.up.enabled"] = "true";
-    conf_["connector.my.upstream_ssl_policy"] = "up";
-  }
   static const test::TestCa& backend_ca() { return tls_backend().ca; }
   std::string backend_address() const { return "127.0.0.1:" + std::to_string(server().port()); }
 

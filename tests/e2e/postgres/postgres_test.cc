@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "support/gate_process.h"
+#include "support/loopback.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"

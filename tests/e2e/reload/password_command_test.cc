@@ -5,7 +5,9 @@
 
 #include "pki/certificate_info.h"
 #include "pki/encode.h"
+#include "support/echo_server.h"
 #include "support/gate_process.h"
+#include "support/loopback.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"

@@ -1,8 +1,6 @@
 // Certificates replaced under a running `tlsgate serve`: picked up within
 // seconds, never a failed handshake, never a dropped connection, and a
 // broken file never replaces a working one.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -12,7 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "pki/certificate_info.h"
+#include "support/echo_server.h"
 #include "support/gate_process.h"
+#include "support/loopback.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "tls/ssl_handles.h"
@@ -40,18 +40,14 @@ class Client {
   // Connects and completes the handshake; nullopt (with *why) on failure.
   std::optional<Conn> connect(int port, std::string* why, SSL_SESSION* resume = nullptr) {
     Conn c;
-    c.fd = util::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    timeval tv{5, 0};
-    ::setsockopt(c.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(c.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    c.fd = util::Fd(connect_loopback(port));
+    if (!c.fd.valid()) {
       *why =
           std::string("connect failed: ") + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
       return std::nullopt;
     }
+    timeval tv{5, 0};
+    ::setsockopt(c.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     c.ssl.reset(SSL_new(ctx_.get()));
     SSL_set_fd(c.ssl.get(), c.fd.get());
     SSL_set1_host(c.ssl.get(), "localhost");

@@ -12,7 +12,7 @@
 
 namespace tlsgate::pki::test_util {
 
-inline std::string q(const std::filesystem::path& p) { return test::shell_quote(p.string()); }
+using test::q;
 
 // Runs cmd and expects exit status 0; returns the output.
 inline std::string openssl_ok(const std::string& cmd) {

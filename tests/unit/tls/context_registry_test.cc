@@ -2,13 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "tls/file_watcher.h"
 #include "tls_fixture.h"
 
 namespace tlsgate::tls {
 namespace {
-
-using namespace std::chrono_literals;
 
 class RegistryTest : public ::testing::Test {
  protected:
@@ -108,28 +105,6 @@ TEST_F(RegistryTest, ASubscriptionMayOutliveItsRegistry) {
   EXPECT_EQ(calls, 1);
   registry.reset();
   moved.reset();  // under ASan: no use after free
-}
-
-TEST_F(RegistryTest, WatcherReportsARenameIntoPlaceOnce) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> changed;
-  auto watcher = FileWatcher::create({policies_["bolt"]}, 50ms, [&](const std::string& scope) {
-    std::lock_guard lock(mu);
-    changed.push_back(scope);
-    cv.notify_all();
-  });
-  ASSERT_TRUE(watcher) << watcher.error().message();
-  auto next = test::make_leaf(ca_, {"localhost"});
-  auto tmp = policies_["bolt"].base_directory / ".public.crt.new";
-  test::write_cert(tmp, next.cert.get());
-  test::write_key(policies_["bolt"].private_key, next.key.get());
-  std::filesystem::rename(tmp, policies_["bolt"].public_certificate);
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return !changed.empty(); }));
-  // Key and certificate changed one after the other: one report, not two.
-  EXPECT_FALSE(cv.wait_for(lock, 300ms, [&] { return changed.size() > 1; }));
-  EXPECT_EQ(changed, std::vector<std::string>{"bolt"});
 }
 
 }  // namespace

@@ -1,11 +1,6 @@
 #include "tls/context.h"
 
-#include <sys/socket.h>
-
-#include <future>
-
 #include <gtest/gtest.h>
-#include <openssl/err.h>
 
 #include "tls_fixture.h"
 
@@ -15,25 +10,9 @@ namespace {
 using testing::handshake;
 using testing::make_policy;
 
-class ContextTest : public ::testing::Test {
+class ContextTest : public testing::TlsTest {
  protected:
-  ContextTest()
-      : ca_(test::make_test_ca("Context CA")),
-        server_(
-            make_policy(dir_.path(), "srv", ca_, test::make_leaf(ca_, {"localhost", "127.0.0.1"}))),
-        client_(make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"app1"}, false, true))) {
-  }
-
-  std::shared_ptr<const Context> build(const config::Policy& p, Side side) {
-    auto ctx = build_context(p, side, {}, util::SystemClock::instance());
-    EXPECT_TRUE(ctx) << ctx.error().message();
-    return ctx ? *ctx : nullptr;
-  }
-
-  test::TempDir dir_;
-  test::TestCa ca_;
-  config::Policy server_;
-  config::Policy client_;
+  ContextTest() : TlsTest("Context CA") {}
 };
 
 TEST_F(ContextTest, MutualTlsWithIdentity) {
@@ -140,36 +119,17 @@ std::string alpn_agreed(const Context& server, const config::Policy& client_poli
   options.alpn = offered;
   auto client = build_context(client_policy, Side::kClient, options, util::SystemClock::instance());
   EXPECT_TRUE(client);
-  int fds[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  util::Fd sfd(fds[0]), cfd(fds[1]);
+  if (!client) return "no client";
   std::string wire = alpn_wire({accepted});
-  auto server_side = std::async(std::launch::async, [&] {
-    SslPtr ssl(SSL_new(server.ssl_ctx.get()));
-    SSL_set_fd(ssl.get(), sfd.get());
-    if (!accepted.empty()) set_connection_alpn(ssl.get(), wire);
-    if (SSL_accept(ssl.get()) == 1) {
-      SSL_write(ssl.get(), "x", 1);  // after the session tickets, so the client reads them all
-    } else {
-      ::shutdown(sfd.get(), SHUT_RDWR);
-    }
-  });
-  SslPtr ssl(SSL_new((*client)->ssl_ctx.get()));
-  SSL_set_fd(ssl.get(), cfd.get());
-  set_expected_name(ssl.get(), "localhost", true);
-  std::string agreed = "failed";
-  if (SSL_connect(ssl.get()) == 1) {
-    const unsigned char* proto = nullptr;
-    unsigned len = 0;
-    SSL_get0_alpn_selected(ssl.get(), &proto, &len);
-    agreed.assign(reinterpret_cast<const char*>(proto), len);
-    char byte = 0;
-    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 1);
-  }
-  ::shutdown(cfd.get(), SHUT_RDWR);
-  server_side.wait();
-  ERR_clear_error();
-  return agreed;
+  testing::MemoryConnection conn(server, **client, "localhost");
+  if (!accepted.empty()) set_connection_alpn(conn.server(), wire);
+  if (!conn.handshake().ok()) return "failed";
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(conn.client(), &proto, &len);
+  // After the session tickets, so the client has read them all.
+  EXPECT_EQ(conn.server_to_client("x"), "");
+  return std::string(reinterpret_cast<const char*>(proto), len);
 }
 
 TEST_F(ContextTest, AlpnIsChosenPerConnection) {

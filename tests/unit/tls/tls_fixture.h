@@ -1,98 +1,112 @@
-// A policy folder minted per test, and a real TLS handshake between two
-// contexts over a socketpair (blocking, server on its own thread).
+// The tls unit tests' fixtures: a policy folder minted per test, and real
+// TLS handshakes between two built contexts, in memory.
+//
+// MemoryConnection joins a client SSL and a server SSL with a BIO pair and
+// drives both on the calling thread, turn by turn (bounded): no sockets, no
+// threads, the same bytes every run. A side that fails is explained right
+// away with explain_handshake_failure(), as the gate does, while its
+// errors are still on the thread's OpenSSL error queue.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <filesystem>
-#include <future>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 #include "config/settings.h"
+#include "support/policy_folder.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "tls/context.h"
 #include "tls/peer_identity.h"
-#include "tls/server_name.h"
-#include "util/fd.h"
+#include "tls/ssl_handles.h"
 
 namespace tlsgate::tls::testing {
 
-// Writes certificates/<scope>/{private.key,public.crt,trusted/ca.crt,revoked/}
-// under dir and returns a Policy pointing there (enabled).
-inline config::Policy make_policy(const std::filesystem::path& dir, const std::string& scope,
-                                  const test::TestCa& ca, const pki::Issued& leaf) {
-  config::Policy p;
-  p.scope = scope;
-  p.enabled = true;
-  p.base_directory = dir / "certificates" / scope;
-  p.private_key = p.base_directory / "private.key";
-  p.public_certificate = p.base_directory / "public.crt";
-  p.trusted_dir = p.base_directory / "trusted";
-  p.revoked_dir = p.base_directory / "revoked";
-  std::filesystem::create_directories(p.trusted_dir);
-  std::filesystem::create_directories(p.revoked_dir);
-  test::write_key(p.private_key, leaf.key.get());
-  test::write_cert(p.public_certificate, leaf.cert.get());
-  test::write_cert(p.trusted_dir / "ca.crt", ca.ca.cert.get());
-  return p;
-}
+// A policy folder and its Policy (support/policy_folder.h).
+using test::make_policy;
+
+// Addresses the two ends give each other in explanations.
+inline constexpr char kClientAddress[] = "127.0.0.1:40000";
+inline constexpr char kServerAddress[] = "127.0.0.1:5432";
+
+class MemoryConnection {
+ public:
+  // A client of `client` that expects the name `host` (verified when the
+  // client's policy says so) and offers `resume` if given; a server of `server`.
+  MemoryConnection(const Context& server, const Context& client, const std::string& host,
+                   SSL_SESSION* resume = nullptr);
+  // Closes both ends with close_notify: OpenSSL marks the session of a
+  // connection dropped without one as not resumable.
+  ~MemoryConnection();
+  MemoryConnection(const MemoryConnection&) = delete;
+  MemoryConnection& operator=(const MemoryConnection&) = delete;
+
+  struct Outcome {
+    bool server_ok = false;
+    bool client_ok = false;
+    std::string server_error;  // explain_handshake_failure() on the server side
+    std::string client_error;  // ... on the client side
+    bool ok() const { return server_ok && client_ok; }
+  };
+  // Runs both handshakes until each side is done or has failed.
+  Outcome handshake();
+
+  // After the handshake: the server sends `data` and the client reads it,
+  // and with it the session tickets sent before it. "" or why not.
+  std::string server_to_client(const std::string& data);
+  // The client sends `data` and the server reads it. "" or why not.
+  std::string client_to_server(const std::string& data);
+
+  SSL* server() const { return server_.get(); }
+  SSL* client() const { return client_.get(); }
+  // Whether the client resumed the session it offered.
+  bool resumed() const { return SSL_session_reused(client_.get()) == 1; }
+  // The client's session as it stands (with the last ticket it received).
+  SslSessionPtr session() const { return SslSessionPtr(SSL_get1_session(client_.get())); }
+
+ private:
+  const Context& server_ctx_;
+  const Context& client_ctx_;
+  SslPtr server_;
+  SslPtr client_;
+};
+
+// A CA, and policies `srv` (a server certificate for localhost and
+// 127.0.0.1) and `cli` (a client certificate for client_names), in a temp
+// folder of the test's own; tests change the policies, then build them.
+class TlsTest : public ::testing::Test {
+ protected:
+  explicit TlsTest(const std::string& ca_name,
+                   const std::vector<std::string>& client_names = {"app1"});
+
+  // build_context() that is expected to succeed (null when it did not).
+  std::shared_ptr<const Context> build(const config::Policy& p, Side side,
+                                       const BuildOptions& options = {});
+
+  test::TempDir dir_;
+  test::TestCa ca_;
+  pki::Issued client_leaf_;
+  config::Policy server_;
+  config::Policy client_;
+};
 
 struct HandshakeResult {
   bool server_ok = false;
   bool client_ok = false;
-  std::string server_error;  // check_peer() message or OpenSSL reason
-  std::string client_error;
-  PeerIdentity server_saw;  // the client's identity as the server mapped it
-  std::string version;      // negotiated, e.g. "TLSv1.3"
+  std::string server_error;  // check_peer() message or "handshake failed"
+  std::string client_error;  // why the client refused the server's certificate
+  PeerIdentity server_saw;   // the client's identity as the server mapped it
+  std::string version;       // negotiated, e.g. "TLSv1.3"
   std::string cipher;
   std::string group;
 };
 
-// Runs one handshake; `host` is the name the client expects (verified).
-inline HandshakeResult handshake(const Context& server, const Context& client,
-                                 const std::string& host) {
-  int fds[2];
-  ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-  util::Fd sfd(fds[0]), cfd(fds[1]);
-  HandshakeResult r;
-  auto server_side = std::async(std::launch::async, [&] {
-    SslPtr ssl(SSL_new(server.ssl_ctx.get()));
-    SSL_set_fd(ssl.get(), sfd.get());
-    if (SSL_accept(ssl.get()) != 1) {
-      r.server_error = "handshake failed";
-      ::shutdown(sfd.get(), SHUT_RDWR);
-      return;
-    }
-    auto peer = check_peer(ssl.get(), server);
-    if (!peer) {
-      r.server_error = peer.error().message();
-    } else {
-      r.server_ok = true;
-      r.server_saw = *peer;
-    }
-    char byte = 0;
-    SSL_write(ssl.get(), "x", 1);
-    SSL_read(ssl.get(), &byte, 1);
-  });
-  SslPtr ssl(SSL_new(client.ssl_ctx.get()));
-  SSL_set_fd(ssl.get(), cfd.get());
-  set_expected_name(ssl.get(), host, client.policy.verify_hostname);
-  if (SSL_connect(ssl.get()) == 1) {
-    char byte = 0;
-    // The server's verdict on our certificate arrives after the handshake in TLS 1.3.
-    r.client_ok = SSL_read(ssl.get(), &byte, 1) == 1;
-    SSL_write(ssl.get(), "y", 1);
-    r.version = SSL_get_version(ssl.get());
-    r.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl.get()));
-    int nid = SSL_get_negotiated_group(ssl.get());
-    r.group = nid != 0 ? OBJ_nid2sn(nid) : "";
-  } else {
-    r.client_error = X509_verify_cert_error_string(SSL_get_verify_result(ssl.get()));
-    ::shutdown(cfd.get(), SHUT_RDWR);
-  }
-  server_side.wait();
-  return r;
-}
+// Runs one handshake and check_peer() on the server, then a byte each way
+// (in TLS 1.3 the server's verdict on the client's certificate arrives after
+// the client's handshake); `host` is the name the client expects.
+HandshakeResult handshake(const Context& server, const Context& client, const std::string& host);
 
 }  // namespace tlsgate::tls::testing

@@ -1,0 +1,162 @@
+#include "tls/peer_identity.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pki/pin.h"
+#include "tls_fixture.h"
+#include "util/strings.h"
+
+namespace tlsgate::tls {
+namespace {
+
+using config::IdentityFrom;
+using Names = std::vector<std::string>;
+
+// A client certificate with one name of every kind.
+const Names kAppNames = {"app1", "db.example.com", "app1@example.com", "ops@example.com",
+                         "spiffe://example.com/app1"};
+
+TEST(IdentitiesOf, EachMappingTakesItsPartOfTheCertificate) {
+  auto ca = test::make_test_ca("Identity CA");
+  auto leaf = test::make_leaf(ca, kAppNames, false, true);
+  const X509* cert = leaf.cert.get();
+  EXPECT_EQ(identities_of(cert, IdentityFrom::kSubject), Names{"CN=app1,O=tlsgate"});
+  EXPECT_EQ(identities_of(cert, IdentityFrom::kCn), Names{"app1"});
+  EXPECT_EQ(identities_of(cert, IdentityFrom::kSanDns), (Names{"app1", "db.example.com"}));
+  EXPECT_EQ(identities_of(cert, IdentityFrom::kSanEmail),
+            (Names{"app1@example.com", "ops@example.com"}));
+  EXPECT_EQ(identities_of(cert, IdentityFrom::kSanUri), Names{"spiffe://example.com/app1"});
+  auto plain = test::make_leaf(ca, {"app2"}, false, true);
+  EXPECT_EQ(identities_of(plain.cert.get(), IdentityFrom::kSanEmail), Names{});
+}
+
+// check_peer() right after real handshakes, on both sides.
+class CheckPeerTest : public testing::TlsTest {
+ protected:
+  CheckPeerTest() : TlsTest("Identity CA", kAppNames) {}
+
+  // The server's check of the client after a handshake under server_ and client_.
+  util::Result<PeerIdentity> server_check() {
+    auto server = build(server_, Side::kServer);
+    auto client = build(client_, Side::kClient);
+    testing::MemoryConnection conn(*server, *client, "localhost");
+    auto outcome = conn.handshake();
+    EXPECT_TRUE(outcome.ok()) << outcome.server_error << " / " << outcome.client_error;
+    return check_peer(conn.server(), *server);
+  }
+
+  // Why the server refused the client ("" when it let it in).
+  std::string refusal() {
+    auto peer = server_check();
+    return peer ? std::string() : peer.error().message();
+  }
+
+  // The client's own policy without a certificate: it dials anonymously.
+  void client_without_certificate() {
+    std::filesystem::remove(client_.public_certificate);
+    std::filesystem::remove(client_.private_key);
+  }
+
+  std::string client_pin_hex() { return util::hex(pki::spki_sha256(client_leaf_.cert.get())); }
+};
+
+TEST_F(CheckPeerTest, AnonymousClientIsAllowedWithoutAllowListOrPins) {
+  client_without_certificate();
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_FALSE(peer->presented);
+  EXPECT_EQ(peer->subject, "");
+  EXPECT_EQ(peer->identity, "");
+}
+
+TEST_F(CheckPeerTest, AnonymousClientIsRefusedWhenAnAllowListOrPinsNeedACertificate) {
+  client_without_certificate();
+  server_.allowed_identities = {"app1"};
+  EXPECT_EQ(refusal(),
+            "client sent no certificate, but ssl.policy.srv.allowed_identities requires one");
+  server_.allowed_identities.clear();
+  server_.pinned_certs = {client_pin_hex()};
+  EXPECT_EQ(refusal(), "client sent no certificate, but ssl.policy.srv.pinned_certs requires one");
+}
+
+TEST_F(CheckPeerTest, WithoutAllowListTheFirstCandidateIsTheIdentity) {
+  server_.identity_from = IdentityFrom::kSanEmail;
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_TRUE(peer->presented);
+  EXPECT_EQ(peer->subject, "CN=app1,O=tlsgate");
+  EXPECT_EQ(peer->identity, "app1@example.com");
+}
+
+TEST_F(CheckPeerTest, TheAllowedCandidateIsTheIdentityNotTheFirst) {
+  server_.identity_from = IdentityFrom::kSanEmail;
+  server_.allowed_identities = {"root@example.com", "ops@example.com"};
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_EQ(peer->identity, "ops@example.com");
+}
+
+TEST_F(CheckPeerTest, RefusalsNameTheCertificateWhatItHasAndTheKey) {
+  server_.allowed_identities = {"CN=app2,O=tlsgate"};
+  EXPECT_EQ(refusal(),
+            "client certificate CN=app1,O=tlsgate is not in ssl.policy.srv.allowed_identities");
+
+  server_.identity_from = IdentityFrom::kSanDns;
+  server_.allowed_identities = {"other.example.com"};
+  EXPECT_EQ(refusal(),
+            "client certificate CN=app1,O=tlsgate (san_dns app1, db.example.com) is not in "
+            "ssl.policy.srv.allowed_identities");
+
+  server_.identity_from = IdentityFrom::kSanUri;
+  server_.allowed_identities = {"spiffe://example.com/app1"};
+  client_ =
+      testing::make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"app3"}, false, true));
+  EXPECT_EQ(refusal(),
+            "client certificate CN=app3,O=tlsgate (it has no san_uri) is not in "
+            "ssl.policy.srv.allowed_identities");
+}
+
+TEST_F(CheckPeerTest, PinsAdmitTheirKeyAndNameTheOneTheyRefuse) {
+  server_.identity_from = IdentityFrom::kCn;
+  server_.pinned_certs = {client_pin_hex()};
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_EQ(peer->identity, "app1");
+
+  server_.pinned_certs = {std::string(64, 'a')};
+  EXPECT_EQ(refusal(), "client certificate CN=app1,O=tlsgate (pin sha256:" + client_pin_hex() +
+                           ") is not in ssl.policy.srv.pinned_certs");
+}
+
+TEST_F(CheckPeerTest, TrustAllSkipsPinsAndAllowList) {
+  server_.trust_all = true;
+  server_.identity_from = IdentityFrom::kCn;
+  server_.pinned_certs = {std::string(64, 'a')};
+  server_.allowed_identities = {"somebody-else"};
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_EQ(peer->identity, "app1");
+}
+
+TEST_F(CheckPeerTest, TheClientSideChecksTheServerAgainstItsOwnPolicy) {
+  client_.pinned_certs = {std::string(64, 'b')};
+  auto server = build(server_, Side::kServer);
+  auto client = build(client_, Side::kClient);
+  testing::MemoryConnection conn(*server, *client, "localhost");
+  ASSERT_TRUE(conn.handshake().ok());
+  auto peer = check_peer(conn.client(), *client);
+  ASSERT_FALSE(peer);
+  EXPECT_EQ(
+      peer.error().message().rfind("server certificate CN=localhost,O=tlsgate (pin sha256:", 0), 0u)
+      << peer.error().message();
+  EXPECT_NE(peer.error().message().find(") is not in ssl.policy.cli.pinned_certs"),
+            std::string::npos)
+      << peer.error().message();
+}
+
+}  // namespace
+}  // namespace tlsgate::tls
