@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -38,6 +39,12 @@ SslSessionPtr with_edited_ticket(const SSL_SESSION* session, void (*edit)(std::s
   der.replace(at, ticket.size(), edited);
   const auto* in = reinterpret_cast<const unsigned char*>(der.data());
   return SslSessionPtr(d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size())));
+}
+
+std::shared_ptr<TicketKeys> new_keys() {
+  auto keys = TicketKeys::create();
+  if (!keys) throw std::runtime_error(keys.error().message());
+  return *keys;
 }
 
 class TicketKeysTest : public testing::TlsTest {
@@ -87,7 +94,7 @@ class TicketKeysTest : public testing::TlsTest {
 };
 
 TEST_F(TicketKeysTest, TicketFromTheCurrentKeyResumes) {
-  auto keys = std::make_shared<TicketKeys>();
+  auto keys = new_keys();
   auto srv = server(keys);
   auto session = first_session(*srv);
   bool resumed = false;
@@ -99,7 +106,7 @@ TEST_F(TicketKeysTest, TicketFromTheCurrentKeyResumes) {
 }
 
 TEST_F(TicketKeysTest, TicketsOutliveAReloadOnlyUnderSharedKeys) {
-  auto keys = std::make_shared<TicketKeys>();
+  auto keys = new_keys();
   auto session = first_session(*server(keys));
   EXPECT_TRUE(resumes(*server(keys), session.get())) << "a rebuilt context under the same keys";
   // The check can fail: OpenSSL's own keys are new with every context.
@@ -108,11 +115,11 @@ TEST_F(TicketKeysTest, TicketsOutliveAReloadOnlyUnderSharedKeys) {
 }
 
 TEST_F(TicketKeysTest, OneRotationKeepsTicketsTwoEndThem) {
-  auto keys = std::make_shared<TicketKeys>();
+  auto keys = new_keys();
   auto srv = server(keys);
   auto session = first_session(*srv);
   auto before_rotation = first_session(*srv);
-  keys->rotate();
+  ASSERT_TRUE(keys->rotate());
   // The previous key still opens tickets, and the client gets one under the
   // current key in exchange.
   bool resumed = false;
@@ -120,21 +127,21 @@ TEST_F(TicketKeysTest, OneRotationKeepsTicketsTwoEndThem) {
   EXPECT_TRUE(resumed);
   EXPECT_NE(ticket_of(exchanged.get()).substr(0, kKeyNameSize),
             ticket_of(session.get()).substr(0, kKeyNameSize));
-  keys->rotate();
+  ASSERT_TRUE(keys->rotate());
   EXPECT_FALSE(resumes(*srv, before_rotation.get())) << "two rotations old: a full handshake";
   EXPECT_TRUE(resumes(*srv, exchanged.get())) << "sealed under the now previous key";
 }
 
 TEST_F(TicketKeysTest, TicketOfOtherKeysIsNotResumedButTheHandshakeWorks) {
-  auto session = first_session(*server(std::make_shared<TicketKeys>()));
+  auto session = first_session(*server(new_keys()));
   bool resumed = true;
-  auto fresh = connect(*server(std::make_shared<TicketKeys>()), session.get(), &resumed);
+  auto fresh = connect(*server(new_keys()), session.get(), &resumed);
   EXPECT_FALSE(resumed);
   EXPECT_TRUE(fresh && SSL_SESSION_is_resumable(fresh.get()));
 }
 
 TEST_F(TicketKeysTest, ForgedTicketsAreRejected) {
-  auto keys = std::make_shared<TicketKeys>();
+  auto keys = new_keys();
   auto srv = server(keys);
   auto session = first_session(*srv);
   auto unknown_name = with_edited_ticket(session.get(), [](std::string& t) { t[0] ^= 0x01; });
@@ -149,14 +156,14 @@ TEST_F(TicketKeysTest, ForgedTicketsAreRejected) {
 
 TEST_F(TicketKeysTest, Tls12ResumesAcrossARotationToo) {
   server_.tls_versions = {"TLSv1.2"};
-  auto keys = std::make_shared<TicketKeys>();
+  auto keys = new_keys();
   auto srv = server(keys);
   auto session = first_session(*srv);
   EXPECT_EQ(SSL_SESSION_get_protocol_version(session.get()), TLS1_2_VERSION);
   EXPECT_TRUE(resumes(*srv, session.get()));
-  keys->rotate();
+  ASSERT_TRUE(keys->rotate());
   EXPECT_TRUE(resumes(*srv, session.get()));
-  keys->rotate();
+  ASSERT_TRUE(keys->rotate());
   EXPECT_FALSE(resumes(*srv, session.get()));
 }
 
