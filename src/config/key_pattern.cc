@@ -92,6 +92,11 @@ std::optional<std::string> nearest_key(std::string_view key) {
   std::optional<std::string> best;
   size_t best_distance = threshold + 1;
   auto consider = [&](std::string candidate) {
+    // The distance is at least the difference in length: skip the quadratic
+    // part for candidates that cannot win.
+    size_t gap =
+        std::max(lowered.size(), candidate.size()) - std::min(lowered.size(), candidate.size());
+    if (gap >= best_distance) return;
     size_t d = util::edit_distance(lowered, util::to_lower(candidate));
     if (d < best_distance) {
       best_distance = d;
