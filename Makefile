@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-all run test test-fast test-asan lint bench clean
+.PHONY: all deps build build-all run test test-fast asan-configure test-asan fuzz lint bench clean
 
 all: build
 
@@ -26,7 +26,8 @@ run:
 	$(MAKE) --no-print-directory build
 	scripts/demo.sh $(BUILD)/tlsgate
 
-# Every test: the normal build, then the unit tests again under ASan+UBSan.
+# Every test: the normal build, then the unit tests again under ASan+UBSan
+# and the fuzzers for a bounded time (test-asan).
 test:
 	scripts/install-deps.sh build test
 	$(MAKE) --no-print-directory build-all
@@ -36,12 +37,30 @@ test:
 test-fast: build-all
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-test-asan:
-	cmake -S . -B $(ASAN_BUILD) -DTLSGATE_SANITIZE=ON $(CMAKE_FLAGS)
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target tests-unit
+# One clang build (build-asan) serves the sanitized unit tests and the
+# libFuzzer harnesses: ASan+UBSan and fuzzer coverage on all code, libFuzzer
+# linked into the harnesses only. A build-asan configured by another compiler
+# is configured afresh (its objects would not mix).
+FUZZ_SECONDS ?= 30
+asan-configure:
+	scripts/install-deps.sh build fuzz
+	@grep -qs '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' $(ASAN_BUILD)/CMakeCache.txt || \
+	  rm -rf $(ASAN_BUILD)/CMakeCache.txt $(ASAN_BUILD)/CMakeFiles
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ \
+	  -DTLSGATE_SANITIZE=ON $(CMAKE_FLAGS)
+
+# The unit tests under ASan+UBSan, then every fuzzer for FUZZ_SECONDS each.
+test-asan: asan-configure
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target tests-unit fuzzers
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) --timeout 900 -L unit
+	scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
+
+# Longer fuzzing: make fuzz FUZZ_SECONDS=600 (FUZZ_ONLY=regex for some harnesses).
+fuzz: asan-configure
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target fuzzers
+	scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
 
 lint:
 	scripts/install-deps.sh build lint

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tlsgate needs to build, test and run its demo.
 # Only missing packages are installed; nothing is fetched from outside Debian.
-#   scripts/install-deps.sh [build|test|run|bench]...   (default: build)
+#   scripts/install-deps.sh [build|test|run|bench|lint|fuzz]...   (default: build)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
@@ -12,6 +12,9 @@ test_pkgs=(redis-server redis-tools postgresql postgresql-client
 run_pkgs=(redis-server redis-tools)
 bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3)
 lint_pkgs=(clang-format clang-tidy)
+# The sanitizer build is clang's: libFuzzer and the sanitizer runtimes come
+# with libclang-rt-14-dev, llvm-symbolizer (package llvm) names the lines.
+fuzz_pkgs=(clang libclang-rt-14-dev llvm)
 
 want=("${build_pkgs[@]}")
 for set in "${@:-build}"; do
@@ -21,7 +24,8 @@ for set in "${@:-build}"; do
     run) want+=("${run_pkgs[@]}") ;;
     bench) want+=("${bench_pkgs[@]}") ;;
     lint) want+=("${lint_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set' (build, test, run, bench, lint)" >&2; exit 2 ;;
+    fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set' (build, test, run, bench, lint, fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -53,7 +53,8 @@ const KeyDoc* find_key_doc(std::string_view key);
 
 // The closest valid key to an unknown KEY, keeping its <scope>/<name> part
 // ("ssl.policy.bolt.client_auht" -> "ssl.policy.bolt.client_auth"); nullopt
-// when nothing is close enough to be a useful suggestion.
+// when nothing is close enough to be a useful suggestion, or KEY is longer
+// than 256 characters (no real key is; the search is quadratic in the length).
 std::optional<std::string> nearest_key(std::string_view key);
 
 // Text for `tlsgate check --explain KEY`: key pattern, type, default,

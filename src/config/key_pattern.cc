@@ -75,9 +75,16 @@ const KeyDoc* find_key_doc(std::string_view key) {
   return m ? m->doc : nullptr;
 }
 
+namespace {
+constexpr size_t kMaxSuggestedKeyLength = 256;
+}  // namespace
+
 std::optional<std::string> nearest_key(std::string_view key) {
   const bool alias = key.starts_with(detail::kAliasPrefix);
   const auto bare = detail::strip_alias(key);
+  // Each candidate costs an edit distance, quadratic in the lengths: a key
+  // far longer than any real one gets no suggestion rather than minutes of work.
+  if (bare.size() > kMaxSuggestedKeyLength) return std::nullopt;
   const auto lowered = util::to_lower(bare);
   const auto parts = detail::components(bare);
   const size_t threshold = std::max<size_t>(2, bare.size() / 4);
@@ -85,6 +92,11 @@ std::optional<std::string> nearest_key(std::string_view key) {
   std::optional<std::string> best;
   size_t best_distance = threshold + 1;
   auto consider = [&](std::string candidate) {
+    // The distance is at least the difference in length: skip the quadratic
+    // part for candidates that cannot win.
+    size_t gap =
+        std::max(lowered.size(), candidate.size()) - std::min(lowered.size(), candidate.size());
+    if (gap >= best_distance) return;
     size_t d = util::edit_distance(lowered, util::to_lower(candidate));
     if (d < best_distance) {
       best_distance = d;
@@ -100,13 +112,12 @@ std::optional<std::string> nearest_key(std::string_view key) {
       continue;
     }
     // The key's own component at the variable's position is the likely
-    // scope; any other component covers typos that add or drop a dot.
+    // scope; its neighbours cover typos that add or drop a dot before it.
     auto index = static_cast<size_t>(var_at - pattern.begin());
-    if (index < parts.size() && detail::is_valid_name(parts[index])) {
-      consider(detail::instantiate(doc.pattern, parts[index]));
-    }
-    for (auto part : parts) {
-      if (detail::is_valid_name(part)) consider(detail::instantiate(doc.pattern, part));
+    for (size_t at : {index, index - 1, index + 1}) {  // index - 1 wraps when index is 0
+      if (at < parts.size() && detail::is_valid_name(parts[at])) {
+        consider(detail::instantiate(doc.pattern, parts[at]));
+      }
     }
   }
   if (best && alias) best = std::string(detail::kAliasPrefix) + *best;

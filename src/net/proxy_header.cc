@@ -10,7 +10,15 @@ void put16(std::string& out, size_t v) {
   out += static_cast<char>(v & 0xff);
 }
 
-void put_tlv(std::string& out, unsigned char type, const std::string& value) {
+// A PROXY v2 header's payload and each TLV have 16-bit lengths.
+constexpr size_t kMaxLength = 0xffff;
+
+// Appends the TLV when it fits in `room` more bytes of header. A longer value
+// is left out, never cut: a cut identity could be someone else's, and a
+// length that wrapped would let the value's bytes be read as TLVs of their own.
+void put_tlv(std::string& out, unsigned char type, const std::string& value, size_t& room) {
+  if (3 + value.size() > room) return;
+  room -= 3 + value.size();
   out += static_cast<char>(type);
   put16(out, value.size());
   out += value;
@@ -44,18 +52,25 @@ std::string proxy_v2_header(const ProxyInfo& info) {
   put16(addresses, info.source.port());
   put16(addresses, info.destination.port());
 
+  // The SSL TLV's head and flags always go, then the identity (what a backend
+  // authorises by), then the TLS fields, each only if it still fits.
+  size_t room = kMaxLength - addresses.size();
+  if (info.tls) room -= 3 + 5;
+  std::string identity;
+  if (!info.identity.empty()) put_tlv(identity, kPp2TypeTlsgateIdentity, info.identity, room);
   std::string tlvs;
   if (info.tls) {
     std::string ssl;
     ssl += static_cast<char>(0x01 |
                              (info.client_cert ? 0x06 : 0x00));  // CLIENT_SSL, CERT_CONN|CERT_SESS
     ssl.append(4, '\0');                                         // verify: 0 = verified
-    put_tlv(ssl, kPp2SubtypeSslVersion, info.tls_version);
-    if (!info.client_cn.empty()) put_tlv(ssl, kPp2SubtypeSslCn, info.client_cn);
-    put_tlv(ssl, kPp2SubtypeSslCipher, info.cipher);
-    put_tlv(tlvs, kPp2TypeSsl, ssl);
+    put_tlv(ssl, kPp2SubtypeSslVersion, info.tls_version, room);
+    if (!info.client_cn.empty()) put_tlv(ssl, kPp2SubtypeSslCn, info.client_cn, room);
+    put_tlv(ssl, kPp2SubtypeSslCipher, info.cipher, room);
+    size_t unlimited = kMaxLength;  // room for it was set aside above
+    put_tlv(tlvs, kPp2TypeSsl, ssl, unlimited);
   }
-  if (!info.identity.empty()) put_tlv(tlvs, kPp2TypeTlsgateIdentity, info.identity);
+  tlvs += identity;
 
   static constexpr char kSignature[] = "\r\n\r\n\0\r\nQUIT\n";
   std::string out(kSignature, 12);

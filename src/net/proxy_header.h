@@ -4,6 +4,8 @@
 // TLS client, a PP2_TYPE_SSL TLV with the TLS version, cipher and client
 // certificate CN as HAProxy sends them, plus the mapped identity in the
 // custom TLV 0xE0 (PP2_TYPE_MIN_CUSTOM) so a backend can authorise by it.
+// The header's lengths are 16 bits: a field too long to fit (a 64 KiB
+// identity) is left out, never cut; the identity keeps its place first.
 #pragma once
 
 #include <string>

@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -196,7 +197,14 @@ std::string serial_to_hex(const X509* cert) {
 util::SystemTime to_system_time(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return util::SystemTime{};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // SystemTime counts nanoseconds in 64 bits (years 1678 to 2262); RFC 5280's
+  // 99991231235959Z ("no expiry") or a year 0000 would overflow it. Clamp to
+  // half that range, so a difference of two such times cannot overflow either.
+  constexpr std::time_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(util::SystemTime::duration::max()).count() /
+      2;
+  return std::chrono::system_clock::from_time_t(
+      std::clamp<std::time_t>(timegm(&tm), -kLimit, kLimit));
 }
 
 std::string format_time(util::SystemTime t) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 namespace tlsgate::config {
@@ -103,6 +104,23 @@ TEST(ConfigKeyDocs, NearestKeyKeepsTheScope) {
       {"completely.unrelated", std::nullopt},
   };
   for (const auto& c : cases) EXPECT_EQ(nearest_key(c.key), c.want) << c.key;
+}
+
+// Found by tests/fuzz/config_fuzz (a timeout): one 4002-byte line of "a."
+// took the "did you mean" search minutes, every dot-separated component being
+// tried in every key pattern with a quadratic edit distance each.
+TEST(ConfigKeyDocs, NearestKeyOfAHugeKeyIsNoneAndQuick) {
+  std::string dots;
+  for (int i = 0; i < 2000; ++i) dots += "a.";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(nearest_key(dots + "enabled"), std::nullopt);
+  EXPECT_EQ(nearest_key("ssl.policy." + std::string(300, 'b') + ".client_auht"), std::nullopt);
+  // Minutes before; milliseconds now. The bound is generous for a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // A long scope that real configs could have still gets its suggestion.
+  std::string scope(200, 'b');
+  EXPECT_EQ(nearest_key("ssl.policy." + scope + ".client_auht"),
+            "ssl.policy." + scope + ".client_auth");
 }
 
 TEST(ConfigKeyDocs, ValueTypeNames) {

@@ -52,5 +52,47 @@ TEST(ProxyHeader, TlsTlvsAndIdentity) {
   EXPECT_EQ(rest, bytes({kPp2TypeTlsgateIdentity, 0, 4}) + "app1");
 }
 
+size_t be16_at(const std::string& h, size_t at) {
+  return (static_cast<unsigned char>(h[at]) << 8) | static_cast<unsigned char>(h[at + 1]);
+}
+
+// Found by tests/fuzz/proxy_header_fuzz: a TLV length is 16 bits, and an
+// identity of 65536 + 8 bytes was written with length 8, so a backend read
+// the rest of it as TLVs of its own: here, an identity TLV saying "admin".
+TEST(ProxyHeader, IdentityTooLongForATlvIsLeftOutNotWrapped) {
+  ProxyInfo info;
+  info.source = tcp::endpoint(make_address("10.0.0.7"), 51000);
+  info.destination = tcp::endpoint(make_address("127.0.0.1"), 6432);
+  info.identity = std::string(65536, 'a') + std::string(8, 'b');
+  info.identity.replace(8, 8, bytes({kPp2TypeTlsgateIdentity, 0, 5}) + "admin");
+  auto h = proxy_v2_header(info);
+  ASSERT_GE(h.size(), 16u);
+  EXPECT_EQ(h.size(), 16 + be16_at(h, 14));  // the length field covers exactly the rest
+  EXPECT_EQ(h.size(), 16u + 12u);            // addresses only: no identity TLV at all
+  EXPECT_EQ(h.find("admin"), std::string::npos);
+}
+
+TEST(ProxyHeader, LongCnIsLeftOutIdentityAndTlsFieldsKept) {
+  ProxyInfo info;
+  info.source = tcp::endpoint(make_address("10.0.0.7"), 1);
+  info.destination = tcp::endpoint(make_address("10.0.0.8"), 2);
+  info.tls = true;
+  info.client_cert = true;
+  info.tls_version = "TLSv1.3";
+  info.cipher = "TLS_AES_128_GCM_SHA256";
+  info.client_cn = std::string(65500, 'c');
+  info.identity = "app1";
+  auto h = proxy_v2_header(info);
+  ASSERT_GE(h.size(), 16u + 12u + 3u);
+  EXPECT_EQ(h.size(), 16 + be16_at(h, 14));
+  std::string tlvs = h.substr(16 + 12);
+  ASSERT_EQ(static_cast<unsigned char>(tlvs[0]), kPp2TypeSsl);
+  size_t ssl_len = be16_at(tlvs, 1);
+  std::string ssl = tlvs.substr(3, ssl_len);
+  EXPECT_EQ(ssl, bytes({0x07, 0, 0, 0, 0, kPp2SubtypeSslVersion, 0, 7}) + "TLSv1.3" +
+                     bytes({kPp2SubtypeSslCipher, 0, 22}) + "TLS_AES_128_GCM_SHA256");
+  EXPECT_EQ(tlvs.substr(3 + ssl_len), bytes({kPp2TypeTlsgateIdentity, 0, 4}) + "app1");
+}
+
 }  // namespace
 }  // namespace tlsgate::net

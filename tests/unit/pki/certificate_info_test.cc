@@ -1,5 +1,8 @@
 #include "pki/certificate_info.h"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -131,6 +134,38 @@ TEST_F(PkiDescribe, PinAndFingerprintMatchOpenssl) {
   std::string fp =
       openssl_ok("openssl x509 -noout -fingerprint -sha256 -in " + q(dir_ / "leaf.crt"));
   EXPECT_EQ("sha256 Fingerprint=" + info.fingerprint_sha256 + "\n", fp);
+}
+
+// Found by tests/fuzz/certificate_fuzz: RFC 5280's "no expiry" notAfter,
+// 99991231235959Z, overflowed system_clock's 64-bit nanoseconds (undefined
+// behaviour; a wrapped time in the past without UBSan). Year 0000 likewise.
+TEST_F(PkiDescribe, NoExpiryDateIsClampedNotWrapped) {
+  X509Ptr cert(X509_dup(leaf_.cert.get()));
+  ASSERT_EQ(ASN1_TIME_set_string(X509_getm_notAfter(cert.get()), "99991231235959Z"), 1);
+  ASSERT_GT(X509_sign(cert.get(), ca_.ca.key.get(), EVP_sha256()), 0);
+  util::FixedClock clock(kStart);
+  auto info = describe(cert.get(), clock);
+  EXPECT_FALSE(info.expired);
+  EXPECT_GT(info.days_left, 365 * 80);
+  EXPECT_GE(info.not_after, std::chrono::sys_days(std::chrono::year(2116) / 1 / 1));
+  EXPECT_THAT(format_time(info.not_after), ::testing::StartsWith("2116-"));
+}
+
+TEST(PkiToSystemTime, YearsPastSystemClockAreClamped) {
+  // ASN.1 GeneralizedTime contents, as they are in a certificate.
+  const std::string kNoExpiry = "99991231235959Z";
+  const std::string kYearZero = "00000101000000Z";
+  Asn1TimePtr t(ASN1_TIME_new());
+  ASSERT_EQ(ASN1_TIME_set_string(t.get(), kNoExpiry.c_str()), 1);
+  auto late = to_system_time(t.get());
+  ASSERT_EQ(ASN1_TIME_set_string(t.get(), kYearZero.c_str()), 1);
+  auto early = to_system_time(t.get());
+  EXPECT_GT(late, std::chrono::sys_days(std::chrono::year(2116) / 1 / 1));
+  EXPECT_LT(early, std::chrono::sys_days(std::chrono::year(1824) / 1 / 1));
+  // Differences of clamped times stay representable.
+  EXPECT_GT(std::chrono::floor<std::chrono::days>(late - early).count(), 0);
+  ASSERT_EQ(ASN1_TIME_set_string(t.get(), "20300301000000Z"), 1);
+  EXPECT_EQ(to_system_time(t.get()), kStart);
 }
 
 TEST(PkiFormatTime, IsUtcWithSeconds) {
