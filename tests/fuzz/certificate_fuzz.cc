@@ -15,7 +15,7 @@
 #include "pki/encode.h"
 #include "pki/loader.h"
 #include "pki/pin.h"
-#include "tls/peer_verifier.h"
+#include "tls/peer_identity.h"
 
 namespace {
 

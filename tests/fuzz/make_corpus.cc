@@ -23,6 +23,7 @@
 #include "fuzz_records.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
+#include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/pkcs12.h"

@@ -1,4 +1,4 @@
-// parse_private_key (pki/loader.h) on arbitrary PEM or DER: PKCS#1, PKCS#8,
+// parse_private_key (pki/private_key_loader.h) on arbitrary PEM or DER: PKCS#1, PKCS#8,
 // encrypted PKCS#8, legacy encrypted PEM, with no password, the right one
 // ("fuzz", as the generated seeds use) or a wrong one.
 //
@@ -10,7 +10,7 @@
 
 #include "fuzz_check.h"
 #include "pki/encode.h"
-#include "pki/loader.h"
+#include "pki/private_key_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tlsgate;
