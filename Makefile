@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-all run test test-fast asan-configure test-asan fuzz lint bench clean
+.PHONY: all deps build build-all run test test-fast asan-configure test-asan test-tsan fuzz lint bench clean
 
 all: build
 
@@ -26,13 +26,15 @@ run:
 	$(MAKE) --no-print-directory build
 	scripts/demo.sh $(BUILD)/tlsgate
 
-# Every test: the normal build, then the unit tests again under ASan+UBSan
-# and the fuzzers for a bounded time (test-asan).
+# Every test: the normal build (unit, e2e and the short soak), then the unit
+# tests again under ASan+UBSan and the fuzzers for a bounded time
+# (test-asan), then ThreadSanitizer (test-tsan).
 test:
 	scripts/install-deps.sh build test
 	$(MAKE) --no-print-directory build-all
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
 
 test-fast: build-all
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
@@ -57,6 +59,16 @@ test-asan: asan-configure
 	  ctest --output-on-failure -j$(JOBS) --timeout 900 -L unit
 	scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
 
+# ThreadSanitizer (clang): the unit tests and the e2e suites that reload
+# under traffic, against a TSan-built gate; any report fails (scripts/test-tsan.sh).
+TSAN_BUILD ?= build-tsan
+test-tsan:
+	scripts/install-deps.sh build test fuzz
+	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ \
+	  -DTLSGATE_TSAN=ON $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target tlsgate tests-unit e2e_reload_test e2e_gate_test
+	scripts/test-tsan.sh $(TSAN_BUILD)
+
 # Longer fuzzing: make fuzz FUZZ_SECONDS=600 (FUZZ_ONLY=regex for some harnesses).
 fuzz: asan-configure
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target fuzzers
@@ -78,4 +90,4 @@ bench:
 	bench/run.sh $(BENCH_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD)
