@@ -33,14 +33,24 @@ util::Result<std::optional<util::Secret>> resolve_password(const config::Policy&
   // password is left in freed memory; what is not kept is wiped.
   constexpr size_t kMax = 65536;
   std::string output;
-  output.reserve(kMax + 256);
+  output.reserve(kMax);
   std::array<char, 256> buf{};
   size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0 && output.size() < kMax) {
-    output.append(buf.data(), n);
+  bool too_long = false;
+  // Read to the end even past the limit, so the command is not killed by
+  // SIGPIPE and blamed for a failure that is really its output's length.
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    if (output.size() + n > kMax) too_long = true;
+    if (!too_long) output.append(buf.data(), n);
   }
   OPENSSL_cleanse(buf.data(), buf.size());
   int status = ::pclose(pipe);
+  if (too_long) {
+    OPENSSL_cleanse(output.data(), output.size());
+    return util::fail(key +
+                      ": the $(command) printed more than 64 KiB; it must print only the "
+                      "password");
+  }
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     OPENSSL_cleanse(output.data(), output.size());
     return util::fail(key + ": the $(command) failed (exit status " +

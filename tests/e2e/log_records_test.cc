@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_helpers.h"
+#include "support/echo_server.h"
 #include "support/gate_process.h"
+#include "support/loopback.h"
 
 namespace tlsgate::e2e {
 namespace {

@@ -96,6 +96,14 @@ TEST_F(PasswordTest, FailedCommandsSayHowTheyEndedButNotWhatTheyPrinted) {
             std::string(kKey) + ": the $(command) failed (exit status -1)" + advice);
 }
 
+TEST_F(PasswordTest, OutputOverTheLimitIsNamedAsSuchNotAsAFailedCommand) {
+  // 100 KiB: past the 64 KiB limit; the command must still end normally.
+  EXPECT_EQ(error_of("$(head -c 102400 /dev/zero | tr '\\0' x)"),
+            std::string(kKey) +
+                ": the $(command) printed more than 64 KiB; it must print only the password");
+  EXPECT_EQ(expanded("$(head -c 65536 /dev/zero | tr '\\0' x)").size(), 65536U);
+}
+
 TEST_F(PasswordTest, TheExpandedPasswordIsRedactedWhereverItIsPrinted) {
   auto r = expand("$(echo hunter2)");
   ASSERT_TRUE(r && r->has_value());
