@@ -37,8 +37,9 @@ struct PoolLink {
     kSpent,    // EOF, timeout or unread bytes: close politely, never reuse
     kBroken,   // socket or TLS error: no close_notify after a fatal error
   };
-  explicit PoolLink(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit PoolLink(tcp::socket s) : socket(std::move(s)), stream(socket.native_handle()) {}
 
+  tcp::socket socket;  // before the stream, which works on its fd
   Stream stream;
   std::shared_ptr<const tls::Context> ctx;  // the snapshot it was made with
   tls::PeerIdentity peer;
@@ -163,7 +164,8 @@ void close_links(Links links) {
   SigpipeGuard guard;
   for (auto& link : links) {
     if (link->state != PoolLink::State::kBroken) link->stream.shutdown_write();
-    link->stream.close();
+    boost::system::error_code ec;
+    link->socket.close(ec);
   }
   pki::clear_openssl_errors();
 }
@@ -215,7 +217,7 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, tcp::socket so
       return util::fail(
           tls::explain_handshake_failure(link->stream.ssl(), *link->ctx, core.backend));
     }
-    if (!wait_ready(link->stream.socket().native_handle(), r.status, deadline)) {
+    if (!wait_ready(link->stream.fd(), r.status, deadline)) {
       return util::fail(fmt::format(
           "TLS handshake with backend {} did not finish within {:g} s (ssl.policy.{}.handshake_"
           "timeout); check that it speaks TLS on that port",
@@ -319,7 +321,7 @@ util::Status PooledConnection::write_all(std::string_view data,
           fmt::format("backend {} (ssl.policy.{}) closed the connection while we "
                       "wrote; lease() a new one",
                       core_->backend, core_->scope));
-    } else if (!wait_ready(link.stream.socket().native_handle(), r.status, deadline)) {
+    } else if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
       return util::fail(
           fmt::format("backend {} (ssl.policy.{}) took no data for {:g} s; the "
@@ -357,7 +359,7 @@ util::Result<size_t> PooledConnection::read_some(std::span<char> buffer,
                       "new one",
                       core_->backend, core_->scope));
     }
-    if (!wait_ready(link.stream.socket().native_handle(), r.status, deadline)) {
+    if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
       return util::fail(
           fmt::format("no reply from backend {} (ssl.policy.{}) within {:g} s; the "

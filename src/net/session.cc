@@ -35,7 +35,13 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
                  const tcp::endpoint& peer)
-    : connector_(connector), client_(std::move(client)), connecting_(loop), timer_(loop) {
+    : connector_(connector),
+      client_socket_(std::move(client)),
+      client_(client_socket_.native_handle()),
+      upstream_socket_(loop),
+      timer_(loop) {
+  boost::system::error_code ec;
+  client_socket_.non_blocking(true, ec);  // accept(2) made it blocking
   peer_ = endpoint_text(peer);
   connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
   up_.name = "client->backend";
@@ -77,7 +83,7 @@ void Session::abort() { finish("closed at shutdown", false); }
 
 void Session::detect() {
   unsigned char byte = 0;
-  ssize_t n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK);
+  ssize_t n = ::recv(client_.fd(), &byte, 1, MSG_PEEK);
   if (n == 1) {
     on_detected(byte);
   } else if (n == 0) {
@@ -179,7 +185,7 @@ void Session::connect_upstream() {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(target.host, ec);
   if (!ec) return connect_directly(tcp::endpoint(address, target.port), std::move(on_connect));
-  resolver_.emplace(connecting_.get_executor());
+  resolver_.emplace(upstream_socket_.get_executor());
   resolver_->async_resolve(
       target.host, std::to_string(target.port),
       [this, self, on_connect](const boost::system::error_code& rec,
@@ -190,7 +196,7 @@ void Session::connect_upstream() {
                                            config::to_string(connector_.settings.upstream_address),
                                            rec.message()));
         }
-        asio::async_connect(connecting_, results,
+        asio::async_connect(upstream_socket_, results,
                             [on_connect](const boost::system::error_code& cec,
                                          const tcp::endpoint&) { on_connect(cec); });
       });
@@ -201,24 +207,25 @@ void Session::connect_upstream() {
 void Session::connect_directly(const tcp::endpoint& to,
                                std::function<void(const boost::system::error_code&)> then) {
   boost::system::error_code ec;
-  connecting_.open(to.protocol(), ec);
-  if (!ec) connecting_.non_blocking(true, ec);
+  upstream_socket_.open(to.protocol(), ec);
+  if (!ec) upstream_socket_.non_blocking(true, ec);
   if (ec) return then(ec);
-  int fd = connecting_.native_handle();
+  int fd = upstream_socket_.native_handle();
   if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) return then({});
   if (errno != EINPROGRESS) return then({errno, boost::system::system_category()});
-  connecting_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
-                                                      const boost::system::error_code& wec) {
+  upstream_socket_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
+                                                           const boost::system::error_code& wec) {
     if (wec || closed_) return then(wec);
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(connecting_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(upstream_socket_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
     then({err, boost::system::system_category()});
   });
 }
 
 void Session::on_upstream_connected() {
-  upstream_.emplace(std::move(connecting_));
+  // Asio's async_connect (a backend host name) left the socket non-blocking too.
+  upstream_.emplace(upstream_socket_.native_handle());
   if (mysql_) {
     arm_deadline(connector_.handshake_timeout,
                  "MySQL connection phase (greeting, TLS handshake and login)");
@@ -296,8 +303,8 @@ void Session::on_upstream_ready() {
 std::string Session::proxy_header() {
   ProxyInfo info;
   boost::system::error_code ec;
-  info.source = client_.socket().remote_endpoint(ec);
-  info.destination = client_.socket().local_endpoint(ec);
+  info.source = client_socket_.remote_endpoint(ec);
+  info.destination = client_socket_.local_endpoint(ec);
   if (client_.is_tls()) {
     info.tls = true;
     info.client_cert = identity_.presented;
@@ -402,7 +409,7 @@ void Session::fail_io(Stream& s, const Direction& d) {
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(
+  socket_of(s).async_wait(
       type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
         if (ec || closed_) return;
         (this->*then)();
@@ -413,12 +420,12 @@ void Session::wait_direction(Direction& d, Stream& s, Io want) {
   if (d.waiting) return;
   d.waiting = true;
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(type,
-                        [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
-                          d.waiting = false;
-                          if (ec || closed_) return;
-                          pump(d);
-                        });
+  socket_of(s).async_wait(
+      type, [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
+        d.waiting = false;
+        if (ec || closed_) return;
+        pump(d);
+      });
 }
 
 void Session::arm_deadline(config::Seconds timeout, std::string what) {
@@ -454,9 +461,8 @@ void Session::finish(const std::string& reason, bool failure) {
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();
-  client_.close();
-  connecting_.close(ec);
-  if (upstream_) upstream_->close();
+  client_socket_.close(ec);
+  upstream_socket_.close(ec);
   if (failure) {
     spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
   } else {
