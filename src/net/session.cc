@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/connect.hpp>
 
+#include "net/dial.h"
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
@@ -206,20 +207,16 @@ void Session::connect_upstream() {
 // poll(2) per backend connection before it reads SO_ERROR.
 void Session::connect_directly(const tcp::endpoint& to,
                                std::function<void(const boost::system::error_code&)> then) {
+  auto c = start_connect(to.data(), static_cast<socklen_t>(to.size()));
   boost::system::error_code ec;
-  upstream_socket_.open(to.protocol(), ec);
-  if (!ec) upstream_socket_.non_blocking(true, ec);
+  if (c.fd.valid()) upstream_socket_.assign(to.protocol(), c.fd.get(), ec);
   if (ec) return then(ec);
-  int fd = upstream_socket_.native_handle();
-  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) return then({});
-  if (errno != EINPROGRESS) return then({errno, boost::system::system_category()});
+  c.fd.release();  // upstream_socket_ owns it now
+  if (c.error != EINPROGRESS) return then({c.error, boost::system::system_category()});
   upstream_socket_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
                                                            const boost::system::error_code& wec) {
     if (wec || closed_) return then(wec);
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(upstream_socket_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
-    then({err, boost::system::system_category()});
+    then({connect_result(upstream_socket_.native_handle()), boost::system::system_category()});
   });
 }
 
