@@ -1,8 +1,5 @@
 #include "net/client_pool.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -82,43 +79,10 @@ namespace {
 constexpr const char* kEmptyLease =
     "this PooledConnection is empty (released, discarded or moved from); lease() a new one";
 
-// OpenSSL writes to the socket with write(2), which raises SIGPIPE once the
-// backend is gone; an embedding process must not die of that. So SIGPIPE is
-// blocked on this thread while we touch the socket, and one raised meanwhile
-// is consumed (libpq's pq_block_sigpipe does the same).
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~SigpipeGuard() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
-      timespec zero{};
-      sigtimedwait(&pipe_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_{};
-  sigset_t saved_{};
-  bool was_pending_ = false;
-};
-
 // A pooled link is reusable only if the backend has said nothing since: a
 // close_notify, a reset, or bytes nobody read (a reply the last user left)
 // would each put the next user out of step. Processes TLS 1.3 tickets on the way.
 void check_quiet(PoolLink& link) {
-  SigpipeGuard guard;
   ERR_clear_error();
   char byte = 0;
   size_t n = 0;
@@ -133,7 +97,6 @@ void check_quiet(PoolLink& link) {
 }
 
 void close_links(Links links) {
-  SigpipeGuard guard;
   for (auto& link : links) {
     if (link->state != PoolLink::State::kBroken) link->stream.shutdown_write();
     link->socket.reset();
@@ -160,7 +123,6 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, util::Fd socke
   // The policy's own value, as reloaded, unless the pool's options override it.
   auto timeout = core.options.handshake_timeout.value_or(policy.handshake_timeout);
   auto deadline = deadline_after(timeout);
-  SigpipeGuard guard;
   while (true) {  // bounded by the deadline
     auto r = link->stream.handshake();
     if (r.status == Io::kOk) break;
@@ -251,7 +213,6 @@ util::Status PooledConnection::write_all(std::string_view data,
   auto& link = *link_;
   auto limit = timeout.value_or(core_->options.io_timeout);
   auto deadline = deadline_after(limit);
-  SigpipeGuard guard;
   size_t done = 0;
   while (done < data.size()) {  // bounded by the deadline: each pass writes or waits
     auto r = link.stream.write(data.data() + done, data.size() - done);
@@ -285,8 +246,7 @@ util::Result<size_t> PooledConnection::read_some(std::span<char> buffer,
   auto& link = *link_;
   auto limit = timeout.value_or(core_->options.io_timeout);
   auto deadline = deadline_after(limit);
-  SigpipeGuard guard;  // a read may write too (TLS 1.3 key update, alerts)
-  while (true) {       // bounded by the deadline: each pass reads or waits
+  while (true) {  // bounded by the deadline: each pass reads or waits
     auto r = link.stream.read(buffer.data(), buffer.size());
     if (r.status == Io::kOk) return r.bytes;
     if (r.status == Io::kEof) {

@@ -348,8 +348,9 @@ void Gate::stop() {
 
 int Gate::run() {
   auto& s = *impl_;
-  // OpenSSL writes sockets with write(2): a peer that reset its connection
-  // must cost that connection an EPIPE, not the process a SIGPIPE.
+  // Sockets are written with send(2) and MSG_NOSIGNAL (net/stream.cc). The
+  // log is not: stderr on a pipe whose reader went away (a restarted log
+  // collector) must cost a log line, not the gate.
   ::signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < s.connectors.size(); ++i) {
     auto& c = *s.connectors[i];
