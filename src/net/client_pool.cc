@@ -96,6 +96,17 @@ void check_quiet(PoolLink& link) {
   }
 }
 
+// A read or write failed: the link is not used again. The TLS alert the
+// backend sent, if any, says why; else `what` it did.
+util::Error broken(PoolLink& link, const PoolCore& core, std::string_view what) {
+  link.state = PoolLink::State::kBroken;
+  if (ERR_peek_error() != 0) {
+    return util::Error(tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core.backend));
+  }
+  return util::Error(fmt::format("backend {} (ssl.policy.{}) {}; lease() a new one", core.backend,
+                                 core.scope, what));
+}
+
 void close_links(Links links) {
   for (auto& link : links) {
     if (link->state != PoolLink::State::kBroken) link->stream.shutdown_write();
@@ -219,15 +230,7 @@ util::Status PooledConnection::write_all(std::string_view data,
     if (r.status == Io::kOk) {
       done += r.bytes;
     } else if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
-      link.state = PoolLink::State::kBroken;
-      if (ERR_peek_error() != 0) {
-        return util::fail(
-            tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core_->backend));
-      }
-      return util::fail(
-          fmt::format("backend {} (ssl.policy.{}) closed the connection while we "
-                      "wrote; lease() a new one",
-                      core_->backend, core_->scope));
+      return util::fail(broken(link, *core_, "closed the connection while we wrote"));
     } else if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
       return util::fail(
@@ -254,16 +257,8 @@ util::Result<size_t> PooledConnection::read_some(std::span<char> buffer,
       return size_t{0};
     }
     if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
-      link.state = PoolLink::State::kBroken;
       // A backend that refuses our certificate after a TLS 1.3 handshake says so here.
-      if (ERR_peek_error() != 0) {
-        return util::fail(
-            tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core_->backend));
-      }
-      return util::fail(
-          fmt::format("backend {} (ssl.policy.{}) reset the connection; lease() a "
-                      "new one",
-                      core_->backend, core_->scope));
+      return util::fail(broken(link, *core_, "reset the connection"));
     }
     if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
