@@ -64,6 +64,12 @@ struct Gate::Impl {
       : options(o),
         registry({o.expand_commands, {}, std::make_shared<tls::TicketKeys>()},
                  util::SystemClock::instance()) {}
+  // The watcher's thread reaches into the members below (reload_mu, config,
+  // registry, connectors) until it is joined: that comes first, also when
+  // run() never ran and so never stopped it.
+  ~Impl() { watcher.reset(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   config::Config config;
   GateOptions options;

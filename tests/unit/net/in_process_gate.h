@@ -1,0 +1,74 @@
+// A net::Gate in the test's own process: a temp folder with a test CA, the
+// gate's certificate and key (policy "gate"), and a config file written from
+// key=value pairs, loaded as `tlsgate serve` loads it.
+//
+// Header-only: tlsgate_test() compiles only *_test.cc files.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "net/gate.h"
+#include "support/gate_process.h"
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
+
+namespace tlsgate::net::test_gate {
+
+class InProcessGate {
+ public:
+  InProcessGate() : dir_(std::filesystem::canonical(tmp_.path())) {
+    ca_ = test::make_test_ca("in-process gate test CA");
+    auto leaf = test::make_leaf(ca_, {"localhost", "127.0.0.1"});
+    std::filesystem::create_directories(dir_ / "certs/gate/trusted");
+    test::write_cert(dir_ / "certs/gate/public.crt", leaf.cert.get());
+    test::write_key(dir_ / "certs/gate/private.key", leaf.key.get());
+    test::write_cert(dir_ / "ca.crt", ca_.ca.cert.get());
+    port_ = test::free_loopback_port();
+    conf_ = {{"server.worker_threads", "1"},
+             {"ssl.policy.gate.enabled", "true"},
+             {"ssl.policy.gate.base_directory", "certs/gate"},
+             {"ssl.policy.gate.client_auth", "NONE"},
+             {"connector.db.listen_address", "127.0.0.1:" + std::to_string(port_)},
+             {"connector.db.ssl_policy", "gate"}};
+  }
+
+  void set(const std::string& key, const std::string& value) { conf_[key] = value; }
+
+  // Writes the config, loads it and creates the gate (signals not handled).
+  ::testing::AssertionResult create() {
+    std::string text;
+    for (const auto& [k, v] : conf_) text += k + "=" + v + "\n";
+    test::write_text(dir_ / "tlsgate.conf", text);
+    auto loaded = config::load_config(dir_ / "tlsgate.conf", {});
+    if (!loaded.ok()) {
+      std::string why;
+      for (const auto& d : loaded.diagnostics) why += config::format(d) + "\n";
+      return ::testing::AssertionFailure() << "config: " << why;
+    }
+    auto gate = Gate::create(*loaded.config, {.expand_commands = false, .handle_signals = false});
+    if (!gate) return ::testing::AssertionFailure() << gate.error().message();
+    gate_ = std::move(*gate);
+    return ::testing::AssertionSuccess();
+  }
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path ca_file() const { return dir_ / "ca.crt"; }
+  int port() const { return port_; }
+  std::unique_ptr<Gate>& gate() { return gate_; }
+
+ private:
+  test::TempDir tmp_;
+  std::filesystem::path dir_;
+  test::TestCa ca_;
+  int port_ = 0;
+  std::map<std::string, std::string> conf_;
+  std::unique_ptr<Gate> gate_;
+};
+
+}  // namespace tlsgate::net::test_gate
