@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "config/settings.h"
 #include "config/user_map.h"
@@ -35,5 +36,10 @@ struct ConnectorRuntime {
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;
 };
+
+// The config key of a connector's user_map, which also names its watch.
+inline std::string user_map_key(const std::string& connector) {
+  return "connector." + connector + ".user_map";
+}
 
 }  // namespace tlsgate::net

@@ -4,8 +4,6 @@
 #include <csignal>
 #include <deque>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,11 +14,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/loader.h"
+#include "net/reloader.h"
 #include "net/session.h"
-#include "pki/certificate_info.h"
 #include "tls/context_registry.h"
-#include "tls/file_watcher.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -52,11 +48,6 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   return results.begin()->endpoint();
 }
 
-// The config key of a connector's user_map, which also names its watch.
-std::string user_map_key(const std::string& connector) {
-  return "connector." + connector + ".user_map";
-}
-
 }  // namespace
 
 struct Gate::Impl {
@@ -64,19 +55,18 @@ struct Gate::Impl {
       : options(o),
         registry({o.expand_commands, {}, std::make_shared<tls::TicketKeys>()},
                  util::SystemClock::instance()) {}
-  // The watcher's thread reaches into the members below (reload_mu, config,
-  // registry, connectors) until it is joined: that comes first, also when
-  // run() never ran and so never stopped it.
-  ~Impl() { watcher.reset(); }
+  // The watcher's thread reaches into the registry and the connectors until
+  // it is joined: that comes first, also when run() never ran and so never
+  // stopped it.
+  ~Impl() { reloader.reset(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
   config::Config config;
   GateOptions options;
   tls::ContextRegistry registry;
-  std::unique_ptr<tls::FileWatcher> watcher;
-  std::mutex reload_mu;  // serialises file-change and SIGHUP reloads
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
+  std::unique_ptr<Reloader> reloader;
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context control{1};
   // Added in create(), before the ports open: a signal that arrives before
@@ -85,10 +75,6 @@ struct Gate::Impl {
   std::atomic<bool> stopping{false};
 
   util::Status build_contexts();
-  util::Status watch_files();
-  void reload_config();
-  void reload_user_maps(const std::string& only);
-  void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
   void begin_drain();
@@ -131,88 +117,6 @@ util::Status Gate::Impl::build_contexts() {
     connectors.push_back(std::move(rt));
   }
   return {};
-}
-
-void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
-  for (const auto& r : reports) {
-    const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
-    if (r.ok) {
-      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
-                   r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
-                   r.new_serial.empty() ? "none" : r.new_serial,
-                   r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
-    } else {
-      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
-                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
-    }
-  }
-}
-
-// A user_map keeps its old content when the new one does not parse, like a
-// policy keeps its old context.
-void Gate::Impl::reload_user_maps(const std::string& only) {
-  for (auto& c : connectors) {
-    auto key = user_map_key(c->settings.name);
-    if (!c->user_map || (!only.empty() && only != key)) continue;
-    auto map = config::UserMap::load(*c->settings.user_map);
-    if (!map) {
-      spdlog::error("{}: reload failed, the old map stays in force: {}", key,
-                    map.error().message());
-      continue;
-    }
-    // The watch is on the folder: other files changing there (a log, say)
-    // must not count as reloads.
-    if (*map == *c->user_map->get()) continue;
-    spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
-                 map->size());
-    c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
-  }
-}
-
-util::Status Gate::Impl::watch_files() {
-  watcher.reset();
-  auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config.server.reload_settle);
-  std::map<std::string, std::filesystem::path> user_maps;
-  for (const auto& c : connectors) {
-    if (c->settings.user_map) {
-      user_maps[user_map_key(c->settings.name)] = *c->settings.user_map;
-    }
-  }
-  auto on_change = [this](const std::string& name) {
-    std::lock_guard lock(reload_mu);
-    if (name.starts_with("connector.")) return reload_user_maps(name);
-    log_reloads(registry.reload(config.policies, {name}), "a file change");
-  };
-  auto w = tls::FileWatcher::create(registry.policies(), settle, on_change, user_maps);
-  if (!w) return util::fail(w.error());
-  watcher = std::move(*w);
-  return {};
-}
-
-void Gate::Impl::reload_config() {
-  auto loaded = config::load_config(config.file, config::current_environment());
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
-    spdlog::error("reload of {} failed: the old configuration stays in force",
-                  config.file.string());
-    return;
-  }
-  const auto& next = *loaded.config;
-  {
-    std::lock_guard lock(reload_mu);
-    if (next.connectors != config.connectors || next.server != config.server) {
-      spdlog::warn(
-          "reload: connector or server.* settings changed in {}; they take effect only after a "
-          "restart",
-          config.file.string());
-    }
-    config.policies = next.policies;
-    log_reloads(registry.reload(config.policies), "a configuration reload");
-    reload_user_maps("");
-  }
-  // Outside the lock: replacing the watcher joins its thread, which may be
-  // waiting for the lock in a file-change reload.
-  if (auto st = watch_files(); !st) spdlog::error("{}", st.error().message());
 }
 
 util::Status Gate::Impl::bind_all() {
@@ -297,7 +201,7 @@ void Gate::Impl::begin_drain() {
         drain_result = 1;
       }
       for (auto& w : workers) w->loop.stop();
-      if (watcher) watcher->stop();
+      reloader->stop();
       control.stop();
       *poll = nullptr;  // break the self-reference
       return;
@@ -336,7 +240,9 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
-  if (auto st = impl->watch_files(); !st) return util::fail(st.error());
+  auto reloader = Reloader::create(config, impl->registry, impl->connectors);
+  if (!reloader) return util::fail(reloader.error());
+  impl->reloader = std::move(*reloader);
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 
@@ -345,7 +251,7 @@ const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
 }
 
 void Gate::reload() {
-  asio::post(impl_->control, [this] { impl_->reload_config(); });
+  asio::post(impl_->control, [this] { impl_->reloader->reload_config(); });
 }
 
 void Gate::stop() {
@@ -380,7 +286,7 @@ int Gate::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
-          impl_->reload_config();
+          impl_->reloader->reload_config();
           on_signal();
           return;
         }
