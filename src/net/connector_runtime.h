@@ -32,6 +32,9 @@ struct ConnectorRuntime {
   std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
   std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
   std::shared_ptr<util::Versioned<config::UserMap>> user_map;    // null: no user_map
+  // Without a client-side policy (tls_level=DISABLED); else each session
+  // takes its policy's handshake_timeout from the context it starts with,
+  // so a reload changes it for new connections.
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;

@@ -101,7 +101,6 @@ util::Status Gate::Impl::build_contexts() {
       auto side = acquire(settings.ssl_policy, tls::Side::kServer);
       if (!side) return util::fail(side.error());
       rt->client_side = *side;
-      rt->handshake_timeout = config.policies.at(settings.ssl_policy).handshake_timeout;
     }
     if (settings.upstream_ssl_policy) {
       auto side = acquire(*settings.upstream_ssl_policy, tls::Side::kClient);

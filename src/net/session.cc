@@ -54,8 +54,11 @@ Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_rel
 void Session::start() {
   if (connector_.client_side) client_ctx_ = connector_.client_side->get();
   if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
+  // The policy's value as last reloaded; the session keeps it, like its context.
+  handshake_timeout_ =
+      client_ctx_ ? client_ctx_->policy.handshake_timeout : connector_.handshake_timeout;
   last_activity_ = std::chrono::steady_clock::now();
-  arm_deadline(connector_.handshake_timeout, "TLS handshake");
+  arm_deadline(handshake_timeout_, "TLS handshake");
   if (connector_.settings.protocol == config::Protocol::kPostgres) {
     postgres_ = std::make_unique<starttls::PostgresNegotiation>(connector_.settings.tls_level);
     negotiate_postgres();
@@ -169,7 +172,7 @@ std::string Session::user_refusal(std::string_view user) const {
 
 void Session::connect_upstream() {
   const auto& target = connector_.settings.upstream_address;
-  arm_deadline(connector_.handshake_timeout,
+  arm_deadline(handshake_timeout_,
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
                    config::to_string(target));
   auto self = shared_from_this();
@@ -224,8 +227,7 @@ void Session::on_upstream_connected() {
   // Asio's async_connect (a backend host name) left the socket non-blocking too.
   upstream_.emplace(upstream_socket_.native_handle());
   if (mysql_) {
-    arm_deadline(connector_.handshake_timeout,
-                 "MySQL connection phase (greeting, TLS handshake and login)");
+    arm_deadline(handshake_timeout_, "MySQL connection phase (greeting, TLS handshake and login)");
     auto step = mysql_->start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());

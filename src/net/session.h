@@ -108,6 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Stream> upstream_;                  // once upstream_socket_ is connected
   std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
+  config::Seconds handshake_timeout_{0.0};  // client_ctx_'s policy's, taken at start()
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;
