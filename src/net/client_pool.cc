@@ -130,7 +130,9 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, util::Fd socke
         "DNS name or IP address on its certificate",
         core.backend, core.options.server_name));
   }
-  link->stream.attach_tls(std::move(ssl));
+  if (!link->stream.attach_tls(std::move(ssl))) {
+    return util::fail(pki::openssl_error("ssl.policy." + policy.scope + ": BIO_new"));
+  }
   // The policy's own value, as reloaded, unless the pool's options override it.
   auto timeout = core.options.handshake_timeout.value_or(policy.handshake_timeout);
   auto deadline = deadline_after(timeout);

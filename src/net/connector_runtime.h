@@ -23,7 +23,8 @@ struct ConnectorStats {
   std::atomic<uint64_t> handshake_failures{0};
   std::atomic<uint64_t> upstream_failures{0};
   std::atomic<uint64_t> plaintext_refused{0};
-  std::atomic<uint64_t> users_refused{0};  // user_map said no
+  std::atomic<uint64_t> users_refused{0};       // user_map said no
+  std::atomic<uint64_t> tls_setup_failures{0};  // no memory for a TLS session or its BIO
   std::atomic<uint32_t> active{0};
 };
 

@@ -28,7 +28,9 @@ util::Result<std::vector<pki::X509Ptr>> fetch_peer_chain(const config::HostPort&
   SSL_set_connect_state(ssl.get());
   tls::set_sni(ssl.get(), peer.host);
   Stream stream(socket->get());
-  stream.attach_tls(std::move(ssl));
+  if (!stream.attach_tls(std::move(ssl))) {
+    return util::fail(pki::openssl_error("cannot create a TLS client"));
+  }
   while (true) {  // bounded by the deadline
     auto r = stream.handshake();
     if (r.status == Io::kOk) break;

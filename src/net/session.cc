@@ -114,16 +114,27 @@ void Session::on_detected(unsigned char first_byte) {
 }
 
 void Session::start_client_tls() {
+  pki::clear_openssl_errors();
   tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
-  if (!ssl) return finish(pki::openssl_error("cannot create a TLS session").message(), true);
+  if (!ssl) return fail_tls_setup(false);
   SSL_set_accept_state(ssl.get());
   if (postgres_) {
     // PostgreSQL 17 clients check for it (sslnegotiation=direct requires it).
     static const std::string kPostgresAlpn = tls::alpn_wire({"postgresql"});
     tls::set_connection_alpn(ssl.get(), kPostgresAlpn);
   }
-  client_.attach_tls(std::move(ssl));
+  if (!client_.attach_tls(std::move(ssl))) return fail_tls_setup(false);
   client_handshake();
+}
+
+// OpenSSL could not allocate a session or its BIO: memory is short. The
+// connection goes, counted; the gate goes on.
+void Session::fail_tls_setup(bool upstream) {
+  connector_.stats.tls_setup_failures.fetch_add(1, std::memory_order_relaxed);
+  auto reason = pki::openssl_error(upstream ? "cannot set up TLS with the backend (out of memory?)"
+                                            : "cannot set up TLS with the client (out of memory?)");
+  if (upstream) return fail_upstream(reason.message());
+  finish(reason.message(), true);
 }
 
 void Session::client_handshake() {
@@ -259,11 +270,13 @@ void Session::fail_upstream(const std::string& reason) {
 }
 
 void Session::start_upstream_tls() {
+  pki::clear_openssl_errors();
   tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
+  if (!ssl) return fail_tls_setup(true);
   SSL_set_connect_state(ssl.get());
   tls::set_expected_name(ssl.get(), connector_.settings.upstream_server_name,
                          upstream_ctx_->policy.verify_hostname);
-  upstream_->attach_tls(std::move(ssl));
+  if (!upstream_->attach_tls(std::move(ssl))) return fail_tls_setup(true);
   upstream_handshake();
 }
 

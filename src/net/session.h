@@ -77,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void mysql_read_backend() { mysql_read(false); }
   std::string user_refusal(std::string_view user) const;
   void start_client_tls();
+  void fail_tls_setup(bool upstream);
   void client_handshake();
   void on_client_ready();
   void connect_upstream();

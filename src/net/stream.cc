@@ -134,13 +134,16 @@ Stream::Stream(int fd) : fd_(fd) {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
-void Stream::attach_tls(tls::SslPtr ssl) {
-  gather_ = std::make_unique<Gather>();
-  gather_->fd = fd_;
+bool Stream::attach_tls(tls::SslPtr ssl) {
+  auto gather = std::make_unique<Gather>();
+  gather->fd = fd_;
   BIO* bio = BIO_new(socket_method());
-  BIO_set_data(bio, gather_.get());
+  if (bio == nullptr) return false;
+  BIO_set_data(bio, gather.get());
+  gather_ = std::move(gather);
   ssl_ = std::move(ssl);
   SSL_set_bio(ssl_.get(), bio, bio);
+  return true;
 }
 
 IoResult Stream::ssl_result(int rc) {

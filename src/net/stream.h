@@ -56,8 +56,10 @@ class Stream {
   SSL* ssl() const { return ssl_.get(); }
   bool is_tls() const { return ssl_ != nullptr; }
 
-  // Attaches TLS: the SSL reads and writes fd().
-  void attach_tls(tls::SslPtr ssl);
+  // Attaches TLS: the SSL reads and writes fd(). False when OpenSSL could
+  // not allocate the socket BIO (the reason is on its error queue); the
+  // Stream stays plain and `ssl` is freed.
+  [[nodiscard]] bool attach_tls(tls::SslPtr ssl);
 
   IoResult handshake();
   // On TLS, reads as many records as are already here, up to `size`.

@@ -5,10 +5,13 @@
 // Header-only: tlsgate_test() compiles only *_test.cc files.
 #pragma once
 
+#include <poll.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -29,14 +32,20 @@ class InProcessGate {
     test::write_cert(dir_ / "certs/gate/public.crt", leaf.cert.get());
     test::write_key(dir_ / "certs/gate/private.key", leaf.key.get());
     test::write_cert(dir_ / "ca.crt", ca_.ca.cert.get());
+    test::write_cert(dir_ / "certs/gate/trusted/ca.crt", ca_.ca.cert.get());
     port_ = test::free_loopback_port();
     conf_ = {{"server.worker_threads", "1"},
              {"ssl.policy.gate.enabled", "true"},
              {"ssl.policy.gate.base_directory", "certs/gate"},
              {"ssl.policy.gate.client_auth", "NONE"},
              {"connector.db.listen_address", "127.0.0.1:" + std::to_string(port_)},
-             {"connector.db.ssl_policy", "gate"}};
+             {"connector.db.ssl_policy", "gate"},
+             {"server.shutdown_timeout", "0.1"}};
   }
+
+  ~InProcessGate() { stop(); }
+  InProcessGate(const InProcessGate&) = delete;
+  InProcessGate& operator=(const InProcessGate&) = delete;
 
   void set(const std::string& key, const std::string& value) { conf_[key] = value; }
 
@@ -57,6 +66,23 @@ class InProcessGate {
     return ::testing::AssertionSuccess();
   }
 
+  // Gate::run() on a thread of its own; returns once the port accepts.
+  ::testing::AssertionResult start() {
+    runner_ = std::thread([this] { gate_->run(); });
+    for (int attempt = 0; attempt < 500; ++attempt) {  // up to about 5 s
+      if (test::loopback_port_accepts(port_)) return ::testing::AssertionSuccess();
+      ::poll(nullptr, 0, 10);
+    }
+    return ::testing::AssertionFailure() << "the gate never listened on port " << port_;
+  }
+
+  // Gate::stop() and the end of run(). Idempotent.
+  void stop() {
+    if (!runner_.joinable()) return;
+    gate_->stop();
+    runner_.join();
+  }
+
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path ca_file() const { return dir_ / "ca.crt"; }
   int port() const { return port_; }
@@ -69,6 +95,7 @@ class InProcessGate {
   int port_ = 0;
   std::map<std::string, std::string> conf_;
   std::unique_ptr<Gate> gate_;
+  std::thread runner_;
 };
 
 }  // namespace tlsgate::net::test_gate

@@ -59,8 +59,8 @@ class StreamTest : public ::testing::Test {
     for (tcp::socket* s : {&server_socket_, &client_socket_}) s->non_blocking(true);
     server_.emplace(server_socket_.native_handle());
     client_.emplace(client_socket_.native_handle());
-    server_->attach_tls(tls::SslPtr(SSL_new(server_ctx_.get())));
-    client_->attach_tls(tls::SslPtr(SSL_new(client_ctx_.get())));
+    ASSERT_TRUE(server_->attach_tls(tls::SslPtr(SSL_new(server_ctx_.get()))));
+    ASSERT_TRUE(client_->attach_tls(tls::SslPtr(SSL_new(client_ctx_.get()))));
     SSL_set_accept_state(server_->ssl());
     SSL_set_connect_state(client_->ssl());
     bool server_done = false, client_done = false;
