@@ -20,6 +20,7 @@ namespace tlsgate::net {
 struct ConnectorStats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused_over_limit{0};
+  std::atomic<uint64_t> refused_no_descriptors{0};  // RLIMIT_NOFILE would be exceeded
   std::atomic<uint64_t> handshake_failures{0};
   std::atomic<uint64_t> upstream_failures{0};
   std::atomic<uint64_t> plaintext_refused{0};

@@ -1,5 +1,8 @@
 #include "net/gate.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <csignal>
 #include <deque>
@@ -14,9 +17,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/fd_budget.h"
 #include "net/reloader.h"
 #include "net/session.h"
 #include "tls/context_registry.h"
+#include "util/fd.h"
+#include "util/fd_limit.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -33,6 +39,9 @@ struct Worker {
   // Filled by accept(2) for each acceptor's pending accept, so a session
   // knows its peer without a getpeername(2).
   std::deque<tcp::endpoint> peers;
+  // Given up when accept(2) finds no descriptor left, to take the waiting
+  // client and close it at once (refused, and not reported again and again).
+  util::Fd spare{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
   std::thread thread;
 };
 
@@ -73,10 +82,14 @@ struct Gate::Impl {
   // run() waits for it is held, not fatal.
   std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
+  FdBudget fds;  // set at the end of create(), read by every worker
 
   util::Status build_contexts();
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
+  void accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
+                                  ConnectorRuntime& c);
+  uint64_t sessions_open() const;
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
@@ -152,6 +165,10 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
   acceptor.async_accept(peer, [this, &w, &acceptor, &peer, &c](const boost::system::error_code& ec,
                                                                tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == asio::error::no_descriptors ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      return accept_without_descriptors(w, acceptor, peer, c);
+    }
     if (!ec) {
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
       if (c.stats.active.load(std::memory_order_relaxed) >= c.settings.max_connections) {
@@ -162,12 +179,42 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         }
         boost::system::error_code ignored;
         socket.close(ignored);
+      } else if (!fds.admits(sessions_open())) {
+        // Its backend socket would not fit: refused now, before the TLS handshake.
+        note_fd_refusal(c, fds.limit());
+        boost::system::error_code ignored;
+        socket.close(ignored);
       } else {
         std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
       }
     }
     accept(w, acceptor, peer, c);
   });
+}
+
+// accept(2) said EMFILE or ENFILE: descriptors are gone (used outside the
+// sessions counted). The waiting client is taken with the spare descriptor
+// and closed at once; if even that fails, accepting pauses briefly rather
+// than spinning on a listener that stays readable.
+void Gate::Impl::accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
+                                            ConnectorRuntime& c) {
+  w.spare.reset();
+  util::Fd client(::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC));
+  bool refused = client.valid();
+  client.reset();
+  w.spare.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  note_fd_refusal(c, fds.limit());
+  if (refused) return accept(w, acceptor, peer, c);
+  auto pause = std::make_shared<asio::steady_timer>(w.loop, std::chrono::milliseconds(100));
+  pause->async_wait([this, &w, &acceptor, &peer, &c, pause](const boost::system::error_code& ec) {
+    if (!ec && acceptor.is_open()) accept(w, acceptor, peer, c);
+  });
+}
+
+uint64_t Gate::Impl::sessions_open() const {
+  uint64_t n = 0;
+  for (const auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
+  return n;
 }
 
 void Gate::Impl::begin_drain() {
@@ -180,11 +227,7 @@ void Gate::Impl::begin_drain() {
       }
     });
   }
-  auto active = [this] {
-    uint64_t n = 0;
-    for (auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
-    return n;
-  };
+  auto active = [this] { return sessions_open(); };
   spdlog::info("draining: {} connection(s) open, waiting up to {}s (server.shutdown_timeout)",
                active(), config.server.shutdown_timeout.count());
   auto deadline = std::chrono::steady_clock::now() +
@@ -232,6 +275,15 @@ Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
+  // Before anything is opened: as many descriptors as this process may have.
+  auto limit = util::raise_fd_limit();
+  if (!limit) {
+    spdlog::warn("cannot raise the file descriptor limit: {}", limit.error().message());
+    limit = util::fd_limit();
+  }
+  if (auto shortfall = fd_shortfall(config.connectors, limit->soft); !shortfall.empty()) {
+    spdlog::warn("{}", shortfall);
+  }
   auto impl = std::make_unique<Impl>(options);
   impl->config = config;
   if (options.handle_signals) {
@@ -242,6 +294,13 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   auto reloader = Reloader::create(config, impl->registry, impl->connectors);
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
+  // Everything but the connections is open now.
+  auto open = util::count_open_fds();
+  impl->fds = FdBudget(limit->soft, open.value_or(kFdHeadroom));
+  if (limit->soft != util::kNoFdLimit) {
+    spdlog::info("file descriptors: limit {} (RLIMIT_NOFILE), {} open: room for {} connections",
+                 limit->soft, open.value_or(kFdHeadroom), impl->fds.max_sessions());
+  }
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 

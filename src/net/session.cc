@@ -11,10 +11,12 @@
 #include <boost/asio/connect.hpp>
 
 #include "net/dial.h"
+#include "net/fd_budget.h"
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
 #include "tls/server_name.h"
+#include "util/fd_limit.h"
 
 namespace tlsgate::net {
 
@@ -189,6 +191,10 @@ void Session::connect_upstream() {
   auto self = shared_from_this();
   auto on_connect = [this, self](const boost::system::error_code& ec) {
     if (closed_) return;
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      note_fd_refusal(connector_, util::fd_limit().soft);
+    }
     if (ec) {
       return fail_upstream(fmt::format("cannot connect to backend {}: {}",
                                        config::to_string(connector_.settings.upstream_address),

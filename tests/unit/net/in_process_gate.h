@@ -66,14 +66,22 @@ class InProcessGate {
     return ::testing::AssertionSuccess();
   }
 
-  // Gate::run() on a thread of its own; returns once the port accepts.
+  // Gate::run() on a thread of its own; returns once the port accepts and
+  // the gate has taken that probe connection off its queue.
   ::testing::AssertionResult start() {
     runner_ = std::thread([this] { gate_->run(); });
-    for (int attempt = 0; attempt < 500; ++attempt) {  // up to about 5 s
-      if (test::loopback_port_accepts(port_)) return ::testing::AssertionSuccess();
+    bool listening = false;
+    for (int attempt = 0; attempt < 500 && !listening; ++attempt) {  // up to about 5 s
+      listening = test::loopback_port_accepts(port_);
+      if (!listening) ::poll(nullptr, 0, 10);
+    }
+    if (!listening) return ::testing::AssertionFailure() << "no listener on port " << port_;
+    const auto& stats = gate_->connectors().front()->stats;
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      if (stats.accepted > 0) return ::testing::AssertionSuccess();
       ::poll(nullptr, 0, 10);
     }
-    return ::testing::AssertionFailure() << "the gate never listened on port " << port_;
+    return ::testing::AssertionFailure() << "the gate never accepted the probe connection";
   }
 
   // Gate::stop() and the end of run(). Idempotent.
