@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/fd_budget.h"
+#include "net/memory_trimmer.h"
 #include "net/reloader.h"
 #include "net/session.h"
 #include "tls/context_registry.h"
@@ -83,6 +84,7 @@ struct Gate::Impl {
   std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
   FdBudget fds;  // set at the end of create(), read by every worker
+  MemoryTrimmer trimmer;
 
   util::Status build_contexts();
   util::Status bind_all();
@@ -92,6 +94,7 @@ struct Gate::Impl {
   uint64_t sessions_open() const;
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
+  void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
 };
 
@@ -179,12 +182,13 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         }
         boost::system::error_code ignored;
         socket.close(ignored);
-      } else if (!fds.admits(sessions_open())) {
+      } else if (uint64_t open = sessions_open(); !fds.admits(open)) {
         // Its backend socket would not fit: refused now, before the TLS handshake.
         note_fd_refusal(c, fds.limit());
         boost::system::error_code ignored;
         socket.close(ignored);
       } else {
+        trimmer.saw(open + 1);
         std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
       }
     }
@@ -267,6 +271,23 @@ void Gate::Impl::schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> ti
     spdlog::debug("session ticket keys rotated (server.ticket_key_rotation={}s)",
                   config.server.ticket_key_rotation.count());
     schedule_ticket_rotation(timer);
+  });
+}
+
+// After a spike of connections the heap they freed goes back to the system.
+void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer) {
+  timer->expires_after(MemoryTrimmer::kCheckInterval);
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    uint64_t peak = trimmer.peak();
+    uint64_t open = sessions_open();
+    if (auto freed = trimmer.check(open)) {
+      spdlog::info(
+          "memory: {} connections at the peak, {} now: {} MiB of freed heap returned to "
+          "the system",
+          peak, open, *freed >> 20);
+    }
+    schedule_memory_check(timer);
   });
 }
 
@@ -357,6 +378,7 @@ int Gate::run() {
   auto guard = asio::make_work_guard(s.control);
   auto rotation = std::make_shared<asio::steady_timer>(s.control);
   s.schedule_ticket_rotation(rotation);
+  s.schedule_memory_check(std::make_shared<asio::steady_timer>(s.control));
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }
