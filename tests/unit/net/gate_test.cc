@@ -25,18 +25,8 @@
 namespace tlsgate::net {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Waits up to 10 s for `ready`, checking every few milliseconds.
-template <typename Ready>
-bool wait_until(Ready ready) {
-  auto until = Clock::now() + std::chrono::seconds(10);
-  while (!ready()) {
-    if (Clock::now() >= until) return false;
-    ::poll(nullptr, 0, 5);
-  }
-  return true;
-}
+using test_gate::wait_until;
+constexpr std::chrono::seconds kPatience{10};
 
 // Whether thread `tid` of this process sleeps in futex(2): joining a thread
 // or waiting for a lock.
@@ -89,10 +79,13 @@ TEST(Gate, DestroyedWithoutRunWhileTheWatcherReloadsAUserMap) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::filesystem::rename(fifo, map);
   util::Fd writer;
-  ASSERT_TRUE(wait_until([&] {
-    writer.reset(::open(map.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));  // ENXIO: no reader yet
-    return writer.valid();
-  })) << "the watcher never opened the user_map";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        writer.reset(::open(map.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));  // ENXIO: no reader
+        return writer.valid();
+      },
+      kPatience))
+      << "the watcher never opened the user_map";
 
   // Destroy the gate on another thread; it ends up waiting for the watcher.
   std::atomic<pid_t> destroyer{0};
@@ -100,7 +93,7 @@ TEST(Gate, DestroyedWithoutRunWhileTheWatcherReloadsAUserMap) {
     destroyer = static_cast<pid_t>(::syscall(SYS_gettid));
     g.gate().reset();
   });
-  ASSERT_TRUE(wait_until([&] { return destroyer != 0 && blocked_in_futex(destroyer); }));
+  ASSERT_TRUE(wait_until([&] { return destroyer != 0 && blocked_in_futex(destroyer); }, kPatience));
 
   // Now the watcher reads the new map and reloads it, reaching into the gate.
   const std::string text = "CN=alice alice\nCN=bob bob\n";

@@ -1,12 +1,16 @@
 // A net::Gate in the test's own process: a temp folder with a test CA, the
 // gate's certificate and key (policy "gate"), and a config file written from
-// key=value pairs, loaded as `tlsgate serve` loads it.
+// key=value pairs, loaded as `tlsgate serve` loads it. With it, the waits
+// and loopback clients the in-process gate tests share.
 //
 // Header-only: tlsgate_test() compiles only *_test.cc files.
 #pragma once
 
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,8 +24,43 @@
 #include "support/gate_process.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
+#include "util/fd.h"
 
 namespace tlsgate::net::test_gate {
+
+// Waits up to `limit` for `ready`, checking every few milliseconds.
+template <typename Ready>
+bool wait_until(Ready ready, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    ::poll(nullptr, 0, 5);
+  }
+  return true;
+}
+
+// A TCP connection to 127.0.0.1:port (blocking); invalid if refused.
+inline util::Fd connect_loopback(int port) {
+  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd.reset();
+  return fd;
+}
+
+// Connects to 127.0.0.1:port, sends `first`, and waits up to 5 s for the
+// gate to close the connection; true when it did (EOF or reset).
+inline bool closed_after_sending(int port, std::string_view first) {
+  auto fd = connect_loopback(port);
+  if (!fd.valid()) return false;
+  if (!first.empty() && ::send(fd.get(), first.data(), first.size(), MSG_NOSIGNAL) < 0) return true;
+  pollfd p{fd.get(), POLLIN, 0};
+  if (::poll(&p, 1, 5000) != 1) return false;
+  char byte = 0;
+  return ::recv(fd.get(), &byte, 1, 0) <= 0;
+}
 
 class InProcessGate {
  public:

@@ -50,32 +50,9 @@ extern "C" int accept(int fd, sockaddr* addr, socklen_t* len) {
 namespace tlsgate::net {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-template <typename Ready>
-bool wait_until(Ready ready) {
-  auto until = Clock::now() + std::chrono::seconds(5);
-  while (!ready()) {
-    if (Clock::now() >= until) return false;
-    ::poll(nullptr, 0, 5);
-  }
-  return true;
-}
-
-// Connects to 127.0.0.1:port and waits up to 5 s for the gate to close the
-// connection; true when it did.
-bool closed_at_once(int port) {
-  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
-  pollfd p{fd.get(), POLLIN, 0};
-  if (::poll(&p, 1, 5000) != 1) return false;
-  char byte = 0;
-  return ::recv(fd.get(), &byte, 1, 0) <= 0;
-}
+using test_gate::closed_after_sending;
+using test_gate::connect_loopback;
+using test_gate::wait_until;
 
 TEST(AcceptFault, ClientArrivingWithoutDescriptorsIsClosedAtOnceAndCounted) {
   test::EchoServer backend;
@@ -89,18 +66,14 @@ TEST(AcceptFault, ClientArrivingWithoutDescriptorsIsClosedAtOnceAndCounted) {
 
   accept_failing_port = gate.port();
   accept_failures = 1;
-  EXPECT_TRUE(closed_at_once(gate.port()));
+  EXPECT_TRUE(closed_after_sending(gate.port(), ""));
   EXPECT_EQ(accept_failures, 0) << "the gate's accept(2) was never made to fail";
   EXPECT_TRUE(wait_until([&] { return stats.refused_no_descriptors == 1; }));
   EXPECT_EQ(stats.accepted, accepted) << "the refused client got a session";
 
   // The next client is served as usual (plaintext echo through the gate).
-  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(gate.port()));
-  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto fd = connect_loopback(gate.port());
+  ASSERT_TRUE(fd.valid());
   ASSERT_EQ(::send(fd.get(), "ping", 4, MSG_NOSIGNAL), 4);
   std::string got;
   for (int i = 0; i < 100 && got.size() < 4; ++i) {
