@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "config/value_parsers.h"
 #include "net/peer_chain.h"
 #include "pki/loader.h"
 #include "pki/pin.h"
@@ -17,7 +18,7 @@ int run_pin(const std::string& target) {
   if (std::filesystem::exists(target, ec)) {
     certs = pki::load_certificates(target);
   } else {
-    auto peer = net::parse_endpoint(target);
+    auto peer = config::parse_address(target);
     if (!peer) {
       return report_error(target + ": no such file, and not HOST:PORT either", kUsage);
     }

@@ -1,25 +1,17 @@
 #include "net/client_pool.h"
 
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <deque>
 #include <mutex>
-#include <system_error>
 #include <vector>
 
 #include <openssl/err.h>
 
 #include <fmt/format.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
+#include "net/dial.h"
 #include "net/stream.h"
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
@@ -27,8 +19,6 @@
 
 namespace tlsgate::net {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
 struct PoolLink {
@@ -37,8 +27,9 @@ struct PoolLink {
     kSpent,    // EOF, timeout or unread bytes: close politely, never reuse
     kBroken,   // socket or TLS error: no close_notify after a fatal error
   };
-  explicit PoolLink(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit PoolLink(util::Fd s) : socket(std::move(s)), stream(socket.get()) {}
 
+  util::Fd socket;  // before the stream, which works on it
   Stream stream;
   std::shared_ptr<const tls::Context> ctx;  // the snapshot it was made with
   tls::PeerIdentity peer;
@@ -53,9 +44,6 @@ struct PoolCore {
   std::string backend;        // "host:port", for messages
   std::string scope;
   tls::ContextRegistry::Entry entry;
-  // Sockets need an io_context to exist; it is never run. Declared before
-  // `idle` so the pooled sockets go first.
-  asio::io_context io;
   mutable std::mutex mu;
   std::deque<std::unique_ptr<PoolLink>> idle;  // GUARDED_BY(mu); most recently returned last
   size_t open = 0;                             // GUARDED_BY(mu)
@@ -91,61 +79,10 @@ namespace {
 constexpr const char* kEmptyLease =
     "this PooledConnection is empty (released, discarded or moved from); lease() a new one";
 
-// OpenSSL writes to the socket with write(2), which raises SIGPIPE once the
-// backend is gone; an embedding process must not die of that. So SIGPIPE is
-// blocked on this thread while we touch the socket, and one raised meanwhile
-// is consumed (libpq's pq_block_sigpipe does the same).
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~SigpipeGuard() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
-      timespec zero{};
-      sigtimedwait(&pipe_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t pipe_{};
-  sigset_t saved_{};
-  bool was_pending_ = false;
-};
-
-SteadyClock::time_point deadline_after(config::Seconds s) {
-  return SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(s);
-}
-
-// Waits until fd is ready for `want`; false when the deadline passed first.
-bool wait_ready(int fd, Io want, SteadyClock::time_point deadline) {
-  pollfd p{fd, static_cast<short>(want == Io::kWantWrite ? POLLOUT : POLLIN), 0};
-  while (true) {  // bounded by the deadline
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) return false;
-    int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
-    // Ready, or an error on the fd: either way the next call reports it.
-    if (rc > 0 || (rc < 0 && errno != EINTR)) return true;
-  }
-}
-
-std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
-
 // A pooled link is reusable only if the backend has said nothing since: a
 // close_notify, a reset, or bytes nobody read (a reply the last user left)
 // would each put the next user out of step. Processes TLS 1.3 tickets on the way.
 void check_quiet(PoolLink& link) {
-  SigpipeGuard guard;
   ERR_clear_error();
   char byte = 0;
   size_t n = 0;
@@ -159,36 +96,26 @@ void check_quiet(PoolLink& link) {
   }
 }
 
+// A read or write failed: the link is not used again. The TLS alert the
+// backend sent, if any, says why; else `what` it did.
+util::Error broken(PoolLink& link, const PoolCore& core, std::string_view what) {
+  link.state = PoolLink::State::kBroken;
+  if (ERR_peek_error() != 0) {
+    return util::Error(tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core.backend));
+  }
+  return util::Error(fmt::format("backend {} (ssl.policy.{}) {}; lease() a new one", core.backend,
+                                 core.scope, what));
+}
+
 void close_links(Links links) {
-  SigpipeGuard guard;
   for (auto& link : links) {
     if (link->state != PoolLink::State::kBroken) link->stream.shutdown_write();
-    link->stream.close();
+    link->socket.reset();
   }
   pki::clear_openssl_errors();
 }
 
-util::Status connect_one(tcp::socket& socket, const tcp::endpoint& to,
-                         SteadyClock::time_point deadline, config::Seconds timeout) {
-  boost::system::error_code ec;
-  socket.open(to.protocol(), ec);
-  if (!ec) socket.non_blocking(true, ec);
-  if (ec) return util::fail(ec.message());
-  // Not socket.connect(): on a non-blocking socket it still waits without a limit.
-  int fd = socket.native_handle();
-  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) return {};
-  if (errno != EINPROGRESS) return util::fail(errno_text(errno));
-  if (!wait_ready(fd, Io::kWantWrite, deadline)) {
-    return util::fail(fmt::format("no answer within {:g} s (connect_timeout)", timeout.count()));
-  }
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) return util::fail(errno_text(err));
-  return {};
-}
-
-util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, tcp::socket socket,
+util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, util::Fd socket,
                                                   std::shared_ptr<const tls::Context> ctx) {
   auto link = std::make_unique<PoolLink>(std::move(socket));
   link->ctx = std::move(ctx);
@@ -203,11 +130,12 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, tcp::socket so
         "DNS name or IP address on its certificate",
         core.backend, core.options.server_name));
   }
-  link->stream.attach_tls(std::move(ssl));
+  if (!link->stream.attach_tls(std::move(ssl))) {
+    return util::fail(pki::openssl_error("ssl.policy." + policy.scope + ": BIO_new"));
+  }
   // The policy's own value, as reloaded, unless the pool's options override it.
   auto timeout = core.options.handshake_timeout.value_or(policy.handshake_timeout);
   auto deadline = deadline_after(timeout);
-  SigpipeGuard guard;
   while (true) {  // bounded by the deadline
     auto r = link->stream.handshake();
     if (r.status == Io::kOk) break;
@@ -215,7 +143,7 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, tcp::socket so
       return util::fail(
           tls::explain_handshake_failure(link->stream.ssl(), *link->ctx, core.backend));
     }
-    if (!wait_ready(link->stream.socket().native_handle(), r.status, deadline)) {
+    if (!wait_ready(link->stream.fd(), r.status, deadline)) {
       return util::fail(fmt::format(
           "TLS handshake with backend {} did not finish within {:g} s (ssl.policy.{}.handshake_"
           "timeout); check that it speaks TLS on that port",
@@ -228,26 +156,21 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, tcp::socket so
   return link;
 }
 
-util::Result<std::unique_ptr<PoolLink>> dial(PoolCore& core) {
+util::Result<std::unique_ptr<PoolLink>> dial_link(PoolCore& core) {
   // The snapshot is taken before connecting, so a link is never newer than
   // its context: a reload during the dial makes it stale, never wrongly current.
   auto ctx = core.entry->get();
   const auto& opt = core.options;
-  auto deadline = deadline_after(opt.connect_timeout);
-  boost::system::error_code ec;
-  tcp::resolver resolver(core.io);
-  auto addresses = resolver.resolve(opt.endpoint.host, std::to_string(opt.endpoint.port), ec);
-  if (ec) {
+  auto socket = net::dial(opt.endpoint, deadline_after(opt.connect_timeout));
+  if (socket) return handshake(core, std::move(*socket), std::move(ctx));
+  const DialError& e = socket.error();
+  if (e.resolving) {
     return util::fail(fmt::format("cannot resolve backend {} (ssl.policy.{}): {}; check the name",
-                                  core.backend, core.scope, ec.message()));
+                                  core.backend, core.scope, e.reason));
   }
-  std::string why = "it has no address";
-  for (const auto& address : addresses) {
-    tcp::socket socket(core.io);
-    auto connected = connect_one(socket, address.endpoint(), deadline, opt.connect_timeout);
-    if (connected) return handshake(core, std::move(socket), std::move(ctx));
-    why = connected.error().message();
-  }
+  std::string why = e.timed_out ? fmt::format("no answer within {:g} s (connect_timeout)",
+                                              opt.connect_timeout.count())
+                                : e.reason;
   return util::fail(
       fmt::format("cannot connect to backend {} (ssl.policy.{}): {}; check that it "
                   "is up and listens on that address",
@@ -303,23 +226,14 @@ util::Status PooledConnection::write_all(std::string_view data,
   auto& link = *link_;
   auto limit = timeout.value_or(core_->options.io_timeout);
   auto deadline = deadline_after(limit);
-  SigpipeGuard guard;
   size_t done = 0;
   while (done < data.size()) {  // bounded by the deadline: each pass writes or waits
     auto r = link.stream.write(data.data() + done, data.size() - done);
     if (r.status == Io::kOk) {
       done += r.bytes;
     } else if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
-      link.state = PoolLink::State::kBroken;
-      if (ERR_peek_error() != 0) {
-        return util::fail(
-            tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core_->backend));
-      }
-      return util::fail(
-          fmt::format("backend {} (ssl.policy.{}) closed the connection while we "
-                      "wrote; lease() a new one",
-                      core_->backend, core_->scope));
-    } else if (!wait_ready(link.stream.socket().native_handle(), r.status, deadline)) {
+      return util::fail(broken(link, *core_, "closed the connection while we wrote"));
+    } else if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
       return util::fail(
           fmt::format("backend {} (ssl.policy.{}) took no data for {:g} s; the "
@@ -337,8 +251,7 @@ util::Result<size_t> PooledConnection::read_some(std::span<char> buffer,
   auto& link = *link_;
   auto limit = timeout.value_or(core_->options.io_timeout);
   auto deadline = deadline_after(limit);
-  SigpipeGuard guard;  // a read may write too (TLS 1.3 key update, alerts)
-  while (true) {       // bounded by the deadline: each pass reads or waits
+  while (true) {  // bounded by the deadline: each pass reads or waits
     auto r = link.stream.read(buffer.data(), buffer.size());
     if (r.status == Io::kOk) return r.bytes;
     if (r.status == Io::kEof) {
@@ -346,18 +259,10 @@ util::Result<size_t> PooledConnection::read_some(std::span<char> buffer,
       return size_t{0};
     }
     if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
-      link.state = PoolLink::State::kBroken;
       // A backend that refuses our certificate after a TLS 1.3 handshake says so here.
-      if (ERR_peek_error() != 0) {
-        return util::fail(
-            tls::explain_handshake_failure(link.stream.ssl(), *link.ctx, core_->backend));
-      }
-      return util::fail(
-          fmt::format("backend {} (ssl.policy.{}) reset the connection; lease() a "
-                      "new one",
-                      core_->backend, core_->scope));
+      return util::fail(broken(link, *core_, "reset the connection"));
     }
-    if (!wait_ready(link.stream.socket().native_handle(), r.status, deadline)) {
+    if (!wait_ready(link.stream.fd(), r.status, deadline)) {
       link.state = PoolLink::State::kSpent;
       return util::fail(
           fmt::format("no reply from backend {} (ssl.policy.{}) within {:g} s; the "
@@ -452,7 +357,7 @@ util::Result<PooledConnection> ClientPool::lease() {
     if (link->state == PoolLink::State::kHealthy) return PooledConnection(core_, std::move(link));
     PooledConnection(core_, std::move(link)).discard();
   }
-  auto link = dial(core);
+  auto link = dial_link(core);
   if (!link) return util::fail(link.error());
   {
     std::lock_guard lock(core.mu);

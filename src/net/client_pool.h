@@ -21,8 +21,8 @@
 // the registry entry, so the registry may go first; leases may outlive the
 // pool (they are closed when returned). Name resolution uses the system
 // resolver and is not bounded by connect_timeout; the connect, handshake and
-// every read and write are. SIGPIPE is blocked on the calling thread around
-// socket writes, so an embedder need not ignore it. With TLS 1.3 a backend
+// every read and write are. Every write is send(2) with MSG_NOSIGNAL, so an
+// embedder need not ignore SIGPIPE. With TLS 1.3 a backend
 // that refuses our client certificate says so after the handshake: the
 // first read_some() then fails with the reason.
 #pragma once

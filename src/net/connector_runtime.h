@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "config/settings.h"
 #include "config/user_map.h"
@@ -19,10 +20,12 @@ namespace tlsgate::net {
 struct ConnectorStats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused_over_limit{0};
+  std::atomic<uint64_t> refused_no_descriptors{0};  // RLIMIT_NOFILE would be exceeded
   std::atomic<uint64_t> handshake_failures{0};
   std::atomic<uint64_t> upstream_failures{0};
   std::atomic<uint64_t> plaintext_refused{0};
-  std::atomic<uint64_t> users_refused{0};  // user_map said no
+  std::atomic<uint64_t> users_refused{0};       // user_map said no
+  std::atomic<uint64_t> tls_setup_failures{0};  // no memory for a TLS session or its BIO
   std::atomic<uint32_t> active{0};
 };
 
@@ -31,9 +34,17 @@ struct ConnectorRuntime {
   std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
   std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
   std::shared_ptr<util::Versioned<config::UserMap>> user_map;    // null: no user_map
+  // Without a client-side policy (tls_level=DISABLED); else each session
+  // takes its policy's handshake_timeout from the context it starts with,
+  // so a reload changes it for new connections.
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;
 };
+
+// The config key of a connector's user_map, which also names its watch.
+inline std::string user_map_key(const std::string& connector) {
+  return "connector." + connector + ".user_map";
+}
 
 }  // namespace tlsgate::net

@@ -1,11 +1,12 @@
 #include "net/gate.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <csignal>
 #include <deque>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,11 +17,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/loader.h"
+#include "net/fd_budget.h"
+#include "net/memory_trimmer.h"
+#include "net/reloader.h"
 #include "net/session.h"
-#include "pki/certificate_info.h"
 #include "tls/context_registry.h"
-#include "tls/file_watcher.h"
+#include "util/fd.h"
+#include "util/fd_limit.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -37,6 +40,9 @@ struct Worker {
   // Filled by accept(2) for each acceptor's pending accept, so a session
   // knows its peer without a getpeername(2).
   std::deque<tcp::endpoint> peers;
+  // Given up when accept(2) finds no descriptor left, to take the waiting
+  // client and close it at once (refused, and not reported again and again).
+  util::Fd spare{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
   std::thread thread;
 };
 
@@ -52,40 +58,42 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   return results.begin()->endpoint();
 }
 
-// The config key of a connector's user_map, which also names its watch.
-std::string user_map_key(const std::string& connector) {
-  return "connector." + connector + ".user_map";
-}
-
 }  // namespace
 
 struct Gate::Impl {
   Impl(const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
       : options(o),
         registry({o.expand_commands, {}, std::move(tickets)}, util::SystemClock::instance()) {}
+  // The watcher's thread reaches into the registry and the connectors until
+  // it is joined: that comes first, also when run() never ran and so never
+  // stopped it.
+  ~Impl() { reloader.reset(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   config::Config config;
   GateOptions options;
   tls::ContextRegistry registry;
-  std::unique_ptr<tls::FileWatcher> watcher;
-  std::mutex reload_mu;  // serialises file-change and SIGHUP reloads
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
+  std::unique_ptr<Reloader> reloader;
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context control{1};
   // Added in create(), before the ports open: a signal that arrives before
   // run() waits for it is held, not fatal.
   std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
+  FdBudget fds;  // set at the end of create(), read by every worker
+  MemoryTrimmer trimmer;
 
   util::Status build_contexts();
-  util::Status watch_files();
-  void reload_config();
-  void reload_user_maps(const std::string& only);
-  void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
+  void accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
+                                  ConnectorRuntime& c);
+  uint64_t sessions_open() const;
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
+  void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
 };
 
@@ -108,7 +116,6 @@ util::Status Gate::Impl::build_contexts() {
       auto side = acquire(settings.ssl_policy, tls::Side::kServer);
       if (!side) return util::fail(side.error());
       rt->client_side = *side;
-      rt->handshake_timeout = config.policies.at(settings.ssl_policy).handshake_timeout;
     }
     if (settings.upstream_ssl_policy) {
       auto side = acquire(*settings.upstream_ssl_policy, tls::Side::kClient);
@@ -124,88 +131,6 @@ util::Status Gate::Impl::build_contexts() {
     connectors.push_back(std::move(rt));
   }
   return {};
-}
-
-void Gate::Impl::log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
-  for (const auto& r : reports) {
-    const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
-    if (r.ok) {
-      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
-                   r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
-                   r.new_serial.empty() ? "none" : r.new_serial,
-                   r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
-    } else {
-      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
-                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
-    }
-  }
-}
-
-// A user_map keeps its old content when the new one does not parse, like a
-// policy keeps its old context.
-void Gate::Impl::reload_user_maps(const std::string& only) {
-  for (auto& c : connectors) {
-    auto key = user_map_key(c->settings.name);
-    if (!c->user_map || (!only.empty() && only != key)) continue;
-    auto map = config::UserMap::load(*c->settings.user_map);
-    if (!map) {
-      spdlog::error("{}: reload failed, the old map stays in force: {}", key,
-                    map.error().message());
-      continue;
-    }
-    // The watch is on the folder: other files changing there (a log, say)
-    // must not count as reloads.
-    if (*map == *c->user_map->get()) continue;
-    spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
-                 map->size());
-    c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
-  }
-}
-
-util::Status Gate::Impl::watch_files() {
-  watcher.reset();
-  auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config.server.reload_settle);
-  std::map<std::string, std::filesystem::path> user_maps;
-  for (const auto& c : connectors) {
-    if (c->settings.user_map) {
-      user_maps[user_map_key(c->settings.name)] = *c->settings.user_map;
-    }
-  }
-  auto on_change = [this](const std::string& name) {
-    std::lock_guard lock(reload_mu);
-    if (name.starts_with("connector.")) return reload_user_maps(name);
-    log_reloads(registry.reload(config.policies, {name}), "a file change");
-  };
-  auto w = tls::FileWatcher::create(registry.policies(), settle, on_change, user_maps);
-  if (!w) return util::fail(w.error());
-  watcher = std::move(*w);
-  return {};
-}
-
-void Gate::Impl::reload_config() {
-  auto loaded = config::load_config(config.file, config::current_environment());
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
-    spdlog::error("reload of {} failed: the old configuration stays in force",
-                  config.file.string());
-    return;
-  }
-  const auto& next = *loaded.config;
-  {
-    std::lock_guard lock(reload_mu);
-    if (next.connectors != config.connectors || next.server != config.server) {
-      spdlog::warn(
-          "reload: connector or server.* settings changed in {}; they take effect only after a "
-          "restart",
-          config.file.string());
-    }
-    config.policies = next.policies;
-    log_reloads(registry.reload(config.policies), "a configuration reload");
-    reload_user_maps("");
-  }
-  // Outside the lock: replacing the watcher joins its thread, which may be
-  // waiting for the lock in a file-change reload.
-  if (auto st = watch_files(); !st) spdlog::error("{}", st.error().message());
 }
 
 util::Status Gate::Impl::bind_all() {
@@ -242,6 +167,10 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
   acceptor.async_accept(peer, [this, &w, &acceptor, &peer, &c](const boost::system::error_code& ec,
                                                                tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == asio::error::no_descriptors ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      return accept_without_descriptors(w, acceptor, peer, c);
+    }
     if (!ec) {
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
       if (c.stats.active.load(std::memory_order_relaxed) >= c.settings.max_connections) {
@@ -252,12 +181,43 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         }
         boost::system::error_code ignored;
         socket.close(ignored);
+      } else if (uint64_t open = sessions_open(); !fds.admits(open)) {
+        // Its backend socket would not fit: refused now, before the TLS handshake.
+        note_fd_refusal(c, fds.limit());
+        boost::system::error_code ignored;
+        socket.close(ignored);
       } else {
+        trimmer.saw(open + 1);
         std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
       }
     }
     accept(w, acceptor, peer, c);
   });
+}
+
+// accept(2) said EMFILE or ENFILE: descriptors are gone (used outside the
+// sessions counted). The waiting client is taken with the spare descriptor
+// and closed at once; if even that fails, accepting pauses briefly rather
+// than spinning on a listener that stays readable.
+void Gate::Impl::accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
+                                            ConnectorRuntime& c) {
+  w.spare.reset();
+  util::Fd client(::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC));
+  bool refused = client.valid();
+  client.reset();
+  w.spare.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  note_fd_refusal(c, fds.limit());
+  if (refused) return accept(w, acceptor, peer, c);
+  auto pause = std::make_shared<asio::steady_timer>(w.loop, std::chrono::milliseconds(100));
+  pause->async_wait([this, &w, &acceptor, &peer, &c, pause](const boost::system::error_code& ec) {
+    if (!ec && acceptor.is_open()) accept(w, acceptor, peer, c);
+  });
+}
+
+uint64_t Gate::Impl::sessions_open() const {
+  uint64_t n = 0;
+  for (const auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
+  return n;
 }
 
 void Gate::Impl::begin_drain() {
@@ -270,11 +230,7 @@ void Gate::Impl::begin_drain() {
       }
     });
   }
-  auto active = [this] {
-    uint64_t n = 0;
-    for (auto& c : connectors) n += c->stats.active.load(std::memory_order_relaxed);
-    return n;
-  };
+  auto active = [this] { return sessions_open(); };
   spdlog::info("draining: {} connection(s) open, waiting up to {}s (server.shutdown_timeout)",
                active(), config.server.shutdown_timeout.count());
   auto deadline = std::chrono::steady_clock::now() +
@@ -290,7 +246,7 @@ void Gate::Impl::begin_drain() {
         drain_result = 1;
       }
       for (auto& w : workers) w->loop.stop();
-      if (watcher) watcher->stop();
+      reloader->stop();
       control.stop();
       *poll = nullptr;  // break the self-reference
       return;
@@ -321,11 +277,37 @@ void Gate::Impl::schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> ti
   });
 }
 
+// After a spike of connections the heap they freed goes back to the system.
+void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer) {
+  timer->expires_after(MemoryTrimmer::kCheckInterval);
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    uint64_t peak = trimmer.peak();
+    uint64_t open = sessions_open();
+    if (auto freed = trimmer.check(open)) {
+      spdlog::info(
+          "memory: {} connections at the peak, {} now: {} MiB of freed heap returned to "
+          "the system",
+          peak, open, *freed >> 20);
+    }
+    schedule_memory_check(timer);
+  });
+}
+
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
+  // Before anything is opened: as many descriptors as this process may have.
+  auto limit = util::raise_fd_limit();
+  if (!limit) {
+    spdlog::warn("cannot raise the file descriptor limit: {}", limit.error().message());
+    limit = util::fd_limit();
+  }
+  if (auto shortfall = fd_shortfall(config.connectors, limit->soft); !shortfall.empty()) {
+    spdlog::warn("{}", shortfall);
+  }
   auto tickets = tls::TicketKeys::create();
   if (!tickets) return util::fail(tickets.error());
   auto impl = std::make_unique<Impl>(options, std::move(*tickets));
@@ -335,7 +317,16 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
-  if (auto st = impl->watch_files(); !st) return util::fail(st.error());
+  auto reloader = Reloader::create(config, impl->registry, impl->connectors);
+  if (!reloader) return util::fail(reloader.error());
+  impl->reloader = std::move(*reloader);
+  // Everything but the connections is open now.
+  auto open = util::count_open_fds();
+  impl->fds = FdBudget(limit->soft, open.value_or(kFdHeadroom));
+  if (limit->soft != util::kNoFdLimit) {
+    spdlog::info("file descriptors: limit {} (RLIMIT_NOFILE), {} open: room for {} connections",
+                 limit->soft, open.value_or(kFdHeadroom), impl->fds.max_sessions());
+  }
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 
@@ -344,7 +335,7 @@ const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
 }
 
 void Gate::reload() {
-  asio::post(impl_->control, [this] { impl_->reload_config(); });
+  asio::post(impl_->control, [this] { impl_->reloader->reload_config(); });
 }
 
 void Gate::stop() {
@@ -353,8 +344,9 @@ void Gate::stop() {
 
 int Gate::run() {
   auto& s = *impl_;
-  // OpenSSL writes sockets with write(2): a peer that reset its connection
-  // must cost that connection an EPIPE, not the process a SIGPIPE.
+  // Sockets are written with send(2) and MSG_NOSIGNAL (net/stream.cc). The
+  // log is not: stderr on a pipe whose reader went away (a restarted log
+  // collector) must cost a log line, not the gate.
   ::signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < s.connectors.size(); ++i) {
     auto& c = *s.connectors[i];
@@ -378,7 +370,7 @@ int Gate::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
-          impl_->reload_config();
+          impl_->reloader->reload_config();
           on_signal();
           return;
         }
@@ -391,6 +383,7 @@ int Gate::run() {
   auto guard = asio::make_work_guard(s.control);
   auto rotation = std::make_shared<asio::steady_timer>(s.control);
   s.schedule_ticket_rotation(rotation);
+  s.schedule_memory_check(std::make_shared<asio::steady_timer>(s.control));
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }

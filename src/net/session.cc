@@ -10,10 +10,13 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/connect.hpp>
 
+#include "net/dial.h"
+#include "net/fd_budget.h"
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
 #include "tls/server_name.h"
+#include "util/fd_limit.h"
 
 namespace tlsgate::net {
 
@@ -35,7 +38,13 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
                  const tcp::endpoint& peer)
-    : connector_(connector), client_(std::move(client)), connecting_(loop), timer_(loop) {
+    : connector_(connector),
+      client_socket_(std::move(client)),
+      client_(client_socket_.native_handle()),
+      upstream_socket_(loop),
+      timer_(loop) {
+  boost::system::error_code ec;
+  client_socket_.non_blocking(true, ec);  // accept(2) made it blocking
   peer_ = endpoint_text(peer);
   connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
   up_.name = "client->backend";
@@ -47,8 +56,11 @@ Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_rel
 void Session::start() {
   if (connector_.client_side) client_ctx_ = connector_.client_side->get();
   if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
+  // The policy's value as last reloaded; the session keeps it, like its context.
+  handshake_timeout_ =
+      client_ctx_ ? client_ctx_->policy.handshake_timeout : connector_.handshake_timeout;
   last_activity_ = std::chrono::steady_clock::now();
-  arm_deadline(connector_.handshake_timeout, "TLS handshake");
+  arm_deadline(handshake_timeout_, "TLS handshake");
   if (connector_.settings.protocol == config::Protocol::kPostgres) {
     postgres_ = std::make_unique<starttls::PostgresNegotiation>(connector_.settings.tls_level);
     negotiate_postgres();
@@ -77,7 +89,7 @@ void Session::abort() { finish("closed at shutdown", false); }
 
 void Session::detect() {
   unsigned char byte = 0;
-  ssize_t n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK);
+  ssize_t n = ::recv(client_.fd(), &byte, 1, MSG_PEEK);
   if (n == 1) {
     on_detected(byte);
   } else if (n == 0) {
@@ -104,16 +116,27 @@ void Session::on_detected(unsigned char first_byte) {
 }
 
 void Session::start_client_tls() {
+  pki::clear_openssl_errors();
   tls::SslPtr ssl(SSL_new(client_ctx_->ssl_ctx.get()));
-  if (!ssl) return finish(pki::openssl_error("cannot create a TLS session").message(), true);
+  if (!ssl) return fail_tls_setup(false);
   SSL_set_accept_state(ssl.get());
   if (postgres_) {
     // PostgreSQL 17 clients check for it (sslnegotiation=direct requires it).
     static const std::string kPostgresAlpn = tls::alpn_wire({"postgresql"});
     tls::set_connection_alpn(ssl.get(), kPostgresAlpn);
   }
-  client_.attach_tls(std::move(ssl));
+  if (!client_.attach_tls(std::move(ssl))) return fail_tls_setup(false);
   client_handshake();
+}
+
+// OpenSSL could not allocate a session or its BIO: memory is short. The
+// connection goes, counted; the gate goes on.
+void Session::fail_tls_setup(bool upstream) {
+  connector_.stats.tls_setup_failures.fetch_add(1, std::memory_order_relaxed);
+  auto reason = pki::openssl_error(upstream ? "cannot set up TLS with the backend (out of memory?)"
+                                            : "cannot set up TLS with the client (out of memory?)");
+  if (upstream) return fail_upstream(reason.message());
+  finish(reason.message(), true);
 }
 
 void Session::client_handshake() {
@@ -162,12 +185,16 @@ std::string Session::user_refusal(std::string_view user) const {
 
 void Session::connect_upstream() {
   const auto& target = connector_.settings.upstream_address;
-  arm_deadline(connector_.handshake_timeout,
+  arm_deadline(handshake_timeout_,
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
                    config::to_string(target));
   auto self = shared_from_this();
   auto on_connect = [this, self](const boost::system::error_code& ec) {
     if (closed_) return;
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      note_fd_refusal(connector_, util::fd_limit().soft);
+    }
     if (ec) {
       return fail_upstream(fmt::format("cannot connect to backend {}: {}",
                                        config::to_string(connector_.settings.upstream_address),
@@ -179,7 +206,7 @@ void Session::connect_upstream() {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(target.host, ec);
   if (!ec) return connect_directly(tcp::endpoint(address, target.port), std::move(on_connect));
-  resolver_.emplace(connecting_.get_executor());
+  resolver_.emplace(upstream_socket_.get_executor());
   resolver_->async_resolve(
       target.host, std::to_string(target.port),
       [this, self, on_connect](const boost::system::error_code& rec,
@@ -190,7 +217,7 @@ void Session::connect_upstream() {
                                            config::to_string(connector_.settings.upstream_address),
                                            rec.message()));
         }
-        asio::async_connect(connecting_, results,
+        asio::async_connect(upstream_socket_, results,
                             [on_connect](const boost::system::error_code& cec,
                                          const tcp::endpoint&) { on_connect(cec); });
       });
@@ -200,28 +227,24 @@ void Session::connect_upstream() {
 // poll(2) per backend connection before it reads SO_ERROR.
 void Session::connect_directly(const tcp::endpoint& to,
                                std::function<void(const boost::system::error_code&)> then) {
+  auto c = start_connect(to.data(), static_cast<socklen_t>(to.size()));
   boost::system::error_code ec;
-  connecting_.open(to.protocol(), ec);
-  if (!ec) connecting_.non_blocking(true, ec);
+  if (c.fd.valid()) upstream_socket_.assign(to.protocol(), c.fd.get(), ec);
   if (ec) return then(ec);
-  int fd = connecting_.native_handle();
-  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) return then({});
-  if (errno != EINPROGRESS) return then({errno, boost::system::system_category()});
-  connecting_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
-                                                      const boost::system::error_code& wec) {
+  c.fd.release();  // upstream_socket_ owns it now
+  if (c.error != EINPROGRESS) return then({c.error, boost::system::system_category()});
+  upstream_socket_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
+                                                           const boost::system::error_code& wec) {
     if (wec || closed_) return then(wec);
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(connecting_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
-    then({err, boost::system::system_category()});
+    then({connect_result(upstream_socket_.native_handle()), boost::system::system_category()});
   });
 }
 
 void Session::on_upstream_connected() {
-  upstream_.emplace(std::move(connecting_));
+  // Asio's async_connect (a backend host name) left the socket non-blocking too.
+  upstream_.emplace(upstream_socket_.native_handle());
   if (mysql_) {
-    arm_deadline(connector_.handshake_timeout,
-                 "MySQL connection phase (greeting, TLS handshake and login)");
+    arm_deadline(handshake_timeout_, "MySQL connection phase (greeting, TLS handshake and login)");
     auto step = mysql_->start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
@@ -253,11 +276,13 @@ void Session::fail_upstream(const std::string& reason) {
 }
 
 void Session::start_upstream_tls() {
+  pki::clear_openssl_errors();
   tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
+  if (!ssl) return fail_tls_setup(true);
   SSL_set_connect_state(ssl.get());
   tls::set_expected_name(ssl.get(), connector_.settings.upstream_server_name,
                          upstream_ctx_->policy.verify_hostname);
-  upstream_->attach_tls(std::move(ssl));
+  if (!upstream_->attach_tls(std::move(ssl))) return fail_tls_setup(true);
   upstream_handshake();
 }
 
@@ -296,8 +321,8 @@ void Session::on_upstream_ready() {
 std::string Session::proxy_header() {
   ProxyInfo info;
   boost::system::error_code ec;
-  info.source = client_.socket().remote_endpoint(ec);
-  info.destination = client_.socket().local_endpoint(ec);
+  info.source = client_socket_.remote_endpoint(ec);
+  info.destination = client_socket_.local_endpoint(ec);
   if (client_.is_tls()) {
     info.tls = true;
     info.client_cert = identity_.presented;
@@ -402,7 +427,7 @@ void Session::fail_io(Stream& s, const Direction& d) {
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(
+  socket_of(s).async_wait(
       type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
         if (ec || closed_) return;
         (this->*then)();
@@ -413,12 +438,12 @@ void Session::wait_direction(Direction& d, Stream& s, Io want) {
   if (d.waiting) return;
   d.waiting = true;
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  s.socket().async_wait(type,
-                        [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
-                          d.waiting = false;
-                          if (ec || closed_) return;
-                          pump(d);
-                        });
+  socket_of(s).async_wait(
+      type, [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
+        d.waiting = false;
+        if (ec || closed_) return;
+        pump(d);
+      });
 }
 
 void Session::arm_deadline(config::Seconds timeout, std::string what) {
@@ -454,9 +479,8 @@ void Session::finish(const std::string& reason, bool failure) {
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();
-  client_.close();
-  connecting_.close(ec);
-  if (upstream_) upstream_->close();
+  client_socket_.close(ec);
+  upstream_socket_.close(ec);
   if (failure) {
     spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
   } else {

@@ -77,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void mysql_read_backend() { mysql_read(false); }
   std::string user_refusal(std::string_view user) const;
   void start_client_tls();
+  void fail_tls_setup(bool upstream);
   void client_handshake();
   void on_client_ready();
   void connect_upstream();
@@ -90,6 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string proxy_header();
   void send_preamble();
   void pump(Direction& d);
+  boost::asio::ip::tcp::socket& socket_of(const Stream& s) {
+    return &s == &client_ ? client_socket_ : upstream_socket_;
+  }
   void wait(Stream& s, Io want, void (Session::*then)());
   void wait_direction(Direction& d, Stream& s, Io want);
   void fail_io(Stream& s, const Direction& d);
@@ -98,11 +102,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish(const std::string& reason, bool failure);
 
   ConnectorRuntime& connector_;
+  // Each socket before its Stream, which works on the socket's fd.
+  boost::asio::ip::tcp::socket client_socket_;
   Stream client_;
-  boost::asio::ip::tcp::socket connecting_;  // the backend socket until connected
-  std::optional<Stream> upstream_;
+  boost::asio::ip::tcp::socket upstream_socket_;
+  std::optional<Stream> upstream_;                  // once upstream_socket_ is connected
   std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
+  config::Seconds handshake_timeout_{0.0};  // client_ctx_'s policy's, taken at start()
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;

@@ -22,7 +22,7 @@ bool Session::send_to_client(const std::string& bytes) {
 void Session::negotiate_postgres() {
   if (!client_.is_tls()) {
     unsigned char first = 0;
-    ssize_t peeked = ::recv(client_.socket().native_handle(), &first, 1, MSG_PEEK);
+    ssize_t peeked = ::recv(client_.fd(), &first, 1, MSG_PEEK);
     if (peeked == 1 && first == 0x16 &&
         connector_.settings.tls_level != config::TlsLevel::kDisabled) {
       on_detected(first);  // direct TLS (sslnegotiation=direct)

@@ -1,5 +1,7 @@
 #include "net/stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -127,19 +129,21 @@ BIO_METHOD* socket_method() {
 
 }  // namespace
 
-Stream::Stream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
-  boost::system::error_code ec;
-  if (!socket_.non_blocking()) socket_.non_blocking(true, ec);  // each set is an ioctl(2)
-  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+Stream::Stream(int fd) : fd_(fd) {
+  int on = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
-void Stream::attach_tls(tls::SslPtr ssl) {
-  gather_ = std::make_unique<Gather>();
-  gather_->fd = socket_.native_handle();
+bool Stream::attach_tls(tls::SslPtr ssl) {
+  auto gather = std::make_unique<Gather>();
+  gather->fd = fd_;
   BIO* bio = BIO_new(socket_method());
-  BIO_set_data(bio, gather_.get());
+  if (bio == nullptr) return false;
+  BIO_set_data(bio, gather.get());
+  gather_ = std::move(gather);
   ssl_ = std::move(ssl);
   SSL_set_bio(ssl_.get(), bio, bio);
+  return true;
 }
 
 IoResult Stream::ssl_result(int rc) {
@@ -188,7 +192,7 @@ IoResult Stream::read(char* data, size_t size) {
     return {Io::kOk, total};
   }
   while (true) {
-    ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
+    ssize_t n = ::recv(fd_, data, size, 0);
     if (n > 0) return {Io::kOk, static_cast<size_t>(n), static_cast<size_t>(n) < size};
     if (n == 0) return {Io::kEof};
     if (errno == EINTR) continue;
@@ -206,7 +210,7 @@ IoResult Stream::ssl_write(const char* data, size_t size) {
 IoResult Stream::write(const char* data, size_t size) {
   if (ssl_) return ssl_write(data, size);
   while (true) {
-    ssize_t n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
     if (n >= 0) return {Io::kOk, static_cast<size_t>(n)};
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantWrite}
@@ -239,13 +243,8 @@ IoResult Stream::shutdown_write(bool fin) {
     }
     close_notify_sent_ = true;
   }
-  if (fin) ::shutdown(socket_.native_handle(), SHUT_WR);
+  if (fin) ::shutdown(fd_, SHUT_WR);
   return {Io::kOk};
-}
-
-void Stream::close() {
-  boost::system::error_code ec;
-  socket_.close(ec);
 }
 
 }  // namespace tlsgate::net

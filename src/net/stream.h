@@ -1,6 +1,8 @@
-// Stream: one side of a proxied connection — a non-blocking TCP socket,
-// optionally with TLS that OpenSSL reads and writes on the fd through our own
-// socket BIO (no memory BIO pair to drain).
+// Stream: the I/O of one side of a proxied connection on a non-blocking TCP
+// socket it does not own — plain, or TLS that OpenSSL reads and writes on the
+// fd through our own socket BIO (no memory BIO pair to drain). The owner (a
+// Session's Asio socket, a ClientPool link's util::Fd) waits for readiness
+// and closes the socket after the Stream is done with it.
 //
 // The BIO writes through to the socket, except inside write_more(): there
 // the TLS records are gathered (up to kCorkBytes) and go out in one send(2)
@@ -9,8 +11,9 @@
 // exists only while it holds bytes, so an idle connection keeps none.
 //
 // Every call is non-blocking and returns what it needs next: kWantRead or
-// kWantWrite tell the session which readiness to wait for on socket().
-// Owned by one Session and used only on its event loop's thread. Before each
+// kWantWrite tell the owner which readiness to wait for on fd(). Every
+// send(2) has MSG_NOSIGNAL: a peer that went away costs an EPIPE, never a
+// SIGPIPE. Used by one thread at a time (a Session's loop thread). Before each
 // SSL_* call the thread's error queue is cleared, so one connection's errors
 // never leak into another's messages.
 #pragma once
@@ -18,8 +21,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-
-#include <boost/asio/ip/tcp.hpp>
 
 #include "tls/ssl_handles.h"
 
@@ -48,14 +49,17 @@ class Stream {
     size_t end = 0;
   };
 
-  explicit Stream(boost::asio::ip::tcp::socket socket);
+  // fd: a connected, non-blocking TCP socket. Sets TCP_NODELAY on it.
+  explicit Stream(int fd);
 
-  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  int fd() const { return fd_; }
   SSL* ssl() const { return ssl_.get(); }
   bool is_tls() const { return ssl_ != nullptr; }
 
-  // Attaches TLS: the SSL reads and writes this socket's fd.
-  void attach_tls(tls::SslPtr ssl);
+  // Attaches TLS: the SSL reads and writes fd(). False when OpenSSL could
+  // not allocate the socket BIO (the reason is on its error queue); the
+  // Stream stays plain and `ssl` is freed.
+  [[nodiscard]] bool attach_tls(tls::SslPtr ssl);
 
   IoResult handshake();
   // On TLS, reads as many records as are already here, up to `size`.
@@ -71,13 +75,12 @@ class Stream {
   // No more data will be written: TLS close_notify, then TCP FIN (unless
   // `fin` is false because close() follows at once and sends it).
   IoResult shutdown_write(bool fin = true);
-  void close();
 
  private:
   IoResult ssl_result(int rc);
   IoResult ssl_write(const char* data, size_t size);
 
-  boost::asio::ip::tcp::socket socket_;
+  int fd_;
   std::unique_ptr<Gather> gather_;  // before ssl_, whose BIO points here
   tls::SslPtr ssl_;
   bool close_notify_sent_ = false;

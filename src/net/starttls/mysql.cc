@@ -4,118 +4,25 @@
 #include <optional>
 #include <utility>
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-
-#include "pki/handles.h"
+#include "pki/rsa_oaep.h"
 
 namespace tlsgate::net::starttls {
 namespace {
 
 using Next = MysqlStep::Next;
+using Fill = MysqlPacketBuffer::Fill;
 
-constexpr size_t kHeader = 4;
-constexpr uint8_t kOkByte = 0x00;
-constexpr uint8_t kMoreDataByte = 0x01;
-constexpr uint8_t kAuthSwitchByte = 0xfe;
-constexpr uint8_t kErrByte = 0xff;
 constexpr std::string_view kCachingSha2 = "caching_sha2_password";
 constexpr std::string_view kSha256 = "sha256_password";
-// ER_HANDSHAKE_ERROR ("Bad handshake") and ER_NOT_SUPPORTED_AUTH_MODE, as the
-// server itself answers malformed and pre-4.1 handshakes.
-constexpr uint16_t kErNotSupportedAuthMode = 1251;
 constexpr std::string_view kInsecureMessage =
     "tlsgate: connections using insecure transport are prohibited; connect with TLS (mysql "
     "--ssl-mode=REQUIRED, mariadb --ssl)";
 
 uint8_t byte_at(std::string_view b, size_t at) { return static_cast<uint8_t>(b[at]); }
 
-uint32_t le(std::string_view b, size_t at, size_t n) {
-  uint32_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(byte_at(b, at + i)) << (8 * i);
-  return v;
-}
-
-void put_le(std::string& out, uint32_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-void set_le(std::string& b, size_t at, uint32_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-std::string packet(uint8_t seq, std::string_view payload) {
-  std::string out;
-  out.reserve(kHeader + payload.size());
-  put_le(out, static_cast<uint32_t>(payload.size()), 3);
-  out += static_cast<char>(seq);
-  out += payload;
-  return out;
-}
-
-void wipe(std::string& s) {
-  OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
-}
-
 std::string hex_byte(uint8_t b) {
   static constexpr char kDigits[] = "0123456789abcdef";
   return std::string("0x") + kDigits[b >> 4] + kDigits[b & 0xf];
-}
-
-// Reads a payload front to back; every accessor fails instead of reading
-// past the end, so a hostile length can never reach memory it does not own.
-class Reader {
- public:
-  explicit Reader(std::string_view b) : b_(b) {}
-  size_t pos() const { return pos_; }
-  bool at_end() const { return pos_ == b_.size(); }
-  size_t left() const { return b_.size() - pos_; }
-
-  std::optional<std::string_view> bytes(uint64_t n) {
-    if (n > left()) return std::nullopt;
-    auto out = b_.substr(pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return out;
-  }
-  std::optional<uint32_t> uint(size_t n) {
-    auto b = bytes(n);
-    if (!b) return std::nullopt;
-    return le(*b, 0, n);
-  }
-  std::optional<std::string_view> nul_string() {
-    size_t end = b_.find('\0', pos_);
-    if (end == std::string_view::npos) return std::nullopt;
-    auto out = b_.substr(pos_, end - pos_);
-    pos_ = end + 1;
-    return out;
-  }
-  // A length-encoded integer; 0xfb (NULL) and 0xff are not lengths.
-  std::optional<uint64_t> lenenc() {
-    auto first = uint(1);
-    if (!first || *first == 0xfb || *first == 0xff) return std::nullopt;
-    if (*first < 0xfb) return *first;
-    if (*first == 0xfc) return uint(2);
-    if (*first == 0xfd) return uint(3);
-    auto lo = uint(4);
-    auto hi = uint(4);
-    if (!lo || !hi) return std::nullopt;
-    return (static_cast<uint64_t>(*hi) << 32) | *lo;
-  }
-
- private:
-  std::string_view b_;
-  size_t pos_ = 0;
-};
-
-// An ERR packet's message, with or without the 4.1 SQLSTATE marker (the
-// server omits it before it knows the client's capabilities).
-std::string err_message(std::string_view payload) {
-  if (payload.size() < 3) return "(no message)";
-  size_t at = payload.size() >= 9 && payload[3] == '#' ? 9 : 3;
-  return std::string(payload.substr(at));
 }
 
 std::string_view drop_trailing_nul(std::string_view s) {
@@ -123,15 +30,12 @@ std::string_view drop_trailing_nul(std::string_view s) {
   return s;
 }
 
-// RSA-OAEP (SHA-1, MGF1 SHA-1: OpenSSL's defaults, and what MySQL >= 8.0.5
-// decrypts) of (password + NUL) XOR scramble, as a MySQL client would send it.
+// (password + NUL) XOR scramble, RSA-OAEP-encrypted with the backend's key:
+// what a MySQL client sends over a plaintext link.
 std::optional<std::string> encrypt_password(std::string_view pem, std::string_view password,
                                             std::string_view scramble, std::string& error) {
-  ERR_clear_error();
-  pki::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  pki::EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key || !EVP_PKEY_is_a(key.get(), "RSA")) {
-    ERR_clear_error();
+  auto key = pki::rsa_public_key_from_pem(pem);
+  if (!key) {
     error = "the backend's public key is not a PEM RSA public key";
     return std::nullopt;
   }
@@ -142,40 +46,17 @@ std::optional<std::string> encrypt_password(std::string_view pem, std::string_vi
   for (size_t i = 0; i < plain.size(); ++i) {
     plain[i] = static_cast<char>(plain[i] ^ scramble[i % scramble.size()]);
   }
-  pki::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  size_t out_len = 0;
-  std::string out;
-  const auto* in = reinterpret_cast<const unsigned char*>(plain.data());
-  bool ok = ctx && EVP_PKEY_encrypt_init(ctx.get()) > 0 &&
-            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) > 0 &&
-            EVP_PKEY_encrypt(ctx.get(), nullptr, &out_len, in, plain.size()) > 0;
-  if (ok) {
-    out.resize(out_len);
-    ok = EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len, in,
-                          plain.size()) > 0;
-  }
+  auto encrypted = pki::rsa_oaep_encrypt(key->get(), plain);
   wipe(plain);
-  ERR_clear_error();
-  if (!ok) {
+  if (!encrypted) {
     error = "RSA-OAEP encryption with the backend's public key failed (password longer than " +
-            std::to_string(EVP_PKEY_get_size(key.get()) - 42) + " bytes?)";
+            std::to_string(pki::rsa_oaep_max_plaintext(key->get())) + " bytes?)";
     return std::nullopt;
   }
-  out.resize(out_len);
-  return out;
+  return std::move(*encrypted);
 }
 
 }  // namespace
-
-std::string mysql_err_packet(uint8_t seq, uint16_t code, std::string_view sqlstate,
-                             std::string_view message) {
-  std::string payload(1, static_cast<char>(kErrByte));
-  put_le(payload, code, 2);
-  payload += '#';
-  payload += sqlstate.size() == 5 ? sqlstate : std::string_view("HY000");
-  payload += message.substr(0, kMaxMysqlNegotiationPacket - payload.size());
-  return packet(seq, payload);
-}
 
 MysqlNegotiation::MysqlNegotiation(MysqlOptions options) : options_(std::move(options)) {}
 
@@ -185,36 +66,9 @@ MysqlStep MysqlNegotiation::start() {
   return s;
 }
 
-size_t MysqlNegotiation::client_bytes_wanted() const {
-  if (client_buf_.size() < kHeader) return kHeader - client_buf_.size();
-  return kHeader + le(client_buf_, 0, 3) - client_buf_.size();
-}
+size_t MysqlNegotiation::client_bytes_wanted() const { return client_buf_.bytes_wanted(); }
 
-size_t MysqlNegotiation::backend_bytes_wanted() const {
-  if (backend_buf_.size() < kHeader) return kHeader - backend_buf_.size();
-  return kHeader + le(backend_buf_, 0, 3) - backend_buf_.size();
-}
-
-MysqlNegotiation::Fill MysqlNegotiation::fill(std::string& buf, std::string_view& in) {
-  while (!in.empty()) {
-    size_t want =
-        buf.size() < kHeader ? kHeader - buf.size() : kHeader + le(buf, 0, 3) - buf.size();
-    size_t n = std::min(want, in.size());
-    buf.append(in.substr(0, n));
-    in.remove_prefix(n);
-    if (buf.size() == kHeader && n > 0) {
-      uint32_t length = le(buf, 0, 3);
-      if (length > kMaxMysqlNegotiationPacket) return Fill::kTooLong;
-      // Reserved once, so a packet holding a password is never copied by a
-      // reallocation into memory that wipe() would miss.
-      buf.reserve(kHeader + length);
-    }
-    if (buf.size() >= kHeader && buf.size() == kHeader + le(buf, 0, 3)) {
-      return in.empty() ? Fill::kComplete : Fill::kOverrun;
-    }
-  }
-  return Fill::kPartial;
-}
+size_t MysqlNegotiation::backend_bytes_wanted() const { return backend_buf_.bytes_wanted(); }
 
 bool MysqlNegotiation::backend_link_plaintext_under_tls() const {
   return client_tls_ && !options_.upstream_tls;
@@ -245,16 +99,17 @@ MysqlStep MysqlNegotiation::close(std::string reason, uint16_t code, std::string
 
 // Each side numbers its own packets: the one forwarded gets that side's last id + 1.
 MysqlStep MysqlNegotiation::to_client(std::string_view payload, Next next, State state) {
-  MysqlStep s;
-  s.to_client = packet(++client_seq_, payload);
-  s.next = next;
-  state_ = state;
-  return s;
+  return forward(&MysqlStep::to_client, ++client_seq_, payload, next, state);
 }
 
 MysqlStep MysqlNegotiation::to_backend(std::string_view payload, Next next, State state) {
+  return forward(&MysqlStep::to_backend, ++backend_seq_, payload, next, state);
+}
+
+MysqlStep MysqlNegotiation::forward(std::string MysqlStep::*side, uint8_t seq,
+                                    std::string_view payload, Next next, State state) {
   MysqlStep s;
-  s.to_backend = packet(++backend_seq_, payload);
+  s.*side = mysql_packet(seq, payload);
   s.next = next;
   state_ = state;
   return s;
@@ -264,14 +119,14 @@ MysqlStep MysqlNegotiation::from_backend(std::string_view bytes) {
   if (state_ != State::kGreeting && state_ != State::kAuthBackend && state_ != State::kPublicKey) {
     return close("mysql negotiation: backend bytes fed while not waiting for the backend");
   }
-  switch (fill(backend_buf_, bytes)) {
+  switch (backend_buf_.fill(bytes)) {
     case Fill::kPartial: {
       MysqlStep s;
       s.next = Next::kReadBackend;
       return s;
     }
     case Fill::kTooLong:
-      return close("backend sent a " + std::to_string(le(backend_buf_, 0, 3)) +
+      return close("backend sent a " + std::to_string(backend_buf_.length()) +
                        "-byte packet during the MySQL handshake; the limit is " +
                        std::to_string(kMaxMysqlNegotiationPacket),
                    kErHandshakeError, "08S01", "tlsgate: the backend sent an oversized packet");
@@ -282,8 +137,8 @@ MysqlStep MysqlNegotiation::from_backend(std::string_view bytes) {
     case Fill::kComplete:
       break;
   }
-  backend_seq_ = byte_at(backend_buf_, 3);
-  std::string_view payload = std::string_view(backend_buf_).substr(kHeader);
+  backend_seq_ = backend_buf_.seq();
+  std::string_view payload = backend_buf_.payload();
   MysqlStep s =
       state_ == State::kGreeting ? on_greeting(backend_seq_, payload) : on_auth_backend(payload);
   backend_buf_.clear();
@@ -295,8 +150,8 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
       state_ != State::kAuthClient && state_ != State::kClearPassword) {
     return close("mysql negotiation: client bytes fed while not waiting for the client");
   }
-  Fill fill_result = fill(client_buf_, bytes);
-  if (client_buf_.size() >= kHeader) client_seq_ = byte_at(client_buf_, 3);
+  Fill fill_result = client_buf_.fill(bytes);
+  if (client_buf_.has_header()) client_seq_ = client_buf_.seq();
   switch (fill_result) {
     case Fill::kPartial: {
       MysqlStep s;
@@ -304,30 +159,30 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
       return s;
     }
     case Fill::kTooLong: {
-      auto reason = "client sent a " + std::to_string(le(client_buf_, 0, 3)) +
+      auto reason = "client sent a " + std::to_string(client_buf_.length()) +
                     "-byte packet during the MySQL handshake; the limit is " +
                     std::to_string(kMaxMysqlNegotiationPacket);
-      wipe(client_buf_);
+      client_buf_.clear();
       return close(std::move(reason), kErHandshakeError, "08S01",
                    "tlsgate: packet too large during the handshake");
     }
     case Fill::kOverrun:
       // After an SSL Request these would be TLS bytes read as plaintext.
-      wipe(client_buf_);
+      client_buf_.clear();
       return close(
           "mysql negotiation: client bytes fed past the end of a packet (read at most "
           "client_bytes_wanted())");
     case Fill::kComplete:
       break;
   }
-  std::string_view payload = std::string_view(client_buf_).substr(kHeader);
+  std::string_view payload = client_buf_.payload();
   MysqlStep s;
   switch (state_) {
     case State::kClientFirst:
       s = on_client_first(payload);
       break;
     case State::kClientResponse:
-      if (payload.size() == 32 && (le(payload, 0, 4) & kClientSsl)) {
+      if (payload.size() == 32 && (mysql_uint(payload, 0, 4) & kClientSsl)) {
         s = close("client sent a second SSL Request inside TLS", kErHandshakeError, "08S01",
                   "tlsgate: unexpected SSL Request inside TLS");
       } else {
@@ -342,7 +197,7 @@ MysqlStep MysqlNegotiation::from_client(std::string_view bytes) {
       break;
   }
   // Client packets may hold a password (clear, or in the HandshakeResponse).
-  wipe(client_buf_);
+  client_buf_.clear();
   return s;
 }
 
@@ -351,11 +206,11 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
     return close("backend sent an empty greeting", kErHandshakeError, "08S01",
                  "tlsgate: the backend sent a malformed greeting");
   }
-  if (byte_at(payload, 0) == kErrByte) {
+  if (byte_at(payload, 0) == kMysqlErr) {
     MysqlStep s;
-    s.to_client = packet(seq, payload);
+    s.to_client = mysql_packet(seq, payload);
     s.next = Next::kClose;
-    s.reason = "backend refused the connection before its greeting: " + err_message(payload);
+    s.reason = "backend refused the connection before its greeting: " + mysql_err_message(payload);
     state_ = State::kClosed;
     return s;
   }
@@ -364,7 +219,7 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
                      ", not 10; is upstream_address a MySQL/MariaDB server?",
                  kErHandshakeError, "08S01", "tlsgate: the backend is not a MySQL server");
   }
-  Reader r(payload);
+  MysqlReader r(payload);
   r.bytes(1);
   auto malformed = [this](std::string_view what) {
     return close("malformed backend greeting: " + std::string(what), kErHandshakeError, "08S01",
@@ -404,9 +259,9 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
   std::string out(payload);
   // We are the client's TLS endpoint whatever the backend offers.
   uint32_t caps = disabled ? (*caps_lo & ~kClientSsl) : (*caps_lo | kClientSsl);
-  set_le(out, caps_at, caps, 2);
+  mysql_set_uint(out, caps_at, caps, 2);
   MysqlStep s;
-  s.to_client = packet(seq, out);
+  s.to_client = mysql_packet(seq, out);
   client_seq_ = seq;
   // Plain relay needs nothing more from us, unless a user check or our own
   // backend TLS must see the HandshakeResponse first.
@@ -426,7 +281,7 @@ MysqlStep MysqlNegotiation::on_client_first(std::string_view payload) {
                      " bytes, too short for a HandshakeResponse",
                  kErHandshakeError, "08S01", "tlsgate: bad handshake");
   }
-  uint32_t caps = le(payload, 0, 4);
+  uint32_t caps = mysql_uint(payload, 0, 4);
   if (!(caps & kClientSsl)) return on_handshake_response(payload);
   if (payload.size() != 32) {
     return close("client set CLIENT_SSL in a " + std::to_string(payload.size()) +
@@ -465,7 +320,7 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
   if (payload.size() < 32) {
     return malformed(std::to_string(payload.size()) + " bytes, shorter than its 32-byte header");
   }
-  uint32_t caps = le(payload, 0, 4);
+  uint32_t caps = mysql_uint(payload, 0, 4);
   if (!(caps & kClientProtocol41)) {
     return close("client does not speak protocol 4.1 (no CLIENT_PROTOCOL_41); refused",
                  kErNotSupportedAuthMode, "08004",
@@ -478,7 +333,7 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
     s.refused_plaintext = true;
     return s;
   }
-  Reader r(payload);
+  MysqlReader r(payload);
   r.bytes(32);
   auto user = r.nul_string();
   if (!user) return malformed("user name is not NUL-terminated");
@@ -537,12 +392,12 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
     out.append(payload);
   }
   if (options_.upstream_tls) {
-    set_le(out, 0, caps | kClientSsl, 4);
+    mysql_set_uint(out, 0, caps | kClientSsl, 4);
     handshake_response_ = std::move(out);
     return to_backend(std::string_view(handshake_response_).substr(0, 32), Next::kBackendTls,
                       State::kBackendTls);
   }
-  set_le(out, 0, caps & ~kClientSsl, 4);
+  mysql_set_uint(out, 0, caps & ~kClientSsl, 4);
   auto s =
       to_backend(out, Next::kReadBackend, sha256_clear ? State::kPublicKey : State::kAuthBackend);
   wipe(out);
@@ -591,24 +446,24 @@ MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
   }
   uint8_t type = byte_at(payload, 0);
   if (state_ == State::kPublicKey) {
-    if (type == kMoreDataByte) return send_encrypted_password(payload.substr(1));
+    if (type == kMysqlMoreData) return send_encrypted_password(payload.substr(1));
     // An auth switch or an error: the password is not needed any more.
     forget_password();
   }
   switch (type) {
-    case kOkByte:
+    case kMysqlOk:
       return to_client(payload, Next::kRelay, State::kRelay);
-    case kErrByte: {
+    case kMysqlErr: {
       auto s = to_client(payload, Next::kClose, State::kClosed);
-      s.reason = "backend refused login for user " + user_ + ": " + err_message(payload);
+      s.reason = "backend refused login for user " + user_ + ": " + mysql_err_message(payload);
       return s;
     }
-    case kAuthSwitchByte: {
+    case kMysqlAuthSwitch: {
       if (payload.size() == 1) {
         // The pre-4.1 switch: no name, and the greeting's scramble stays.
         auth_plugin_ = "mysql_old_password";
       } else {
-        Reader r(payload.substr(1));
+        MysqlReader r(payload.substr(1));
         auto name = r.nul_string();
         if (!name) {
           return close(
@@ -623,7 +478,7 @@ MysqlStep MysqlNegotiation::on_auth_backend(std::string_view payload) {
       return to_client(payload, Next::kReadClient,
                        intercept ? State::kClearPassword : State::kAuthClient);
     }
-    case kMoreDataByte: {
+    case kMysqlMoreData: {
       bool sha2 = auth_plugin_ == kCachingSha2 && payload.size() == 2;
       if (sha2 && byte_at(payload, 1) == 0x03) {
         // Fast auth succeeded; the OK follows without a client packet.

@@ -46,26 +46,9 @@
 #include <string_view>
 
 #include "config/settings.h"
+#include "net/starttls/mysql_wire.h"
 
 namespace tlsgate::net::starttls {
-
-// Capability flags (MySQL protocol documentation, "Capabilities Flags").
-inline constexpr uint32_t kClientConnectWithDb = 0x00000008;
-inline constexpr uint32_t kClientProtocol41 = 0x00000200;
-inline constexpr uint32_t kClientSsl = 0x00000800;
-inline constexpr uint32_t kClientSecureConnection = 0x00008000;
-inline constexpr uint32_t kClientPluginAuth = 0x00080000;
-inline constexpr uint32_t kClientConnectAttrs = 0x00100000;
-inline constexpr uint32_t kClientPluginAuthLenencData = 0x00200000;
-
-inline constexpr size_t kMaxMysqlNegotiationPacket = size_t{64} * 1024;
-
-// MySQL error 3159 ER_SECURE_TRANSPORT_REQUIRED.
-inline constexpr uint16_t kErSecureTransportRequired = 3159;
-// MySQL error 1043 ER_HANDSHAKE_ERROR ("Bad handshake").
-inline constexpr uint16_t kErHandshakeError = 1043;
-// MySQL error 1045 ER_ACCESS_DENIED_ERROR (SQLSTATE 28000).
-inline constexpr uint16_t kErAccessDenied = 1045;
 
 struct MysqlStep {
   enum class Next {
@@ -129,9 +112,6 @@ class MysqlNegotiation {
     kRelay,
     kClosed,
   };
-  enum class Fill { kPartial, kComplete, kTooLong, kOverrun };
-
-  static Fill fill(std::string& buf, std::string_view& in);
   MysqlStep on_greeting(uint8_t seq, std::string_view payload);
   MysqlStep on_client_first(std::string_view payload);
   MysqlStep on_handshake_response(std::string_view payload);
@@ -140,6 +120,8 @@ class MysqlNegotiation {
   MysqlStep send_encrypted_password(std::string_view pem);
   MysqlStep to_client(std::string_view payload, MysqlStep::Next next, State state);
   MysqlStep to_backend(std::string_view payload, MysqlStep::Next next, State state);
+  MysqlStep forward(std::string MysqlStep::*side, uint8_t seq, std::string_view payload,
+                    MysqlStep::Next next, State state);
   MysqlStep close(std::string reason, uint16_t code = 0, std::string_view sqlstate = {},
                   std::string_view message = {});
   bool backend_link_plaintext_under_tls() const;
@@ -149,10 +131,10 @@ class MysqlNegotiation {
   std::string user_;
   bool client_tls_ = false;
   State state_ = State::kGreeting;
-  std::string client_buf_;   // the client packet being assembled, header included
-  std::string backend_buf_;  // the backend packet being assembled, header included
-  uint8_t client_seq_ = 0;   // last sequence id seen/sent on the client side
-  uint8_t backend_seq_ = 0;  // last sequence id seen/sent on the backend side
+  MysqlPacketBuffer client_buf_;   // the client packet being assembled
+  MysqlPacketBuffer backend_buf_;  // the backend packet being assembled
+  uint8_t client_seq_ = 0;         // last sequence id seen/sent on the client side
+  uint8_t backend_seq_ = 0;        // last sequence id seen/sent on the backend side
   uint32_t server_caps_ = 0;
   uint32_t client_caps_ = 0;
   std::string scramble_;            // the latest auth-plugin data from the backend
@@ -160,9 +142,5 @@ class MysqlNegotiation {
   std::string clear_password_;      // the client's clear password, without NUL; wiped after use
   std::string handshake_response_;  // held while the backend TLS handshake runs
 };
-
-// A MySQL ERR packet (protocol 4.1 form) with sequence id `seq`.
-std::string mysql_err_packet(uint8_t seq, uint16_t code, std::string_view sqlstate,
-                             std::string_view message);
 
 }  // namespace tlsgate::net::starttls

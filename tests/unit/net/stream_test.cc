@@ -33,7 +33,7 @@ std::string pattern(size_t n) {
 }
 
 bool readable(Stream& s, int timeout_ms) {
-  pollfd p{s.socket().native_handle(), POLLIN, 0};
+  pollfd p{s.fd(), POLLIN, 0};
   return ::poll(&p, 1, timeout_ms) == 1;
 }
 
@@ -54,12 +54,13 @@ class StreamTest : public ::testing::Test {
     }
 
     tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(io_);
-    client.connect(acceptor.local_endpoint());
-    server_.emplace(acceptor.accept());
-    client_.emplace(std::move(client));
-    server_->attach_tls(tls::SslPtr(SSL_new(server_ctx_.get())));
-    client_->attach_tls(tls::SslPtr(SSL_new(client_ctx_.get())));
+    client_socket_.connect(acceptor.local_endpoint());
+    server_socket_ = acceptor.accept();
+    for (tcp::socket* s : {&server_socket_, &client_socket_}) s->non_blocking(true);
+    server_.emplace(server_socket_.native_handle());
+    client_.emplace(client_socket_.native_handle());
+    ASSERT_TRUE(server_->attach_tls(tls::SslPtr(SSL_new(server_ctx_.get()))));
+    ASSERT_TRUE(client_->attach_tls(tls::SslPtr(SSL_new(client_ctx_.get()))));
     SSL_set_accept_state(server_->ssl());
     SSL_set_connect_state(client_->ssl());
     bool server_done = false, client_done = false;
@@ -103,6 +104,7 @@ class StreamTest : public ::testing::Test {
 
   asio::io_context io_;
   CtxPtr server_ctx_, client_ctx_;
+  tcp::socket server_socket_{io_}, client_socket_{io_};  // each outlives its Stream
   std::optional<Stream> server_, client_;
 };
 
@@ -135,7 +137,7 @@ TEST_F(StreamTest, WriteSendsGatheredBytesFirst) {
 
 TEST_F(StreamTest, BackPressureThroughTheGatherLosesNoByte) {
   int small = 16384;
-  ::setsockopt(server_->socket().native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(server_->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
   const std::string data = pattern(4 * 1024 * 1024 + 13);
   size_t sent = 0;
   bool blocked = false;

@@ -1,0 +1,51 @@
+#include "net/fd_budget.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "util/fd_limit.h"
+#include "util/strings.h"
+
+namespace tlsgate::net {
+
+uint64_t fds_needed(const std::map<std::string, config::Connector>& connectors) {
+  uint64_t connections = 0;
+  for (const auto& [name, c] : connectors) connections += c.max_connections;
+  return kFdsPerConnection * connections + kFdHeadroom;
+}
+
+std::string fd_shortfall(const std::map<std::string, config::Connector>& connectors,
+                         uint64_t limit) {
+  uint64_t needed = fds_needed(connectors);
+  if (limit == util::kNoFdLimit || needed <= limit) return "";
+  std::vector<std::string> settings;
+  std::vector<std::string> keys;
+  for (const auto& [name, c] : connectors) {
+    keys.push_back("connector." + name + ".max_connections");
+    settings.push_back(fmt::format("{}={}", keys.back(), c.max_connections));
+  }
+  return fmt::format(
+      "file descriptors: {} may need {} ({} per connection + {} for the gate), but the limit "
+      "(RLIMIT_NOFILE) is {}; clients beyond it are refused. Raise LimitNOFILE (systemd) / "
+      "ulimit -n to {} or lower {}",
+      util::join(settings, " and "), needed, kFdsPerConnection, kFdHeadroom, limit, needed,
+      util::join(keys, " or "));
+}
+
+FdBudget::FdBudget(uint64_t limit, uint64_t open) : limit_(limit) {
+  if (limit == util::kNoFdLimit) return;
+  uint64_t used = open + kReserve;
+  max_sessions_ = limit > used ? (limit - used) / kFdsPerConnection : 0;
+}
+
+void note_fd_refusal(ConnectorRuntime& c, uint64_t limit) {
+  auto refused = c.stats.refused_no_descriptors.fetch_add(1, std::memory_order_relaxed) + 1;
+  if ((refused & (refused - 1)) != 0) return;
+  spdlog::warn(
+      "connector {}: {} connection(s) refused so far: out of file descriptors (limit {}, "
+      "RLIMIT_NOFILE); raise LimitNOFILE (systemd) / ulimit -n or lower "
+      "connector.{}.max_connections",
+      c.settings.name, refused, limit, c.settings.name);
+}
+
+}  // namespace tlsgate::net

@@ -1,0 +1,114 @@
+#include "net/reloader.h"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "config/loader.h"
+#include "pki/certificate_info.h"
+
+namespace tlsgate::net {
+
+namespace {
+
+void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
+  for (const auto& r : reports) {
+    const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
+    if (r.ok) {
+      spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
+                   r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
+                   r.new_serial.empty() ? "none" : r.new_serial,
+                   r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
+    } else {
+      spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
+                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
+    }
+  }
+}
+
+}  // namespace
+
+Reloader::Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors)
+    : config_(std::move(config)), registry_(registry), connectors_(connectors) {}
+
+Reloader::~Reloader() { stop(); }
+
+util::Result<std::unique_ptr<Reloader>> Reloader::create(config::Config config,
+                                                         tls::ContextRegistry& registry,
+                                                         Connectors& connectors) {
+  std::unique_ptr<Reloader> r(new Reloader(std::move(config), registry, connectors));
+  if (auto st = r->watch_files(); !st) return util::fail(st.error());
+  return r;
+}
+
+void Reloader::stop() { watcher_.reset(); }
+
+util::Status Reloader::watch_files() {
+  watcher_.reset();
+  auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config_.server.reload_settle);
+  std::map<std::string, std::filesystem::path> user_maps;
+  for (const auto& c : connectors_) {
+    if (c->settings.user_map) user_maps[user_map_key(c->settings.name)] = *c->settings.user_map;
+  }
+  auto w = tls::FileWatcher::create(
+      registry_.policies(), settle, [this](const std::string& name) { on_file_change(name); },
+      user_maps);
+  if (!w) return util::fail(w.error());
+  watcher_ = std::move(*w);
+  return {};
+}
+
+void Reloader::on_file_change(const std::string& name) {
+  std::lock_guard lock(reload_mutex_);
+  if (name.starts_with("connector.")) return reload_user_maps(name);
+  log_reloads(registry_.reload(config_.policies, {name}), "a file change");
+}
+
+// A user_map keeps its old content when the new one does not parse, like a
+// policy keeps its old context.
+void Reloader::reload_user_maps(const std::string& only) {
+  for (auto& c : connectors_) {
+    auto key = user_map_key(c->settings.name);
+    if (!c->user_map || (!only.empty() && only != key)) continue;
+    auto map = config::UserMap::load(*c->settings.user_map);
+    if (!map) {
+      spdlog::error("{}: reload failed, the old map stays in force: {}", key,
+                    map.error().message());
+      continue;
+    }
+    // The watch is on the folder: other files changing there (a log, say)
+    // must not count as reloads.
+    if (*map == *c->user_map->get()) continue;
+    spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
+                 map->size());
+    c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
+  }
+}
+
+void Reloader::reload_config() {
+  auto loaded = config::load_config(config_.file, config::current_environment());
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
+    spdlog::error("reload of {} failed: the old configuration stays in force",
+                  config_.file.string());
+    return;
+  }
+  const auto& next = *loaded.config;
+  {
+    std::lock_guard lock(reload_mutex_);
+    if (next.connectors != config_.connectors || next.server != config_.server) {
+      spdlog::warn(
+          "reload: connector or server.* settings changed in {}; they take effect only after a "
+          "restart",
+          config_.file.string());
+    }
+    config_.policies = next.policies;
+    log_reloads(registry_.reload(config_.policies), "a configuration reload");
+    reload_user_maps("");
+  }
+  // Outside the lock: replacing the watcher joins its thread, which may be
+  // waiting for the lock in a file-change reload.
+  if (auto st = watch_files(); !st) spdlog::error("{}", st.error().message());
+}
+
+}  // namespace tlsgate::net

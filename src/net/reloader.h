@@ -1,0 +1,61 @@
+// Reloader: the gate's reloads — a policy's files changing (tls::FileWatcher,
+// after server.reload_settle), a connector's user_map changing, and a full
+// re-read of the config file (SIGHUP, Gate::reload()).
+//
+// Each rebuilds what changed and publishes it (ContextRegistry::reload, a
+// user_map's Versioned); what fails to build keeps the old version and is
+// logged, naming key and file. Connector and server.* settings take effect
+// only at a restart; a reload that changes them says so.
+//
+// File changes are handled on the watcher's thread, reload_config() on the
+// caller's (the gate's control loop); reload_mutex serialises them. The
+// registry and the connectors must outlive the Reloader, whose destructor
+// (and stop()) joins the watcher's thread first.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "net/connector_runtime.h"
+#include "tls/context_registry.h"
+#include "tls/file_watcher.h"
+#include "util/result.h"
+
+namespace tlsgate::net {
+
+class Reloader {
+ public:
+  using Connectors = std::vector<std::unique_ptr<ConnectorRuntime>>;
+
+  // Starts watching the files of every policy in the registry and each
+  // connector's user_map; `config` is the configuration now in force.
+  static util::Result<std::unique_ptr<Reloader>> create(config::Config config,
+                                                        tls::ContextRegistry& registry,
+                                                        Connectors& connectors);
+  ~Reloader();
+  Reloader(const Reloader&) = delete;
+  Reloader& operator=(const Reloader&) = delete;
+
+  // Re-reads the config file and rebuilds every policy and user_map, then
+  // watches the files the new policies name. Not on the watcher's thread.
+  void reload_config();
+  // No more file-change reloads (the gate drains); joins the watcher's thread.
+  void stop();
+
+ private:
+  Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors);
+  util::Status watch_files();
+  void on_file_change(const std::string& name);
+  void reload_user_maps(const std::string& only);
+
+  config::Config config_;  // policies GUARDED_BY(reload_mutex_)
+  tls::ContextRegistry& registry_;
+  Connectors& connectors_;
+  std::mutex reload_mutex_;
+  std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above
+};
+
+}  // namespace tlsgate::net

@@ -1,0 +1,57 @@
+#include "util/fd_limit.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <fstream>
+#include <system_error>
+
+namespace tlsgate::util {
+
+namespace {
+
+uint64_t from_rlim(rlim_t v) { return v == RLIM_INFINITY ? kNoFdLimit : static_cast<uint64_t>(v); }
+
+std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
+
+}  // namespace
+
+FdLimit fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return {};
+  return {from_rlim(r.rlim_cur), from_rlim(r.rlim_max)};
+}
+
+Result<FdLimit> raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0)
+    return fail("getrlimit(RLIMIT_NOFILE): " + errno_text(errno));
+  rlim_t target = r.rlim_max;
+  if (target == RLIM_INFINITY) {
+    // The kernel refuses an unlimited soft limit for descriptors.
+    uint64_t nr_open = 0;
+    std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+    if (nr_open == 0) return fail("RLIMIT_NOFILE is unlimited and /proc/sys/fs/nr_open unreadable");
+    target = static_cast<rlim_t>(nr_open);
+  }
+  if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur >= target) return fd_limit();
+  r.rlim_cur = target;
+  if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+    return fail("setrlimit(RLIMIT_NOFILE, " + std::to_string(target) + "): " + errno_text(errno));
+  }
+  return fd_limit();
+}
+
+Result<uint64_t> count_open_fds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return fail("/proc/self/fd: " + errno_text(errno));
+  uint64_t n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n - 1;  // not the one opendir() used
+}
+
+}  // namespace tlsgate::util

@@ -1,0 +1,44 @@
+// `tlsgate serve`: ssl.policy.X.handshake_timeout follows a reload (SIGHUP)
+// for new connections; a connection keeps the value it was accepted with.
+#include <signal.h>
+
+#include "gate_fixture.h"
+
+namespace tlsgate::e2e::gate {
+namespace {
+
+long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
+}
+
+class GateHandshakeTimeout : public GateFixture {};
+
+TEST_F(GateHandshakeTimeout, ReloadedTimeoutAppliesToNewConnections) {
+  conf_.set("ssl.policy.gate.handshake_timeout", "30");
+  start_gate();
+  PlainClient before(gate_port_);  // accepted under 30 s; says nothing
+  ASSERT_TRUE(before.connected());
+
+  conf_.set("ssl.policy.gate.handshake_timeout", "0.5");
+  test::write_text(gate_->config_file(), conf_.text());
+  ASSERT_EQ(::kill(gate_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(gate_->wait_for_log("reloaded after a configuration reload", Millis(5000))) << log();
+
+  auto t0 = Clock::now();
+  PlainClient silent(gate_port_);
+  ASSERT_TRUE(silent.connected());
+  auto r = silent.read(1, Millis(5000));
+  auto took = ms_since(t0);
+  EXPECT_EQ(r.end, End::kClosed) << to_string(r.end) << " after " << took << " ms\n" << log();
+  EXPECT_GE(took, 400);
+  EXPECT_LT(took, 2000) << "the reloaded handshake_timeout=0.5 did not apply\n" << log();
+  EXPECT_TRUE(gate_->wait_for_log(
+      "TLS handshake not completed within 0.5s (ssl.policy.gate.handshake_timeout)"))
+      << log();
+
+  // The connection from before the reload keeps its 30 s.
+  EXPECT_EQ(before.read(1, Millis(200)).end, End::kTimeout);
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e::gate
