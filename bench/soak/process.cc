@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -195,6 +196,20 @@ uint64_t count_lines_with(const std::string& path, const std::string& needle) {
   std::string line;
   uint64_t n = 0;
   while (std::getline(in, line)) n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+uint64_t sum_held_back(const std::string& path) {
+  static const std::string kTag = " failure line(s) of this connector held back";
+  std::ifstream in(path);
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line)) {
+    auto at = line.find(kTag);
+    if (at == std::string::npos) continue;
+    auto open = line.rfind('(', at);
+    if (open != std::string::npos) n += std::strtoull(line.c_str() + open + 1, nullptr, 10);
+  }
   return n;
 }
 

@@ -72,6 +72,9 @@ struct FileSize {
 FileSize file_size(const std::string& path);
 // Lines of a file that contain needle.
 uint64_t count_lines_with(const std::string& path, const std::string& needle);
+// The gate rate-limits per-connection failure lines; the sum of the "(N
+// failure line(s) of this connector held back ...)" counts in its log.
+uint64_t sum_held_back(const std::string& path);
 // The text of a file from byte offset `from`, at most `max` bytes.
 std::string read_tail(const std::string& path, uint64_t from, size_t max);
 

@@ -9,7 +9,9 @@
 #include "cli/command.h"
 #include "config/key_docs.h"
 #include "config/loader.h"
+#include "net/fd_budget.h"
 #include "tls/config_audit.h"
+#include "util/fd_limit.h"
 #include "util/strings.h"
 
 namespace tlsgate::cli {
@@ -62,6 +64,12 @@ int run_check(const Options& o) {
   if (loaded.ok()) {
     audit = tls::audit(*loaded.config, util::SystemClock::instance(), {30, ::geteuid()});
     findings.insert(findings.end(), audit.findings.begin(), audit.findings.end());
+    // serve raises its soft limit to this shell's hard one; under systemd,
+    // LimitNOFILE= sets it instead.
+    auto shortfall = net::fd_shortfall(loaded.config->connectors, util::fd_limit().hard);
+    if (!shortfall.empty()) {
+      findings.push_back({Severity::kWarning, config::Location{o.config, 0}, "", shortfall, ""});
+    }
   }
   size_t errors = 0;
   for (const auto& d : findings) errors += d.severity == Severity::kError ? 1 : 0;

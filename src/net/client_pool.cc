@@ -44,18 +44,18 @@ struct PoolCore {
   std::string backend;        // "host:port", for messages
   std::string scope;
   tls::ContextRegistry::Entry entry;
-  mutable std::mutex mu;
-  std::deque<std::unique_ptr<PoolLink>> idle;  // GUARDED_BY(mu); most recently returned last
-  size_t open = 0;                             // GUARDED_BY(mu)
-  uint64_t dialed = 0;                         // GUARDED_BY(mu)
-  uint64_t closed_stale = 0;                   // GUARDED_BY(mu)
-  bool shut = false;                           // GUARDED_BY(mu); the ClientPool is gone
+  mutable util::Mutex mu;
+  std::deque<std::unique_ptr<PoolLink>> idle GUARDED_BY(mu);  // most recently returned last
+  size_t open GUARDED_BY(mu) = 0;
+  uint64_t dialed GUARDED_BY(mu) = 0;
+  uint64_t closed_stale GUARDED_BY(mu) = 0;
+  bool shut GUARDED_BY(mu) = false;  // the ClientPool is gone
 
   bool is_current(const PoolLink& link) const { return link.ctx == entry->get(); }
 
   // Takes the idle links made with an older context or idle too long out
-  // of the pool; the caller closes them outside the lock. REQUIRES(mu).
-  Links sweep_idle() {
+  // of the pool; the caller closes them outside the lock.
+  Links sweep_idle() REQUIRES(mu) {
     Links out;
     auto now = SteadyClock::now();
     auto max_age = std::chrono::duration_cast<SteadyClock::duration>(options.idle_timeout);
@@ -205,7 +205,7 @@ void PooledConnection::give_back(bool keep) {
   if (keep && link->state == PoolLink::State::kHealthy) check_quiet(*link);
   Links doomed;
   {
-    std::lock_guard lock(core->mu);
+    util::MutexLock lock(core->mu);
     bool healthy = keep && link->state == PoolLink::State::kHealthy;
     bool current = core->is_current(*link);
     if (healthy && current && !core->shut && core->idle.size() < core->options.max_idle) {
@@ -302,7 +302,7 @@ util::Result<ClientPool> ClientPool::create(tls::ContextRegistry& registry,
         if (!alive) return;
         Links doomed;
         {
-          std::lock_guard lock(alive->mu);
+          util::MutexLock lock(alive->mu);
           doomed = alive->sweep_idle();
         }
         close_links(std::move(doomed));
@@ -326,7 +326,7 @@ void ClientPool::shut_down() {
   if (!core_) return;
   Links doomed;
   {
-    std::lock_guard lock(core_->mu);
+    util::MutexLock lock(core_->mu);
     core_->shut = true;
     for (auto& link : core_->idle) doomed.push_back(std::move(link));
     core_->idle.clear();
@@ -344,7 +344,7 @@ util::Result<PooledConnection> ClientPool::lease() {
     Links doomed;
     std::unique_ptr<PoolLink> link;
     {
-      std::lock_guard lock(core.mu);
+      util::MutexLock lock(core.mu);
       doomed = core.sweep_idle();
       if (!core.idle.empty()) {
         link = std::move(core.idle.back());
@@ -360,7 +360,7 @@ util::Result<PooledConnection> ClientPool::lease() {
   auto link = dial_link(core);
   if (!link) return util::fail(link.error());
   {
-    std::lock_guard lock(core.mu);
+    util::MutexLock lock(core.mu);
     ++core.open;
     ++core.dialed;
   }
@@ -369,7 +369,7 @@ util::Result<PooledConnection> ClientPool::lease() {
 
 ClientPoolStats ClientPool::stats() const {
   if (!core_) return {};
-  std::lock_guard lock(core_->mu);
+  util::MutexLock lock(core_->mu);
   return {core_->idle.size(), core_->open, core_->dialed, core_->closed_stale};
 }
 

@@ -13,6 +13,7 @@
 #include "config/settings.h"
 #include "config/user_map.h"
 #include "tls/context.h"
+#include "util/rate_limiter.h"
 #include "util/versioned.h"
 
 namespace tlsgate::net {
@@ -40,6 +41,10 @@ struct ConnectorRuntime {
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;
+  // Per-connection failure lines (handshakes, backends, refusals): a storm of
+  // bad clients must not grow the log without bound. Every failure is still
+  // counted in stats; the next line that passes says how many were held back.
+  util::RateLimiter failure_log{20, std::chrono::seconds(1)};
 };
 
 // The config key of a connector's user_map, which also names its watch.

@@ -29,7 +29,10 @@ void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trig
 }  // namespace
 
 Reloader::Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors)
-    : config_(std::move(config)), registry_(registry), connectors_(connectors) {}
+    : started_(std::move(config)),
+      policies_(started_.policies),
+      registry_(registry),
+      connectors_(connectors) {}
 
 Reloader::~Reloader() { stop(); }
 
@@ -45,7 +48,8 @@ void Reloader::stop() { watcher_.reset(); }
 
 util::Status Reloader::watch_files() {
   watcher_.reset();
-  auto settle = std::chrono::duration_cast<std::chrono::milliseconds>(config_.server.reload_settle);
+  auto settle =
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_.server.reload_settle);
   std::map<std::string, std::filesystem::path> user_maps;
   for (const auto& c : connectors_) {
     if (c->settings.user_map) user_maps[user_map_key(c->settings.name)] = *c->settings.user_map;
@@ -59,9 +63,9 @@ util::Status Reloader::watch_files() {
 }
 
 void Reloader::on_file_change(const std::string& name) {
-  std::lock_guard lock(reload_mutex_);
+  util::MutexLock lock(reload_mutex_);
   if (name.starts_with("connector.")) return reload_user_maps(name);
-  log_reloads(registry_.reload(config_.policies, {name}), "a file change");
+  log_reloads(registry_.reload(policies_, {name}), "a file change");
 }
 
 // A user_map keeps its old content when the new one does not parse, like a
@@ -86,24 +90,24 @@ void Reloader::reload_user_maps(const std::string& only) {
 }
 
 void Reloader::reload_config() {
-  auto loaded = config::load_config(config_.file, config::current_environment());
+  auto loaded = config::load_config(started_.file, config::current_environment());
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
     spdlog::error("reload of {} failed: the old configuration stays in force",
-                  config_.file.string());
+                  started_.file.string());
     return;
   }
   const auto& next = *loaded.config;
   {
-    std::lock_guard lock(reload_mutex_);
-    if (next.connectors != config_.connectors || next.server != config_.server) {
+    util::MutexLock lock(reload_mutex_);
+    if (next.connectors != started_.connectors || next.server != started_.server) {
       spdlog::warn(
           "reload: connector or server.* settings changed in {}; they take effect only after a "
           "restart",
-          config_.file.string());
+          started_.file.string());
     }
-    config_.policies = next.policies;
-    log_reloads(registry_.reload(config_.policies), "a configuration reload");
+    policies_ = next.policies;
+    log_reloads(registry_.reload(policies_), "a configuration reload");
     reload_user_maps("");
   }
   // Outside the lock: replacing the watcher joins its thread, which may be

@@ -13,8 +13,8 @@
 // (and stop()) joins the watcher's thread first.
 #pragma once
 
+#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +22,7 @@
 #include "net/connector_runtime.h"
 #include "tls/context_registry.h"
 #include "tls/file_watcher.h"
+#include "util/mutex.h"
 #include "util/result.h"
 
 namespace tlsgate::net {
@@ -49,12 +50,16 @@ class Reloader {
   Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
   void on_file_change(const std::string& name);
-  void reload_user_maps(const std::string& only);
+  void reload_user_maps(const std::string& only) REQUIRES(reload_mutex_);
 
-  config::Config config_;  // policies GUARDED_BY(reload_mutex_)
+  // The configuration the gate started with: its file, server.* and
+  // connectors never change without a restart, so it is read without a lock.
+  const config::Config started_;
+  // The policies now in force, replaced by each configuration reload.
+  std::map<std::string, config::Policy> policies_ GUARDED_BY(reload_mutex_);
   tls::ContextRegistry& registry_;
   Connectors& connectors_;
-  std::mutex reload_mutex_;
+  util::Mutex reload_mutex_;
   std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above
 };
 

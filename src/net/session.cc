@@ -482,7 +482,15 @@ void Session::finish(const std::string& reason, bool failure) {
   client_socket_.close(ec);
   upstream_socket_.close(ec);
   if (failure) {
-    spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+    auto held_back = connector_.failure_log.admit();
+    if (held_back && *held_back == 0) {
+      spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+    } else if (held_back) {
+      spdlog::info(
+          "connector {}: client {}: {} ({} failure line(s) of this connector held back "
+          "before this one: more than 20 a second)",
+          connector_.settings.name, peer_, reason, *held_back);
+    }
   } else {
     spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
   }

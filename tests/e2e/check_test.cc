@@ -270,6 +270,7 @@ TEST_F(Check, ListenAddressNotCoveredBySans) {
   conf(std::string(kTourConf) + "connector.db.listen_address=127.0.0.2:" + port +
        "\n"
        "connector.db.upstream_address=127.0.0.1:5432\n"
+       "connector.db.max_connections=1000\n"
        "connector.db.ssl_policy=bolt\n");
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
@@ -290,11 +291,34 @@ TEST_F(Check, ListenAddressNotCoveredBySans) {
   EXPECT_EQ(fixed.out, summary("1 policy (bolt)", 0, 0) + "\n");
 }
 
+// serve raises its soft descriptor limit to the hard one; check says when
+// even that cannot hold every connector's max_connections.
+TEST_F(Check, DescriptorLimitBelowMaxConnectionsWarns) {
+  tour();
+  conf(std::string(kTourConf) +
+       "connector.db.listen_address=0.0.0.0:7687\n"
+       "connector.db.upstream_address=127.0.0.1:7688\n"
+       "connector.db.ssl_policy=bolt\n"
+       "connector.db.max_connections=500\n");
+  Proc r = shell("prlimit --nofile=256:256 " + test::q(tlsgate_bin()) + " check -c tlsgate.conf");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(r.out,
+            "warning: tlsgate.conf: file descriptors: connector.db.max_connections=500 may need "
+            "1064 (2 per connection + 64 for the gate), but the limit (RLIMIT_NOFILE) is 256; "
+            "clients beyond it are refused. Raise LimitNOFILE (systemd) / ulimit -n to 1064 or "
+            "lower connector.db.max_connections\n" +
+                summary("1 policy (bolt)", 0, 1) + "\n");
+  Proc fits = check();
+  EXPECT_EQ(fits.code, 0) << describe(fits);
+  EXPECT_EQ(fits.out.find("file descriptors"), std::string::npos) << fits.out;
+}
+
 TEST_F(Check, AnyAddressNeedsNoName) {
   tour();
   conf(std::string(kTourConf) +
        "connector.db.listen_address=0.0.0.0:7687\n"
        "connector.db.upstream_address=127.0.0.1:7688\n"
+       "connector.db.max_connections=1000\n"
        "connector.db.ssl_policy=bolt\n");
   Proc r = check();
   EXPECT_EQ(r.code, 0) << describe(r);
@@ -398,6 +422,7 @@ TEST_F(Check, UserMapWithoutADatabaseUserAndWithoutClientCertificates) {
   test::write_text(path("users.map"), "app1 app1\nlonely\n", 0644);
   conf(std::string(kTourConf) +
        "connector.pg.listen_address=127.0.0.1:15432\n"
+       "connector.pg.max_connections=1000\n"
        "connector.pg.upstream_address=127.0.0.1:5432\n"
        "connector.pg.protocol=postgres\n"
        "connector.pg.ssl_policy=bolt\n"
@@ -405,13 +430,14 @@ TEST_F(Check, UserMapWithoutADatabaseUserAndWithoutClientCertificates) {
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_THAT(r.out,
-              HasSubstr("tlsgate.conf:7: connector.pg.user_map: " + path("users.map").string() +
+              HasSubstr("tlsgate.conf:8: connector.pg.user_map: " + path("users.map").string() +
                         ":2: \"lonely\" has no database user; write IDENTITY DBUSER (DBUSER "
                         "* for any user)\n"));
   EXPECT_THAT(r.out, Not(HasSubstr("every login is refused")));
 
   conf(std::string("ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=NONE\n") +
        "connector.pg.listen_address=127.0.0.1:15432\n"
+       "connector.pg.max_connections=1000\n"
        "connector.pg.upstream_address=127.0.0.1:5432\n"
        "connector.pg.protocol=postgres\n"
        "connector.pg.ssl_policy=bolt\n"

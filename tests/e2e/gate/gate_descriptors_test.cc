@@ -3,6 +3,8 @@
 // against max_connections is warned about at start, and clients beyond what
 // the descriptors allow are refused before their TLS handshake while the
 // connections already in keep working.
+#include <poll.h>
+
 #include <fstream>
 #include <regex>
 

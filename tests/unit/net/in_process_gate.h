@@ -22,6 +22,7 @@
 #include "config/loader.h"
 #include "net/gate.h"
 #include "support/gate_process.h"
+#include "support/loopback.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "util/fd.h"

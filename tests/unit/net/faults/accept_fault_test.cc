@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/echo_server.h"
 #include "support/gate_process.h"
 #include "unit/net/in_process_gate.h"
 #include "util/fd.h"
