@@ -36,6 +36,11 @@ util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
                       std::strerror(errno));  // NOLINT
   }
   util::Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake.valid()) {
+    // Without it stop() could not wake the thread, and shutdown would hang.
+    return util::fail(std::string("cannot watch certificate files: eventfd: ") +
+                      std::strerror(errno));  // NOLINT
+  }
   std::unique_ptr<FileWatcher> w(
       new FileWatcher(std::move(inotify), std::move(wake), settle, std::move(on_change)));
   for (const auto& p : policies) {
