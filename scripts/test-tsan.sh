@@ -7,11 +7,12 @@
 # miss a report from a gate child that exits 0.
 #   scripts/test-tsan.sh BUILD_DIR
 set -euo pipefail
-build=${1:?usage: scripts/test-tsan.sh BUILD_DIR}
-reports="$PWD/$build/tsan"
+build=$(cd "${1:?usage: scripts/test-tsan.sh BUILD_DIR}" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+reports="$build/tsan"
 rm -rf "$reports"
 mkdir -p "$reports"
-export TSAN_OPTIONS="log_path=$reports/report suppressions=$PWD/scripts/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
+export TSAN_OPTIONS="log_path=$reports/report suppressions=$root/scripts/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
 status=0
 (cd "$build" && ctest --output-on-failure -j2 --timeout 900 -L unit) || status=1
 (cd "$build" && ctest --output-on-failure -j2 --timeout 900 -R '^(ReloadTest|PasswordCommand|GateData|GateLifecycle|GateLimits|GateShutdown|GateClientAuth)\.') || status=1

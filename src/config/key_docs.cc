@@ -10,6 +10,12 @@ namespace {
 using detail::spellings;
 using T = ValueType;
 
+// What the admin.* and cluster.* keys say until their modules exist.
+constexpr const char* kAdminNotBuilt =
+    "the admin API, metrics and dashboard are not built yet; nothing listens";
+constexpr const char* kClusterNotBuilt =
+    "cluster coordination through etcd is not built yet; no node talks to etcd";
+
 std::vector<KeyDoc> policy_docs() {
   const std::string p = "ssl.policy.<scope>.";
   return {
@@ -239,51 +245,43 @@ std::vector<KeyDoc> global_docs() {
        .type = T::kBool,
        .default_text = "false",
        .doc = "Serve the HTTPS admin API, metrics and dashboard.",
-       .not_implemented =
-           "the admin API, metrics and dashboard are not built yet; nothing listens"},
+       .not_implemented = kAdminNotBuilt},
       {.pattern = "admin.listen_address",
        .type = T::kAddress,
        .default_text = "127.0.0.1:9443",
        .doc = "Where the admin API listens.",
-       .not_implemented =
-           "the admin API, metrics and dashboard are not built yet; nothing listens"},
+       .not_implemented = kAdminNotBuilt},
       {.pattern = "admin.ssl_policy",
        .type = T::kString,
        .default_text = "admin",
        .doc = "Policy for the admin API.",
-       .not_implemented =
-           "the admin API, metrics and dashboard are not built yet; nothing listens"},
+       .not_implemented = kAdminNotBuilt},
       {.pattern = "cluster.enabled",
        .type = T::kBool,
        .default_text = "false",
        .doc = "Coordinate certificate replacement with other nodes through etcd.",
-       .not_implemented =
-           "cluster coordination through etcd is not built yet; no node talks to etcd"},
+       .not_implemented = kClusterNotBuilt},
       {.pattern = "cluster.node_name",
        .type = T::kString,
        .default_text = "the host name",
        .doc = "This node's name in the cluster.",
-       .not_implemented =
-           "cluster coordination through etcd is not built yet; no node talks to etcd"},
+       .not_implemented = kClusterNotBuilt},
       {.pattern = "cluster.etcd_endpoints",
        .type = T::kList,
        .default_text = "none (required when enabled)",
        .doc = "etcd endpoints as https://host:port, separated by ';' or ','.",
        .comma_ok = true,
-       .not_implemented =
-           "cluster coordination through etcd is not built yet; no node talks to etcd"},
+       .not_implemented = kClusterNotBuilt},
       {.pattern = "cluster.ssl_policy",
        .type = T::kString,
        .default_text = "cluster",
        .doc = "Policy for mutual TLS to etcd.",
-       .not_implemented =
-           "cluster coordination through etcd is not built yet; no node talks to etcd"},
+       .not_implemented = kClusterNotBuilt},
       {.pattern = "cluster.key_prefix",
        .type = T::kString,
        .default_text = "/tlsgate",
        .doc = "etcd key prefix under which tlsgate keeps its records.",
-       .not_implemented =
-           "cluster coordination through etcd is not built yet; no node talks to etcd"},
+       .not_implemented = kClusterNotBuilt},
   };
 }
 

@@ -206,8 +206,10 @@ void Gate::Impl::accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, 
   bool refused = client.valid();
   client.reset();
   w.spare.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  note_fd_refusal(c, fds.limit());
-  if (refused) return accept(w, acceptor, peer, c);
+  if (refused) {
+    note_fd_refusal(c, fds.limit());
+    return accept(w, acceptor, peer, c);
+  }
   auto pause = std::make_shared<asio::steady_timer>(w.loop, std::chrono::milliseconds(100));
   pause->async_wait([this, &w, &acceptor, &peer, &c, pause](const boost::system::error_code& ec) {
     if (!ec && acceptor.is_open()) accept(w, acceptor, peer, c);

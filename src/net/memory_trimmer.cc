@@ -26,8 +26,8 @@ bool MemoryTrimmer::spike_over(uint64_t sessions) {
   saw(sessions);
   uint64_t peak = peak_.load(std::memory_order_relaxed);
   if (peak < kHighWater || sessions > peak / kLowWaterDivisor) return false;
-  peak_.store(sessions, std::memory_order_relaxed);
-  return true;
+  // Start over from `sessions`, unless a worker noted a new peak meanwhile.
+  return peak_.compare_exchange_strong(peak, sessions, std::memory_order_relaxed);
 }
 
 std::optional<uint64_t> MemoryTrimmer::check(uint64_t sessions) {

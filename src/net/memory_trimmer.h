@@ -34,8 +34,10 @@ class MemoryTrimmer {
 
   // Notes `sessions` open now (a peak candidate).
   void saw(uint64_t sessions) {
-    if (sessions > peak_.load(std::memory_order_relaxed)) {
-      peak_.store(sessions, std::memory_order_relaxed);
+    // A fetch-max: two workers noting peaks at once keep the larger.
+    uint64_t peak = peak_.load(std::memory_order_relaxed);
+    while (sessions > peak &&
+           !peak_.compare_exchange_weak(peak, sessions, std::memory_order_relaxed)) {
     }
   }
 

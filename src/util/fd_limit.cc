@@ -19,7 +19,8 @@ std::string errno_text(int err) { return std::error_code(err, std::system_catego
 
 FdLimit fd_limit() {
   rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return {};
+  // Unknown is not zero: a limit of 0 would refuse every client.
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return {kNoFdLimit, kNoFdLimit};
   return {from_rlim(r.rlim_cur), from_rlim(r.rlim_max)};
 }
 
