@@ -120,9 +120,16 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, util::Fd socke
   auto link = std::make_unique<PoolLink>(std::move(socket));
   link->ctx = std::move(ctx);
   const auto& policy = link->ctx->policy;
+  // SSL_new and BIO_new fail only when memory runs out.
+  auto no_memory = [&](const char* call) {
+    return util::fail(pki::openssl_error(fmt::format(
+        "backend {} (ssl.policy.{}): out of memory setting up TLS ({}); free memory or lower the "
+        "pool's load, then lease again",
+        core.backend, policy.scope, call)));
+  };
   pki::clear_openssl_errors();
   tls::SslPtr ssl(SSL_new(link->ctx->ssl_ctx.get()));
-  if (!ssl) return util::fail(pki::openssl_error("ssl.policy." + policy.scope + ": SSL_new"));
+  if (!ssl) return no_memory("SSL_new");
   SSL_set_connect_state(ssl.get());
   if (!tls::set_expected_name(ssl.get(), core.options.server_name, policy.verify_hostname)) {
     return util::fail(fmt::format(
@@ -130,9 +137,7 @@ util::Result<std::unique_ptr<PoolLink>> handshake(PoolCore& core, util::Fd socke
         "DNS name or IP address on its certificate",
         core.backend, core.options.server_name));
   }
-  if (!link->stream.attach_tls(std::move(ssl))) {
-    return util::fail(pki::openssl_error("ssl.policy." + policy.scope + ": BIO_new"));
-  }
+  if (!link->stream.attach_tls(std::move(ssl))) return no_memory("BIO_new");
   // The policy's own value, as reloaded, unless the pool's options override it.
   auto timeout = core.options.handshake_timeout.value_or(policy.handshake_timeout);
   auto deadline = deadline_after(timeout);
