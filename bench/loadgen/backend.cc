@@ -24,6 +24,11 @@ namespace {
 constexpr uint64_t kListenToken = ~uint64_t{0};
 constexpr size_t kBuffer = size_t{64} * 1024;
 constexpr int kStepsPerEvent = 64;  // then the fd goes to the back of the ready queue
+// A generator writes one buffer per turn: a peer that takes bytes as fast as
+// they come (a fresh socket's kernel buffers) would otherwise hold the loop
+// for megabytes while echo connections sharing this backend wait, and their
+// latency (the soak's good clients) would measure the backend, not the gate.
+constexpr int kGenerateStepsPerEvent = 1;
 
 struct Conn {
   int fd = -1;
@@ -65,7 +70,8 @@ class Backend {
     if (slot >= conns_.size()) return;
     Conn& c = conns_[slot];
     if (c.fd < 0 || c.gen != static_cast<uint32_t>(token >> 32)) return;
-    for (int i = 0; i < kStepsPerEvent; ++i) {
+    const int steps = c.cmd == 'G' ? kGenerateStepsPerEvent : kStepsPerEvent;
+    for (int i = 0; i < steps; ++i) {
       Step s = step(c);
       if (s == Step::kClosed) return close_conn(slot);
       if (s == Step::kBlocked) return;

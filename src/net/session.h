@@ -45,6 +45,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   static constexpr size_t kBufferSize = size_t{64} * 1024;
+  // Bytes a direction moves before it lets other handlers of its loop run.
+  static constexpr size_t kTurnBytes = kBufferSize;
 
   struct Direction {
     Stream* from = nullptr;
@@ -96,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void wait(Stream& s, Io want, void (Session::*then)());
   void wait_direction(Direction& d, Stream& s, Io want);
+  void yield_direction(Direction& d);
   void fail_io(Stream& s, const Direction& d);
   void arm_deadline(config::Seconds timeout, std::string what);
   void arm_idle();
