@@ -66,7 +66,10 @@ const Setters<Policy>& policy_setters() {
       {"identity_from", member(&Policy::identity_from)},
       {"known_peers", member(&Policy::known_peers)},
       {"ocsp_stapling", member(&Policy::ocsp_stapling)},
+      {"ocsp_responder", member(&Policy::ocsp_responder)},
       {"revocation_checks", member(&Policy::revocation_checks)},
+      {"stale_crl", member(&Policy::stale_crl)},
+      {"revalidate_established", member(&Policy::revalidate_established)},
       {"implicit_trust_renewed", member(&Policy::implicit_trust_renewed)},
   };
   return table;
@@ -97,6 +100,7 @@ const Setters<Server>& server_setters() {
       {"idle_timeout", member(&Server::idle_timeout)},
       {"log_level", member(&Server::log_level)},
       {"log_format", member(&Server::log_format)},
+      {"state_dir", member(&Server::state_dir)},
   };
   return table;
 }
@@ -234,6 +238,7 @@ Config ConfigBuilder::finish() {
       conn.upstream_server_name = conn.upstream_address.host;
     if (conn.user_map) conn.user_map = tidy(dir / *conn.user_map);
   }
+  c.server.state_dir = resolve(dir, c.server.state_dir, "state");
   if (!is_set("cluster.node_name")) c.cluster.node_name = host_name();
   return c;
 }

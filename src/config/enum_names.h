@@ -36,6 +36,8 @@ inline constexpr NameTable<RevocationChecks, 3> kRevocationChecksNames{
     {{RevocationChecks::kNone, "NONE"},
      {RevocationChecks::kIfPresent, "IF_PRESENT"},
      {RevocationChecks::kStrict, "STRICT"}}};
+inline constexpr NameTable<StaleCrl, 2> kStaleCrlNames{
+    {{StaleCrl::kWarn, "WARN"}, {StaleCrl::kReject, "REJECT"}}};
 inline constexpr NameTable<ProxyProtocol, 2> kProxyProtocolNames{
     {{ProxyProtocol::kOff, "off"}, {ProxyProtocol::kV2, "v2"}}};
 inline constexpr NameTable<LogLevel, 4> kLogLevelNames{{{LogLevel::kError, "error"},
@@ -50,6 +52,7 @@ inline const auto& names_for(TlsLevel) { return kTlsLevelNames; }
 inline const auto& names_for(Protocol) { return kProtocolNames; }
 inline const auto& names_for(IdentityFrom) { return kIdentityFromNames; }
 inline const auto& names_for(RevocationChecks) { return kRevocationChecksNames; }
+inline const auto& names_for(StaleCrl) { return kStaleCrlNames; }
 inline const auto& names_for(ProxyProtocol) { return kProxyProtocolNames; }
 inline const auto& names_for(LogLevel) { return kLogLevelNames; }
 inline const auto& names_for(LogFormat) { return kLogFormatNames; }

@@ -129,6 +129,12 @@ std::vector<KeyDoc> policy_docs() {
        .doc = "Fetch, cache, refresh and staple OCSP responses for this policy's certificate.",
        .not_implemented = "OCSP stapling arrives with the revocation work; no OCSP response is "
                           "fetched or stapled"},
+      {.pattern = p + "ocsp_responder",
+       .type = T::kString,
+       .default_text = "the certificate's AIA OCSP URL",
+       .doc = "http:// URL of the OCSP responder asked for this policy's certificate and its "
+              "peers', instead of the one the certificate names.",
+       .not_implemented = "OCSP arrives with the revocation work; no responder is asked"},
       {.pattern = p + "revocation_checks",
        .type = T::kEnum,
        .default_text = "NONE",
@@ -138,6 +144,22 @@ std::vector<KeyDoc> policy_docs() {
               "available, STRICT fails hard.",
        .not_implemented = "peer revocation checks by OCSP arrive with the revocation work; today "
                           "only the CRLs in revoked_dir are checked"},
+      {.pattern = p + "stale_crl",
+       .type = T::kEnum,
+       .default_text = "WARN",
+       .allowed = spellings<StaleCrl>(),
+       .doc = "A CRL past its nextUpdate: WARN logs it (once an hour) and keeps using it; REJECT "
+              "refuses peers of that issuer until a fresh CRL arrives.",
+       .not_implemented = "stale-CRL handling arrives with the revocation work; today a stale "
+                          "CRL is used as it is"},
+      {.pattern = p + "revalidate_established",
+       .type = T::kBool,
+       .default_text = "true",
+       .doc = "Check established connections again when trust material, allow-lists, pins or a "
+              "peer's revocation status change, or its certificate expires; close those that "
+              "would now be refused.",
+       .not_implemented = "re-validation arrives with the revocation work; today established "
+                          "connections keep the checks of their handshake"},
       {.pattern = p + "implicit_trust_renewed",
        .type = T::kBool,
        .default_text = "true",
@@ -241,6 +263,13 @@ std::vector<KeyDoc> global_docs() {
        .default_text = "text",
        .allowed = spellings<LogFormat>(),
        .doc = "Format of log lines on stderr."},
+      {.pattern = "server.state_dir",
+       .type = T::kPath,
+       .default_text = "state/ beside the config file",
+       .doc = "Folder for what tlsgate keeps across restarts: cached OCSP responses, ACME "
+              "accounts. Created on first use, mode 0700.",
+       .not_implemented = "nothing is kept there yet: OCSP stapling arrives with the revocation "
+                          "work"},
       {.pattern = "admin.enabled",
        .type = T::kBool,
        .default_text = "false",

@@ -9,6 +9,7 @@ std::string to_string(TlsLevel v) { return detail::spelling(v); }
 std::string to_string(Protocol v) { return detail::spelling(v); }
 std::string to_string(IdentityFrom v) { return detail::spelling(v); }
 std::string to_string(RevocationChecks v) { return detail::spelling(v); }
+std::string to_string(StaleCrl v) { return detail::spelling(v); }
 std::string to_string(ProxyProtocol v) { return detail::spelling(v); }
 std::string to_string(LogLevel v) { return detail::spelling(v); }
 std::string to_string(LogFormat v) { return detail::spelling(v); }

@@ -26,6 +26,7 @@ enum class TlsLevel { kDisabled, kOptional, kRequired };
 enum class Protocol { kTcp, kPostgres, kMysql };
 enum class IdentityFrom { kSubject, kCn, kSanEmail, kSanDns, kSanUri };
 enum class RevocationChecks { kNone, kIfPresent, kStrict };
+enum class StaleCrl { kWarn, kReject };
 enum class ProxyProtocol { kOff, kV2 };
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 enum class LogFormat { kText, kJson };
@@ -36,6 +37,7 @@ std::string to_string(TlsLevel v);
 std::string to_string(Protocol v);
 std::string to_string(IdentityFrom v);
 std::string to_string(RevocationChecks v);
+std::string to_string(StaleCrl v);
 std::string to_string(ProxyProtocol v);
 std::string to_string(LogLevel v);
 std::string to_string(LogFormat v);
@@ -68,7 +70,10 @@ struct Policy {
   IdentityFrom identity_from = IdentityFrom::kSubject;
   std::vector<std::string> known_peers;  // SAN DNS names / URLs, RFC 6125 wildcards
   bool ocsp_stapling = false;
+  std::string ocsp_responder;  // http:// URL overriding the certificate's AIA; "" = AIA
   RevocationChecks revocation_checks = RevocationChecks::kNone;
+  StaleCrl stale_crl = StaleCrl::kWarn;
+  bool revalidate_established = true;
   bool implicit_trust_renewed = true;
   bool operator==(const Policy&) const = default;
 };
@@ -96,6 +101,7 @@ struct Server {
   Seconds idle_timeout{0.0};            // 0 = no idle timeout
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
+  std::filesystem::path state_dir;  // default <config dir>/state: OCSP responses, ACME accounts
   bool operator==(const Server&) const = default;
 };
 

@@ -37,6 +37,9 @@ TEST(ConfigKeyDocs, CoversEveryPolicySuffixOfTheDesign) {
                                    "identity_from",
                                    "known_peers",
                                    "ocsp_stapling",
+                                   "ocsp_responder",
+                                   "stale_crl",
+                                   "revalidate_established",
                                    "revocation_checks",
                                    "implicit_trust_renewed"}));
 }
@@ -49,10 +52,10 @@ TEST(ConfigKeyDocs, CoversEveryConnectorSuffixOfTheDesign) {
 }
 
 TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {
-  EXPECT_EQ(
-      suffixes_under("server."),
-      (std::set<std::string>{"worker_threads", "shutdown_timeout", "reload_settle",
-                             "ticket_key_rotation", "idle_timeout", "log_level", "log_format"}));
+  EXPECT_EQ(suffixes_under("server."),
+            (std::set<std::string>{"worker_threads", "shutdown_timeout", "reload_settle",
+                                   "ticket_key_rotation", "idle_timeout", "log_level", "state_dir",
+                                   "log_format"}));
   EXPECT_EQ(suffixes_under("admin."),
             (std::set<std::string>{"enabled", "listen_address", "ssl_policy"}));
   EXPECT_EQ(suffixes_under("cluster."),

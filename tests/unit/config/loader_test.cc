@@ -44,6 +44,9 @@ TEST(ConfigLoader, PolicyDefaults) {
   EXPECT_EQ(p.identity_from, IdentityFrom::kSubject);
   EXPECT_FALSE(p.ocsp_stapling);
   EXPECT_EQ(p.revocation_checks, RevocationChecks::kNone);
+  EXPECT_EQ(p.stale_crl, StaleCrl::kWarn);
+  EXPECT_TRUE(p.revalidate_established);
+  EXPECT_TRUE(p.ocsp_responder.empty());
   EXPECT_TRUE(p.implicit_trust_renewed);
   EXPECT_FALSE(p.private_key_password.has_value());
 }
@@ -145,7 +148,10 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
       "ssl.policy.db.identity_from=SAN_EMAIL\n"
       "ssl.policy.db.known_peers=*.cluster.local,node1.example\n"
       "ssl.policy.db.ocsp_stapling=1\n"
+      "ssl.policy.db.ocsp_responder=http://ocsp.internal:8080/\n"
       "ssl.policy.db.revocation_checks=if_present\n"
+      "ssl.policy.db.stale_crl=reject\n"
+      "ssl.policy.db.revalidate_established=false\n"
       "ssl.policy.db.implicit_trust_renewed=false\n"
       "connector.db.listen_address=0.0.0.0:3307\n"
       "connector.db.upstream_address=mysql:3306\n"
@@ -163,6 +169,7 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
       "server.idle_timeout=1d\n"
       "server.log_level=DEBUG\n"
       "server.log_format=json\n"
+      "server.state_dir=/var/lib/tlsgate\n"
       "admin.enabled=true\n"
       "admin.listen_address=[::1]:9000\n"
       "admin.ssl_policy=db\n"
@@ -186,7 +193,10 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
   EXPECT_EQ(p.identity_from, IdentityFrom::kSanEmail);
   EXPECT_EQ(p.known_peers, (std::vector<std::string>{"*.cluster.local", "node1.example"}));
   EXPECT_TRUE(p.ocsp_stapling);
+  EXPECT_EQ(p.ocsp_responder, "http://ocsp.internal:8080/");
   EXPECT_EQ(p.revocation_checks, RevocationChecks::kIfPresent);
+  EXPECT_EQ(p.stale_crl, StaleCrl::kReject);
+  EXPECT_FALSE(p.revalidate_established);
   EXPECT_FALSE(p.implicit_trust_renewed);
 
   const Connector& db = c.connectors.at("db");
@@ -205,6 +215,7 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
   EXPECT_EQ(c.server.idle_timeout, Seconds(86400));
   EXPECT_EQ(c.server.log_level, LogLevel::kDebug);
   EXPECT_EQ(c.server.log_format, LogFormat::kJson);
+  EXPECT_EQ(c.server.state_dir, std::filesystem::path("/var/lib/tlsgate"));
   EXPECT_TRUE(c.admin.enabled);
   EXPECT_EQ(c.admin.listen_address, (HostPort{"::1", 9000}));
   EXPECT_EQ(c.admin.ssl_policy, "db");
@@ -219,7 +230,9 @@ TEST(ConfigLoader, GlobalDefaults) {
   auto c = load_ok("");
   EXPECT_TRUE(c.policies.empty());
   EXPECT_TRUE(c.connectors.empty());
-  EXPECT_EQ(c.server, Server{});
+  Server defaults;
+  defaults.state_dir = "/etc/tlsgate/state";  // beside the config file
+  EXPECT_EQ(c.server, defaults);
   EXPECT_EQ(c.admin, Admin{});
   EXPECT_EQ(c.admin.listen_address, (HostPort{"127.0.0.1", 9443}));
   EXPECT_FALSE(c.cluster.node_name.empty());  // the host name
