@@ -181,8 +181,10 @@ std::string name_to_string(const X509_NAME* name) {
 
 std::string subject_of(const X509* cert) { return name_to_string(X509_get_subject_name(cert)); }
 
-std::string serial_to_hex(const X509* cert) {
-  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+std::string serial_to_hex(const X509* cert) { return integer_to_hex(X509_get0_serialNumber(cert)); }
+
+std::string integer_to_hex(const ASN1_INTEGER* serial) {
+  BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
   if (!bn) return {};
   OpensslString text(BN_bn2hex(bn.get()));
   if (!text) return {};

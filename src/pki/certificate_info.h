@@ -53,6 +53,8 @@ std::string name_to_string(const X509_NAME* name);
 std::string subject_of(const X509* cert);
 // Serial number in the serial_hex form above.
 std::string serial_to_hex(const X509* cert);
+// An ASN1_INTEGER (a serial number anywhere else) in the same form.
+std::string integer_to_hex(const ASN1_INTEGER* serial);
 // An ASN1_TIME as a time point (the epoch if it cannot be read). Times outside
 // about 1824 to 2116 (99991231235959Z, "no expiry") are clamped to those years.
 util::SystemTime to_system_time(const ASN1_TIME* t);

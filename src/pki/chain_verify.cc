@@ -159,4 +159,17 @@ util::Status verify_chain(const X509* leaf, const std::vector<X509Ptr>& untruste
   return util::fail(verify_error(ctx.get(), leaf, crls, options));
 }
 
+const X509* find_issuer(const X509* cert, const std::vector<X509Ptr>& candidates) {
+  for (const auto& cand : candidates) {
+    // Both calls only read (and fill OpenSSL's extension caches).
+    if (X509_check_issued(cand.get(), unconst(cert)) == X509_V_OK &&
+        X509_verify(unconst(cert), X509_get0_pubkey(cand.get())) == 1) {
+      clear_openssl_errors();
+      return cand.get();
+    }
+  }
+  clear_openssl_errors();
+  return nullptr;
+}
+
 }  // namespace tlsgate::pki

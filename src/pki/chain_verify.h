@@ -37,4 +37,10 @@ util::Status verify_chain(const X509* leaf, const std::vector<X509Ptr>& untruste
                           const std::vector<X509Ptr>& trusted, const std::vector<X509CrlPtr>& crls,
                           const VerifyOptions& options);
 
+// The certificate among candidates that issued cert: its subject and key
+// identifier fit cert's issuer fields and its key verifies cert's signature.
+// nullptr when none did. For finding the CA of a leaf in a chain file or a
+// trusted folder (the OCSP CertID and signer checks need the issuer itself).
+const X509* find_issuer(const X509* cert, const std::vector<X509Ptr>& candidates);
+
 }  // namespace tlsgate::pki

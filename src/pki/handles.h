@@ -10,6 +10,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -32,6 +33,8 @@ inline void free_openssl_bytes(unsigned char* s) { OPENSSL_free(s); }
 inline void free_asn1_objects(STACK_OF(ASN1_OBJECT) * s) {
   sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free);
 }
+// X509_get1_ocsp's list of URLs (freed like X509_get1_email's).
+inline void free_string_stack(STACK_OF(OPENSSL_STRING) * s) { X509_email_free(s); }
 
 using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
 using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
@@ -61,6 +64,11 @@ using Asn1ObjectStackPtr = std::unique_ptr<STACK_OF(ASN1_OBJECT), Free<free_asn1
 using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTRAINTS_free>>;
 using X509SigPtr = std::unique_ptr<X509_SIG, Free<X509_SIG_free>>;
 using Pkcs8InfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Free<PKCS8_PRIV_KEY_INFO_free>>;
+using StringStackPtr = std::unique_ptr<STACK_OF(OPENSSL_STRING), Free<free_string_stack>>;
+using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, Free<OCSP_REQUEST_free>>;
+using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, Free<OCSP_RESPONSE_free>>;
+using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, Free<OCSP_BASICRESP_free>>;
+using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, Free<OCSP_CERTID_free>>;
 
 // Shared ownership of an X509 via X509_up_ref, for chains that outlive their source.
 inline X509Ptr up_ref(X509* x) {
