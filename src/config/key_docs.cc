@@ -126,15 +126,15 @@ std::vector<KeyDoc> policy_docs() {
       {.pattern = p + "ocsp_stapling",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Fetch, cache, refresh and staple OCSP responses for this policy's certificate.",
-       .not_implemented = "OCSP stapling arrives with the revocation work; no OCSP response is "
-                          "fetched or stapled"},
+       .doc = "Fetch, verify, cache (server.state_dir) and refresh OCSP responses for this "
+              "policy's certificate, and staple them for clients that ask. The responder is "
+              "ocsp_responder or the certificate's AIA; its issuer must be in the certificate "
+              "file's chain or in trusted_dir."},
       {.pattern = p + "ocsp_responder",
        .type = T::kString,
        .default_text = "the certificate's AIA OCSP URL",
        .doc = "http:// URL of the OCSP responder asked for this policy's certificate and its "
-              "peers', instead of the one the certificate names.",
-       .not_implemented = "OCSP arrives with the revocation work; no responder is asked"},
+              "peers', instead of the one the certificate names."},
       {.pattern = p + "revocation_checks",
        .type = T::kEnum,
        .default_text = "NONE",
@@ -267,9 +267,7 @@ std::vector<KeyDoc> global_docs() {
        .type = T::kPath,
        .default_text = "state/ beside the config file",
        .doc = "Folder for what tlsgate keeps across restarts: cached OCSP responses, ACME "
-              "accounts. Created on first use, mode 0700.",
-       .not_implemented = "nothing is kept there yet: OCSP stapling arrives with the revocation "
-                          "work"},
+              "accounts. Created on first use, mode 0700."},
       {.pattern = "admin.enabled",
        .type = T::kBool,
        .default_text = "false",

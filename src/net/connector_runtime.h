@@ -18,6 +18,8 @@
 
 namespace tlsgate::net {
 
+class OcspEngine;
+
 struct ConnectorStats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused_over_limit{0};
@@ -25,8 +27,11 @@ struct ConnectorStats {
   std::atomic<uint64_t> handshake_failures{0};
   std::atomic<uint64_t> upstream_failures{0};
   std::atomic<uint64_t> plaintext_refused{0};
-  std::atomic<uint64_t> users_refused{0};       // user_map said no
-  std::atomic<uint64_t> tls_setup_failures{0};  // no memory for a TLS session or its BIO
+  std::atomic<uint64_t> users_refused{0};               // user_map said no
+  std::atomic<uint64_t> tls_setup_failures{0};          // no memory for a TLS session or its BIO
+  std::atomic<uint64_t> peers_revoked{0};               // refused: OCSP says revoked
+  std::atomic<uint64_t> revocation_unknown_refused{0};  // STRICT: no status could be had
+  std::atomic<uint64_t> revocation_soft_fails{0};       // IF_PRESENT: let in without a status
   std::atomic<uint32_t> active{0};
 };
 
@@ -41,6 +46,7 @@ struct ConnectorRuntime {
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
   ConnectorStats stats;
+  OcspEngine* ocsp = nullptr;  // the gate's, when a policy uses OCSP; outlives the sessions
   // Per-connection failure lines (handshakes, backends, refusals): a storm of
   // bad clients must not grow the log without bound. Every failure is still
   // counted in stats; the next line that passes says how many were held back.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <deque>
@@ -19,6 +20,7 @@
 
 #include "net/fd_budget.h"
 #include "net/memory_trimmer.h"
+#include "net/ocsp_engine.h"
 #include "net/reloader.h"
 #include "net/session.h"
 #include "tls/context_registry.h"
@@ -46,6 +48,9 @@ struct Worker {
   std::thread thread;
 };
 
+// How long create() waits for first OCSP staples before the ports open.
+constexpr std::chrono::seconds kFirstStapleWait{2};
+
 util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   std::string host = hp.host.empty() || hp.host == "*" ? "0.0.0.0" : hp.host;
   boost::system::error_code ec;
@@ -60,10 +65,23 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 
 }  // namespace
 
+// The OCSP engine, when a policy staples or checks peers; else none (no thread).
+std::unique_ptr<OcspEngine> make_ocsp_engine(const config::Config& config) {
+  bool used = std::any_of(config.policies.begin(), config.policies.end(), [](const auto& p) {
+    return p.second.ocsp_stapling || p.second.revocation_checks != config::RevocationChecks::kNone;
+  });
+  if (!used) return nullptr;
+  return std::make_unique<OcspEngine>(OcspEngine::Options{.state_dir = config.server.state_dir},
+                                      util::SystemClock::instance());
+}
+
 struct Gate::Impl {
-  Impl(const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
-      : options(o),
-        registry({o.expand_commands, {}, std::move(tickets)}, util::SystemClock::instance()) {}
+  Impl(const config::Config& c, const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
+      : config(c),
+        options(o),
+        ocsp(make_ocsp_engine(c)),
+        registry({o.expand_commands, {}, std::move(tickets), ocsp ? ocsp->staples() : nullptr},
+                 util::SystemClock::instance()) {}
   // The watcher's thread reaches into the registry and the connectors until
   // it is joined: that comes first, also when run() never ran and so never
   // stopped it.
@@ -73,7 +91,11 @@ struct Gate::Impl {
 
   config::Config config;
   GateOptions options;
+  std::unique_ptr<OcspEngine> ocsp;
   tls::ContextRegistry registry;
+  // Keeps the OCSP engine told of every new server context (destroyed
+  // before the registry and the engine).
+  tls::ContextRegistry::Subscription ocsp_tracking;
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
   std::unique_ptr<Reloader> reloader;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -112,10 +134,12 @@ util::Status Gate::Impl::build_contexts() {
     auto rt = std::make_unique<ConnectorRuntime>();
     rt->settings = settings;
     rt->idle_timeout = config.server.idle_timeout;
+    rt->ocsp = ocsp.get();
     if (settings.tls_level != config::TlsLevel::kDisabled) {
       auto side = acquire(settings.ssl_policy, tls::Side::kServer);
       if (!side) return util::fail(side.error());
       rt->client_side = *side;
+      if (ocsp) ocsp->track(settings.ssl_policy, *side);
     }
     if (settings.upstream_ssl_policy) {
       auto side = acquire(*settings.upstream_ssl_policy, tls::Side::kClient);
@@ -312,12 +336,25 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   }
   auto tickets = tls::TicketKeys::create();
   if (!tickets) return util::fail(tickets.error());
-  auto impl = std::make_unique<Impl>(options, std::move(*tickets));
-  impl->config = config;
+  auto impl = std::make_unique<Impl>(config, options, std::move(*tickets));
   if (options.handle_signals) {
     impl->signals = std::make_unique<asio::signal_set>(impl->control, SIGINT, SIGTERM, SIGHUP);
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
+  if (impl->ocsp) {
+    auto* gate = impl.get();
+    impl->ocsp_tracking = impl->registry.subscribe([gate](const tls::ReloadReport& r) {
+      if (!r.changed || r.side != tls::Side::kServer) return;
+      for (const auto& c : gate->connectors) {
+        if (c->client_side && c->settings.ssl_policy == r.scope) {
+          gate->ocsp->track(r.scope, c->client_side);
+          break;
+        }
+      }
+    });
+    // A first staple before the ports open, unless a cached one was loaded.
+    impl->ocsp->wait_first(kFirstStapleWait);
+  }
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
   auto reloader = Reloader::create(config, impl->registry, impl->connectors);
   if (!reloader) return util::fail(reloader.error());
@@ -337,7 +374,10 @@ const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
 }
 
 void Gate::reload() {
-  asio::post(impl_->control, [this] { impl_->reloader->reload_config(); });
+  asio::post(impl_->control, [this] {
+    impl_->reloader->reload_config();
+    if (impl_->ocsp) impl_->ocsp->refresh_all();
+  });
 }
 
 void Gate::stop() {
@@ -373,6 +413,7 @@ int Gate::run() {
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
           impl_->reloader->reload_config();
+          if (impl_->ocsp) impl_->ocsp->refresh_all();
           on_signal();
           return;
         }

@@ -168,6 +168,10 @@ void Session::on_client_ready() {
                 connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
                 SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
                 identity_.identity);
+  check_revocation(true, &Session::on_client_checked);
+}
+
+void Session::on_client_checked() {
   if (mysql_) return mysql_apply(mysql_->client_tls_ready());
   if (postgres_ && connector_.user_map) {
     // The StartupMessage inside TLS names the user to check against user_map.
@@ -281,6 +285,9 @@ void Session::start_upstream_tls() {
   tls::SslPtr ssl(SSL_new(upstream_ctx_->ssl_ctx.get()));
   if (!ssl) return fail_tls_setup(true);
   SSL_set_connect_state(ssl.get());
+  if (upstream_ctx_->policy.revocation_checks != config::RevocationChecks::kNone) {
+    SSL_set_tlsext_status_type(ssl.get(), TLSEXT_STATUSTYPE_ocsp);  // a staple spares a fetch
+  }
   tls::set_expected_name(ssl.get(), connector_.settings.upstream_server_name,
                          upstream_ctx_->policy.verify_hostname);
   if (!upstream_->attach_tls(std::move(ssl))) return fail_tls_setup(true);
@@ -300,8 +307,97 @@ void Session::upstream_handshake() {
   if (auto checked = tls::check_peer(upstream_->ssl(), *upstream_ctx_); !checked) {
     return fail_upstream("backend " + backend + ": " + checked.error().message());
   }
+  check_revocation(false, &Session::on_upstream_checked);
+}
+
+void Session::on_upstream_checked() {
   if (mysql_) return mysql_apply(mysql_->backend_tls_ready());
   on_upstream_ready();
+}
+
+// revocation_checks: after the handshake and the peer checks, before a
+// byte is forwarded. The engine answers on its own thread; the answer comes
+// back to this one, and a timer bounds the wait (the session lives through
+// it). CRLs were already applied by the handshake.
+void Session::check_revocation(bool client, void (Session::*then)()) {
+  const tls::Context& ctx = client ? *client_ctx_ : *upstream_ctx_;
+  SSL* ssl = client ? client_.ssl() : upstream_->ssl();
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (ctx.policy.revocation_checks == config::RevocationChecks::kNone || leaf == nullptr ||
+      connector_.ocsp == nullptr || ctx.policy.trust_all) {
+    return (this->*then)();
+  }
+  PeerQuery query;
+  query.leaf = pki::up_ref(leaf);
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (chain != nullptr && sk_X509_num(chain) > 1)
+    query.issuer = pki::up_ref(sk_X509_value(chain, 1));
+  query.responder = ctx.policy.ocsp_responder;
+  const unsigned char* stapled = nullptr;
+  long stapled_size = client ? 0 : SSL_get_tlsext_status_ocsp_resp(ssl, &stapled);
+  if (stapled != nullptr && stapled_size > 0) {
+    query.stapled.assign(reinterpret_cast<const char*>(stapled), static_cast<size_t>(stapled_size));
+  }
+  revocation_then_ = then;
+  revocation_client_ = client;
+  const auto wait = std::min<std::chrono::steady_clock::duration>(to_duration(handshake_timeout_),
+                                                                  kRevocationWait);
+  timer_.expires_after(wait);
+  timer_.async_wait([this, self = shared_from_this(), wait](const boost::system::error_code& ec) {
+    if (ec || closed_) return;
+    on_revocation(
+        {PeerStatus::Kind::kUnavailable,
+         fmt::format("no OCSP answer within {}s", std::chrono::duration<double>(wait).count())});
+  });
+  connector_.ocsp->check(std::move(query),
+                         [weak = weak_from_this(), ex = timer_.get_executor()](PeerStatus s) {
+                           boost::asio::post(ex, [weak, s = std::move(s)] {
+                             if (auto self = weak.lock()) self->on_revocation(s);
+                           });
+                         });
+}
+
+void Session::on_revocation(const PeerStatus& status) {
+  if (closed_ || revocation_then_ == nullptr) return;
+  auto then = std::exchange(revocation_then_, nullptr);
+  timer_.cancel();
+  const bool client = revocation_client_;
+  const tls::Context& ctx = client ? *client_ctx_ : *upstream_ctx_;
+  const std::string key = "ssl.policy." + ctx.policy.scope + ".revocation_checks";
+  const std::string who =
+      client ? "client certificate"
+             : "backend " + config::to_string(connector_.settings.upstream_address);
+  auto refuse = [&](const std::string& why) {
+    if (client) {
+      connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      return finish(why, true);
+    }
+    fail_upstream(why);
+  };
+  switch (status.kind) {
+    case PeerStatus::Kind::kGood:
+      spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, status.detail);
+      return (this->*then)();
+    case PeerStatus::Kind::kRevoked:
+      connector_.stats.peers_revoked.fetch_add(1, std::memory_order_relaxed);
+      return refuse(fmt::format("{} refused: {} ({})", who, status.detail, key));
+    case PeerStatus::Kind::kUnknown:
+    case PeerStatus::Kind::kUnavailable:
+      break;
+  }
+  if (ctx.policy.revocation_checks == config::RevocationChecks::kStrict) {
+    connector_.stats.revocation_unknown_refused.fetch_add(1, std::memory_order_relaxed);
+    return refuse(fmt::format("{} refused: its revocation status cannot be established: {} ({}={})",
+                              who, status.detail, key,
+                              config::to_string(ctx.policy.revocation_checks)));
+  }
+  connector_.stats.revocation_soft_fails.fetch_add(1, std::memory_order_relaxed);
+  if (auto held_back = connector_.failure_log.admit()) {
+    spdlog::warn("connector {}: client {}: {} let in without a revocation status: {} ({}={})",
+                 connector_.settings.name, peer_, who, status.detail, key,
+                 config::to_string(ctx.policy.revocation_checks));
+  }
+  (this->*then)();
 }
 
 void Session::on_upstream_ready() {

@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/connector_runtime.h"
+#include "net/ocsp_engine.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
@@ -47,6 +48,8 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr size_t kBufferSize = size_t{64} * 1024;
   // Bytes a direction moves before it lets other handlers of its loop run.
   static constexpr size_t kTurnBytes = kBufferSize;
+  // Longest wait for a revocation answer (less when handshake_timeout is).
+  static constexpr std::chrono::seconds kRevocationWait{5};
 
   struct Direction {
     Stream* from = nullptr;
@@ -82,6 +85,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void fail_tls_setup(bool upstream);
   void client_handshake();
   void on_client_ready();
+  void on_client_checked();
+  void check_revocation(bool client, void (Session::*then)());
+  void on_revocation(const PeerStatus& status);
+  void on_upstream_checked();
   void connect_upstream();
   void connect_directly(const boost::asio::ip::tcp::endpoint& to,
                         std::function<void(const boost::system::error_code&)> then);
@@ -127,6 +134,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Direction up_;                    // client -> backend
   Direction down_;                  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
+  void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
+  bool revocation_client_ = false;                // ... of the client (else of the backend)
   bool closed_ = false;
 };
 

@@ -161,14 +161,14 @@ std::string first_cn(const X509_NAME* name) {
   return asn1_string_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
 }
 
-std::string fingerprint(const X509* cert) {
+}  // namespace
+
+std::string fingerprint_sha256(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
   return util::to_upper(util::hex(std::string_view(reinterpret_cast<char*>(md), len), ":"));
 }
-
-}  // namespace
 
 std::string name_to_string(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -239,7 +239,7 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock) {
   std::string pin = spki_sha256(cert);
   info.pin_hex = util::hex(pin);
   info.pin_base64 = base64(pin);
-  info.fingerprint_sha256 = fingerprint(cert);
+  info.fingerprint_sha256 = fingerprint_sha256(cert);
   info.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
   return info;
 }

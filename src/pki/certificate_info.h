@@ -55,6 +55,8 @@ std::string subject_of(const X509* cert);
 std::string serial_to_hex(const X509* cert);
 // An ASN1_INTEGER (a serial number anywhere else) in the same form.
 std::string integer_to_hex(const ASN1_INTEGER* serial);
+// SHA-256 of the certificate's DER, "AB:CD:..." (CertificateInfo::fingerprint_sha256).
+std::string fingerprint_sha256(const X509* cert);
 // An ASN1_TIME as a time point (the epoch if it cannot be read). Times outside
 // about 1824 to 2116 (99991231235959Z, "no expiry") are clamped to those years.
 util::SystemTime to_system_time(const ASN1_TIME* t);

@@ -3,7 +3,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <fmt/format.h>
+
 #include "pki/loader.h"
+#include "pki/ocsp.h"
 #include "pki/openssl_error.h"
 #include "pki/pin.h"
 #include "pki/private_key_loader.h"
@@ -130,6 +133,20 @@ class Builder {
                               static_cast<unsigned>(alpn_->size()));
     }
     ctx->alpn_wire = alpn_;
+    if (side_ == Side::kServer && policy_.ocsp_stapling && ctx->certificate) {
+      X509* leaf = SSL_CTX_get0_certificate(ssl);
+      if (policy_.ocsp_responder.empty() && pki::ocsp_urls(leaf).empty()) {
+        return util::fail(fmt::format(
+            "{}ocsp_stapling: certificate {} (serial {}) in {} names no OCSP responder (no AIA "
+            "OCSP URL); set {}ocsp_responder, or set {}ocsp_stapling=false",
+            key_prefix_, ctx->certificate->subject, ctx->certificate->serial_hex,
+            policy_.public_certificate.string(), key_prefix_, key_prefix_));
+      }
+      if (options_.staples) {
+        enable_stapling(ssl, options_.staples, ctx->certificate->fingerprint_sha256);
+        ctx->stapling = true;
+      }
+    }
     return std::shared_ptr<const Context>(std::move(ctx));
   }
 

@@ -17,6 +17,7 @@
 
 #include "config/settings.h"
 #include "pki/certificate_info.h"
+#include "tls/ocsp_staple.h"
 #include "tls/ssl_handles.h"
 #include "tls/ticket_keys.h"
 #include "util/clock.h"
@@ -37,6 +38,7 @@ struct Context {
   // so a connection must hold its Context (not only the SSL_CTX) while alive.
   std::shared_ptr<const std::string> alpn_wire;
   std::shared_ptr<TicketKeys> tickets;  // kept alive as long as the SSL_CTX uses them
+  bool stapling = false;                // server, ocsp_stapling: staples from BuildOptions::staples
 };
 
 struct BuildOptions {
@@ -45,6 +47,9 @@ struct BuildOptions {
   // Server side: session tickets under these shared, rotated keys (so
   // resumption survives reloads); null: OpenSSL's per-context keys.
   std::shared_ptr<TicketKeys> tickets;
+  // Server side, policies with ocsp_stapling: the responses to staple, by
+  // leaf; null: nothing is stapled.
+  std::shared_ptr<const StapleStore> staples;
 };
 
 // The peer certificate that chain verification rejected on this SSL, if any

@@ -34,11 +34,11 @@ TEST(ConfigExplain, ConcreteKeyShowsTheScopesDefault) {
 }
 
 TEST(ConfigExplain, KeyNotImplementedYetSaysSo) {
-  auto text = explain("ssl.policy.bolt.ocsp_stapling");
+  auto text = explain("ssl.policy.bolt.implicit_trust_renewed");
   ASSERT_TRUE(text);
-  EXPECT_NE(text->find("  status:   NOT IMPLEMENTED YET, setting it has no effect: OCSP stapling "
-                       "arrives with the revocation work; no OCSP response is fetched or "
-                       "stapled\n"),
+  EXPECT_NE(text->find("  status:   NOT IMPLEMENTED YET, setting it has no effect: trust by pin "
+                       "across a renewal arrives with cluster certificate replacement; today a "
+                       "renewed peer certificate is checked like any other\n"),
             std::string::npos)
       << *text;
   EXPECT_EQ(explain("ssl.policy.bolt.client_auth")->find("status:"), std::string::npos);

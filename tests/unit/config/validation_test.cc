@@ -183,16 +183,16 @@ INSTANTIATE_TEST_SUITE_P(
               "tlsgate.conf: cluster.etcd_endpoints: is required; set "
               "cluster.etcd_endpoints=https://host:2379"}},
         Case{"KeysNotImplementedYetWarn",
-             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.ocsp_stapling=true\n"
-             "ssl.policy.bolt.revocation_checks=STRICT\n",
-             {"warning: tlsgate.conf:2: ssl.policy.bolt.ocsp_stapling: accepted but not "
-              "implemented yet, so it has no effect: OCSP stapling arrives with the revocation "
-              "work; no OCSP response is fetched or stapled; remove it, or do not rely on it in "
-              "this version",
-              "warning: tlsgate.conf:3: ssl.policy.bolt.revocation_checks: accepted but not "
-              "implemented yet, so it has no effect: peer revocation checks by OCSP arrive with "
-              "the revocation work; today only the CRLs in revoked_dir are checked; remove it, or "
-              "do not rely on it in this version"}},
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.implicit_trust_renewed=false\n"
+             "ssl.policy.bolt.known_peers=db1.example\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.implicit_trust_renewed: accepted but not "
+              "implemented yet, so it has no effect: trust by pin across a renewal arrives with "
+              "cluster certificate replacement; today a renewed peer certificate is checked like "
+              "any other; remove it, or do not rely on it in this version",
+              "warning: tlsgate.conf:3: ssl.policy.bolt.known_peers: accepted but not "
+              "implemented yet, so it has no effect: cluster links arrive with the cluster work; "
+              "today only `tlsgate check` reads this list, no connection is checked against it; "
+              "remove it, or do not rely on it in this version"}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
