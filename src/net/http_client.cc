@@ -103,7 +103,7 @@ class HttpExchange::Impl : public std::enable_shared_from_this<Impl> {
                 kReadSlack) {}
 
   void start();
-  void cancel();
+  void cancel() noexcept;
   bool active() const { return !finished_; }
 
  private:
@@ -117,7 +117,7 @@ class HttpExchange::Impl : public std::enable_shared_from_this<Impl> {
   void on_deadline(const error_code& ec);
   void on_complete();
   // Ends the exchange: nothing pending survives, no handler acts afterwards.
-  void stop();
+  void stop() noexcept;
   void fail(std::string_view step, const std::string& detail);
 
   asio::io_context& io_;
@@ -287,12 +287,17 @@ void HttpExchange::Impl::on_deadline(const error_code& ec) {
        fmt::format("no complete answer within {} ms; it was {}", limits_.deadline.count(), where));
 }
 
-void HttpExchange::Impl::stop() {
+void HttpExchange::Impl::stop() noexcept {
   finished_ = true;
   error_code ignored;
-  timer_.cancel();
-  resolver_.cancel();
   socket_.close(ignored);
+  // Runs in ~HttpExchange: nothing may escape. Asio throws only for an epoll
+  // that refuses to change a timer's registration, which leaves nothing to undo.
+  try {
+    timer_.cancel();
+    resolver_.cancel();
+  } catch (...) {
+  }
 }
 
 void HttpExchange::Impl::fail(std::string_view step, const std::string& detail) {
@@ -301,7 +306,7 @@ void HttpExchange::Impl::fail(std::string_view step, const std::string& detail) 
     done(util::fail(fmt::format("{}: {}: {}", what_, step, detail)));
 }
 
-void HttpExchange::Impl::cancel() {
+void HttpExchange::Impl::cancel() noexcept {
   if (finished_) return;
   stop();
   // Destroyed here, before cancel() returns: whatever `done` holds goes now.
@@ -318,7 +323,7 @@ HttpExchange& HttpExchange::operator=(HttpExchange&& other) noexcept {
   return *this;
 }
 
-void HttpExchange::cancel() {
+void HttpExchange::cancel() noexcept {
   if (auto impl = impl_.lock()) impl->cancel();
   impl_.reset();
 }

@@ -81,7 +81,6 @@ class [[nodiscard]] HttpExchange {
   class Impl;
 
   HttpExchange() = default;
-  explicit HttpExchange(std::weak_ptr<Impl> impl) : impl_(std::move(impl)) {}
   ~HttpExchange();
   HttpExchange(HttpExchange&& other) noexcept = default;
   HttpExchange& operator=(HttpExchange&& other) noexcept;
@@ -90,11 +89,13 @@ class [[nodiscard]] HttpExchange {
 
   // Ends the exchange now (socket closed, lookups and timers cancelled) and
   // destroys `done` without calling it. No-op once `done` has been called.
-  void cancel();
+  void cancel() noexcept;
   // True until `done` has been called or the exchange was cancelled.
   bool active() const;
 
  private:
+  friend HttpExchange http_request(boost::asio::io_context&, HttpRequest, HttpLimits, HttpDone);
+  explicit HttpExchange(std::weak_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::weak_ptr<Impl> impl_;
 };
 

@@ -225,6 +225,11 @@ void text_seeds(const fs::path& root) {
         "admin@example.com     *\n"
         "\tapp2\tapp \r\n");
   write(root / "user_map", "bad.map", "app1 app\nlonely\n");
+
+  write(root / "http_url", "ocsp", "http://ocsp.example.com:8080/a/b?x=1&y=%2F");
+  write(root / "http_url", "ipv6", "http://[2001:db8::7]:2560/");
+  write(root / "http_url", "https", "https://ocsp.example.com/");
+  write(root / "http_url", "hostile", "http://user@h.example:0/a\r\nHost: evil#f");
 }
 
 // ---- PROXY header: FuzzedDataProvider input, so any bytes will do --------
