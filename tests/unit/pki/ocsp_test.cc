@@ -215,8 +215,8 @@ TEST_F(Ocsp, SignerWithoutItsCertificateInTheResponseIsRefused) {
   EXPECT_EQ(answer.error().message(),
             about(leaf_.cert.get()) +
                 " is signed by CN=ocsp.example.com,O=tlsgate, which is neither the issuer "
-                "CN=OCSP test CA,O=tlsgate nor a delegated OCSP responder of it (and carries no "
-                "certificate for it); ask the responder that serves this issuer");
+                "CN=OCSP test CA,O=tlsgate nor a delegated OCSP responder of it (the response "
+                "carries no certificate for it); ask the responder that serves this issuer");
 }
 
 TEST_F(Ocsp, AnotherKeyUnderTheIssuersNameIsRefused) {
