@@ -1,4 +1,5 @@
-// `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--rsa BITS] [--days N] NAME...`
+// `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--ocsp-signing] [--rsa BITS]
+//  [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key] NAME...`
 #include <cstdio>
 #include <filesystem>
 
@@ -21,6 +22,9 @@ struct Options {
   std::vector<std::string> names;
   bool server = false;
   bool client = false;
+  bool ocsp_signing = false;
+  std::vector<std::string> ocsp_urls;
+  std::vector<std::string> crl_urls;
   int rsa_bits = 0;
   int days = 397;
   bool reuse_key = false;
@@ -32,9 +36,22 @@ int run_issue(const Options& o) {
 
   pki::CertRequest req;
   req.names = o.names;
-  req.server = o.server || !o.client;
+  req.server = o.server || (!o.client && !o.ocsp_signing);
   req.client = o.client;
+  req.ocsp_signing = o.ocsp_signing;
+  req.ocsp_urls = o.ocsp_urls;
+  req.crl_urls = o.crl_urls;
   req.days = o.days;
+  for (const auto& url : o.ocsp_urls) {
+    if (auto st = pki::check_extension_url(url, "--ocsp-url"); !st) {
+      return report_error(st.error().message(), kUsage);
+    }
+  }
+  for (const auto& url : o.crl_urls) {
+    if (auto st = pki::check_extension_url(url, "--crl-url"); !st) {
+      return report_error(st.error().message(), kUsage);
+    }
+  }
   if (o.rsa_bits != 0) {
     auto spec = pki::rsa_key_spec(o.rsa_bits);
     if (!spec) return report_error(spec.error().message(), kUsage);
@@ -71,9 +88,15 @@ int run_issue(const Options& o) {
   if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
     return report_error(st.error().message(), kFailed);
   }
-  std::string usage = req.server && req.client ? "server and client"
-                      : req.server             ? "server"
-                                               : "client";
+  std::vector<std::string> roles;
+  if (req.server) roles.emplace_back("server");
+  if (req.client) roles.emplace_back("client");
+  if (req.ocsp_signing) roles.emplace_back("OCSP responder");
+  std::string usage = roles.back();
+  if (roles.size() > 1) {
+    roles.pop_back();
+    usage = util::join(roles, ", ") + " and " + usage;
+  }
   std::printf("%s certificate for %s written: %s, %s\n", usage.c_str(),
               util::join(o.names, ", ").c_str(), crt_path.c_str(), key_path.c_str());
   return kOk;
@@ -88,9 +111,22 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();
   cmd->add_option("--out", opts->out, "Folder to write public.crt and private.key into")
       ->required();
-  cmd->add_flag("--server", opts->server, "For a server: extendedKeyUsage serverAuth (default)");
+  cmd->add_flag(
+      "--server", opts->server,
+      "For a server: extendedKeyUsage serverAuth (the default without --client or --ocsp-signing)");
   cmd->add_flag("--client", opts->client,
                 "For a client: extendedKeyUsage clientAuth (with --server: both)");
+  cmd->add_flag(
+      "--ocsp-signing", opts->ocsp_signing,
+      "For a delegated OCSP responder of this CA (`openssl ocsp -rsigner`): "
+      "extendedKeyUsage OCSPSigning and ocsp-nocheck (with --server/--client: those too)");
+  cmd->add_option("--ocsp-url", opts->ocsp_urls,
+                  "OCSP responder URL written into the certificate (Authority Information "
+                  "Access); repeat for more")
+      ->allow_extra_args(false);
+  cmd->add_option("--crl-url", opts->crl_urls,
+                  "URL where the CA publishes its CRL (CRL Distribution Points); repeat for more")
+      ->allow_extra_args(false);
   cmd->add_option("--rsa", opts->rsa_bits,
                   "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
   cmd->add_option("--days", opts->days, "Validity in days")

@@ -138,6 +138,22 @@ util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
   return EvpPkeyPtr(raw);
 }
 
+util::Status check_extension_url(const std::string& url, const std::string& option) {
+  auto bad = [&](const std::string& why) {
+    return util::fail(option + " \"" + url + "\": " + why +
+                      "; give a URL like http://ocsp.example.com/");
+  };
+  size_t scheme = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+  if (scheme == 0) return bad("not an http:// or https:// URL");
+  if (url.size() > 1024) return bad("longer than 1024 characters");
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7f || c == ',')
+      return bad("spaces, commas and control characters are not allowed");
+  }
+  if (url.size() == scheme || url[scheme] == '/') return bad("no host");
+  return {};
+}
+
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
   auto key = generate_key(req.key);
   if (!key) return util::fail(key.error());
@@ -195,16 +211,34 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
   if (!cert) return util::fail(cert.error());
   X509* x = cert->get();
 
-  bool server = req.server || !req.client;
+  bool server = req.server || (!req.client && !req.ocsp_signing);
   std::string key_usage = "critical,digitalSignature";
   if (server && EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) key_usage += ",keyEncipherment";
-  std::string eku = server && req.client ? "serverAuth,clientAuth"
-                    : server             ? "serverAuth"
-                                         : "clientAuth";
-  for (auto [nid, value] : {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
-                            std::pair{NID_key_usage, key_usage}, std::pair{NID_ext_key_usage, eku},
-                            std::pair{NID_subject_key_identifier, std::string("hash")},
-                            std::pair{NID_authority_key_identifier, std::string("keyid,issuer")}}) {
+  std::vector<std::string> usages;
+  if (server) usages.emplace_back("serverAuth");
+  if (req.client) usages.emplace_back("clientAuth");
+  if (req.ocsp_signing) usages.emplace_back("OCSPSigning");
+  std::vector<std::pair<int, std::string>> extensions = {
+      {NID_basic_constraints, "critical,CA:FALSE"},
+      {NID_key_usage, key_usage},
+      {NID_ext_key_usage, util::join(usages, ",")},
+      {NID_subject_key_identifier, "hash"},
+      {NID_authority_key_identifier, "keyid,issuer"}};
+  // A client need not ask whether the responder's own certificate is revoked.
+  if (req.ocsp_signing) extensions.emplace_back(NID_id_pkix_OCSP_noCheck, "ignored");
+  std::vector<std::string> access, points;
+  for (const auto& url : req.ocsp_urls) {
+    if (auto st = check_extension_url(url, "OCSP URL"); !st) return util::fail(st.error());
+    access.push_back("OCSP;URI:" + url);
+  }
+  for (const auto& url : req.crl_urls) {
+    if (auto st = check_extension_url(url, "CRL URL"); !st) return util::fail(st.error());
+    points.push_back("URI:" + url);
+  }
+  if (!access.empty()) extensions.emplace_back(NID_info_access, util::join(access, ","));
+  if (!points.empty())
+    extensions.emplace_back(NID_crl_distribution_points, util::join(points, ","));
+  for (const auto& [nid, value] : extensions) {
     if (auto st = add_extension(x, ca_cert, nid, value); !st) return util::fail(st.error());
   }
   if (auto st = add_san(x, *names); !st) return util::fail(st.error());

@@ -7,8 +7,10 @@
 // notBefore backdated one hour for clock skew. Leaves carry SubjectKeyIdentifier,
 // AuthorityKeyIdentifier, basicConstraints CA:FALSE (critical), keyUsage
 // (critical) digitalSignature (+ keyEncipherment for RSA server certs) and
-// extendedKeyUsage serverAuth and/or clientAuth. CAs carry CA:TRUE (critical)
-// and keyCertSign, cRLSign.
+// extendedKeyUsage serverAuth, clientAuth and/or OCSPSigning (a delegated OCSP
+// responder, which also gets id-pkix-ocsp-nocheck, RFC 6960 4.2.2.2.1), and on
+// request Authority Information Access (OCSP) and CRL Distribution Points
+// URLs. CAs carry CA:TRUE (critical) and keyCertSign, cRLSign.
 #pragma once
 
 #include <optional>
@@ -32,6 +34,11 @@ util::Result<KeySpec> rsa_key_spec(int bits);
 
 util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec);
 
+// OK when url may go into an OCSP or CRL URL extension: http:// or https://,
+// a host, at most 1024 characters, no spaces, commas or control characters.
+// `option` names the setting in the error ("--ocsp-url \"x\": ...").
+util::Status check_extension_url(const std::string& url, const std::string& option);
+
 struct CaRequest {
   std::string name = "tlsgate CA";  // subject CN (and O=tlsgate)
   KeySpec key;
@@ -42,8 +49,11 @@ struct CaRequest {
 
 struct CertRequest {
   std::vector<std::string> names;  // SANs; the first is also the subject CN
-  bool server = true;              // serverAuth (default when neither flag is set)
+  bool server = true;              // serverAuth (also when neither client nor ocsp_signing is set)
   bool client = false;             // clientAuth
+  bool ocsp_signing = false;       // OCSPSigning: a delegated OCSP responder of the CA
+  std::vector<std::string> ocsp_urls;  // Authority Information Access, OCSP responders
+  std::vector<std::string> crl_urls;   // CRL Distribution Points
   KeySpec key;
   int days = 397;
   std::optional<util::SystemTime> not_before;

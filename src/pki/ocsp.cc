@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -10,6 +11,10 @@
 
 namespace tlsgate::pki {
 namespace {
+
+// Certificates in one response that claim to be its signer and are checked
+// (a signature check each): a real responder sends one.
+constexpr int kMaxSignerCandidates = 8;
 
 // "OCSP response for SUBJECT (serial HEX)": the start of every verification error.
 std::string about(const X509* leaf) {
@@ -37,7 +42,7 @@ std::string responder_name(const ASN1_OCTET_STRING* key_hash, const X509_NAME* n
   std::string out = "key hash ";
   const unsigned char* b = ASN1_STRING_get0_data(key_hash);
   for (int i = 0; i < ASN1_STRING_length(key_hash); ++i) {
-    static const char kHex[] = "0123456789ABCDEF";
+    static constexpr char kHex[] = "0123456789ABCDEF";
     if (i > 0) out += ':';
     out += kHex[b[i] >> 4];
     out += kHex[b[i] & 15];
@@ -82,9 +87,11 @@ util::Result<const X509*> authorized_signer(OCSP_BASICRESP* bs, const X509* leaf
   const STACK_OF(X509)* certs = OCSP_resp_get0_certs(bs);
   const X509* unauthorized = nullptr;
   std::string why;
-  for (int i = 0; i < sk_X509_num(certs); ++i) {
+  int tried = 0;
+  for (int i = 0; i < sk_X509_num(certs) && tried < kMaxSignerCandidates; ++i) {
     const X509* cand = sk_X509_value(certs, i);
     if (!responder_id_matches(key_hash, name, cand)) continue;
+    ++tried;
     if (!issued_by(cand, issuer)) {
       if (unauthorized == nullptr) unauthorized = cand;
       continue;
@@ -108,7 +115,7 @@ util::Result<const X509*> authorized_signer(OCSP_BASICRESP* bs, const X509* leaf
     return cand;
   }
   if (!why.empty()) return util::fail(about(leaf) + " " + why);
-  std::string tail = unauthorized != nullptr ? "" : " (and carries no certificate for it)";
+  std::string tail = unauthorized != nullptr ? "" : " (the response carries no certificate for it)";
   return util::fail(about(leaf) + " is signed by " + signer + ", which is neither the issuer " +
                     subject_of(issuer) + " nor a delegated OCSP responder of it" + tail +
                     "; ask the responder that serves this issuer");
@@ -185,6 +192,7 @@ std::vector<std::string> ocsp_urls(const X509* cert) {
   StringStackPtr urls(X509_get1_ocsp(unconst(cert)));
   clear_openssl_errors();
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(std::max(0, sk_OPENSSL_STRING_num(urls.get()))));
   for (int i = 0; i < sk_OPENSSL_STRING_num(urls.get()); ++i) {
     out.emplace_back(sk_OPENSSL_STRING_value(urls.get(), i));
   }

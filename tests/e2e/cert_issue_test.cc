@@ -82,7 +82,8 @@ TEST_F(CertIssue, DefaultIsAnEcdsaServerCertificate) {
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "server/private.key"),
             openssl_pubkey_of_cert(dir_, "server/public.crt"));
   // Unencrypted PKCS#8, as the policy's private_key default expects.
-  EXPECT_THAT(read_file(path("server/private.key")), HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
+  EXPECT_THAT(read_file(path("server/private.key")), HasSubstr("-----BEGIN "
+                                                               "PRIVATE KEY-----"));
   // public.crt holds only the leaf when the CA is a root.
   Proc count = shell("grep -c 'BEGIN CERTIFICATE' server/public.crt");
   EXPECT_EQ(trim(count.out), "1");
@@ -235,6 +236,103 @@ TEST_F(CertIssue, BadUsageExitsTwo) {
   Proc days = tg("cert ca --out c2 --days 0");
   EXPECT_EQ(days.code, 2) << describe(days);
   EXPECT_FALSE(fs::exists(path("c2/ca.key")));
+}
+
+TEST_F(CertIssue, OcspAndCrlUrlsAreWrittenIntoTheCertificate) {
+  Proc r = tg_ok(
+      "cert issue --ca ca --out s --ocsp-url http://127.0.0.1:8888/ocsp "
+      "--ocsp-url http://ocsp2.example.com/ --crl-url http://crl.example.com/ca.crl "
+      "db1.example.com localhost");
+  EXPECT_EQ(r.out,
+            "server certificate for db1.example.com, localhost written: s/public.crt, "
+            "s/private.key\n");
+  EXPECT_EQ(ext("s/public.crt", "authorityInfoAccess"),
+            "Authority Information Access:|OCSP - URI:http://127.0.0.1:8888/ocsp|"
+            "OCSP - URI:http://ocsp2.example.com/");
+  EXPECT_EQ(ext("s/public.crt", "crlDistributionPoints"),
+            "X509v3 CRL Distribution Points:|Full Name:|URI:http://crl.example.com/ca.crl");
+  // openssl's OCSP client reads the responder from the certificate.
+  EXPECT_EQ(trim(shell("openssl x509 -in s/public.crt -noout -ocsp_uri").out),
+            "http://127.0.0.1:8888/ocsp\nhttp://ocsp2.example.com/");
+  // The names are still the positionals, not eaten by the URL options.
+  EXPECT_EQ(ext("s/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:db1.example.com, DNS:localhost");
+  EXPECT_EQ(openssl_verify("sslserver", "s/public.crt"), 0);
+  // Without the options neither extension is there.
+  tg_ok("cert issue --ca ca --out plain plain.example.com");
+  EXPECT_THAT(x509_text("plain/public.crt"), Not(HasSubstr("Authority Information Access")));
+  EXPECT_THAT(x509_text("plain/public.crt"), Not(HasSubstr("CRL Distribution Points")));
+}
+
+TEST_F(CertIssue, BadUrlsAreUsageErrors) {
+  Proc ftp = tg("cert issue --ca ca --out x --ocsp-url ftp://ocsp.example.com x.example.com");
+  EXPECT_EQ(ftp.code, 2) << describe(ftp);
+  EXPECT_EQ(ftp.err,
+            "tlsgate: error: --ocsp-url \"ftp://ocsp.example.com\": not an http:// or https:// "
+            "URL; give a URL like http://ocsp.example.com/\n");
+  Proc comma = tg("cert issue --ca ca --out x --crl-url 'http://a.example/x,y' x.example.com");
+  EXPECT_EQ(comma.code, 2) << describe(comma);
+  EXPECT_EQ(comma.err,
+            "tlsgate: error: --crl-url \"http://a.example/x,y\": spaces, commas and control "
+            "characters are not allowed; give a URL like http://ocsp.example.com/\n");
+  Proc no_host = tg("cert issue --ca ca --out x --ocsp-url http:///path x.example.com");
+  EXPECT_EQ(no_host.code, 2) << describe(no_host);
+  EXPECT_THAT(no_host.err, HasSubstr("no host"));
+  EXPECT_FALSE(fs::exists(path("x/private.key")));
+}
+
+TEST_F(CertIssue, OcspSigningCertificateIsADelegatedResponderForOpenssl) {
+  Proc r = tg_ok("cert issue --ca ca --out responder --ocsp-signing ocsp.example.com");
+  EXPECT_EQ(r.out,
+            "OCSP responder certificate for ocsp.example.com written: responder/public.crt, "
+            "responder/private.key\n");
+  EXPECT_EQ(ext("responder/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|OCSP Signing");
+  EXPECT_EQ(ext("responder/public.crt", "keyUsage"),
+            "X509v3 Key Usage: critical|Digital Signature");
+  EXPECT_THAT(x509_text("responder/public.crt"), HasSubstr("OCSP No Check"));
+  EXPECT_NE(openssl_verify("sslserver", "responder/public.crt"), 0) << "not a TLS server";
+  tg_ok("cert issue --ca ca --out leaf --ocsp-url http://127.0.0.1:1/ db1.example.com");
+  tg_ok("cert issue --ca ca --out plain plain.example.com");
+
+  // openssl ocsp answers from an index file with each certificate as the
+  // signer, and its client judges the answer with only ca.crt trusted.
+  // openssl's index.txt holds serials in upper case, an even number of digits.
+  std::string serial = openssl_serial(dir_, "leaf/public.crt");
+  for (auto& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (serial.size() % 2 != 0) serial = "0" + serial;
+  test::write_text(path("index.txt"), "V\t301231000000Z\t\t" + serial + "\tunknown\t/CN=db1\n");
+  ASSERT_EQ(
+      shell("openssl ocsp -issuer ca/ca.crt -cert leaf/public.crt -no_nonce -reqout req.der").code,
+      0);
+  auto answer = [&](const std::string& signer) {
+    Proc resp = shell("openssl ocsp -index index.txt -CA ca/ca.crt -rsigner " + signer +
+                      "/public.crt -rkey " + signer + "/private.key -reqin req.der -respout " +
+                      signer + ".der");
+    EXPECT_EQ(resp.code, 0) << describe(resp);
+    return shell("openssl ocsp -respin " + signer +
+                 ".der -issuer ca/ca.crt -cert leaf/public.crt -CAfile ca/ca.crt");
+  };
+  Proc delegated = answer("responder");
+  EXPECT_EQ(delegated.code, 0) << describe(delegated);
+  EXPECT_THAT(delegated.out, HasSubstr("leaf/public.crt: good"));
+  EXPECT_THAT(delegated.err, HasSubstr("Response verify OK"));
+  // The same with a certificate of the CA that lacks OCSPSigning: refused.
+  Proc refused = answer("plain");
+  EXPECT_THAT(refused.err, HasSubstr("Response Verify Failure")) << describe(refused);
+  EXPECT_THAT(refused.err, Not(HasSubstr("Response verify OK")));
+}
+
+TEST_F(CertIssue, OcspSigningCombinesWithServerAndClient) {
+  Proc r = tg_ok("cert issue --ca ca --out all --server --client --ocsp-signing all.example.com");
+  EXPECT_EQ(r.out,
+            "server, client and OCSP responder certificate for all.example.com written: "
+            "all/public.crt, all/private.key\n");
+  EXPECT_EQ(ext("all/public.crt", "extendedKeyUsage"),
+            "X509v3 Extended Key Usage:|TLS Web Server Authentication, TLS Web Client "
+            "Authentication, OCSP Signing");
+  EXPECT_EQ(openssl_verify("sslserver", "all/public.crt"), 0);
+  EXPECT_EQ(openssl_verify("sslclient", "all/public.crt"), 0);
 }
 
 }  // namespace

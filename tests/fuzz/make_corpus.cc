@@ -4,11 +4,14 @@
 //                                 harness (tests/fuzz/corpus/ is made this way)
 //   make_corpus --keys DIR        seeds that hold private keys: private_key/ and
 //                                 pkcs12/ key stores, minted fresh into the
-//                                 build folder at build time, never committed
+//                                 build folder at build time, never committed;
+//                                 and ocsp_response/ (signed with keys minted
+//                                 here, so made at build time too)
 //
 // Certificates, CRLs and keys are minted here through pki (and OpenSSL for
 // the forms pki does not write: PKCS#1, legacy encrypted PEM, a 9999 expiry).
 // The record-framed seeds (postgres, mysql) use fuzz_records.h.
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -165,6 +168,89 @@ void keystore_seeds(const Pki& p, const fs::path& dir) {
   write(dir, "rsa_empty.p12",
         std::string(1, '\1') +
             must(pki::write_pkcs12(p.rsa.cert.get(), p.rsa.key.get(), {}, util::Secret(""), "")));
+}
+
+// ---- OCSP responses: records now, issuer, leaf, response ------------------
+
+struct OcspSpec {
+  const X509* about = nullptr;  // the certificate the SingleResponse is for
+  const EVP_MD* cert_id_md = EVP_sha1();
+  int status = V_OCSP_CERTSTATUS_GOOD;
+  int reason = -1;
+  bool next_update = true;
+  const pki::Issued* signer = nullptr;  // nullptr: the CA
+  bool include_signer = true;
+};
+
+std::string response_der(const OCSP_RESPONSE* resp) {
+  unsigned char* der = nullptr;
+  int len = resp ? i2d_OCSP_RESPONSE(resp, &der) : -1;
+  if (len <= 0) throw std::runtime_error("cannot make an OCSP response seed");
+  pki::OpensslBytes owned(der);
+  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+}
+
+std::string ocsp_response(const Pki& p, const OcspSpec& spec, time_t at) {
+  pki::OcspBasicRespPtr bs(OCSP_BASICRESP_new());
+  pki::OcspCertIdPtr id(OCSP_cert_to_id(spec.cert_id_md, spec.about, p.ca.cert.get()));
+  pki::Asn1TimePtr this_update(ASN1_GENERALIZEDTIME_set(nullptr, at));
+  pki::Asn1TimePtr next_update(ASN1_GENERALIZEDTIME_set(nullptr, at + 7 * 86400));
+  pki::Asn1TimePtr revoked(ASN1_GENERALIZEDTIME_set(nullptr, at - 3600));
+  const pki::Issued& signer = spec.signer != nullptr ? *spec.signer : p.ca;
+  bool revoke = spec.status == V_OCSP_CERTSTATUS_REVOKED;
+  bool ok = bs && id &&
+            OCSP_basic_add1_status(bs.get(), id.get(), spec.status, spec.reason,
+                                   revoke ? revoked.get() : nullptr, this_update.get(),
+                                   spec.next_update ? next_update.get() : nullptr) != nullptr &&
+            OCSP_basic_sign(bs.get(), signer.cert.get(), signer.key.get(), EVP_sha256(), nullptr,
+                            spec.include_signer ? 0 : OCSP_NOCERTS) == 1;
+  if (!ok) throw std::runtime_error("cannot sign an OCSP response seed");
+  pki::OcspResponsePtr resp(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()));
+  return response_der(resp.get());
+}
+
+std::string be64(uint64_t v) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+  return out;
+}
+
+// The harness's input: option byte, then records: now (8 bytes, big-endian
+// Unix seconds), the issuer's DER, the leaf's DER, the response.
+std::string ocsp_seed(const Pki& p, const X509* leaf, const std::string& response, time_t now) {
+  return '\0' + record(be64(static_cast<uint64_t>(now))) +
+         record(must(pki::certificate_der(p.ca.cert.get()))) +
+         record(must(pki::certificate_der(leaf))) + record(response);
+}
+
+void ocsp_seeds(const Pki& p, const fs::path& dir) {
+  const auto& clock = util::SystemClock::instance();
+  time_t at = std::chrono::system_clock::to_time_t(clock.now());
+  pki::CertRequest responder_req;
+  responder_req.names = {"ocsp.example.com"};
+  responder_req.server = false;
+  responder_req.ocsp_signing = true;
+  auto responder =
+      must(pki::issue_certificate(responder_req, p.ca.cert.get(), p.ca.key.get(), clock));
+  const X509* leaf = p.server.cert.get();
+  auto seed = [&](const std::string& name, const OcspSpec& spec, time_t now) {
+    write(dir, name, ocsp_seed(p, leaf, ocsp_response(p, spec, at), now));
+  };
+  seed("good_by_ca", {.about = leaf}, at);
+  seed("good_expired", {.about = leaf}, at + 8 * 86400);
+  seed("good_future", {.about = leaf}, at - 3600);
+  seed("revoked_delegated",
+       {.about = leaf, .status = V_OCSP_CERTSTATUS_REVOKED, .reason = 1, .signer = &responder}, at);
+  seed("revoked_no_reason", {.about = leaf, .status = V_OCSP_CERTSTATUS_REVOKED}, at);
+  seed("unknown_sha256",
+       {.about = leaf, .cert_id_md = EVP_sha256(), .status = V_OCSP_CERTSTATUS_UNKNOWN}, at);
+  seed("other_certificate", {.about = p.client.cert.get()}, at);
+  seed("signer_without_ocsp_signing", {.about = leaf, .signer = &p.client}, at);
+  seed("delegated_without_cert", {.about = leaf, .signer = &responder, .include_signer = false},
+       at);
+  seed("no_next_update", {.about = leaf, .next_update = false}, at);
+  pki::OcspResponsePtr later(OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, nullptr));
+  write(dir, "try_later", ocsp_seed(p, leaf, response_der(later.get()), at));
 }
 
 // ---- text formats ---------------------------------------------------------
@@ -411,6 +497,7 @@ int main(int argc, char** argv) {
     if (std::string(argv[1]) == "--keys") {
       key_seeds(p, root / "private_key");
       keystore_seeds(p, root / "pkcs12");
+      ocsp_seeds(p, root / "ocsp_response");
       return 0;
     }
     certificate_seeds(p, root / "certificate");

@@ -38,6 +38,30 @@ pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names, b
                                                util::SystemClock::instance()));
 }
 
+pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names,
+                      const LeafOptions& options) {
+  pki::CertRequest req;
+  req.names = names;
+  req.server = options.server;
+  req.client = options.client;
+  req.ocsp_signing = options.ocsp_signing;
+  req.ocsp_urls = options.ocsp_urls;
+  req.crl_urls = options.crl_urls;
+  req.key = options.key;
+  if (options.validity) {
+    req.not_before = options.validity->first;
+    req.not_after = options.validity->second;
+  }
+  return value_or_throw(pki::issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(),
+                                               util::SystemClock::instance()));
+}
+
+pki::Issued make_ocsp_responder(const TestCa& ca, const std::string& name,
+                                std::optional<Validity> validity) {
+  return make_leaf(ca, {name},
+                   LeafOptions{.server = false, .ocsp_signing = true, .validity = validity});
+}
+
 void write_cert(const std::filesystem::path& path, const X509* cert) {
   auto pem = value_or_throw(pki::certificate_pem(cert));
   if (auto st = util::write_file_atomic(path, pem, 0644); !st)

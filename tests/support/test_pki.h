@@ -31,6 +31,24 @@ pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names, b
                       bool client = false, std::optional<Validity> validity = {},
                       pki::KeySpec key = {});
 
+// Everything else a test may want in a leaf (make_leaf above covers the usual).
+struct LeafOptions {
+  bool server = true;
+  bool client = false;
+  bool ocsp_signing = false;             // a delegated OCSP responder of the CA
+  std::vector<std::string> ocsp_urls{};  // Authority Information Access: OCSP responders
+  std::vector<std::string> crl_urls{};   // CRL Distribution Points
+  std::optional<Validity> validity{};
+  pki::KeySpec key{};
+};
+pki::Issued make_leaf(const TestCa& ca, const std::vector<std::string>& names,
+                      const LeafOptions& options);
+
+// A delegated OCSP responder certificate of ca (extendedKeyUsage OCSPSigning
+// only), valid now unless validity is given.
+pki::Issued make_ocsp_responder(const TestCa& ca, const std::string& name = "ocsp.test",
+                                std::optional<Validity> validity = {});
+
 // Writes cert as PEM (0644) / key as unencrypted PKCS#8 PEM (0600).
 void write_cert(const std::filesystem::path& path, const X509* cert);
 void write_key(const std::filesystem::path& path, const EVP_PKEY* key);
