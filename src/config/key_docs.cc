@@ -139,11 +139,10 @@ std::vector<KeyDoc> policy_docs() {
        .type = T::kEnum,
        .default_text = "NONE",
        .allowed = spellings<RevocationChecks>(),
-       .doc = "Outgoing connections: check the peer's revocation status; IF_PRESENT fails soft "
-              "when none is "
-              "available, STRICT fails hard.",
-       .not_implemented = "peer revocation checks by OCSP arrive with the revocation work; today "
-                          "only the CRLs in revoked_dir are checked"},
+       .doc = "Peers, both directions, after the handshake and before a byte is forwarded: NONE "
+              "(CRLs in revoked_dir only), IF_PRESENT (ask OCSP where the certificate names a "
+              "responder or ocsp_responder is set; no answer lets the peer in with a warning), "
+              "STRICT (a peer whose status cannot be established is refused)."},
       {.pattern = p + "stale_crl",
        .type = T::kEnum,
        .default_text = "WARN",

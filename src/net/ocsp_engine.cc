@@ -18,6 +18,7 @@
 
 #include "net/http_client.h"
 #include "pki/certificate_info.h"
+#include "pki/loader.h"
 #include "pki/ocsp.h"
 #include "util/atomic_file.h"
 #include "util/strings.h"
@@ -195,6 +196,13 @@ void OcspEngine::Impl::track(const std::string& scope, std::shared_ptr<const tls
   STACK_OF(X509_OBJECT)* objects = store != nullptr ? X509_STORE_get0_objects(store) : nullptr;
   for (int i = 0; objects != nullptr && i < sk_X509_OBJECT_num(objects); ++i) {
     if (X509* c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) candidates.push_back(c);
+  }
+  // Under client_auth=NONE the context loaded no trusted CAs: read them.
+  std::vector<pki::X509Ptr> trusted;
+  if (objects == nullptr || sk_X509_OBJECT_num(objects) == 0) {
+    if (auto loaded = pki::load_certificates_dir(ctx->policy.trusted_dir))
+      trusted = std::move(*loaded);
+    for (const auto& c : trusted) candidates.push_back(c.get());
   }
   if (const X509* issuer = find_issuer(leaf, candidates)) job->issuer = pki::up_ref(issuer);
   auto& j = *jobs.emplace(scope, std::move(job)).first->second;

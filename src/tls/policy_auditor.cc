@@ -9,11 +9,13 @@
 #include "pki/certificate_info.h"
 #include "pki/chain_verify.h"
 #include "pki/loader.h"
+#include "pki/ocsp.h"
 #include "pki/pin.h"
 #include "pki/private_key_loader.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
 #include "tls/server_name.h"
+#include "util/http_url.h"
 #include "util/strings.h"
 
 namespace tlsgate::tls {
@@ -96,6 +98,7 @@ void PolicyAuditor::run() {
   check_own_chain();
   check_revoked();
   check_names();
+  check_stapling();
 }
 
 bool PolicyAuditor::check_base_directory() {
@@ -387,6 +390,38 @@ void PolicyAuditor::check_names() {
             fmt::format("certificate {} does not cover known peer {} (it names {})", info.subject,
                         peer, names_of(info)),
             "if the nodes share this certificate, reissue it with every node's name");
+  }
+}
+
+// What serve would refuse or could not do for ocsp_stapling.
+void PolicyAuditor::check_stapling() {
+  if (!policy_.ocsp_stapling || !use_.incoming || certs_.empty()) return;
+  const X509* leaf = certs_.front().get();
+  const std::string cert =
+      fmt::format("certificate {} (serial {}) in {}", pki::subject_of(leaf),
+                  pki::serial_to_hex(leaf), policy_.public_certificate.string());
+  if (!policy_.ocsp_responder.empty()) {
+    if (auto url = util::parse_http_url(policy_.ocsp_responder); !url) {
+      error("ocsp_responder", url.error().message(), "give the responder's http:// URL");
+    }
+  } else if (pki::ocsp_urls(leaf).empty()) {
+    error("ocsp_stapling", cert + " names no OCSP responder (no AIA OCSP URL)",
+          "set " + key("ocsp_responder") + ", or set " + key("ocsp_stapling") + "=false");
+  }
+  bool issuer_known = false;
+  for (size_t i = 1; i < certs_.size(); ++i) {
+    issuer_known |= X509_check_issued(certs_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK;
+  }
+  for (const auto& ca : trusted_) {
+    issuer_known |= X509_check_issued(ca.get(), const_cast<X509*>(leaf)) == X509_V_OK;
+  }
+  if (!issuer_known) {
+    warning("ocsp_stapling",
+            "the issuer of " + cert + " is neither in that file nor in " +
+                policy_.trusted_dir.string() +
+                ": OCSP responses cannot be verified, so nothing "
+                "will be stapled",
+            "append the issuing CA's certificate to " + policy_.public_certificate.string());
   }
 }
 

@@ -46,6 +46,7 @@ class PolicyAuditor {
   void check_own_chain();
   void check_revoked();
   void check_names();
+  void check_stapling();
   void check_algorithms();
   void check_identities();
 
