@@ -134,8 +134,7 @@ util::Status Gate::Impl::build_contexts() {
 }
 
 util::Status Gate::Impl::bind_all() {
-  unsigned threads = config.server.worker_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = worker_count(config.server);
   for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>());
   for (auto& c : connectors) {
     auto where = "connector." + c->settings.name + ".listen_address";
@@ -307,7 +306,7 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     spdlog::warn("cannot raise the file descriptor limit: {}", limit.error().message());
     limit = util::fd_limit();
   }
-  if (auto shortfall = fd_shortfall(config.connectors, limit->soft); !shortfall.empty()) {
+  if (auto shortfall = fd_shortfall(config, limit->soft); !shortfall.empty()) {
     spdlog::warn("{}", shortfall);
   }
   auto tickets = tls::TicketKeys::create();
@@ -323,11 +322,12 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
   // Everything but the connections is open now.
-  auto open = util::count_open_fds();
-  impl->fds = FdBudget(limit->soft, open.value_or(kFdHeadroom));
+  auto open = util::count_open_fds().value_or(
+      fd_headroom(config.connectors.size(), worker_count(config.server)));
+  impl->fds = FdBudget(limit->soft, open);
   if (limit->soft != util::kNoFdLimit) {
     spdlog::info("file descriptors: limit {} (RLIMIT_NOFILE), {} open: room for {} connections",
-                 limit->soft, open.value_or(kFdHeadroom), impl->fds.max_sessions());
+                 limit->soft, open, impl->fds.max_sessions());
   }
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }

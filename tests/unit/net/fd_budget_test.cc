@@ -1,6 +1,9 @@
-// net::fd_shortfall (the start-up and `check` warning) and FdBudget (the
-// admission of one more connection), as pure arithmetic.
+// net::fd_headroom and fd_shortfall (the start-up and `check` warning) and
+// FdBudget (the admission of one more connection), as pure arithmetic.
 #include "net/fd_budget.h"
+
+#include <algorithm>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -9,30 +12,51 @@
 namespace tlsgate::net {
 namespace {
 
-std::map<std::string, config::Connector> connectors(
-    std::initializer_list<std::pair<std::string, uint32_t>> max) {
-  std::map<std::string, config::Connector> out;
+// A config with connectors of these max_connections and `workers` worker threads.
+config::Config gate_config(std::initializer_list<std::pair<std::string, uint32_t>> max,
+                           unsigned workers) {
+  config::Config out;
+  out.server.worker_threads = workers;
   for (const auto& [name, m] : max) {
-    out[name].name = name;
-    out[name].max_connections = m;
+    out.connectors[name].name = name;
+    out.connectors[name].max_connections = m;
   }
   return out;
 }
 
+TEST(FdHeadroom, FourPerWorkerAndOneListenerPerConnectorOnEachPlusTheProcesssOwn) {
+  // 16 for the process, 16 spare (FdBudget::kReserve), 4 + connectors per worker.
+  EXPECT_EQ(fd_headroom(1, 1), 16 + 16 + 1 * (4 + 1u));
+  EXPECT_EQ(fd_headroom(2, 2), 16 + 16 + 2 * (4 + 2u));
+  EXPECT_EQ(fd_headroom(3, 16), 16 + 16 + 16 * (4 + 3u));
+  EXPECT_EQ(fd_headroom(0, 1), 36u);
+}
+
+TEST(FdHeadroom, ZeroWorkerThreadsMeansOnePerCore) {
+  config::Server s;
+  s.worker_threads = 0;
+  EXPECT_EQ(worker_count(s), std::max(1u, std::thread::hardware_concurrency()));
+  s.worker_threads = 3;
+  EXPECT_EQ(worker_count(s), 3u);
+}
+
 TEST(FdShortfall, TwoDescriptorsPerConnectionPlusTheGatesOwn) {
-  EXPECT_EQ(fds_needed(connectors({{"pg", 100}, {"redis", 50}})), 2 * 150 + 64u);
-  EXPECT_EQ(fd_shortfall(connectors({{"pg", 100}, {"redis", 50}}), 364), "");
-  EXPECT_EQ(fd_shortfall(connectors({{"pg", 10000}}), util::kNoFdLimit), "");
+  auto c = gate_config({{"pg", 100}, {"redis", 50}}, 2);
+  EXPECT_EQ(fds_needed(c), 2 * 150 + 44u);  // 32 + 2 x (4 + 2)
+  EXPECT_EQ(fd_shortfall(c, 344), "");
+  EXPECT_NE(fd_shortfall(c, 343), "");
+  EXPECT_EQ(fds_needed(gate_config({{"pg", 100}}, 8)), 2 * 100 + 32 + 8 * 5u);
+  EXPECT_EQ(fd_shortfall(gate_config({{"pg", 10000}}, 2), util::kNoFdLimit), "");
 }
 
 TEST(FdShortfall, NamesTheConnectorsTheNumbersAndTheFix) {
-  EXPECT_EQ(fd_shortfall(connectors({{"pg", 10000}, {"redis", 500}}), 1024),
+  EXPECT_EQ(fd_shortfall(gate_config({{"pg", 10000}, {"redis", 500}}, 4), 1024),
             "file descriptors: connector.pg.max_connections=10000 and "
-            "connector.redis.max_connections=500 may need 21064 (2 per connection + 64 for the "
-            "gate), but the limit (RLIMIT_NOFILE) is 1024; clients beyond it are refused. Raise "
-            "LimitNOFILE (systemd) / ulimit -n to 21064 or lower connector.pg.max_connections or "
+            "connector.redis.max_connections=500 may need 21056 (2 per connection, and 56 for "
+            "the gate itself: 6 on each of its 4 worker thread(s) (server.worker_threads) and 32 "
+            "more), but the limit (RLIMIT_NOFILE) is 1024; clients beyond it are refused. Raise "
+            "LimitNOFILE (systemd) / ulimit -n to 21056 or lower connector.pg.max_connections or "
             "connector.redis.max_connections");
-  EXPECT_NE(fd_shortfall(connectors({{"pg", 150}}), 363), "");
 }
 
 TEST(FdBudget, AdmitsWhileTwoDescriptorsAndTheReserveFit) {
