@@ -187,7 +187,7 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         socket.close(ignored);
       } else {
         trimmer.saw(open + 1);
-        std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
+        std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit())->start();
       }
     }
     accept(w, acceptor, peer, c);

@@ -16,7 +16,6 @@
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
 #include "tls/server_name.h"
-#include "util/fd_limit.h"
 
 namespace tlsgate::net {
 
@@ -37,8 +36,9 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 }  // namespace
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
-                 const tcp::endpoint& peer)
+                 const tcp::endpoint& peer, uint64_t fd_limit)
     : connector_(connector),
+      fd_limit_(fd_limit),
       client_socket_(std::move(client)),
       client_(client_socket_.native_handle()),
       upstream_socket_(loop),
@@ -191,14 +191,18 @@ void Session::connect_upstream() {
   auto self = shared_from_this();
   auto on_connect = [this, self](const boost::system::error_code& ec) {
     if (closed_) return;
-    if (ec == boost::system::errc::too_many_files_open ||
-        ec == boost::system::errc::too_many_files_open_in_system) {
-      note_fd_refusal(connector_, util::fd_limit().soft);
-    }
     if (ec) {
-      return fail_upstream(fmt::format("cannot connect to backend {}: {}",
-                                       config::to_string(connector_.settings.upstream_address),
-                                       ec.message()));
+      // No descriptor for the backend's socket is counted once, as a refusal
+      // for want of descriptors, not also as an upstream failure: the
+      // backend is fine, the gate's RLIMIT_NOFILE is what to raise, and the
+      // refusal's line names it.
+      bool no_fds = ec == boost::system::errc::too_many_files_open ||
+                    ec == boost::system::errc::too_many_files_open_in_system;
+      if (no_fds) note_fd_refusal(connector_, fd_limit_);
+      return fail_upstream(
+          fmt::format("cannot connect to backend {}: {}",
+                      config::to_string(connector_.settings.upstream_address), ec.message()),
+          !no_fds);
     }
     on_upstream_connected();
   };
@@ -262,8 +266,8 @@ void Session::on_upstream_connected() {
 // The backend cannot be used. A database client waiting in its protocol gets
 // an error it can print rather than a bare close; the details (addresses,
 // certificates) stay in the gate's log, not with the client.
-void Session::fail_upstream(const std::string& reason) {
-  connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+void Session::fail_upstream(const std::string& reason, bool count) {
+  if (count) connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
   constexpr std::string_view kMessage =
       "tlsgate: the database server is unavailable; the gate's log says why";
   if (postgres_ && !cancel_only_) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,9 +33,12 @@ namespace tlsgate::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // `peer`: the client's address, as accept(2) reported it.
+  // `peer`: the client's address, as accept(2) reported it. `fd_limit`: the
+  // RLIMIT_NOFILE the gate admits under (FdBudget::limit()), for the log line
+  // when the backend's socket finds no descriptor.
   Session(boost::asio::io_context& loop, ConnectorRuntime& connector,
-          boost::asio::ip::tcp::socket client, const boost::asio::ip::tcp::endpoint& peer);
+          boost::asio::ip::tcp::socket client, const boost::asio::ip::tcp::endpoint& peer,
+          uint64_t fd_limit);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -84,7 +88,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void connect_directly(const boost::asio::ip::tcp::endpoint& to,
                         std::function<void(const boost::system::error_code&)> then);
   void on_upstream_connected();
-  void fail_upstream(const std::string& reason);
+  // Answers the client in its protocol and ends the session; `count`: as an
+  // upstream failure (not when the fault is the gate's, as with EMFILE).
+  void fail_upstream(const std::string& reason, bool count = true);
   void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
@@ -102,6 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish(const std::string& reason, bool failure);
 
   ConnectorRuntime& connector_;
+  const uint64_t fd_limit_;
   // Each socket before its Stream, which works on the socket's fd.
   boost::asio::ip::tcp::socket client_socket_;
   Stream client_;
