@@ -483,6 +483,8 @@ void Session::finish(const std::string& reason, bool failure) {
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();
+  client_.detach();
+  if (upstream_) upstream_->detach();
   client_socket_.close(ec);
   upstream_socket_.close(ec);
   if (failure) {
