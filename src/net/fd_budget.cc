@@ -56,7 +56,7 @@ FdBudget::FdBudget(uint64_t limit, uint64_t open) : limit_(limit) {
 
 void note_fd_refusal(ConnectorRuntime& c, uint64_t limit) {
   auto refused = c.stats.refused_no_descriptors.fetch_add(1, std::memory_order_relaxed) + 1;
-  if ((refused & (refused - 1)) != 0) return;
+  if (!c.no_descriptors_log.admit()) return;
   spdlog::warn(
       "connector {}: {} connection(s) refused so far: out of file descriptors (limit {}, "
       "RLIMIT_NOFILE); raise LimitNOFILE (systemd) / ulimit -n or lower "

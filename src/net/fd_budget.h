@@ -68,7 +68,7 @@ class FdBudget {
 };
 
 // Counts a client refused for want of descriptors on its connector and logs
-// it (rate-limited: the 1st, 2nd, 4th, 8th, ... time), naming `limit`.
+// it, naming `limit` (rate-limited: ConnectorRuntime::no_descriptors_log).
 void note_fd_refusal(ConnectorRuntime& connector, uint64_t limit);
 
 }  // namespace tlsgate::net

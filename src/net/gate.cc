@@ -174,8 +174,8 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
       if (c.stats.active.load(std::memory_order_relaxed) >= c.settings.max_connections) {
         auto refused = c.stats.refused_over_limit.fetch_add(1, std::memory_order_relaxed) + 1;
-        if ((refused & (refused - 1)) == 0) {  // 1, 2, 4, 8, ...: rate-limited
-          spdlog::warn("connector {}: {} connections refused so far: max_connections={} reached",
+        if (c.over_limit_log.admit()) {
+          spdlog::warn("connector {}: {} connection(s) refused so far: max_connections={} reached",
                        c.settings.name, refused, c.settings.max_connections);
         }
         boost::system::error_code ignored;

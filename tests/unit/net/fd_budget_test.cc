@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <thread>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "util/fd_limit.h"
 
@@ -76,6 +80,28 @@ TEST(FdBudget, NothingFitsWhenStartUpTookItAll) {
 TEST(FdBudget, NoLimitAdmitsEveryone) {
   EXPECT_TRUE(FdBudget().admits(1'000'000));
   EXPECT_TRUE(FdBudget(util::kNoFdLimit, 20).admits(1'000'000));
+}
+
+// A storm of refusals: every one counted, one line per 10 s window that
+// says how many so far and which limit to raise.
+TEST(NoteFdRefusal, CountsEveryRefusalAndLogsOneLineAWindow) {
+  std::ostringstream out;
+  auto saved = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "captured", std::make_shared<spdlog::sinks::ostream_sink_st>(out)));
+  ConnectorRuntime c;
+  c.settings.name = "pg";
+  for (int i = 0; i < 1000; ++i) note_fd_refusal(c, 1024);
+  spdlog::set_default_logger(saved);
+
+  EXPECT_EQ(c.stats.refused_no_descriptors, 1000u);
+  std::string text = out.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("connector pg: 1 connection(s) refused so far: out of file descriptors "
+                      "(limit 1024, RLIMIT_NOFILE); raise LimitNOFILE (systemd) / ulimit -n or "
+                      "lower connector.pg.max_connections"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
