@@ -36,7 +36,7 @@ std::optional<std::string> encrypt_password(std::string_view pem, std::string_vi
                                             std::string_view scramble, std::string& error) {
   auto key = pki::rsa_public_key_from_pem(pem);
   if (!key) {
-    error = "the backend's public key is not a PEM RSA public key";
+    error = "the backend's public key: " + key.error().message();
     return std::nullopt;
   }
   std::string plain;
@@ -49,8 +49,8 @@ std::optional<std::string> encrypt_password(std::string_view pem, std::string_vi
   auto encrypted = pki::rsa_oaep_encrypt(key->get(), plain);
   util::wipe(plain);
   if (!encrypted) {
-    error = "RSA-OAEP encryption with the backend's public key failed (password longer than " +
-            std::to_string(pki::rsa_oaep_max_plaintext(key->get())) + " bytes?)";
+    error = "RSA-OAEP of the password and its NUL byte with the backend's public key: " +
+            encrypted.error().message();
     return std::nullopt;
   }
   return std::move(*encrypted);
