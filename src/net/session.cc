@@ -56,11 +56,8 @@ Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_rel
 void Session::start() {
   if (connector_.client_side) client_ctx_ = connector_.client_side->get();
   if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
-  // The policy's value as last reloaded; the session keeps it, like its context.
-  handshake_timeout_ =
-      client_ctx_ ? client_ctx_->policy.handshake_timeout : connector_.handshake_timeout;
   last_activity_ = std::chrono::steady_clock::now();
-  arm_deadline(handshake_timeout_, "TLS handshake");
+  arm_deadline(client_ctx_.get(), "TLS handshake");
   if (connector_.settings.protocol == config::Protocol::kPostgres) {
     postgres_ = std::make_unique<starttls::PostgresNegotiation>(connector_.settings.tls_level);
     negotiate_postgres();
@@ -185,7 +182,8 @@ std::string Session::user_refusal(std::string_view user) const {
 
 void Session::connect_upstream() {
   const auto& target = connector_.settings.upstream_address;
-  arm_deadline(handshake_timeout_,
+  // A TLS backend gets its own policy's handshake_timeout, as ClientPool's do.
+  arm_deadline(upstream_ctx_ ? upstream_ctx_.get() : client_ctx_.get(),
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
                    config::to_string(target));
   auto self = shared_from_this();
@@ -248,7 +246,7 @@ void Session::on_upstream_connected() {
   // Asio's async_connect (a backend host name) left the socket non-blocking too.
   upstream_.emplace(upstream_socket_.native_handle());
   if (mysql_) {
-    arm_deadline(handshake_timeout_, "MySQL connection phase (greeting, TLS handshake and login)");
+    arm_deadline(client_ctx_.get(), "MySQL connection phase (greeting, TLS handshake and login)");
     auto step = mysql_->start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
@@ -450,15 +448,20 @@ void Session::wait_direction(Direction& d, Stream& s, Io want) {
       });
 }
 
-void Session::arm_deadline(config::Seconds timeout, std::string what) {
+void Session::arm_deadline(const tls::Context* policy, std::string what) {
+  // The snapshot's value (a reload changes it for new sessions), and the key
+  // that set it, for the message.
+  config::Seconds timeout =
+      policy ? policy->policy.handshake_timeout : connector_.handshake_timeout;
+  std::string key = policy ? "ssl.policy." + policy->policy.scope + ".handshake_timeout"
+                           : "the default: connector." + connector_.settings.name +
+                                 " has tls_level=DISABLED and no ssl.policy to set it";
   timer_.expires_after(to_duration(timeout));
-  timer_.async_wait([this, self = shared_from_this(), what = std::move(what),
-                     timeout](const boost::system::error_code& ec) {
+  timer_.async_wait([this, self = shared_from_this(), what = std::move(what), timeout,
+                     key = std::move(key)](const boost::system::error_code& ec) {
     if (ec || closed_) return;
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
-                       timeout.count(), connector_.settings.ssl_policy),
-           true);
+    finish(fmt::format("{} not completed within {}s ({})", what, timeout.count(), key), true);
   });
 }
 

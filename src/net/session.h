@@ -103,7 +103,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait(Stream& s, Io want, void (Session::*then)());
   void wait_direction(Direction& d, Stream& s, Io want);
   void fail_io(Stream& s, const Direction& d);
-  void arm_deadline(config::Seconds timeout, std::string what);
+  // `what` must be done within the handshake_timeout of `policy`'s policy
+  // (null: the connector's default), or the session ends, naming that key.
+  void arm_deadline(const tls::Context* policy, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
 
@@ -116,7 +118,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Stream> upstream_;                  // once upstream_socket_ is connected
   std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
-  config::Seconds handshake_timeout_{0.0};  // client_ctx_'s policy's, taken at start()
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;
