@@ -71,7 +71,7 @@ struct Gate::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  config::Config config;
+  config::Config config;  // as started; the Reloader reads this one too
   GateOptions options;
   tls::ContextRegistry registry;
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
@@ -318,7 +318,7 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
-  auto reloader = Reloader::create(config, impl->registry, impl->connectors);
+  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors);
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
   // Everything but the connections is open now.
