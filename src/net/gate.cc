@@ -300,13 +300,9 @@ Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
-  // Before anything is opened: as many descriptors as this process may have.
-  auto limit = util::raise_fd_limit();
-  if (!limit) {
-    spdlog::warn("cannot raise the file descriptor limit: {}", limit.error().message());
-    limit = util::fd_limit();
-  }
-  if (auto shortfall = fd_shortfall(config, limit->soft); !shortfall.empty()) {
+  // The limit the application set (tlsgate serve raises it to the hard one).
+  const uint64_t limit = util::fd_limit().soft;
+  if (auto shortfall = fd_shortfall(config, limit); !shortfall.empty()) {
     spdlog::warn("{}", shortfall);
   }
   auto tickets = tls::TicketKeys::create();
@@ -324,10 +320,10 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   // Everything but the connections is open now.
   auto open = util::count_open_fds().value_or(
       fd_headroom(config.connectors.size(), worker_count(config.server)));
-  impl->fds = FdBudget(limit->soft, open);
-  if (limit->soft != util::kNoFdLimit) {
+  impl->fds = FdBudget(limit, open);
+  if (limit != util::kNoFdLimit) {
     spdlog::info("file descriptors: limit {} (RLIMIT_NOFILE), {} open: room for {} connections",
-                 limit->soft, open, impl->fds.max_sessions());
+                 limit, open, impl->fds.max_sessions());
   }
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
