@@ -8,6 +8,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <set>
 
 #include "handshake_drivers.h"
 
@@ -180,6 +181,92 @@ void Harness::warm_up(SSL_CTX* ctx, int connections) {
         " handshakes through the gate worked: " + loop.failed().reasons_json() +
         "; the gate's log: " + read_tail(gate_log_, 0, 8192));
   }
+}
+
+// ---- Phase ---------------------------------------------------------------------
+
+Phase::Phase(Harness& h, std::string name, const GateConfig& config, SSL_CTX* warm_ctx, int warm_up)
+    : h_(h), name_(std::move(name)), watch_(nullptr) {
+  h_.start_backend();
+  h_.start_gate(name_, config);
+  h_.warm_up(warm_ctx, warm_up);
+  watch_ = Watch(&h_.gate());
+  watch_.hold(1);
+  before_.rss_kb = watch_.rss_kb();
+  before_.fds = watch_.fds();
+  before_.fds_by_kind = fds_by_kind(h_.gate().pid());
+  before_.log_from = file_size(h_.gate_log()).bytes;
+  before_.cpu_s = watch_.cpu_seconds();
+  watch_.reset_peaks();
+}
+
+void Phase::finish(double seconds, std::vector<Check>* checks) {
+  log_problems_ = log_problems_json(h_.gate_log(), before_.log_from);
+  uint64_t t0 = now_ns();
+  bool back = watch_.wait_fds_at_most(before_.fds, seconds);
+  double waited = static_cast<double>(now_ns() - t0) / 1e9;
+  fds_after_ = watch_.fds();
+  alive_ = watch_.alive();
+  Json diff;
+  if (alive_) {
+    auto after = fds_by_kind(h_.gate().pid());
+    std::set<std::string> kinds;
+    for (const auto& [k, n] : before_.fds_by_kind) kinds.insert(k);
+    for (const auto& [k, n] : after) kinds.insert(k);
+    for (const auto& k : kinds) {
+      int d = (after.count(k) != 0 ? after.at(k) : 0) -
+              (before_.fds_by_kind.count(k) != 0 ? before_.fds_by_kind.at(k) : 0);
+      if (d != 0) diff.add(k, d);
+    }
+  }
+  fd_diff_ = diff.str();
+  cpu_s_ = watch_.cpu_seconds();
+  exit_ = h_.stop_gate(15);
+  h_.kill_backend();
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%d descriptors after vs %d before (waited %.1f s of %.0f)",
+                fds_after_, before_.fds, waited, seconds);
+  checks->push_back({name_ + ".fds_back", back && alive_,
+                     std::string(buf) + (fd_diff_ == "{}" ? "" : "; by kind " + fd_diff_)});
+  checks->push_back({name_ + ".gate_alive", alive_ && exit_ == "exit 0",
+                     std::string(alive_ ? "alive through the phase" : "DIED during the phase") +
+                         "; after SIGTERM: " + exit_});
+}
+
+void Phase::report(Json& out) const {
+  out.add("rss_before_kb", static_cast<int64_t>(before_.rss_kb))
+      .add("fds_before", before_.fds)
+      .add("fds_after", fds_after_)
+      .add_raw("fd_diff", fd_diff_)
+      .add_raw("gate_log", log_problems_)
+      .add("gate_cpu_s", cpu_seconds())
+      .add("gate_alive", alive_)
+      .add("gate_exit", exit_);
+}
+
+std::string log_problems_json(const std::string& log_file, uint64_t from) {
+  std::ifstream in(log_file);
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string line;
+  uint64_t warn = 0;
+  uint64_t error = 0;
+  std::string first = "[";
+  int shown = 0;
+  while (std::getline(in, line)) {
+    bool w = line.find(" warn ") != std::string::npos;
+    bool e =
+        line.find(" error ") != std::string::npos || line.find(" critical ") != std::string::npos;
+    warn += w ? 1 : 0;
+    error += e ? 1 : 0;
+    if ((w || e) && shown < 3) {
+      first += (shown++ == 0 ? "" : ",") + json_quote(line.substr(0, 400));
+    }
+  }
+  return Json()
+      .add("warn_lines", warn)
+      .add("error_lines", error)
+      .add_raw("first", first + "]")
+      .str();
 }
 
 // ---- helpers -------------------------------------------------------------------

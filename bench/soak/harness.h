@@ -2,7 +2,9 @@
 // (minted at run time with `tlsgate cert`), the backend (this program's
 // `backend` mode, i.e. tlsgate-loadgen's), one gate with a config of one tcp
 // connector in front of it, client contexts, and a Watch that samples the
-// gate's memory and descriptors while the phase runs.
+// gate's memory and descriptors while the phase runs. Phase wraps a phase's
+// load in the same start (gate, backend, warm-up, baseline) and the same end
+// (descriptors back, gate alive, clean exit).
 //
 // Main thread only; the client drivers run on threads of their own and are
 // joined before a phase ends. Everything listens on and connects to
@@ -18,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "driver.h"
 #include "process.h"
@@ -157,5 +160,53 @@ struct Check {
   std::string detail;
 };
 std::string checks_json(const std::vector<Check>& checks);
+
+// The gate's figures when a phase's load starts.
+struct Baseline {
+  long rss_kb = 0;
+  int fds = -1;
+  std::map<std::string, int> fds_by_kind;
+  uint64_t log_from = 0;  // the gate log's size then: the phase's own lines follow
+  double cpu_s = 0;       // the gate's CPU seconds so far
+};
+
+// What every phase does around its load. The constructor starts the backend
+// and a gate with `config`, warms it up with `warm_up` handshakes on
+// `warm_ctx`, lets it settle for a second and takes the baseline (the
+// watch's peaks start from there). finish() ends the phase: the warn and
+// error lines the gate logged since the baseline, its descriptors back to
+// the baseline's count (waiting up to `seconds` once the load has closed),
+// the gate alive, then SIGTERM and a clean exit — the checks
+// `<phase>.fds_back` and `<phase>.gate_alive` — and the backend killed.
+// report() adds what every phase reports to its JSON object.
+class Phase {
+ public:
+  Phase(Harness& h, std::string name, const GateConfig& config, SSL_CTX* warm_ctx, int warm_up);
+
+  Watch& watch() { return watch_; }
+  const Baseline& before() const { return before_; }
+  void finish(double seconds, std::vector<Check>* checks);
+  // After finish(): the descriptors then, and the gate's CPU seconds during the phase.
+  int fds_after() const { return fds_after_; }
+  double cpu_seconds() const { return cpu_s_ - before_.cpu_s; }
+  // rss_before_kb, fds_before, fds_after, fd_diff, gate_log, gate_cpu_s,
+  // gate_alive and gate_exit; after finish().
+  void report(Json& out) const;
+
+ private:
+  Harness& h_;
+  std::string name_;
+  Watch watch_;
+  Baseline before_;
+  int fds_after_ = -1;
+  std::string fd_diff_ = "{}";  // JSON: descriptors by kind, after minus before
+  bool alive_ = false;
+  double cpu_s_ = 0;  // the gate's CPU seconds at the end, before SIGTERM
+  std::string exit_;  // how the gate ended after SIGTERM
+  std::string log_problems_;
+};
+
+// Lines of the gate's log at warn or error (count) and the first few.
+std::string log_problems_json(const std::string& log_file, uint64_t from);
 
 }  // namespace tlsgate::bench

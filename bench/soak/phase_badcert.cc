@@ -8,43 +8,16 @@
 #include "phases.h"
 
 namespace tlsgate::bench {
-namespace {
-
-double mib(long kb) { return static_cast<double>(kb) / 1024.0; }
-
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
-std::vector<uint64_t> window(const std::vector<std::pair<uint64_t, uint64_t>>& samples,
-                             uint64_t from, uint64_t to) {
-  std::vector<uint64_t> out;
-  for (const auto& [start, ns] : samples) {
-    if (start >= from && start < to) out.push_back(ns);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks) {
-  h.start_backend();
   GateConfig g;
   g.client_auth = "REQUIRE";
-  h.start_gate("badcert", g);
   auto good_ctx = h.client_ctx_good_cert();
   auto bad_ctx = h.client_ctx_untrusted_cert();
-  h.warm_up(good_ctx.get(), 32);
-  Watch w(&h.gate());
-  w.hold(1);
-  const long rss_before = w.rss_kb();
-  const int fds_before = w.fds();
-  const auto kinds_before = fds_by_kind(h.gate().pid());
-  const uint64_t log_from = file_size(h.gate_log()).bytes;
-  w.reset_peaks();
-  const double cpu_before = w.cpu_seconds();
+  Phase phase(h, "badcert", g, good_ctx.get(), 32);
+  Watch& w = phase.watch();
+  const long rss_before = phase.before().rss_kb;
+  const int fds_before = phase.before().fds;
 
   HandshakeLoop good(h.client_options(2), good_ctx.get(), 20 * kMilli, 0, 10 * kSecond);
   const double storm_budget = 60 + static_cast<double>(s.bad_handshakes) / 50;
@@ -78,9 +51,7 @@ std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks) 
   w.wait_fds_at_most(fds_before, 10);
   w.hold(1);
   const long rss_after = w.rss_kb();
-  std::string log_problems = log_problems_json(h.gate_log(), log_from);
-  PhaseEnd end = end_phase(h, w, "badcert", fds_before, kinds_before, 10, checks);
-  h.kill_backend();
+  phase.finish(10, checks);
 
   auto quiet = window(good.samples(), q0, q1);
   auto storm = window(good.samples(), b0, b1);
@@ -132,18 +103,11 @@ std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks) 
       .add("log_lines_per_failure", lines_per)
       .add("log_rate_limited", rate_limited)
       .add("log_sample", first_lines)
-      .add("rss_before_kb", static_cast<int64_t>(rss_before))
       .add("rss_peak_kb", static_cast<int64_t>(rss_peak))
       .add("rss_peak_growth_mib", mib(rss_peak - rss_before))
       .add("rss_after_kb", static_cast<int64_t>(rss_after))
-      .add("fds_before", fds_before)
-      .add("fds_peak", fds_peak)
-      .add("fds_after", end.fds_after)
-      .add_raw("fd_diff", end.fd_diff)
-      .add_raw("gate_log", log_problems)
-      .add("gate_cpu_s", end.cpu_s - cpu_before)
-      .add("gate_alive", end.alive)
-      .add("gate_exit", end.exit);
+      .add("fds_peak", fds_peak);
+  phase.report(out);
   return out.str();
 }
 

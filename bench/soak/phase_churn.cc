@@ -12,12 +12,6 @@
 namespace tlsgate::bench {
 namespace {
 
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
 struct Window {
   uint64_t from;
   uint64_t to;
@@ -37,19 +31,11 @@ uint64_t outside(const std::vector<uint64_t>& times, const std::vector<Window>& 
 }  // namespace
 
 std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks) {
-  const uint16_t backend_port = h.start_backend();
-  h.start_gate("churn", GateConfig{});
   auto ctx = h.client_ctx();
-  h.warm_up(ctx.get(), 64);
-  Watch w(&h.gate());
-  w.hold(1);
-  const long rss_before = w.rss_kb();
-  const int fds_before = w.fds();
-  const auto kinds_before = fds_by_kind(h.gate().pid());
-  const uint64_t log_from = file_size(h.gate_log()).bytes;
+  Phase phase(h, "churn", GateConfig{}, ctx.get(), 64);
+  Watch& w = phase.watch();
+  const uint16_t backend_port = h.backend_port();
   const uint64_t sighup_lines_before = count_lines_with(h.gate_log(), "received SIGHUP");
-  w.reset_peaks();
-  const double cpu_before = w.cpu_seconds();
 
   EchoOptions e;
   e.connections = s.churn_connections;
@@ -123,11 +109,9 @@ std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks) {
   const int fds_peak = w.peak_fds();
   const uint64_t sighup_lines =
       count_lines_with(h.gate_log(), "received SIGHUP") - sighup_lines_before;
-  std::string log_problems = log_problems_json(h.gate_log(), log_from);
   // The same wait for the descriptors the other phases give, and longer:
   // reloads may close watchers lazily.
-  PhaseEnd end = end_phase(h, w, "churn", fds_before, kinds_before, 15, checks);
-  h.kill_backend();
+  phase.finish(15, checks);
 
   std::vector<uint64_t> failure_times = echo.failed().times();
   failure_times.insert(failure_times.end(), loop.failed().times().begin(),
@@ -173,16 +157,9 @@ std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks) {
       .add("failures_during_sighup", during_hup)
       .add_raw("echo_failure_reasons", echo.failed().reasons_json())
       .add_raw("handshake_failure_reasons", loop.failed().reasons_json())
-      .add("rss_before_kb", static_cast<int64_t>(rss_before))
       .add("rss_peak_kb", static_cast<int64_t>(rss_peak))
-      .add("fds_before", fds_before)
-      .add("fds_peak", fds_peak)
-      .add("fds_after", end.fds_after)
-      .add_raw("fd_diff", end.fd_diff)
-      .add_raw("gate_log", log_problems)
-      .add("gate_cpu_s", end.cpu_s - cpu_before)
-      .add("gate_alive", end.alive)
-      .add("gate_exit", end.exit);
+      .add("fds_peak", fds_peak);
+  phase.report(out);
   return out.str();
 }
 

@@ -8,31 +8,13 @@
 #include "phases.h"
 
 namespace tlsgate::bench {
-namespace {
-
-double mib(long kb) { return static_cast<double>(kb) / 1024.0; }
-
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
-}  // namespace
 
 std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* checks) {
-  h.start_backend();
-  h.start_gate("connections", GateConfig{});
   auto ctx = h.client_ctx();
-  h.warm_up(ctx.get(), 64);
-  Watch w(&h.gate());
-  w.hold(1);
-  const long rss_before = w.rss_kb();
-  const int fds_before = w.fds();
-  const auto kinds_before = fds_by_kind(h.gate().pid());
-  const uint64_t log_from = file_size(h.gate_log()).bytes;
-  w.reset_peaks();
-  const double cpu_before = w.cpu_seconds();
+  Phase phase(h, "connections", GateConfig{}, ctx.get(), 64);
+  Watch& w = phase.watch();
+  const long rss_before = phase.before().rss_kb;
+  const int fds_before = phase.before().fds;
 
   EchoOptions e;
   e.connections = s.connections;
@@ -75,10 +57,7 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
   }
   series += "]";
   const long rss_after = w.rss_kb();
-  std::string log_problems = log_problems_json(h.gate_log(), log_from);
-
-  PhaseEnd end = end_phase(h, w, "connections", fds_before, kinds_before, 5, checks);
-  h.kill_backend();
+  phase.finish(5, checks);
 
   std::vector<uint64_t> lat;
   lat.reserve(d.samples().size());
@@ -132,7 +111,6 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
       .add("gate_cpu_s_during_hold", cpu_hold)
       .add("late_echoes", d.late())
       .add_raw("echo_latency", latency_json(lat))
-      .add("rss_before_kb", static_cast<int64_t>(rss_before))
       .add("rss_all_open_kb", static_cast<int64_t>(rss_open))
       .add("rss_peak_kb", static_cast<int64_t>(peak))
       .add("kib_per_connection_open", kib_per_conn)
@@ -140,16 +118,10 @@ std::string run_connections(Harness& h, const Scale& s, std::vector<Check>* chec
       .add("rss_closed_kb", static_cast<int64_t>(rss_closed))
       .add_raw("rss_after_series_kb", series)
       .add("rss_after_kb", static_cast<int64_t>(rss_after))
-      .add("fds_before", fds_before)
       .add("fds_peak", fds_peak)
-      .add("fds_after", end.fds_after)
-      .add_raw("fd_diff", end.fd_diff)
       .add("all_closed", closed)
-      .add("seconds_to_close", seconds_to_close)
-      .add_raw("gate_log", log_problems)
-      .add("gate_cpu_s", end.cpu_s - cpu_before)
-      .add("gate_alive", end.alive)
-      .add("gate_exit", end.exit);
+      .add("seconds_to_close", seconds_to_close);
+  phase.report(out);
   return out.str();
 }
 

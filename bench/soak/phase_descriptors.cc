@@ -13,12 +13,6 @@
 namespace tlsgate::bench {
 namespace {
 
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
 // Plain TCP connections to port that send nothing; their fds (connected or not).
 std::vector<int> hold_silent(uint16_t port, int n) {
   std::vector<int> fds;
@@ -33,19 +27,12 @@ std::vector<int> hold_silent(uint16_t port, int n) {
 }  // namespace
 
 std::string run_descriptors(Harness& h, const Scale& s, std::vector<Check>* checks) {
-  h.start_backend();
   GateConfig g;
   g.nofile = s.gate_nofile;
-  h.start_gate("descriptors", g);
   auto ctx = h.client_ctx();
-  h.warm_up(ctx.get(), 16);
-  Watch w(&h.gate());
-  w.hold(1);
-  const int fds_before = w.fds();
-  const auto kinds_before = fds_by_kind(h.gate().pid());
-  const uint64_t log_from = file_size(h.gate_log()).bytes;
-  w.reset_peaks();
-  const double cpu_before = w.cpu_seconds();
+  Phase phase(h, "descriptors", g, ctx.get(), 16);
+  Watch& w = phase.watch();
+  const int fds_before = phase.before().fds;
 
   // Fill: more connections than the descriptors allow.
   EchoOptions e;
@@ -82,10 +69,8 @@ std::string run_descriptors(Harness& h, const Scale& s, std::vector<Check>* chec
   bool back = w.wait_fds_at_most(fds_before, 15);
   HandshakeLoop after(h.client_options(4), ctx.get(), 0, 16, 10 * kSecond);
   after.run(now_ns() + 20 * kSecond);
-  std::string log_problems = log_problems_json(h.gate_log(), log_from);
   const uint64_t emfile_lines = count_lines_with(h.gate_log(), "Too many open files");
-  PhaseEnd end = end_phase(h, w, "descriptors", fds_before, kinds_before, 5, checks);
-  h.kill_backend();
+  phase.finish(5, checks);
 
   checks->push_back({"descriptors.no_spin", cpu_per_s <= s.exhausted_cpu,
                      fmt("the gate used %.2f CPU seconds per second while out of descriptors with "
@@ -115,14 +100,8 @@ std::string run_descriptors(Harness& h, const Scale& s, std::vector<Check>* chec
       .add_raw("excess_closed_as", excess.refusals().reasons_json())
       .add("excess_unanswered_6s", excess.timeouts())
       .add("after_ok", after.ops_now())
-      .add("log_too_many_open_files", emfile_lines)
-      .add("fds_before", fds_before)
-      .add("fds_after", end.fds_after)
-      .add_raw("fd_diff", end.fd_diff)
-      .add_raw("gate_log", log_problems)
-      .add("gate_cpu_s", end.cpu_s - cpu_before)
-      .add("gate_alive", end.alive)
-      .add("gate_exit", end.exit);
+      .add("log_too_many_open_files", emfile_lines);
+  phase.report(out);
   return out.str();
 }
 

@@ -11,44 +11,17 @@
 #include "phases.h"
 
 namespace tlsgate::bench {
-namespace {
-
-double mib(long kb) { return static_cast<double>(kb) / 1024.0; }
-
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0, double e = 0) {
-  char buf[320];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d, e);
-  return buf;
-}
-
-std::vector<uint64_t> window(const std::vector<std::pair<uint64_t, uint64_t>>& samples,
-                             uint64_t from, uint64_t to) {
-  std::vector<uint64_t> out;
-  for (const auto& [due, ns] : samples) {
-    if (due >= from && due < to) out.push_back(ns);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) {
-  h.start_backend();
   GateConfig g;
   g.handshake_timeout = s.handshake_timeout;
   g.idle_timeout = s.idle_timeout;
   g.log_level = "debug";
-  h.start_gate("hostile", g);
   auto ctx = h.client_ctx();
-  h.warm_up(ctx.get(), 64);
-  Watch w(&h.gate());
-  w.hold(1);
-  const long rss_before = w.rss_kb();
-  const int fds_before = w.fds();
-  const auto kinds_before = fds_by_kind(h.gate().pid());
-  const uint64_t log_from = file_size(h.gate_log()).bytes;
-  w.reset_peaks();
-  const double cpu_before = w.cpu_seconds();
+  Phase phase(h, "hostile", g, ctx.get(), 64);
+  Watch& w = phase.watch();
+  const long rss_before = phase.before().rss_kb;
+  const int fds_before = phase.before().fds;
 
   // Good clients: small echoes at a fixed rate, all through the phase.
   EchoOptions e;
@@ -120,9 +93,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
   // Failure lines beyond 20 a second are only counted, in the next line.
   const uint64_t log_held_back = sum_held_back(h.gate_log());
   const FileSize log_size = file_size(h.gate_log());
-  std::string log_problems = log_problems_json(h.gate_log(), log_from);
-  PhaseEnd end = end_phase(h, w, "hostile", fds_before, kinds_before, 10, checks);
-  h.kill_backend();
+  phase.finish(10, checks);
 
   // ---- figures and checks ----
   auto quiet = window(good.samples(), q0, q1);
@@ -245,18 +216,11 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
       .add_raw("good_after", latency_json(after))
       .add("p99_ratio", p99_attack / p99_quiet)
       .add("p99_after_ratio", p99_after / p99_quiet)
-      .add("rss_before_kb", static_cast<int64_t>(rss_before))
       .add("rss_peak_attack_kb", static_cast<int64_t>(rss_peak_attack))
       .add("rss_peak_kb", static_cast<int64_t>(rss_peak))
       .add("rss_after_kb", static_cast<int64_t>(rss_after))
-      .add("fds_before", fds_before)
-      .add("fds_peak", fds_peak)
-      .add("fds_after", end.fds_after)
-      .add_raw("fd_diff", end.fd_diff)
-      .add_raw("gate_log", log_problems)
-      .add("gate_cpu_s", end.cpu_s - cpu_before)
-      .add("gate_alive", end.alive)
-      .add("gate_exit", end.exit);
+      .add("fds_peak", fds_peak);
+  phase.report(out);
   return out.str();
 }
 

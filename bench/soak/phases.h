@@ -1,11 +1,14 @@
 // The soak phases (bench/README.md, "Soak"). Each starts its own
-// backend and gate, puts its load on them, samples the gate, stops it and
-// returns one JSON object: the figures, and `checks` — each a named bound
-// with what was measured against it. Scale holds every number, so that the
-// full form and the CI form (tests/soak/) run the same code.
+// backend and gate (a Phase, harness.h), puts its load on them, samples the
+// gate, stops it and returns one JSON object: the figures, and `checks` —
+// each a named bound with what was measured against it. Scale holds every
+// number, so that the full form and the CI form (tests/soak/) run the same
+// code.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness.h"
@@ -61,21 +64,12 @@ std::string run_badcert(Harness& h, const Scale& s, std::vector<Check>* checks);
 std::string run_churn(Harness& h, const Scale& s, std::vector<Check>* checks);
 std::string run_descriptors(Harness& h, const Scale& s, std::vector<Check>* checks);
 
-// What every phase ends with: the gate's descriptors back to `fds_before`
-// (waiting up to `seconds` after the load has closed), the gate still alive,
-// then SIGTERM and a clean exit. Adds the checks fds_back and gate_alive.
-struct PhaseEnd {
-  int fds_after = -1;
-  std::string fd_diff;  // JSON: descriptors by kind, after minus before
-  bool alive = false;
-  double cpu_s = 0;  // the gate's CPU seconds at the end of the phase, before SIGTERM
-  std::string exit;  // how the gate ended after SIGTERM
-};
-PhaseEnd end_phase(Harness& h, Watch& w, const std::string& phase, int fds_before,
-                   const std::map<std::string, int>& kinds_before, double seconds,
-                   std::vector<Check>* checks);
-
-// Lines of the gate's log at warn or error (count) and the first few.
-std::string log_problems_json(const std::string& log_file, uint64_t from);
+// For the phases' figures and check details.
+double mib(long kb);
+// printf-style text of up to five numbers.
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0, double e = 0);
+// The latencies (second) of the samples whose time (first) is in [from, to).
+std::vector<uint64_t> window(const std::vector<std::pair<uint64_t, uint64_t>>& samples,
+                             uint64_t from, uint64_t to);
 
 }  // namespace tlsgate::bench

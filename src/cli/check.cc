@@ -66,7 +66,7 @@ int run_check(const Options& o) {
     findings.insert(findings.end(), audit.findings.begin(), audit.findings.end());
     // serve raises its soft limit to this shell's hard one; under systemd,
     // LimitNOFILE= sets it instead.
-    auto shortfall = net::fd_shortfall(loaded.config->connectors, util::fd_limit().hard);
+    auto shortfall = net::fd_shortfall(*loaded.config, util::fd_limit().hard);
     if (!shortfall.empty()) {
       findings.push_back({Severity::kWarning, config::Location{o.config, 0}, "", shortfall, ""});
     }

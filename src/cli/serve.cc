@@ -8,6 +8,7 @@
 #include "cli/log_formatter.h"
 #include "config/loader.h"
 #include "net/gate.h"
+#include "util/fd_limit.h"
 
 namespace tlsgate::cli {
 namespace {
@@ -54,6 +55,11 @@ int run_serve(const Options& o) {
     return report_error(
         o.config + ": no connector.<name>.listen_address is set, so there is nothing to serve",
         kUsage);
+  }
+  // Process limits are the application's, not the library's: as many
+  // descriptors as the hard limit allows, before the gate opens any.
+  if (auto raised = util::raise_fd_limit(); !raised) {
+    spdlog::warn("cannot raise the file descriptor limit: {}", raised.error().message());
   }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);

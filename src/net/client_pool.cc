@@ -110,6 +110,7 @@ util::Error broken(PoolLink& link, const PoolCore& core, std::string_view what) 
 void close_links(Links links) {
   for (auto& link : links) {
     if (link->state != PoolLink::State::kBroken) link->stream.shutdown_write();
+    link->stream.detach();
     link->socket.reset();
   }
   pki::clear_openssl_errors();

@@ -51,6 +51,11 @@ struct ConnectorRuntime {
   // bad clients must not grow the log without bound. Every failure is still
   // counted in stats; the next line that passes says how many were held back.
   util::RateLimiter failure_log{20, std::chrono::seconds(1)};
+  // Refusals at accept, for max_connections and for descriptors: at most
+  // one line per reason each 10 s, each with the count so far (so a line
+  // held back is never a refusal lost from the log's story).
+  util::RateLimiter over_limit_log{1, std::chrono::seconds(10)};
+  util::RateLimiter no_descriptors_log{1, std::chrono::seconds(10)};
 };
 
 // The config key of a connector's user_map, which also names its watch.

@@ -7,15 +7,14 @@
 #include <cerrno>
 #include <climits>
 #include <memory>
-#include <system_error>
+
+#include "util/strings.h"
 
 namespace tlsgate::net {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
 
 }  // namespace
 
@@ -59,7 +58,7 @@ tl::expected<util::Fd, DialError> dial(const config::HostPort& peer, Deadline de
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(peer.host.c_str(), std::to_string(peer.port).c_str(), &hints, &found);
   if (rc != 0) {
-    std::string why = rc == EAI_SYSTEM ? errno_text(errno) : ::gai_strerror(rc);
+    std::string why = rc == EAI_SYSTEM ? util::errno_text(errno) : ::gai_strerror(rc);
     return tl::unexpected(DialError{true, false, why});
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
@@ -72,7 +71,7 @@ tl::expected<util::Fd, DialError> dial(const config::HostPort& peer, Deadline de
       c.error = connect_result(c.fd.get());
     }
     if (c.error == 0) return std::move(c.fd);
-    last.reason = errno_text(c.error);
+    last.reason = util::errno_text(c.error);
   }
   return tl::unexpected(last);
 }

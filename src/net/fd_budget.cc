@@ -1,5 +1,8 @@
 #include "net/fd_budget.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -8,27 +11,40 @@
 
 namespace tlsgate::net {
 
-uint64_t fds_needed(const std::map<std::string, config::Connector>& connectors) {
-  uint64_t connections = 0;
-  for (const auto& [name, c] : connectors) connections += c.max_connections;
-  return kFdsPerConnection * connections + kFdHeadroom;
+unsigned worker_count(const config::Server& server) {
+  if (server.worker_threads != 0) return server.worker_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::string fd_shortfall(const std::map<std::string, config::Connector>& connectors,
-                         uint64_t limit) {
-  uint64_t needed = fds_needed(connectors);
+uint64_t fd_headroom(size_t connectors, unsigned workers) {
+  return kFdProcessBase + FdBudget::kReserve + uint64_t{workers} * (kFdsPerWorker + connectors);
+}
+
+uint64_t fds_needed(const config::Config& config) {
+  uint64_t connections = 0;
+  for (const auto& [name, c] : config.connectors) connections += c.max_connections;
+  return kFdsPerConnection * connections +
+         fd_headroom(config.connectors.size(), worker_count(config.server));
+}
+
+std::string fd_shortfall(const config::Config& config, uint64_t limit) {
+  uint64_t needed = fds_needed(config);
   if (limit == util::kNoFdLimit || needed <= limit) return "";
   std::vector<std::string> settings;
   std::vector<std::string> keys;
-  for (const auto& [name, c] : connectors) {
+  for (const auto& [name, c] : config.connectors) {
     keys.push_back("connector." + name + ".max_connections");
     settings.push_back(fmt::format("{}={}", keys.back(), c.max_connections));
   }
+  unsigned workers = worker_count(config.server);
+  size_t listeners = config.connectors.size();
   return fmt::format(
-      "file descriptors: {} may need {} ({} per connection + {} for the gate), but the limit "
+      "file descriptors: {} may need {} ({} per connection, and {} for the gate itself: {} on "
+      "each of its {} worker thread(s) (server.worker_threads) and {} more), but the limit "
       "(RLIMIT_NOFILE) is {}; clients beyond it are refused. Raise LimitNOFILE (systemd) / "
       "ulimit -n to {} or lower {}",
-      util::join(settings, " and "), needed, kFdsPerConnection, kFdHeadroom, limit, needed,
+      util::join(settings, " and "), needed, kFdsPerConnection, fd_headroom(listeners, workers),
+      kFdsPerWorker + listeners, workers, kFdProcessBase + FdBudget::kReserve, limit, needed,
       util::join(keys, " or "));
 }
 
@@ -40,7 +56,7 @@ FdBudget::FdBudget(uint64_t limit, uint64_t open) : limit_(limit) {
 
 void note_fd_refusal(ConnectorRuntime& c, uint64_t limit) {
   auto refused = c.stats.refused_no_descriptors.fetch_add(1, std::memory_order_relaxed) + 1;
-  if ((refused & (refused - 1)) != 0) return;
+  if (!c.no_descriptors_log.admit()) return;
   spdlog::warn(
       "connector {}: {} connection(s) refused so far: out of file descriptors (limit {}, "
       "RLIMIT_NOFILE); raise LimitNOFILE (systemd) / ulimit -n or lower "

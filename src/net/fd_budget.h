@@ -19,17 +19,32 @@
 namespace tlsgate::net {
 
 inline constexpr uint64_t kFdsPerConnection = 2;
-// The rest of the gate: listeners, event loops, the file watcher, logs, reloads.
-inline constexpr uint64_t kFdHeadroom = 64;
+// Each worker thread's own, whatever its load: its event loop's epoll,
+// eventfd and timerfd and the spare descriptor for EMFILE (gate.cc); plus
+// one listener per connector (kFdsPerWorker + connectors in all).
+inline constexpr uint64_t kFdsPerWorker = 4;
+// The process's own besides the workers: stdin, stdout, stderr, the control
+// loop's epoll, eventfd and timerfd, the signal pipe, the file watcher's
+// inotify and eventfd (12 at start with the log on stderr) and room for log
+// files.
+inline constexpr uint64_t kFdProcessBase = 16;
 
-// How many descriptors the connectors' max_connections may need.
-uint64_t fds_needed(const std::map<std::string, config::Connector>& connectors);
+// The worker threads the gate runs: server.worker_threads, or one per core for 0.
+unsigned worker_count(const config::Server& server);
+
+// Descriptors the gate holds besides its connections: kFdProcessBase,
+// kFdsPerWorker plus one listener per connector on each worker, and
+// FdBudget::kReserve for what comes and goes.
+uint64_t fd_headroom(size_t connectors, unsigned workers);
+
+// How many descriptors the connectors' max_connections may need, with the headroom.
+uint64_t fds_needed(const config::Config& config);
 
 // "" when the connectors' max_connections fit under `limit` (RLIMIT_NOFILE;
 // util::kNoFdLimit for none), else a warning with the numbers: which
 // connectors, how many descriptors, the limit, and what to raise or lower.
-std::string fd_shortfall(const std::map<std::string, config::Connector>& connectors,
-                         uint64_t limit);
+// `tlsgate check` and the gate at start both say it with this function.
+std::string fd_shortfall(const config::Config& config, uint64_t limit);
 
 // Admission by descriptors while the gate serves. Immutable; any thread.
 class FdBudget {
@@ -53,7 +68,7 @@ class FdBudget {
 };
 
 // Counts a client refused for want of descriptors on its connector and logs
-// it (rate-limited: the 1st, 2nd, 4th, 8th, ... time), naming `limit`.
+// it, naming `limit` (rate-limited: ConnectorRuntime::no_descriptors_log).
 void note_fd_refusal(ConnectorRuntime& connector, uint64_t limit);
 
 }  // namespace tlsgate::net

@@ -89,7 +89,7 @@ struct Gate::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  config::Config config;
+  config::Config config;  // as started; the Reloader reads this one too
   GateOptions options;
   std::unique_ptr<OcspEngine> ocsp;
   tls::ContextRegistry registry;
@@ -158,8 +158,7 @@ util::Status Gate::Impl::build_contexts() {
 }
 
 util::Status Gate::Impl::bind_all() {
-  unsigned threads = config.server.worker_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = worker_count(config.server);
   for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>());
   for (auto& c : connectors) {
     auto where = "connector." + c->settings.name + ".listen_address";
@@ -199,8 +198,8 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
       c.stats.accepted.fetch_add(1, std::memory_order_relaxed);
       if (c.stats.active.load(std::memory_order_relaxed) >= c.settings.max_connections) {
         auto refused = c.stats.refused_over_limit.fetch_add(1, std::memory_order_relaxed) + 1;
-        if ((refused & (refused - 1)) == 0) {  // 1, 2, 4, 8, ...: rate-limited
-          spdlog::warn("connector {}: {} connections refused so far: max_connections={} reached",
+        if (c.over_limit_log.admit()) {
+          spdlog::warn("connector {}: {} connection(s) refused so far: max_connections={} reached",
                        c.settings.name, refused, c.settings.max_connections);
         }
         boost::system::error_code ignored;
@@ -212,7 +211,7 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         socket.close(ignored);
       } else {
         trimmer.saw(open + 1);
-        std::make_shared<Session>(w.loop, c, std::move(socket), peer)->start();
+        std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit())->start();
       }
     }
     accept(w, acceptor, peer, c);
@@ -325,13 +324,9 @@ Gate::~Gate() = default;
 
 util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
                                                  const GateOptions& options) {
-  // Before anything is opened: as many descriptors as this process may have.
-  auto limit = util::raise_fd_limit();
-  if (!limit) {
-    spdlog::warn("cannot raise the file descriptor limit: {}", limit.error().message());
-    limit = util::fd_limit();
-  }
-  if (auto shortfall = fd_shortfall(config.connectors, limit->soft); !shortfall.empty()) {
+  // The limit the application set (tlsgate serve raises it to the hard one).
+  const uint64_t limit = util::fd_limit().soft;
+  if (auto shortfall = fd_shortfall(config, limit); !shortfall.empty()) {
     spdlog::warn("{}", shortfall);
   }
   auto tickets = tls::TicketKeys::create();
@@ -356,15 +351,16 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     impl->ocsp->wait_first(kFirstStapleWait);
   }
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
-  auto reloader = Reloader::create(config, impl->registry, impl->connectors);
+  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors);
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
   // Everything but the connections is open now.
-  auto open = util::count_open_fds();
-  impl->fds = FdBudget(limit->soft, open.value_or(kFdHeadroom));
-  if (limit->soft != util::kNoFdLimit) {
+  auto open = util::count_open_fds().value_or(
+      fd_headroom(config.connectors.size(), worker_count(config.server)));
+  impl->fds = FdBudget(limit, open);
+  if (limit != util::kNoFdLimit) {
     spdlog::info("file descriptors: limit {} (RLIMIT_NOFILE), {} open: room for {} connections",
-                 limit->soft, open.value_or(kFdHeadroom), impl->fds.max_sessions());
+                 limit, open, impl->fds.max_sessions());
   }
   return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }

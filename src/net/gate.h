@@ -9,11 +9,13 @@
 // rest are closed. run() returns 0 after a clean drain, 1 when connections
 // had to be cut. stop() and reload() may be called from any thread.
 //
-// Descriptors (net/fd_budget.h): create() raises the soft RLIMIT_NOFILE to
-// the hard limit and warns when the connectors' max_connections may not fit
-// under it. A client that arrives when its two descriptors would not fit is
-// closed at accept, before its TLS handshake, counted in its connector's
-// refused_no_descriptors and logged (rate-limited) with the limit to raise.
+// Descriptors (net/fd_budget.h): the process's limits are the embedding
+// application's to set (tlsgate serve raises the soft RLIMIT_NOFILE to the
+// hard one before create()). create() takes the soft limit in force and
+// warns when the connectors' max_connections may not fit under it. A client
+// that arrives when its two descriptors would not fit is closed at accept,
+// before its TLS handshake, counted in its connector's refused_no_descriptors
+// and logged (rate-limited) with the limit to raise.
 //
 // Reload: a change to a file or folder a policy names rebuilds that policy's
 // contexts after server.reload_settle; SIGHUP and reload() re-read the whole

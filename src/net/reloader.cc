@@ -28,18 +28,19 @@ void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trig
 
 }  // namespace
 
-Reloader::Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors)
-    : started_(std::move(config)),
+Reloader::Reloader(const config::Config& config, tls::ContextRegistry& registry,
+                   Connectors& connectors)
+    : started_(config),
       policies_(started_.policies),
       registry_(registry),
       connectors_(connectors) {}
 
 Reloader::~Reloader() { stop(); }
 
-util::Result<std::unique_ptr<Reloader>> Reloader::create(config::Config config,
+util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& config,
                                                          tls::ContextRegistry& registry,
                                                          Connectors& connectors) {
-  std::unique_ptr<Reloader> r(new Reloader(std::move(config), registry, connectors));
+  std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
   if (auto st = r->watch_files(); !st) return util::fail(st.error());
   return r;
 }

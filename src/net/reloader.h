@@ -9,8 +9,8 @@
 //
 // File changes are handled on the watcher's thread, reload_config() on the
 // caller's (the gate's control loop); reload_mutex serialises them. The
-// registry and the connectors must outlive the Reloader, whose destructor
-// (and stop()) joins the watcher's thread first.
+// configuration, the registry and the connectors must outlive the Reloader,
+// whose destructor (and stop()) joins the watcher's thread first.
 #pragma once
 
 #include <map>
@@ -32,8 +32,9 @@ class Reloader {
   using Connectors = std::vector<std::unique_ptr<ConnectorRuntime>>;
 
   // Starts watching the files of every policy in the registry and each
-  // connector's user_map; `config` is the configuration now in force.
-  static util::Result<std::unique_ptr<Reloader>> create(config::Config config,
+  // connector's user_map; `config` is the configuration the gate started
+  // with (the gate's own copy, not one of the Reloader's).
+  static util::Result<std::unique_ptr<Reloader>> create(const config::Config& config,
                                                         tls::ContextRegistry& registry,
                                                         Connectors& connectors);
   ~Reloader();
@@ -47,14 +48,14 @@ class Reloader {
   void stop();
 
  private:
-  Reloader(config::Config config, tls::ContextRegistry& registry, Connectors& connectors);
+  Reloader(const config::Config& config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
   void on_file_change(const std::string& name);
   void reload_user_maps(const std::string& only) REQUIRES(reload_mutex_);
 
   // The configuration the gate started with: its file, server.* and
   // connectors never change without a restart, so it is read without a lock.
-  const config::Config started_;
+  const config::Config& started_;
   // The policies now in force, replaced by each configuration reload.
   std::map<std::string, config::Policy> policies_ GUARDED_BY(reload_mutex_);
   tls::ContextRegistry& registry_;

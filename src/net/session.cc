@@ -17,7 +17,6 @@
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
 #include "tls/server_name.h"
-#include "util/fd_limit.h"
 
 namespace tlsgate::net {
 
@@ -38,8 +37,9 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
 }  // namespace
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
-                 const tcp::endpoint& peer)
+                 const tcp::endpoint& peer, uint64_t fd_limit)
     : connector_(connector),
+      fd_limit_(fd_limit),
       client_socket_(std::move(client)),
       client_(client_socket_.native_handle()),
       upstream_socket_(loop),
@@ -57,11 +57,8 @@ Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_rel
 void Session::start() {
   if (connector_.client_side) client_ctx_ = connector_.client_side->get();
   if (connector_.upstream_side) upstream_ctx_ = connector_.upstream_side->get();
-  // The policy's value as last reloaded; the session keeps it, like its context.
-  handshake_timeout_ =
-      client_ctx_ ? client_ctx_->policy.handshake_timeout : connector_.handshake_timeout;
   last_activity_ = std::chrono::steady_clock::now();
-  arm_deadline(handshake_timeout_, "TLS handshake");
+  arm_deadline(client_ctx_.get(), "TLS handshake");
   if (connector_.settings.protocol == config::Protocol::kPostgres) {
     postgres_ = std::make_unique<starttls::PostgresNegotiation>(connector_.settings.tls_level);
     negotiate_postgres();
@@ -190,20 +187,25 @@ std::string Session::user_refusal(std::string_view user) const {
 
 void Session::connect_upstream() {
   const auto& target = connector_.settings.upstream_address;
-  arm_deadline(handshake_timeout_,
+  // A TLS backend gets its own policy's handshake_timeout, as ClientPool's do.
+  arm_deadline(upstream_ctx_ ? upstream_ctx_.get() : client_ctx_.get(),
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
                    config::to_string(target));
   auto self = shared_from_this();
   auto on_connect = [this, self](const boost::system::error_code& ec) {
     if (closed_) return;
-    if (ec == boost::system::errc::too_many_files_open ||
-        ec == boost::system::errc::too_many_files_open_in_system) {
-      note_fd_refusal(connector_, util::fd_limit().soft);
-    }
     if (ec) {
-      return fail_upstream(fmt::format("cannot connect to backend {}: {}",
-                                       config::to_string(connector_.settings.upstream_address),
-                                       ec.message()));
+      // No descriptor for the backend's socket is counted once, as a refusal
+      // for want of descriptors, not also as an upstream failure: the
+      // backend is fine, the gate's RLIMIT_NOFILE is what to raise, and the
+      // refusal's line names it.
+      bool no_fds = ec == boost::system::errc::too_many_files_open ||
+                    ec == boost::system::errc::too_many_files_open_in_system;
+      if (no_fds) note_fd_refusal(connector_, fd_limit_);
+      return fail_upstream(
+          fmt::format("cannot connect to backend {}: {}",
+                      config::to_string(connector_.settings.upstream_address), ec.message()),
+          !no_fds);
     }
     on_upstream_connected();
   };
@@ -249,7 +251,7 @@ void Session::on_upstream_connected() {
   // Asio's async_connect (a backend host name) left the socket non-blocking too.
   upstream_.emplace(upstream_socket_.native_handle());
   if (mysql_) {
-    arm_deadline(handshake_timeout_, "MySQL connection phase (greeting, TLS handshake and login)");
+    arm_deadline(client_ctx_.get(), "MySQL connection phase (greeting, TLS handshake and login)");
     auto step = mysql_->start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
@@ -267,8 +269,8 @@ void Session::on_upstream_connected() {
 // The backend cannot be used. A database client waiting in its protocol gets
 // an error it can print rather than a bare close; the details (addresses,
 // certificates) stay in the gate's log, not with the client.
-void Session::fail_upstream(const std::string& reason) {
-  connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+void Session::fail_upstream(const std::string& reason, bool count) {
+  if (count) connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
   constexpr std::string_view kMessage =
       "tlsgate: the database server is unavailable; the gate's log says why";
   if (postgres_ && !cancel_only_) {
@@ -340,8 +342,8 @@ void Session::check_revocation(bool client, void (Session::*then)()) {
   }
   revocation_then_ = then;
   revocation_client_ = client;
-  const auto wait = std::min<std::chrono::steady_clock::duration>(to_duration(handshake_timeout_),
-                                                                  kRevocationWait);
+  const auto wait = std::min<std::chrono::steady_clock::duration>(
+      to_duration(ctx.policy.handshake_timeout), kRevocationWait);
   timer_.expires_after(wait);
   timer_.async_wait([this, self = shared_from_this(), wait](const boost::system::error_code& ec) {
     if (ec || closed_) return;
@@ -562,15 +564,20 @@ void Session::yield_direction(Direction& d) {
   });
 }
 
-void Session::arm_deadline(config::Seconds timeout, std::string what) {
+void Session::arm_deadline(const tls::Context* policy, std::string what) {
+  // The snapshot's value (a reload changes it for new sessions), and the key
+  // that set it, for the message.
+  config::Seconds timeout =
+      policy ? policy->policy.handshake_timeout : connector_.handshake_timeout;
+  std::string key = policy ? "ssl.policy." + policy->policy.scope + ".handshake_timeout"
+                           : "the default: connector." + connector_.settings.name +
+                                 " has tls_level=DISABLED and no ssl.policy to set it";
   timer_.expires_after(to_duration(timeout));
-  timer_.async_wait([this, self = shared_from_this(), what = std::move(what),
-                     timeout](const boost::system::error_code& ec) {
+  timer_.async_wait([this, self = shared_from_this(), what = std::move(what), timeout,
+                     key = std::move(key)](const boost::system::error_code& ec) {
     if (ec || closed_) return;
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(fmt::format("{} not completed within {}s (ssl.policy.{}.handshake_timeout)", what,
-                       timeout.count(), connector_.settings.ssl_policy),
-           true);
+    finish(fmt::format("{} not completed within {}s ({})", what, timeout.count(), key), true);
   });
 }
 
@@ -595,6 +602,8 @@ void Session::finish(const std::string& reason, bool failure) {
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();
+  client_.detach();
+  if (upstream_) upstream_->detach();
   client_socket_.close(ec);
   upstream_socket_.close(ec);
   if (failure) {

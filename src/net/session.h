@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,9 +34,12 @@ namespace tlsgate::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // `peer`: the client's address, as accept(2) reported it.
+  // `peer`: the client's address, as accept(2) reported it. `fd_limit`: the
+  // RLIMIT_NOFILE the gate admits under (FdBudget::limit()), for the log line
+  // when the backend's socket finds no descriptor.
   Session(boost::asio::io_context& loop, ConnectorRuntime& connector,
-          boost::asio::ip::tcp::socket client, const boost::asio::ip::tcp::endpoint& peer);
+          boost::asio::ip::tcp::socket client, const boost::asio::ip::tcp::endpoint& peer,
+          uint64_t fd_limit);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -93,7 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void connect_directly(const boost::asio::ip::tcp::endpoint& to,
                         std::function<void(const boost::system::error_code&)> then);
   void on_upstream_connected();
-  void fail_upstream(const std::string& reason);
+  // Answers the client in its protocol and ends the session; `count`: as an
+  // upstream failure (not when the fault is the gate's, as with EMFILE).
+  void fail_upstream(const std::string& reason, bool count = true);
   void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
@@ -107,11 +113,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_direction(Direction& d, Stream& s, Io want);
   void yield_direction(Direction& d);
   void fail_io(Stream& s, const Direction& d);
-  void arm_deadline(config::Seconds timeout, std::string what);
+  // `what` must be done within the handshake_timeout of `policy`'s policy
+  // (null: the connector's default), or the session ends, naming that key.
+  void arm_deadline(const tls::Context* policy, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
 
   ConnectorRuntime& connector_;
+  const uint64_t fd_limit_;
   // Each socket before its Stream, which works on the socket's fd.
   boost::asio::ip::tcp::socket client_socket_;
   Stream client_;
@@ -119,7 +128,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Stream> upstream_;                  // once upstream_socket_ is connected
   std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
-  config::Seconds handshake_timeout_{0.0};  // client_ctx_'s policy's, taken at start()
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;

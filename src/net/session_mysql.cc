@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <array>
 
-#include <openssl/crypto.h>
-
 #include "net/session.h"
 #include "pki/openssl_error.h"
+#include "util/secret.h"
 
 namespace tlsgate::net {
 
@@ -86,7 +85,7 @@ void Session::mysql_read(bool from_client) {
   }
   std::string_view bytes(buf.data(), r.bytes);
   auto step = from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes);
-  OPENSSL_cleanse(buf.data(), r.bytes);  // may have held a clear password
+  util::wipe(buf.data(), r.bytes);  // may have held a clear password
   mysql_apply(std::move(step));
 }
 

@@ -161,6 +161,7 @@ IoResult Stream::ssl_result(int rc) {
 }
 
 IoResult Stream::handshake() {
+  if (fd_ < 0) return {Io::kError};  // detached
   ERR_clear_error();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc != 1) return ssl_result(rc);
@@ -172,6 +173,7 @@ IoResult Stream::handshake() {
 }
 
 IoResult Stream::read(char* data, size_t size) {
+  if (fd_ < 0) return {Io::kError};
   if (ssl_) {
     // More than one record per call when they are already buffered (read
     // ahead): a bulk upload then costs one send(2) to the backend per
@@ -208,6 +210,7 @@ IoResult Stream::ssl_write(const char* data, size_t size) {
 }
 
 IoResult Stream::write(const char* data, size_t size) {
+  if (fd_ < 0) return {Io::kError};
   if (ssl_) return ssl_write(data, size);
   while (true) {
     ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
@@ -219,6 +222,7 @@ IoResult Stream::write(const char* data, size_t size) {
 }
 
 IoResult Stream::write_more(const char* data, size_t size) {
+  if (fd_ < 0) return {Io::kError};
   if (!ssl_) return write(data, size);
   gather_->corked = true;
   auto r = ssl_write(data, size);
@@ -227,13 +231,20 @@ IoResult Stream::write_more(const char* data, size_t size) {
 }
 
 IoResult Stream::flush() {
+  if (fd_ < 0) return {Io::kError};
   if (!ssl_) return {Io::kOk};
   int r = BIO_flush(SSL_get_wbio(ssl_.get()));
   if (r > 0) return {Io::kOk};
   return r == 0 ? IoResult{Io::kWantWrite} : IoResult{Io::kError};
 }
 
+void Stream::detach() {
+  fd_ = -1;
+  if (gather_) gather_->fd = -1;  // what OpenSSL itself writes through (an alert, say)
+}
+
 IoResult Stream::shutdown_write(bool fin) {
+  if (fd_ < 0) return {Io::kError};
   if (ssl_ && !close_notify_sent_) {
     ERR_clear_error();
     int rc = SSL_shutdown(ssl_.get());

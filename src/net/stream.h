@@ -2,7 +2,9 @@
 // socket it does not own — plain, or TLS that OpenSSL reads and writes on the
 // fd through our own socket BIO (no memory BIO pair to drain). The owner (a
 // Session's Asio socket, a ClientPool link's util::Fd) waits for readiness
-// and closes the socket after the Stream is done with it.
+// and closes the socket after the Stream is done with it: it calls detach()
+// first, or destroys the Stream first. A detached Stream does no more I/O,
+// so a descriptor number the kernel hands out again is never written to.
 //
 // The BIO writes through to the socket, except inside write_more(): there
 // the TLS records are gathered (up to kCorkBytes) and go out in one send(2)
@@ -52,7 +54,7 @@ class Stream {
   // fd: a connected, non-blocking TCP socket. Sets TCP_NODELAY on it.
   explicit Stream(int fd);
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_; }  // -1 once detached
   SSL* ssl() const { return ssl_.get(); }
   bool is_tls() const { return ssl_ != nullptr; }
 
@@ -75,6 +77,9 @@ class Stream {
   // No more data will be written: TLS close_notify, then TCP FIN (unless
   // `fin` is false because close() follows at once and sends it).
   IoResult shutdown_write(bool fin = true);
+  // The owner closes the socket next: from now on every call fails (kError)
+  // without touching a descriptor. The TLS state stays for messages (ssl()).
+  void detach();
 
  private:
   IoResult ssl_result(int rc);

@@ -6,8 +6,6 @@
 #include <cstdio>
 #include <memory>
 
-#include <openssl/crypto.h>
-
 namespace tlsgate::tls {
 
 bool is_command_password(const util::Secret& password) {
@@ -43,16 +41,16 @@ util::Result<std::optional<util::Secret>> resolve_password(const config::Policy&
     if (output.size() + n > kMax) too_long = true;
     if (!too_long) output.append(buf.data(), n);
   }
-  OPENSSL_cleanse(buf.data(), buf.size());
+  util::wipe(buf.data(), buf.size());
   int status = ::pclose(pipe);
   if (too_long) {
-    OPENSSL_cleanse(output.data(), output.size());
+    util::wipe(output);
     return util::fail(key +
                       ": the $(command) printed more than 64 KiB; it must print only the "
                       "password");
   }
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    OPENSSL_cleanse(output.data(), output.size());
+    util::wipe(output);
     return util::fail(key + ": the $(command) failed (exit status " +
                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
                       "); run it by hand to see why");

@@ -9,11 +9,10 @@
 #include <sstream>
 
 #include "util/fd.h"
+#include "util/strings.h"
 
 namespace tlsgate::util {
 namespace {
-
-std::string errno_text(int err) { return std::strerror(err); }  // NOLINT(concurrency-mt-unsafe)
 
 Status write_all(int fd, std::string_view content, const std::filesystem::path& path) {
   while (!content.empty()) {

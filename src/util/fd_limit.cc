@@ -5,15 +5,14 @@
 
 #include <cerrno>
 #include <fstream>
-#include <system_error>
+
+#include "util/strings.h"
 
 namespace tlsgate::util {
 
 namespace {
 
 uint64_t from_rlim(rlim_t v) { return v == RLIM_INFINITY ? kNoFdLimit : static_cast<uint64_t>(v); }
-
-std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
 
 }  // namespace
 

@@ -2,7 +2,9 @@
 // storm of bad clients, refused connections) from growing the log without
 // bound. At most `burst` events pass per `window`; the others are only
 // counted, and the next event that passes carries how many were held back,
-// so the line can say "(N more like it suppressed)". Thread-safe.
+// so its line can say so. The gate's one rule for alike lines: per-connection
+// failures (20 a second per connector) and refusals at accept (one line per
+// reason each 10 s, with the count so far). Thread-safe.
 #pragma once
 
 #include <chrono>

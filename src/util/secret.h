@@ -4,7 +4,7 @@
 // is reachable only through reveal(), which makes each use greppable. A
 // Secret wipes its bytes when it is destroyed, overwritten or moved from, so
 // a password does not linger in freed memory (copies the caller makes of
-// reveal() are the caller's to wipe).
+// reveal() are the caller's to wipe, with util::wipe()).
 #pragma once
 
 #include <string.h>
@@ -16,6 +16,18 @@
 #include <fmt/format.h>
 
 namespace tlsgate::util {
+
+// Overwrites every byte `s` owns — its whole capacity, not only size(): a
+// string that was longer once, or was moved from, keeps old bytes past its
+// end — then empties it (the buffer stays). explicit_bzero: a memset the
+// compiler may not drop as a dead store. For bytes that held a password.
+inline void wipe(std::string& s) noexcept {
+  ::explicit_bzero(s.data(), s.capacity());
+  s.clear();
+}
+
+// The same for `n` bytes at `p` (a read buffer, a struct of key material).
+inline void wipe(void* p, size_t n) noexcept { ::explicit_bzero(p, n); }
 
 class Secret {
  public:
@@ -47,11 +59,7 @@ class Secret {
   static constexpr const char* kRedacted = "<redacted>";
 
  private:
-  // explicit_bzero: a memset the compiler may not drop as a dead store.
-  void wipe() noexcept {
-    ::explicit_bzero(value_.data(), value_.size());
-    value_.clear();
-  }
+  void wipe() noexcept { util::wipe(value_); }
 
   std::string value_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <numeric>
+#include <system_error>
 
 namespace tlsgate::util {
 
@@ -78,5 +79,7 @@ std::string hex(std::string_view bytes, std::string_view sep) {
   }
   return out;
 }
+
+std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
 
 }  // namespace tlsgate::util

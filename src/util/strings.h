@@ -18,5 +18,8 @@ bool iequals(std::string_view a, std::string_view b);
 size_t edit_distance(std::string_view a, std::string_view b);
 // Lowercase hex of bytes, optionally with a separator between bytes.
 std::string hex(std::string_view bytes, std::string_view sep = "");
+// What errno value `err` means ("Too many open files"), as strerror(3) says
+// it but safe on any thread.
+std::string errno_text(int err);
 
 }  // namespace tlsgate::util

@@ -299,14 +299,16 @@ TEST_F(Check, DescriptorLimitBelowMaxConnectionsWarns) {
        "connector.db.listen_address=0.0.0.0:7687\n"
        "connector.db.upstream_address=127.0.0.1:7688\n"
        "connector.db.ssl_policy=bolt\n"
-       "connector.db.max_connections=500\n");
+       "connector.db.max_connections=500\n"
+       "server.worker_threads=2\n");
   Proc r = shell("prlimit --nofile=256:256 " + test::q(tlsgate_bin()) + " check -c tlsgate.conf");
   EXPECT_EQ(r.code, 0) << describe(r);
   EXPECT_EQ(r.out,
             "warning: tlsgate.conf: file descriptors: connector.db.max_connections=500 may need "
-            "1064 (2 per connection + 64 for the gate), but the limit (RLIMIT_NOFILE) is 256; "
-            "clients beyond it are refused. Raise LimitNOFILE (systemd) / ulimit -n to 1064 or "
-            "lower connector.db.max_connections\n" +
+            "1042 (2 per connection, and 42 for the gate itself: 5 on each of its 2 worker "
+            "thread(s) (server.worker_threads) and 32 more), but the limit (RLIMIT_NOFILE) is "
+            "256; clients beyond it are refused. Raise LimitNOFILE (systemd) / ulimit -n to 1042 "
+            "or lower connector.db.max_connections\n" +
                 summary("1 policy (bolt)", 0, 1) + "\n");
   Proc fits = check();
   EXPECT_EQ(fits.code, 0) << describe(fits);

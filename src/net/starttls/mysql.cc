@@ -36,7 +36,7 @@ std::optional<std::string> encrypt_password(std::string_view pem, std::string_vi
                                             std::string_view scramble, std::string& error) {
   auto key = pki::rsa_public_key_from_pem(pem);
   if (!key) {
-    error = "the backend's public key is not a PEM RSA public key";
+    error = "the backend's public key: " + key.error().message();
     return std::nullopt;
   }
   std::string plain;
@@ -47,10 +47,10 @@ std::optional<std::string> encrypt_password(std::string_view pem, std::string_vi
     plain[i] = static_cast<char>(plain[i] ^ scramble[i % scramble.size()]);
   }
   auto encrypted = pki::rsa_oaep_encrypt(key->get(), plain);
-  wipe(plain);
+  util::wipe(plain);
   if (!encrypted) {
-    error = "RSA-OAEP encryption with the backend's public key failed (password longer than " +
-            std::to_string(pki::rsa_oaep_max_plaintext(key->get())) + " bytes?)";
+    error = "RSA-OAEP of the password and its NUL byte with the backend's public key: " +
+            encrypted.error().message();
     return std::nullopt;
   }
   return std::move(*encrypted);
@@ -74,7 +74,7 @@ bool MysqlNegotiation::backend_link_plaintext_under_tls() const {
   return client_tls_ && !options_.upstream_tls;
 }
 
-void MysqlNegotiation::forget_password() { wipe(clear_password_); }
+void MysqlNegotiation::forget_password() { util::wipe(clear_password_); }
 
 std::string MysqlNegotiation::refuse(uint16_t code, std::string_view sqlstate,
                                      std::string_view message) {
@@ -93,7 +93,7 @@ MysqlStep MysqlNegotiation::close(std::string reason, uint16_t code, std::string
   s.reason = std::move(reason);
   state_ = State::kClosed;
   forget_password();
-  wipe(handshake_response_);
+  util::wipe(handshake_response_);
   return s;
 }
 
@@ -377,7 +377,7 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
   }
   bool sha256_clear = backend_link_plaintext_under_tls() && plugin == kSha256 && !auth->empty() &&
                       *auth != std::string_view("\0", 1);
-  // Built in one buffer, never reassigned, so wipe() reaches every copy.
+  // Built in one buffer, never reassigned, so util::wipe() reaches every copy.
   std::string out;
   out.reserve(payload.size());
   if (sha256_clear) {
@@ -400,7 +400,7 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
   mysql_set_uint(out, 0, caps & ~kClientSsl, 4);
   auto s =
       to_backend(out, Next::kReadBackend, sha256_clear ? State::kPublicKey : State::kAuthBackend);
-  wipe(out);
+  util::wipe(out);
   return s;
 }
 
@@ -409,7 +409,7 @@ MysqlStep MysqlNegotiation::backend_tls_ready() {
     return close("mysql negotiation: backend_tls_ready() without a backend SSL Request");
   }
   auto s = to_backend(handshake_response_, Next::kReadBackend, State::kAuthBackend);
-  wipe(handshake_response_);
+  util::wipe(handshake_response_);
   return s;
 }
 

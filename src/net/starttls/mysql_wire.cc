@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <openssl/crypto.h>
-
 namespace tlsgate::net::starttls {
 
 uint32_t mysql_uint(std::string_view b, size_t at, size_t n) {
@@ -41,11 +39,6 @@ std::string mysql_err_message(std::string_view payload) {
   if (payload.size() < 3) return "(no message)";
   size_t at = payload.size() >= 9 && payload[3] == '#' ? 9 : 3;
   return std::string(payload.substr(at));
-}
-
-void wipe(std::string& s) {
-  OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
 }
 
 MysqlPacketBuffer::Fill MysqlPacketBuffer::fill(std::string_view& in) {

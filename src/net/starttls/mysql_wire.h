@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/secret.h"
+
 namespace tlsgate::net::starttls {
 
 // Capability flags (MySQL protocol documentation, "Capabilities Flags").
@@ -54,9 +56,6 @@ std::string mysql_err_packet(uint8_t seq, uint16_t code, std::string_view sqlsta
 // server omits it before it knows the client's capabilities).
 std::string mysql_err_message(std::string_view payload);
 
-// Overwrites s (OPENSSL_cleanse) and empties it: for bytes that held a password.
-void wipe(std::string& s);
-
 // One packet, header included, assembled from bytes as they arrive.
 class MysqlPacketBuffer {
  public:
@@ -68,7 +67,7 @@ class MysqlPacketBuffer {
   };
   // Takes from `in` what the packet still lacks. Its storage is reserved
   // once from the header, so a packet holding a password is never copied by
-  // a reallocation into memory that wipe() would miss.
+  // a reallocation into memory that util::wipe() would miss.
   Fill fill(std::string_view& in);
   // How many bytes complete the header, or else the packet (>= 1 until complete).
   size_t bytes_wanted() const;
@@ -77,7 +76,7 @@ class MysqlPacketBuffer {
   uint8_t seq() const { return static_cast<uint8_t>(buf_[3]); }  // has_header()
   std::string_view payload() const { return std::string_view(buf_).substr(kMysqlHeader); }
   // Ready for the next packet; the bytes are wiped.
-  void clear() { wipe(buf_); }
+  void clear() { util::wipe(buf_); }
 
  private:
   std::string buf_;

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "gate_fixture.h"
+#include "net/fd_budget.h"
 
 namespace tlsgate::e2e::gate {
 namespace {
@@ -62,6 +63,12 @@ TEST_F(GateDescriptors, SoftLimitIsRaisedToTheHardOne) {
   EXPECT_NE(gate_log().find("file descriptors: limit 4096 (RLIMIT_NOFILE)"), std::string::npos)
       << gate_log();
   EXPECT_EQ(gate_log().find("may need"), std::string::npos) << gate_log();
+  // What the gate holds at start fits in the headroom the warnings count
+  // (less the reserve kept for what comes and goes): one connector, 2 workers.
+  std::string log_text = gate_log();
+  ASSERT_TRUE(std::regex_search(log_text, m, std::regex(R"(RLIMIT_NOFILE\), (\d+) open)")))
+      << log_text;
+  EXPECT_LE(std::stoull(m[1]), net::fd_headroom(1, 2) - net::FdBudget::kReserve) << log_text;
   TlsClient c;
   ASSERT_EQ(c.connect(gate_port_, client_options()), "") << gate_log();
   EXPECT_TRUE(c.echoes("raised\n"));
@@ -71,9 +78,10 @@ TEST_F(GateDescriptors, ClientsBeyondTheLimitAreRefusedBeforeTheirHandshake) {
   conf_.set("server.worker_threads", "1").set("server.log_level", "info");
   start_limited("64:64");
   EXPECT_NE(gate_log().find("file descriptors: connector.echo.max_connections=10000 may need "
-                            "20064 (2 per connection + 64 for the gate), but the limit "
-                            "(RLIMIT_NOFILE) is 64; clients beyond it are refused. Raise "
-                            "LimitNOFILE (systemd) / ulimit -n to 20064 or lower "
+                            "20037 (2 per connection, and 37 for the gate itself: 5 on each of "
+                            "its 1 worker thread(s) (server.worker_threads) and 32 more), but "
+                            "the limit (RLIMIT_NOFILE) is 64; clients beyond it are refused. "
+                            "Raise LimitNOFILE (systemd) / ulimit -n to 20037 or lower "
                             "connector.echo.max_connections"),
             std::string::npos)
       << gate_log();

@@ -117,13 +117,15 @@ TEST_F(GateUpstream, ClientHalfCloseTravelsToTheTlsBackendAndBack) {
 }
 
 // A backend that accepts TCP but never answers the TLS handshake: the client
-// is closed at handshake_timeout, and the log says it was the backend.
+// is closed at the backend policy's handshake_timeout (not the client
+// policy's), and the log says it was the backend and names that key.
 TEST_F(GateUpstream, StalledBackendHandshakeIsCutAndBlamedOnTheBackend) {
   // Never accepted: the kernel completes the TCP handshake only.
   int port = 0;
   util::Fd silent(test::listen_loopback(&port, 8));
   use_backend_port(port);
-  conf_.set("ssl.policy.gate.handshake_timeout", "0.5");
+  conf_.set("ssl.policy.gate.handshake_timeout", "30");
+  conf_.set("ssl.policy.backend.handshake_timeout", "0.5");
   start_gate();
   auto t0 = Clock::now();
   EXPECT_TRUE(refused(gate_port_, client_options()));
@@ -139,6 +141,9 @@ TEST_F(GateUpstream, StalledBackendHandshakeIsCutAndBlamedOnTheBackend) {
   }
   EXPECT_NE(line.find(backend), std::string::npos)
       << "the timeout is blamed on the client's handshake, not on the backend " << backend << ":\n"
+      << line;
+  EXPECT_NE(line.find("not completed within 0.5s (ssl.policy.backend.handshake_timeout)"),
+            std::string::npos)
       << line;
 }
 

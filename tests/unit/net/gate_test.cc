@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -102,6 +103,32 @@ TEST(Gate, DestroyedWithoutRunWhileTheWatcherReloadsAUserMap) {
   destroy.join();
   EXPECT_FALSE(g.gate());
   EXPECT_NE(log.text().find("connector.db.user_map: reloaded"), std::string::npos) << log.text();
+}
+
+// Process limits are the embedding application's: Gate::create() leaves
+// RLIMIT_NOFILE as it found it (tlsgate serve raises it), and admits under
+// the soft limit in force.
+TEST(Gate, LeavesTheDescriptorLimitToTheApplication) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 1000) {
+    GTEST_SKIP() << "the hard limit leaves no room below it";
+  }
+  rlimit lowered = saved;
+  lowered.rlim_cur = 1000;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  CapturedLog log;
+  test_gate::InProcessGate g;
+  g.set("connector.db.upstream_address", "127.0.0.1:1");
+  auto created = g.create();
+  rlimit after{};
+  ::getrlimit(RLIMIT_NOFILE, &after);
+  g.gate().reset();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(after.rlim_cur, 1000u) << "the gate changed the process's soft limit";
+  EXPECT_NE(log.text().find("file descriptors: limit 1000 (RLIMIT_NOFILE)"), std::string::npos)
+      << log.text();
 }
 
 }  // namespace

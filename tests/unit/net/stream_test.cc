@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -221,6 +222,44 @@ TEST_F(StreamTest, CloseNotifyAfterGatheredDataArrivesInOrder) {
     if (last == Io::kWantRead) readable(*client_, 20);
   }
   EXPECT_EQ(last, Io::kEof);
+}
+
+// After detach() the owner closes the socket and the kernel may hand its
+// number to the next socket opened: the Stream must never write to that one.
+TEST_F(StreamTest, DetachedStreamNeverReachesItsOldDescriptorNumber) {
+  int pair[2];  // opened first, so that neither takes the old number itself
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+  const int old_fd = server_socket_.native_handle();
+  server_->detach();
+  EXPECT_EQ(server_->fd(), -1);
+  server_socket_.close();
+  ASSERT_EQ(::dup2(pair[0], old_fd), old_fd);  // the old number, now someone else's socket
+  const std::string data = "must not arrive";
+  EXPECT_EQ(server_->write(data.data(), data.size()).status, Io::kError);
+  EXPECT_EQ(server_->write_more(data.data(), data.size()).status, Io::kError);
+  EXPECT_EQ(server_->flush().status, Io::kError);
+  EXPECT_EQ(server_->shutdown_write().status, Io::kError);
+  char byte;
+  EXPECT_EQ(server_->read(&byte, 1).status, Io::kError);
+  pollfd p{pair[1], POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 50), 0) << "bytes reached the socket that took the old number";
+  ::close(old_fd);
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
+TEST(Stream, DetachedPlainStreamDoesNoIo) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+  Stream s(pair[0]);
+  s.detach();
+  char byte = 'x';
+  EXPECT_EQ(s.write(&byte, 1).status, Io::kError);
+  EXPECT_EQ(s.read(&byte, 1).status, Io::kError);
+  pollfd p{pair[1], POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0);
+  ::close(pair[0]);
+  ::close(pair[1]);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "util/strings.h"
 
+#include <cerrno>
+
 #include <gtest/gtest.h>
 
 namespace tlsgate::util {
@@ -19,6 +21,11 @@ TEST(Strings, EditDistance) {
 TEST(Strings, Hex) {
   EXPECT_EQ(hex(std::string("\x01\xab\xff", 3)), "01abff");
   EXPECT_EQ(hex(std::string("\x01\xab", 2), ":"), "01:ab");
+}
+
+TEST(Strings, ErrnoText) {
+  EXPECT_EQ(errno_text(EMFILE), "Too many open files");
+  EXPECT_EQ(errno_text(ENOENT), "No such file or directory");
 }
 
 }  // namespace

@@ -698,8 +698,8 @@ TEST(MysqlNegotiation, BadPublicKeyClosesWithoutLeakingThePassword) {
   s = n.from_backend(pkt(4, more_data("not a key")));
   EXPECT_EQ(s.next, Next::kClose);
   EXPECT_EQ(s.reason,
-            "cannot encrypt the password of user alice for the backend: the backend's public key "
-            "is not a PEM RSA public key");
+            "cannot encrypt the password of user alice for the backend: the backend's public "
+            "key: not a PEM public key (-----BEGIN PUBLIC KEY-----)");
   EXPECT_EQ(s.to_client[3], '\x05');
   EXPECT_TRUE(s.to_backend.empty());
 }
@@ -716,8 +716,9 @@ TEST(MysqlNegotiation, PasswordTooLongForRsaClosesWithAReason) {
   auto s = n.from_backend(pkt(4, more_data(public_pem())));
   EXPECT_EQ(s.next, Next::kClose);
   EXPECT_EQ(s.reason,
-            "cannot encrypt the password of user alice for the backend: RSA-OAEP encryption with "
-            "the backend's public key failed (password longer than 214 bytes?)");
+            "cannot encrypt the password of user alice for the backend: RSA-OAEP of the password "
+            "and its NUL byte with the backend's public key: 301 bytes are more than a 2048-bit "
+            "RSA key takes with OAEP (214 at most)");
   EXPECT_TRUE(s.to_backend.empty());
 }
 
