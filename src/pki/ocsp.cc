@@ -131,7 +131,7 @@ util::Status check_signature(OCSP_BASICRESP* bs, const X509* signer, const X509*
   if (!certs || !empty || sk_X509_push(certs.get(), ref.get()) == 0) {
     return util::fail(openssl_error(about(leaf) + ": cannot set up the signature check"));
   }
-  ref.release();  // owned by certs
+  (void)ref.release();  // owned by certs
   clear_openssl_errors();
   if (OCSP_basic_verify(bs, certs.get(), empty.get(), OCSP_NOINTERN | OCSP_NOVERIFY) != 1) {
     std::string reasons = drain_openssl_errors();
@@ -209,7 +209,7 @@ util::Result<std::string> ocsp_request_der(const X509* leaf, const X509* issuer)
   if (!req || !id || OCSP_request_add0_id(req.get(), id.get()) == nullptr) {
     return util::fail(openssl_error("cannot build the " + what));
   }
-  id.release();  // owned by req
+  (void)id.release();  // owned by req
   unsigned char* der = nullptr;
   int len = i2d_OCSP_REQUEST(req.get(), &der);
   if (len <= 0) return util::fail(openssl_error("cannot encode the " + what));

@@ -262,6 +262,46 @@ TEST(PkiIssuer, RefusesValidityThatEndsBeforeItStarts) {
   EXPECT_THAT(r.error().message(), HasSubstr("before it starts"));
 }
 
+TEST(PkiIssuer, OcspSigningAloneIsADelegatedResponderOnly) {
+  auto ca = test::make_test_ca();
+  auto responder = test::make_ocsp_responder(ca, "ocsp.example.com");
+  auto info = describe(responder.cert.get(), util::SystemClock::instance());
+  EXPECT_THAT(info.extended_key_usage, ElementsAre("OCSPSigning"));
+  EXPECT_THAT(info.key_usage, ElementsAre("digitalSignature"));
+  EXPECT_GE(X509_get_ext_by_NID(responder.cert.get(), NID_id_pkix_OCSP_noCheck, -1), 0);
+  EXPECT_EQ(openssl_verify(ca.ca.cert.get(), responder.cert.get(), "ocsphelper").first, 0);
+  EXPECT_NE(openssl_verify(ca.ca.cert.get(), responder.cert.get(), "sslserver").first, 0);
+  // Without it, no noCheck extension.
+  auto leaf = test::make_leaf(ca, {"db1"});
+  EXPECT_LT(X509_get_ext_by_NID(leaf.cert.get(), NID_id_pkix_OCSP_noCheck, -1), 0);
+}
+
+TEST(PkiIssuer, RefusesOcspAndCrlUrlsThatWouldNotSurviveTheExtensionSyntax) {
+  auto ca = test::make_test_ca();
+  CertRequest req;
+  req.names = {"db1"};
+  req.ocsp_urls = {"http://a.example/x,y"};
+  auto comma =
+      issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(comma);
+  EXPECT_EQ(comma.error().message(),
+            "OCSP URL \"http://a.example/x,y\": spaces, commas and control characters are not "
+            "allowed; give a URL like http://ocsp.example.com/");
+  req.ocsp_urls = {};
+  req.crl_urls = {"ldap://crl.example.com"};
+  auto ldap =
+      issue_certificate(req, ca.ca.cert.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_FALSE(ldap);
+  EXPECT_EQ(ldap.error().message(),
+            "CRL URL \"ldap://crl.example.com\": not an http:// or https:// URL; give a URL like "
+            "http://ocsp.example.com/");
+  EXPECT_TRUE(check_extension_url("https://ocsp.example.com:8443/path?x=1;y", "--ocsp-url"));
+  EXPECT_FALSE(check_extension_url("http://", "--ocsp-url"));
+  EXPECT_FALSE(check_extension_url("http://a b", "--ocsp-url"));
+  EXPECT_FALSE(check_extension_url("http://a\tb", "--ocsp-url"));
+  EXPECT_FALSE(check_extension_url("http://" + std::string(1020, 'a'), "--ocsp-url"));
+}
+
 TEST(PkiIssuer, RsaKeySpecAcceptsOnlyCommonSizes) {
   for (int bits : {2048, 3072, 4096}) {
     auto spec = rsa_key_spec(bits);
