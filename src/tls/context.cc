@@ -36,7 +36,8 @@ void remember_rejected(X509_STORE_CTX* ctx) {
 }
 
 // What the verify callbacks of a context need to know of its CRLs; owned by
-// the SSL_CTX's ex_data, so it lives exactly as long as the SSL_CTX.
+// the ex_data of the SSL_CTX's X509_STORE, so it lives as long as the store,
+// and a verification on that store outside a handshake finds it too.
 struct CrlCheck {
   config::StaleCrl stale_crl = config::StaleCrl::kWarn;
   std::shared_ptr<CrlCounters> counters;  // Context::crl_counters
@@ -48,7 +49,8 @@ void free_crl_check(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*i
 }
 
 int crl_check_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl_check);
+  static const int index =
+      X509_STORE_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl_check);
   return index;
 }
 
@@ -91,15 +93,17 @@ int verify_peer(int ok, X509_STORE_CTX* ctx) {
     auto* ssl =
         static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
     remember_crl(ssl, X509_STORE_CTX_get0_current_crl(ctx));
-    const auto* check = ssl ? static_cast<const CrlCheck*>(
-                                  SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), crl_check_index()))
-                            : nullptr;
+    const auto* check = static_cast<const CrlCheck*>(
+        X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), crl_check_index()));
     if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr &&
         check->stale_crl == config::StaleCrl::kWarn) {
       X509_STORE_CTX_set_error(ctx, X509_V_OK);
       return 1;
     }
-    if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr) ++check->counters->stale_refused;
+    // Counted in handshakes only, not in re-checks of established connections.
+    if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr && ssl != nullptr) {
+      ++check->counters->stale_refused;
+    }
   }
   if (ok == 0) remember_rejected(ctx);
   return ok;
@@ -291,10 +295,12 @@ class Builder {
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
     auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters});
-    if (SSL_CTX_set_ex_data(ssl, crl_check_index(), check.get()) != 1) {
+    if (X509_STORE_set_ex_data(store, crl_check_index(), check.get()) != 1) {
       return util::fail(pki::openssl_error("cannot attach the CRL policy to the SSL context"));
     }
     SSL_CTX_set_cert_verify_callback(ssl, verify_chain_counting_stale, check.release());
+    // Also for verifications on this store outside a handshake (re-validation).
+    X509_STORE_set_verify_cb(store, policy_.trust_all ? verify_trust_all : verify_peer);
     int mode = SSL_VERIFY_PEER;
     if (side_ == Side::kServer && policy_.client_auth == config::ClientAuth::kRequire) {
       mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;

@@ -14,6 +14,9 @@
 // in crl_counters; under REJECT the peers it covers are refused, and
 // refusing_crl() tells explain_handshake_failure() which CRL did it. A CRL
 // whose lastUpdate is still ahead refuses the peers it covers either way.
+// The same rules apply to a verification run on the SSL_CTX's X509_STORE
+// outside a handshake (X509_STORE_CTX_init on it, then X509_verify_cert):
+// the store carries the verify callback and the policy.
 #pragma once
 
 #include <memory>

@@ -58,6 +58,18 @@ class ContextCrlTest : public testing::TlsTest {
            policy.revoked_dir.string() + "; tlsgate reloads it";
   }
 
+  // X509_verify_cert on the context's store, outside a handshake (as a
+  // re-check of an established peer does); the verify error.
+  int verify_on_store(const Context& ctx, X509* leaf) {
+    pki::X509StoreCtxPtr x(X509_STORE_CTX_new());
+    EXPECT_EQ(
+        X509_STORE_CTX_init(x.get(), SSL_CTX_get_cert_store(ctx.ssl_ctx.get()), leaf, nullptr), 1);
+    int ok = X509_verify_cert(x.get());
+    int error = X509_STORE_CTX_get_error(x.get());
+    EXPECT_EQ(ok == 1, error == X509_V_OK);
+    return error;
+  }
+
   util::SystemTime now_;
   std::shared_ptr<const Context> server_ctx_;
   std::shared_ptr<const Context> client_ctx_;
@@ -175,6 +187,21 @@ TEST_F(ContextCrlTest, CrlFromTheFutureRefusesWithClockAdviceUnderWarnToo) {
                 " (its lastUpdate): this machine's clock is behind, or the CA dated the CRL "
                 "ahead; fix the clock (NTP), or put a CRL with a current lastUpdate into " +
                 server_.revoked_dir.string());
+}
+
+TEST_F(ContextCrlTest, AVerificationOnTheStoreOutsideAHandshakeFollowsTheSamePolicy) {
+  auto carol = test::make_leaf(ca_, {"carol"}, false, true);
+  stale_crl({carol.cert.get()});
+  auto warn = build(server_, Side::kServer);
+  EXPECT_EQ(verify_on_store(*warn, client_leaf_.cert.get()), X509_V_OK);
+  EXPECT_EQ(verify_on_store(*warn, carol.cert.get()), X509_V_ERR_CERT_REVOKED);
+
+  server_.stale_crl = config::StaleCrl::kReject;
+  auto reject = build(server_, Side::kServer);
+  EXPECT_EQ(verify_on_store(*reject, client_leaf_.cert.get()), X509_V_ERR_CRL_HAS_EXPIRED);
+  // Handshakes are counted, re-checks are not.
+  EXPECT_EQ(reject->crl_counters->stale_refused.load(), 0u);
+  EXPECT_EQ(warn->crl_counters->stale_admitted.load(), 0u);
 }
 
 TEST_F(ContextCrlTest, BackendCertificateUnderAStaleCrl) {
