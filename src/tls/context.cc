@@ -59,23 +59,25 @@ void free_crl(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, 
   pki::X509CrlPtr owned(static_cast<X509_CRL*>(ptr));
 }
 
-// The CRL whose dates a connection's chain verification tripped over: refusing_crl().
-int stale_crl_index() {
+// The CRL whose dates made a connection's chain verification refuse the
+// peer: refusing_crl(). Verification stops there, so there is one at most.
+int refusing_crl_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl);
   return index;
 }
 
-// Keeps the last one: the CRL that refused the peer is the last met.
-void remember_crl(SSL* ssl, X509_CRL* crl) {
-  if (ssl == nullptr || crl == nullptr) return;
-  pki::X509CrlPtr previous(static_cast<X509_CRL*>(SSL_get_ex_data(ssl, stale_crl_index())));
+// Set (to a marker, owning nothing) when stale_crl=WARN forgave a stale CRL.
+int forgave_stale_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int forgave_stale_marker = 0;
+
+void remember_refusing_crl(SSL* ssl, X509_CRL* crl) {
+  if (ssl == nullptr || crl == nullptr || SSL_get_ex_data(ssl, refusing_crl_index()) != nullptr)
+    return;
   X509_CRL_up_ref(crl);
-  pki::X509CrlPtr next(crl);
-  if (SSL_set_ex_data(ssl, stale_crl_index(), next.get()) == 1) {
-    next.release();  // owned by the SSL now, freed by free_crl
-  } else {
-    previous.release();  // still the SSL's
-  }
+  SSL_set_ex_data(ssl, refusing_crl_index(), pki::X509CrlPtr(crl).release());
 }
 
 // A CA for which revoked_dir holds no CRL is not an error: revocation is
@@ -92,14 +94,15 @@ int verify_peer(int ok, X509_STORE_CTX* ctx) {
   if (ok == 0 && (error == X509_V_ERR_CRL_HAS_EXPIRED || error == X509_V_ERR_CRL_NOT_YET_VALID)) {
     auto* ssl =
         static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    remember_crl(ssl, X509_STORE_CTX_get0_current_crl(ctx));
     const auto* check = static_cast<const CrlCheck*>(
         X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), crl_check_index()));
     if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr &&
         check->stale_crl == config::StaleCrl::kWarn) {
+      if (ssl != nullptr) SSL_set_ex_data(ssl, forgave_stale_index(), &forgave_stale_marker);
       X509_STORE_CTX_set_error(ctx, X509_V_OK);
       return 1;
     }
+    remember_refusing_crl(ssl, X509_STORE_CTX_get0_current_crl(ctx));
     // Counted in handshakes only, not in re-checks of established connections.
     if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr && ssl != nullptr) {
       ++check->counters->stale_refused;
@@ -115,7 +118,7 @@ int verify_chain_counting_stale(X509_STORE_CTX* ctx, void* arg) {
   int ok = X509_verify_cert(ctx);
   auto* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  if (ok == 1 && ssl != nullptr && SSL_get_ex_data(ssl, stale_crl_index()) != nullptr) {
+  if (ok == 1 && ssl != nullptr && SSL_get_ex_data(ssl, forgave_stale_index()) != nullptr) {
     ++static_cast<CrlCheck*>(arg)->counters->stale_admitted;
   }
   return ok;
@@ -337,11 +340,11 @@ const X509* rejected_peer_certificate(const SSL* ssl) {
 }
 
 const CrlFile* refusing_crl(const SSL* ssl, const Context& ctx) {
-  // Under WARN the stale CRL is remembered too, but then refuses nobody.
   long result = SSL_get_verify_result(ssl);
   if (result != X509_V_ERR_CRL_HAS_EXPIRED && result != X509_V_ERR_CRL_NOT_YET_VALID)
     return nullptr;
-  return find_crl(ctx.crls, static_cast<const X509_CRL*>(SSL_get_ex_data(ssl, stale_crl_index())));
+  return find_crl(ctx.crls,
+                  static_cast<const X509_CRL*>(SSL_get_ex_data(ssl, refusing_crl_index())));
 }
 
 util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,
