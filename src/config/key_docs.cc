@@ -147,10 +147,11 @@ std::vector<KeyDoc> policy_docs() {
        .type = T::kEnum,
        .default_text = "WARN",
        .allowed = spellings<StaleCrl>(),
-       .doc = "A CRL past its nextUpdate: WARN logs it (once an hour) and keeps using it; REJECT "
-              "refuses peers of that issuer until a fresh CRL arrives.",
-       .not_implemented = "stale-CRL handling arrives with the revocation work; today a stale "
-                          "CRL is used as it is"},
+       .doc = "A CRL in revoked_dir past its nextUpdate: WARN logs it (when the policy is "
+              "loaded or reloaded), keeps using it (the certificates it lists stay refused) and "
+              "lets the other peers of that issuer in, counted; REJECT refuses peers whose "
+              "chain that CRL covers, naming the CRL file and its nextUpdate, until a fresh CRL "
+              "arrives (picked up without a restart)."},
       {.pattern = p + "revalidate_established",
        .type = T::kBool,
        .default_text = "true",

@@ -19,6 +19,7 @@ void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trig
                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
                    r.new_serial.empty() ? "none" : r.new_serial,
                    r.new_serial.empty() ? "-" : pki::format_time(r.new_not_after));
+      for (const auto& w : r.warnings) spdlog::warn("{}", w);
     } else {
       spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
                     r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
@@ -41,6 +42,10 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
                                                          tls::ContextRegistry& registry,
                                                          Connectors& connectors) {
   std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
+  // What the contexts built at start carry (a stale CRL), logged like a reload's.
+  for (const auto& [key, state] : registry.states()) {
+    for (const auto& w : state.warnings) spdlog::warn("{}", w);
+  }
   if (auto st = r->watch_files(); !st) return util::fail(st.error());
   return r;
 }

@@ -98,9 +98,9 @@ const Kind<X509_CRL, X509CrlPtr>& crl_kind() {
   return kind;
 }
 
-template <typename Ptr, typename Parse>
-util::Result<std::vector<Ptr>> load_dir(const std::filesystem::path& dir, const char* what,
-                                        Parse parse) {
+// Parses every file of dir in name order and hands each file's objects to add(file, objects).
+template <typename Parse, typename Add>
+util::Status load_dir(const std::filesystem::path& dir, const char* what, Parse parse, Add add) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
     return util::fail(dir.string() + ": no such folder; create it and put the " + what +
@@ -118,12 +118,22 @@ util::Result<std::vector<Ptr>> load_dir(const std::filesystem::path& dir, const 
   }
   if (ec) return util::fail(dir.string() + ": cannot list the folder: " + ec.message());
   std::sort(files.begin(), files.end());
-  std::vector<Ptr> out;
   for (const auto& file : files) {
     auto objects = parse(file);
     if (!objects) return util::fail(objects.error());
-    for (auto& object : *objects) out.push_back(std::move(object));
+    add(file, std::move(*objects));
   }
+  return {};
+}
+
+template <typename Ptr, typename Parse>
+util::Result<std::vector<Ptr>> load_dir_flat(const std::filesystem::path& dir, const char* what,
+                                             Parse parse) {
+  std::vector<Ptr> out;
+  auto st = load_dir(dir, what, parse, [&](const std::filesystem::path&, std::vector<Ptr> objects) {
+    for (auto& object : objects) out.push_back(std::move(object));
+  });
+  if (!st) return util::fail(st.error());
   return out;
 }
 
@@ -155,11 +165,21 @@ util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& pat
 }
 
 util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir) {
-  return load_dir<X509Ptr>(dir, "trusted CA certificate", load_certificates);
+  return load_dir_flat<X509Ptr>(dir, "trusted CA certificate", load_certificates);
 }
 
 util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path& dir) {
-  return load_dir<X509CrlPtr>(dir, "CRL", load_crls);
+  return load_dir_flat<X509CrlPtr>(dir, "CRL", load_crls);
+}
+
+util::Result<std::vector<CrlFromFile>> load_crl_files_dir(const std::filesystem::path& dir) {
+  std::vector<CrlFromFile> out;
+  auto st = load_dir(dir, "CRL", load_crls,
+                     [&](const std::filesystem::path& file, std::vector<X509CrlPtr> crls) {
+                       for (auto& crl : crls) out.push_back({file, std::move(crl)});
+                     });
+  if (!st) return util::fail(st.error());
+  return out;
 }
 
 util::Status check_key_matches(const X509* cert, const EVP_PKEY* key,

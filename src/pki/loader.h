@@ -51,6 +51,14 @@ util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& pat
 util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir);
 util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path& dir);
 
+// load_crls_dir() that keeps the file each CRL came from (one entry per CRL,
+// same order), so that messages about a CRL can name its file.
+struct CrlFromFile {
+  std::filesystem::path file;
+  X509CrlPtr crl;
+};
+util::Result<std::vector<CrlFromFile>> load_crl_files_dir(const std::filesystem::path& dir);
+
 // OK when key is the private half of cert's public key. Otherwise:
 // "KEY_SOURCE does not match the certificate in CERT_SOURCE (SUBJECT); use the
 // key the certificate was issued for, or reissue the certificate".

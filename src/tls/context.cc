@@ -38,14 +38,92 @@ void remember_rejected(X509_STORE_CTX* ctx) {
   SSL_set_ex_data(ssl, rejected_index(), pki::up_ref(leaf).release());
 }
 
+// What the verify callbacks of a context need to know of its CRLs; owned by
+// the ex_data of the SSL_CTX's X509_STORE, so it lives as long as the store,
+// and a verification on that store outside a handshake finds it too.
+struct CrlCheck {
+  config::StaleCrl stale_crl = config::StaleCrl::kWarn;
+  std::shared_ptr<CrlCounters> counters;  // Context::crl_counters
+};
+
+void free_crl_check(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                    void* /*argp*/) {
+  std::unique_ptr<CrlCheck> owned(static_cast<CrlCheck*>(ptr));
+}
+
+int crl_check_index() {
+  static const int index =
+      X509_STORE_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl_check);
+  return index;
+}
+
+void free_crl(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+              void* /*argp*/) {
+  pki::X509CrlPtr owned(static_cast<X509_CRL*>(ptr));
+}
+
+// The CRL whose dates made a connection's chain verification refuse the
+// peer: refusing_crl(). Verification stops there, so there is one at most.
+int refusing_crl_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl);
+  return index;
+}
+
+// Set (to a marker, owning nothing) when stale_crl=WARN forgave a stale CRL.
+int forgave_stale_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int forgave_stale_marker = 0;
+
+void remember_refusing_crl(SSL* ssl, X509_CRL* crl) {
+  if (ssl == nullptr || crl == nullptr || SSL_get_ex_data(ssl, refusing_crl_index()) != nullptr)
+    return;
+  X509_CRL_up_ref(crl);
+  SSL_set_ex_data(ssl, refusing_crl_index(), pki::X509CrlPtr(crl).release());
+}
+
 // A CA for which revoked_dir holds no CRL is not an error: revocation is
 // checked where a CRL exists (the leaf's and the chain's issuers alike).
-int verify_allow_missing_crl(int ok, X509_STORE_CTX* ctx) {
-  if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+// A CRL past its nextUpdate is forgiven under stale_crl=WARN: OpenSSL goes on
+// to use it, so the certificates it lists are still refused (icinga2 #8501:
+// a stale CRL must not take the service down).
+int verify_peer(int ok, X509_STORE_CTX* ctx) {
+  int error = X509_STORE_CTX_get_error(ctx);
+  if (ok == 0 && error == X509_V_ERR_UNABLE_TO_GET_CRL) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
     return 1;
   }
+  if (ok == 0 && (error == X509_V_ERR_CRL_HAS_EXPIRED || error == X509_V_ERR_CRL_NOT_YET_VALID)) {
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    const auto* check = static_cast<const CrlCheck*>(
+        X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), crl_check_index()));
+    if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr &&
+        check->stale_crl == config::StaleCrl::kWarn) {
+      if (ssl != nullptr) SSL_set_ex_data(ssl, forgave_stale_index(), &forgave_stale_marker);
+      X509_STORE_CTX_set_error(ctx, X509_V_OK);
+      return 1;
+    }
+    remember_refusing_crl(ssl, X509_STORE_CTX_get0_current_crl(ctx));
+    // Counted in handshakes only, not in re-checks of established connections.
+    if (error == X509_V_ERR_CRL_HAS_EXPIRED && check != nullptr && ssl != nullptr) {
+      ++check->counters->stale_refused;
+    }
+  }
   if (ok == 0) remember_rejected(ctx);
+  return ok;
+}
+
+// Runs the chain verification (with verify_peer per certificate) and counts
+// the peers that passed it on a stale CRL: only here is "passed" known.
+int verify_chain_counting_stale(X509_STORE_CTX* ctx, void* arg) {
+  int ok = X509_verify_cert(ctx);
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ok == 1 && ssl != nullptr && SSL_get_ex_data(ssl, forgave_stale_index()) != nullptr) {
+    ++static_cast<CrlCheck*>(arg)->counters->stale_admitted;
+  }
   return ok;
 }
 
@@ -228,18 +306,26 @@ class Builder {
           " does not exist; create it and put the CA certificates of your peers into it");
     }
     if (std::filesystem::is_directory(policy_.revoked_dir, ec)) {
-      auto crls = pki::load_crls_dir(policy_.revoked_dir);
+      auto crls = load_crl_files(policy_.revoked_dir, clock_.now());
       if (!crls) return util::fail(crls.error().prefixed(key_prefix_ + "revoked_dir"));
-      for (const auto& crl : *crls) X509_STORE_add_crl(store, crl.get());
-      ctx.has_crls = !crls->empty();
+      for (const auto& crl : *crls) X509_STORE_add_crl(store, crl.crl.get());
+      ctx.crls = std::move(*crls);
+      ctx.has_crls = !ctx.crls.empty();
       if (ctx.has_crls)
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
+    auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters});
+    if (X509_STORE_set_ex_data(store, crl_check_index(), check.get()) != 1) {
+      return util::fail(pki::openssl_error("cannot attach the CRL policy to the SSL context"));
+    }
+    SSL_CTX_set_cert_verify_callback(ssl, verify_chain_counting_stale, check.release());
+    // Also for verifications on this store outside a handshake (re-validation).
+    X509_STORE_set_verify_cb(store, policy_.trust_all ? verify_trust_all : verify_peer);
     int mode = SSL_VERIFY_PEER;
     if (side_ == Side::kServer && policy_.client_auth == config::ClientAuth::kRequire) {
       mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
-    SSL_CTX_set_verify(ssl, mode, policy_.trust_all ? verify_trust_all : verify_allow_missing_crl);
+    SSL_CTX_set_verify(ssl, mode, policy_.trust_all ? verify_trust_all : verify_peer);
     return {};
   }
 
@@ -268,6 +354,14 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
 
 const X509* rejected_peer_certificate(const SSL* ssl) {
   return static_cast<const X509*>(SSL_get_ex_data(ssl, rejected_index()));
+}
+
+const CrlFile* refusing_crl(const SSL* ssl, const Context& ctx) {
+  long result = SSL_get_verify_result(ssl);
+  if (result != X509_V_ERR_CRL_HAS_EXPIRED && result != X509_V_ERR_CRL_NOT_YET_VALID)
+    return nullptr;
+  return find_crl(ctx.crls,
+                  static_cast<const X509_CRL*>(SSL_get_ex_data(ssl, refusing_crl_index())));
 }
 
 util::Result<std::shared_ptr<const Context>> build_context(const config::Policy& policy, Side side,

@@ -9,6 +9,7 @@ void record_certificate(PolicyState& state, const Context& ctx, util::SystemTime
   state.serial = ctx.certificate ? ctx.certificate->serial_hex : "";
   state.not_after = ctx.certificate ? ctx.certificate->not_after : util::SystemTime{};
   state.loaded_at = now;
+  state.warnings = crl_warnings(ctx, now);
 }
 
 }  // namespace
@@ -76,6 +77,7 @@ std::vector<ReloadReport> ContextRegistry::rebuild(
       r.ok = true;
       r.new_serial = (*ctx)->certificate ? (*ctx)->certificate->serial_hex : "";
       r.new_not_after = (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
+      r.warnings = crl_warnings(**ctx, clock_.now());
       slot.entry->publish(*ctx);
       r.changed = true;
       record_certificate(slot.state, **ctx, clock_.now());

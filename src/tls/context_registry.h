@@ -40,6 +40,7 @@ struct PolicyState {
   std::string serial;      // of the certificate now served ("" if none)
   util::SystemTime not_after{};
   util::SystemTime loaded_at{};
+  std::vector<std::string> warnings;  // about the context now served, to log (crl_warnings)
 };
 
 struct ReloadReport {
@@ -50,6 +51,8 @@ struct ReloadReport {
   std::string old_serial, new_serial;
   util::SystemTime new_not_after{};
   std::string error;  // when !ok: names key and file
+  // When ok: about the new context, to log (a stale CRL: crl_warnings).
+  std::vector<std::string> warnings;
 };
 
 class ContextRegistry {

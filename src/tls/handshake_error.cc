@@ -8,6 +8,33 @@
 #include "util/strings.h"
 
 namespace tlsgate::tls {
+namespace {
+
+// Why a CRL in revoked_dir refused the peer (its dates), and what to do.
+std::string explain_crl_refusal(long verify, const CrlFile* crl, const config::Policy& p) {
+  const std::string key = "ssl.policy." + p.scope + ".";
+  const std::string dir = p.revoked_dir.string();
+  if (verify == X509_V_ERR_CRL_HAS_EXPIRED) {
+    std::string which = crl ? "the CRL " + crl->file.string() + " from " + crl->issuer +
+                                  " is stale (its nextUpdate " +
+                                  (crl->next_update ? pki::format_time(*crl->next_update) : "?") +
+                                  " has passed)"
+                            : "a CRL in " + dir + " is stale (its nextUpdate has passed)";
+    return which + " and " + key + "stale_crl is " + config::to_string(p.stale_crl) + "; " +
+           (crl ? stale_crl_fix(p, *crl)
+                : "put a fresh CRL from the issuer into " + dir + "; tlsgate reloads it");
+  }
+  std::string which = crl ? "the CRL " + crl->file.string() + " from " + crl->issuer +
+                                " is not valid until " + pki::format_time(crl->last_update) +
+                                " (its lastUpdate)"
+                          : "a CRL in " + dir + " is not valid yet (its lastUpdate is ahead)";
+  return which +
+         ": this machine's clock is behind, or the CA dated the CRL ahead; fix the clock (NTP), "
+         "or put a CRL with a current lastUpdate into " +
+         dir;
+}
+
+}  // namespace
 
 std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer) {
   unsigned long first = ERR_peek_error();
@@ -46,6 +73,10 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
         const char* host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(const_cast<SSL*>(ssl)), 0);
         return what + " from " + peer + " does not name " + (host ? host : "the dialled address") +
                "; reissue it with that name, or set upstream_server_name to a name it has";
+      }
+      if (verify == X509_V_ERR_CRL_HAS_EXPIRED || verify == X509_V_ERR_CRL_NOT_YET_VALID) {
+        return what + " from " + peer +
+               " refused: " + explain_crl_refusal(verify, refusing_crl(ssl, ctx), p);
       }
       return what + " from " + peer + " failed verification against " + key +
              "trusted_dir: " + X509_verify_cert_error_string(verify);

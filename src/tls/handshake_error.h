@@ -5,6 +5,11 @@
 // e.g. "client offered no TLS version that ssl.policy.pg.tls_versions allows
 // (TLSv1.2,TLSv1.3)" or "certificate_unknown from 10.0.0.7: the client does
 // not trust our certificate (issuer CN=Demo CA)" — never a bare OpenSSL code.
+// A peer refused for a CRL's dates gets the CRL file, its date and the fix:
+// "client certificate CN=app1 from 10.0.0.7 refused: the CRL
+// /c/revoked/ca.crl from CN=Demo CA is stale (its nextUpdate 2026-01-02
+// 03:04:05 UTC has passed) and ssl.policy.db.stale_crl is REJECT; put a fresh
+// CRL from CN=Demo CA into /c/revoked; tlsgate reloads it".
 #pragma once
 
 #include <string>

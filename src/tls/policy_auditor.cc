@@ -329,11 +329,15 @@ void PolicyAuditor::check_revoked() {
       const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
       time_t now = std::chrono::system_clock::to_time_t(clock_.now());
       if (next != nullptr && X509_cmp_time(next, &now) < 0) {
+        bool reject = policy_.stale_crl == config::StaleCrl::kReject;
         error("revoked_dir",
-              fmt::format("CRL {} from {} is stale: its nextUpdate has passed; peers it should "
-                          "block may be let in, and STRICT checks fail",
-                          entry.path().string(), issuer),
-              "fetch a fresh CRL from the CA and replace the file");
+              fmt::format("CRL {} from {} is stale: its nextUpdate {} has passed; {}: {}",
+                          entry.path().string(), issuer,
+                          pki::format_time(pki::to_system_time(next)), key("stale_crl"),
+                          reject ? "REJECT refuses every peer with a certificate from that CA"
+                                 : "WARN still uses it (the certificates it lists stay "
+                                   "refused), but certificates revoked since get in"),
+              "fetch a fresh CRL from the CA and replace the file; tlsgate reloads it");
       }
       const X509* signer = nullptr;
       for (const auto& ca : trusted_) {

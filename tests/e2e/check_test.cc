@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_helpers.h"
+#include "pki/certificate_info.h"
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
@@ -370,17 +371,24 @@ TEST_F(CheckCrl, FreshCrlIsClean) {
 }
 
 TEST_F(CheckCrl, StaleCrl) {
-  auto now = std::chrono::system_clock::now();
+  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   write_crl({}, now - 8 * 24h, now - 24h);
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
-  EXPECT_EQ(
-      r.out,
-      "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
-          " from /O=tlsgate/CN=Example CA is stale: its nextUpdate has passed; peers it should "
-          "block may be let in, and STRICT checks fail; fetch a fresh CRL from the CA and "
-          "replace the file\n" +
-          summary("1 policy (bolt)", 1, 0) + "\n");
+  EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
+                       " from /O=tlsgate/CN=Example CA is stale: its nextUpdate " +
+                       pki::format_time(now - 24h) +
+                       " has passed; ssl.policy.bolt.stale_crl: WARN still uses it (the "
+                       "certificates it lists stay refused), but certificates revoked since get "
+                       "in; fetch a fresh CRL from the CA and replace the file; tlsgate reloads "
+                       "it\n" +
+                       summary("1 policy (bolt)", 1, 0) + "\n");
+  // Under REJECT, check says that peers of that CA are refused.
+  conf(std::string(kTourConf) + "ssl.policy.bolt.stale_crl=REJECT\n");
+  Proc reject = check();
+  EXPECT_EQ(reject.code, 1) << describe(reject);
+  EXPECT_THAT(reject.out, HasSubstr("has passed; ssl.policy.bolt.stale_crl: REJECT refuses every "
+                                    "peer with a certificate from that CA; fetch a fresh CRL"));
   // openssl agrees the CRL has expired.
   Proc o = shell(
       "openssl verify -crl_check -CAfile ca/ca.crt -CRLfile certificates/bolt/revoked/ca.crl "

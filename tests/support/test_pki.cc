@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "util/atomic_file.h"
 
@@ -72,6 +73,17 @@ void write_key(const std::filesystem::path& path, const EVP_PKEY* key) {
   if (auto st = pki::write_private_key(path, key, 0600); !st) {
     throw std::runtime_error(st.error().message());
   }
+}
+
+void write_crl(const std::filesystem::path& path, const TestCa& ca,
+               const std::vector<const X509*>& revoked, util::SystemTime last_update,
+               util::SystemTime next_update) {
+  auto crl =
+      value_or_throw(pki::create_crl(ca.ca.cert.get(), ca.ca.key.get(), revoked,
+                                     util::SystemClock::instance(), last_update, next_update));
+  auto pem = value_or_throw(pki::crl_pem(crl.get()));
+  if (auto st = util::write_file_atomic(path, pem, 0644); !st)
+    throw std::runtime_error(st.error().message());
 }
 
 }  // namespace tlsgate::test

@@ -194,6 +194,27 @@ TEST_F(PkiLoader, CrlFolderReadsEveryFile) {
   EXPECT_EQ(load_crls_dir(revoked.path()).value().size(), 2u);
 }
 
+TEST_F(PkiLoader, CrlFilesKeepTheirFileInNameOrder) {
+  test::TempDir revoked;
+  auto crl =
+      create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance()).value();
+  auto pem = crl_pem(crl.get()).value();
+  test::write_text(revoked / "b.crl", pem + pem);  // two CRLs in one file
+  test::write_text(revoked / "a.der", crl_der(crl.get()).value());
+  test::write_text(revoked / ".hidden", "skipped\n");
+  auto files = load_crl_files_dir(revoked.path());
+  ASSERT_TRUE(files) << files.error().message();
+  ASSERT_EQ(files->size(), 3u);
+  EXPECT_EQ((*files)[0].file, revoked / "a.der");
+  EXPECT_EQ((*files)[1].file, revoked / "b.crl");
+  EXPECT_EQ((*files)[2].file, revoked / "b.crl");
+  for (const auto& f : *files) EXPECT_EQ(X509_CRL_cmp(f.crl.get(), crl.get()), 0);
+  test::write_text(revoked / "c.crl", "garbage\n");
+  auto bad = load_crl_files_dir(revoked.path());
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message(), StartsWith((revoked / "c.crl").string() + ": not a PEM"));
+}
+
 TEST_F(PkiLoader, KeyMatchesItsCertificateOnly) {
   EXPECT_TRUE(check_key_matches(leaf_.cert.get(), leaf_.key.get(), "public.crt", "private.key"));
   auto other = test::make_leaf(ca_, {"db2"});

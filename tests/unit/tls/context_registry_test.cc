@@ -107,5 +107,31 @@ TEST_F(RegistryTest, ASubscriptionMayOutliveItsRegistry) {
   moved.reset();  // under ASan: no use after free
 }
 
+// A stale CRL is something to log at start and at every reload until a
+// fresh one replaces it.
+TEST_F(RegistryTest, StaleCrlIsAWarningOfTheStateAndOfTheReload) {
+  using namespace std::chrono_literals;
+  auto now = std::chrono::system_clock::now();
+  const auto& revoked = policies_["bolt"].revoked_dir;
+  test::write_crl(revoked / "ca.crl", ca_, {}, now - 48h, now - 24h);
+  registry_.acquire(policies_["bolt"], Side::kServer).value();
+  auto warnings = registry_.states().begin()->second.warnings;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].rfind("ssl.policy.bolt.revoked_dir: CRL " + (revoked / "ca.crl").string() +
+                                  " from CN=Reload CA,O=tlsgate is stale",
+                              0),
+            0u)
+      << warnings[0];
+  auto reports = registry_.reload(policies_);
+  ASSERT_TRUE(reports[0].ok) << reports[0].error;
+  EXPECT_EQ(reports[0].warnings, warnings);
+
+  test::write_crl(revoked / "ca.crl", ca_, {}, now - 1h, now + 24h);
+  reports = registry_.reload(policies_);
+  ASSERT_TRUE(reports[0].ok) << reports[0].error;
+  EXPECT_TRUE(reports[0].warnings.empty());
+  EXPECT_TRUE(registry_.states().begin()->second.warnings.empty());
+}
+
 }  // namespace
 }  // namespace tlsgate::tls
