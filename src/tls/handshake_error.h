@@ -17,4 +17,11 @@ namespace tlsgate::tls {
 
 std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer);
 
+// The sentence for a peer certificate `cert` that chain verification under
+// `ctx` refused with `verify_error` (X509_V_ERR_*) — a handshake's and a
+// re-check's (tls/revalidate.h) alike. `host`: the name the certificate had
+// to carry, for a hostname mismatch (null: "the dialled address").
+std::string explain_verify_failure(long verify_error, const X509* cert, const Context& ctx,
+                                   const std::string& peer, const char* host);
+
 }  // namespace tlsgate::tls
