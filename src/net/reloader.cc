@@ -38,8 +38,10 @@ Reloader::~Reloader() { stop(); }
 
 util::Result<std::unique_ptr<Reloader>> Reloader::create(config::Config config,
                                                          tls::ContextRegistry& registry,
-                                                         Connectors& connectors) {
+                                                         Connectors& connectors,
+                                                         UserMapObserver on_user_map) {
   std::unique_ptr<Reloader> r(new Reloader(std::move(config), registry, connectors));
+  r->on_user_map_ = std::move(on_user_map);
   if (auto st = r->watch_files(); !st) return util::fail(st.error());
   return r;
 }
@@ -86,6 +88,7 @@ void Reloader::reload_user_maps(const std::string& only) {
     spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
                  map->size());
     c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
+    if (on_user_map_) on_user_map_(*c);
   }
 }
 

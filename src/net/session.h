@@ -10,6 +10,11 @@
 // directions are done, on an error, on the idle timeout or at shutdown.
 // A Session lives on one event loop thread and keeps itself alive through
 // shared_from_this() while an operation is pending.
+//
+// Re-validation (session_revalidate.cc): given its worker's SessionTable
+// (track_in), a session lists itself there once a peer passed its checks and
+// leaves it when it ends; the table asks it to check again when its
+// policies, its user_map or its peer's certificate change (revalidate()).
 #pragma once
 
 #include <array>
@@ -23,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/connector_runtime.h"
+#include "net/session_table.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
@@ -30,7 +36,7 @@
 
 namespace tlsgate::net {
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public std::enable_shared_from_this<Session>, public TrackedSession {
  public:
   // `peer`: the client's address, as accept(2) reported it.
   Session(boost::asio::io_context& loop, ConnectorRuntime& connector,
@@ -42,6 +48,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   // Ends the session now (shutdown deadline passed).
   void abort();
+  // The worker's table this session lists itself in once established
+  // (null: none); set before start().
+  void track_in(SessionTable* table) { sessions_ = table; }
+  void revalidate(const Revalidation& what) override;
 
  private:
   static constexpr size_t kBufferSize = size_t{64} * 1024;
@@ -77,7 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void mysql_read(bool from_client);
   void mysql_read_client() { mysql_read(true); }
   void mysql_read_backend() { mysql_read(false); }
-  std::string user_refusal(std::string_view user) const;
+  std::string user_refusal(std::string_view user);
   void start_client_tls();
   void fail_tls_setup(bool upstream);
   void client_handshake();
@@ -103,6 +113,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void arm_deadline(config::Seconds timeout, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
+  // session_revalidate.cc: lists the session once the peer on `side` passed
+  // its checks; false when a context published meanwhile refused it (closed).
+  bool on_peer_checked(tls::Side side);
+  bool recheck(tls::Side side, std::string_view trigger);
+  void close_revalidated(const std::string& why);
 
   ConnectorRuntime& connector_;
   // Each socket before its Stream, which works on the socket's fd.
@@ -128,6 +143,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Direction down_;                  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
+  SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
+  bool client_checked_ = false;         // the client passed its peer checks
+  bool upstream_checked_ = false;       // the backend passed its peer checks
+  std::optional<std::string> db_user_;  // the database user user_map admitted
 };
 
 }  // namespace tlsgate::net
