@@ -27,7 +27,8 @@ struct ConnectorStats {
   std::atomic<uint64_t> plaintext_refused{0};
   std::atomic<uint64_t> users_refused{0};       // user_map said no
   std::atomic<uint64_t> tls_setup_failures{0};  // no memory for a TLS session or its BIO
-  std::atomic<uint64_t> revalidation_closed{0};  // established, then refused by a re-check
+  // Established, then refused by a re-check (revalidate_established).
+  std::atomic<uint64_t> revalidation_closed{0};
   std::atomic<uint32_t> active{0};
 };
 

@@ -344,10 +344,10 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     });
   });
   auto on_user_map = [gate](const ConnectorRuntime& c) {
-    gate->on_every_worker([&c, trigger = user_map_key(c.settings.name) + " was reloaded"](
-                              SessionTable& t) {
-      t.revalidate_connector(c, {.kind = Revalidation::Kind::kUserMap, .trigger = trigger});
-    });
+    gate->on_every_worker(
+        [&c, trigger = user_map_key(c.settings.name) + " was reloaded"](SessionTable& t) {
+          t.revalidate_connector(c, {.kind = Revalidation::Kind::kUserMap, .trigger = trigger});
+        });
   };
   auto reloader = Reloader::create(config, impl->registry, impl->connectors, on_user_map);
   if (!reloader) return util::fail(reloader.error());
