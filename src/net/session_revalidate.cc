@@ -43,7 +43,8 @@ bool Session::recheck(tls::Side side, std::string_view trigger) {
                      : tls::connected_peer(upstream_->ssl(),
                                            config::to_string(connector_.settings.upstream_address),
                                            connector_.settings.upstream_server_name);
-  auto checked = tls::recheck_peer(peer, *ctx, std::chrono::system_clock::now());
+  auto checked = tls::recheck_peer(peer, *ctx, std::chrono::system_clock::now(),
+                                   server ? client_ctx_.get() : upstream_ctx_.get());
   if (checked) return true;
   close_revalidated(fmt::format("after {}: {}", trigger, checked.error().message()));
   return false;

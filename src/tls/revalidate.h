@@ -24,9 +24,14 @@
 // peer's leaf and the chain it sent for as long as it lives, so a session
 // holds nothing extra. The chain a server sees excludes the client's leaf;
 // the chain a client sees starts with the backend's leaf (OpenSSL's
-// SSL_get_peer_cert_chain), either is fine as the untrusted set. A resumed
-// session keeps the leaf but not the chain: its intermediates must then be in
-// trusted_dir, as they are when the CA issues leaves directly.
+// SSL_get_peer_cert_chain), either is fine as the untrusted set.
+//
+// A resumed session (a TLS 1.3 ticket) keeps the leaf but not the chain the
+// peer sent first. When its issuer is in trusted_dir nothing is lost. When
+// it is not (an intermediate the client sent), and `admitted` — the context
+// the session was admitted with — cannot build the chain either, the leaf is
+// checked alone: its validity and the CRLs of revoked_dir from its issuer.
+// What cannot be seen then is a CA further up that lost its trust.
 #pragma once
 
 #include <optional>
@@ -48,14 +53,17 @@ struct ConnectedPeer {
   // A backend's: the name dialled (upstream_server_name), checked when the
   // context's policy says verify_hostname. "" for a client.
   std::string expected_name;
+  bool resumed = false;  // a resumed session: `sent` is empty
 };
 
 // The peer of an SSL whose handshake completed; the pointers live as long as the SSL.
 ConnectedPeer connected_peer(const SSL* ssl, std::string address, std::string expected_name = {});
 
-// The peer's identity as `ctx` maps it, or why `ctx` would refuse it at `now`.
+// The peer's identity as `ctx` maps it, or why `ctx` would refuse it at
+// `now`. `admitted`: the context the connection was admitted with (for a
+// resumed session, see above); null: none known.
 util::Result<PeerIdentity> recheck_peer(const ConnectedPeer& peer, const Context& ctx,
-                                        util::SystemTime now);
+                                        util::SystemTime now, const Context* admitted = nullptr);
 
 // When a peer that verified stops verifying by time alone: the earliest
 // notAfter of its leaf and of the chain it verified with

@@ -11,6 +11,8 @@
 #include "pki/certificate_info.h"
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
+#include "pki/loader.h"
+#include "pki/x509_build.h"
 #include "support/temp_dir.h"
 #include "tls_fixture.h"
 #include "util/strings.h"
@@ -224,6 +226,90 @@ TEST_F(RecheckTest, BackendNameIsCheckedWhenThePolicySaysSo) {
                 "upstream_server_name to a name it has");
   client_.verify_hostname = false;
   EXPECT_EQ(client_recheck(client_, "db.other.test"), "");
+}
+
+// A CA issued by `root` (make_test_ca() re-signed), for chains with an intermediate.
+test::TestCa intermediate_ca(const test::TestCa& root, const std::string& name) {
+  auto ca = test::make_test_ca(name);
+  X509* x = ca.ca.cert.get();
+  X509_set_issuer_name(x, X509_get_subject_name(root.ca.cert.get()));
+  pki::X509ExtensionPtr self_aki(
+      X509_delete_ext(x, X509_get_ext_by_NID(x, NID_authority_key_identifier, -1)));
+  auto aki =
+      pki::make_extension(NID_authority_key_identifier, "keyid:always", root.ca.cert.get(), x);
+  EXPECT_TRUE(aki) << aki.error().message();
+  X509_add_ext(x, aki->get(), -1);
+  X509_sign(x, root.ca.key.get(), EVP_sha256());
+  // Parsed again: OpenSSL cached the certificate as self-signed.
+  auto pem = pki::certificate_pem(x);
+  auto parsed = pki::parse_certificates(*pem, name);
+  EXPECT_TRUE(parsed) << parsed.error().message();
+  ca.ca.cert = std::move(parsed->front());
+  return ca;
+}
+
+// A client whose certificate comes from an intermediate it sends along (the
+// server trusts only the root), re-checked after it resumed its session: the
+// resumed SSL no longer holds the chain the client sent.
+class ResumedRecheckTest : public RecheckTest {
+ protected:
+  void SetUp() override {
+    inter_ = intermediate_ca(ca_, "Recheck Intermediate");
+    client_leaf_ = test::make_leaf(inter_, {"app1"}, false, true);
+    test::write_text(client_.public_certificate, *pki::certificate_pem(client_leaf_.cert.get()) +
+                                                     *pki::certificate_pem(inter_.ca.cert.get()));
+    test::write_key(client_.private_key, client_leaf_.key.get());
+    connect();
+    if (HasFatalFailure()) return;
+    ASSERT_EQ(conn_->server_to_client("ticket"), "");  // TLS 1.3 tickets come after the handshake
+    auto session = conn_->session();
+    conn_ =
+        std::make_unique<MemoryConnection>(*server_ctx_, *client_ctx_, "localhost", session.get());
+    auto outcome = conn_->handshake();
+    ASSERT_TRUE(outcome.ok()) << outcome.server_error << " / " << outcome.client_error;
+    ASSERT_TRUE(conn_->resumed());
+    ASSERT_EQ(conn_->client_to_server("x"), "");
+  }
+
+  // The server's re-check of the resumed client under `policy`, admitted by server_ctx_.
+  std::string resumed_recheck(const config::Policy& policy) {
+    auto ctx = build(policy, Side::kServer);
+    if (!ctx) return "policy did not build";
+    auto peer = connected_peer(conn_->server(), kClientAddress);
+    EXPECT_TRUE(peer.resumed);
+    auto r = recheck_peer(peer, *ctx, std::chrono::system_clock::now(), server_ctx_.get());
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    return r ? std::string() : r.error().message();
+  }
+
+  test::TestCa inter_;
+};
+
+TEST_F(ResumedRecheckTest, AResumedClientStaysWhenNothingAboutItChanged) {
+  EXPECT_EQ(resumed_recheck(server_), "");
+}
+
+TEST_F(ResumedRecheckTest, AResumedClientRevokedByItsIntermediatesCrlIsRefused) {
+  auto crl = pki::create_crl(inter_.ca.cert.get(), inter_.ca.key.get(), {client_leaf_.cert.get()},
+                             util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  test::write_text(server_.revoked_dir / "inter.crl", *pki::crl_pem(crl->get()));
+  EXPECT_EQ(resumed_recheck(server_),
+            std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
+                " failed verification against ssl.policy.srv.trusted_dir: certificate revoked");
+}
+
+TEST_F(ResumedRecheckTest, AResumedClientWhoseIntermediateIsTrustedNoMoreIsRefused) {
+  // Trusted directly, the intermediate builds the chain; then it is removed.
+  test::write_cert(server_.trusted_dir / "inter.crt", inter_.ca.cert.get());
+  auto admitted = build(server_, Side::kServer);
+  std::filesystem::remove(server_.trusted_dir / "inter.crt");
+  auto ctx = build(server_, Side::kServer);
+  auto r = recheck_peer(connected_peer(conn_->server(), kClientAddress), *ctx,
+                        std::chrono::system_clock::now(), admitted.get());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("unable to get local issuer certificate"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(CertificateSha256, IsTheDigestOfTheDer) {
