@@ -157,9 +157,7 @@ std::vector<KeyDoc> policy_docs() {
        .default_text = "true",
        .doc = "Check established connections again when trust material, allow-lists, pins or a "
               "peer's revocation status change, or its certificate expires; close those that "
-              "would now be refused.",
-       .not_implemented = "re-validation arrives with the revocation work; today established "
-                          "connections keep the checks of their handshake"},
+              "would now be refused."},
       {.pattern = p + "implicit_trust_renewed",
        .type = T::kBool,
        .default_text = "true",

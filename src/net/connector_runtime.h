@@ -32,6 +32,8 @@ struct ConnectorStats {
   std::atomic<uint64_t> peers_revoked{0};               // refused: OCSP says revoked
   std::atomic<uint64_t> revocation_unknown_refused{0};  // STRICT: no status could be had
   std::atomic<uint64_t> revocation_soft_fails{0};       // IF_PRESENT: let in without a status
+  // Established, then refused by a re-check (revalidate_established).
+  std::atomic<uint64_t> revalidation_closed{0};
   std::atomic<uint32_t> active{0};
 };
 

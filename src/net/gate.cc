@@ -23,6 +23,7 @@
 #include "net/ocsp_engine.h"
 #include "net/reloader.h"
 #include "net/session.h"
+#include "net/session_table.h"
 #include "tls/context_registry.h"
 #include "util/fd.h"
 #include "util/fd_limit.h"
@@ -38,6 +39,9 @@ namespace {
 
 struct Worker {
   asio::io_context loop{1};
+  // Its established sessions; destroyed before the loop (detaching those
+  // whose handlers the loop still holds).
+  SessionTable sessions{loop};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   // Filled by accept(2) for each acceptor's pending accept, so a session
   // knows its peer without a getpeername(2).
@@ -99,6 +103,8 @@ struct Gate::Impl {
   std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
   std::unique_ptr<Reloader> reloader;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Registry reports to the workers' session tables; dropped before them.
+  tls::ContextRegistry::Subscription revalidation;
   asio::io_context control{1};
   // Added in create(), before the ports open: a signal that arrives before
   // run() waits for it is held, not fatal.
@@ -116,6 +122,8 @@ struct Gate::Impl {
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
   void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
+  // Runs job(table) on every worker's loop, for its own session table.
+  void on_every_worker(std::function<void(SessionTable&)> job);
   int drain_result = 0;
 };
 
@@ -211,7 +219,9 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         socket.close(ignored);
       } else {
         trimmer.saw(open + 1);
-        std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit())->start();
+        auto session = std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit());
+        session->track_in(&w.sessions);
+        session->start();
       }
     }
     accept(w, acceptor, peer, c);
@@ -319,6 +329,11 @@ void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer
   });
 }
 
+void Gate::Impl::on_every_worker(std::function<void(SessionTable&)> job) {
+  auto shared = std::make_shared<const std::function<void(SessionTable&)>>(std::move(job));
+  for (auto& w : workers) asio::post(w->loop, [shared, &table = w->sessions] { (*shared)(table); });
+}
+
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
@@ -351,7 +366,22 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     impl->ocsp->wait_first(kFirstStapleWait);
   }
   if (auto st = impl->bind_all(); !st) return util::fail(st.error());
-  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors);
+  // Re-validation: each publication is walked on the workers, after it.
+  Impl* gate = impl.get();
+  impl->revalidation = impl->registry.subscribe([gate](const tls::ReloadReport& r) {
+    std::string trigger = fmt::format("ssl.policy.{} ({}) was reloaded", r.scope,
+                                      r.side == tls::Side::kServer ? "incoming" : "outgoing");
+    gate->on_every_worker([scope = r.scope, side = r.side, trigger](SessionTable& t) {
+      t.revalidate_policy(scope, side, trigger);
+    });
+  });
+  auto on_user_map = [gate](const ConnectorRuntime& c) {
+    gate->on_every_worker(
+        [&c, trigger = user_map_key(c.settings.name) + " was reloaded"](SessionTable& t) {
+          t.revalidate_connector(c, {.kind = Revalidation::Kind::kUserMap, .trigger = trigger});
+        });
+  };
+  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors, on_user_map);
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
   // Everything but the connections is open now.
@@ -367,6 +397,14 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
 
 const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
   return impl_->connectors;
+}
+
+void Gate::close_peers(const std::string& scope, tls::Side side,
+                       std::function<bool(const X509& leaf)> matches, std::string reason) {
+  impl_->on_every_worker([scope, side, matches = PeerMatch(std::move(matches)),
+                          reason = std::move(reason)](SessionTable& t) {
+    t.close_peers(scope, side, matches, reason);
+  });
 }
 
 void Gate::reload() {

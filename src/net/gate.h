@@ -20,13 +20,26 @@
 // Reload: a change to a file or folder a policy names rebuilds that policy's
 // contexts after server.reload_settle; SIGHUP and reload() re-read the whole
 // config. New connections get the new context, established ones keep theirs.
+//
+// Re-validation (ssl.policy.<scope>.revalidate_established, default true):
+// each new context a reload publishes for a policy, and each new user_map of
+// a connector, is applied to the established connections too — each worker
+// checks its own sessions of that policy again on its thread
+// (net/session_table.h, tls/revalidate.h) and closes those that would now be
+// refused, one log line each; as it does when a peer's certificate expires.
+// close_peers() is the same for a peer certificate found revoked.
 #pragma once
 
+#include <openssl/types.h>
+
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/settings.h"
 #include "net/connector_runtime.h"
+#include "tls/context.h"
 #include "util/result.h"
 
 namespace tlsgate::net {
@@ -51,6 +64,19 @@ class Gate {
   void reload();
 
   const std::vector<std::unique_ptr<ConnectorRuntime>>& connectors() const;
+
+  // For the revocation engine: closes every established connection of
+  // policy `scope` on `side` (kServer: its clients, kClient: its backends)
+  // whose peer's leaf certificate `matches`, when the policy re-validates
+  // (revalidate_established). `reason` is the refusal in a handshake
+  // refusal's words, e.g. "client certificate CN=app1 (serial 1f) is revoked
+  // (OCSP, http://ocsp.example/)"; each closing logs "connector C: client
+  // ADDR (identity "I"): closed by re-validation after a revocation check:
+  // REASON". Any thread; returns at once, the workers close shortly after.
+  // `matches` runs on every worker thread, concurrently: it must only read
+  // (compare tls::certificate_sha256(leaf) with the revoked one, say).
+  void close_peers(const std::string& scope, tls::Side side,
+                   std::function<bool(const X509& leaf)> matches, std::string reason);
 
  private:
   struct Impl;

@@ -40,8 +40,10 @@ Reloader::~Reloader() { stop(); }
 
 util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& config,
                                                          tls::ContextRegistry& registry,
-                                                         Connectors& connectors) {
+                                                         Connectors& connectors,
+                                                         UserMapObserver on_user_map) {
   std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
+  r->on_user_map_ = std::move(on_user_map);
   // What the contexts built at start carry (a stale CRL), logged like a reload's.
   for (const auto& [key, state] : registry.states()) {
     for (const auto& w : state.warnings) spdlog::warn("{}", w);
@@ -92,6 +94,7 @@ void Reloader::reload_user_maps(const std::string& only) {
     spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
                  map->size());
     c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
+    if (on_user_map_) on_user_map_(*c);
   }
 }
 

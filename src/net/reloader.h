@@ -3,9 +3,9 @@
 // re-read of the config file (SIGHUP, Gate::reload()).
 //
 // Each rebuilds what changed and publishes it (ContextRegistry::reload, a
-// user_map's Versioned); what fails to build keeps the old version and is
-// logged, naming key and file. Connector and server.* settings take effect
-// only at a restart; a reload that changes them says so.
+// user_map's Versioned, then on_user_map for that connector); what fails to
+// build keeps the old version and is logged, naming key and file. Connector and server.* settings
+// take effect only at a restart; a reload that changes them says so.
 //
 // File changes are handled on the watcher's thread, reload_config() on the
 // caller's (the gate's control loop); reload_mutex serialises them. The
@@ -13,6 +13,7 @@
 // whose destructor (and stop()) joins the watcher's thread first.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,13 +31,17 @@ namespace tlsgate::net {
 class Reloader {
  public:
   using Connectors = std::vector<std::unique_ptr<ConnectorRuntime>>;
+  // Called right after a connector's new user_map is published, on the
+  // reloading thread (the watcher's or reload_config()'s caller); quick.
+  using UserMapObserver = std::function<void(const ConnectorRuntime&)>;
 
   // Starts watching the files of every policy in the registry and each
   // connector's user_map; `config` is the configuration the gate started
   // with (the gate's own copy, not one of the Reloader's).
   static util::Result<std::unique_ptr<Reloader>> create(const config::Config& config,
                                                         tls::ContextRegistry& registry,
-                                                        Connectors& connectors);
+                                                        Connectors& connectors,
+                                                        UserMapObserver on_user_map = {});
   ~Reloader();
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
@@ -60,6 +65,7 @@ class Reloader {
   std::map<std::string, config::Policy> policies_ GUARDED_BY(reload_mutex_);
   tls::ContextRegistry& registry_;
   Connectors& connectors_;
+  UserMapObserver on_user_map_;  // set before the watcher starts, then only read
   util::Mutex reload_mutex_;
   std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above
 };

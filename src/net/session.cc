@@ -52,7 +52,10 @@ Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socke
   down_.name = "backend->client";
 }
 
-Session::~Session() { connector_.stats.active.fetch_sub(1, std::memory_order_relaxed); }
+Session::~Session() {
+  untrack();
+  connector_.stats.active.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void Session::start() {
   if (connector_.client_side) client_ctx_ = connector_.client_side->get();
@@ -157,6 +160,7 @@ void Session::on_client_ready() {
     return;
   }
   identity_ = *checked;
+  if (!on_peer_checked(tls::Side::kServer)) return;
   if (client_ctx_->policy.trust_all) {
     spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",
                   connector_.settings.name, peer_, client_ctx_->policy.scope);
@@ -178,10 +182,11 @@ void Session::on_client_checked() {
   connect_upstream();
 }
 
-std::string Session::user_refusal(std::string_view user) const {
+std::string Session::user_refusal(std::string_view user) {
   auto map = connector_.user_map->get();
   std::string refusal = map->refusal(identity_.identity, user);
   if (!refusal.empty()) connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+  if (refusal.empty()) db_user_ = std::string(user);  // checked again when the map changes
   return refusal;
 }
 
@@ -309,6 +314,7 @@ void Session::upstream_handshake() {
   if (auto checked = tls::check_peer(upstream_->ssl(), *upstream_ctx_); !checked) {
     return fail_upstream("backend " + backend + ": " + checked.error().message());
   }
+  if (!on_peer_checked(tls::Side::kClient)) return;
   check_revocation(false, &Session::on_upstream_checked);
 }
 
@@ -599,6 +605,7 @@ void Session::arm_idle() {
 void Session::finish(const std::string& reason, bool failure) {
   if (closed_) return;
   closed_ = true;
+  untrack();
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();

@@ -10,6 +10,11 @@
 // directions are done, on an error, on the idle timeout or at shutdown.
 // A Session lives on one event loop thread and keeps itself alive through
 // shared_from_this() while an operation is pending.
+//
+// Re-validation (session_revalidate.cc): given its worker's SessionTable
+// (track_in), a session lists itself there once a peer passed its checks and
+// leaves it when it ends; the table asks it to check again when its
+// policies, its user_map or its peer's certificate change (revalidate()).
 #pragma once
 
 #include <array>
@@ -25,6 +30,7 @@
 
 #include "net/connector_runtime.h"
 #include "net/ocsp_engine.h"
+#include "net/session_table.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
@@ -32,7 +38,7 @@
 
 namespace tlsgate::net {
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public std::enable_shared_from_this<Session>, public TrackedSession {
  public:
   // `peer`: the client's address, as accept(2) reported it. `fd_limit`: the
   // RLIMIT_NOFILE the gate admits under (FdBudget::limit()), for the log line
@@ -47,6 +53,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   // Ends the session now (shutdown deadline passed).
   void abort();
+  // The worker's table this session lists itself in once established
+  // (null: none); set before start().
+  void track_in(SessionTable* table) { sessions_ = table; }
+  void revalidate(const Revalidation& what) override;
 
  private:
   static constexpr size_t kBufferSize = size_t{64} * 1024;
@@ -84,7 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void mysql_read(bool from_client);
   void mysql_read_client() { mysql_read(true); }
   void mysql_read_backend() { mysql_read(false); }
-  std::string user_refusal(std::string_view user) const;
+  std::string user_refusal(std::string_view user);
   void start_client_tls();
   void fail_tls_setup(bool upstream);
   void client_handshake();
@@ -118,6 +128,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void arm_deadline(const tls::Context* policy, std::string what);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
+  // session_revalidate.cc: lists the session once the peer on `side` passed
+  // its checks; false when a context published meanwhile refused it (closed).
+  bool on_peer_checked(tls::Side side);
+  bool recheck(tls::Side side, std::string_view trigger);
+  void close_revalidated(const std::string& why);
 
   ConnectorRuntime& connector_;
   const uint64_t fd_limit_;
@@ -145,6 +160,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
   bool revocation_client_ = false;                // ... of the client (else of the backend)
   bool closed_ = false;
+  SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
+  bool client_checked_ = false;         // the client passed its peer checks
+  bool upstream_checked_ = false;       // the backend passed its peer checks
+  std::optional<std::string> db_user_;  // the database user user_map admitted
 };
 
 }  // namespace tlsgate::net

@@ -36,6 +36,25 @@ std::string explain_crl_refusal(long verify, const CrlFile* crl, const config::P
 
 }  // namespace
 
+std::string explain_verify_failure(long verify_error, const X509* cert, const Context& ctx,
+                                   const std::string& peer, const char* host, const CrlFile* crl) {
+  std::string what =
+      std::string(ctx.side == Side::kServer ? "client certificate " : "backend certificate ") +
+      (cert ? pki::describe(cert, util::SystemClock::instance()).subject : "");
+  if (verify_error == X509_V_ERR_HOSTNAME_MISMATCH ||
+      verify_error == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    return what + " from " + peer + " does not name " + (host ? host : "the dialled address") +
+           "; reissue it with that name, or set upstream_server_name to a name it has";
+  }
+  if (verify_error == X509_V_ERR_CRL_HAS_EXPIRED || verify_error == X509_V_ERR_CRL_NOT_YET_VALID) {
+    if (crl == nullptr && cert != nullptr) crl = ctx.crl_for_issuer(X509_get_issuer_name(cert));
+    return what + " from " + peer +
+           " refused: " + explain_crl_refusal(verify_error, crl, ctx.policy);
+  }
+  return what + " from " + peer + " failed verification against ssl.policy." + ctx.policy.scope +
+         ".trusted_dir: " + X509_verify_cert_error_string(verify_error);
+}
+
 std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer) {
   unsigned long first = ERR_peek_error();
   std::string detail = pki::drain_openssl_errors();
@@ -64,22 +83,11 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
       return them + " sent no certificate, but " + key + "client_auth is REQUIRE";
     case SSL_R_CERTIFICATE_VERIFY_FAILED: {
-      long verify = SSL_get_verify_result(ssl);
       const X509* cert = SSL_get0_peer_certificate(ssl);
       if (cert == nullptr) cert = rejected_peer_certificate(ssl);
-      std::string what = std::string(server ? "client certificate " : "backend certificate ") +
-                         (cert ? pki::describe(cert, util::SystemClock::instance()).subject : "");
-      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-        const char* host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(const_cast<SSL*>(ssl)), 0);
-        return what + " from " + peer + " does not name " + (host ? host : "the dialled address") +
-               "; reissue it with that name, or set upstream_server_name to a name it has";
-      }
-      if (verify == X509_V_ERR_CRL_HAS_EXPIRED || verify == X509_V_ERR_CRL_NOT_YET_VALID) {
-        return what + " from " + peer +
-               " refused: " + explain_crl_refusal(verify, refusing_crl(ssl, ctx), p);
-      }
-      return what + " from " + peer + " failed verification against " + key +
-             "trusted_dir: " + X509_verify_cert_error_string(verify);
+      const char* host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(const_cast<SSL*>(ssl)), 0);
+      return explain_verify_failure(SSL_get_verify_result(ssl), cert, ctx, peer, host,
+                                    refusing_crl(ssl, ctx));
     }
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
       return them + " requires a client certificate; set " + key + "public_certificate and " + key +

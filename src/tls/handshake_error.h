@@ -22,4 +22,14 @@ namespace tlsgate::tls {
 
 std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer);
 
+// The sentence for a peer certificate `cert` that chain verification under
+// `ctx` refused with `verify_error` (X509_V_ERR_*) — a handshake's and a
+// re-check's (tls/revalidate.h) alike. `host`: the name the certificate had
+// to carry, for a hostname mismatch (null: "the dialled address"). `crl`:
+// the CRL that refused it (refusing_crl()), if known; else a stale or early
+// CRL is looked up by cert's issuer.
+std::string explain_verify_failure(long verify_error, const X509* cert, const Context& ctx,
+                                   const std::string& peer, const char* host,
+                                   const CrlFile* crl = nullptr);
+
 }  // namespace tlsgate::tls

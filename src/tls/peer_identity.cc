@@ -27,8 +27,11 @@ std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom fr
 }
 
 util::Result<PeerIdentity> check_peer(const SSL* ssl, const Context& ctx) {
+  return check_peer_certificate(SSL_get0_peer_certificate(ssl), ctx);
+}
+
+util::Result<PeerIdentity> check_peer_certificate(const X509* cert, const Context& ctx) {
   PeerIdentity peer;
-  X509* cert = SSL_get0_peer_certificate(ssl);
   const auto& policy = ctx.policy;
   std::string prefix = "ssl.policy." + policy.scope + ".";
   const char* who = ctx.side == Side::kServer ? "client" : "server";

@@ -31,5 +31,8 @@ struct PeerIdentity {
 std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom from);
 
 util::Result<PeerIdentity> check_peer(const SSL* ssl, const Context& ctx);
+// The same checks of a certificate held apart from its SSL (null: the peer
+// sent none), as a re-check of an established connection makes them.
+util::Result<PeerIdentity> check_peer_certificate(const X509* cert, const Context& ctx);
 
 }  // namespace tlsgate::tls

@@ -22,10 +22,13 @@ void set_sni(SSL* ssl, const std::string& host) {
 bool set_expected_name(SSL* ssl, const std::string& host, bool verify) {
   set_sni(ssl, host);
   if (!verify || host.empty()) return true;
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  return expect_name(SSL_get0_param(ssl), host);
+}
+
+bool expect_name(X509_VERIFY_PARAM* param, const std::string& host) {
   if (is_ip_literal(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  return SSL_set1_host(ssl, host.c_str()) == 1;
+  return X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
 }
 
 }  // namespace tlsgate::tls

@@ -20,4 +20,8 @@ void set_sni(SSL* ssl, const std::string& host);
 // peer's certificate names `host`. Returns false if OpenSSL refused the name.
 bool set_expected_name(SSL* ssl, const std::string& host, bool verify);
 
+// The name check of set_expected_name() on verification parameters of our
+// own (a re-check outside the handshake, tls/revalidate.h).
+bool expect_name(X509_VERIFY_PARAM* param, const std::string& host);
+
 }  // namespace tlsgate::tls

@@ -171,7 +171,10 @@ TEST_F(ReloadTest, RenameIntoPlaceIsServed) {
 }
 
 TEST_F(ReloadTest, BrokenKeyKeepsTheOldCertificateUntilFixed) {
-  write_text(policy_ / "private.key", "-----BEGIN " "PRIVATE KEY-----\nhalf-writ", 0600);
+  write_text(policy_ / "private.key",
+             "-----BEGIN "
+             "PRIVATE KEY-----\nhalf-writ",
+             0600);
   EXPECT_TRUE(gate_->wait_for_log("reload after a file change failed, still serving serial " +
                                   first_serial_))
       << gate_->log();
@@ -235,9 +238,12 @@ TEST_F(ReloadTest, ClientsResumeAcrossAReload) {
 
 TEST_F(ReloadTest, SighupAppliesAllowedIdentitiesToNewConnectionsOnly) {
   // Turn on mutual TLS with an allow-list by rewriting the config, then SIGHUP.
+  // Without revalidate_established the established connection keeps the
+  // checks of its handshake (with it, it is closed: e2e/gate/gate_revalidate_test.cc).
   auto conf = gate_->config_file();
   std::string text =
       "ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=REQUIRE\n"
+      "ssl.policy.bolt.revalidate_established=false\n"
       "ssl.policy.bolt.identity_from=cn\nssl.policy.bolt.allowed_identities=app2\n"
       "server.reload_settle=0.1\nserver.log_level=debug\n"
       "connector.bolt.listen_address=127.0.0.1:" +
