@@ -8,6 +8,7 @@
 #include <csignal>
 #include <deque>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@
 #include "net/reloader.h"
 #include "net/session.h"
 #include "net/session_table.h"
+#include "pki/certificate_info.h"
 #include "tls/context_registry.h"
 #include "util/fd.h"
 #include "util/fd_limit.h"
@@ -69,22 +71,21 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 
 }  // namespace
 
-// The OCSP engine, when a policy staples or checks peers; else none (no thread).
-std::unique_ptr<OcspEngine> make_ocsp_engine(const config::Config& config) {
-  bool used = std::any_of(config.policies.begin(), config.policies.end(), [](const auto& p) {
-    return p.second.ocsp_stapling || p.second.revocation_checks != config::RevocationChecks::kNone;
-  });
-  if (!used) return nullptr;
-  return std::make_unique<OcspEngine>(OcspEngine::Options{.state_dir = config.server.state_dir},
-                                      util::SystemClock::instance());
-}
-
 struct Gate::Impl {
   Impl(const config::Config& c, const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
       : config(c),
         options(o),
-        ocsp(make_ocsp_engine(c)),
-        registry({o.expand_commands, {}, std::move(tickets), ocsp ? ocsp->staples() : nullptr},
+        // Always there (one idle thread), so a reload may turn stapling or
+        // revocation checks on.
+        ocsp(std::make_unique<OcspEngine>(
+            OcspEngine::Options{
+                .state_dir = c.server.state_dir,
+                .on_peer_revoked =
+                    [this](const std::string& fingerprint, const std::string& detail) {
+                      close_revoked(fingerprint, detail);
+                    }},
+            util::SystemClock::instance())),
+        registry({o.expand_commands, {}, std::move(tickets), ocsp->staples()},
                  util::SystemClock::instance()) {}
   // The watcher's thread reaches into the registry and the connectors until
   // it is joined: that comes first, also when run() never ran and so never
@@ -124,6 +125,10 @@ struct Gate::Impl {
   void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
   // Runs job(table) on every worker's loop, for its own session table.
   void on_every_worker(std::function<void(SessionTable&)> job);
+  void close_peers(const std::string& scope, tls::Side side,
+                   std::function<bool(const X509& leaf)> matches, std::string reason);
+  void close_revoked(const std::string& fingerprint, const std::string& detail);
+  void schedule_crl_check(std::shared_ptr<asio::steady_timer> timer);
   int drain_result = 0;
 };
 
@@ -147,7 +152,7 @@ util::Status Gate::Impl::build_contexts() {
       auto side = acquire(settings.ssl_policy, tls::Side::kServer);
       if (!side) return util::fail(side.error());
       rt->client_side = *side;
-      if (ocsp) ocsp->track(settings.ssl_policy, *side);
+      ocsp->track(settings.ssl_policy, *side);
     }
     if (settings.upstream_ssl_policy) {
       auto side = acquire(*settings.upstream_ssl_policy, tls::Side::kClient);
@@ -329,6 +334,26 @@ void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer
   });
 }
 
+// A CRL that goes stale while the gate runs is said again every hour (the
+// reload that loaded it said it first), until a fresh one replaces it.
+void Gate::Impl::schedule_crl_check(std::shared_ptr<asio::steady_timer> timer) {
+  timer->expires_after(std::chrono::hours(1));
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    std::set<std::string> said;  // a policy serving several connectors or both sides: once
+    const auto now = util::SystemClock::instance().now();
+    for (const auto& c : connectors) {
+      for (const auto& entry : {c->client_side, c->upstream_side}) {
+        if (!entry) continue;
+        for (const auto& w : tls::crl_warnings(*entry->get(), now)) {
+          if (said.insert(w).second) spdlog::warn("{}", w);
+        }
+      }
+    }
+    schedule_crl_check(timer);
+  });
+}
+
 void Gate::Impl::on_every_worker(std::function<void(SessionTable&)> job) {
   auto shared = std::make_shared<const std::function<void(SessionTable&)>>(std::move(job));
   for (auto& w : workers) asio::post(w->loop, [shared, &table = w->sessions] { (*shared)(table); });
@@ -351,7 +376,7 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     impl->signals = std::make_unique<asio::signal_set>(impl->control, SIGINT, SIGTERM, SIGHUP);
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
-  if (impl->ocsp) {
+  {
     auto* gate = impl.get();
     impl->ocsp_tracking = impl->registry.subscribe([gate](const tls::ReloadReport& r) {
       if (!r.changed || r.side != tls::Side::kServer) return;
@@ -401,16 +426,35 @@ const std::vector<std::unique_ptr<ConnectorRuntime>>& Gate::connectors() const {
 
 void Gate::close_peers(const std::string& scope, tls::Side side,
                        std::function<bool(const X509& leaf)> matches, std::string reason) {
-  impl_->on_every_worker([scope, side, matches = PeerMatch(std::move(matches)),
-                          reason = std::move(reason)](SessionTable& t) {
+  impl_->close_peers(scope, side, std::move(matches), std::move(reason));
+}
+
+void Gate::Impl::close_peers(const std::string& scope, tls::Side side,
+                             std::function<bool(const X509& leaf)> matches, std::string reason) {
+  on_every_worker([scope, side, matches = PeerMatch(std::move(matches)),
+                   reason = std::move(reason)](SessionTable& t) {
     t.close_peers(scope, side, matches, reason);
   });
 }
 
+// An OCSP answer that a peer is revoked closes its established connections
+// in every policy that checks revocation (the engine's thread calls this).
+void Gate::Impl::close_revoked(const std::string& fingerprint, const std::string& detail) {
+  for (const auto& [scope, policy] : config.policies) {
+    if (policy.revocation_checks == config::RevocationChecks::kNone) continue;
+    for (auto side : {tls::Side::kServer, tls::Side::kClient}) {
+      close_peers(
+          scope, side,
+          [fingerprint](const X509& leaf) { return pki::fingerprint_sha256(&leaf) == fingerprint; },
+          detail);
+    }
+  }
+}
+
 void Gate::reload() {
   asio::post(impl_->control, [this] {
+    impl_->ocsp->refresh_all();  // first: a check after the reload finds no old answer
     impl_->reloader->reload_config();
-    if (impl_->ocsp) impl_->ocsp->refresh_all();
   });
 }
 
@@ -446,8 +490,8 @@ int Gate::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
+          impl_->ocsp->refresh_all();
           impl_->reloader->reload_config();
-          if (impl_->ocsp) impl_->ocsp->refresh_all();
           on_signal();
           return;
         }
@@ -461,6 +505,7 @@ int Gate::run() {
   auto rotation = std::make_shared<asio::steady_timer>(s.control);
   s.schedule_ticket_rotation(rotation);
   s.schedule_memory_check(std::make_shared<asio::steady_timer>(s.control));
+  s.schedule_crl_check(std::make_shared<asio::steady_timer>(s.control));
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }

@@ -140,7 +140,9 @@ struct OcspEngine::Impl {
 
   // ---- peers (engine thread) ----
   void check(PeerQuery q, std::function<void(PeerStatus)> done);
-  void finish_peer(const std::string& id, PeerStatus status, Duration keep);
+  void finish_peer(const std::string& id, PeerStatus status, Duration keep,
+                   std::function<void(PeerStatus)> first = nullptr);
+  Duration keep_for(const pki::OcspAnswer& a) const;
   PeerStatus status_of(const pki::OcspAnswer& a, const X509* leaf, const std::string& from) const;
 
   Options options;
@@ -408,16 +410,10 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
     }
     peer_cache.erase(hit);
   }
-  auto remember = [&](const pki::OcspAnswer& a, const std::string& from) {
-    PeerStatus s = status_of(a, q.leaf.get(), from);
-    Duration keep = kPeerAnswerWithoutNextUpdate;
-    if (a.next_update) keep = std::min<Duration>(keep, *a.next_update - clock.now());
-    finish_peer(id, s, keep);
-    return s;
-  };
   if (!q.stapled.empty() && q.issuer) {
     auto a = pki::verify_ocsp_response(q.stapled, q.leaf.get(), q.issuer.get(), clock.now());
-    if (a) return done(remember(*a, "stapled"));
+    if (a)
+      return finish_peer(id, status_of(*a, q.leaf.get(), "stapled"), keep_for(*a), std::move(done));
     // A staple that does not verify is no answer: ask the responder.
   }
   if (auto p = pending.find(id); p != pending.end()) {
@@ -473,15 +469,23 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
                fmt::format("OCSP response from {} refused: {}", url, a.error().message())},
               kPeerFailureKept);
         }
-        PeerStatus s = status_of(*a, fetched.leaf.get(), url);
-        Duration keep = kPeerAnswerWithoutNextUpdate;
-        if (a->next_update) keep = std::min<Duration>(keep, *a->next_update - clock.now());
-        finish_peer(id, std::move(s), keep);
+        finish_peer(id, status_of(*a, fetched.leaf.get(), url), keep_for(*a));
       });
 }
 
-// Caches `status` for `keep` and answers everyone waiting for it.
-void OcspEngine::Impl::finish_peer(const std::string& id, PeerStatus status, Duration keep) {
+// How long a peer's answer is kept: to its nextUpdate, at most an hour.
+Duration OcspEngine::Impl::keep_for(const pki::OcspAnswer& a) const {
+  Duration keep = kPeerAnswerWithoutNextUpdate;
+  if (a.next_update) keep = std::min<Duration>(keep, *a.next_update - clock.now());
+  return keep;
+}
+
+// Caches `status` for `keep`, answers `first` and everyone waiting for it,
+// then reports a revocation. Answers are posted to the sessions' loops
+// before the closings are, so a session waiting for this very answer is
+// refused in its own words rather than closed by re-validation.
+void OcspEngine::Impl::finish_peer(const std::string& id, PeerStatus status, Duration keep,
+                                   std::function<void(PeerStatus)> first) {
   if (keep > Duration::zero()) {
     if (peer_cache.size() >= options.peer_cache_entries) {
       const auto now = std::chrono::steady_clock::now();
@@ -490,11 +494,16 @@ void OcspEngine::Impl::finish_peer(const std::string& id, PeerStatus status, Dur
     }
     peer_cache[id] = {status, std::chrono::steady_clock::now() + keep};
   }
-  auto p = pending.find(id);
-  if (p == pending.end()) return;
-  auto waiters = std::move(p->second.waiters);
-  pending.erase(p);  // also ends the exchange, which is over
+  std::vector<std::function<void(PeerStatus)>> waiters;
+  if (first) waiters.push_back(std::move(first));
+  if (auto p = pending.find(id); p != pending.end()) {
+    for (auto& w : p->second.waiters) waiters.push_back(std::move(w));
+    pending.erase(p);  // also ends the exchange, which is over
+  }
   for (auto& w : waiters) w(status);
+  if (status.kind == PeerStatus::Kind::kRevoked && options.on_peer_revoked) {
+    options.on_peer_revoked(id, status.detail);
+  }
 }
 
 // ---- OcspEngine ----
@@ -521,6 +530,7 @@ void OcspEngine::wait_first(std::chrono::milliseconds limit) {
 
 void OcspEngine::refresh_all() {
   asio::post(impl_->io, [impl = impl_.get()] {
+    impl->peer_cache.clear();
     for (auto& [scope, job] : impl->jobs) {
       if (!job->request.empty() && !job->exchange.active()) impl->fetch(*job);
     }

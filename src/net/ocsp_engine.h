@@ -89,8 +89,15 @@ struct OcspCounters {
 
 class OcspEngine {
  public:
+  // Called on the engine's thread when an answer says a peer's certificate
+  // (SHA-256 fingerprint as pki::fingerprint_sha256) is revoked, with the
+  // sentence for the log: its established connections are to be closed.
+  using PeerRevoked =
+      std::function<void(const std::string& fingerprint, const std::string& detail)>;
+
   struct Options {
     std::filesystem::path state_dir;  // responses are cached in state_dir/ocsp/
+    PeerRevoked on_peer_revoked;
     std::chrono::milliseconds fetch_deadline{5000};
     size_t peer_cache_entries = 10000;
     size_t peer_fetches_in_flight = 256;  // beyond: kUnavailable at once
@@ -110,7 +117,7 @@ class OcspEngine {
   // Blocks up to `limit` until every tracked policy without a cached
   // response has had its first answer or failure.
   void wait_first(std::chrono::milliseconds limit);
-  // Fetches every tracked staple now (SIGHUP).
+  // Fetches every tracked staple now and forgets cached peer answers (SIGHUP).
   void refresh_all();
 
   void check(PeerQuery query, std::function<void(PeerStatus)> done);

@@ -211,6 +211,28 @@ TEST_F(GateOcspPeers, ARevokedClientIsRefusedUnderIfPresentAndStrictAndAGoodOneG
   }
 }
 
+TEST_F(GateOcspPeers, ARevocationLearnedLaterClosesTheEstablishedConnectionsOfThatCertificate) {
+  auto alice = client_with_aia("alice");
+  auto bob = client_with_aia("bob");
+  start_responder();
+  responder_->set_good(alice.issued.cert.get());
+  responder_->set_good(bob.issued.cert.get());
+  conf_.set("ssl.policy.gate.revocation_checks", "IF_PRESENT");
+  start_gate();
+  TlsClient first, other;
+  ASSERT_EQ(first.connect(gate_port_, client_options(alice)), "");
+  ASSERT_TRUE(first.echoes("alice, good\n"));
+  ASSERT_EQ(other.connect(gate_port_, client_options(bob)), "");
+  ASSERT_TRUE(other.echoes("bob, good\n"));
+  responder_->set_revoked(alice.issued.cert.get(), util::SystemClock::instance().now());
+  ::kill(gate_->pid(), SIGHUP);  // forgets cached answers
+  ASSERT_TRUE(gate_->wait_for_log("reloaded after a configuration reload")) << log();
+  EXPECT_TRUE(refused(gate_port_, client_options(alice)));  // asks again: revoked
+  EXPECT_TRUE(gate_->wait_for_log("closed by re-validation after a revocation check")) << log();
+  EXPECT_NE(first.read(1, Millis(5000)).end, End::kData);  // the established one is closed
+  EXPECT_TRUE(other.echoes("bob, still here\n"));
+}
+
 TEST_F(GateOcspPeers, AResponderThatIsDownLetsClientsInUnderIfPresentButNotUnderStrict) {
   auto alice = client_with_aia("alice");  // the responder never runs
   conf_.set("ssl.policy.gate.revocation_checks", "IF_PRESENT");
