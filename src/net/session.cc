@@ -393,6 +393,17 @@ void Session::on_revocation(const PeerStatus& status) {
     case PeerStatus::Kind::kUnavailable:
       break;
   }
+  // The handshake already applied a CRL of the peer's issuer: a fresh one
+  // establishes its status as well as an OCSP answer would.
+  SSL* ssl = client ? client_.ssl() : upstream_->ssl();
+  const X509* leaf = SSL_get0_peer_certificate(ssl);
+  const tls::CrlFile* crl =
+      leaf != nullptr ? ctx.crl_for_issuer(X509_get_issuer_name(leaf)) : nullptr;
+  if (crl != nullptr && !crl->stale_at(util::SystemClock::instance().now())) {
+    spdlog::debug("connector {}: client {}: {}; status established by the CRL {}",
+                  connector_.settings.name, peer_, status.detail, crl->file.string());
+    return (this->*then)();
+  }
   if (ctx.policy.revocation_checks == config::RevocationChecks::kStrict) {
     connector_.stats.revocation_unknown_refused.fetch_add(1, std::memory_order_relaxed);
     return refuse(fmt::format("{} refused: its revocation status cannot be established: {} ({}={})",

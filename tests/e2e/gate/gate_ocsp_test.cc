@@ -6,6 +6,8 @@
 
 #include "gate_fixture.h"
 #include "pki/certificate_info.h"
+#include "pki/crl_issuer.h"
+#include "pki/encode.h"
 #include "support/ocsp_responder.h"
 #include "support/openssl_server.h"
 
@@ -257,6 +259,22 @@ TEST_F(GateOcspPeers, StrictRefusesAClientWhoseCertificateNamesNoResponder) {
   start_gate();
   EXPECT_TRUE(refused(gate_port_, client_options(bob)));
   EXPECT_TRUE(gate_->wait_for_log("names no OCSP responder")) << log();
+}
+
+TEST_F(GateOcspPeers, StrictAdmitsAClientWhoseIssuerHasAFreshCrl) {
+  auto bob = client_cert("bob", ca_);  // no AIA; the CA's CRL covers him
+  auto crl =
+      pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  auto pem = pki::crl_pem(crl->get());
+  ASSERT_TRUE(pem) << pem.error().message();
+  test::write_text(policy_dir_ / "revoked" / "ca.crl.pem", *pem);
+  conf_.set("ssl.policy.gate.revocation_checks", "STRICT");
+  start_gate();
+  TlsClient c;
+  ASSERT_EQ(c.connect(gate_port_, client_options(bob)), "");
+  EXPECT_TRUE(c.echoes("covered by the CRL\n"));
+  EXPECT_TRUE(gate_->wait_for_log("status established by the CRL")) << log();
 }
 
 TEST_F(GateOcspPeers, ARevokedBackendIsRefusedUnderTheUpstreamPolicy) {
