@@ -16,6 +16,7 @@
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
 #include "tls/handshake_error.h"
+#include "tls/revalidate.h"
 #include "tls/server_name.h"
 
 namespace tlsgate::net {
@@ -160,6 +161,18 @@ void Session::on_client_ready() {
     return;
   }
   identity_ = *checked;
+  // OpenSSL does not verify the certificate of a resumed session again: a
+  // ticket issued before a CRL listed its certificate would still get in.
+  // Where the policy has CRLs, check it as a full handshake would.
+  if (SSL_session_reused(client_.ssl()) == 1 && client_ctx_->has_crls &&
+      SSL_get0_peer_certificate(client_.ssl()) != nullptr) {
+    auto again = tls::recheck_peer(tls::connected_peer(client_.ssl(), peer_), *client_ctx_,
+                                   util::SystemClock::instance().now(), client_ctx_.get());
+    if (!again) {
+      connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      return finish("resumed TLS session refused: " + again.error().message(), true);
+    }
+  }
   if (!on_peer_checked(tls::Side::kServer)) return;
   if (client_ctx_->policy.trust_all) {
     spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",

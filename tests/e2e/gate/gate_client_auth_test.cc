@@ -166,5 +166,30 @@ TEST_F(GateClientAuth, PinInBase64FormWorksToo) {
   EXPECT_TRUE(gate_->wait_for_log("is not in ssl.policy.gate.pinned_certs")) << log();
 }
 
+// OpenSSL does not verify a resumed session's certificate again; the gate
+// does, against the CRLs of the context it resumes under.
+TEST_F(GateClientAuth, AResumedSessionOfACertificateRevokedSinceIsRefused) {
+  auto carol = client_cert("carol", ca_);
+  start_gate();
+  const std::string base = s_client_args() + " -tls1_2 -cert " + test::q(carol.cert) + " -key " +
+                           test::q(carol.key) + " -sess_";
+  auto first = s_client(gate_port_, base + "out " + test::q(dir_ / "carol.session"));
+  ASSERT_NE(first.out.find("Verify return code: 0"), std::string::npos) << first.out;
+  auto crl = pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {carol.issued.cert.get()},
+                             util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  auto pem = pki::crl_pem(crl->get());
+  ASSERT_TRUE(pem) << pem.error().message();
+  test::write_text(policy_dir_ / "revoked" / "ca.crl.pem", *pem);
+  ASSERT_TRUE(gate_->wait_for_log("reloaded after a file change")) << log();
+  auto again = s_client(gate_port_, base + "in " + test::q(dir_ / "carol.session"));
+  EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;
+  EXPECT_TRUE(
+      gate_->wait_for_log("resumed TLS session refused: client certificate "
+                          "CN=carol,O=tlsgate"))
+      << log();
+  EXPECT_NE(log().find("certificate revoked"), std::string::npos) << log();
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e::gate
