@@ -54,15 +54,6 @@ Duration retry_after(int failures) {
   return std::min<Duration>(d, kRetryLast);
 }
 
-// "a1b2..." from "A1:B2:...": the cache file name of a leaf.
-std::string file_id(const std::string& fingerprint) {
-  std::string out;
-  for (char c : fingerprint) {
-    if (c != ':') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 std::string describe(const X509* cert) {
   return pki::subject_of(cert) + " (serial " + pki::serial_to_hex(cert) + ")";
 }
@@ -135,7 +126,7 @@ struct OcspEngine::Impl {
   void first_done(StapleJob& job);
   void publish_state(const StapleJob& job, const std::string& error);
   std::filesystem::path cache_file(const StapleJob& job) const {
-    return options.state_dir / "ocsp" / (file_id(job.leaf_id) + ".der");
+    return options.state_dir / "ocsp" / pki::ocsp_cache_file_name(job.leaf.get());
   }
 
   // ---- peers (engine thread) ----

@@ -345,4 +345,12 @@ util::Result<OcspAnswer> verify_ocsp_response(std::string_view der, const X509* 
   return answer;
 }
 
+std::string ocsp_cache_file_name(const X509* leaf) {
+  std::string name;
+  for (char c : fingerprint_sha256(leaf)) {
+    if (c != ':') name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return name + ".der";
+}
+
 }  // namespace tlsgate::pki

@@ -51,6 +51,10 @@ struct OcspAnswer {
   std::string der;         // the whole response as received: to staple and to cache
 };
 
+// The name of leaf's cached response in server.state_dir/ocsp/: the
+// lowercase hex SHA-256 of its DER, then ".der".
+std::string ocsp_cache_file_name(const X509* leaf);
+
 // "good", "revoked", "unknown".
 const char* status_name(OcspAnswer::Status status);
 // "keyCompromise", ...; "unspecified" for -1 or a code OpenSSL does not name.

@@ -15,6 +15,7 @@
 #include "tls/openssl_names.h"
 #include "tls/password.h"
 #include "tls/server_name.h"
+#include "util/atomic_file.h"
 #include "util/http_url.h"
 #include "util/strings.h"
 
@@ -412,14 +413,36 @@ void PolicyAuditor::check_stapling() {
     error("ocsp_stapling", cert + " names no OCSP responder (no AIA OCSP URL)",
           "set " + key("ocsp_responder") + ", or set " + key("ocsp_stapling") + "=false");
   }
-  bool issuer_known = false;
-  for (size_t i = 1; i < certs_.size(); ++i) {
-    issuer_known |= X509_check_issued(certs_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK;
+  const X509* issuer = nullptr;
+  for (size_t i = 1; i < certs_.size() && issuer == nullptr; ++i) {
+    if (X509_check_issued(certs_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK)
+      issuer = certs_[i].get();
   }
-  for (const auto& ca : trusted_) {
-    issuer_known |= X509_check_issued(ca.get(), const_cast<X509*>(leaf)) == X509_V_OK;
+  for (size_t i = 0; i < trusted_.size() && issuer == nullptr; ++i) {
+    if (X509_check_issued(trusted_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK)
+      issuer = trusted_[i].get();
   }
-  if (!issuer_known) {
+  // The response a restart would staple at once, if still good.
+  const auto cached = config_.server.state_dir / "ocsp" / pki::ocsp_cache_file_name(leaf);
+  std::error_code ec;
+  if (issuer != nullptr && std::filesystem::exists(cached, ec)) {
+    auto der = util::read_file(cached);
+    auto answer = der ? pki::verify_ocsp_response(*der, leaf, issuer, clock_.now())
+                      : util::Result<pki::OcspAnswer>(util::fail(der.error()));
+    if (!answer) {
+      warning("ocsp_stapling",
+              "the cached OCSP response " + cached.string() +
+                  " cannot be stapled: " + answer.error().message(),
+              "none: the gate fetches a fresh one at start, and staples nothing until the "
+              "responder answers");
+    } else if (answer->status != pki::OcspAnswer::Status::kGood) {
+      warning("ocsp_stapling",
+              "the cached OCSP response " + cached.string() + " says " + cert + " is " +
+                  pki::status_name(answer->status),
+              "replace the certificate");
+    }
+  }
+  if (issuer == nullptr) {
     warning("ocsp_stapling",
             "the issuer of " + cert + " is neither in that file nor in " +
                 policy_.trusted_dir.string() +

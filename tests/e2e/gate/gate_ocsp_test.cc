@@ -180,6 +180,25 @@ TEST_F(GateOcsp, StaplingACertificateThatNamesNoResponderIsAConfigError) {
       << gate.log();
 }
 
+TEST_F(GateOcsp, CheckReportsACachedResponseThatCannotBeStapledAsGood) {
+  auto leaf = install_stapled_certificate();
+  start_responder();
+  responder_->set_revoked(leaf.cert.get(), util::SystemClock::instance().now());
+  conf_.set("ssl.policy.gate.ocsp_stapling", "true");
+  start_gate();
+  ASSERT_NE(stapled().find("Cert Status: revoked"), std::string::npos);
+  ASSERT_TRUE(gate_->terminate().has_value());
+  fs::create_directories(policy_dir_ / "revoked");
+  test::write_text(dir_ / "tlsgate.conf", conf_.text());
+  auto out = test::run_command(test::q(test::GateProcess::binary()) + " check -c " +
+                               test::q(dir_ / "tlsgate.conf") + " 2>&1");
+  EXPECT_NE(out.find("ssl.policy.gate.ocsp_stapling: the cached OCSP response " +
+                     (dir_ / "state" / "ocsp").string()),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("is revoked; replace the certificate"), std::string::npos) << out;
+}
+
 // ---- peers ----
 
 class GateOcspPeers : public GateOcsp {
