@@ -361,25 +361,28 @@ void Session::check_revocation(bool client, void (Session::*then)()) {
   }
   revocation_then_ = then;
   revocation_client_ = client;
+  // A late answer (after the timer gave up) must not be taken for the next check's.
+  const uint32_t seq = ++revocation_seq_;
   const auto wait = std::min<std::chrono::steady_clock::duration>(
       to_duration(ctx.policy.handshake_timeout), kRevocationWait);
   timer_.expires_after(wait);
-  timer_.async_wait([this, self = shared_from_this(), wait](const boost::system::error_code& ec) {
-    if (ec || closed_) return;
-    on_revocation(
-        {PeerStatus::Kind::kUnavailable,
-         fmt::format("no OCSP answer within {}s", std::chrono::duration<double>(wait).count())});
-  });
+  timer_.async_wait(
+      [this, self = shared_from_this(), wait, seq](const boost::system::error_code& ec) {
+        if (ec || closed_) return;
+        on_revocation(seq, {PeerStatus::Kind::kUnavailable,
+                            fmt::format("no OCSP answer within {}s",
+                                        std::chrono::duration<double>(wait).count())});
+      });
   connector_.ocsp->check(std::move(query),
-                         [weak = weak_from_this(), ex = timer_.get_executor()](PeerStatus s) {
-                           boost::asio::post(ex, [weak, s = std::move(s)] {
-                             if (auto self = weak.lock()) self->on_revocation(s);
+                         [weak = weak_from_this(), ex = timer_.get_executor(), seq](PeerStatus s) {
+                           boost::asio::post(ex, [weak, s = std::move(s), seq] {
+                             if (auto self = weak.lock()) self->on_revocation(seq, s);
                            });
                          });
 }
 
-void Session::on_revocation(const PeerStatus& status) {
-  if (closed_ || revocation_then_ == nullptr) return;
+void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
+  if (closed_ || revocation_then_ == nullptr || seq != revocation_seq_) return;
   auto then = std::exchange(revocation_then_, nullptr);
   timer_.cancel();
   const bool client = revocation_client_;

@@ -101,7 +101,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void on_client_ready();
   void on_client_checked();
   void check_revocation(bool client, void (Session::*then)());
-  void on_revocation(const PeerStatus& status);
+  void on_revocation(uint32_t seq, const PeerStatus& status);
   void on_upstream_checked();
   void connect_upstream();
   void connect_directly(const boost::asio::ip::tcp::endpoint& to,
@@ -159,6 +159,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::chrono::steady_clock::time_point last_activity_;
   void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
   bool revocation_client_ = false;                // ... of the client (else of the backend)
+  uint32_t revocation_seq_ = 0;                   // which check an answer belongs to
   bool closed_ = false;
   SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
   bool client_checked_ = false;         // the client passed its peer checks
