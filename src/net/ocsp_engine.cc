@@ -18,6 +18,7 @@
 
 #include "net/http_client.h"
 #include "pki/certificate_info.h"
+#include "pki/chain_verify.h"
 #include "pki/loader.h"
 #include "pki/ocsp.h"
 #include "util/atomic_file.h"
@@ -64,15 +65,6 @@ std::string ocsp_responder_for(const X509* cert, const std::string& override_url
   if (!override_url.empty()) return override_url;
   auto urls = pki::ocsp_urls(cert);
   return urls.empty() ? std::string() : urls.front();
-}
-
-const X509* find_issuer(const X509* cert, const std::vector<const X509*>& candidates) {
-  for (const X509* c : candidates) {
-    if (c != nullptr && c != cert &&
-        X509_check_issued(const_cast<X509*>(c), const_cast<X509*>(cert)) == X509_V_OK)
-      return c;
-  }
-  return nullptr;
 }
 
 struct OcspEngine::Impl {
@@ -180,24 +172,24 @@ void OcspEngine::Impl::track(const std::string& scope, std::shared_ptr<const tls
   job->leaf = pki::up_ref(leaf);
   job->url = url;
   // The issuer: the certificate file's chain first, then the trusted CAs.
-  std::vector<const X509*> candidates;
+  std::vector<pki::X509Ptr> candidates;
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx->ssl_ctx.get(), &chain);
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i)
-    candidates.push_back(sk_X509_value(chain, i));
+    candidates.push_back(pki::up_ref(sk_X509_value(chain, i)));
   X509_STORE* store = SSL_CTX_get_cert_store(ctx->ssl_ctx.get());
   STACK_OF(X509_OBJECT)* objects = store != nullptr ? X509_STORE_get0_objects(store) : nullptr;
   for (int i = 0; objects != nullptr && i < sk_X509_OBJECT_num(objects); ++i) {
-    if (X509* c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) candidates.push_back(c);
+    if (X509* c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)))
+      candidates.push_back(pki::up_ref(c));
   }
   // Under client_auth=NONE the context loaded no trusted CAs: read them.
-  std::vector<pki::X509Ptr> trusted;
   if (objects == nullptr || sk_X509_OBJECT_num(objects) == 0) {
-    if (auto loaded = pki::load_certificates_dir(ctx->policy.trusted_dir))
-      trusted = std::move(*loaded);
-    for (const auto& c : trusted) candidates.push_back(c.get());
+    if (auto trusted = pki::load_certificates_dir(ctx->policy.trusted_dir)) {
+      for (auto& c : *trusted) candidates.push_back(std::move(c));
+    }
   }
-  if (const X509* issuer = find_issuer(leaf, candidates)) job->issuer = pki::up_ref(issuer);
+  if (const X509* issuer = pki::find_issuer(leaf, candidates)) job->issuer = pki::up_ref(issuer);
   auto& j = *jobs.emplace(scope, std::move(job)).first->second;
   start_job(j);
 }

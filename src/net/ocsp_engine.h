@@ -136,7 +136,4 @@ class OcspEngine {
 // OCSP URL in its AIA; "" when there is none.
 std::string ocsp_responder_for(const X509* cert, const std::string& override_url);
 
-// cert's issuer among `candidates` (one that issued and signed it), or null.
-const X509* find_issuer(const X509* cert, const std::vector<const X509*>& candidates);
-
 }  // namespace tlsgate::net

@@ -413,15 +413,8 @@ void PolicyAuditor::check_stapling() {
     error("ocsp_stapling", cert + " names no OCSP responder (no AIA OCSP URL)",
           "set " + key("ocsp_responder") + ", or set " + key("ocsp_stapling") + "=false");
   }
-  const X509* issuer = nullptr;
-  for (size_t i = 1; i < certs_.size() && issuer == nullptr; ++i) {
-    if (X509_check_issued(certs_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK)
-      issuer = certs_[i].get();
-  }
-  for (size_t i = 0; i < trusted_.size() && issuer == nullptr; ++i) {
-    if (X509_check_issued(trusted_[i].get(), const_cast<X509*>(leaf)) == X509_V_OK)
-      issuer = trusted_[i].get();
-  }
+  const X509* issuer = pki::find_issuer(leaf, certs_);
+  if (issuer == nullptr) issuer = pki::find_issuer(leaf, trusted_);
   // The response a restart would staple at once, if still good.
   const auto cached = config_.server.state_dir / "ocsp" / pki::ocsp_cache_file_name(leaf);
   std::error_code ec;
