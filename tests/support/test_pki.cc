@@ -82,6 +82,7 @@ void write_crl(const std::filesystem::path& path, const TestCa& ca,
       value_or_throw(pki::create_crl(ca.ca.cert.get(), ca.ca.key.get(), revoked,
                                      util::SystemClock::instance(), last_update, next_update));
   auto pem = value_or_throw(pki::crl_pem(crl.get()));
+  std::filesystem::create_directories(path.parent_path());
   if (auto st = util::write_file_atomic(path, pem, 0644); !st)
     throw std::runtime_error(st.error().message());
 }

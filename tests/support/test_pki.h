@@ -53,7 +53,7 @@ pki::Issued make_ocsp_responder(const TestCa& ca, const std::string& name = "ocs
 void write_cert(const std::filesystem::path& path, const X509* cert);
 void write_key(const std::filesystem::path& path, const EVP_PKEY* key);
 
-// Writes a CRL of ca (PEM, 0644) revoking `revoked`, with the given
+// Writes a CRL of ca (PEM, 0644; folders created) revoking `revoked`, with the given
 // lastUpdate and nextUpdate (a nextUpdate in the past makes a stale CRL).
 void write_crl(const std::filesystem::path& path, const TestCa& ca,
                const std::vector<const X509*>& revoked, util::SystemTime last_update,

@@ -3,8 +3,6 @@
 #include <sstream>
 
 #include "gate_fixture.h"
-#include "pki/crl_issuer.h"
-#include "pki/encode.h"
 
 namespace tlsgate::e2e::gate {
 namespace {
@@ -59,12 +57,9 @@ TEST_F(GateClientAuth, CertificateFromAnotherCaIsRefused) {
 TEST_F(GateClientAuth, RevokedCertificateIsRefusedAndOthersStillGetIn) {
   auto alice = client_cert("alice", ca_);
   auto carol = client_cert("carol", ca_);
-  auto crl = pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {carol.issued.cert.get()},
-                             util::SystemClock::instance());
-  ASSERT_TRUE(crl) << crl.error().message();
-  auto pem = pki::crl_pem(crl->get());
-  ASSERT_TRUE(pem) << pem.error().message();
-  test::write_text(policy_dir_ / "revoked" / "ca.crl.pem", *pem);
+  const auto now = util::SystemClock::instance().now();
+  test::write_crl(policy_dir_ / "revoked" / "ca.crl.pem", ca_, {carol.issued.cert.get()},
+                  now - std::chrono::minutes(1), now + std::chrono::hours(24 * 7));
   start_gate();
 
   EXPECT_TRUE(refused(gate_port_, client_options(carol)));
@@ -175,12 +170,9 @@ TEST_F(GateClientAuth, AResumedSessionOfACertificateRevokedSinceIsRefused) {
                            test::q(carol.key) + " -sess_";
   auto first = s_client(gate_port_, base + "out " + test::q(dir_ / "carol.session"));
   ASSERT_NE(first.out.find("Verify return code: 0"), std::string::npos) << first.out;
-  auto crl = pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {carol.issued.cert.get()},
-                             util::SystemClock::instance());
-  ASSERT_TRUE(crl) << crl.error().message();
-  auto pem = pki::crl_pem(crl->get());
-  ASSERT_TRUE(pem) << pem.error().message();
-  test::write_text(policy_dir_ / "revoked" / "ca.crl.pem", *pem);
+  const auto now = util::SystemClock::instance().now();
+  test::write_crl(policy_dir_ / "revoked" / "ca.crl.pem", ca_, {carol.issued.cert.get()},
+                  now - std::chrono::minutes(1), now + std::chrono::hours(24 * 7));
   ASSERT_TRUE(gate_->wait_for_log("reloaded after a file change")) << log();
   auto again = s_client(gate_port_, base + "in " + test::q(dir_ / "carol.session"));
   EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;

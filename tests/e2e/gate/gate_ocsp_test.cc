@@ -6,8 +6,6 @@
 
 #include "gate_fixture.h"
 #include "pki/certificate_info.h"
-#include "pki/crl_issuer.h"
-#include "pki/encode.h"
 #include "support/ocsp_responder.h"
 #include "support/openssl_server.h"
 
@@ -282,12 +280,9 @@ TEST_F(GateOcspPeers, StrictRefusesAClientWhoseCertificateNamesNoResponder) {
 
 TEST_F(GateOcspPeers, StrictAdmitsAClientWhoseIssuerHasAFreshCrl) {
   auto bob = client_cert("bob", ca_);  // no AIA; the CA's CRL covers him
-  auto crl =
-      pki::create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance());
-  ASSERT_TRUE(crl) << crl.error().message();
-  auto pem = pki::crl_pem(crl->get());
-  ASSERT_TRUE(pem) << pem.error().message();
-  test::write_text(policy_dir_ / "revoked" / "ca.crl.pem", *pem);
+  const auto now = util::SystemClock::instance().now();
+  test::write_crl(policy_dir_ / "revoked" / "ca.crl.pem", ca_, {}, now - std::chrono::minutes(1),
+                  now + std::chrono::hours(24 * 7));
   conf_.set("ssl.policy.gate.revocation_checks", "STRICT");
   start_gate();
   TlsClient c;

@@ -8,8 +8,6 @@
 
 #include "gate_fixture.h"
 #include "pki/certificate_info.h"
-#include "pki/crl_issuer.h"
-#include "pki/encode.h"
 #include "support/openssl_server.h"
 
 namespace tlsgate::e2e::gate {
@@ -49,12 +47,9 @@ class GateRevalidate : public GateFixture {
   // A CRL of `ca` revoking `revoked`, written into the folder `revoked_dir`.
   static void write_crl(const fs::path& revoked_dir, const test::TestCa& ca,
                         const std::vector<const X509*>& revoked) {
-    auto crl =
-        pki::create_crl(ca.ca.cert.get(), ca.ca.key.get(), revoked, util::SystemClock::instance());
-    ASSERT_TRUE(crl) << crl.error().message();
-    auto pem = pki::crl_pem(crl->get());
-    ASSERT_TRUE(pem) << pem.error().message();
-    test::write_text(revoked_dir / "ca.crl.pem", *pem);
+    const auto now = util::SystemClock::instance().now();
+    test::write_crl(revoked_dir / "ca.crl.pem", ca, revoked, now - std::chrono::minutes(1),
+                    now + std::chrono::hours(24 * 7));
   }
 
   // The gate's line for a connection closed by re-validation.
