@@ -39,8 +39,13 @@
 
 #include "config/settings.h"
 #include "net/connector_runtime.h"
+#include "net/gate_status.h"
 #include "tls/context.h"
 #include "util/result.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace tlsgate::net {
 
@@ -64,6 +69,29 @@ class Gate {
   void reload();
 
   const std::vector<std::unique_ptr<ConnectorRuntime>>& connectors() const;
+  const config::Config& config() const;  // as the gate started
+
+  // For the admin layer (net/gate_status.h). --------------------------------
+  // Everything the gate knows about itself, folded now. Any thread.
+  GateStatus status() const;
+  // The loop run() runs on its calling thread (signals, reloads, timers);
+  // the admin listeners live on it. Every `done` below is called on it.
+  boost::asio::io_context& control_loop();
+  // The server context of admin.ssl_policy, from the same registry as every
+  // other (so it reloads like them); null when admin.enabled is false.
+  std::shared_ptr<util::Versioned<tls::Context>> admin_context() const;
+  // Established connections of `connector` ("" = all), oldest first, at
+  // most `limit`.
+  void connections(std::string connector, size_t limit,
+                   std::function<void(std::vector<ConnectionInfo>)> done);
+  // Closes connection `id` (both sides) with one log line naming `who`
+  // ("admin API, identity \"ops\""); done(false) when no such connection.
+  void close_connection(uint64_t id, std::string who, std::function<void(bool found)> done);
+  // reload() that tells what it did.
+  void reload(std::function<void(ReloadOutcome)> done);
+  // Rebuilds policy `scope` from its files now (as a file change would,
+  // without the settle window): after the admin API wrote new ones.
+  void reload_policy(std::string scope, std::function<void(ReloadOutcome)> done);
 
   // For the revocation engine: closes every established connection of
   // policy `scope` on `side` (kServer: its clients, kClient: its backends)
