@@ -84,15 +84,26 @@ struct OcspEngine::Impl {
   struct PeerEntry {
     PeerStatus status;
     std::chrono::steady_clock::time_point expires;
+    std::chrono::steady_clock::time_point refresh;  // when a watch asks again
   };
   struct PendingPeer {
     std::vector<std::function<void(PeerStatus)>> waiters;
     pki::X509Ptr leaf, issuer;
     HttpExchange exchange;
   };
+  // A peer certificate that connections hold (PeerHold): asked about again
+  // when its answer is due.
+  struct Watch {
+    explicit Watch(asio::io_context& io) : timer(io) {}
+    pki::X509Ptr leaf, issuer;
+    std::string url;
+    int failures = 0;
+    asio::steady_timer timer;
+  };
 
-  Impl(Options o, const util::Clock& c, std::shared_ptr<tls::StapleStore> s, OcspCounters& n)
-      : options(std::move(o)), clock(c), staples(std::move(s)), counters(n) {
+  Impl(Options o, const util::Clock& c, std::shared_ptr<tls::StapleStore> s, OcspCounters& n,
+       std::shared_ptr<PeerHold::Counts> h)
+      : options(std::move(o)), clock(c), staples(std::move(s)), counters(n), held(std::move(h)) {
     thread = std::thread([this] { io.run(); });
   }
   ~Impl() {
@@ -101,6 +112,7 @@ struct OcspEngine::Impl {
     asio::post(io, [this] {
       jobs.clear();
       pending.clear();
+      watches.clear();
       io.stop();
     });
     if (thread.joinable()) thread.join();
@@ -123,15 +135,23 @@ struct OcspEngine::Impl {
 
   // ---- peers (engine thread) ----
   void check(PeerQuery q, std::function<void(PeerStatus)> done);
-  void finish_peer(const std::string& id, PeerStatus status, Duration keep,
+  // Asks url about leaf; the answer goes to pending[id]'s waiters.
+  void fetch_peer(const std::string& id, pki::X509Ptr leaf, pki::X509Ptr issuer,
+                  const std::string& url, const util::HttpUrl& parsed, std::string request);
+  void finish_peer(const std::string& id, PeerStatus status, Duration keep, Duration refresh,
                    std::function<void(PeerStatus)> first = nullptr);
   Duration keep_for(const pki::OcspAnswer& a) const;
+  void watch(const std::string& id, const PeerQuery& q, const std::string& url);
+  void arm(const std::string& id, Watch& w, std::chrono::steady_clock::time_point at);
+  void revisit(const std::string& id);
+  bool held_now(const std::string& id) const;
   PeerStatus status_of(const pki::OcspAnswer& a, const X509* leaf, const std::string& from) const;
 
   Options options;
   const util::Clock& clock;
   std::shared_ptr<tls::StapleStore> staples;
   OcspCounters& counters;
+  std::shared_ptr<PeerHold::Counts> held;
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   std::thread thread;
@@ -139,6 +159,7 @@ struct OcspEngine::Impl {
   std::map<std::string, std::unique_ptr<StapleJob>> jobs;  // by scope
   std::map<std::string, PeerEntry> peer_cache;             // by leaf fingerprint
   std::map<std::string, PendingPeer> pending;              // by leaf fingerprint
+  std::map<std::string, std::unique_ptr<Watch>> watches;   // by leaf fingerprint
 
   mutable util::Mutex mu;
   std::map<std::string, StapleState> states GUARDED_BY(mu);
@@ -385,6 +406,8 @@ PeerStatus OcspEngine::Impl::status_of(const pki::OcspAnswer& a, const X509* lea
 
 void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) {
   const std::string id = pki::fingerprint_sha256(q.leaf.get());
+  const std::string url = ocsp_responder_for(q.leaf.get(), q.responder);
+  watch(id, q, url);
   const auto now = std::chrono::steady_clock::now();
   if (auto hit = peer_cache.find(id); hit != peer_cache.end()) {
     if (hit->second.expires > now) {
@@ -395,8 +418,10 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
   }
   if (!q.stapled.empty() && q.issuer) {
     auto a = pki::verify_ocsp_response(q.stapled, q.leaf.get(), q.issuer.get(), clock.now());
-    if (a)
-      return finish_peer(id, status_of(*a, q.leaf.get(), "stapled"), keep_for(*a), std::move(done));
+    if (a) {
+      return finish_peer(id, status_of(*a, q.leaf.get(), "stapled"), keep_for(*a),
+                         refresh_after(*a, clock.now()), std::move(done));
+    }
     // A staple that does not verify is no answer: ask the responder.
   }
   if (auto p = pending.find(id); p != pending.end()) {
@@ -404,7 +429,6 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
     return;
   }
   PeerStatus unavailable;
-  const std::string url = ocsp_responder_for(q.leaf.get(), q.responder);
   if (url.empty()) {
     unavailable.detail = "certificate " + describe(q.leaf.get()) + " names no OCSP responder";
     return done(unavailable);
@@ -425,34 +449,39 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
                     !parsed ? parsed.error().message() : request.error().message());
     return done(unavailable);
   }
+  pending[id].waiters.push_back(std::move(done));
+  fetch_peer(id, std::move(q.leaf), std::move(q.issuer), url, *parsed, std::move(*request));
+}
+
+void OcspEngine::Impl::fetch_peer(const std::string& id, pki::X509Ptr leaf, pki::X509Ptr issuer,
+                                  const std::string& url, const util::HttpUrl& parsed,
+                                  std::string request) {
   auto& p = pending[id];
-  p.waiters.push_back(std::move(done));
-  p.leaf = std::move(q.leaf);
-  p.issuer = std::move(q.issuer);
+  p.leaf = std::move(leaf);
+  p.issuer = std::move(issuer);
   counters.fetches.fetch_add(1, std::memory_order_relaxed);
   HttpLimits limits;
   limits.deadline = options.fetch_deadline;
   limits.max_body = pki::kMaxOcspResponseSize;
   p.exchange = http_post(
-      io, *parsed, "application/ocsp-request", std::move(*request), limits,
+      io, parsed, "application/ocsp-request", std::move(request), limits,
       [this, id, url](util::Result<HttpResponse> r) {
         const auto& fetched = pending.at(id);
-        if (!r) {
+        auto failed = [&](std::string why) {
           counters.fetch_failures.fetch_add(1, std::memory_order_relaxed);
-          return finish_peer(id, {PeerStatus::Kind::kUnavailable, r.error().message()},
-                             kPeerFailureKept);
-        }
+          auto w = watches.find(id);
+          int failures = w != watches.end() ? ++w->second->failures : 1;
+          finish_peer(id, {PeerStatus::Kind::kUnavailable, std::move(why)}, kPeerFailureKept,
+                      retry_after(failures));
+        };
+        if (!r) return failed(r.error().message());
         auto a = pki::verify_ocsp_response(r->body, fetched.leaf.get(), fetched.issuer.get(),
                                            clock.now());
-        if (!a) {
-          counters.fetch_failures.fetch_add(1, std::memory_order_relaxed);
-          return finish_peer(
-              id,
-              {PeerStatus::Kind::kUnavailable,
-               fmt::format("OCSP response from {} refused: {}", url, a.error().message())},
-              kPeerFailureKept);
-        }
-        finish_peer(id, status_of(*a, fetched.leaf.get(), url), keep_for(*a));
+        if (!a)
+          return failed(fmt::format("OCSP response from {} refused: {}", url, a.error().message()));
+        if (auto w = watches.find(id); w != watches.end()) w->second->failures = 0;
+        finish_peer(id, status_of(*a, fetched.leaf.get(), url), keep_for(*a),
+                    refresh_after(*a, clock.now()));
       });
 }
 
@@ -464,19 +493,21 @@ Duration OcspEngine::Impl::keep_for(const pki::OcspAnswer& a) const {
 }
 
 // Caches `status` for `keep`, answers `first` and everyone waiting for it,
-// then reports a revocation. Answers are posted to the sessions' loops
-// before the closings are, so a session waiting for this very answer is
-// refused in its own words rather than closed by re-validation.
+// then reports a revocation; a watch of this peer asks again after
+// `refresh`. Answers are posted to the sessions' loops before the closings
+// are, so a session waiting for this very answer is refused in its own
+// words rather than closed by re-validation.
 void OcspEngine::Impl::finish_peer(const std::string& id, PeerStatus status, Duration keep,
-                                   std::function<void(PeerStatus)> first) {
+                                   Duration refresh, std::function<void(PeerStatus)> first) {
+  const auto now = std::chrono::steady_clock::now();
   if (keep > Duration::zero()) {
     if (peer_cache.size() >= options.peer_cache_entries) {
-      const auto now = std::chrono::steady_clock::now();
       std::erase_if(peer_cache, [&](const auto& e) { return e.second.expires <= now; });
       if (peer_cache.size() >= options.peer_cache_entries) peer_cache.erase(peer_cache.begin());
     }
-    peer_cache[id] = {status, std::chrono::steady_clock::now() + keep};
+    peer_cache[id] = {status, now + keep, now + refresh};
   }
+  if (auto w = watches.find(id); w != watches.end()) arm(id, *w->second, now + refresh);
   std::vector<std::function<void(PeerStatus)>> waiters;
   if (first) waiters.push_back(std::move(first));
   if (auto p = pending.find(id); p != pending.end()) {
@@ -489,11 +520,80 @@ void OcspEngine::Impl::finish_peer(const std::string& id, PeerStatus status, Dur
   }
 }
 
+bool OcspEngine::Impl::held_now(const std::string& id) const {
+  util::MutexLock lock(held->mu);
+  return held->by_id.contains(id);
+}
+
+// Starts watching a peer that a connection holds (check() made its hold),
+// unless it has no responder to ask or the watch list is full.
+void OcspEngine::Impl::watch(const std::string& id, const PeerQuery& q, const std::string& url) {
+  if (watches.contains(id) || url.empty() || !q.issuer ||
+      watches.size() >= options.peer_cache_entries) {
+    return;
+  }
+  auto w = std::make_unique<Watch>(io);
+  w->leaf = pki::up_ref(q.leaf.get());
+  w->issuer = pki::up_ref(q.issuer.get());
+  w->url = url;
+  auto& watch = *watches.emplace(id, std::move(w)).first->second;
+  // A cached answer sets when to ask again; otherwise the answer being fetched will.
+  if (auto hit = peer_cache.find(id); hit != peer_cache.end()) arm(id, watch, hit->second.refresh);
+}
+
+void OcspEngine::Impl::arm(const std::string& id, Watch& w,
+                           std::chrono::steady_clock::time_point at) {
+  w.timer.expires_at(at);
+  w.timer.async_wait([this, id](const boost::system::error_code& ec) {
+    if (!ec) revisit(id);
+  });
+}
+
+// A watched peer's answer is due: ask again while a connection holds it.
+void OcspEngine::Impl::revisit(const std::string& id) {
+  auto it = watches.find(id);
+  if (it == watches.end()) return;
+  if (!held_now(id)) {
+    watches.erase(it);
+    return;
+  }
+  if (pending.contains(id)) return;  // a check is asking now; its answer re-arms the watch
+  Watch& w = *it->second;
+  auto parsed = util::parse_http_url(w.url);
+  auto request = pki::ocsp_request_der(w.leaf.get(), w.issuer.get());
+  if (!parsed || !request) {  // did work when the watch began; cannot now
+    watches.erase(it);
+    return;
+  }
+  peer_cache.erase(id);
+  spdlog::debug("OCSP: asking {} again about {}, which connections still use", w.url,
+                describe(w.leaf.get()));
+  fetch_peer(id, pki::up_ref(w.leaf.get()), pki::up_ref(w.issuer.get()), w.url, *parsed,
+             std::move(*request));
+}
+
 // ---- OcspEngine ----
+
+PeerHold::PeerHold(std::weak_ptr<Counts> held, std::string id)
+    : held_(std::move(held)), id_(std::move(id)) {
+  if (auto counts = held_.lock()) {
+    util::MutexLock lock(counts->mu);
+    ++counts->by_id[id_];
+  }
+}
+
+void PeerHold::release() {
+  auto counts = held_.lock();
+  held_.reset();
+  if (!counts) return;
+  util::MutexLock lock(counts->mu);
+  auto it = counts->by_id.find(id_);
+  if (it != counts->by_id.end() && --it->second <= 0) counts->by_id.erase(it);
+}
 
 OcspEngine::OcspEngine(Options options, const util::Clock& clock)
     : staples_(std::make_shared<tls::StapleStore>()),
-      impl_(std::make_unique<Impl>(std::move(options), clock, staples_, counters_)) {}
+      impl_(std::make_unique<Impl>(std::move(options), clock, staples_, counters_, held_)) {}
 
 OcspEngine::~OcspEngine() = default;
 
@@ -520,10 +620,17 @@ void OcspEngine::refresh_all() {
   });
 }
 
-void OcspEngine::check(PeerQuery query, std::function<void(PeerStatus)> done) {
+PeerHold OcspEngine::check(PeerQuery query, std::function<void(PeerStatus)> done) {
+  PeerHold hold(held_, pki::fingerprint_sha256(query.leaf.get()));
   asio::post(impl_->io,
              [impl = impl_.get(), q = std::make_shared<PeerQuery>(std::move(query)),
               done = std::move(done)]() mutable { impl->check(std::move(*q), std::move(done)); });
+  return hold;
+}
+
+size_t OcspEngine::peers_held() const {
+  util::MutexLock lock(held_->mu);
+  return held_->by_id.size();
 }
 
 std::vector<StapleState> OcspEngine::staple_states() const {

@@ -26,7 +26,11 @@
 // asked. Answers are cached per certificate until their nextUpdate (at most
 // an hour without one), in a bounded cache; concurrent checks of one
 // certificate share one fetch. `done` runs on the engine's thread: the
-// caller posts back to its own.
+// caller posts back to its own. While the caller keeps the PeerHold that
+// check() returns (a session keeps it for its life), the certificate is
+// asked about again whenever its answer is due, so a connection that stays
+// open for days is closed when its peer is revoked meanwhile; a responder
+// that fails then closes nothing (the connection was admitted already).
 //
 // Threads: every public member may be called from any thread.
 #pragma once
@@ -80,6 +84,39 @@ struct PeerQuery {
   std::string stapled;    // a DER response the peer stapled, or ""
 };
 
+// Keeps a peer's certificate under watch while a connection uses it: the
+// engine asks its responder again each time the last answer is due for a
+// refresh (as for a staple: half the time left to nextUpdate, between 5
+// minutes and an hour; failures retried with backoff from 5 s to 5 min), so
+// a revocation learned while the connection is open closes it
+// (Options::on_peer_revoked). Dropping the last hold of a certificate ends
+// its watch. Move-only; may be destroyed on any thread, also after the engine.
+class PeerHold {
+ public:
+  PeerHold() = default;
+  PeerHold(PeerHold&& other) noexcept = default;
+  PeerHold& operator=(PeerHold&& other) noexcept {
+    if (this != &other) {
+      release();
+      held_ = std::move(other.held_);
+      id_ = std::move(other.id_);
+    }
+    return *this;
+  }
+  ~PeerHold() { release(); }
+
+ private:
+  friend class OcspEngine;
+  struct Counts {
+    util::Mutex mu;
+    std::map<std::string, int> by_id GUARDED_BY(mu);  // by leaf fingerprint
+  };
+  PeerHold(std::weak_ptr<Counts> held, std::string id);
+  void release();
+  std::weak_ptr<Counts> held_;
+  std::string id_;
+};
+
 struct OcspCounters {
   std::atomic<uint64_t> fetches{0};
   std::atomic<uint64_t> fetch_failures{0};  // no answer, or one that did not verify
@@ -120,7 +157,11 @@ class OcspEngine {
   // Fetches every tracked staple now and forgets cached peer answers (SIGHUP).
   void refresh_all();
 
-  void check(PeerQuery query, std::function<void(PeerStatus)> done);
+  // Asks about a peer; `done` gets the answer. The hold keeps the peer
+  // under watch (see PeerHold) for as long as the caller keeps it.
+  [[nodiscard]] PeerHold check(PeerQuery query, std::function<void(PeerStatus)> done);
+  // Peer certificates held by connections now (for tests and metrics).
+  size_t peers_held() const;
 
   std::vector<StapleState> staple_states() const;
   const OcspCounters& counters() const { return counters_; }
@@ -128,6 +169,7 @@ class OcspEngine {
  private:
   struct Impl;
   std::shared_ptr<tls::StapleStore> staples_;
+  std::shared_ptr<PeerHold::Counts> held_ = std::make_shared<PeerHold::Counts>();
   OcspCounters counters_;
   std::unique_ptr<Impl> impl_;
 };

@@ -373,12 +373,13 @@ void Session::check_revocation(bool client, void (Session::*then)()) {
                             fmt::format("no OCSP answer within {}s",
                                         std::chrono::duration<double>(wait).count())});
       });
-  connector_.ocsp->check(std::move(query),
-                         [weak = weak_from_this(), ex = timer_.get_executor(), seq](PeerStatus s) {
-                           boost::asio::post(ex, [weak, s = std::move(s), seq] {
-                             if (auto self = weak.lock()) self->on_revocation(seq, s);
-                           });
-                         });
+  // Held for the session's life: the engine asks again while it is open.
+  (client ? client_hold_ : upstream_hold_) = connector_.ocsp->check(
+      std::move(query), [weak = weak_from_this(), ex = timer_.get_executor(), seq](PeerStatus s) {
+        boost::asio::post(ex, [weak, s = std::move(s), seq] {
+          if (auto self = weak.lock()) self->on_revocation(seq, s);
+        });
+      });
 }
 
 void Session::on_revocation(uint32_t seq, const PeerStatus& status) {

@@ -160,6 +160,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
   bool revocation_client_ = false;                // ... of the client (else of the backend)
   uint32_t revocation_seq_ = 0;                   // which check an answer belongs to
+  PeerHold client_hold_, upstream_hold_;          // keep the OCSP engine asking about the peers
   bool closed_ = false;
   SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
   bool client_checked_ = false;         // the client passed its peer checks

@@ -252,6 +252,29 @@ TEST_F(GateOcspPeers, ARevocationLearnedLaterClosesTheEstablishedConnectionsOfTh
   EXPECT_TRUE(other.echoes("bob, still here\n"));
 }
 
+// Established connections hold their peer's certificate: the engine asks
+// again while they are open (here: after its 5 s retry, the first ask
+// having failed), and a revocation learned then closes that connection only.
+TEST_F(GateOcspPeers, AClientLetInWhileTheResponderWasDownIsClosedOnceItSaysRevoked) {
+  auto alice = client_with_aia("alice");
+  auto bob = client_with_aia("bob");
+  conf_.set("ssl.policy.gate.revocation_checks", "IF_PRESENT");
+  start_gate();
+  TlsClient first, other;
+  ASSERT_EQ(first.connect(gate_port_, client_options(alice)), "");
+  ASSERT_TRUE(first.echoes("alice, let in\n"));
+  ASSERT_EQ(other.connect(gate_port_, client_options(bob)), "");
+  ASSERT_TRUE(other.echoes("bob, let in\n"));
+  responder_->set_revoked(alice.issued.cert.get(), util::SystemClock::instance().now());
+  responder_->set_good(bob.issued.cert.get());
+  start_responder();
+  EXPECT_TRUE(
+      gate_->wait_for_log("closed by re-validation after a revocation check", Millis(20000)))
+      << log();
+  EXPECT_NE(first.read(1, Millis(5000)).end, End::kData);
+  EXPECT_TRUE(other.echoes("bob, still here\n"));
+}
+
 TEST_F(GateOcspPeers, AResponderThatIsDownLetsClientsInUnderIfPresentButNotUnderStrict) {
   auto alice = client_with_aia("alice");  // the responder never runs
   conf_.set("ssl.policy.gate.revocation_checks", "IF_PRESENT");
