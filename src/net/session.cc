@@ -162,9 +162,10 @@ void Session::on_client_ready() {
   }
   identity_ = *checked;
   // OpenSSL does not verify the certificate of a resumed session again: a
-  // ticket issued before a CRL listed its certificate would still get in.
-  // Where the policy has CRLs, check it as a full handshake would.
-  if (SSL_session_reused(client_.ssl()) == 1 && client_ctx_->has_crls &&
+  // ticket issued before a CRL listed its certificate, or before its CA left
+  // trusted_dir, would still get in. Check it as a full handshake would,
+  // with the chain its ticket kept (tls/revalidate.h).
+  if (SSL_session_reused(client_.ssl()) == 1 &&
       SSL_get0_peer_certificate(client_.ssl()) != nullptr) {
     auto again = tls::recheck_peer(tls::connected_peer(client_.ssl(), peer_), *client_ctx_,
                                    util::SystemClock::instance().now(), client_ctx_.get());

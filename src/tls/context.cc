@@ -12,6 +12,7 @@
 #include "pki/private_key_loader.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
+#include "tls/revalidate.h"
 
 namespace tlsgate::tls {
 namespace {
@@ -197,6 +198,7 @@ class Builder {
       SSL_CTX_set_session_id_context(
           ssl, reinterpret_cast<const unsigned char*>(sid.data()),
           static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
+      keep_peer_chain_in_tickets(ssl);  // a resumed client is verified with its whole chain
     }
     if (side_ == Side::kServer && options_.tickets) {
       options_.tickets->attach(ssl);

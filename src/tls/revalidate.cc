@@ -83,13 +83,74 @@ util::Status check_leaf_alone(const ConnectedPeer& peer, const Context& ctx, uti
   return util::fail(explain_verify_failure(error, peer.leaf, ctx, peer.address, nullptr));
 }
 
+// A ticket's application data: this tag, then the DER certificates the
+// client sent after its leaf (none when it sent only its leaf).
+constexpr char kTicketChainTag = 1;
+constexpr int kTicketChainMax = 10;
+
+// OpenSSL's generate_ticket_cb: runs before each ticket is encrypted.
+// A resumed session's new ticket is a copy of the old one: it keeps its data.
+int keep_chain(SSL* ssl, void* /*arg*/) {
+  SSL_SESSION* session = SSL_get_session(ssl);
+  if (session == nullptr || SSL_session_reused(ssl) == 1 ||
+      SSL_get0_peer_certificate(ssl) == nullptr) {
+    return 1;
+  }
+  std::string data(1, kTicketChainTag);
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+  for (int i = 0; sent != nullptr && i < sk_X509_num(sent) && i < kTicketChainMax; ++i) {
+    unsigned char* der = nullptr;
+    int size = i2d_X509(sk_X509_value(sent, i), &der);
+    if (size <= 0) {
+      pki::clear_openssl_errors();
+      return 1;  // no chain kept: a resumption is checked as before
+    }
+    data.append(reinterpret_cast<const char*>(der), static_cast<size_t>(size));
+    OPENSSL_free(der);
+  }
+  if (SSL_SESSION_set1_ticket_appdata(session, data.data(), data.size()) != 1) {
+    pki::clear_openssl_errors();
+  }
+  return 1;
+}
+
+std::shared_ptr<STACK_OF(X509)> chain_from_ticket(const SSL* ssl) {
+  auto* session = const_cast<SSL_SESSION*>(SSL_get0_session(ssl));
+  void* data = nullptr;
+  size_t size = 0;
+  if (session == nullptr || SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1 ||
+      size == 0 || static_cast<const char*>(data)[0] != kTicketChainTag) {
+    return nullptr;
+  }
+  pki::X509StackPtr chain(sk_X509_new_null());
+  const auto* p = static_cast<const unsigned char*>(data) + 1;
+  const auto* end = static_cast<const unsigned char*>(data) + size;
+  while (chain && p < end) {
+    pki::X509Ptr cert(d2i_X509(nullptr, &p, end - p));
+    if (!cert || sk_X509_push(chain.get(), cert.get()) <= 0) {
+      pki::clear_openssl_errors();
+      return nullptr;
+    }
+    cert.release();  // the stack owns it
+  }
+  return std::shared_ptr<STACK_OF(X509)>(std::move(chain));
+}
+
 }  // namespace
+
+void keep_peer_chain_in_tickets(SSL_CTX* ctx) {
+  SSL_CTX_set_session_ticket_cb(ctx, &keep_chain, nullptr, nullptr);
+}
 
 ConnectedPeer connected_peer(const SSL* ssl, std::string address, std::string expected_name) {
   ConnectedPeer peer;
   peer.leaf = SSL_get0_peer_certificate(ssl);
   peer.sent = SSL_get_peer_cert_chain(ssl);
   peer.resumed = SSL_session_reused(pki::unconst(ssl)) == 1;
+  if (peer.resumed && peer.leaf != nullptr) {
+    peer.ticket_chain = chain_from_ticket(ssl);
+    if (peer.ticket_chain) peer.sent = peer.ticket_chain.get();
+  }
   peer.address = std::move(address);
   peer.expected_name = std::move(expected_name);
   return peer;
@@ -112,7 +173,8 @@ util::Result<PeerIdentity> recheck_peer(const ConnectedPeer& peer, const Context
   if (auto verdict = verify_chain(checked, ctx, now); !verdict.refusal.empty()) {
     // A resumed session's chain is gone. When the context that admitted it
     // cannot build it either, the change is not the cause: check the leaf alone.
-    bool chain_gone = checked.resumed && issuer_unknown(verdict.error) && admitted != nullptr &&
+    bool chain_gone = checked.resumed && !checked.ticket_chain && issuer_unknown(verdict.error) &&
+                      admitted != nullptr &&
                       issuer_unknown(verify_chain(checked, *admitted, now).error);
     if (!chain_gone) return util::fail(verdict.refusal);
     if (auto st = check_leaf_alone(checked, ctx, now); !st) return util::fail(st.error());
@@ -131,7 +193,13 @@ std::optional<util::SystemTime> peer_expiry(const SSL* ssl) {
     }
   };
   STACK_OF(X509)* verified = SSL_get0_verified_chain(ssl);
-  take(verified != nullptr && sk_X509_num(verified) > 0 ? verified : SSL_get_peer_cert_chain(ssl));
+  if (verified != nullptr && sk_X509_num(verified) > 0) {
+    take(verified);
+  } else if (auto kept = chain_from_ticket(ssl)) {
+    take(kept.get());
+  } else {
+    take(SSL_get_peer_cert_chain(ssl));
+  }
   return earliest;
 }
 

@@ -26,14 +26,19 @@
 // the chain a client sees starts with the backend's leaf (OpenSSL's
 // SSL_get_peer_cert_chain), either is fine as the untrusted set.
 //
-// A resumed session (a TLS 1.3 ticket) keeps the leaf but not the chain the
-// peer sent first. When its issuer is in trusted_dir nothing is lost. When
-// it is not (an intermediate the client sent), and `admitted` — the context
-// the session was admitted with — cannot build the chain either, the leaf is
-// checked alone: its validity and the CRLs of revoked_dir from its issuer.
-// What cannot be seen then is a CA further up that lost its trust.
+// A resumed session keeps the peer's leaf but not the chain it sent first
+// (OpenSSL does not put it in a ticket). Our server contexts do
+// (keep_peer_chain_in_tickets): each ticket, encrypted under the ticket keys,
+// carries the intermediates the client sent, so a resumed client is verified
+// with exactly the chain of its full handshake, and a CA anywhere up that
+// chain that lost its trust refuses it. Only a resumed session whose ticket
+// carries no chain (not one of ours) falls back: when `admitted` — the
+// context the session was admitted with — cannot build the chain either,
+// the leaf is checked alone: its validity and the CRLs of revoked_dir from
+// its issuer.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -53,8 +58,16 @@ struct ConnectedPeer {
   // A backend's: the name dialled (upstream_server_name), checked when the
   // context's policy says verify_hostname. "" for a client.
   std::string expected_name;
-  bool resumed = false;  // a resumed session: `sent` is empty
+  bool resumed = false;  // a resumed session: `sent` is what its ticket kept, if anything
+  // A resumed session's chain, read from its ticket (owned here; `sent`
+  // points to it); null when the ticket kept none.
+  std::shared_ptr<STACK_OF(X509)> ticket_chain;
 };
+
+// Server side: each session ticket `ctx` issues after a full handshake keeps
+// the certificates the client sent after its leaf (at most 10), so that
+// connected_peer() has them again when the session is resumed.
+void keep_peer_chain_in_tickets(SSL_CTX* ctx);
 
 // The peer of an SSL whose handshake completed; the pointers live as long as the SSL.
 ConnectedPeer connected_peer(const SSL* ssl, std::string address, std::string expected_name = {});

@@ -183,5 +183,24 @@ TEST_F(GateClientAuth, AResumedSessionOfACertificateRevokedSinceIsRefused) {
   EXPECT_NE(log().find("certificate revoked"), std::string::npos) << log();
 }
 
+// Without any CRL: a ticket issued while the client's CA was trusted does
+// not let it back in once that CA left trusted/.
+TEST_F(GateClientAuth, AResumedSessionWhoseCaLeftTrustedIsRefused) {
+  auto carol = client_cert("carol", ca_);
+  start_gate();
+  const std::string base = s_client_args() + " -tls1_2 -cert " + test::q(carol.cert) + " -key " +
+                           test::q(carol.key) + " -sess_";
+  auto first = s_client(gate_port_, base + "out " + test::q(dir_ / "carol.session"));
+  ASSERT_NE(first.out.find("Verify return code: 0"), std::string::npos) << first.out;
+  auto other = test::make_test_ca("Another CA");
+  test::write_cert(policy_dir_ / "trusted" / "other.crt", other.ca.cert.get());
+  fs::remove(policy_dir_ / "trusted" / "ca.crt");
+  ASSERT_TRUE(gate_->wait_for_log("reloaded after a file change")) << log();
+  auto again = s_client(gate_port_, base + "in " + test::q(dir_ / "carol.session"));
+  EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;
+  EXPECT_TRUE(gate_->wait_for_log("resumed TLS session refused: client certificate CN=carol"))
+      << log();
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e::gate

@@ -299,17 +299,51 @@ TEST_F(ResumedRecheckTest, AResumedClientRevokedByItsIntermediatesCrlIsRefused) 
                 " failed verification against ssl.policy.srv.trusted_dir: certificate revoked");
 }
 
-TEST_F(ResumedRecheckTest, AResumedClientWhoseIntermediateIsTrustedNoMoreIsRefused) {
-  // Trusted directly, the intermediate builds the chain; then it is removed.
+// The intermediate leaves trusted_dir, the root stays: a full handshake
+// would admit the client, who sends the intermediate; so does the re-check,
+// with the chain its ticket kept.
+TEST_F(ResumedRecheckTest, AResumedClientIsJudgedOnTheChainItSentLikeAFullHandshake) {
   test::write_cert(server_.trusted_dir / "inter.crt", inter_.ca.cert.get());
   auto admitted = build(server_, Side::kServer);
   std::filesystem::remove(server_.trusted_dir / "inter.crt");
   auto ctx = build(server_, Side::kServer);
   auto r = recheck_peer(connected_peer(conn_->server(), kClientAddress), *ctx,
                         std::chrono::system_clock::now(), admitted.get());
+  EXPECT_TRUE(r) << r.error().message();
+}
+
+TEST_F(ResumedRecheckTest, TheTicketKeepsTheChainTheClientSent) {
+  auto peer = connected_peer(conn_->server(), kClientAddress);
+  ASSERT_TRUE(peer.ticket_chain);
+  ASSERT_EQ(sk_X509_num(peer.sent), 1);
+  EXPECT_EQ(X509_cmp(sk_X509_value(peer.sent, 0), inter_.ca.cert.get()), 0);
+  // A session resumed from a resumed one keeps it too (its ticket is a copy).
+  auto session = conn_->session();
+  conn_ =
+      std::make_unique<MemoryConnection>(*server_ctx_, *client_ctx_, "localhost", session.get());
+  ASSERT_TRUE(conn_->handshake().ok());
+  ASSERT_TRUE(conn_->resumed());
+  auto again = connected_peer(conn_->server(), kClientAddress);
+  ASSERT_TRUE(again.ticket_chain);
+  EXPECT_EQ(sk_X509_num(again.sent), 1);
+}
+
+// The root the intermediate chains to leaves trusted_dir: the resumed client
+// is refused, also when checked against the context it resumed under (as
+// the gate does at resumption, not knowing which context admitted it).
+TEST_F(ResumedRecheckTest, AResumedClientWhoseRootIsTrustedNoMoreIsRefused) {
+  for (const auto& f : std::filesystem::directory_iterator(server_.trusted_dir))
+    std::filesystem::remove(f.path());
+  auto other = test::make_test_ca("Some Other CA");
+  test::write_cert(server_.trusted_dir / "other.crt", other.ca.cert.get());
+  auto ctx = build(server_, Side::kServer);
+  ASSERT_TRUE(ctx);
+  auto peer = connected_peer(conn_->server(), kClientAddress);
+  auto r = recheck_peer(peer, *ctx, std::chrono::system_clock::now(), ctx.get());
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("unable to get local issuer certificate"), std::string::npos)
       << r.error().message();
+  EXPECT_TRUE(recheck_peer(peer, *server_ctx_, std::chrono::system_clock::now(), ctx.get()));
 }
 
 TEST(CertificateSha256, IsTheDigestOfTheDer) {
