@@ -51,6 +51,9 @@ struct Worker {
   // Its established sessions; destroyed before the loop (detaching those
   // whose handlers the loop still holds).
   SessionTable sessions{loop};
+  // Bulk turns waiting; destroyed before the table and the loop (the
+  // sessions its turns hold end then).
+  TurnQueue turns{loop};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   // Filled by accept(2) for each acceptor's pending accept, so a session
   // knows its peer without a getpeername(2).
@@ -390,6 +393,7 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         trimmer.saw(open + 1);
         auto session = std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit());
         session->track_in(&w.sessions);
+        session->take_turns_in(&w.turns);
         session->count_in(w.counters.connector(c.index), &w.live);
         session->start();
       }

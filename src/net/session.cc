@@ -90,6 +90,7 @@ Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socke
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)) {
   boost::system::error_code ec;
   client_socket_.non_blocking(true, ec);  // accept(2) made it blocking
+  client_.limit_unsent();
   peer_ = endpoint_text(peer);
   connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
   up_.name = "client->backend";
@@ -693,10 +694,12 @@ void Session::yield_direction(Direction& d) {
   if (f.status == Io::kWantWrite) return wait_direction(d, *d.to, f.status);
   if (f.status != Io::kOk) return fail_io(*d.to, d);
   d.waiting = true;
-  boost::asio::post(timer_.get_executor(), [this, self = shared_from_this(), &d] {
+  auto next = [this, self = shared_from_this(), &d] {
     d.waiting = false;
     if (!closed_) pump(d);
-  });
+  };
+  if (turns_ != nullptr) return turns_->defer(std::move(next));
+  boost::asio::post(timer_.get_executor(), std::move(next));
 }
 
 void Session::arm_deadline(const tls::Context* policy, std::string what, bool upstream) {

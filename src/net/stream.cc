@@ -134,6 +134,11 @@ Stream::Stream(int fd) : fd_(fd) {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
+void Stream::limit_unsent() {
+  int unsent = kUnsentLowWater;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent, sizeof unsent);
+}
+
 bool Stream::attach_tls(tls::SslPtr ssl) {
   auto gather = std::make_unique<Gather>();
   gather->fd = fd_;

@@ -54,6 +54,18 @@ class Stream {
   // fd: a connected, non-blocking TCP socket. Sets TCP_NODELAY on it.
   explicit Stream(int fd);
 
+  // At most kUnsentLowWater bytes the peer has not been sent yet wait in
+  // the socket's kernel queue (TCP_NOTSENT_LOWAT): the socket reports
+  // writable, and the gate writes more, only as the peer takes them. A
+  // client that stops reading then costs the machine its receive window
+  // plus this, not the kernel's autotuned send buffer (up to tcp_wmem's 4
+  // MiB each: 600 such clients drove the kernel toward TCP memory pressure,
+  // issue 12). Data in flight is not limited, so neither is throughput over
+  // long links; bench: downloads unchanged. Clients only: toward a local
+  // backend the extra wake-ups cost uploads a third of their MB/s.
+  void limit_unsent();
+  static constexpr int kUnsentLowWater = 128 * 1024;
+
   int fd() const { return fd_; }  // -1 once detached
   SSL* ssl() const { return ssl_.get(); }
   bool is_tls() const { return ssl_ != nullptr; }

@@ -3,6 +3,7 @@
 // through it, and reads that take several records at once.
 #include "net/stream.h"
 
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -260,6 +261,20 @@ TEST(Stream, DetachedPlainStreamDoesNoIo) {
   EXPECT_EQ(::poll(&p, 1, 0), 0);
   ::close(pair[0]);
   ::close(pair[1]);
+}
+
+TEST(Stream, LimitUnsentSetsTheSocketsLowWaterMark) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+  boost::asio::ip::tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  Stream s(client.native_handle());
+  s.limit_unsent();
+  int value = 0;
+  socklen_t size = sizeof value;
+  ASSERT_EQ(::getsockopt(client.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &size), 0);
+  EXPECT_EQ(value, Stream::kUnsentLowWater);
 }
 
 }  // namespace
