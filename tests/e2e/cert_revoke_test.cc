@@ -29,7 +29,7 @@ class CertRevoke : public E2eTest {
 };
 
 TEST_F(CertRevoke, ByCertificateRecordsTheIndexAndWritesAVerifiedCrl) {
-  ASSERT_EQ(verify("db1/public.crt").code, 2) << "no CRL yet: openssl cannot check";
+  ASSERT_NE(verify("db1/public.crt").code, 0) << "no CRL yet: openssl cannot check";
   std::string serial = openssl_serial(dir_, "db1/public.crt");
   Proc r = tg_ok("cert revoke --ca ca db1/public.crt --reason keyCompromise");
   auto out = lines(r.out);
