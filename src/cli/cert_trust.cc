@@ -161,14 +161,18 @@ class Trust {
     }
     std::vector<std::string> argv{prog.string()};
     if (!o_.root.empty()) {
-      // update-ca-certificates cd's into the certs folder and reads the config file.
+      // update-ca-certificates cd's into the certs folder (so its paths must be absolute) and
+      // reads the config file.
       fs::create_directories(etc_certs, ec);
       fs::path conf = root / "etc/ca-certificates.conf";
       if (!fs::exists(conf, ec)) (void)util::write_file_atomic(conf, "", 0644);
-      argv.insert(argv.end(), {"--certsconf", conf.string(), "--certsdir",
-                               (root / "usr/share/ca-certificates").string(), "--localcertsdir",
-                               local.string(), "--etccertsdir", etc_certs.string(), "--hooksdir",
-                               (root / "etc/ca-certificates/update.d").string()});
+      fs::path abs = fs::absolute(root, ec).lexically_normal();
+      argv.insert(argv.end(),
+                  {"--certsconf", (abs / "etc/ca-certificates.conf").string(), "--certsdir",
+                   (abs / "usr/share/ca-certificates").string(), "--localcertsdir",
+                   (abs / "usr/local/share/ca-certificates").string(), "--etccertsdir",
+                   (abs / "etc/ssl/certs").string(), "--hooksdir",
+                   (abs / "etc/ca-certificates/update.d").string()});
     }
     auto r = run_program(argv);
     if (r.code != 0) {
