@@ -120,7 +120,9 @@ int read_store(const Options& o) {
 void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   auto opts = std::make_shared<Options>();
   auto* cmd = cert.add_subcommand(
-      "pkcs12", "Write a PKCS#12 key store (--cert/--key/--out) or read one (--in [--out DIR])");
+      "pkcs12",
+      "Write a PKCS#12 key store (--cert/--key/--out) or trust store (--truststore --ca), or "
+      "read one (--in [--out DIR])");
   auto* c = cmd->add_option("--cert", opts->cert, "Certificate (leaf first, then chain)");
   auto* k = cmd->add_option("--key", opts->key, "Its private key");
   auto* in = cmd->add_option("--in", opts->in, "PKCS#12 file to read");

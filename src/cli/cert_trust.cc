@@ -185,7 +185,7 @@ class Trust {
           bundle.string() + "); undo: " + undo("--system"));
     } else {
       say("system: removed " + file.string() + " and ran update-ca-certificates (bundle " +
-          bundle.string() + ")");
+          bundle.string() + "); undo: " + undo("--system"));
     }
   }
 
@@ -226,7 +226,7 @@ class Trust {
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("nss", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("nss: removed \"" + name_ + "\" from " + db);
+      say("nss: removed \"" + name_ + "\" from " + db + "; undo: " + undo("--nss"));
     }
   }
 
@@ -272,14 +272,14 @@ class Trust {
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("java", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("java: removed \"" + name_ + "\" from " + cacerts.string());
+      say("java: removed \"" + name_ + "\" from " + cacerts.string() + "; undo: " + undo("--java"));
     }
   }
 
  private:
   std::string undo(const std::string& flag) const {
-    std::vector<std::string> argv{"tlsgate", "cert",         "trust", "uninstall",
-                                  "--ca",    o_.ca.string(), flag};
+    std::vector<std::string> argv{"tlsgate", "cert", "trust"};
+    argv.insert(argv.end(), {install_ ? "uninstall" : "install", "--ca", o_.ca.string(), flag});
     if (!o_.root.empty() && flag != "--nss") argv.insert(argv.end(), {"--root", o_.root.string()});
     if (!o_.name.empty()) argv.insert(argv.end(), {"--name", o_.name});
     return command_line(argv);

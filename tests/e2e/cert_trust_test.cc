@@ -73,7 +73,8 @@ TEST_F(CertTrust, SystemStoreUnderARoot) {
   Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --system --root root");
   EXPECT_EQ(u.out,
             "system: removed root/usr/local/share/ca-certificates/trusted-test-ca.crt and ran "
-            "update-ca-certificates (bundle root/etc/ssl/certs/ca-certificates.crt)\n");
+            "update-ca-certificates (bundle root/etc/ssl/certs/ca-certificates.crt); undo: tlsgate "
+            "cert trust install --ca ca/ca.crt --system --root root\n");
   bundle = read_file(path("root/etc/ssl/certs/ca-certificates.crt"));
   EXPECT_THAT(bundle, Not(HasSubstr(ours)));
   EXPECT_THAT(bundle, HasSubstr(read_file(path("other/ca.crt"))));
@@ -106,7 +107,8 @@ TEST_F(CertTrust, NssDatabaseInHome) {
 
   Proc u = tg_home("cert trust uninstall --ca ca/ca.crt --nss --name test-ca");
   ASSERT_EQ(u.code, 0) << describe(u);
-  EXPECT_EQ(u.out, "nss: removed \"test-ca\" from " + db + "\n");
+  EXPECT_EQ(u.out, "nss: removed \"test-ca\" from " + db +
+                       "; undo: tlsgate cert trust install --ca ca/ca.crt --nss --name test-ca\n");
   EXPECT_THAT(shell("certutil -L -d " + q(db)).out, Not(HasSubstr("test-ca")));
 }
 
@@ -131,7 +133,8 @@ TEST_F(CertTrust, JavaCacertsUnderARoot) {
   EXPECT_THAT(list.out, ::testing::ContainsRegex("trusted-test-ca, [^\n]*, trustedCertEntry"));
 
   Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --java --root root");
-  EXPECT_EQ(u.out, "java: removed \"trusted-test-ca\" from " + cacerts.string() + "\n");
+  EXPECT_EQ(u.out, "java: removed \"trusted-test-ca\" from " + cacerts.string() +
+                       "; undo: tlsgate cert trust install --ca ca/ca.crt --java --root root\n");
   list = shell("keytool -list -keystore " + q(cacerts) + " -storepass changeit 2>&1");
   EXPECT_THAT(list.out, HasSubstr("Your keystore contains 1 entry"));
   EXPECT_THAT(list.out, Not(HasSubstr("trusted-test-ca")));
