@@ -54,9 +54,15 @@ struct Ran {
   std::string output;  // stdout and stderr
 };
 
+// An environment variable, "" when unset. The CLI reads the environment on its only thread.
+std::string env(const char* name) {
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): one thread
+  return value != nullptr ? value : "";
+}
+
 // The program on $PATH (then /usr/sbin and /sbin, where update-ca-certificates lives), or "".
 fs::path find_program(const std::string& name) {
-  std::string path = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
+  std::string path = env("PATH");
   auto dirs = util::split_list(path, ':');
   dirs.emplace_back("/usr/sbin");
   dirs.emplace_back("/sbin");
@@ -81,6 +87,7 @@ Ran run_program(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
@@ -190,8 +197,8 @@ class Trust {
   }
 
   void nss() {
-    const char* home = std::getenv("HOME");
-    if (home == nullptr || *home == '\0') return fail("nss", "HOME is not set; set it");
+    std::string home = env("HOME");
+    if (home.empty()) return fail("nss", "HOME is not set; set it");
     fs::path prog = find_program("certutil");
     if (prog.empty()) return skipped("nss", "certutil not found (Debian package libnss3-tools)");
     fs::path dir = fs::path(home) / ".pki/nssdb";

@@ -57,7 +57,7 @@ util::Status add_entry(X509_CRL* crl, const CrlEntry& e) {
   if (!ok || X509_CRL_add0_revoked(crl, entry.get()) != 1) {
     return util::fail(openssl_error("cannot add the serial " + e.serial_hex + " to the CRL"));
   }
-  entry.release();  // now owned by the CRL
+  (void)entry.release();  // now owned by the CRL
   return {};
 }
 
@@ -73,6 +73,7 @@ util::Result<RevocationReason> parse_revocation_reason(std::string_view name) {
         "revocation cannot be taken back (issue a new certificate instead)");
   }
   std::vector<std::string> names;
+  names.reserve(kReasons.size());
   for (const auto& r : kReasons) names.emplace_back(r.name);
   return util::fail("unknown revocation reason \"" + std::string(name) + "\"; use one of " +
                     util::join(names, ", "));

@@ -21,7 +21,7 @@ util::Status add_request_extension(STACK_OF(X509_EXTENSION) * exts, int nid,
     return util::fail(openssl_error(std::string("cannot build the ") + OBJ_nid2sn(nid) +
                                     " extension \"" + value + "\""));
   }
-  ext.release();  // now owned by exts
+  (void)ext.release();  // now owned by exts
   return {};
 }
 
@@ -82,7 +82,7 @@ util::Result<Csr> create_csr(const CsrRequest& req) {
   if (!san || sk_X509_EXTENSION_push(exts.get(), san.get()) == 0) {
     return util::fail(openssl_error("cannot build the subjectAltName extension"));
   }
-  san.release();  // now owned by exts
+  (void)san.release();  // now owned by exts
   if (X509_REQ_add_extensions(csr.get(), exts.get()) != 1) {
     return util::fail(openssl_error("cannot add the extensions to the request"));
   }

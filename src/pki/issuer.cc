@@ -106,7 +106,7 @@ util::Result<GeneralNamesPtr> make_general_names(const SubjectNames& names) {
       GENERAL_NAME_set0_value(gen.get(), type, text.release());
     }
     if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) return false;
-    gen.release();  // now owned by gens
+    (void)gen.release();  // now owned by gens
     return true;
   };
   clear_openssl_errors();

@@ -60,14 +60,14 @@ util::Result<std::string> write_pkcs12_truststore(const std::vector<X509Ptr>& ce
       return util::fail(
           openssl_error("cannot add " + subject_of(cert.get()) + " to the PKCS#12 trust store"));
     }
-    bag.release();  // now owned by bags
+    (void)bag.release();  // now owned by bags
   }
   Pkcs7StackPtr safes(sk_PKCS7_new_null());
   Pkcs7Ptr p7(PKCS12_pack_p7data(bags.get()));
   if (!safes || !p7 || sk_PKCS7_push(safes.get(), p7.get()) == 0) {
     return util::fail(openssl_error("cannot pack the PKCS#12 trust store"));
   }
-  p7.release();  // now owned by safes
+  (void)p7.release();  // now owned by safes
   Pkcs12Ptr p12(PKCS12_add_safes(safes.get(), 0));
   if (!p12) return util::fail(openssl_error("cannot build the PKCS#12 trust store"));
   if (!password.empty()) {
@@ -97,7 +97,7 @@ util::Result<std::string> write_pkcs12(const X509* cert, const EVP_PKEY* key,
   for (const auto& c : chain) {
     X509Ptr ref = up_ref(c.get());
     if (sk_X509_push(ca.get(), ref.get()) == 0) return util::fail(openssl_error("out of memory"));
-    ref.release();  // now owned by ca
+    (void)ref.release();  // now owned by ca
   }
   // 0 picks OpenSSL 3's defaults (AES-256-CBC with PBKDF2, HMAC-SHA256 MAC); -1 stores the
   // bags unencrypted, which is what an empty password means.

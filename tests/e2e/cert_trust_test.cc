@@ -163,13 +163,16 @@ TEST_F(CertTrust, ChromiumTrustsTheCaAfterNssInstall) {
                  "/ 2>/dev/null");
   };
   const std::string page = "Ciphers supported in s_server binary";
+  // Chromium dumps no DOM for a certificate error page.
   Proc before = load("profile1");
   EXPECT_THAT(before.out, Not(HasSubstr(page))) << describe(before);
-  tg_home("cert trust install --ca ca/ca.crt --nss");
+  Proc install = tg_home("cert trust install --ca ca/ca.crt --nss");
+  ASSERT_EQ(install.code, 0) << describe(install);
   Proc after = load("profile2");
   EXPECT_EQ(after.code, 0) << describe(after);
   EXPECT_THAT(after.out, HasSubstr(page)) << describe(after);
-  tg_home("cert trust uninstall --ca ca/ca.crt --nss");
+  Proc uninstall = tg_home("cert trust uninstall --ca ca/ca.crt --nss");
+  ASSERT_EQ(uninstall.code, 0) << describe(uninstall);
   Proc removed = load("profile3");
   EXPECT_THAT(removed.out, Not(HasSubstr(page))) << describe(removed);
 }
