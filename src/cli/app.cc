@@ -47,6 +47,11 @@ int run(int argc, char** argv) {
   add_cert_pin(*cert, out);
   add_cert_pkcs12(*cert, out);
   add_cert_install(*cert, out);
+  add_cert_revoke(*cert, out);
+  add_cert_crl(*cert, out);
+  add_cert_csr(*cert, out);
+  add_cert_sign(*cert, out);
+  add_cert_trust(*cert, out);
   add_version(app, out);
 
   try {

@@ -1,5 +1,8 @@
 // `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--ocsp-signing] [--rsa BITS]
-//  [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key] NAME...`
+//  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key] NAME...`
+//
+// --key-format pkcs1 writes `BEGIN RSA PRIVATE KEY` (old stacks such as yaSSL); it needs an
+// RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
 #include <cstdio>
 #include <filesystem>
 
@@ -28,9 +31,18 @@ struct Options {
   int rsa_bits = 0;
   int days = 397;
   bool reuse_key = false;
+  std::string key_format = "pkcs8";
 };
 
 int run_issue(const Options& o) {
+  auto format = pki::parse_key_format(o.key_format);
+  if (!format) return report_error(format.error().message(), kUsage);
+  if (*format == pki::KeyFormat::kPkcs1 && o.rsa_bits == 0 && !o.reuse_key) {
+    return report_error(
+        "--key-format pkcs1: PKCS#1 holds RSA keys only and the new key would be ECDSA P-256; "
+        "add --rsa 2048 or use --key-format pkcs8",
+        kUsage);
+  }
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
 
@@ -82,7 +94,8 @@ int run_issue(const Options& o) {
   }
   auto pem = pki::chain_pem(issued->cert.get(), chain);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (auto st = pki::write_private_key(key_path, issued->key.get(), 0600); !st) {
+  if (auto st = pki::write_private_key(key_path, issued->key.get(), 0600, std::nullopt, *format);
+      !st) {
     return report_error(st.error().message(), kFailed);
   }
   if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
@@ -129,6 +142,9 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
       ->allow_extra_args(false);
   cmd->add_option("--rsa", opts->rsa_bits,
                   "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--key-format", opts->key_format,
+                  "pkcs8 (BEGIN PRIVATE KEY) or pkcs1 (BEGIN RSA PRIVATE KEY, RSA keys only)")
+      ->capture_default_str();
   cmd->add_option("--days", opts->days, "Validity in days")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));

@@ -1,5 +1,7 @@
 // `tlsgate cert pkcs12 --cert C --key K --out P12 [--ca FILE] [--password-file F]`
 // `tlsgate cert pkcs12 --in P12 [--out DIR] [--password-file F]`
+// `tlsgate cert pkcs12 --truststore --ca FILE... --out P12 [--password-file F]`: a trust store
+//  whose certificates Java's keytool lists as trustedCertEntry (pki/pkcs12.h).
 #include <cstdio>
 #include <filesystem>
 
@@ -20,7 +22,30 @@ struct Options {
   std::optional<std::filesystem::path> password_file;
   std::optional<std::filesystem::path> key_password_file;
   std::string name;
+  bool truststore = false;
 };
+
+int write_truststore(const Options& o) {
+  if (o.ca.empty() || o.out.empty()) {
+    return report_error("--truststore needs --ca FILE (one or more) and --out P12", kUsage);
+  }
+  std::vector<pki::X509Ptr> certs;
+  for (const auto& ca_file : o.ca) {
+    auto loaded = pki::load_certificates(ca_file);
+    if (!loaded) return report_error(loaded.error().message(), kFailed);
+    for (auto& c : *loaded) certs.push_back(std::move(c));
+  }
+  auto password = read_password(o.password_file, "Password for " + o.out.string(), true);
+  if (!password) return report_error(password.error().message(), kUsage);
+  auto der = pki::write_pkcs12_truststore(certs, *password);
+  if (!der) return report_error(der.error().message(), kFailed);
+  if (auto st = util::write_file_atomic(o.out, *der, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("PKCS#12 trust store written: %s (%zu trusted certificate(s))\n", o.out.c_str(),
+              certs.size());
+  return kOk;
+}
 
 int write_store(const Options& o) {
   auto certs = pki::load_certificates(o.cert);
@@ -95,14 +120,17 @@ int read_store(const Options& o) {
 void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   auto opts = std::make_shared<Options>();
   auto* cmd = cert.add_subcommand(
-      "pkcs12", "Write a PKCS#12 key store (--cert/--key/--out) or read one (--in [--out DIR])");
+      "pkcs12",
+      "Write a PKCS#12 key store (--cert/--key/--out) or trust store (--truststore --ca), or "
+      "read one (--in [--out DIR])");
   auto* c = cmd->add_option("--cert", opts->cert, "Certificate (leaf first, then chain)");
   auto* k = cmd->add_option("--key", opts->key, "Its private key");
   auto* in = cmd->add_option("--in", opts->in, "PKCS#12 file to read");
   cmd->add_option(
       "--out", opts->out,
       "With --cert: the .p12 to write; with --in: folder for public.crt and private.key");
-  cmd->add_option("--ca", opts->ca, "Extra chain certificates to include");
+  cmd->add_option("--ca", opts->ca,
+                  "Extra chain certificates to include; with --truststore: the trusted CAs");
   cmd->add_option("--name", opts->name, "Friendly name (alias) of the entry");
   cmd->add_option("--password-file", opts->password_file,
                   "File whose first line is the store's password (else: prompt)");
@@ -111,8 +139,15 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   k->needs(c);
   in->excludes(c);
   in->excludes(k);
+  auto* trust = cmd->add_flag("--truststore", opts->truststore,
+                              "Write a trust store of the --ca certificates (Java "
+                              "trustedCertEntry) instead of a key store");
+  trust->excludes(c);
+  trust->excludes(in);
   cmd->callback([opts, &out] {
-    if (!opts->in.empty()) {
+    if (opts->truststore) {
+      out.code = write_truststore(*opts);
+    } else if (!opts->in.empty()) {
       out.code = read_store(*opts);
     } else if (!opts->cert.empty() && !opts->out.empty()) {
       out.code = write_store(*opts);

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "pki/crl_issuer.h"
+#include "pki/encode.h"
 #include "pki/loader.h"
 #include "pki/private_key_loader.h"
 #include "util/atomic_file.h"
@@ -34,6 +36,70 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
     return util::fail(st.error());
   }
   return CaMaterial{std::move(*certs), std::move(*pkey)};
+}
+
+util::Result<std::vector<pki::Revocation>> load_revocations(const std::filesystem::path& ca_dir) {
+  auto file = ca_dir / "revocations.txt";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::vector<pki::Revocation>{};
+  auto text = util::read_file(file);
+  if (!text) return util::fail(text.error());
+  return pki::parse_revocation_index(*text, file.string());
+}
+
+util::Result<PublishedCrl> publish_crl(const std::filesystem::path& ca_dir, const CaMaterial& ca,
+                                       const std::vector<pki::Revocation>& index,
+                                       const CrlTargets& targets) {
+  auto number_file = ca_dir / "crlnumber";
+  uint64_t last = 0;
+  std::error_code ec;
+  if (std::filesystem::exists(number_file, ec)) {
+    auto text = util::read_file(number_file);
+    if (!text) return util::fail(text.error());
+    auto n = pki::parse_crl_number(*text, number_file.string());
+    if (!n) return util::fail(n.error());
+    last = *n;
+  }
+  const auto& clock = util::SystemClock::instance();
+  pki::CrlSpec spec;
+  spec.entries = pki::crl_entries(index);
+  spec.number = last + 1;
+  spec.this_update = clock.now();
+  spec.next_update = *spec.this_update + std::chrono::days(targets.days);
+  auto crl = pki::sign_crl(ca.certs.front().get(), ca.key.get(), spec, clock);
+  if (!crl) return util::fail(crl.error());
+  auto pem = pki::crl_pem(crl->get());
+  if (!pem) return util::fail(pem.error());
+  if (auto st = util::write_file_atomic(number_file, std::to_string(spec.number) + "\n", 0644);
+      !st) {
+    return util::fail(st.error());
+  }
+  PublishedCrl out{spec.number, spec.entries.size(), *spec.next_update, {}};
+  std::vector<std::filesystem::path> files{targets.out};
+  if (targets.install_into) {
+    if (!std::filesystem::is_directory(*targets.install_into, ec)) {
+      return util::fail(targets.install_into->string() +
+                        ": no such folder; give a policy's revoked/ folder (`tlsgate cert install` "
+                        "creates it)");
+    }
+    auto name = std::filesystem::absolute(ca_dir, ec).lexically_normal();
+    std::string stem =
+        name.filename().empty() ? name.parent_path().filename().string() : name.filename().string();
+    files.push_back(*targets.install_into / ((stem.empty() ? "ca" : stem) + ".crl"));
+  }
+  for (const auto& f : files) {
+    if (auto st = util::write_file_atomic(f, *pem, 0644); !st) return util::fail(st.error());
+    out.written.push_back(f);
+  }
+  return out;
+}
+
+std::string describe(const PublishedCrl& crl) {
+  std::vector<std::string> files;
+  for (const auto& f : crl.written) files.push_back(f.string());
+  return fmt::format("{} revoked certificate{}, CRL number {}, next update {}, written to {}",
+                     crl.entries, crl.entries == 1 ? "" : "s", crl.number,
+                     pki::format_time(crl.next_update), util::join(files, ", "));
 }
 
 namespace {

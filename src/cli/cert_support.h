@@ -11,6 +11,7 @@
 
 #include "pki/certificate_info.h"
 #include "pki/handles.h"
+#include "pki/revocation_index.h"
 #include "util/result.h"
 #include "util/secret.h"
 
@@ -22,6 +23,30 @@ struct CaMaterial {
 };
 // Reads DIR/ca.crt and DIR/ca.key (as `cert ca --out DIR` wrote them).
 util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir);
+
+// The CA folder's revocation index, DIR/revocations.txt (format: pki/revocation_index.h);
+// none when the file does not exist.
+util::Result<std::vector<pki::Revocation>> load_revocations(const std::filesystem::path& ca_dir);
+
+struct CrlTargets {
+  std::filesystem::path out;                          // where the PEM CRL goes (DIR/ca.crl)
+  std::optional<std::filesystem::path> install_into;  // a policy's revoked/ folder, also written
+  int days = 7;                                       // nextUpdate = now + days
+};
+struct PublishedCrl {
+  uint64_t number = 0;
+  size_t entries = 0;
+  util::SystemTime next_update;
+  std::vector<std::filesystem::path> written;
+};
+// Signs a CRL of every entry of the index with the next CRL number (DIR/crlnumber, stored
+// before the CRL is written, so a number is never issued twice) and writes it atomically
+// (0644) to targets.out and, with install_into, to INSTALL_INTO/<CA folder name>.crl.
+util::Result<PublishedCrl> publish_crl(const std::filesystem::path& ca_dir, const CaMaterial& ca,
+                                       const std::vector<pki::Revocation>& index,
+                                       const CrlTargets& targets);
+// "N entries, CRL number K, next update T, written to A, B".
+std::string describe(const PublishedCrl& crl);
 
 // A password from FILE (first line, newline stripped), or, when no file is
 // given and stdin is a terminal, from a prompt with echo off (asked twice when

@@ -82,6 +82,28 @@ util::Result<std::string> private_key_der(const EVP_PKEY* key,
   return bio_contents(bio.get());
 }
 
+util::Result<KeyFormat> parse_key_format(const std::string& text) {
+  if (text == "pkcs8") return KeyFormat::kPkcs8;
+  if (text == "pkcs1") return KeyFormat::kPkcs1;
+  return util::fail("--key-format " + text +
+                    ": unknown key format; use pkcs8 (BEGIN PRIVATE KEY, the default) or pkcs1 "
+                    "(BEGIN RSA PRIVATE KEY, RSA keys only)");
+}
+
+util::Result<std::string> private_key_pkcs1_pem(const EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+    std::string type = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC ? "an EC" : "a non-RSA";
+    return util::fail("PKCS#1 holds RSA keys only; this is " + type +
+                      " key: use --key-format pkcs8, or --rsa BITS for an RSA key");
+  }
+  // The "traditional" form of an RSA key is PKCS#1 RSAPrivateKey.
+  return to_pem(
+      [key](BIO* b) {
+        return PEM_write_bio_PrivateKey_traditional(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+      },
+      "private key");
+}
+
 util::Result<std::string> crl_pem(const X509_CRL* crl) {
   return to_pem([crl](BIO* b) { return PEM_write_bio_X509_CRL(b, crl); }, "CRL");
 }
@@ -100,8 +122,13 @@ util::Result<std::string> chain_pem(const X509* leaf, const std::vector<X509Ptr>
 }
 
 util::Status write_private_key(const std::filesystem::path& path, const EVP_PKEY* key, mode_t mode,
-                               const std::optional<util::Secret>& password) {
-  auto pem = private_key_pem(key, password);
+                               const std::optional<util::Secret>& password, KeyFormat format) {
+  if (format == KeyFormat::kPkcs1 && password) {
+    return util::fail(path.string() +
+                      ": an encrypted key is written as PKCS#8 only; use --key-format pkcs8");
+  }
+  auto pem =
+      format == KeyFormat::kPkcs1 ? private_key_pkcs1_pem(key) : private_key_pem(key, password);
   if (!pem) return util::fail(pem.error().prefixed(path.string()));
   return util::write_file_atomic(path, *pem, mode);
 }

@@ -1,8 +1,9 @@
 // Writing certificates, keys and CRLs as PEM or DER, and to files.
 //
 // Private keys are written as PKCS#8 (encrypted with AES-256-CBC when a
-// password is given) to files of mode 0600 (0400 where the caller asks),
-// always through util::write_file_atomic.
+// password is given), or on request as PKCS#1 (`BEGIN RSA PRIVATE KEY`, for
+// old TLS stacks such as yaSSL; RSA keys only, never encrypted) to files of mode 0600 (0400 where
+// the caller asks), always through util::write_file_atomic.
 #pragma once
 
 #include <filesystem>
@@ -23,6 +24,13 @@ util::Result<std::string> private_key_pem(const EVP_PKEY* key,
 // PKCS#8 DER; EncryptedPrivateKeyInfo (AES-256-CBC, PBKDF2) when a password is given.
 util::Result<std::string> private_key_der(const EVP_PKEY* key,
                                           const std::optional<util::Secret>& password = {});
+enum class KeyFormat { kPkcs8, kPkcs1 };
+// "pkcs8" or "pkcs1" (the --key-format values).
+util::Result<KeyFormat> parse_key_format(const std::string& text);
+// PKCS#1 RSAPrivateKey PEM. An EC or other key is refused: "PKCS#1 holds RSA keys only; this
+// is an EC key: use --key-format pkcs8, or --rsa BITS for an RSA key".
+util::Result<std::string> private_key_pkcs1_pem(const EVP_PKEY* key);
+
 util::Result<std::string> crl_pem(const X509_CRL* crl);
 util::Result<std::string> crl_der(const X509_CRL* crl);
 
@@ -30,7 +38,7 @@ util::Result<std::string> crl_der(const X509_CRL* crl);
 util::Result<std::string> chain_pem(const X509* leaf, const std::vector<X509Ptr>& chain);
 
 util::Status write_private_key(const std::filesystem::path& path, const EVP_PKEY* key,
-                               mode_t mode = 0600,
-                               const std::optional<util::Secret>& password = {});
+                               mode_t mode = 0600, const std::optional<util::Secret>& password = {},
+                               KeyFormat format = KeyFormat::kPkcs8);
 
 }  // namespace tlsgate::pki

@@ -33,6 +33,13 @@ inline void free_openssl_bytes(unsigned char* s) { OPENSSL_free(s); }
 inline void free_asn1_objects(STACK_OF(ASN1_OBJECT) * s) {
   sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free);
 }
+inline void free_extension_stack(STACK_OF(X509_EXTENSION) * s) {
+  sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+}
+inline void free_safebag_stack(STACK_OF(PKCS12_SAFEBAG) * s) {
+  sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free);
+}
+inline void free_pkcs7_stack(STACK_OF(PKCS7) * s) { sk_PKCS7_pop_free(s, PKCS7_free); }
 // X509_get1_ocsp's list of URLs (freed like X509_get1_email's).
 inline void free_string_stack(STACK_OF(OPENSSL_STRING) * s) { X509_email_free(s); }
 
@@ -69,6 +76,12 @@ using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, Free<OCSP_REQUEST_free>>;
 using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, Free<OCSP_RESPONSE_free>>;
 using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, Free<OCSP_BASICRESP_free>>;
 using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, Free<OCSP_CERTID_free>>;
+using X509ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
+using X509ExtensionStackPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), Free<free_extension_stack>>;
+using Pkcs12SafebagPtr = std::unique_ptr<PKCS12_SAFEBAG, Free<PKCS12_SAFEBAG_free>>;
+using Pkcs12SafebagStackPtr = std::unique_ptr<STACK_OF(PKCS12_SAFEBAG), Free<free_safebag_stack>>;
+using Pkcs7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
+using Pkcs7StackPtr = std::unique_ptr<STACK_OF(PKCS7), Free<free_pkcs7_stack>>;
 
 // Shared ownership of an X509 via X509_up_ref, for chains that outlive their source.
 inline X509Ptr up_ref(X509* x) {

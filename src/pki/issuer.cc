@@ -46,32 +46,9 @@ util::Status add_extension(X509* cert, const X509* issuer, int nid, const std::s
 }
 
 util::Status add_san(X509* cert, const SubjectNames& names) {
-  GeneralNamesPtr gens(GENERAL_NAMES_new());
-  auto push = [&](int type, const std::string& value) -> bool {
-    GeneralNamePtr gen(GENERAL_NAME_new());
-    if (!gen) return false;
-    if (type == GEN_IPADD) {
-      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
-      if (ip == nullptr) return false;
-      GENERAL_NAME_set0_value(gen.get(), type, ip);
-    } else {
-      Asn1StringPtr text(ASN1_IA5STRING_new());
-      if (!text || ASN1_STRING_set(text.get(), value.data(), static_cast<int>(value.size())) != 1) {
-        return false;
-      }
-      GENERAL_NAME_set0_value(gen.get(), type, text.release());
-    }
-    if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) return false;
-    gen.release();  // now owned by gens
-    return true;
-  };
-  bool ok = gens != nullptr;
-  for (const auto& n : names.dns) ok = ok && push(GEN_DNS, n);
-  for (const auto& n : names.ip) ok = ok && push(GEN_IPADD, n);
-  for (const auto& n : names.email) ok = ok && push(GEN_EMAIL, n);
-  for (const auto& n : names.uri) ok = ok && push(GEN_URI, n);
-  if (!ok ||
-      X509_add1_ext_i2d(cert, NID_subject_alt_name, gens.get(), 0, X509V3_ADD_DEFAULT) != 1) {
+  auto gens = make_general_names(names);
+  if (!gens) return util::fail(gens.error());
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, gens->get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return util::fail(openssl_error("cannot add the subjectAltName extension"));
   }
   return {};
@@ -111,6 +88,48 @@ util::Status sign(X509* cert, const EVP_PKEY* key) {
 }
 
 }  // namespace
+
+util::Result<GeneralNamesPtr> make_general_names(const SubjectNames& names) {
+  GeneralNamesPtr gens(GENERAL_NAMES_new());
+  auto push = [&](int type, const std::string& value) -> bool {
+    GeneralNamePtr gen(GENERAL_NAME_new());
+    if (!gen) return false;
+    if (type == GEN_IPADD) {
+      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
+      if (ip == nullptr) return false;
+      GENERAL_NAME_set0_value(gen.get(), type, ip);
+    } else {
+      Asn1StringPtr text(ASN1_IA5STRING_new());
+      if (!text || ASN1_STRING_set(text.get(), value.data(), static_cast<int>(value.size())) != 1) {
+        return false;
+      }
+      GENERAL_NAME_set0_value(gen.get(), type, text.release());
+    }
+    if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) return false;
+    (void)gen.release();  // now owned by gens
+    return true;
+  };
+  clear_openssl_errors();
+  bool ok = gens != nullptr;
+  for (const auto& n : names.dns) ok = ok && push(GEN_DNS, n);
+  for (const auto& n : names.ip) ok = ok && push(GEN_IPADD, n);
+  for (const auto& n : names.email) ok = ok && push(GEN_EMAIL, n);
+  for (const auto& n : names.uri) ok = ok && push(GEN_URI, n);
+  if (!ok) return util::fail(openssl_error("cannot build the subjectAltName extension"));
+  return gens;
+}
+
+LeafUsages leaf_usages(const EVP_PKEY* key, bool server, bool client, bool ocsp_signing) {
+  server = server || (!client && !ocsp_signing);
+  LeafUsages out{"critical,digitalSignature", ""};
+  if (server && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) out.key_usage += ",keyEncipherment";
+  std::vector<std::string> usages;
+  if (server) usages.emplace_back("serverAuth");
+  if (client) usages.emplace_back("clientAuth");
+  if (ocsp_signing) usages.emplace_back("OCSPSigning");
+  out.extended_key_usage = util::join(usages, ",");
+  return out;
+}
 
 util::Result<KeySpec> rsa_key_spec(int bits) {
   if (bits != 2048 && bits != 3072 && bits != 4096) {
@@ -211,17 +230,11 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
   if (!cert) return util::fail(cert.error());
   X509* x = cert->get();
 
-  bool server = req.server || (!req.client && !req.ocsp_signing);
-  std::string key_usage = "critical,digitalSignature";
-  if (server && EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) key_usage += ",keyEncipherment";
-  std::vector<std::string> usages;
-  if (server) usages.emplace_back("serverAuth");
-  if (req.client) usages.emplace_back("clientAuth");
-  if (req.ocsp_signing) usages.emplace_back("OCSPSigning");
+  auto usages = leaf_usages(key.get(), req.server, req.client, req.ocsp_signing);
   std::vector<std::pair<int, std::string>> extensions = {
       {NID_basic_constraints, "critical,CA:FALSE"},
-      {NID_key_usage, key_usage},
-      {NID_ext_key_usage, util::join(usages, ",")},
+      {NID_key_usage, usages.key_usage},
+      {NID_ext_key_usage, usages.extended_key_usage},
       {NID_subject_key_identifier, "hash"},
       {NID_authority_key_identifier, "keyid,issuer"}};
   // A client need not ask whether the responder's own certificate is revoked.

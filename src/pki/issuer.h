@@ -66,6 +66,18 @@ struct Issued {
   EvpPkeyPtr key;
 };
 
+struct SubjectNames;
+// The subjectAltName value of classified names (DNS, then IP, email, URI).
+util::Result<GeneralNamesPtr> make_general_names(const SubjectNames& names);
+
+// keyUsage and extendedKeyUsage values (openssl.cnf syntax) for a leaf with `key`: what
+// issue_certificate() writes, and what `cert csr` requests.
+struct LeafUsages {
+  std::string key_usage;           // "critical,digitalSignature[,keyEncipherment]"
+  std::string extended_key_usage;  // "serverAuth,clientAuth"
+};
+LeafUsages leaf_usages(const EVP_PKEY* key, bool server, bool client, bool ocsp_signing);
+
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock);
 util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_cert,
                                        const EVP_PKEY* ca_key, const util::Clock& clock);

@@ -20,6 +20,17 @@ util::Result<std::string> write_pkcs12(const X509* cert, const EVP_PKEY* key,
                                        const util::Secret& password,
                                        const std::string& friendly_name);
 
+// A trust store: one certificate bag per CA, no key. Java lists a certificate
+// as `trustedCertEntry` only when its bag carries Oracle's attribute
+// 2.16.840.1.113894.746875.1.1 (the key purposes it is trusted for; here
+// anyExtendedKeyUsage) -- OpenSSL 3.0's PKCS12_create cannot set it, so the
+// bags are built here. Aliases (friendlyName) are the certificates' subject
+// CNs, lower case, made unique with "-2", "-3", ...; the certificate bags are
+// not encrypted (they hold public data), the whole store carries an
+// HMAC-SHA256 MAC with the password (none when the password is empty).
+util::Result<std::string> write_pkcs12_truststore(const std::vector<X509Ptr>& certs,
+                                                  const util::Secret& password);
+
 struct Pkcs12Contents {
   X509Ptr cert;
   EvpPkeyPtr key;

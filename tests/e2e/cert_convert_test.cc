@@ -111,10 +111,12 @@ TEST_F(CertConvert, PrivateKeyPemToDerToPemKeepsTheKeyAndItsSecrecy) {
 
 TEST_F(CertConvert, OpensslTraditionalRsaKeyBecomesPkcs8) {
   ASSERT_EQ(shell("openssl genrsa -traditional -out rsa.key 2048").code, 0);
-  ASSERT_THAT(read_file(path("rsa.key")), HasSubstr("BEGIN RSA " "PRIVATE KEY"));
+  ASSERT_THAT(read_file(path("rsa.key")), HasSubstr("BEGIN RSA "
+                                                    "PRIVATE KEY"));
   tg_ok("cert convert rsa.key rsa.der");
   tg_ok("cert convert rsa.der rsa8.pem");
-  EXPECT_THAT(read_file(path("rsa8.pem")), HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
+  EXPECT_THAT(read_file(path("rsa8.pem")), HasSubstr("-----BEGIN "
+                                                     "PRIVATE KEY-----"));
   std::string original = openssl_pubkey_of_key(dir_, "rsa.key");
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "rsa.der", "DER"), original);
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "rsa8.pem"), original);

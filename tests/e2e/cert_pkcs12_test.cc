@@ -150,5 +150,49 @@ TEST_F(CertPkcs12, NotAPkcs12FileFails) {
   EXPECT_THAT(r.err, HasSubstr("tlsgate: error: app/public.crt: not a PKCS#12 key store"));
 }
 
+// Java's keytool (Debian default-jre-headless) is the oracle for what Java sees.
+class CertPkcs12Java : public CertPkcs12 {
+ protected:
+  void SetUp() override {
+    CertPkcs12::SetUp();
+    if (HasFatalFailure()) return;
+    if (shell("command -v keytool").code != 0) GTEST_SKIP() << "keytool is not installed";
+  }
+  Proc keytool_list(const std::string& store, const std::string& password) const {
+    return shell("keytool -list -storetype PKCS12 -keystore " + q(store) + " -storepass " +
+                 q(password) + " 2>&1");
+  }
+};
+
+TEST_F(CertPkcs12Java, TrustStoreListsTrustedCertEntries) {
+  tg_ok("cert ca --out ca2 --name 'Second CA'");
+  test::write_text(path("jpw"), "changeit\n", 0600);
+  Proc r = tg_ok(
+      "cert pkcs12 --truststore --ca ca/ca.crt --ca ca2/ca.crt --out trust.p12 "
+      "--password-file jpw");
+  EXPECT_EQ(r.out, "PKCS#12 trust store written: trust.p12 (2 trusted certificate(s))\n");
+  EXPECT_EQ(mode_of(path("trust.p12")), 0644U);
+  Proc list = keytool_list("trust.p12", "changeit");
+  ASSERT_EQ(list.code, 0) << describe(list);
+  EXPECT_THAT(list.out, HasSubstr("Your keystore contains 2 entries"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("p12 ca, [^\n]*, trustedCertEntry"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("second ca, [^\n]*, trustedCertEntry"));
+  // The entries are the CAs: keytool prints their SHA-256 fingerprints as openssl does.
+  Proc fp = shell("openssl x509 -in ca/ca.crt -noout -fingerprint -sha256 | cut -d= -f2");
+  EXPECT_THAT(list.out, HasSubstr(trim(fp.out)));
+  // A wrong password fails the MAC check.
+  EXPECT_NE(keytool_list("trust.p12", "wrong").code, 0);
+}
+
+TEST_F(CertPkcs12Java, KeyStoreListsAPrivateKeyEntry) {
+  tg_ok(
+      "cert pkcs12 --cert app/public.crt --key app/private.key --ca ca/ca.crt --name app1 "
+      "--out app.p12 --password-file pw");
+  Proc list = keytool_list("app.p12", "s3cret pass");
+  ASSERT_EQ(list.code, 0) << describe(list);
+  EXPECT_THAT(list.out, HasSubstr("Your keystore contains 1 entry"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("app1, [^\n]*, PrivateKeyEntry"));
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e

@@ -1,4 +1,4 @@
-// create_crl of pki/issuer.h (src/pki/crl_issuer.cc).
+// create_crl and sign_crl of pki/crl_issuer.h (src/pki/crl_issuer.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +58,68 @@ TEST(PkiCrl, UpdateTimesDefaultToNowAndAWeek) {
             clock.now() + std::chrono::days(7));
   auto other = test::make_test_ca("Other");
   EXPECT_FALSE(create_crl(ca.cert.get(), other.ca.key.get(), {}, clock));
+}
+
+TEST(PkiCrl, EntriesCarryTheirDatesReasonsAndTheCrlNumber) {
+  auto ca = test::make_test_ca();
+  auto key_lost = test::make_leaf(ca, {"db1"});
+  auto replaced = test::make_leaf(ca, {"db2"});
+  auto plain = test::make_leaf(ca, {"db3"});
+  auto good = test::make_leaf(ca, {"db4"});
+  const auto now = util::SystemClock::instance().now();
+  const auto day_ago = std::chrono::floor<std::chrono::seconds>(now - std::chrono::hours(24));
+  CrlSpec spec;
+  spec.number = 1234567890123ULL;
+  spec.entries = {
+      {serial_to_hex(key_lost.cert.get()), day_ago, RevocationReason::kKeyCompromise},
+      {serial_to_hex(replaced.cert.get()), day_ago, RevocationReason::kSuperseded},
+      {serial_to_hex(plain.cert.get()), day_ago, RevocationReason::kUnspecified},
+  };
+  spec.next_update = now + std::chrono::days(2);
+  auto crl = sign_crl(ca.ca.cert.get(), ca.ca.key.get(), spec, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  EXPECT_EQ(to_system_time(X509_CRL_get0_nextUpdate(crl->get())),
+            std::chrono::floor<std::chrono::seconds>(now + std::chrono::days(2)));
+  ASSERT_EQ(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl->get())), 3);
+  for (int i = 0; i < 3; ++i) {
+    const X509_REVOKED* r = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl->get()), i);
+    EXPECT_EQ(to_system_time(X509_REVOKED_get0_revocationDate(r)), day_ago);
+  }
+
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", ca.ca.cert.get());
+  ASSERT_TRUE(util::write_file_atomic(dir / "ca.crl", crl_pem(crl->get()).value(), 0644));
+  std::string text = openssl_ok("openssl crl -noout -text -CAfile " + q(dir / "ca.crt") + " -in " +
+                                q(dir / "ca.crl") + " 2>&1");
+  EXPECT_THAT(text, HasSubstr("verify OK"));
+  EXPECT_THAT(text, HasSubstr("X509v3 CRL Number: \n                1234567890123\n"));
+  EXPECT_THAT(text, HasSubstr("Key Compromise"));
+  EXPECT_THAT(text, HasSubstr("Superseded"));
+  // RFC 5280 5.3.1: no reasonCode for unspecified.
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("Unspecified")));
+  for (const auto* leaf : {&key_lost, &replaced, &plain, &good}) {
+    test::write_cert(dir / "leaf.crt", leaf->cert.get());
+    int rc = -1;
+    std::string out =
+        test::run_command("openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
+                              q(dir / "ca.crl") + " " + q(dir / "leaf.crt") + " 2>&1",
+                          &rc);
+    if (leaf == &good) {
+      EXPECT_EQ(rc, 0) << out;
+    } else {
+      EXPECT_THAT(out, HasSubstr("certificate revoked"));
+      EXPECT_NE(rc, 0);
+    }
+  }
+}
+
+TEST(PkiCrl, ABadSerialIsNamed) {
+  auto ca = test::make_test_ca();
+  CrlSpec spec;
+  spec.entries = {{"xyz", util::SystemClock::instance().now()}};
+  auto crl = sign_crl(ca.ca.cert.get(), ca.ca.key.get(), spec, util::SystemClock::instance());
+  ASSERT_FALSE(crl);
+  EXPECT_EQ(crl.error().message(), "serial \"xyz\" is not a hexadecimal number");
 }
 
 }  // namespace

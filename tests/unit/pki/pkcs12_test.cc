@@ -52,7 +52,8 @@ TEST_F(PkiPkcs12, OpensslReadsItWithModernAlgorithms) {
   EXPECT_THAT(info, HasSubstr("MAC: sha256"));
   EXPECT_THAT(info, HasSubstr("PBES2, PBKDF2, AES-256-CBC"));
   EXPECT_THAT(info, HasSubstr("friendlyName: db1"));
-  EXPECT_THAT(info, HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
+  EXPECT_THAT(info, HasSubstr("-----BEGIN "
+                              "PRIVATE KEY-----"));
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = db1.example.com"));
   EXPECT_THAT(info, HasSubstr("subject=O = tlsgate, CN = P12 CA"));
   int rc = -1;
@@ -102,10 +103,40 @@ TEST_F(PkiPkcs12, EmptyPasswordMeansNoEncryption) {
       openssl_ok("openssl pkcs12 -info -noenc -in " + q(dir_ / "open.p12") + " -passin pass:");
   EXPECT_THAT(info, HasSubstr("PKCS7 Data"));
   EXPECT_THAT(info, ::testing::Not(HasSubstr("PKCS7 Encrypted data")));
-  EXPECT_THAT(info, HasSubstr("-----BEGIN " "PRIVATE KEY-----"));
+  EXPECT_THAT(info, HasSubstr("-----BEGIN "
+                              "PRIVATE KEY-----"));
   auto contents = read_pkcs12(der, "open.p12", util::Secret(""));
   ASSERT_TRUE(contents) << contents.error().message();
   EXPECT_EQ(EVP_PKEY_eq(contents->key.get(), leaf_.key.get()), 1);
+}
+
+TEST(PkiPkcs12Truststore, EveryBagCarriesJavasTrustAttribute) {
+  auto a = test::make_test_ca("Root A");
+  auto b = test::make_test_ca("Root A");  // same CN: the second alias gets "-2"
+  std::vector<X509Ptr> certs;
+  certs.push_back(up_ref(a.ca.cert.get()));
+  certs.push_back(up_ref(b.ca.cert.get()));
+  auto der = write_pkcs12_truststore(certs, util::Secret("changeit"));
+  ASSERT_TRUE(der) << der.error().message();
+  test::TempDir dir;
+  ASSERT_TRUE(util::write_file_atomic(dir / "t.p12", *der, 0644));
+  test::write_text(dir / "pw", "changeit\n", 0600);
+  std::string info = openssl_ok("openssl pkcs12 -in " + q(dir / "t.p12") +
+                                " -passin file:" + q(dir / "pw") + " -nokeys 2>&1");
+  EXPECT_THAT(info, HasSubstr("friendlyName: root a\n"));
+  EXPECT_THAT(info, HasSubstr("friendlyName: root a-2\n"));
+  // OpenSSL 3.0 prints the attribute by OID and cannot print an OBJECT value (tag 6); keytool
+  // (tests/e2e/cert_pkcs12_test.cc) is the oracle for the value.
+  const std::string attr = "2.16.840.1.113894.746875.1.1: <Unsupported tag 6>";
+  size_t first = info.find(attr);
+  ASSERT_NE(first, std::string::npos) << info;
+  EXPECT_NE(info.find(attr, first + 1), std::string::npos) << info;
+  EXPECT_EQ(openssl_ok("openssl pkcs12 -in " + q(dir / "t.p12") + " -passin file:" + q(dir / "pw") +
+                       " -nokeys | openssl x509"),
+            pem(a.ca.cert.get()));
+  auto none = write_pkcs12_truststore({}, util::Secret("x"));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message(), "a trust store needs at least one certificate; pass --ca FILE");
 }
 
 }  // namespace

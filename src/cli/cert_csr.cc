@@ -1,0 +1,118 @@
+// `tlsgate cert csr --out DIR [--server] [--client] [--rsa BITS] [--key-format pkcs8|pkcs1]
+//  [--reuse-key] [--force] NAME...`
+//
+// Writes DIR/request.csr (0644) for an outside CA and DIR/private.key (0600),
+// both atomically. Existing files are kept unless --force; --reuse-key signs
+// the new request with DIR/private.key (a renewal that keeps the pin) and
+// replaces only request.csr.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/command.h"
+#include "pki/csr.h"
+#include "pki/encode.h"
+#include "pki/private_key_loader.h"
+#include "pki/subject_names.h"
+#include "util/atomic_file.h"
+#include "util/strings.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::filesystem::path out;
+  std::vector<std::string> names;
+  bool server = false;
+  bool client = false;
+  int rsa_bits = 0;
+  std::string key_format = "pkcs8";
+  bool reuse_key = false;
+  bool force = false;
+};
+
+int run_csr(const Options& o) {
+  auto format = pki::parse_key_format(o.key_format);
+  if (!format) return report_error(format.error().message(), kUsage);
+  pki::CsrRequest req;
+  req.names = o.names;
+  req.server = o.server || !o.client;
+  req.client = o.client;
+  if (o.rsa_bits != 0) {
+    auto spec = pki::rsa_key_spec(o.rsa_bits);
+    if (!spec) return report_error(spec.error().message(), kUsage);
+    req.key = *spec;
+  }
+  if (*format == pki::KeyFormat::kPkcs1 && req.key.type != pki::KeySpec::Type::kRsa &&
+      !o.reuse_key) {
+    return report_error(
+        "--key-format pkcs1: PKCS#1 holds RSA keys only and the new key would be ECDSA P-256; "
+        "add --rsa 2048 or use --key-format pkcs8",
+        kUsage);
+  }
+  if (auto kinds = pki::classify_names(o.names); !kinds) {
+    return report_error(kinds.error().message(), kUsage);
+  }
+  auto key_path = o.out / "private.key";
+  auto csr_path = o.out / "request.csr";
+  std::error_code ec;
+  if (o.reuse_key) {
+    auto key = pki::load_private_key(key_path, std::nullopt);
+    if (!key) return report_error(key.error().message(), kFailed);
+    req.existing_key = std::move(*key);
+  } else if (!o.force) {
+    for (const auto& p : {key_path, csr_path}) {
+      if (std::filesystem::exists(p, ec)) {
+        return report_error(p.string() +
+                                " exists; pass --force to replace it, or --reuse-key to make a "
+                                "new request with the same key",
+                            kFailed);
+      }
+    }
+  }
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) return report_error("cannot create " + o.out.string() + ": " + ec.message(), kFailed);
+  auto csr = pki::create_csr(req);
+  if (!csr) return report_error(csr.error().message(), kFailed);
+  auto pem = pki::csr_pem(csr->request.get());
+  if (!pem) return report_error(pem.error().message(), kFailed);
+  if (!o.reuse_key) {
+    if (auto st = pki::write_private_key(key_path, csr->key.get(), 0600, std::nullopt, *format);
+        !st) {
+      return report_error(st.error().message(), kFailed);
+    }
+  }
+  if (auto st = util::write_file_atomic(csr_path, *pem, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("request for %s written: %s, %s%s\n", util::join(o.names, ", ").c_str(),
+              csr_path.c_str(), key_path.c_str(), o.reuse_key ? " (kept)" : "");
+  return kOk;
+}
+
+}  // namespace
+
+void add_cert_csr(CLI::App& cert, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = cert.add_subcommand(
+      "csr",
+      "Make a certificate signing request for an outside CA: DIR/request.csr and "
+      "DIR/private.key");
+  cmd->add_option("--out", opts->out, "Folder to write request.csr and private.key into")
+      ->required();
+  cmd->add_flag("--server", opts->server, "Ask for serverAuth (the default without --client)");
+  cmd->add_flag("--client", opts->client, "Ask for clientAuth (with --server: both)");
+  cmd->add_option("--rsa", opts->rsa_bits,
+                  "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd->add_option("--key-format", opts->key_format,
+                  "pkcs8 (BEGIN PRIVATE KEY) or pkcs1 (BEGIN RSA PRIVATE KEY, RSA keys only)")
+      ->capture_default_str();
+  cmd->add_flag("--reuse-key", opts->reuse_key,
+                "Sign the request with the key in DIR/private.key (renewal that keeps the pin)");
+  cmd->add_flag("--force", opts->force, "Replace an existing request.csr and private.key");
+  cmd->add_option("names", opts->names,
+                  "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
+      ->required();
+  cmd->callback([opts, &out] { out.code = run_csr(*opts); });
+}
+
+}  // namespace tlsgate::cli

@@ -1,0 +1,118 @@
+// `tlsgate cert revoke --ca DIR CERT|SERIAL [--reason R] [--days N]`
+//
+// Records the revocation in DIR/revocations.txt (pki/revocation_index.h) and
+// writes a fresh CRL of the whole index to DIR/ca.crl. Revoking a serial that
+// is already in the index changes nothing, says so and exits 0 (scripts may
+// run it again); the first revocation's time and reason stay.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/cert_support.h"
+#include "cli/command.h"
+#include "pki/certificate_info.h"
+#include "pki/crl_issuer.h"
+#include "pki/loader.h"
+#include "pki/openssl_error.h"
+#include "util/atomic_file.h"
+
+namespace tlsgate::cli {
+namespace {
+
+struct Options {
+  std::filesystem::path ca;
+  std::string target;
+  std::string reason = "unspecified";
+  int days = 7;
+};
+
+struct Target {
+  std::string serial_hex;
+  std::string subject = "-";
+};
+
+util::Result<Target> resolve_target(const Options& o, const CaMaterial& ca, int& code) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(o.target, ec)) {
+    code = kFailed;
+    auto certs = pki::load_certificates(o.target);
+    if (!certs) return util::fail(certs.error());
+    const X509* cert = certs->front().get();
+    const X509* issuer = ca.certs.front().get();
+    bool ours = X509_check_issued(pki::unconst(issuer), pki::unconst(cert)) == X509_V_OK &&
+                X509_verify(pki::unconst(cert), X509_get0_pubkey(issuer)) == 1;
+    pki::clear_openssl_errors();
+    if (!ours) {
+      return util::fail(o.target + ": " + pki::subject_of(cert) + " was not issued by the CA in " +
+                        o.ca.string() + " (" + pki::subject_of(issuer) +
+                        "); revoke it with the CA that issued it");
+    }
+    return Target{pki::serial_to_hex(cert), pki::subject_of(cert)};
+  }
+  code = kUsage;
+  auto serial = pki::normalize_serial_hex(o.target);
+  if (!serial) {
+    return util::fail("\"" + o.target +
+                      "\" is neither a certificate file nor a serial number in hex; give the "
+                      "certificate (public.crt) or its serial as `tlsgate cert inspect` prints it");
+  }
+  return Target{*serial, "-"};
+}
+
+int run_revoke(const Options& o) {
+  auto reason = pki::parse_revocation_reason(o.reason);
+  if (!reason) return report_error("--reason: " + reason.error().message(), kUsage);
+  auto ca = load_ca_dir(o.ca);
+  if (!ca) return report_error(ca.error().message(), kFailed);
+  int code = kFailed;
+  auto target = resolve_target(o, *ca, code);
+  if (!target) return report_error(target.error().message(), code);
+  auto index = load_revocations(o.ca);
+  if (!index) return report_error(index.error().message(), kFailed);
+  auto index_file = o.ca / "revocations.txt";
+  std::string who = target->subject == "-"
+                        ? "serial " + target->serial_hex
+                        : target->subject + " (serial " + target->serial_hex + ")";
+  if (const auto* known = pki::find_revocation(*index, target->serial_hex)) {
+    std::printf("%s is already revoked since %s (reason %s); nothing changed in %s\n", who.c_str(),
+                pki::format_rfc3339(known->revoked_at).c_str(),
+                std::string(pki::reason_name(known->reason)).c_str(), index_file.c_str());
+    return kOk;
+  }
+  auto now = std::chrono::floor<std::chrono::seconds>(util::SystemClock::instance().now());
+  index->push_back(pki::Revocation{target->serial_hex, now, *reason, target->subject});
+  if (auto st = util::write_file_atomic(index_file, pki::format_revocation_index(*index), 0644);
+      !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("revoked %s at %s, reason %s; recorded in %s\n", who.c_str(),
+              pki::format_rfc3339(now).c_str(), std::string(pki::reason_name(*reason)).c_str(),
+              index_file.c_str());
+  auto crl = publish_crl(o.ca, *ca, *index, CrlTargets{o.ca / "ca.crl", std::nullopt, o.days});
+  if (!crl) return report_error(crl.error().message(), kFailed);
+  std::printf("CRL: %s\n", describe(*crl).c_str());
+  return kOk;
+}
+
+}  // namespace
+
+void add_cert_revoke(CLI::App& cert, Outcome& out) {
+  auto opts = std::make_shared<Options>();
+  auto* cmd = cert.add_subcommand(
+      "revoke",
+      "Revoke a certificate of a CA: record it in DIR/revocations.txt and write DIR/ca.crl");
+  cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();
+  cmd->add_option("--reason", opts->reason,
+                  "RFC 5280 reason: unspecified, keyCompromise, cACompromise, "
+                  "affiliationChanged, superseded, cessationOfOperation, certificateHold, "
+                  "privilegeWithdrawn, aACompromise")
+      ->capture_default_str();
+  cmd->add_option("--days", opts->days, "Days until the new CRL's nextUpdate")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  cmd->add_option("target", opts->target,
+                  "The certificate file to revoke, or its serial number (hex)")
+      ->required();
+  cmd->callback([opts, &out] { out.code = run_revoke(*opts); });
+}
+
+}  // namespace tlsgate::cli

@@ -1,0 +1,64 @@
+// Certificate signing requests: made for an outside CA (`tlsgate cert csr`)
+// and signed by our CA (`tlsgate cert sign`). Pure functions; thread-safe.
+//
+// A request asks for what `cert issue` would put in the certificate: subject
+// CN = the first name, subjectAltName of every name, basicConstraints
+// CA:FALSE, keyUsage and extendedKeyUsage per issuer.h's rules. Signing a
+// request takes only its public key and its subjectAltName; every other
+// extension it asks for (CA:TRUE, keyCertSign, name constraints, ...) is
+// ignored and our rules apply, so a request cannot make itself a CA.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/handles.h"
+#include "pki/issuer.h"
+#include "util/clock.h"
+#include "util/result.h"
+
+namespace tlsgate::pki {
+
+struct CsrRequest {
+  std::vector<std::string> names;  // SANs; the first is also the subject CN
+  bool server = true;              // serverAuth (also when client is not set)
+  bool client = false;             // clientAuth
+  KeySpec key;
+  EvpPkeyPtr existing_key;  // sign the request with this key instead of a new one
+};
+
+struct Csr {
+  X509ReqPtr request;
+  EvpPkeyPtr key;
+};
+
+util::Result<Csr> create_csr(const CsrRequest& req);
+util::Result<std::string> csr_pem(const X509_REQ* req);
+
+// PEM (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST) or DER. Errors name the source.
+util::Result<X509ReqPtr> parse_csr(std::string_view data, const std::string& source);
+
+// The names of a request's subjectAltName, spelled as `cert issue` takes them
+// ("db1.example.com", "10.0.0.5", "a@example.com", "spiffe://..."). Other
+// name types are an error naming them. Without a subjectAltName: the subject CN alone.
+util::Result<std::vector<std::string>> requested_names(const X509_REQ* req,
+                                                       const std::string& source);
+
+struct SignRequest {
+  bool server = true;   // serverAuth (also when client is not set)
+  bool client = false;  // clientAuth
+  int days = 397;
+  std::optional<util::SystemTime> not_before;
+  std::optional<util::SystemTime> not_after;
+};
+
+// Verifies the request's self-signature (an error names the source when it
+// does not verify), then issues a certificate for its public key and names
+// (requested_names) with issue_certificate()'s extensions.
+util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
+                               const SignRequest& how, const X509* ca_cert, const EVP_PKEY* ca_key,
+                               const util::Clock& clock);
+
+}  // namespace tlsgate::pki

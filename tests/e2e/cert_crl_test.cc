@@ -1,0 +1,101 @@
+// `tlsgate cert crl`: re-signing the CA's CRL from its index, with a growing
+// CRL number and a new nextUpdate, judged by `openssl crl`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+class CertCrl : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    tg_ok("cert ca --out ca --name 'CRL CA'");
+    tg_ok("cert issue --ca ca --out db1 db1.example.com");
+  }
+
+  std::string crl_field(const std::string& file, const std::string& field) const {
+    Proc r = shell("openssl crl -in " + q(file) + " -noout " + field);
+    EXPECT_EQ(r.code, 0) << describe(r);
+    return trim(r.out);
+  }
+};
+
+TEST_F(CertCrl, EmptyIndexGivesAnEmptySignedCrlAndNumbersGrow) {
+  Proc r = tg_ok("cert crl --ca ca --days 3");
+  EXPECT_THAT(r.out, MatchesRegex("CRL: 0 revoked certificates, CRL number 1, next update .* UTC, "
+                                  "written to ca/ca.crl\n"));
+  EXPECT_EQ(shell("openssl crl -in ca/ca.crl -CAfile ca/ca.crt -noout 2>&1").out, "verify OK\n");
+  EXPECT_EQ(crl_field("ca/ca.crl", "-crlnumber"), "crlNumber=0x01");
+  // nextUpdate is three days after lastUpdate.
+  Proc days = shell(
+      "last=$(openssl crl -in ca/ca.crl -noout -lastupdate | cut -d= -f2); "
+      "next=$(openssl crl -in ca/ca.crl -noout -nextupdate | cut -d= -f2); "
+      "echo $(( ($(date -d \"$next\" +%s) - $(date -d \"$last\" +%s)) / 3600 ))");
+  EXPECT_EQ(trim(days.out), "72") << describe(days);
+  tg_ok("cert crl --ca ca");
+  EXPECT_EQ(crl_field("ca/ca.crl", "-crlnumber"), "crlNumber=0x02");
+  EXPECT_EQ(
+      shell("openssl verify -crl_check -CAfile ca/ca.crt -CRLfile ca/ca.crl db1/public.crt").code,
+      0);
+}
+
+TEST_F(CertCrl, ReSignsTheIndexWithRevocationDatesKept) {
+  tg_ok("cert revoke --ca ca db1/public.crt --reason cessationOfOperation");
+  std::string first = shell("openssl crl -in ca/ca.crl -noout -text").out;
+  Proc r = tg_ok("cert crl --ca ca --out fresh.crl");
+  EXPECT_THAT(r.out, HasSubstr("CRL: 1 revoked certificate, CRL number 2,"));
+  std::string text = shell("openssl crl -in fresh.crl -CAfile ca/ca.crt -noout -text 2>&1").out;
+  EXPECT_THAT(text, HasSubstr("verify OK"));
+  EXPECT_THAT(text, HasSubstr("Cessation Of Operation"));
+  auto date_of = [](const std::string& t) {
+    size_t at = t.find("Revocation Date: ");
+    return at == std::string::npos ? std::string() : t.substr(at, t.find('\n', at) - at);
+  };
+  EXPECT_FALSE(date_of(first).empty());
+  EXPECT_EQ(date_of(text), date_of(first));
+  Proc v =
+      shell("openssl verify -crl_check -CAfile ca/ca.crt -CRLfile fresh.crl db1/public.crt 2>&1");
+  EXPECT_NE(v.code, 0);
+  EXPECT_THAT(v.out, HasSubstr("certificate revoked"));
+}
+
+TEST_F(CertCrl, InstallIntoAPolicysRevokedFolder) {
+  tg_ok("cert install --scope bolt --cert db1/public.crt --key db1/private.key --ca ca/ca.crt");
+  ASSERT_TRUE(fs::is_directory(path("certificates/bolt/revoked")));
+  Proc r = tg_ok("cert crl --ca ca --install-into certificates/bolt/revoked");
+  EXPECT_THAT(r.out, HasSubstr("written to ca/ca.crl, certificates/bolt/revoked/ca.crl\n"));
+  EXPECT_EQ(read_file(path("certificates/bolt/revoked/ca.crl")), read_file(path("ca/ca.crl")));
+  EXPECT_EQ(mode_of(path("certificates/bolt/revoked/ca.crl")), 0644U);
+  // Nothing else (no temp file) is left in the folder the gate watches.
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(path("certificates/bolt/revoked"))) {
+    ++files;
+  }
+  EXPECT_EQ(files, 1U);
+
+  Proc missing = tg("cert crl --ca ca --install-into nowhere");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.err,
+            "tlsgate: error: nowhere: no such folder; give a policy's revoked/ folder (`tlsgate "
+            "cert install` creates it)\n");
+}
+
+TEST_F(CertCrl, BrokenIndexIsNamed) {
+  test::write_text(path("ca/revocations.txt"), "# x\nnot a line\n", 0644);
+  Proc r = tg("cert crl --ca ca");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: ca/revocations.txt:2: expected 4 TAB-separated fields (serial, "
+            "revoked at, reason, subject), found 1; repair the line or restore the file from a "
+            "backup\n");
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e

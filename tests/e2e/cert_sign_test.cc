@@ -1,0 +1,101 @@
+// `tlsgate cert sign`: our CA signs requests made by `openssl req -new` (and by
+// `cert csr`), taking only their names and key; `openssl verify` is the oracle.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CertSign : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    tg_ok("cert ca --out ca --name 'Signing CA'");
+  }
+  std::string x509_text(const std::string& file) const {
+    return shell("openssl x509 -in " + q(file) + " -noout -text").out;
+  }
+};
+
+TEST_F(CertSign, OpensslRequestIsSignedAndVerifies) {
+  Proc req = shell(
+      "openssl req -new -newkey rsa:2048 -nodes -keyout app.key -out app.csr "
+      "-subj '/C=XX/O=Elsewhere/CN=app.example.com' "
+      "-addext subjectAltName=DNS:app.example.com,DNS:app,IP:127.0.0.1 "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign "
+      "-addext extendedKeyUsage=codeSigning -addext nsComment=copied 2>&1");
+  ASSERT_EQ(req.code, 0) << describe(req);
+  Proc r = tg_ok("cert sign --ca ca --out app.crt --client --server --days 30 app.csr");
+  EXPECT_EQ(r.out,
+            "signed app.csr for app.example.com, app, 127.0.0.1: app.crt (certificate, then the "
+            "CA)\n");
+  EXPECT_EQ(mode_of(path("app.crt")), 0644U);
+  Proc v = shell("openssl verify -CAfile ca/ca.crt -purpose sslserver app.crt 2>&1");
+  EXPECT_EQ(v.code, 0) << describe(v);
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -purpose sslclient app.crt").code, 0);
+  // Leaf then the CA.
+  Proc leaf = shell("openssl x509 -in app.crt");
+  EXPECT_EQ(read_file(path("app.crt")), leaf.out + read_file(path("ca/ca.crt")));
+
+  std::string text = x509_text("app.crt");
+  EXPECT_THAT(text, HasSubstr("DNS:app.example.com, DNS:app, IP Address:127.0.0.1"));
+  EXPECT_THAT(text, HasSubstr("Subject: O = tlsgate, CN = app.example.com"));
+  EXPECT_THAT(text, HasSubstr("CA:FALSE"));
+  EXPECT_THAT(text, HasSubstr("TLS Web Server Authentication, TLS Web Client Authentication"));
+  EXPECT_THAT(text, HasSubstr("Digital Signature, Key Encipherment"));
+  EXPECT_THAT(text, Not(HasSubstr("Code Signing")));
+  EXPECT_THAT(text, Not(HasSubstr("Certificate Sign")));
+  EXPECT_THAT(text, Not(HasSubstr("copied")));
+  EXPECT_THAT(text, Not(HasSubstr("Elsewhere")));
+  // The key is the request's.
+  EXPECT_EQ(openssl_pubkey_of_cert(dir_, "app.crt"), openssl_pubkey_of_key(dir_, "app.key"));
+  // 30 days (plus the hour notBefore is backdated).
+  Proc days = shell(
+      "echo $(( ($(date -d \"$(openssl x509 -in app.crt -noout -enddate | cut -d= -f2)\" +%s) - "
+      "$(date -d \"$(openssl x509 -in app.crt -noout -startdate | cut -d= -f2)\" +%s)) / 86400 ))");
+  EXPECT_EQ(trim(days.out), "30");
+}
+
+TEST_F(CertSign, OwnRequestRoundTrip) {
+  tg_ok("cert csr --out req --client alice@example.com");
+  tg_ok("cert sign --ca ca --out req/public.crt --client req/request.csr");
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -purpose sslclient req/public.crt").code, 0);
+  EXPECT_EQ(openssl_pubkey_of_cert(dir_, "req/public.crt"),
+            openssl_pubkey_of_key(dir_, "req/private.key"));
+  EXPECT_THAT(x509_text("req/public.crt"), HasSubstr("email:alice@example.com"));
+}
+
+TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
+  tg_ok("cert csr --out req db1");
+  // Flip one byte inside the DER of the request's signed part.
+  Proc flip = shell(
+      "openssl req -in req/request.csr -outform DER -out r.der && "
+      "python3 -c \"import sys; b=bytearray(open('r.der','rb').read()); b[40]^=1; "
+      "open('bad.der','wb').write(b)\"");
+  ASSERT_EQ(flip.code, 0) << describe(flip);
+  Proc bad = tg("cert sign --ca ca --out x.crt bad.der");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, ::testing::AnyOf(HasSubstr("the request's signature does not verify"),
+                                        HasSubstr("bad.der: not a DER certificate request")));
+  EXPECT_FALSE(fs::exists(path("x.crt")));
+  Proc cert = tg("cert sign --ca ca --out x.crt ca/ca.crt");
+  EXPECT_EQ(cert.code, 1);
+  EXPECT_THAT(cert.err, HasSubstr("ca/ca.crt: not a PEM certificate request"));
+  Proc small =
+      shell("openssl req -new -newkey rsa:1024 -nodes -keyout s.key -out s.csr -subj /CN=s 2>&1");
+  ASSERT_EQ(small.code, 0) << describe(small);
+  Proc weak = tg("cert sign --ca ca --out x.crt s.csr");
+  EXPECT_EQ(weak.code, 1);
+  EXPECT_EQ(weak.err,
+            "tlsgate: error: s.csr: the request's RSA key has 1024 bits; ask for a request with "
+            "a key of at least 2048 bits\n");
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e

@@ -1,0 +1,182 @@
+// `tlsgate cert trust install|uninstall`: the system store in a throwaway root
+// (update-ca-certificates with its folders redirected), NSS in a temp HOME
+// (certutil and headless Chromium as oracles), Java cacerts in the throwaway
+// root (keytool). The machine's own stores are never touched.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "e2e_helpers.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CertTrust : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    tg_ok("cert ca --out ca --name 'Trusted Test CA'");
+    tg_ok("cert ca --out other --name 'Other CA'");
+    fs::create_directories(path("root"));
+    fs::create_directories(path("home"));
+    home_ = path("home");
+  }
+
+  // tlsgate with HOME set to the temp home.
+  Proc tg_home(const std::string& args) const {
+    return shell("HOME=" + q(home_) + " " + shell_quote(tlsgate_bin()) + " " + args);
+  }
+  bool has(const std::string& tool) const { return shell("command -v " + tool).code == 0; }
+
+  fs::path home_;
+};
+
+TEST_F(CertTrust, NothingIsTouchedWithoutAStoreFlag) {
+  Proc r = tg_home("cert trust install --ca ca/ca.crt --root root");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "tlsgate: error: name the stores to install: --system, --nss and/or --java\n");
+  EXPECT_TRUE(fs::is_empty(path("root")));
+  EXPECT_TRUE(fs::is_empty(home_));
+  Proc leaf = tg("cert issue --ca ca --out leaf db1");
+  Proc not_ca = tg_home("cert trust install --ca leaf/public.crt --system --root root");
+  EXPECT_EQ(not_ca.code, 1);
+  EXPECT_THAT(not_ca.err, HasSubstr("is not a CA certificate; give the CA's certificate (ca.crt)"));
+}
+
+TEST_F(CertTrust, SystemStoreUnderARoot) {
+  if (!fs::exists("/usr/sbin/update-ca-certificates")) GTEST_SKIP() << "no update-ca-certificates";
+  // Another CA already trusted, so the bundle is not empty once ours is gone.
+  fs::create_directories(path("root/usr/local/share/ca-certificates"));
+  fs::copy_file(path("other/ca.crt"), path("root/usr/local/share/ca-certificates/other.crt"));
+  std::string ours = read_file(path("ca/ca.crt"));
+  const fs::path system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+  std::string system_bundle_before = fs::exists(system_bundle) ? read_file(system_bundle) : "";
+
+  Proc r = tg_ok("cert trust install --ca ca/ca.crt --system --root root");
+  EXPECT_EQ(r.out,
+            "system: added root/usr/local/share/ca-certificates/trusted-test-ca.crt and ran "
+            "update-ca-certificates (bundle root/etc/ssl/certs/ca-certificates.crt); undo: "
+            "tlsgate cert trust uninstall --ca ca/ca.crt --system --root root\n");
+  EXPECT_EQ(read_file(path("root/usr/local/share/ca-certificates/trusted-test-ca.crt")), ours);
+  std::string bundle = read_file(path("root/etc/ssl/certs/ca-certificates.crt"));
+  EXPECT_THAT(bundle, HasSubstr(ours));
+  EXPECT_THAT(bundle, HasSubstr(read_file(path("other/ca.crt"))));
+  EXPECT_TRUE(fs::is_symlink(path("root/etc/ssl/certs/trusted-test-ca.pem")));
+  // openssl trusts a leaf of the CA through the bundle.
+  tg_ok("cert issue --ca ca --out leaf db1");
+  EXPECT_EQ(
+      shell("openssl verify -CAfile root/etc/ssl/certs/ca-certificates.crt leaf/public.crt").code,
+      0);
+
+  Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --system --root root");
+  EXPECT_EQ(u.out,
+            "system: removed root/usr/local/share/ca-certificates/trusted-test-ca.crt and ran "
+            "update-ca-certificates (bundle root/etc/ssl/certs/ca-certificates.crt); undo: tlsgate "
+            "cert trust install --ca ca/ca.crt --system --root root\n");
+  bundle = read_file(path("root/etc/ssl/certs/ca-certificates.crt"));
+  EXPECT_THAT(bundle, Not(HasSubstr(ours)));
+  EXPECT_THAT(bundle, HasSubstr(read_file(path("other/ca.crt"))));
+  EXPECT_FALSE(fs::exists(path("root/etc/ssl/certs/trusted-test-ca.pem")));
+  EXPECT_NE(
+      shell("openssl verify -CAfile root/etc/ssl/certs/ca-certificates.crt leaf/public.crt").code,
+      0);
+  Proc again = tg_ok("cert trust uninstall --ca ca/ca.crt --system --root root");
+  EXPECT_THAT(again.out, HasSubstr("is not there; nothing to remove"));
+  // The machine's own store did not change.
+  EXPECT_EQ(fs::exists(system_bundle) ? read_file(system_bundle) : "", system_bundle_before);
+}
+
+TEST_F(CertTrust, NssDatabaseInHome) {
+  if (!has("certutil")) GTEST_SKIP() << "certutil (libnss3-tools) is not installed";
+  Proc r = tg_home("cert trust install --ca ca/ca.crt --nss --name test-ca");
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const std::string db = "sql:" + (home_ / ".pki/nssdb").string();
+  EXPECT_EQ(r.out,
+            "nss: created the NSS database " + (home_ / ".pki/nssdb").string() +
+                "\nnss: added \"test-ca\" (trusted for TLS servers, C,,) to " + db +
+                "; undo: tlsgate cert trust uninstall --ca ca/ca.crt --nss --name test-ca\n");
+  Proc list = shell("certutil -L -d " + q(db));
+  ASSERT_EQ(list.code, 0) << describe(list);
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("test-ca +C,,"));
+  Proc pem = shell("certutil -L -d " + q(db) + " -n test-ca -a | tr -d '\\r'");
+  EXPECT_EQ(trim(pem.out), trim(read_file(path("ca/ca.crt"))));
+  Proc again = tg_home("cert trust install --ca ca/ca.crt --nss --name test-ca");
+  EXPECT_THAT(again.out, HasSubstr("nss: \"test-ca\" is already in " + db + "; nothing changed"));
+
+  Proc u = tg_home("cert trust uninstall --ca ca/ca.crt --nss --name test-ca");
+  ASSERT_EQ(u.code, 0) << describe(u);
+  EXPECT_EQ(u.out, "nss: removed \"test-ca\" from " + db +
+                       "; undo: tlsgate cert trust install --ca ca/ca.crt --nss --name test-ca\n");
+  EXPECT_THAT(shell("certutil -L -d " + q(db)).out, Not(HasSubstr("test-ca")));
+}
+
+TEST_F(CertTrust, JavaCacertsUnderARoot) {
+  if (!has("keytool")) GTEST_SKIP() << "keytool (default-jre-headless) is not installed";
+  const fs::path cacerts = "root/etc/ssl/certs/java/cacerts";
+  Proc skipped = tg("cert trust install --ca ca/ca.crt --java --root root");
+  EXPECT_EQ(skipped.code, 0);
+  EXPECT_EQ(skipped.out, "java: skipped: no Java trust store at " + cacerts.string() +
+                             " (Debian package ca-certificates-java); nothing changed\n");
+  // A cacerts of one other CA, as Debian keeps it (PKCS#12, password changeit).
+  fs::create_directories(path(cacerts.parent_path().string()));
+  test::write_text(path("changeit"), "changeit\n", 0600);
+  tg_ok("cert pkcs12 --truststore --ca other/ca.crt --out " + q(cacerts) +
+        " --password-file changeit");
+  Proc r = tg_ok("cert trust install --ca ca/ca.crt --java --root root");
+  EXPECT_EQ(r.out, "java: added \"trusted-test-ca\" to " + cacerts.string() +
+                       "; undo: tlsgate cert trust uninstall --ca ca/ca.crt --java --root root\n");
+  Proc list = shell("keytool -list -keystore " + q(cacerts) + " -storepass changeit 2>&1");
+  ASSERT_EQ(list.code, 0) << describe(list);
+  EXPECT_THAT(list.out, HasSubstr("Your keystore contains 2 entries"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("trusted-test-ca, [^\n]*, trustedCertEntry"));
+
+  Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --java --root root");
+  EXPECT_EQ(u.out, "java: removed \"trusted-test-ca\" from " + cacerts.string() +
+                       "; undo: tlsgate cert trust install --ca ca/ca.crt --java --root root\n");
+  list = shell("keytool -list -keystore " + q(cacerts) + " -storepass changeit 2>&1");
+  EXPECT_THAT(list.out, HasSubstr("Your keystore contains 1 entry"));
+  EXPECT_THAT(list.out, Not(HasSubstr("trusted-test-ca")));
+
+  // Without keytool on PATH the step is skipped, and says why.
+  Proc no_tool = shell("PATH=/nonexistent " + shell_quote(tlsgate_bin()) +
+                       " cert trust install --ca ca/ca.crt --java --root root");
+  EXPECT_EQ(no_tool.code, 0) << describe(no_tool);
+  EXPECT_EQ(no_tool.out,
+            "java: skipped: keytool not found (Debian package default-jre-headless); nothing "
+            "changed\n");
+}
+
+// Headless Chromium trusts a server certificate of the CA only once `--nss` put the CA into
+// the NSS database of its HOME.
+TEST_F(CertTrust, ChromiumTrustsTheCaAfterNssInstall) {
+  if (!has("chromium") || !has("certutil")) GTEST_SKIP() << "chromium or certutil not installed";
+  tg_ok("cert issue --ca ca --out site localhost");
+  OpensslServer server(path("site/public.crt"), path("site/private.key"), {"-www"});
+  ASSERT_EQ(server.start(), "");
+  auto load = [&](const std::string& profile) {
+    fs::create_directories(path(profile));
+    return shell("HOME=" + q(home_) + " timeout 60 chromium --headless=new --no-sandbox " +
+                 "--disable-gpu --no-first-run --user-data-dir=" + q(path(profile)) +
+                 " --dump-dom https://localhost:" + std::to_string(server.port()) +
+                 "/ 2>/dev/null");
+  };
+  const std::string page = "Ciphers supported in s_server binary";
+  // Chromium dumps no DOM for a certificate error page.
+  Proc before = load("profile1");
+  EXPECT_THAT(before.out, Not(HasSubstr(page))) << describe(before);
+  Proc install = tg_home("cert trust install --ca ca/ca.crt --nss");
+  ASSERT_EQ(install.code, 0) << describe(install);
+  Proc after = load("profile2");
+  EXPECT_EQ(after.code, 0) << describe(after);
+  EXPECT_THAT(after.out, HasSubstr(page)) << describe(after);
+  Proc uninstall = tg_home("cert trust uninstall --ca ca/ca.crt --nss");
+  ASSERT_EQ(uninstall.code, 0) << describe(uninstall);
+  Proc removed = load("profile3");
+  EXPECT_THAT(removed.out, Not(HasSubstr(page))) << describe(removed);
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e
