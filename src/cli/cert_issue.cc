@@ -1,5 +1,9 @@
 // `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--ocsp-signing] [--rsa BITS]
-//  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key] NAME...`
+//  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key]
+//  [--force] NAME...`
+//
+// An existing DIR/private.key is never replaced silently: --reuse-key keeps
+// it (a renewal that keeps the pin), --force replaces it.
 //
 // --key-format pkcs1 writes `BEGIN RSA PRIVATE KEY` (old stacks such as yaSSL); it needs an
 // RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
@@ -31,6 +35,7 @@ struct Options {
   int rsa_bits = 0;
   int days = 397;
   bool reuse_key = false;
+  bool force = false;
   std::string key_format = "pkcs8";
 };
 
@@ -71,6 +76,13 @@ int run_issue(const Options& o) {
   }
   auto key_path = o.out / "private.key";
   auto crt_path = o.out / "public.crt";
+  std::error_code ec;
+  if (!o.reuse_key && !o.force && std::filesystem::exists(key_path, ec)) {
+    return report_error(key_path.string() +
+                            " exists; --reuse-key renews with that key (the pin stays), "
+                            "--force replaces it with a new one",
+                        kFailed);
+  }
   if (o.reuse_key) {
     auto key = pki::load_private_key(key_path, std::nullopt);
     if (!key) return report_error(key.error().message(), kFailed);
@@ -79,7 +91,6 @@ int run_issue(const Options& o) {
   if (auto kinds = pki::classify_names(o.names); !kinds) {
     return report_error(kinds.error().message(), kUsage);
   }
-  std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
   if (ec) return report_error("cannot create " + o.out.string() + ": " + ec.message(), kFailed);
 
@@ -150,6 +161,7 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
       ->check(CLI::Range(1, 3650));
   cmd->add_flag("--reuse-key", opts->reuse_key,
                 "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
+  cmd->add_flag("--force", opts->force, "Replace an existing private.key in --out");
   cmd->add_option("names", opts->names,
                   "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
       ->required();

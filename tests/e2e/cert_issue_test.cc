@@ -215,6 +215,29 @@ TEST_F(CertIssue, CaRefusesToOverwriteAnExistingKeyWithoutForce) {
   EXPECT_EQ(mode_of(path("ca/ca.key")), 0600U);
 }
 
+TEST_F(CertIssue, IssueKeepsAnExistingKeyUnlessToldWhatToDoWithIt) {
+  tg_ok("cert issue --ca ca --out srv srv.example.com");
+  std::string key_before = read_file(path("srv/private.key"));
+  std::string crt_before = read_file(path("srv/public.crt"));
+  Proc r = tg("cert issue --ca ca --out srv srv.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: srv/private.key exists; --reuse-key renews with that key (the pin "
+            "stays), --force replaces it with a new one\n");
+  EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(read_file(path("srv/public.crt")), crt_before);
+
+  tg_ok("cert issue --ca ca --out srv --reuse-key srv.example.com");
+  EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+  EXPECT_NE(read_file(path("srv/public.crt")), crt_before);
+
+  tg_ok("cert issue --ca ca --out srv --force srv.example.com");
+  EXPECT_NE(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
+            openssl_pubkey_of_cert(dir_, "srv/public.crt"));
+  EXPECT_EQ(mode_of(path("srv/private.key")), 0600U);
+}
+
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
   Proc r = tg("cert issue --ca nope --out x x.example.com");
   EXPECT_EQ(r.code, 1) << describe(r);

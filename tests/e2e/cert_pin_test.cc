@@ -49,7 +49,7 @@ TEST_F(CertPin, RenewalWithReuseKeyKeepsThePin) {
   tg_ok("cert issue --ca ca --out server --reuse-key localhost 127.0.0.1");
   EXPECT_NE(openssl_serial(dir_, "server/public.crt"), serial_before);
   EXPECT_EQ(tg_ok("cert pin server/public.crt").out, before);
-  tg_ok("cert issue --ca ca --out server localhost 127.0.0.1");
+  tg_ok("cert issue --ca ca --out server --force localhost 127.0.0.1");  // a new key
   EXPECT_NE(tg_ok("cert pin server/public.crt").out, before);
 }
 

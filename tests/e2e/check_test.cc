@@ -284,7 +284,7 @@ TEST_F(Check, ListenAddressNotCoveredBySans) {
                 summary("1 policy (bolt)", 1, 0) + "\n");
 
   // Reissued with that name too, it is clean.
-  tg_ok("cert issue --ca ca --out server localhost 127.0.0.2");
+  tg_ok("cert issue --ca ca --out server --reuse-key localhost 127.0.0.2");
   tg_ok(
       "cert install --scope bolt --cert server/public.crt --key server/private.key --ca ca/ca.crt");
   Proc fixed = check();
