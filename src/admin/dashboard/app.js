@@ -134,8 +134,9 @@
         text += body.error;
         if (Array.isArray(body.reasons) && body.reasons.length) text += ` (${body.reasons.join("; ")})`;
         if (body.fix) text += `. ${body.fix}`;
+        if (!/[.!?]$/.test(text)) text += ".";
       } else if (status) {
-        text += `the server answered ${status}`;
+        text += `the server answered ${status}.`;
       }
       super(text);
       this.status = status;
@@ -155,7 +156,7 @@
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      throw new ApiError(what, 0, { error: "the admin API cannot be reached", fix: "check that tlsgate is running" });
+      throw new ApiError(what, 0, { error: "the admin API cannot be reached", fix: "Check that tlsgate is running and that this browser presents an admin client certificate" });
     }
     let json = null;
     try {
@@ -476,14 +477,29 @@
   }
 
   async function refresh() {
+    // Each answer is drawn on its own: a failing /v1/certificates still
+    // leaves the connectors and the chart live, and the banner says which.
+    const [status, certs] = await Promise.allSettled([api("GET", "/v1/status"), api("GET", "/v1/certificates")]);
+    const errors = [];
     try {
-      const [status, certs] = await Promise.all([api("GET", "/v1/status"), api("GET", "/v1/certificates")]);
-      renderHeader(status);
-      renderSummary(status, certs);
-      renderCertificates(certs);
-      renderConnectors(status);
-      renderFailures(status);
-      renderReloads(status);
+      if (status.status === "fulfilled") {
+        renderHeader(status.value);
+        renderConnectors(status.value);
+        renderFailures(status.value);
+        renderReloads(status.value);
+      } else {
+        errors.push(status.reason.message);
+      }
+      if (certs.status === "fulfilled") {
+        renderCertificates(certs.value);
+      } else {
+        errors.push(certs.reason.message);
+      }
+      if (status.status === "fulfilled" && certs.status === "fulfilled") renderSummary(status.value, certs.value);
+    } catch (e) {
+      errors.push(`the page could not draw the answer: ${e.message}`);
+    }
+    if (errors.length === 0) {
       lastOk = new Date();
       showError(null);
       $("live").dataset.ok = "true";
@@ -491,15 +507,14 @@
       $("refreshed").textContent = `Updated ${clock(lastOk)} UTC`;
       document.body.dataset.state = "ready";
       document.body.dataset.loadedAt = lastOk.toISOString();
-    } catch (e) {
-      showError(e.message);
+    } else {
+      showError(errors.join(" "));
       $("live").dataset.ok = "false";
       $("live-text").textContent = "Not updating";
       if (document.body.dataset.state !== "ready") document.body.dataset.state = "error";
-    } finally {
-      clearTimeout(timer);
-      timer = setTimeout(refresh, POLL_MS);
     }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, POLL_MS);
   }
 
   // ---- certificate upload --------------------------------------------------
