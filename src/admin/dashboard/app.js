@@ -300,7 +300,8 @@
       },
       policyCell, subject,
       el("td", { class: "mono serial", title: c.fingerprint_sha256 ? `SHA-256 ${c.fingerprint_sha256}` : "" }, c.serial),
-      el("td", { class: "nowrap" }, when(c.not_after)),
+      el("td", { class: "nowrap" }, when(c.not_after).slice(0, 10),
+        el("div", { class: "sub" }, when(c.not_after).slice(11))),
       daysCell(c), ocspCell(p.ocsp), crlCell(p.crls)));
     }
     replaceRows($("certificate-rows"), rows, "No policy serves a certificate.", 7);
