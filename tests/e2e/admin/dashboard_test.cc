@@ -150,6 +150,20 @@ std::string text_of(const std::string& markup) {
   return collapsed;
 }
 
+// The page's console messages in chromium's log (--enable-logging=stderr).
+std::vector<std::string> console_lines(const std::string& log) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    std::string line = log.substr(start, end - start);
+    if (line.find(":CONSOLE") != std::string::npos) lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
 // ---- chromium -----------------------------------------------------------------
 
 // Headless chromium with its own HOME (the NSS database), profile and
@@ -206,6 +220,7 @@ class Browser {
         "--user-data-dir=" + (tmp_.path() / "profile").string(),
         "--window-size=1400,1500",
         "--hide-scrollbars",
+        "--enable-logging=stderr",  // the page's console, as INFO:CONSOLE lines
         "--virtual-time-budget=4000",
         action,
         url};
@@ -316,6 +331,7 @@ class Dashboard : public test::GateTest {
     for (int i = 0; i < attempts; ++i) {
       auto r = browser.run_chromium(origin() + "/", "--dump-dom");
       dom = r.out;
+      console_ = console_lines(r.err);
       const bool ready = dom.find("<body data-state=\"ready\"") != std::string::npos &&
                          !find_elements(dom, "tr", "cert-row").empty();
       if (ready) return dom;
@@ -346,6 +362,7 @@ class Dashboard : public test::GateTest {
   int admin_port_ = 0;
   fs::path ops_cert_, ops_key_, mallory_cert_, mallory_key_;
   std::string last_error_;
+  std::vector<std::string> console_;  // of the last load
 };
 
 TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
@@ -433,6 +450,13 @@ TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
   ASSERT_EQ(echo_after.size(), 1U);
   EXPECT_EQ(std::stol(echo_after[0].attr("data-failed")),
             std::stol(connectors[0].attr("data-failed")) + 1);
+
+  // The page broke no rule of the admin server's Content-Security-Policy
+  // (no inline script or style) and threw nothing.
+  for (const auto& line : console_) {
+    EXPECT_EQ(line.find("Content Security Policy"), std::string::npos) << line;
+    EXPECT_EQ(line.find("Uncaught"), std::string::npos) << line;
+  }
 
   // Nothing a script left half done.
   const std::string page_text = text_of(after_dom);
