@@ -39,6 +39,7 @@ struct ConnectorStats {
 
 struct ConnectorRuntime {
   config::Connector settings;
+  size_t index = 0;  // in the gate's list: its ConnectorCounters in each worker
   std::shared_ptr<util::Versioned<tls::Context>> client_side;    // null when tls_level=DISABLED
   std::shared_ptr<util::Versioned<tls::Context>> upstream_side;  // null: plaintext to the backend
   std::shared_ptr<util::Versioned<config::UserMap>> user_map;    // null: no user_map

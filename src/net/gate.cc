@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
 
 #include "net/fd_budget.h"
 #include "net/memory_trimmer.h"
@@ -25,10 +26,12 @@
 #include "net/reloader.h"
 #include "net/session.h"
 #include "net/session_table.h"
+#include "net/worker_counters.h"
 #include "pki/certificate_info.h"
 #include "tls/context_registry.h"
 #include "util/fd.h"
 #include "util/fd_limit.h"
+#include "util/mutex.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -40,6 +43,10 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 namespace {
 
 struct Worker {
+  explicit Worker(size_t connectors) : counters(connectors) {}
+  // Before the loop: sessions its destruction ends still count and unlist.
+  WorkerCounters counters;
+  LiveSessions live;
   asio::io_context loop{1};
   // Its established sessions; destroyed before the loop (detaching those
   // whose handlers the loop still holds).
@@ -56,6 +63,15 @@ struct Worker {
 
 // How long create() waits for first OCSP staples before the ports open.
 constexpr std::chrono::seconds kFirstStapleWait{2};
+// What status() keeps: the latest reloads, the minutes of failure history.
+constexpr size_t kReloadHistory = 100;
+constexpr size_t kFailureMinutes = 60;
+
+util::SystemTime minute_of(util::SystemTime t) {
+  return std::chrono::time_point_cast<std::chrono::minutes>(t);
+}
+
+using ReasonTotals = std::array<uint64_t, tls::kFailureReasonCount>;
 
 util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   std::string host = hp.host.empty() || hp.host == "*" ? "0.0.0.0" : hp.host;
@@ -114,7 +130,27 @@ struct Gate::Impl {
   FdBudget fds;  // set at the end of create(), read by every worker
   MemoryTrimmer trimmer;
 
+  // The admin layer's state (status()): written on the control loop and by
+  // the registry's observer, read by any thread.
+  const util::SystemTime started_at = util::SystemClock::instance().now();
+  std::map<tls::ContextRegistry::Key, tls::ContextRegistry::Entry> entries;  // set in create()
+  std::shared_ptr<util::Versioned<tls::Context>> admin;  // admin.ssl_policy's, when enabled
+  mutable util::Mutex admin_mu;
+  std::deque<ReloadEvent> reload_events GUARDED_BY(admin_mu);
+  std::optional<util::SystemTime> last_config_reload GUARDED_BY(admin_mu);
+  std::string last_config_reload_error GUARDED_BY(admin_mu);
+  std::deque<FailureMinute> failure_minutes GUARDED_BY(admin_mu);  // completed, oldest first
+  util::SystemTime minute_start GUARDED_BY(admin_mu) = minute_of(started_at);
+  ReasonTotals minute_base GUARDED_BY(admin_mu){};  // client failures before this minute
+  // Feeds reload_events; dropped before what it writes.
+  tls::ContextRegistry::Subscription reload_history;
+
   util::Status build_contexts();
+  ReloadOutcome reload_config();
+  ReasonTotals client_failures() const;
+  void record_reload(const tls::ReloadReport& r);
+  void schedule_failure_minute(std::shared_ptr<asio::system_timer> timer);
+  ConnectorStatus connector_status(const ConnectorRuntime& c) const;
   util::Status bind_all();
   void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
   void accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
@@ -159,20 +195,148 @@ util::Status Gate::Impl::build_contexts() {
       if (!side) return util::fail(side.error());
       rt->upstream_side = *side;
     }
+    rt->index = connectors.size();
     if (settings.user_map) {
       auto map = config::UserMap::load(*settings.user_map);
       if (!map) return util::fail(map.error().prefixed(user_map_key(name)));
       rt->user_map = std::make_shared<util::Versioned<config::UserMap>>(
           std::make_shared<const config::UserMap>(std::move(*map)));
     }
+    if (rt->client_side) entries[{settings.ssl_policy, tls::Side::kServer}] = rt->client_side;
+    if (rt->upstream_side) {
+      entries[{*settings.upstream_ssl_policy, tls::Side::kClient}] = rt->upstream_side;
+    }
     connectors.push_back(std::move(rt));
+  }
+  if (config.admin.enabled) {
+    auto side = acquire(config.admin.ssl_policy, tls::Side::kServer);
+    if (!side) return util::fail(side.error().prefixed("admin.ssl_policy"));
+    admin = *side;
+    entries[{config.admin.ssl_policy, tls::Side::kServer}] = admin;
   }
   return {};
 }
 
+ReloadOutcome Gate::Impl::reload_config() {
+  ocsp->refresh_all();  // first: a check after the reload finds no old answer
+  auto outcome = reloader->reload_config();
+  util::MutexLock lock(admin_mu);
+  last_config_reload = util::SystemClock::instance().now();
+  last_config_reload_error = outcome.config_ok ? "" : util::join(outcome.config_errors, "; ");
+  return outcome;
+}
+
+void Gate::Impl::record_reload(const tls::ReloadReport& r) {
+  ReloadEvent e{.at = util::SystemClock::instance().now(),
+                .scope = r.scope,
+                .side = r.side,
+                .ok = r.ok,
+                .changed = r.changed,
+                .old_serial = r.old_serial,
+                .new_serial = r.new_serial,
+                .error = r.error};
+  util::MutexLock lock(admin_mu);
+  reload_events.push_back(std::move(e));
+  while (reload_events.size() > kReloadHistory) reload_events.pop_front();
+}
+
+ReasonTotals Gate::Impl::client_failures() const {
+  ReasonTotals totals{};
+  for (const auto& w : workers) {
+    for (size_t c = 0; c < w->counters.size(); ++c) {
+      const auto& counters = w->counters.connector(c);
+      for (size_t r = 0; r < totals.size(); ++r) totals[r] += counters.handshake_failures[r].get();
+    }
+  }
+  return totals;
+}
+
+// At each minute's end the failures of the minute go into the history.
+void Gate::Impl::schedule_failure_minute(std::shared_ptr<asio::system_timer> timer) {
+  util::SystemTime next;
+  {
+    util::MutexLock lock(admin_mu);
+    next = minute_start + std::chrono::minutes(1);
+  }
+  timer->expires_at(std::chrono::time_point_cast<asio::system_timer::duration>(next));
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    auto totals = client_failures();
+    auto now = util::SystemClock::instance().now();
+    {
+      util::MutexLock lock(admin_mu);
+      FailureMinute m{.start = minute_start, .by_reason = {}};
+      for (size_t r = 0; r < totals.size(); ++r) {
+        if (totals[r] > minute_base[r]) {
+          m.by_reason[std::string(tls::reason_name(static_cast<tls::FailureReason>(r)))] =
+              totals[r] - minute_base[r];
+        }
+      }
+      failure_minutes.push_back(std::move(m));
+      while (failure_minutes.size() > kFailureMinutes - 1) failure_minutes.pop_front();
+      minute_base = totals;
+      minute_start = std::max(minute_of(now), minute_start + std::chrono::minutes(1));
+    }
+    schedule_failure_minute(timer);
+  });
+}
+
+ConnectorStatus Gate::Impl::connector_status(const ConnectorRuntime& c) const {
+  const auto& cs = c.settings;
+  ConnectorStatus s;
+  s.name = cs.name;
+  s.listen_address = config::to_string(cs.listen_address);
+  s.upstream_address = config::to_string(cs.upstream_address);
+  s.protocol = config::to_string(cs.protocol);
+  s.tls_level = config::to_string(cs.tls_level);
+  if (cs.tls_level != config::TlsLevel::kDisabled) s.ssl_policy = cs.ssl_policy;
+  s.upstream_ssl_policy = cs.upstream_ssl_policy.value_or("");
+  s.accepted = c.stats.accepted.load(std::memory_order_relaxed);
+  s.active = c.stats.active.load(std::memory_order_relaxed);
+  s.refused = {{"max_connections", c.stats.refused_over_limit.load(std::memory_order_relaxed)},
+               {"no_descriptors", c.stats.refused_no_descriptors.load(std::memory_order_relaxed)},
+               {"tls_setup", c.stats.tls_setup_failures.load(std::memory_order_relaxed)}};
+  std::array<std::array<uint64_t, 2>, kTlsVersionCount> handshakes{};
+  ReasonTotals failures{}, upstream{};
+  std::array<uint64_t, kRevalidationCloseCount> closed{};
+  for (const auto& w : workers) {
+    const auto& k = w->counters.connector(c.index);
+    for (size_t v = 0; v < kTlsVersionCount; ++v) {
+      for (size_t r = 0; r < 2; ++r) handshakes[v][r] += k.handshakes[v][r].get();
+    }
+    for (size_t r = 0; r < tls::kFailureReasonCount; ++r) {
+      failures[r] += k.handshake_failures[r].get();
+      upstream[r] += k.upstream_failures[r].get();
+    }
+    s.bytes_from_clients += k.bytes_from_clients.get();
+    s.bytes_to_clients += k.bytes_to_clients.get();
+    for (size_t r = 0; r < kRevalidationCloseCount; ++r)
+      closed[r] += k.revalidation_closed[r].get();
+    s.revocation_soft_fails += k.revocation_soft_fails.get();
+  }
+  for (size_t v = 0; v < kTlsVersionCount; ++v) {
+    for (size_t r = 0; r < 2; ++r) {
+      if (handshakes[v][r] > 0) {
+        s.handshakes[{std::string(kVersionNames[v]), r == 1}] = handshakes[v][r];
+      }
+    }
+  }
+  for (size_t r = 0; r < tls::kFailureReasonCount; ++r) {
+    std::string name(tls::reason_name(static_cast<tls::FailureReason>(r)));
+    s.handshake_failures[name] = failures[r];
+    s.upstream_failures[name] = upstream[r];
+  }
+  for (size_t r = 0; r < kRevalidationCloseCount; ++r) {
+    s.revalidation_closed[std::string(kRevalidationCloseNames[r])] = closed[r];
+  }
+  return s;
+}
+
 util::Status Gate::Impl::bind_all() {
   unsigned threads = worker_count(config.server);
-  for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>());
+  for (unsigned i = 0; i < threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(connectors.size()));
+  }
   for (auto& c : connectors) {
     auto where = "connector." + c->settings.name + ".listen_address";
     auto endpoint = resolve_listen(c->settings.listen_address);
@@ -226,6 +390,7 @@ void Gate::Impl::accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
         trimmer.saw(open + 1);
         auto session = std::make_shared<Session>(w.loop, c, std::move(socket), peer, fds.limit());
         session->track_in(&w.sessions);
+        session->count_in(w.counters.connector(c.index), &w.live);
         session->start();
       }
     }
@@ -377,6 +542,13 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
   {
+    // Every context published, for status().reloads (the Reloader adds
+    // the failed attempts).
+    auto* gate = impl.get();
+    impl->reload_history =
+        impl->registry.subscribe([gate](const tls::ReloadReport& r) { gate->record_reload(r); });
+  }
+  {
     auto* gate = impl.get();
     impl->ocsp_tracking = impl->registry.subscribe([gate](const tls::ReloadReport& r) {
       if (!r.changed || r.side != tls::Side::kServer) return;
@@ -406,7 +578,8 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
           t.revalidate_connector(c, {.kind = Revalidation::Kind::kUserMap, .trigger = trigger});
         });
   };
-  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors, on_user_map);
+  auto reloader = Reloader::create(impl->config, impl->registry, impl->connectors, on_user_map,
+                                   [gate](const tls::ReloadReport& r) { gate->record_reload(r); });
   if (!reloader) return util::fail(reloader.error());
   impl->reloader = std::move(*reloader);
   // Everything but the connections is open now.
@@ -452,10 +625,133 @@ void Gate::Impl::close_revoked(const std::string& fingerprint, const std::string
 }
 
 void Gate::reload() {
-  asio::post(impl_->control, [this] {
-    impl_->ocsp->refresh_all();  // first: a check after the reload finds no old answer
-    impl_->reloader->reload_config();
+  asio::post(impl_->control, [this] { impl_->reload_config(); });
+}
+
+void Gate::reload(std::function<void(ReloadOutcome)> done) {
+  asio::post(impl_->control, [this, done = std::move(done)] { done(impl_->reload_config()); });
+}
+
+void Gate::reload_policy(std::string scope, std::function<void(ReloadOutcome)> done) {
+  asio::post(impl_->control, [this, scope = std::move(scope), done = std::move(done)] {
+    done(impl_->reloader->reload_policy(scope));
   });
+}
+
+const config::Config& Gate::config() const { return impl_->config; }
+
+boost::asio::io_context& Gate::control_loop() { return impl_->control; }
+
+std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
+
+GateStatus Gate::status() const {
+  const auto& s = *impl_;
+  GateStatus out;
+  out.config_file = s.config.file.string();
+  out.started_at = s.started_at;
+  out.workers = static_cast<unsigned>(s.workers.size());
+  for (const auto& c : s.connectors) out.connectors.push_back(s.connector_status(*c));
+  for (auto& [key, state] : s.registry.states()) {
+    PolicyStatus p;
+    p.scope = key.first;
+    p.side = key.second;
+    if (auto e = s.entries.find(key); e != s.entries.end()) p.context = e->second->get();
+    p.state = std::move(state);
+    for (const auto& c : s.connectors) {
+      bool uses = key.second == tls::Side::kServer
+                      ? c->client_side && c->settings.ssl_policy == key.first
+                      : c->upstream_side && c->settings.upstream_ssl_policy == key.first;
+      if (uses) p.connectors.push_back(c->settings.name);
+    }
+    out.policies.push_back(std::move(p));
+  }
+  out.staples = s.ocsp->staple_states();
+  const auto& oc = s.ocsp->counters();
+  out.ocsp_fetches = oc.fetches.load(std::memory_order_relaxed);
+  out.ocsp_fetch_failures = oc.fetch_failures.load(std::memory_order_relaxed);
+  out.ocsp_own_revoked = oc.own_revoked.load(std::memory_order_relaxed);
+  auto totals = s.client_failures();
+  util::MutexLock lock(s.admin_mu);
+  out.last_config_reload = s.last_config_reload;
+  out.last_config_reload_error = s.last_config_reload_error;
+  out.reloads.assign(s.reload_events.begin(), s.reload_events.end());
+  out.failures.assign(s.failure_minutes.begin(), s.failure_minutes.end());
+  FailureMinute now{.start = s.minute_start, .by_reason = {}};
+  for (size_t r = 0; r < totals.size(); ++r) {
+    if (totals[r] > s.minute_base[r]) {
+      now.by_reason[std::string(tls::reason_name(static_cast<tls::FailureReason>(r)))] =
+          totals[r] - s.minute_base[r];
+    }
+  }
+  out.failures.push_back(std::move(now));
+  return out;
+}
+
+void Gate::connections(std::string connector, size_t limit,
+                       std::function<void(std::vector<ConnectionInfo>)> done) {
+  auto& s = *impl_;
+  struct Gather {
+    std::vector<ConnectionInfo> all;
+    size_t left = 0;
+    std::function<void(std::vector<ConnectionInfo>)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->left = s.workers.size();
+  g->done = std::move(done);
+  auto by_age = [](const ConnectionInfo& a, const ConnectionInfo& b) {
+    return a.since != b.since ? a.since < b.since : a.id < b.id;
+  };
+  if (g->left == 0) {
+    asio::post(s.control, [g] { g->done({}); });
+    return;
+  }
+  for (auto& w : s.workers) {
+    asio::post(w->loop, [&s, &w = *w, g, connector, limit, by_age] {
+      std::vector<ConnectionInfo> mine;
+      for (const auto& [id, session] : w.live) {
+        auto info = session->info();
+        if (connector.empty() || info.connector == connector) mine.push_back(std::move(info));
+      }
+      std::sort(mine.begin(), mine.end(), by_age);
+      if (mine.size() > limit) mine.resize(limit);
+      asio::post(s.control, [g, limit, by_age, mine = std::move(mine)]() mutable {
+        std::move(mine.begin(), mine.end(), std::back_inserter(g->all));
+        if (--g->left > 0) return;
+        std::sort(g->all.begin(), g->all.end(), by_age);
+        if (g->all.size() > limit) g->all.resize(limit);
+        g->done(std::move(g->all));
+      });
+    });
+  }
+}
+
+void Gate::close_connection(uint64_t id, std::string who, std::function<void(bool found)> done) {
+  auto& s = *impl_;
+  struct Gather {
+    bool found = false;
+    size_t left = 0;
+    std::function<void(bool)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->left = s.workers.size();
+  g->done = std::move(done);
+  if (g->left == 0) {
+    asio::post(s.control, [g] { g->done(false); });
+    return;
+  }
+  for (auto& w : s.workers) {
+    asio::post(w->loop, [&s, &w = *w, g, id, who] {
+      bool found = false;
+      if (auto it = w.live.find(id); it != w.live.end()) {
+        found = true;
+        it->second->close_by(who);
+      }
+      asio::post(s.control, [g, found] {
+        g->found = g->found || found;
+        if (--g->left == 0) g->done(g->found);
+      });
+    });
+  }
 }
 
 void Gate::stop() {
@@ -490,8 +786,7 @@ int Gate::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
-          impl_->ocsp->refresh_all();
-          impl_->reloader->reload_config();
+          impl_->reload_config();
           on_signal();
           return;
         }
@@ -506,6 +801,7 @@ int Gate::run() {
   s.schedule_ticket_rotation(rotation);
   s.schedule_memory_check(std::make_shared<asio::steady_timer>(s.control));
   s.schedule_crl_check(std::make_shared<asio::steady_timer>(s.control));
+  s.schedule_failure_minute(std::make_shared<asio::system_timer>(s.control));
   for (auto& w : s.workers) {
     w->thread = std::thread([&w] { w->loop.run(); });
   }

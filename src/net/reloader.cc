@@ -41,9 +41,11 @@ Reloader::~Reloader() { stop(); }
 util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& config,
                                                          tls::ContextRegistry& registry,
                                                          Connectors& connectors,
-                                                         UserMapObserver on_user_map) {
+                                                         UserMapObserver on_user_map,
+                                                         FailureObserver on_failure) {
   std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
   r->on_user_map_ = std::move(on_user_map);
+  r->on_failure_ = std::move(on_failure);
   // What the contexts built at start carry (a stale CRL), logged like a reload's.
   for (const auto& [key, state] : registry.states()) {
     for (const auto& w : state.warnings) spdlog::warn("{}", w);
@@ -53,6 +55,14 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
 }
 
 void Reloader::stop() { watcher_.reset(); }
+
+void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
+  log_reloads(reports, trigger);
+  if (!on_failure_) return;
+  for (const auto& r : reports) {
+    if (!r.ok) on_failure_(r);
+  }
+}
 
 util::Status Reloader::watch_files() {
   watcher_.reset();
@@ -73,7 +83,7 @@ util::Status Reloader::watch_files() {
 void Reloader::on_file_change(const std::string& name) {
   util::MutexLock lock(reload_mutex_);
   if (name.starts_with("connector.")) return reload_user_maps(name);
-  log_reloads(registry_.reload(policies_, {name}), "a file change");
+  report(registry_.reload(policies_, {name}), "a file change");
 }
 
 // A user_map keeps its old content when the new one does not parse, like a
@@ -98,13 +108,19 @@ void Reloader::reload_user_maps(const std::string& only) {
   }
 }
 
-void Reloader::reload_config() {
+ReloadOutcome Reloader::reload_config() {
+  ReloadOutcome outcome;
   auto loaded = config::load_config(started_.file, config::current_environment());
   if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) spdlog::error("reload: {}", config::format(d));
+    outcome.config_ok = false;
+    for (const auto& d : loaded.diagnostics) {
+      if (d.severity != config::Diagnostic::Severity::kError) continue;
+      outcome.config_errors.push_back(config::format(d));
+      spdlog::error("reload: {}", outcome.config_errors.back());
+    }
     spdlog::error("reload of {} failed: the old configuration stays in force",
                   started_.file.string());
-    return;
+    return outcome;
   }
   const auto& next = *loaded.config;
   {
@@ -116,12 +132,28 @@ void Reloader::reload_config() {
           started_.file.string());
     }
     policies_ = next.policies;
-    log_reloads(registry_.reload(policies_), "a configuration reload");
+    outcome.reports = registry_.reload(policies_);
+    report(outcome.reports, "a configuration reload");
     reload_user_maps("");
   }
   // Outside the lock: replacing the watcher joins its thread, which may be
   // waiting for the lock in a file-change reload.
   if (auto st = watch_files(); !st) spdlog::error("{}", st.error().message());
+  return outcome;
+}
+
+ReloadOutcome Reloader::reload_policy(const std::string& scope) {
+  ReloadOutcome outcome;
+  util::MutexLock lock(reload_mutex_);
+  outcome.reports = registry_.reload(policies_, {scope});
+  if (outcome.reports.empty()) {
+    outcome.config_ok = false;
+    outcome.config_errors.push_back("ssl.policy." + scope +
+                                    ": no connector or admin listener of this gate uses it");
+    return outcome;
+  }
+  report(outcome.reports, "a request to reload it");
+  return outcome;
 }
 
 }  // namespace tlsgate::net

@@ -21,6 +21,7 @@
 
 #include "config/settings.h"
 #include "net/connector_runtime.h"
+#include "net/gate_status.h"
 #include "tls/context_registry.h"
 #include "tls/file_watcher.h"
 #include "util/mutex.h"
@@ -34,6 +35,10 @@ class Reloader {
   // Called right after a connector's new user_map is published, on the
   // reloading thread (the watcher's or reload_config()'s caller); quick.
   using UserMapObserver = std::function<void(const ConnectorRuntime&)>;
+  // Called with each policy rebuild that failed (the old context stays), on
+  // the reloading thread; the registry's subscribers hear only of contexts
+  // published. Quick.
+  using FailureObserver = std::function<void(const tls::ReloadReport&)>;
 
   // Starts watching the files of every policy in the registry and each
   // connector's user_map; `config` is the configuration the gate started
@@ -41,20 +46,29 @@ class Reloader {
   static util::Result<std::unique_ptr<Reloader>> create(const config::Config& config,
                                                         tls::ContextRegistry& registry,
                                                         Connectors& connectors,
-                                                        UserMapObserver on_user_map = {});
+                                                        UserMapObserver on_user_map = {},
+                                                        FailureObserver on_failure = {});
   ~Reloader();
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
   // Re-reads the config file and rebuilds every policy and user_map, then
   // watches the files the new policies name. Not on the watcher's thread.
-  void reload_config();
+  // Returns what it did: the config's errors (then nothing was rebuilt), or
+  // the registry's report of each policy.
+  ReloadOutcome reload_config();
+  // Rebuilds policy `scope` (both sides in use) from its files now, as a
+  // file change would, under the policies in force. A scope the gate does
+  // not use: config_ok=false and one line saying so. Not on the watcher's thread.
+  ReloadOutcome reload_policy(const std::string& scope);
   // No more file-change reloads (the gate drains); joins the watcher's thread.
   void stop();
 
  private:
   Reloader(const config::Config& config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
+  // Logs the reports and tells on_failure_ of the failed ones.
+  void report(const std::vector<tls::ReloadReport>& reports, const char* trigger);
   void on_file_change(const std::string& name);
   void reload_user_maps(const std::string& only) REQUIRES(reload_mutex_);
 
@@ -66,6 +80,7 @@ class Reloader {
   tls::ContextRegistry& registry_;
   Connectors& connectors_;
   UserMapObserver on_user_map_;  // set before the watcher starts, then only read
+  FailureObserver on_failure_;   // likewise
   util::Mutex reload_mutex_;
   std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above
 };

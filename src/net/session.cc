@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <utility>
 
 #include <openssl/err.h>
@@ -15,6 +16,7 @@
 #include "net/fd_budget.h"
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
+#include "tls/failure_classifier.h"
 #include "tls/handshake_error.h"
 #include "tls/revalidate.h"
 #include "tls/server_name.h"
@@ -35,6 +37,45 @@ std::chrono::steady_clock::duration to_duration(config::Seconds s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(s);
 }
 
+// Sessions are numbered in the process, never reusing a number.
+std::atomic<uint64_t> next_session_id{1};
+
+// What a session not given its worker's counters counts into (unit tests
+// that run a Session alone): nothing reads it.
+ConnectorCounters& unattached_counters() {
+  static ConnectorCounters sink;
+  return sink;
+}
+
+TlsVersion version_of(const SSL* ssl) {
+  switch (SSL_version(ssl)) {
+    case TLS1_VERSION:
+      return TlsVersion::kTls10;
+    case TLS1_1_VERSION:
+      return TlsVersion::kTls11;
+    case TLS1_2_VERSION:
+      return TlsVersion::kTls12;
+    case TLS1_3_VERSION:
+      return TlsVersion::kTls13;
+    default:
+      return TlsVersion::kOther;
+  }
+}
+
+// A resumed session re-checked against the CRLs: the refusal's words say
+// which check (explain_verify_failure()'s, from tls/revalidate.h).
+tls::FailureReason recheck_reason(std::string_view message) {
+  if (message.find("certificate revoked") != std::string_view::npos) {
+    return tls::FailureReason::kRevoked;
+  }
+  if (message.find("is stale") != std::string_view::npos ||
+      message.find("CRL") != std::string_view::npos) {
+    return tls::FailureReason::kStaleCrl;
+  }
+  if (message.find("expired") != std::string_view::npos) return tls::FailureReason::kExpired;
+  return tls::FailureReason::kOther;
+}
+
 }  // namespace
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
@@ -44,7 +85,9 @@ Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socke
       client_socket_(std::move(client)),
       client_(client_socket_.native_handle()),
       upstream_socket_(loop),
-      timer_(loop) {
+      timer_(loop),
+      counters_(&unattached_counters()),
+      id_(next_session_id.fetch_add(1, std::memory_order_relaxed)) {
   boost::system::error_code ec;
   client_socket_.non_blocking(true, ec);  // accept(2) made it blocking
   peer_ = endpoint_text(peer);
@@ -55,6 +98,7 @@ Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socke
 
 Session::~Session() {
   untrack();
+  if (live_listed_) live_->erase(id_);
   connector_.stats.active.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -99,7 +143,8 @@ void Session::detect() {
   } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
     wait(client_, Io::kWantRead, &Session::detect);
   } else {
-    finish(fmt::format("cannot read from client: {}", std::strerror(errno)), true);  // NOLINT
+    refuse_client(tls::FailureReason::kOther,
+                  fmt::format("cannot read from client: {}", std::strerror(errno)));  // NOLINT
   }
 }
 
@@ -111,10 +156,10 @@ void Session::on_detected(unsigned char first_byte) {
     return;
   }
   connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
-  finish(fmt::format("client spoke plaintext to a TLS-only port (connector.{}.tls_level=REQUIRED); "
-                     "closed without a reply",
-                     connector_.settings.name),
-         true);
+  refuse_client(tls::FailureReason::kPlaintextRefused,
+                fmt::format("client spoke plaintext to a TLS-only port "
+                            "(connector.{}.tls_level=REQUIRED); closed without a reply",
+                            connector_.settings.name));
 }
 
 void Session::start_client_tls() {
@@ -137,8 +182,9 @@ void Session::fail_tls_setup(bool upstream) {
   connector_.stats.tls_setup_failures.fetch_add(1, std::memory_order_relaxed);
   auto reason = pki::openssl_error(upstream ? "cannot set up TLS with the backend (out of memory?)"
                                             : "cannot set up TLS with the client (out of memory?)");
-  if (upstream) return fail_upstream(reason.message());
-  finish(reason.message(), true);
+  // Counted as refused at setup (the gate's memory), not as the peer's failure.
+  if (upstream) return fail_upstream(tls::FailureReason::kOther, reason.message());
+  finish(tls::with_reason(reason.message(), tls::FailureReason::kOther), true);
 }
 
 void Session::client_handshake() {
@@ -149,7 +195,8 @@ void Session::client_handshake() {
     wait(client_, r.status, &Session::client_handshake);
   } else {
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(tls::explain_handshake_failure(client_.ssl(), *client_ctx_, peer_), true);
+    auto why = tls::classify_handshake_failure(client_.ssl());
+    refuse_client(why, tls::explain_handshake_failure(client_.ssl(), *client_ctx_, peer_));
   }
 }
 
@@ -157,7 +204,9 @@ void Session::on_client_ready() {
   auto checked = tls::check_peer(client_.ssl(), *client_ctx_);
   if (!checked) {
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(checked.error().message(), true);
+    refuse_client(
+        tls::classify_peer_refusal(SSL_get0_peer_certificate(client_.ssl()), *client_ctx_),
+        checked.error().message());
     return;
   }
   identity_ = *checked;
@@ -170,10 +219,12 @@ void Session::on_client_ready() {
                                    util::SystemClock::instance().now(), client_ctx_.get());
     if (!again) {
       connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-      return finish("resumed TLS session refused: " + again.error().message(), true);
+      return refuse_client(recheck_reason(again.error().message()),
+                           "resumed TLS session refused: " + again.error().message());
     }
   }
   if (!on_peer_checked(tls::Side::kServer)) return;
+  counters_->handshake(version_of(client_.ssl()), SSL_session_reused(client_.ssl()) == 1);
   if (client_ctx_->policy.trust_all) {
     spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",
                   connector_.settings.name, peer_, client_ctx_->policy.scope);
@@ -198,7 +249,10 @@ void Session::on_client_checked() {
 std::string Session::user_refusal(std::string_view user) {
   auto map = connector_.user_map->get();
   std::string refusal = map->refusal(identity_.identity, user);
-  if (!refusal.empty()) connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+  if (!refusal.empty()) {
+    connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+    user_refused_ = true;
+  }
   if (refusal.empty()) db_user_ = std::string(user);  // checked again when the map changes
   return refusal;
 }
@@ -208,7 +262,8 @@ void Session::connect_upstream() {
   // A TLS backend gets its own policy's handshake_timeout, as ClientPool's do.
   arm_deadline(upstream_ctx_ ? upstream_ctx_.get() : client_ctx_.get(),
                (upstream_ctx_ ? "connect and TLS handshake with backend " : "connect to backend ") +
-                   config::to_string(target));
+                   config::to_string(target),
+               true);
   auto self = shared_from_this();
   auto on_connect = [this, self](const boost::system::error_code& ec) {
     if (closed_) return;
@@ -221,6 +276,7 @@ void Session::connect_upstream() {
                     ec == boost::system::errc::too_many_files_open_in_system;
       if (no_fds) note_fd_refusal(connector_, fd_limit_);
       return fail_upstream(
+          tls::FailureReason::kConnectFailed,
           fmt::format("cannot connect to backend {}: {}",
                       config::to_string(connector_.settings.upstream_address), ec.message()),
           !no_fds);
@@ -238,9 +294,10 @@ void Session::connect_upstream() {
                                const tcp::resolver::results_type& results) {
         if (closed_) return;
         if (rec) {
-          return fail_upstream(fmt::format("cannot resolve backend {}: {}",
-                                           config::to_string(connector_.settings.upstream_address),
-                                           rec.message()));
+          return fail_upstream(
+              tls::FailureReason::kConnectFailed,
+              fmt::format("cannot resolve backend {}: {}",
+                          config::to_string(connector_.settings.upstream_address), rec.message()));
         }
         asio::async_connect(upstream_socket_, results,
                             [on_connect](const boost::system::error_code& cec,
@@ -287,8 +344,7 @@ void Session::on_upstream_connected() {
 // The backend cannot be used. A database client waiting in its protocol gets
 // an error it can print rather than a bare close; the details (addresses,
 // certificates) stay in the gate's log, not with the client.
-void Session::fail_upstream(const std::string& reason, bool count) {
-  if (count) connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+void Session::fail_upstream(tls::FailureReason why, const std::string& reason, bool count) {
   constexpr std::string_view kMessage =
       "tlsgate: the database server is unavailable; the gate's log says why";
   if (postgres_ && !cancel_only_) {
@@ -297,7 +353,20 @@ void Session::fail_upstream(const std::string& reason, bool count) {
     auto err = mysql_->refuse(starttls::kErHandshakeError, "08S01", kMessage);
     client_.write(err.data(), err.size());  // best effort into an idle socket
   }
-  finish(reason, true);
+  fail_backend(why, reason, count);
+}
+
+void Session::fail_backend(tls::FailureReason why, const std::string& reason, bool count) {
+  if (count) {
+    connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+    counters_->upstream_failure(why);
+  }
+  finish(tls::with_reason(reason, why), true);
+}
+
+void Session::refuse_client(tls::FailureReason why, const std::string& reason) {
+  counters_->handshake_failure(why);
+  finish(tls::with_reason(reason, why), true);
 }
 
 void Session::start_upstream_tls() {
@@ -322,10 +391,14 @@ void Session::upstream_handshake() {
   }
   std::string backend = config::to_string(connector_.settings.upstream_address);
   if (r.status != Io::kOk) {
-    return fail_upstream(tls::explain_handshake_failure(upstream_->ssl(), *upstream_ctx_, backend));
+    auto why = tls::classify_handshake_failure(upstream_->ssl());
+    return fail_upstream(why,
+                         tls::explain_handshake_failure(upstream_->ssl(), *upstream_ctx_, backend));
   }
   if (auto checked = tls::check_peer(upstream_->ssl(), *upstream_ctx_); !checked) {
-    return fail_upstream("backend " + backend + ": " + checked.error().message());
+    return fail_upstream(
+        tls::classify_peer_refusal(SSL_get0_peer_certificate(upstream_->ssl()), *upstream_ctx_),
+        "backend " + backend + ": " + checked.error().message());
   }
   if (!on_peer_checked(tls::Side::kClient)) return;
   check_revocation(false, &Session::on_upstream_checked);
@@ -391,12 +464,12 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
   const std::string who =
       client ? "client certificate"
              : "backend " + config::to_string(connector_.settings.upstream_address);
-  auto refuse = [&](const std::string& why) {
+  auto refuse = [&](tls::FailureReason reason, const std::string& why) {
     if (client) {
       connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-      return finish(why, true);
+      return refuse_client(reason, why);
     }
-    fail_upstream(why);
+    fail_upstream(reason, why);
   };
   switch (status.kind) {
     case PeerStatus::Kind::kGood:
@@ -404,7 +477,8 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
       return (this->*then)();
     case PeerStatus::Kind::kRevoked:
       connector_.stats.peers_revoked.fetch_add(1, std::memory_order_relaxed);
-      return refuse(fmt::format("{} refused: {} ({})", who, status.detail, key));
+      return refuse(tls::FailureReason::kRevoked,
+                    fmt::format("{} refused: {} ({})", who, status.detail, key));
     case PeerStatus::Kind::kUnknown:
     case PeerStatus::Kind::kUnavailable:
       break;
@@ -422,11 +496,13 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
   }
   if (ctx.policy.revocation_checks == config::RevocationChecks::kStrict) {
     connector_.stats.revocation_unknown_refused.fetch_add(1, std::memory_order_relaxed);
-    return refuse(fmt::format("{} refused: its revocation status cannot be established: {} ({}={})",
-                              who, status.detail, key,
-                              config::to_string(ctx.policy.revocation_checks)));
+    return refuse(
+        tls::FailureReason::kRevocationUnknown,
+        fmt::format("{} refused: its revocation status cannot be established: {} ({}={})", who,
+                    status.detail, key, config::to_string(ctx.policy.revocation_checks)));
   }
   connector_.stats.revocation_soft_fails.fetch_add(1, std::memory_order_relaxed);
+  counters_->revocation_soft_fails.add();
   if (auto held_back = connector_.failure_log.admit()) {
     spdlog::warn("connector {}: client {}: {} let in without a revocation status: {} ({}={})",
                  connector_.settings.name, peer_, who, status.detail, key,
@@ -437,6 +513,16 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
 
 void Session::on_upstream_ready() {
   timer_.cancel();
+  // Established: both sides connected, relaying from now on.
+  since_ = util::SystemClock::instance().now();
+  if (live_ != nullptr) {
+    (*live_)[id_] = this;
+    live_listed_ = true;
+  }
+  if (!pending_.empty()) {
+    bytes_from_client_ += pending_.size();
+    counters_->bytes_from_clients.add(pending_.size());
+  }
   // MySQL's header went out before the backend's greeting (session_mysql.cc).
   if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !mysql_) {
     preamble_ = proxy_header();
@@ -479,7 +565,7 @@ void Session::send_preamble() {
       wait(*upstream_, r.status, &Session::send_preamble);
       return;
     } else {
-      finish("cannot write the PROXY header to the backend", true);
+      fail_backend(tls::FailureReason::kOther, "cannot write the PROXY header to the backend");
       return;
     }
   }
@@ -498,6 +584,10 @@ void Session::pump(Direction& d) {
     if (d.begin < d.end) {
       auto r = d.to->write_more(d.buffer.get() + d.begin, d.end - d.begin);
       if (r.status == Io::kOk) {
+        if (&d == &down_) {
+          bytes_to_client_ += r.bytes;
+          counters_->bytes_to_clients.add(r.bytes);
+        }
         d.begin += r.bytes;
         if (d.begin == d.end) d.begin = d.end = 0;
         continue;
@@ -526,6 +616,10 @@ void Session::pump(Direction& d) {
       r = d.from->read(d.buffer.get(), kBufferSize);
     }
     if (r.status == Io::kOk) {
+      if (&d == &up_) {
+        bytes_from_client_ += r.bytes;
+        counters_->bytes_from_clients.add(r.bytes);
+      }
       d.end = r.bytes;
       turn += r.bytes;
       d.drained = r.drained;
@@ -553,8 +647,14 @@ void Session::fail_io(Stream& s, const Direction& d) {
   if (s.is_tls() && ERR_peek_error() != 0) {
     bool client = &s == &client_;
     std::string who = client ? peer_ : config::to_string(connector_.settings.upstream_address);
-    return finish(
-        tls::explain_handshake_failure(s.ssl(), client ? *client_ctx_ : *upstream_ctx_, who), true);
+    auto why = tls::classify_handshake_failure(s.ssl());
+    auto text =
+        tls::explain_handshake_failure(s.ssl(), client ? *client_ctx_ : *upstream_ctx_, who);
+    // A backend that ends the connection with an alert (it refused our
+    // certificate after a TLS 1.3 handshake) failed as a backend; a client's
+    // alert after its handshake is only logged.
+    if (!client) return fail_backend(why, text);
+    return finish(tls::with_reason(text, why), true);
   }
   pki::clear_openssl_errors();
   finish(fmt::format("connection reset ({})", d.name), false);
@@ -597,7 +697,7 @@ void Session::yield_direction(Direction& d) {
   });
 }
 
-void Session::arm_deadline(const tls::Context* policy, std::string what) {
+void Session::arm_deadline(const tls::Context* policy, std::string what, bool upstream) {
   // The snapshot's value (a reload changes it for new sessions), and the key
   // that set it, for the message.
   config::Seconds timeout =
@@ -607,10 +707,12 @@ void Session::arm_deadline(const tls::Context* policy, std::string what) {
                                  " has tls_level=DISABLED and no ssl.policy to set it";
   timer_.expires_after(to_duration(timeout));
   timer_.async_wait([this, self = shared_from_this(), what = std::move(what), timeout,
-                     key = std::move(key)](const boost::system::error_code& ec) {
+                     key = std::move(key), upstream](const boost::system::error_code& ec) {
     if (ec || closed_) return;
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-    finish(fmt::format("{} not completed within {}s ({})", what, timeout.count(), key), true);
+    auto why = fmt::format("{} not completed within {}s ({})", what, timeout.count(), key);
+    if (upstream) return fail_backend(tls::FailureReason::kTimeout, why);
+    refuse_client(tls::FailureReason::kTimeout, why);
   });
 }
 
@@ -633,6 +735,10 @@ void Session::finish(const std::string& reason, bool failure) {
   if (closed_) return;
   closed_ = true;
   untrack();
+  if (live_listed_) {
+    live_->erase(id_);
+    live_listed_ = false;
+  }
   boost::system::error_code ec;
   timer_.cancel();
   if (resolver_) resolver_->cancel();
@@ -653,6 +759,34 @@ void Session::finish(const std::string& reason, bool failure) {
   } else {
     spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
   }
+}
+
+ConnectionInfo Session::info() const {
+  ConnectionInfo c;
+  c.id = id_;
+  c.connector = connector_.settings.name;
+  c.client = peer_;
+  c.identity = identity_.identity;
+  if (client_.is_tls()) {
+    c.tls_version = SSL_get_version(client_.ssl());
+    c.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
+    c.resumed = SSL_session_reused(client_.ssl()) == 1;
+  }
+  c.since = since_;
+  c.bytes_from_client = bytes_from_client_;
+  c.bytes_to_client = bytes_to_client_;
+  return c;
+}
+
+void Session::close_by(const std::string& who) {
+  if (closed_) return;
+  auto self = shared_from_this();  // closing must not end it under our feet
+  std::string identity = client_.is_tls() && identity_.presented
+                             ? fmt::format("identity \"{}\"", identity_.identity)
+                             : std::string("no client certificate");
+  spdlog::info("connector {}: client {} ({}): closed by {}", connector_.settings.name, peer_,
+               identity, who);
+  finish("closed on request", false);
 }
 
 }  // namespace tlsgate::net

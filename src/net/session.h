@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,14 +30,23 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/connector_runtime.h"
+#include "net/gate_status.h"
 #include "net/ocsp_engine.h"
 #include "net/session_table.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
+#include "net/worker_counters.h"
+#include "tls/failure_reason.h"
 #include "tls/peer_identity.h"
+#include "util/clock.h"
 
 namespace tlsgate::net {
+
+class Session;
+// One worker's established sessions (relaying both ways), by id: what
+// Gate::connections() lists and close_connection() finds. Worker thread only.
+using LiveSessions = std::map<uint64_t, Session*>;
 
 class Session final : public std::enable_shared_from_this<Session>, public TrackedSession {
  public:
@@ -56,7 +66,20 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // The worker's table this session lists itself in once established
   // (null: none); set before start().
   void track_in(SessionTable* table) { sessions_ = table; }
+  // The worker's counters of this session's connector, and its list of
+  // established sessions (null: none); set before start().
+  void count_in(ConnectorCounters& counters, LiveSessions* live) {
+    counters_ = &counters;
+    live_ = live;
+  }
   void revalidate(const Revalidation& what) override;
+
+  // Unique in the process, never reused (taken at construction).
+  uint64_t id() const { return id_; }
+  // For Gate::connections(); on the session's thread.
+  ConnectionInfo info() const;
+  // Closes both sides at the admin's request, one log line naming `who`.
+  void close_by(const std::string& who);
 
  private:
   static constexpr size_t kBufferSize = size_t{64} * 1024;
@@ -109,7 +132,14 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void on_upstream_connected();
   // Answers the client in its protocol and ends the session; `count`: as an
   // upstream failure (not when the fault is the gate's, as with EMFILE).
-  void fail_upstream(const std::string& reason, bool count = true);
+  void fail_upstream(tls::FailureReason why, const std::string& reason, bool count = true);
+  // A client refused before it was established (handshake, peer checks,
+  // plaintext, user_map, revocation, timeout): counted under `why`, logged
+  // with it.
+  void refuse_client(tls::FailureReason why, const std::string& reason);
+  // The backend failed: counted under `why` (when `count`), logged with it;
+  // the client gets no message in its protocol (fail_upstream() sends one).
+  void fail_backend(tls::FailureReason why, const std::string& reason, bool count = true);
   void start_upstream_tls();
   void upstream_handshake();
   void on_upstream_ready();
@@ -125,14 +155,17 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void fail_io(Stream& s, const Direction& d);
   // `what` must be done within the handshake_timeout of `policy`'s policy
   // (null: the connector's default), or the session ends, naming that key.
-  void arm_deadline(const tls::Context* policy, std::string what);
+  // `upstream`: a backend phase (its timeout is an upstream failure).
+  void arm_deadline(const tls::Context* policy, std::string what, bool upstream = false);
   void arm_idle();
   void finish(const std::string& reason, bool failure);
   // session_revalidate.cc: lists the session once the peer on `side` passed
   // its checks; false when a context published meanwhile refused it (closed).
   bool on_peer_checked(tls::Side side);
-  bool recheck(tls::Side side, std::string_view trigger);
-  void close_revalidated(const std::string& why);
+  // `kind`: what a closing is counted as (kExpired for the expiry timer).
+  bool recheck(tls::Side side, std::string_view trigger,
+               RevalidationClose kind = RevalidationClose::kPolicyChanged);
+  void close_revalidated(RevalidationClose kind, const std::string& why);
 
   ConnectorRuntime& connector_;
   const uint64_t fd_limit_;
@@ -165,6 +198,14 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   bool client_checked_ = false;         // the client passed its peer checks
   bool upstream_checked_ = false;       // the backend passed its peer checks
   std::optional<std::string> db_user_;  // the database user user_map admitted
+  bool user_refused_ = false;           // user_map refused the database user
+  // The worker's (count_in); else a shared sink that nothing reads.
+  ConnectorCounters* counters_;
+  LiveSessions* live_ = nullptr;
+  const uint64_t id_;
+  bool live_listed_ = false;  // in *live_ (established)
+  util::SystemTime since_{};  // when it was established
+  uint64_t bytes_from_client_ = 0, bytes_to_client_ = 0;
 };
 
 }  // namespace tlsgate::net

@@ -60,7 +60,10 @@ void Session::mysql_act() {
       if (mysql_step_.refused_plaintext) {
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
       }
-      return finish(mysql_step_.reason, true);
+      return refuse_client(mysql_step_.refused_plaintext ? tls::FailureReason::kPlaintextRefused
+                           : user_refused_               ? tls::FailureReason::kUserNotMapped
+                                                         : tls::FailureReason::kOther,
+                           mysql_step_.reason);
   }
 }
 
@@ -77,11 +80,13 @@ void Session::mysql_read(bool from_client) {
   }
   if (r.status != Io::kOk) {
     pki::clear_openssl_errors();
-    return finish(from_client
-                      ? "client closed the connection during the MySQL connection phase"
-                      : "MySQL backend " + config::to_string(connector_.settings.upstream_address) +
+    if (from_client) {
+      return finish("client closed the connection during the MySQL connection phase", false);
+    }
+    return fail_backend(tls::FailureReason::kOther,
+                        "MySQL backend " + config::to_string(connector_.settings.upstream_address) +
                             " closed the connection during the connection phase",
-                  !from_client);
+                        false);
   }
   std::string_view bytes(buf.data(), r.bytes);
   auto step = from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes);

@@ -57,7 +57,9 @@ void Session::negotiate_postgres() {
         if (connector_.user_map) {
           if (auto refusal = user_refusal(step.user); !refusal.empty()) {
             send_to_client(starttls::pg_error_response("28000", refusal));
-            return finish(refusal + " (connector." + connector_.settings.name + ".user_map)", true);
+            return refuse_client(
+                tls::FailureReason::kUserNotMapped,
+                refusal + " (connector." + connector_.settings.name + ".user_map)");
           }
         }
         pending_ = std::move(step.forward);
@@ -71,9 +73,9 @@ void Session::negotiate_postgres() {
       case Action::kRefuse:
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
         send_to_client(step.reply);
-        return finish(step.reason, true);
+        return refuse_client(tls::FailureReason::kPlaintextRefused, step.reason);
       case Action::kError:
-        return finish(step.reason, true);
+        return refuse_client(tls::FailureReason::kOther, step.reason);
     }
   }
 }
@@ -82,7 +84,8 @@ void Session::postgres_upstream_request() {
   auto request = starttls::pg_ssl_request();
   auto r = upstream_->write(request.data(), request.size());
   if (r.status != Io::kOk || r.bytes != request.size()) {
-    return finish("cannot send SSLRequest to the PostgreSQL backend", true);
+    return fail_backend(tls::FailureReason::kOther,
+                        "cannot send SSLRequest to the PostgreSQL backend");
   }
   postgres_upstream_answer();
 }
@@ -94,12 +97,14 @@ void Session::postgres_upstream_answer() {
     return wait(*upstream_, r.status, &Session::postgres_upstream_answer);
   std::string backend = config::to_string(connector_.settings.upstream_address);
   if (r.status != Io::kOk)
-    return finish("PostgreSQL backend " + backend + " closed during SSLRequest", true);
+    return fail_backend(tls::FailureReason::kOther,
+                        "PostgreSQL backend " + backend + " closed during SSLRequest");
   if (answer != 'S') {
-    return fail_upstream("PostgreSQL backend " + backend + " does not offer TLS (answered '" +
-                         std::string(1, answer) +
-                         "' to SSLRequest); enable ssl on it or remove connector." +
-                         connector_.settings.name + ".upstream_ssl_policy");
+    return fail_upstream(tls::FailureReason::kOther,
+                         "PostgreSQL backend " + backend + " does not offer TLS (answered '" +
+                             std::string(1, answer) +
+                             "' to SSLRequest); enable ssl on it or remove connector." +
+                             connector_.settings.name + ".upstream_ssl_policy");
   }
   start_upstream_tls();
 }

@@ -32,7 +32,7 @@ bool Session::on_peer_checked(tls::Side side) {
 }
 
 // True when the peer on `side` still passes (or is not checked on that side).
-bool Session::recheck(tls::Side side, std::string_view trigger) {
+bool Session::recheck(tls::Side side, std::string_view trigger, RevalidationClose kind) {
   bool server = side == tls::Side::kServer;
   if (!(server ? client_checked_ : upstream_checked_)) return true;
   const auto& entry = server ? connector_.client_side : connector_.upstream_side;
@@ -46,7 +46,13 @@ bool Session::recheck(tls::Side side, std::string_view trigger) {
   auto checked = tls::recheck_peer(peer, *ctx, std::chrono::system_clock::now(),
                                    server ? client_ctx_.get() : upstream_ctx_.get());
   if (checked) return true;
-  close_revalidated(fmt::format("after {}: {}", trigger, checked.error().message()));
+  // A reload that brought a CRL listing the peer closes it as revoked.
+  const auto& message = checked.error().message();
+  if (kind == RevalidationClose::kPolicyChanged &&
+      message.find("certificate revoked") != std::string::npos) {
+    kind = RevalidationClose::kRevoked;
+  }
+  close_revalidated(kind, fmt::format("after {}: {}", trigger, message));
   return false;
 }
 
@@ -59,13 +65,16 @@ void Session::revalidate(const Revalidation& what) {
       recheck(what.side, what.trigger);
       return;
     case Kind::kExpiry:
-      if (recheck(tls::Side::kServer, what.trigger)) recheck(tls::Side::kClient, what.trigger);
+      if (recheck(tls::Side::kServer, what.trigger, RevalidationClose::kExpired)) {
+        recheck(tls::Side::kClient, what.trigger, RevalidationClose::kExpired);
+      }
       return;
     case Kind::kUserMap: {
       if (!db_user_ || !connector_.user_map || !revalidates(connector_, tls::Side::kServer)) return;
       auto refusal = connector_.user_map->get()->refusal(identity_.identity, *db_user_);
       if (refusal.empty()) return;
-      close_revalidated(fmt::format("after {}: {} (connector.{}.user_map)", what.trigger, refusal,
+      close_revalidated(RevalidationClose::kUserMapChanged,
+                        fmt::format("after {}: {} (connector.{}.user_map)", what.trigger, refusal,
                                     connector_.settings.name));
       return;
     }
@@ -74,7 +83,8 @@ void Session::revalidate(const Revalidation& what) {
       if (!(server ? client_checked_ : upstream_checked_) || what.match == nullptr) return;
       const X509* leaf = SSL_get0_peer_certificate(server ? client_.ssl() : upstream_->ssl());
       if (leaf != nullptr && (*what.match)(*leaf)) {
-        close_revalidated(fmt::format("after a revocation check: {}", what.trigger));
+        close_revalidated(RevalidationClose::kRevoked,
+                          fmt::format("after a revocation check: {}", what.trigger));
       }
       return;
     }
@@ -83,8 +93,9 @@ void Session::revalidate(const Revalidation& what) {
 
 // One line each, not rate-limited like handshake failures: closings follow
 // the operator's changes (or a revocation), not what a peer sends.
-void Session::close_revalidated(const std::string& why) {
+void Session::close_revalidated(RevalidationClose kind, const std::string& why) {
   connector_.stats.revalidation_closed.fetch_add(1, std::memory_order_relaxed);
+  counters_->revalidation(kind);
   std::string who = client_.is_tls() && identity_.presented
                         ? fmt::format("identity \"{}\"", identity_.identity)
                         : std::string("no client certificate");

@@ -296,6 +296,7 @@ class Builder {
       X509NameStackPtr ca_names(sk_X509_NAME_new_null());
       for (const auto& ca : *trusted) {
         X509_STORE_add_cert(store, ca.get());
+        ctx.trusted.push_back(pki::describe(ca.get(), clock_));
         sk_X509_NAME_push(ca_names.get(), X509_NAME_dup(X509_get_subject_name(ca.get())));
       }
       // Tells clients which CAs we accept, so they pick the right certificate.

@@ -27,8 +27,8 @@
 
 #include "config/settings.h"
 #include "pki/certificate_info.h"
-#include "tls/ocsp_staple.h"
 #include "tls/crl_file.h"
+#include "tls/ocsp_staple.h"
 #include "tls/ssl_handles.h"
 #include "tls/ticket_keys.h"
 #include "util/clock.h"
@@ -44,7 +44,10 @@ struct Context {
   SslCtxPtr ssl_ctx;                                // never reconfigured after build
   std::optional<pki::CertificateInfo> certificate;  // own leaf, if any (logs, metrics)
   std::set<std::string> pins;                       // raw SPKI SHA-256 digests
-  bool has_crls = false;                            // crls is not empty
+  // The certificates of trusted_dir (when peers are verified), in load
+  // order: their subjects and expiries for the admin API.
+  std::vector<pki::CertificateInfo> trusted;
+  bool has_crls = false;      // crls is not empty
   std::vector<CrlFile> crls;  // from revoked_dir, in file name order (when peers are verified)
   std::shared_ptr<CrlCounters> crl_counters = std::make_shared<CrlCounters>();
   // ALPN list in wire format; the server's selection callback points into it,
