@@ -18,21 +18,22 @@ TEST(AdminMetrics, NamesLabelsAndValuesAsDocumented) {
   auto g = test::make_sample_gate(dir.path());
   auto text = metrics_text(g.status);
   const auto& cert = *g.status.policies[0].context->certificate;
-  auto not_after = std::chrono::duration_cast<std::chrono::seconds>(
-                       cert.not_after.time_since_epoch())
-                       .count();
-  EXPECT_TRUE(has_line(text, "tlsgate_certificate_not_after_seconds{policy=\"pg\",side=\"server\","
-                             "serial=\"" + cert.serial_hex + "\",subject=\"" + cert.subject +
-                             "\"} " + std::to_string(not_after)))
+  auto not_after =
+      std::chrono::duration_cast<std::chrono::seconds>(cert.not_after.time_since_epoch()).count();
+  EXPECT_TRUE(has_line(text,
+                       "tlsgate_certificate_not_after_seconds{policy=\"pg\",side=\"server\","
+                       "serial=\"" +
+                           cert.serial_hex + "\",subject=\"" + cert.subject + "\"} " +
+                           std::to_string(not_after)))
       << text;
   EXPECT_TRUE(has_line(text, "# TYPE tlsgate_reloads_total counter")) << text;
   EXPECT_TRUE(has_line(text, "tlsgate_reloads_total{policy=\"pg\",result=\"ok\"} 3")) << text;
   EXPECT_TRUE(has_line(text, "tlsgate_reloads_total{policy=\"pg\",result=\"failed\"} 1")) << text;
-  EXPECT_TRUE(has_line(text,
-                       "tlsgate_handshake_failures_total{connector=\"pg\",reason=\"unknown_ca\"} 3"))
+  EXPECT_TRUE(
+      has_line(text, "tlsgate_handshake_failures_total{connector=\"pg\",reason=\"unknown_ca\"} 3"))
       << text;
-  EXPECT_TRUE(has_line(text,
-                       "tlsgate_handshake_failures_total{connector=\"pg\",reason=\"expired\"} 0"))
+  EXPECT_TRUE(
+      has_line(text, "tlsgate_handshake_failures_total{connector=\"pg\",reason=\"expired\"} 0"))
       << text;
   EXPECT_TRUE(has_line(
       text, "tlsgate_handshakes_total{connector=\"pg\",version=\"TLSv1.3\",resumed=\"true\"} 1"))
@@ -40,12 +41,11 @@ TEST(AdminMetrics, NamesLabelsAndValuesAsDocumented) {
   EXPECT_TRUE(has_line(text, "tlsgate_connections_active{connector=\"pg\"} 2")) << text;
   EXPECT_TRUE(has_line(text, "tlsgate_bytes_total{connector=\"pg\",direction=\"to_clients\"} 2000"))
       << text;
-  EXPECT_TRUE(has_line(
-      text, "tlsgate_connections_refused_total{connector=\"pg\",reason=\"tls_setup\"} 1"))
+  EXPECT_TRUE(
+      has_line(text, "tlsgate_connections_refused_total{connector=\"pg\",reason=\"tls_setup\"} 1"))
       << text;
   EXPECT_TRUE(has_line(
-      text,
-      "tlsgate_connections_closed_revalidation_total{connector=\"pg\",reason=\"expired\"} 1"))
+      text, "tlsgate_connections_closed_revalidation_total{connector=\"pg\",reason=\"expired\"} 1"))
       << text;
 }
 

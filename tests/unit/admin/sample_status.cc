@@ -38,8 +38,8 @@ SampleGate make_sample_gate(const std::filesystem::path& dir) {
   c.handshake_failures["unknown_ca"] = 3;
   c.bytes_from_clients = 1000;
   c.bytes_to_clients = 2000;
-  c.revalidation_closed = {{"revoked", 0}, {"expired", 1}, {"policy_changed", 0},
-                           {"user_map_changed", 0}};
+  c.revalidation_closed = {
+      {"revoked", 0}, {"expired", 1}, {"policy_changed", 0}, {"user_map_changed", 0}};
   s.connectors.push_back(c);
   net::PolicyStatus p;
   p.scope = "pg";
