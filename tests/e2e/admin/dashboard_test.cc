@@ -290,6 +290,7 @@ class Dashboard : public test::GateTest {
     test::write_key(admin_dir / "private.key", admin_cert.key.get());
 
     // The operator (may write), and a stranger for the failed handshake.
+    fs::create_directories(dir_ / "clients");
     auto ops = test::make_leaf(ca_, {"ops"}, false, true);
     ops_cert_ = dir_ / "clients" / "ops.crt";
     ops_key_ = dir_ / "clients" / "ops.key";
@@ -366,7 +367,6 @@ class Dashboard : public test::GateTest {
 };
 
 TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
-  fs::create_directories(dir_ / "clients");
   start_gate();
   ASSERT_EQ(gate_->wait_listening(admin_port_), "") << "the admin listener did not come up";
   Browser browser(ca_file_, ops_cert_, ops_key_, origin());
