@@ -210,7 +210,7 @@
     const failedPolicies = policies.filter((p) => p.last_error);
     $("sum-certificates-note").textContent = failedPolicies.length
       ? `${failedPolicies.length} with a failed reload`
-      : `${policies.length} policy ${policies.length === 1 ? "side" : "sides"}`;
+      : "no failed reload";
     $("card-certificates").dataset.level = failedPolicies.length ? "red" : "";
 
     const soonest = withCert.reduce((a, p) => (a && a.certificate.days_left <= p.certificate.days_left ? a : p), null);
@@ -299,7 +299,8 @@
         "data-level": level(c.days_left),
       },
       policyCell, subject,
-      el("td", { class: "mono serial", title: c.fingerprint_sha256 ? `SHA-256 ${c.fingerprint_sha256}` : "" }, c.serial),
+      el("td", { class: "mono", title: c.fingerprint_sha256 ? `SHA-256 fingerprint ${c.fingerprint_sha256}` : "" },
+        el("div", { class: "serial" }, c.serial)),
       el("td", { class: "nowrap" }, when(c.not_after).slice(0, 10),
         el("div", { class: "sub" }, when(c.not_after).slice(11))),
       daysCell(c), ocspCell(p.ocsp), crlCell(p.crls)));
