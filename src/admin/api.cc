@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/certificate_upload.h"
+#include "admin/dashboard/assets.h"
 #include "admin/json_views.h"
 #include "admin/metrics.h"
 #include "pki/certificate_info.h"
@@ -164,11 +165,19 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     return true;
   };
 
+  if (const Asset* asset = find_asset(path)) {
+    if (req.method != "GET") return done(method_not_allowed(path, "GET"));
+    ApiResponse r;
+    r.content_type = std::string(asset->content_type);
+    r.body = std::string(asset->body);
+    return done(std::move(r));
+  }
   if (path == "/v1/status") {
     if (req.method != "GET") return done(method_not_allowed(path, "GET"));
     auto status = backend_.status();
     auto j = status_json(status, now);
     if (!options_.version.empty()) j["version"] = options_.version;
+    j["caller"] = {{"identity", req.identity}, {"can_write", req.role == Role::kReadWrite}};
     return done(json_response(200, j));
   }
   if (path == "/v1/certificates") {

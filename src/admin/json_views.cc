@@ -3,8 +3,6 @@
 #include <ctime>
 #include <map>
 
-#include "pki/loader.h"
-
 namespace tlsgate::admin {
 namespace {
 
@@ -52,22 +50,6 @@ json staple_json(const net::StapleState& st) {
           {"last_error", st.last_error}};
 }
 
-json trusted_json(const std::filesystem::path& dir, util::SystemTime now) {
-  json out = json::array();
-  std::error_code ec;
-  if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return out;
-  auto certs = pki::load_certificates_dir(dir);
-  if (!certs) return out;  // the reload that built the context reported it
-  util::FixedClock at(now);
-  for (const auto& cert : *certs) {
-    auto info = pki::describe(cert.get(), at);
-    out.push_back({{"subject", info.subject},
-                   {"not_after", rfc3339(info.not_after)},
-                   {"days_left", days_until(info.not_after, now)}});
-  }
-  return out;
-}
-
 json policy_json(const net::PolicyStatus& p, const net::GateStatus& s, util::SystemTime now) {
   json out = {{"policy", p.scope},
               {"side", side_name(p.side)},
@@ -99,7 +81,11 @@ json policy_json(const net::PolicyStatus& p, const net::GateStatus& s, util::Sys
                            {"next_update", time_or_null(crl.next_update)},
                            {"stale", crl.stale_at(now)}});
   }
-  out["trusted"] = trusted_json(policy.trusted_dir, now);
+  for (const auto& ca : p.context->trusted) {
+    out["trusted"].push_back({{"subject", ca.subject},
+                              {"not_after", rfc3339(ca.not_after)},
+                              {"days_left", days_until(ca.not_after, now)}});
+  }
   return out;
 }
 

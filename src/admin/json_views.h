@@ -1,9 +1,7 @@
 // JSON views of what the gate reports (docs/ADMIN.md is the contract; a
 // field changes here and there together).
 //
-// Pure functions of plain values (net/gate_status.h) and `now`; the one
-// exception is certificates_json(), which reads each policy's trusted_dir
-// to list the trusted CAs (the control path, never a worker).
+// Pure functions of plain values (net/gate_status.h) and `now`.
 #pragma once
 
 #include <string>

@@ -15,6 +15,12 @@
 // (track_in), a session lists itself there once a peer passed its checks and
 // leaves it when it ends; the table asks it to check again when its
 // policies, its user_map or its peer's certificate change (revalidate()).
+//
+// Counting (count_in): the session adds to its worker's ConnectorCounters
+// (net/worker_counters.h) — each completed client handshake, each failure
+// under its tls::FailureReason (the same word ends its log line, " [reason:
+// unknown_ca]"), bytes per read and write of the pump — and lists itself in
+// its worker's LiveSessions once established, for Gate::connections().
 #pragma once
 
 #include <array>

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 
+#include "tls/failure_classifier.h"
 #include "tls/handshake_error.h"
 #include "tls/server_name.h"
 
@@ -50,7 +51,8 @@ MemoryConnection::Outcome MemoryConnection::handshake() {
   bool server_done = false;
   bool client_done = false;
   // One side's step: true once it is done (finished or failed).
-  auto step = [](SSL* ssl, const Context& ctx, const char* peer, bool& ok, std::string& error) {
+  auto step = [](SSL* ssl, const Context& ctx, const char* peer, bool& ok, std::string& error,
+                 FailureReason& reason) {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl);
     if (rc == 1) {
@@ -59,16 +61,19 @@ MemoryConnection::Outcome MemoryConnection::handshake() {
     }
     int err = SSL_get_error(ssl, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return false;
+    reason = classify_handshake_failure(ssl);  // before the explanation drains the queue
     error = explain_handshake_failure(ssl, ctx, peer);
     return true;
   };
   // A TLS 1.3 handshake takes three flights; a failure's alert one more.
   for (int turn = 0; turn < 20 && !(server_done && client_done); ++turn) {
     if (!client_done) {
-      client_done = step(client_.get(), client_ctx_, kServerAddress, r.client_ok, r.client_error);
+      client_done = step(client_.get(), client_ctx_, kServerAddress, r.client_ok, r.client_error,
+                         r.client_reason);
     }
     if (!server_done) {
-      server_done = step(server_.get(), server_ctx_, kClientAddress, r.server_ok, r.server_error);
+      server_done = step(server_.get(), server_ctx_, kClientAddress, r.server_ok, r.server_error,
+                         r.server_reason);
     }
   }
   if (!client_done) r.client_error = "client handshake stalled";

@@ -20,6 +20,7 @@
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "tls/context.h"
+#include "tls/failure_reason.h"
 #include "tls/peer_identity.h"
 #include "tls/ssl_handles.h"
 
@@ -49,6 +50,9 @@ class MemoryConnection {
     bool client_ok = false;
     std::string server_error;  // explain_handshake_failure() on the server side
     std::string client_error;  // ... on the client side
+    // classify_handshake_failure() of each side that failed (kOther if none).
+    FailureReason server_reason = FailureReason::kOther;
+    FailureReason client_reason = FailureReason::kOther;
     bool ok() const { return server_ok && client_ok; }
   };
   // Runs both handshakes until each side is done or has failed.
