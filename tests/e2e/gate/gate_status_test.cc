@@ -253,5 +253,36 @@ TEST_F(GateStatus, ReloadTellsWhatItDidAndKeepsTheHistory) {
   EXPECT_NE(status.last_config_reload_error.find("client_auht"), std::string::npos);
 }
 
+// admin.ssl_policy's context comes from the same registry as the
+// connectors' (one entry per policy and side, so it reloads like them).
+TEST(GateAdminContext, IsTheRegistrysEntryOfAdminSslPolicy) {
+  const std::string backend = "127.0.0.1:1";  // never dialled: nothing connects
+  net::test_gate::InProcessGate gate;
+  gate.set("connector.db.upstream_address", backend);
+  ASSERT_TRUE(gate.create());
+  EXPECT_EQ(gate.gate()->admin_context(), nullptr) << "admin.enabled is false";
+
+  net::test_gate::InProcessGate with_admin;
+  with_admin.set("connector.db.upstream_address", backend);
+  with_admin.set("admin.enabled", "true");
+  with_admin.set("admin.ssl_policy", "gate");
+  ASSERT_TRUE(with_admin.create());
+  auto admin = with_admin.gate()->admin_context();
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ(admin, with_admin.gate()->connectors().front()->client_side);
+  EXPECT_EQ(admin->get()->policy.scope, "gate");
+
+  // A policy the config does not define (the config's own checks catch it
+  // first; the gate names the key too).
+  auto loaded = config::load_config(with_admin.dir() / "tlsgate.conf", {});
+  ASSERT_TRUE(loaded.ok());
+  auto config = *loaded.config;
+  config.admin.ssl_policy = "nope";
+  auto refused = net::Gate::create(config, {.expand_commands = false, .handle_signals = false});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("admin.ssl_policy"), std::string::npos)
+      << refused.error().message();
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e::gate
