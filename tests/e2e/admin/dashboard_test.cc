@@ -11,15 +11,17 @@
 //   prompt because the AutoSelectCertificateForUrls policy names the admin
 //   URL. Headless chromium cannot answer a certificate prompt; without the
 //   policy the page never loads.
-// - The policy: chromium reads managed policies only from
-//   /etc/chromium/policies/managed, with no command-line switch or
-//   environment variable to move it (--policy is for Android and dev builds).
-//   A test must not leave files in /etc, so chromium runs in a private mount
-//   namespace (`unshare --mount`, whose propagation is private by default)
-//   where a temp folder is bind-mounted over /etc/chromium: only that
-//   process tree sees it, and it is gone when chromium exits, even if the
-//   test is killed. This needs root (CI runs tests as root); otherwise a
-//   user namespace is asked for too (`unshare --map-root-user`).
+// - The policy: Debian's chromium reads managed policies only from
+//   /etc/chromium/policies/managed; no switch or environment variable of a
+//   release build points it elsewhere. A test must not leave files in /etc,
+//   so chromium runs in a private mount namespace (`unshare --mount`, whose
+//   propagation is private by default) where a temp folder is bind-mounted
+//   over /etc/chromium (which the package creates; policies/ it does not, and
+//   a bind mount needs an existing mount point), holding a copy of its files
+//   and the policy. Only that process tree sees it, and it is gone when
+//   chromium exits, even if the test is killed. This needs root (CI runs
+//   tests as root); otherwise a user namespace is asked for too
+//   (`unshare --map-root-user`).
 // - Driving it: `--dump-dom` with `--virtual-time-budget`: chromium loads the
 //   page, runs its script until the budget of virtual time is spent (network
 //   fetches stop the virtual clock, so the API answers are in), and prints
@@ -224,12 +226,14 @@ class Browser {
         "--virtual-time-budget=4000",
         action,
         url};
-    // sh -c 'mount --bind ETC /etc/chromium && exec "$@"' sh chromium ...
+    // In the new mount namespace: $0 is the policy folder, "$@" chromium's
+    // command line. A load takes about 1.5 s; each run is cut at 30 s (a
+    // certificate prompt nobody answers would hang it).
     const std::string cmd =
         "env HOME=" + q(home_) + " " + unshare +
-        " sh -c 'mount --bind \"$0\" /etc/chromium && exec timeout 90 \"$@\"' " + q(etc_) + " " +
+        " sh -c 'mount --bind \"$0\" /etc/chromium && exec timeout 30 \"$@\"' " + q(etc_) + " " +
         test::shell_join(chromium);
-    return test::run_shell(cmd, tmp_.path(), Millis(120000));
+    return test::run_shell(cmd, tmp_.path(), Millis(60000));
   }
 
  private:
@@ -434,7 +438,7 @@ TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
   Chart after;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int i = 0; i < 6 && std::chrono::steady_clock::now() < deadline; ++i) {
-    after_dom = load(browser);
+    after_dom = load(browser, 1);
     after = chart_of(after_dom);
     if (after.total > before.total) break;
   }
