@@ -300,6 +300,11 @@ class Dashboard : public test::GateTest {
     ops_key_ = dir_ / "clients" / "ops.key";
     test::write_cert(ops_cert_, ops.cert.get());
     test::write_key(ops_key_, ops.key.get());
+    auto auditor = test::make_leaf(ca_, {"auditor"}, false, true);
+    auditor_cert_ = dir_ / "clients" / "auditor.crt";
+    auditor_key_ = dir_ / "clients" / "auditor.key";
+    test::write_cert(auditor_cert_, auditor.cert.get());
+    test::write_key(auditor_key_, auditor.key.get());
     auto stranger_ca = test::make_test_ca("stranger CA");
     auto mallory = test::make_leaf(stranger_ca, {"mallory"}, false, true);
     mallory_cert_ = dir_ / "clients" / "mallory.crt";
@@ -324,7 +329,8 @@ class Dashboard : public test::GateTest {
         .set("admin.enabled", "true")
         .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
         .set("admin.ssl_policy", "admin")
-        .set("admin.allowed_identities", "ops");
+        .set("admin.allowed_identities", "ops")
+        .set("admin.read_only_identities", "auditor");
   }
 
   std::string origin() const { return "https://127.0.0.1:" + std::to_string(admin_port_); }
@@ -365,7 +371,7 @@ class Dashboard : public test::GateTest {
 
   test::EchoServer echo_;
   int admin_port_ = 0;
-  fs::path ops_cert_, ops_key_, mallory_cert_, mallory_key_;
+  fs::path ops_cert_, ops_key_, auditor_cert_, auditor_key_, mallory_cert_, mallory_key_;
   std::string last_error_;
   std::vector<std::string> console_;  // of the last load
 };
@@ -468,7 +474,22 @@ TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
     EXPECT_EQ(page_text.find(debris), std::string::npos) << debris << " in: " << page_text;
   }
 
-  // 4. The screenshot, for the note and for people.
+  // 4. A read-only identity sees the same figures and no upload form.
+  Browser auditor(ca_file_, auditor_cert_, auditor_key_, origin());
+  const std::string read_only = load(auditor);
+  ASSERT_NE(read_only.find("<body data-state=\"ready\""), std::string::npos)
+      << "the dashboard never had its data for auditor: " << last_error_;
+  auto auditor_caller = by_id(read_only, "dd", "caller");
+  ASSERT_TRUE(auditor_caller);
+  EXPECT_EQ(auditor_caller->attr("data-identity"), "auditor");
+  EXPECT_EQ(auditor_caller->attr("data-can-write"), "false");
+  EXPECT_NE(text_of(auditor_caller->inner).find("read-only"), std::string::npos);
+  auto hidden_upload = by_id(read_only, "section", "upload");
+  ASSERT_TRUE(hidden_upload);
+  EXPECT_TRUE(hidden_upload->has("hidden")) << "auditor may only read: no upload form";
+  EXPECT_EQ(chart_of(read_only).total, after.total);
+
+  // 5. The screenshot, for the note and for people.
   const fs::path shot = build_folder() / "dashboard.png";
   fs::remove(shot);
   auto r = browser.run_chromium(origin() + "/", "--screenshot=" + shot.string());
