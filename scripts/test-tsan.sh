@@ -15,7 +15,7 @@ mkdir -p "$reports"
 export TSAN_OPTIONS="log_path=$reports/report suppressions=$root/scripts/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
 status=0
 (cd "$build" && ctest --output-on-failure -j2 --timeout 900 -L unit) || status=1
-(cd "$build" && ctest --output-on-failure -j2 --timeout 900 -R '^(ReloadTest|PasswordCommand|GateData|GateLifecycle|GateLimits|GateShutdown|GateClientAuth|GateStatus)\.') || status=1
+(cd "$build" && ctest --output-on-failure -j2 --timeout 900 -R '^(ReloadTest|PasswordCommand|GateData|GateLifecycle|GateLimits|GateShutdown|GateClientAuth|GateStatus|GateFailureReasons|GateAdminContext)\.') || status=1
 shopt -s nullglob
 found=("$reports"/report.*)
 if [ ${#found[@]} -gt 0 ]; then

@@ -253,6 +253,33 @@ TEST_F(GateStatus, ReloadTellsWhatItDidAndKeepsTheHistory) {
   EXPECT_NE(status.last_config_reload_error.find("client_auht"), std::string::npos);
 }
 
+// A backend that is down and a plaintext client, each under its reason.
+TEST(GateFailureReasons, BackendDownAndPlaintextClient) {
+  net::test_gate::InProcessGate gate;
+  const int dead = test::free_loopback_port();  // nothing listens there
+  gate.set("connector.db.upstream_address", "127.0.0.1:" + std::to_string(dead));
+  ASSERT_TRUE(gate.create());
+  ASSERT_TRUE(gate.start());
+  auto connector = [&] { return gate.gate()->status().connectors.at(0); };
+
+  TlsClientOptions o;
+  o.ca_file = gate.ca_file();
+  EXPECT_TRUE(refused(gate.port(), o));
+  ASSERT_TRUE(wait_until([&] { return connector().upstream_failures.at("connect_failed") == 1; }));
+  EXPECT_TRUE(net::test_gate::closed_after_sending(gate.port(), "PING\r\n"));
+  ASSERT_TRUE(
+      wait_until([&] { return connector().handshake_failures.at("plaintext_refused") == 1; }));
+
+  auto c = connector();
+  EXPECT_EQ(c.handshakes.at({"TLSv1.3", false}), 1u) << "the TLS client's handshake completed";
+  uint64_t failures = 0, upstream = 0;
+  for (const auto& [reason, n] : c.handshake_failures) failures += n;
+  for (const auto& [reason, n] : c.upstream_failures) upstream += n;
+  EXPECT_EQ(failures, 1u);
+  EXPECT_EQ(upstream, 1u);
+  EXPECT_EQ(c.bytes_from_clients, 0u);
+}
+
 // admin.ssl_policy's context comes from the same registry as the
 // connectors' (one entry per policy and side, so it reloads like them).
 TEST(GateAdminContext, IsTheRegistrysEntryOfAdminSslPolicy) {
