@@ -60,13 +60,13 @@
     return String(n).padStart(2, "0");
   }
 
-  // "2026-12-06 08:15 UTC"; "–" for none.
-  function when(iso) {
+  // "2026-12-06 08:15 UTC" ("08:15:43" with seconds); "–" for none.
+  function when(iso, seconds) {
     if (!iso) return "–";
     const d = new Date(iso);
     if (isNaN(d)) return iso;
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-      `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+      `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds ? ":" + pad(d.getUTCSeconds()) : ""} UTC`;
   }
 
   function clock(d) {
@@ -97,6 +97,13 @@
     if (d > 0) return `${d} d ${h} h`;
     if (h > 0) return `${h} h ${m} min`;
     return `${m} min`;
+  }
+
+  // "the key does not match" -> "The key does not match."
+  function sentence(s) {
+    const t = String(s).trim();
+    if (!t) return "";
+    return t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
   }
 
   function fmtInt(n) {
@@ -132,7 +139,8 @@
       let text = `${what}: `;
       if (body && typeof body.error === "string") {
         text += body.error;
-        if (Array.isArray(body.reasons) && body.reasons.length) text += ` (${body.reasons.join("; ")})`;
+        const unsaid = (body.reasons || []).filter((r) => typeof r === "string" && !body.error.includes(r));
+        if (unsaid.length) text += ` (${unsaid.join("; ")})`;
         if (body.fix) text += `. ${body.fix}`;
         if (!/[.!?]$/.test(text)) text += ".";
       } else if (status) {
@@ -210,7 +218,7 @@
     const failedPolicies = policies.filter((p) => p.last_error);
     $("sum-certificates-note").textContent = failedPolicies.length
       ? `${failedPolicies.length} with a failed reload`
-      : `${policies.length} policy ${policies.length === 1 ? "side" : "sides"}`;
+      : "no failed reload";
     $("card-certificates").dataset.level = failedPolicies.length ? "red" : "";
 
     const soonest = withCert.reduce((a, p) => (a && a.certificate.days_left <= p.certificate.days_left ? a : p), null);
@@ -299,7 +307,8 @@
         "data-level": level(c.days_left),
       },
       policyCell, subject,
-      el("td", { class: "mono serial", title: c.fingerprint_sha256 ? `SHA-256 ${c.fingerprint_sha256}` : "" }, c.serial),
+      el("td", { class: "mono", title: c.fingerprint_sha256 ? `SHA-256 fingerprint ${c.fingerprint_sha256}` : "" },
+        el("div", { class: "serial" }, c.serial)),
       el("td", { class: "nowrap" }, when(c.not_after).slice(0, 10),
         el("div", { class: "sub" }, when(c.not_after).slice(11))),
       daysCell(c), ocspCell(p.ocsp), crlCell(p.crls)));
@@ -450,11 +459,13 @@
   function renderReloads(status) {
     const list = (status.reloads || []).slice().reverse().slice(0, 25);
     const rows = list.map((r) => {
-      const result = !r.ok ? ["bad", "failed"] : r.changed ? ["ok", "new certificate"] : ["neutral", "unchanged"];
-      const serial = r.ok && r.changed && r.old_serial !== r.new_serial
-        ? `${r.old_serial || "–"} → ${r.new_serial || "–"}` : r.new_serial || r.old_serial || "–";
+      const newSerial = r.ok && r.changed && r.old_serial !== r.new_serial;
+      const result = !r.ok ? ["bad", "failed"]
+        : newSerial ? ["ok", "new certificate"]
+          : r.changed ? ["neutral", "reloaded"] : ["neutral", "unchanged"];
+      const serial = newSerial ? `${r.old_serial || "–"} → ${r.new_serial || "–"}` : r.new_serial || r.old_serial || "–";
       return el("tr", { class: "reload-row", "data-policy": r.policy, "data-ok": String(!!r.ok) },
-        el("td", { class: "nowrap", title: relative(r.at) }, when(r.at)),
+        el("td", { class: "nowrap", title: relative(r.at) }, when(r.at, true)),
         el("td", { class: "nowrap" }, r.policy, el("span", { class: "sub" }, ` ${r.side}`)),
         el("td", {}, el("span", { class: `pill pill-${result[0]}` }, result[1])),
         el("td", { class: "mono nowrap" }, serial),
@@ -561,13 +572,12 @@
       const serial = cert.serial || report.new_serial || "";
       uploadResult(true, `Policy ${scope} now serves ${cert.subject || "the new certificate"}`,
         serial ? `, serial ${serial}` : "", cert.not_after ? `, valid until ${when(cert.not_after)}` : "", ".");
-      $("upload-key").value = "";
-      $("upload-key-file").value = "";
+      for (const id of ["upload-certificate", "upload-key", "upload-certificate-file", "upload-key-file"]) $(id).value = "";
       refresh();
     } catch (e) {
-      const refused = e.status && String(e.status).startsWith("400");
-      uploadResult(false, `Not replaced — ${e.message}`, refused ? el("div", { class: "sub" },
-        "Nothing was written: the files on disk and the certificate served are as before.") : null);
+      const body = e.body || {};
+      uploadResult(false, el("strong", {}, "Not replaced. "),
+        body.error ? `${sentence(body.error)} ${body.fix ? sentence(body.fix) : ""}` : e.message);
     } finally {
       button.disabled = false;
       button.textContent = "Replace certificate";

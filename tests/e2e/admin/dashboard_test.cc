@@ -11,15 +11,17 @@
 //   prompt because the AutoSelectCertificateForUrls policy names the admin
 //   URL. Headless chromium cannot answer a certificate prompt; without the
 //   policy the page never loads.
-// - The policy: chromium reads managed policies only from
-//   /etc/chromium/policies/managed, with no command-line switch or
-//   environment variable to move it (--policy is for Android and dev builds).
-//   A test must not leave files in /etc, so chromium runs in a private mount
-//   namespace (`unshare --mount`, whose propagation is private by default)
-//   where a temp folder is bind-mounted over /etc/chromium: only that
-//   process tree sees it, and it is gone when chromium exits, even if the
-//   test is killed. This needs root (CI runs tests as root); otherwise a
-//   user namespace is asked for too (`unshare --map-root-user`).
+// - The policy: Debian's chromium reads managed policies only from
+//   /etc/chromium/policies/managed; no switch or environment variable of a
+//   release build points it elsewhere. A test must not leave files in /etc,
+//   so chromium runs in a private mount namespace (`unshare --mount`, whose
+//   propagation is private by default) where a temp folder is bind-mounted
+//   over /etc/chromium (which the package creates; policies/ it does not, and
+//   a bind mount needs an existing mount point), holding a copy of its files
+//   and the policy. Only that process tree sees it, and it is gone when
+//   chromium exits, even if the test is killed. This needs root (CI runs
+//   tests as root); otherwise a user namespace is asked for too
+//   (`unshare --map-root-user`).
 // - Driving it: `--dump-dom` with `--virtual-time-budget`: chromium loads the
 //   page, runs its script until the budget of virtual time is spent (network
 //   fetches stop the virtual clock, so the API answers are in), and prints
@@ -224,12 +226,14 @@ class Browser {
         "--virtual-time-budget=4000",
         action,
         url};
-    // sh -c 'mount --bind ETC /etc/chromium && exec "$@"' sh chromium ...
+    // In the new mount namespace: $0 is the policy folder, "$@" chromium's
+    // command line. A load takes about 1.5 s; each run is cut at 30 s (a
+    // certificate prompt nobody answers would hang it).
     const std::string cmd =
         "env HOME=" + q(home_) + " " + unshare +
-        " sh -c 'mount --bind \"$0\" /etc/chromium && exec timeout 90 \"$@\"' " + q(etc_) + " " +
+        " sh -c 'mount --bind \"$0\" /etc/chromium && exec timeout 30 \"$@\"' " + q(etc_) + " " +
         test::shell_join(chromium);
-    return test::run_shell(cmd, tmp_.path(), Millis(120000));
+    return test::run_shell(cmd, tmp_.path(), Millis(60000));
   }
 
  private:
@@ -290,11 +294,17 @@ class Dashboard : public test::GateTest {
     test::write_key(admin_dir / "private.key", admin_cert.key.get());
 
     // The operator (may write), and a stranger for the failed handshake.
+    fs::create_directories(dir_ / "clients");
     auto ops = test::make_leaf(ca_, {"ops"}, false, true);
     ops_cert_ = dir_ / "clients" / "ops.crt";
     ops_key_ = dir_ / "clients" / "ops.key";
     test::write_cert(ops_cert_, ops.cert.get());
     test::write_key(ops_key_, ops.key.get());
+    auto auditor = test::make_leaf(ca_, {"auditor"}, false, true);
+    auditor_cert_ = dir_ / "clients" / "auditor.crt";
+    auditor_key_ = dir_ / "clients" / "auditor.key";
+    test::write_cert(auditor_cert_, auditor.cert.get());
+    test::write_key(auditor_key_, auditor.key.get());
     auto stranger_ca = test::make_test_ca("stranger CA");
     auto mallory = test::make_leaf(stranger_ca, {"mallory"}, false, true);
     mallory_cert_ = dir_ / "clients" / "mallory.crt";
@@ -319,7 +329,8 @@ class Dashboard : public test::GateTest {
         .set("admin.enabled", "true")
         .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
         .set("admin.ssl_policy", "admin")
-        .set("admin.allowed_identities", "ops");
+        .set("admin.allowed_identities", "ops")
+        .set("admin.read_only_identities", "auditor");
   }
 
   std::string origin() const { return "https://127.0.0.1:" + std::to_string(admin_port_); }
@@ -360,13 +371,12 @@ class Dashboard : public test::GateTest {
 
   test::EchoServer echo_;
   int admin_port_ = 0;
-  fs::path ops_cert_, ops_key_, mallory_cert_, mallory_key_;
+  fs::path ops_cert_, ops_key_, auditor_cert_, auditor_key_, mallory_cert_, mallory_key_;
   std::string last_error_;
   std::vector<std::string> console_;  // of the last load
 };
 
 TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
-  fs::create_directories(dir_ / "clients");
   start_gate();
   ASSERT_EQ(gate_->wait_listening(admin_port_), "") << "the admin listener did not come up";
   Browser browser(ca_file_, ops_cert_, ops_key_, origin());
@@ -434,7 +444,7 @@ TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
   Chart after;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int i = 0; i < 6 && std::chrono::steady_clock::now() < deadline; ++i) {
-    after_dom = load(browser);
+    after_dom = load(browser, 1);
     after = chart_of(after_dom);
     if (after.total > before.total) break;
   }
@@ -464,7 +474,22 @@ TEST_F(Dashboard, ShowsCertificatesAndAFailedHandshakeInAHeadlessChromium) {
     EXPECT_EQ(page_text.find(debris), std::string::npos) << debris << " in: " << page_text;
   }
 
-  // 4. The screenshot, for the note and for people.
+  // 4. A read-only identity sees the same figures and no upload form.
+  Browser auditor(ca_file_, auditor_cert_, auditor_key_, origin());
+  const std::string read_only = load(auditor);
+  ASSERT_NE(read_only.find("<body data-state=\"ready\""), std::string::npos)
+      << "the dashboard never had its data for auditor: " << last_error_;
+  auto auditor_caller = by_id(read_only, "dd", "caller");
+  ASSERT_TRUE(auditor_caller);
+  EXPECT_EQ(auditor_caller->attr("data-identity"), "auditor");
+  EXPECT_EQ(auditor_caller->attr("data-can-write"), "false");
+  EXPECT_NE(text_of(auditor_caller->inner).find("read-only"), std::string::npos);
+  auto hidden_upload = by_id(read_only, "section", "upload");
+  ASSERT_TRUE(hidden_upload);
+  EXPECT_TRUE(hidden_upload->has("hidden")) << "auditor may only read: no upload form";
+  EXPECT_EQ(chart_of(read_only).total, after.total);
+
+  // 5. The screenshot, for the note and for people.
   const fs::path shot = build_folder() / "dashboard.png";
   fs::remove(shot);
   auto r = browser.run_chromium(origin() + "/", "--screenshot=" + shot.string());
