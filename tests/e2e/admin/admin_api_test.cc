@@ -145,6 +145,24 @@ TEST_F(AdminGate, RotationMovesNotAfterAndReloadsOk) {
   EXPECT_GT(*metric(ok), ok_before);
 }
 
+TEST_F(AdminGate, ConnectionsAreListedAndClosedOnRequest) {
+  start_gate();
+  HeldClient held(gate_port_);
+  ASSERT_TRUE(held.established()) << log();
+  auto list = call("viewer", "GET", "/v1/connections?connector=echo&limit=10");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto conns = json::parse(list.body)["connections"];
+  ASSERT_EQ(conns.size(), 1u) << list.body;
+  EXPECT_EQ(conns[0]["connector"], "echo");
+  EXPECT_EQ(conns[0]["tls_version"], "TLSv1.3");
+  const auto id = conns[0]["id"].get<std::string>();
+  auto del = call("ops", "DELETE", "/v1/connections/" + id);
+  EXPECT_EQ(del.status, 204) << del.body;
+  EXPECT_TRUE(held.closed_by_peer()) << log();
+  EXPECT_TRUE(gate_->wait_for_log("admin API, identity \"ops\"")) << log();
+  EXPECT_EQ(call("ops", "DELETE", "/v1/connections/" + id).status, 404);
+}
+
 class AdminUpload : public AdminGate {
  protected:
   std::string pem_body(const pki::Issued& leaf, const EVP_PKEY* key = nullptr) {

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <sstream>
 
@@ -74,7 +75,8 @@ Http AdminGate::call(const std::string& who, const std::string& method, const st
     test::write_text(dir_ / "curl.request", body);
     cmd += " -H 'Content-Type: application/json' --data-binary @" + q(dir_ / "curl.request");
   }
-  cmd += " " + extra + " https://127.0.0.1:" + std::to_string(admin_port_) + path;
+  cmd += " " + extra + " " +
+         test::shell_quote("https://127.0.0.1:" + std::to_string(admin_port_) + path);
   std::error_code ec;
   fs::remove(dir_ / "curl.body", ec);
   auto r = test::run_shell(cmd, {}, test::Millis(30000));
@@ -153,6 +155,43 @@ Probe probe(int port, const fs::path& ca, const fs::path& cert, const fs::path& 
 }
 
 }  // namespace
+
+HeldClient::HeldClient(int port) {
+  fd_ = test::connect_loopback(port);
+  if (fd_ < 0) return;
+  timeval tv{5, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  ctx_ = ctx;
+  ssl_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  const std::string ping = "held\n";
+  char buf[16];
+  established_ = SSL_connect(ssl) == 1 &&
+                 SSL_write(ssl, ping.data(), static_cast<int>(ping.size())) > 0 &&
+                 SSL_read(ssl, buf, sizeof buf) > 0;
+}
+
+HeldClient::~HeldClient() {
+  SSL_free(static_cast<SSL*>(ssl_));
+  SSL_CTX_free(static_cast<SSL_CTX*>(ctx_));
+  if (fd_ >= 0) ::close(fd_);
+  ERR_clear_error();
+}
+
+bool HeldClient::closed_by_peer() {
+  char buf[16];
+  errno = 0;
+  auto* ssl = static_cast<SSL*>(ssl_);
+  int n = SSL_read(ssl, buf, sizeof buf);
+  // A timeout (SO_RCVTIMEO) reads as EAGAIN: still open.
+  bool timed_out = n <= 0 && SSL_get_error(ssl, n) == SSL_ERROR_SYSCALL &&
+                   (errno == EAGAIN || errno == EWOULDBLOCK);
+  ERR_clear_error();
+  return n <= 0 && !timed_out;
+}
 
 std::string AdminGate::served_serial() { return probe(gate_port_, ca_file_, {}, {}, false).serial; }
 

@@ -22,6 +22,24 @@ struct Http {
   std::string err;
 };
 
+// A TLS client connection held open through the echo connector.
+class HeldClient {
+ public:
+  explicit HeldClient(int port);  // connects, handshakes, and echoes one line
+  ~HeldClient();
+  HeldClient(const HeldClient&) = delete;
+  HeldClient& operator=(const HeldClient&) = delete;
+  bool established() const { return established_; }
+  // True when the gate closed it within 5 s (a read ends without data).
+  bool closed_by_peer();
+
+ private:
+  int fd_ = -1;
+  void* ctx_ = nullptr;  // SSL_CTX, SSL: kept out of this header's includes
+  void* ssl_ = nullptr;
+  bool established_ = false;
+};
+
 class AdminGate : public test::GateTest {
  protected:
   AdminGate() : GateTest("admin e2e CA", std::filesystem::path("certs") / "gate") {}

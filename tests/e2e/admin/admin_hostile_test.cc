@@ -147,3 +147,22 @@ TEST_F(AdminHostile, GarbageInsteadOfHttp) {
 
 }  // namespace
 }  // namespace tlsgate::e2e::admin
+
+namespace tlsgate::e2e::admin {
+namespace {
+
+TEST_F(AdminHostile, OpenAdminConnectionsDoNotHoldUpShutdown) {
+  start_gate();
+  int idle = test::connect_loopback(admin_port_);  // mid-handshake
+  ASSERT_GE(idle, 0);
+  ASSERT_EQ(call("ops", "GET", "/healthz").status, 200);
+  auto started = std::chrono::steady_clock::now();
+  auto code = gate_->terminate(test::Millis(8000));
+  auto took = std::chrono::steady_clock::now() - started;
+  ::close(idle);
+  EXPECT_EQ(code, 0) << log();
+  EXPECT_LT(took, std::chrono::seconds(5)) << log();
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e::admin
