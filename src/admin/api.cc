@@ -125,36 +125,28 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
   const std::string& path = target.path;
   const auto now = options_.clock->now();
 
-  if (path == "/healthz" || path == "/metrics") {
-    // Readable by every identity the lists name, and on the plaintext
-    // metrics listener by anyone who reaches it.
-    if (listener == Listener::kAdmin && req.role == Role::kNone) {
-      return done(
-          error_response(403, "identity \"" + req.identity + "\" may not use the admin API",
-                         "add it to admin.read_only_identities or admin.allowed_identities"));
-    }
-    if (req.method != "GET") return done(method_not_allowed(path, "GET"));
-    if (path == "/healthz") return done(json_response(200, {{"status", "ok"}}));
-    auto status = backend_.status();
-    ApiResponse r;
-    r.content_type = kMetricsContentType;
-    r.body = metrics_text(status);
-    return done(std::move(r));
-  }
-  if (listener == Listener::kMetrics) {
-    return done(error_response(404,
-                               "no " + path +
-                                   " here: this listener serves only /metrics and "
-                                   "/healthz",
-                               "use the HTTPS admin listener (admin.listen_address)"));
-  }
-  if (req.role == Role::kNone) {
+  if (listener == Listener::kAdmin && req.role == Role::kNone) {
     spdlog::warn(
         "admin API: client {} (identity \"{}\") refused: in neither admin.allowed_identities nor "
         "admin.read_only_identities",
         req.peer, req.identity);
     return done(error_response(403, "identity \"" + req.identity + "\" may not use the admin API",
                                "add it to admin.read_only_identities or admin.allowed_identities"));
+  }
+  if (path == "/healthz" || path == "/metrics") {
+    // Every listed identity may read them, and on the plaintext metrics
+    // listener anyone who reaches it.
+    if (req.method != "GET") return done(method_not_allowed(path, "GET"));
+    if (path == "/healthz") return done(json_response(200, {{"status", "ok"}}));
+    ApiResponse r;
+    r.content_type = kMetricsContentType;
+    r.body = metrics_text(backend_.status());
+    return done(std::move(r));
+  }
+  if (listener == Listener::kMetrics) {
+    return done(
+        error_response(404, "no " + path + " here: this listener serves only /metrics and /healthz",
+                       "use the HTTPS admin listener (admin.listen_address)"));
   }
   auto forbid_write = [&]() -> bool {
     if (permits(req.role, req.method)) return false;
