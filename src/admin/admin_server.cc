@@ -328,7 +328,7 @@ struct AdminServer::Impl {
 
 util::Result<std::unique_ptr<AdminServer>> AdminServer::create(net::Gate& gate,
                                                                const config::Admin& settings,
-                                                               AdminServerOptions options) {
+                                                               const AdminServerOptions& options) {
   if (!gate.admin_context()) {
     return util::fail("admin.ssl_policy: the gate built no admin context (is admin.enabled=true?)");
   }

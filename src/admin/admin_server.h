@@ -52,7 +52,7 @@ class AdminServer {
  public:
   static util::Result<std::unique_ptr<AdminServer>> create(net::Gate& gate,
                                                            const config::Admin& settings,
-                                                           AdminServerOptions options);
+                                                           const AdminServerOptions& options);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

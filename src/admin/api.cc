@@ -189,9 +189,10 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     }
     std::string connector;
     if (auto it = target.query.find("connector"); it != target.query.end()) connector = it->second;
-    return backend_.connections(connector, limit, [done](std::vector<net::ConnectionInfo> list) {
-      done(json_response(200, connections_json(list)));
-    });
+    return backend_.connections(connector, limit,
+                                [done](const std::vector<net::ConnectionInfo>& list) {
+                                  done(json_response(200, connections_json(list)));
+                                });
   }
   if (path.starts_with("/v1/connections/")) {
     if (req.method != "DELETE") return done(method_not_allowed(path, "DELETE"));
@@ -214,7 +215,7 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     if (forbid_write()) return;
     spdlog::info("admin API: client {} (identity \"{}\") asked for a reload", req.peer,
                  req.identity);
-    return backend_.reload([done](net::ReloadOutcome outcome) {
+    return backend_.reload([done](const net::ReloadOutcome& outcome) {
       auto j = reload_json(outcome);
       done(json_response(j["ok"].get<bool>() ? 200 : 400, j));
     });
@@ -294,7 +295,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
   }
   spdlog::info("admin API: client {} (identity \"{}\") replaced the certificate of policy {}",
                req.peer, req.identity, scope);
-  backend_.reload_policy(scope, [done, cert](net::ReloadOutcome outcome) {
+  backend_.reload_policy(scope, [done = std::move(done), cert](const net::ReloadOutcome& outcome) {
     auto j = reload_json(outcome);
     j["certificate"] = cert;
     bool ok = j["ok"].get<bool>();

@@ -23,8 +23,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kCertSource = "the uploaded certificate";
-const std::string kKeySource = "the uploaded private key";
+// What messages call the two halves of an upload.
+const std::string& cert_source() {
+  static const std::string name = "the uploaded certificate";
+  return name;
+}
+const std::string& key_source() {
+  static const std::string name = "the uploaded private key";
+  return name;
+}
 
 std::optional<std::string> string_field(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
@@ -145,16 +152,16 @@ tl::expected<void, UploadRefusal> check_upload(const UploadMaterial& m, const Up
                                                const util::Clock& clock) {
   UploadRefusal refusal;
   auto& reasons = refusal.reasons;
-  auto certs = pki::parse_certificates(m.certificate_pem, kCertSource);
-  auto key = pki::parse_private_key(m.private_key_pem, kKeySource, literal_password(t.policy));
+  auto certs = pki::parse_certificates(m.certificate_pem, cert_source());
+  auto key = pki::parse_private_key(m.private_key_pem, key_source(), literal_password(t.policy));
   if (!certs) reasons.push_back(certs.error().message());
-  if (certs && certs->empty()) reasons.push_back(kCertSource + " holds no certificate");
+  if (certs && certs->empty()) reasons.push_back(cert_source() + " holds no certificate");
   if (!key) reasons.push_back(key.error().message());
   if (!reasons.empty()) return tl::unexpected(std::move(refusal));
 
   const X509* leaf = (*certs)[0].get();
   auto info = pki::describe(leaf, clock);
-  if (auto match = pki::check_key_matches(leaf, key->get(), kCertSource, kKeySource); !match) {
+  if (auto match = pki::check_key_matches(leaf, key->get(), cert_source(), key_source()); !match) {
     reasons.push_back(match.error().message());
   }
   if (info.expired) {
