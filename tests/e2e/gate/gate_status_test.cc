@@ -253,6 +253,36 @@ TEST_F(GateStatus, ReloadTellsWhatItDidAndKeepsTheHistory) {
   EXPECT_NE(status.last_config_reload_error.find("client_auht"), std::string::npos);
 }
 
+TEST_F(GateStatus, CountsRevalidationClosesByReason) {
+  TlsClient alice, bob;
+  ASSERT_EQ(alice.connect(gate_.port(), client("alice", clients_ca_)), "");
+  ASSERT_TRUE(alice.echoes("a\n"));
+  ASSERT_EQ(bob.connect(gate_.port(), client("bob", clients_ca_)), "");
+  ASSERT_TRUE(bob.echoes("b\n"));
+
+  // Only bob may stay: alice's connection is closed by re-validation.
+  auto conf = gate_.dir() / "tlsgate.conf";
+  std::ifstream in(conf);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  test::write_text(conf, text + "ssl.policy.gate.allowed_identities=bob\n");
+  net::ReloadOutcome outcome;
+  Answer<net::ReloadOutcome> reloaded;
+  gate_.gate()->reload(reloaded.callback());
+  ASSERT_TRUE(reloaded.wait(outcome));
+  ASSERT_TRUE(outcome.config_ok);
+
+  ASSERT_TRUE(
+      wait_until([&] { return connector().revalidation_closed.at("policy_changed") == 1; }));
+  auto r = alice.read(1, Millis(5000));
+  EXPECT_TRUE(r.end == End::kClosed || r.end == End::kCloseNotify) << to_string(r.end);
+  EXPECT_TRUE(bob.echoes("bob stays\n"));
+  auto c = connector();
+  EXPECT_EQ(c.revalidation_closed.at("revoked"), 0u);
+  EXPECT_EQ(c.revalidation_closed.at("expired"), 0u);
+  EXPECT_EQ(c.revalidation_closed.at("user_map_changed"), 0u);
+  EXPECT_EQ(c.revalidation_closed.size(), 4u);
+}
+
 // A backend that is down and a plaintext client, each under its reason.
 TEST(GateFailureReasons, BackendDownAndPlaintextClient) {
   net::test_gate::InProcessGate gate;
