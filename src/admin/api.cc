@@ -295,15 +295,21 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
   }
   spdlog::info("admin API: client {} (identity \"{}\") replaced the certificate of policy {}",
                req.peer, req.identity, scope);
-  backend_.reload_policy(scope, [done = std::move(done), cert](const net::ReloadOutcome& outcome) {
+  backend_.reload_policy(scope, [this, scope, policy = target.policy, done = std::move(done),
+                                 cert](const net::ReloadOutcome& outcome) {
     auto j = reload_json(outcome);
     j["certificate"] = cert;
-    bool ok = j["ok"].get<bool>();
-    if (!ok) {
-      j["error"] = "the new files were written but the policy did not reload";
-      j["fix"] = "see \"policies\" for the error; the old files are kept as .bak";
-    }
-    done(json_response(ok ? 200 : 500, j));
+    if (j["ok"].get<bool>()) return done(json_response(200, j));
+    // The same material built a moment ago, so this should not happen; if
+    // it does, the old pair goes back and is served again.
+    auto restored = restore_backup(policy);
+    spdlog::error("admin API: policy {} did not reload after its new certificate was written; {}",
+                  scope, restored ? "the old pair is back" : restored.error().message());
+    j["error"] = "the new files were written but the policy did not reload" +
+                 std::string(restored ? "; the old pair is back in place" : "");
+    j["fix"] = "see \"policies\" for the error";
+    backend_.reload_policy(scope,
+                           [done, j](const net::ReloadOutcome&) { done(json_response(500, j)); });
   });
 }
 

@@ -228,4 +228,18 @@ util::Status install_upload(const UploadMaterial& m, const config::Policy& polic
   return util::write_file_atomic(policy.public_certificate, m.certificate_pem, 0644);
 }
 
+util::Status restore_backup(const config::Policy& policy) {
+  for (const auto& [path, mode] : {std::pair{policy.private_key, mode_t{0400}},
+                                   std::pair{policy.public_certificate, mode_t{0644}}}) {
+    auto bak = path;
+    bak += ".bak";
+    std::error_code ec;
+    if (!fs::exists(bak, ec)) continue;
+    auto old = util::read_file(bak);
+    if (!old) return util::fail(old.error());
+    if (auto w = util::write_file_atomic(path, *old, mode); !w) return w;
+  }
+  return {};
+}
+
 }  // namespace tlsgate::admin

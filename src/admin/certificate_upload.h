@@ -51,6 +51,9 @@ tl::expected<void, UploadRefusal> check_upload(const UploadMaterial& material,
 // Writes the pair (after check_upload()); the old files become *.bak.
 util::Status install_upload(const UploadMaterial& material, const config::Policy& policy);
 
+// Puts the *.bak pair install_upload() kept back in place.
+util::Status restore_backup(const config::Policy& policy);
+
 // Decodes standard base64 (whitespace ignored); nullopt when it is not base64.
 std::optional<std::string> decode_base64(std::string_view text);
 

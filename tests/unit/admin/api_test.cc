@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pki/certificate_info.h"
+#include "pki/encode.h"
 #include "sample_status.h"
 #include "support/temp_dir.h"
 
@@ -30,6 +32,7 @@ class AdminApi : public ::testing::Test {
     return out.value_or(ApiResponse{});
   }
   static json body(const ApiResponse& r) { return json::parse(r.body); }
+  static json body_of(const ApiResponse& r) { return json::parse(r.body); }
 
   test::TempDir dir_;
   test::SampleGate gate_;
@@ -183,6 +186,40 @@ TEST_F(AdminApi, BadUploadBodiesAre400WithTheReason) {
     EXPECT_NE(body(r)["error"].get<std::string>().find(words), std::string::npos) << r.body;
   }
   EXPECT_EQ(backend_.reloaded_scope, "");
+}
+
+TEST_F(AdminApi, UploadIsWrittenThenReloadedAndPutBackIfTheReloadFails) {
+  auto fresh = test::make_leaf(gate_.ca, {"localhost", "127.0.0.1"});
+  const std::string body = json{{"certificate", *pki::certificate_pem(fresh.cert.get())},
+                                {"private_key", *pki::private_key_pem(fresh.key.get())}}
+                               .dump();
+  const auto old_crt = test::read_text(gate_.policy.public_certificate);
+  tls::ReloadReport rep;
+  rep.scope = "pg";
+  rep.ok = true;
+  rep.changed = true;
+  backend_.outcome.reports = {rep};
+  auto ok = call("PUT", "/v1/policies/pg/certificate", Role::kReadWrite, body);
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(backend_.reloaded_scope, "pg");
+  EXPECT_EQ(body_of(ok)["certificate"]["serial"], pki::serial_to_hex(fresh.cert.get()));
+  EXPECT_EQ(test::read_text(gate_.policy.public_certificate),
+            *pki::certificate_pem(fresh.cert.get()));
+
+  auto next = test::make_leaf(gate_.ca, {"localhost", "127.0.0.1"});
+  backend_.outcome.reports[0].ok = false;
+  backend_.outcome.reports[0].error = "broken";
+  auto failed = call("PUT", "/v1/policies/pg/certificate", Role::kReadWrite,
+                     json{{"certificate", *pki::certificate_pem(next.cert.get())},
+                          {"private_key", *pki::private_key_pem(next.key.get())}}
+                         .dump());
+  EXPECT_EQ(failed.status, 500u) << failed.body;
+  EXPECT_NE(body_of(failed)["error"].get<std::string>().find("the old pair is back in place"),
+            std::string::npos);
+  // The pair before this upload (the first one's) is served from disk again.
+  EXPECT_EQ(test::read_text(gate_.policy.public_certificate),
+            *pki::certificate_pem(fresh.cert.get()));
+  EXPECT_NE(old_crt, test::read_text(gate_.policy.public_certificate));
 }
 
 }  // namespace

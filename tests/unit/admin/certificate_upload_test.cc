@@ -68,6 +68,10 @@ TEST_F(CertificateUpload, AGoodPairPassesAndIsWrittenWithModesAndBackups) {
   EXPECT_EQ(test::read_text(policy_.private_key.string() + ".bak"), old_key);
   EXPECT_EQ(test::read_text(policy_.public_certificate.string() + ".bak"), old_crt);
   EXPECT_EQ(mode_of(policy_.private_key.string() + ".bak"), 0400u);
+  ASSERT_TRUE(restore_backup(policy_));
+  EXPECT_EQ(test::read_text(policy_.private_key), old_key);
+  EXPECT_EQ(test::read_text(policy_.public_certificate), old_crt);
+  EXPECT_EQ(mode_of(policy_.private_key), 0400u);
   // No temp file of the trial build is left in the policy's folder.
   for (const auto& e : fs::directory_iterator(policy_.private_key.parent_path())) {
     EXPECT_FALSE(e.path().filename().string().starts_with(".tlsgate-upload")) << e.path();
