@@ -310,7 +310,23 @@ class Acceptor : public std::enable_shared_from_this<Acceptor<kTls>> {
       return;
     }
     std::shared_ptr<const tls::Context> snapshot;
-    if constexpr (kTls) snapshot = shared_->admin_context->get();
+    if constexpr (kTls) {
+      snapshot = shared_->admin_context->get();
+      // asio::ssl::context's destructor deletes what it finds in the
+      // SSL_CTX's app data and password-callback user data as its own; the
+      // tls layer sets neither, and a context that had them is not wrapped.
+      SSL_CTX* raw = snapshot->ssl_ctx.get();
+      if (SSL_CTX_get_app_data(raw) != nullptr ||
+          SSL_CTX_get_default_passwd_cb_userdata(raw) != nullptr) {
+        beast::error_code ec;
+        spdlog::error(
+            "admin API: the admin policy's SSL_CTX carries app data or a password callback, "
+            "which the HTTPS wrapper would free; connection from {} closed",
+            address_of(socket.remote_endpoint(ec)));
+        socket.close(ec);
+        return;
+      }
+    }
     std::make_shared<Session<kTls>>(shared_, std::move(socket), std::move(snapshot))->start();
   }
 
