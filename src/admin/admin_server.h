@@ -9,6 +9,15 @@
 // (gate.admin_context()->get()), so a reload of the admin policy applies to
 // the next connection, as for every connector.
 //
+// TLS: Beast's ssl_stream over asio::ssl, which wraps the admin context's
+// own SSL_CTX (one reference taken per connection) rather than a second
+// context built here: the policy, its verify callback, CRLs and identity
+// mapping are exactly the registry's, and a reload applies at the next
+// accept. asio's memory-BIO copies cost nothing that matters at admin
+// request rates, and Beast's parser and timeouts come with it (the gate's
+// own socket BIO stream, net/stream.h, is no Beast AsyncStream). After the
+// handshake tls::check_peer() maps the identity as connectors do.
+//
 // HTTP/1.1 by Boost.Beast, keep-alive; limits per connection (Limits).
 // Everything runs on the control loop; create() and the destructor must be
 // called on the thread that owns the gate, with the loop not running
