@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "admin/admin_server.h"
 #include "cli/command.h"
 #include "cli/log_formatter.h"
 #include "config/loader.h"
@@ -63,7 +64,20 @@ int run_serve(const Options& o) {
   }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
-  return (*gate)->run();
+  // The admin listeners live on the gate's control loop; they serve once
+  // run() runs it, and are closed before the gate goes.
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (loaded.config->admin.enabled) {
+    admin::AdminServerOptions options;
+    options.version = TLSGATE_VERSION;
+    options.expand_commands = o.expand_commands;
+    auto created = admin::AdminServer::create(**gate, loaded.config->admin, options);
+    if (!created) return report_error(created.error().message(), kUsage);
+    admin_server = std::move(*created);
+  }
+  int code = (*gate)->run();
+  admin_server.reset();
+  return code;
 }
 
 }  // namespace

@@ -110,6 +110,9 @@ const Setters<Admin>& admin_setters() {
       {"enabled", member(&Admin::enabled)},
       {"listen_address", member(&Admin::listen_address)},
       {"ssl_policy", member(&Admin::ssl_policy)},
+      {"allowed_identities", member(&Admin::allowed_identities)},
+      {"read_only_identities", member(&Admin::read_only_identities)},
+      {"metrics_address", member(&Admin::metrics_address)},
   };
   return table;
 }

@@ -13,9 +13,7 @@ class Checker {
   std::vector<Diagnostic> run() {
     for (const auto& [name, conn] : c_.connectors) check_connector(name, conn);
     check_listeners();
-    if (c_.admin.enabled) {
-      check_policy(c_.admin.ssl_policy, "admin.ssl_policy", "set admin.enabled=false");
-    }
+    if (c_.admin.enabled) check_admin();
     if (c_.cluster.enabled) {
       check_policy(c_.cluster.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
       if (c_.cluster.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
@@ -51,6 +49,46 @@ class Checker {
     if (conn.user_map && conn.protocol == Protocol::kTcp && !rejected_.count(prefix + "protocol")) {
       error(prefix + "user_map", "applies only to protocol=postgres or mysql",
             "remove it or set " + prefix + "protocol");
+    }
+  }
+
+  // The admin API decides what a caller may do by its client certificate,
+  // so a caller without one must never get in.
+  void check_admin() {
+    const auto& a = c_.admin;
+    check_policy(a.ssl_policy, "admin.ssl_policy", "set admin.enabled=false");
+    auto it = c_.policies.find(a.ssl_policy);
+    if (it != c_.policies.end() && it->second.client_auth != ClientAuth::kRequire &&
+        !rejected_.count("admin.ssl_policy")) {
+      const auto key = "ssl.policy." + a.ssl_policy + ".client_auth";
+      if (!rejected_.count(key)) {
+        error(key,
+              "is " + to_string(it->second.client_auth) +
+                  ", but the admin API (admin.ssl_policy) knows its callers only by their client "
+                  "certificates",
+              "set " + key + "=REQUIRE");
+      }
+    }
+    if (a.allowed_identities.empty() && a.read_only_identities.empty()) {
+      warning("admin.allowed_identities",
+              "neither admin.allowed_identities nor admin.read_only_identities lists anyone, so "
+              "every request to the admin API is refused",
+              "list the identities of the operators' client certificates");
+    }
+    if (a.metrics_address && *a.metrics_address == a.listen_address) {
+      error("admin.metrics_address", "is admin.listen_address too",
+            "give the plaintext metrics listener its own port");
+    }
+    for (const auto& [name, conn] : c_.connectors) {
+      for (const auto& [key, addr] :
+           {std::pair<std::string, const HostPort*>{"admin.listen_address", &a.listen_address},
+            {"admin.metrics_address", a.metrics_address ? &*a.metrics_address : nullptr}}) {
+        if (addr && *addr == conn.listen_address &&
+            c_.origins.count("connector." + name + ".listen_address")) {
+          error(key, "connector." + name + " listens on the same address",
+                "give the admin API its own port");
+        }
+      }
     }
   }
 

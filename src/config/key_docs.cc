@@ -10,9 +10,7 @@ namespace {
 using detail::spellings;
 using T = ValueType;
 
-// What the admin.* and cluster.* keys say until their modules exist.
-constexpr const char* kAdminNotBuilt =
-    "the admin API, metrics and dashboard are not built yet; nothing listens";
+// What the cluster.* keys say until their module exists.
 constexpr const char* kClusterNotBuilt =
     "cluster coordination through etcd is not built yet; no node talks to etcd";
 
@@ -269,18 +267,37 @@ std::vector<KeyDoc> global_docs() {
       {.pattern = "admin.enabled",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Serve the HTTPS admin API, metrics and dashboard.",
-       .not_implemented = kAdminNotBuilt},
+       .doc = "Serve the HTTPS admin API (/v1/...), Prometheus metrics (/metrics) and the "
+              "dashboard (/) on admin.listen_address; callers prove who they are with a client "
+              "certificate (docs/ADMIN.md)."},
       {.pattern = "admin.listen_address",
        .type = T::kAddress,
        .default_text = "127.0.0.1:9443",
-       .doc = "Where the admin API listens.",
-       .not_implemented = kAdminNotBuilt},
+       .doc = "Where the admin API listens (HTTPS). Keep it on loopback or a management "
+              "network."},
       {.pattern = "admin.ssl_policy",
        .type = T::kString,
        .default_text = "admin",
-       .doc = "Policy for the admin API.",
-       .not_implemented = kAdminNotBuilt},
+       .doc = "Policy of the admin listener: its certificate, and the CAs in its trusted_dir "
+              "vouch for the callers' client certificates. Its client_auth must be REQUIRE; it "
+              "reloads like every other policy."},
+      {.pattern = "admin.allowed_identities",
+       .type = T::kList,
+       .default_text = "none",
+       .doc = "Identities (as the admin policy's identity_from maps a client certificate) that "
+              "may read and change: GET, POST /v1/reload, PUT certificates, DELETE connections. "
+              "Separated by ';' (subject DNs hold commas). Anyone else gets 403."},
+      {.pattern = "admin.read_only_identities",
+       .type = T::kList,
+       .default_text = "none",
+       .doc = "Identities that may only read (GET: status, certificates, connections, metrics, "
+              "the dashboard); anything else they send is 403. Separated by ';'."},
+      {.pattern = "admin.metrics_address",
+       .type = T::kAddress,
+       .default_text = "none (metrics only on admin.listen_address)",
+       .doc = "A second, plaintext listener (host:port) that serves only GET /metrics and GET "
+              "/healthz, for a Prometheus on the same host. No identity is checked there: bind "
+              "it to loopback."},
       {.pattern = "cluster.enabled",
        .type = T::kBool,
        .default_text = "false",

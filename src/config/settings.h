@@ -106,9 +106,12 @@ struct Server {
 };
 
 struct Admin {
-  bool enabled = false;
-  HostPort listen_address{"127.0.0.1", 9443};
-  std::string ssl_policy = "admin";
+  bool enabled = false;                           // serve the HTTPS admin API (docs/ADMIN.md)
+  HostPort listen_address{"127.0.0.1", 9443};     // where the admin API listens
+  std::string ssl_policy = "admin";               // its policy; client_auth must be REQUIRE
+  std::vector<std::string> allowed_identities;    // may read and change (GET, POST, PUT, DELETE)
+  std::vector<std::string> read_only_identities;  // may only read (GET)
+  std::optional<HostPort> metrics_address;        // plaintext /metrics and /healthz; absent: none
   bool operator==(const Admin&) const = default;
 };
 

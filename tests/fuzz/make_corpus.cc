@@ -23,12 +23,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_records.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
+#include "pki/pin.h"
 #include "pki/pkcs12.h"
 #include "util/clock.h"
 
@@ -484,6 +487,53 @@ void mysql_seeds(const fs::path& dir) {
         kRequired + reads(g) + record(ssl.substr(0, 2)) + record("", /*flag: backend gone=*/true));
 }
 
+// ---- the admin API --------------------------------------------------------
+
+// Option byte (admin_api_fuzz.cc): bits 0-2 method (GET PUT POST DELETE ...),
+// 3-4 role (none, read-only, read-write), 5 the metrics listener.
+std::string admin_request(uint8_t option, const std::string& target, const std::string& body = "") {
+  return std::string(1, static_cast<char>(option)) + target + '\0' + body;
+}
+
+void admin_seeds(const Pki& p, const fs::path& dir, bool with_keys) {
+  constexpr uint8_t kGet = 0, kPut = 1, kPost = 2, kDelete = 3;
+  constexpr uint8_t kReadOnly = 1 << 3, kWriter = 2 << 3, kMetrics = 1 << 5;
+  const std::string cert =
+      must(pki::certificate_pem(p.server.cert.get())) + must(pki::certificate_pem(p.ca.cert.get()));
+  if (with_keys) {
+    nlohmann::json body = {{"certificate", cert},
+                           {"private_key", must(pki::private_key_pem(p.server.key.get()))}};
+    write(dir, "put_pem_pair",
+          admin_request(kPut | kWriter, "/v1/policies/pg/certificate", body.dump()));
+    auto p12 = must(pki::write_pkcs12(p.server.cert.get(), p.server.key.get(), {},
+                                      util::Secret("pw"), "server"));
+    nlohmann::json pk = {{"pkcs12", pki::base64(p12)}, {"password", "pw"}};
+    write(dir, "put_pkcs12",
+          admin_request(kPut | kWriter, "/v1/policies/pg/certificate", pk.dump()));
+    return;
+  }
+  write(dir, "status", admin_request(kGet | kReadOnly, "/v1/status"));
+  write(dir, "certificates", admin_request(kGet | kWriter, "/v1/certificates"));
+  write(dir, "connections_query",
+        admin_request(kGet | kReadOnly, "/v1/connections?connector=p%67&limit=5&x"));
+  write(dir, "delete_connection", admin_request(kDelete | kWriter, "/v1/connections/42"));
+  write(dir, "reload", admin_request(kPost | kWriter, "/v1/reload"));
+  write(dir, "reload_read_only", admin_request(kPost | kReadOnly, "/v1/reload"));
+  write(dir, "metrics_listener", admin_request(kGet | kMetrics, "/metrics"));
+  write(dir, "healthz", admin_request(kGet | kMetrics, "/healthz"));
+  write(dir, "nobody", admin_request(kGet, "/v1/status"));
+  write(dir, "dashboard", admin_request(kGet | kReadOnly, "/"));
+  write(dir, "bad_percent", admin_request(kGet | kWriter, "/v1/st%zzatus?a=%4"));
+  nlohmann::json body = {{"certificate", cert}, {"private_key", "not a key"}};
+  write(dir, "put_no_key",
+        admin_request(kPut | kWriter, "/v1/policies/pg/certificate", body.dump()));
+  write(dir, "put_pkcs12_garbage",
+        admin_request(kPut | kWriter, "/v1/policies/pg/certificate",
+                      R"({"pkcs12": "TUlJQ0FBQUFB\nQUFB==", "password": ""})"));
+  write(dir, "put_not_json",
+        admin_request(kPut | kWriter, "/v1/policies/x/certificate", "{\"certificate\": [1, {"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -498,6 +548,7 @@ int main(int argc, char** argv) {
       key_seeds(p, root / "private_key");
       keystore_seeds(p, root / "pkcs12");
       ocsp_seeds(p, root / "ocsp_response");
+      admin_seeds(p, root / "admin_api", /*with_keys=*/true);
       return 0;
     }
     certificate_seeds(p, root / "certificate");
@@ -507,6 +558,7 @@ int main(int argc, char** argv) {
     proxy_seeds(root / "proxy_header");
     postgres_seeds(root / "postgres");
     mysql_seeds(root / "mysql");
+    admin_seeds(p, root / "admin_api", /*with_keys=*/false);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "make_corpus: " << e.what() << "\n";

@@ -323,6 +323,9 @@ TEST(GateAdminContext, IsTheRegistrysEntryOfAdminSslPolicy) {
   with_admin.set("connector.db.upstream_address", backend);
   with_admin.set("admin.enabled", "true");
   with_admin.set("admin.ssl_policy", "gate");
+  // The admin API knows its callers only by their certificates (a config error otherwise).
+  with_admin.set("ssl.policy.gate.client_auth", "REQUIRE");
+  with_admin.set("admin.allowed_identities", "ops");
   ASSERT_TRUE(with_admin.create());
   auto admin = with_admin.gate()->admin_context();
   ASSERT_NE(admin, nullptr);

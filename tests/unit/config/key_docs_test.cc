@@ -57,7 +57,8 @@ TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {
                                    "ticket_key_rotation", "idle_timeout", "log_level", "state_dir",
                                    "log_format"}));
   EXPECT_EQ(suffixes_under("admin."),
-            (std::set<std::string>{"enabled", "listen_address", "ssl_policy"}));
+            (std::set<std::string>{"enabled", "listen_address", "ssl_policy", "allowed_identities",
+                                   "read_only_identities", "metrics_address"}));
   EXPECT_EQ(suffixes_under("cluster."),
             (std::set<std::string>{"enabled", "node_name", "etcd_endpoints", "ssl_policy",
                                    "key_prefix"}));

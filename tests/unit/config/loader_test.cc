@@ -173,6 +173,9 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
       "admin.enabled=true\n"
       "admin.listen_address=[::1]:9000\n"
       "admin.ssl_policy=db\n"
+      "admin.allowed_identities=CN=ops,O=Acme;CN=root\n"
+      "admin.read_only_identities=CN=viewer\n"
+      "admin.metrics_address=127.0.0.1:9100\n"
       "cluster.enabled=true\n"
       "cluster.node_name=node-1\n"
       "cluster.etcd_endpoints=https://e1:2379,https://e2:2379\n"
@@ -219,6 +222,9 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
   EXPECT_TRUE(c.admin.enabled);
   EXPECT_EQ(c.admin.listen_address, (HostPort{"::1", 9000}));
   EXPECT_EQ(c.admin.ssl_policy, "db");
+  EXPECT_EQ(c.admin.allowed_identities, (std::vector<std::string>{"CN=ops,O=Acme", "CN=root"}));
+  EXPECT_EQ(c.admin.read_only_identities, std::vector<std::string>{"CN=viewer"});
+  EXPECT_EQ(c.admin.metrics_address, (HostPort{"127.0.0.1", 9100}));
   EXPECT_TRUE(c.cluster.enabled);
   EXPECT_EQ(c.cluster.node_name, "node-1");
   EXPECT_EQ(c.cluster.etcd_endpoints,
@@ -235,13 +241,15 @@ TEST(ConfigLoader, GlobalDefaults) {
   EXPECT_EQ(c.server, defaults);
   EXPECT_EQ(c.admin, Admin{});
   EXPECT_EQ(c.admin.listen_address, (HostPort{"127.0.0.1", 9443}));
+  EXPECT_FALSE(c.admin.metrics_address.has_value());
   EXPECT_FALSE(c.cluster.node_name.empty());  // the host name
   EXPECT_EQ(c.cluster.ssl_policy, "cluster");
   EXPECT_EQ(c.cluster.key_prefix, "/tlsgate");
 }
 
 TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
-  auto sample = [](const KeyDoc& d) -> std::string {
+  int port = 0;  // each address its own, so no two listeners clash
+  auto sample = [&port](const KeyDoc& d) -> std::string {
     switch (d.type) {
       case ValueType::kBool:
         return "true";
@@ -260,7 +268,7 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
       case ValueType::kCount:
         return std::to_string(std::max<uint64_t>(d.min, 1));
       case ValueType::kAddress:
-        return "h:1";
+        return "h:" + std::to_string(++port);
     }
     return "";
   };

@@ -164,13 +164,28 @@ INSTANTIATE_TEST_SUITE_P(
               "address; give each "
               "connector its own address"}},
         Case{"AdminNeedsItsPolicy",
-             "admin.enabled=true\n",
-             {"warning: tlsgate.conf:1: admin.enabled: accepted but not implemented yet, so it has "
-              "no effect: the admin API, metrics and dashboard are not built yet; nothing "
-              "listens; remove it, or do not rely on it in this version",
-              "tlsgate.conf: admin.ssl_policy: policy \"admin\" is not defined; add "
+             "admin.enabled=true\nadmin.allowed_identities=CN=ops\n",
+             {"tlsgate.conf: admin.ssl_policy: policy \"admin\" is not defined; add "
               "ssl.policy.admin.enabled=true or "
               "set admin.enabled=false"}},
+        Case{"AdminPolicyMustRequireClientCertificates",
+             "admin.enabled=true\nadmin.read_only_identities=CN=ops\n"
+             "ssl.policy.admin.enabled=true\n",
+             {"tlsgate.conf: ssl.policy.admin.client_auth: is OPTIONAL, but the admin API "
+              "(admin.ssl_policy) knows its callers only by their client certificates; set "
+              "ssl.policy.admin.client_auth=REQUIRE"}},
+        Case{"AdminWithNobodyAllowedWarns",
+             "admin.enabled=true\nssl.policy.admin.enabled=true\n"
+             "ssl.policy.admin.client_auth=REQUIRE\n",
+             {"warning: tlsgate.conf: admin.allowed_identities: neither admin.allowed_identities "
+              "nor admin.read_only_identities lists anyone, so every request to the admin API is "
+              "refused; list the identities of the operators' client certificates"}},
+        Case{"AdminAddressesClash",
+             "admin.enabled=true\nssl.policy.admin.enabled=true\n"
+             "ssl.policy.admin.client_auth=REQUIRE\nadmin.allowed_identities=CN=ops;CN=a,O=b\n"
+             "admin.listen_address=127.0.0.1:9443\nadmin.metrics_address=127.0.0.1:9443\n",
+             {"tlsgate.conf:6: admin.metrics_address: is admin.listen_address too; give the "
+              "plaintext metrics listener its own port"}},
         Case{"ClusterNeedsPolicyAndEndpoints",
              "cluster.enabled=yes\nssl.policy.cluster.enabled=no\n",
              {"warning: tlsgate.conf:1: cluster.enabled: accepted but not implemented yet, so it "
