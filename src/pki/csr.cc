@@ -48,14 +48,9 @@ util::Result<Csr> create_csr(const CsrRequest& req) {
   }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());
-  EvpPkeyPtr key;
-  if (req.existing_key) {
-    key = up_ref(req.existing_key.get());
-  } else {
-    auto generated = generate_key(req.key);
-    if (!generated) return util::fail(generated.error());
-    key = std::move(*generated);
-  }
+  auto made = existing_or_new_key(req.existing_key, req.key);
+  if (!made) return util::fail(made.error());
+  EvpPkeyPtr key = std::move(*made);
   clear_openssl_errors();
   X509ReqPtr csr(X509_REQ_new());
   X509NamePtr subject(X509_NAME_new());

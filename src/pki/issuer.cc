@@ -139,6 +139,11 @@ util::Result<KeySpec> rsa_key_spec(int bits) {
   return KeySpec{KeySpec::Type::kRsa, bits};
 }
 
+util::Result<EvpPkeyPtr> existing_or_new_key(const EvpPkeyPtr& existing, const KeySpec& spec) {
+  if (existing) return up_ref(existing.get());
+  return generate_key(spec);
+}
+
 util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
   bool rsa = spec.type == KeySpec::Type::kRsa;
   if (rsa) {
@@ -213,14 +218,9 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
                       ") is not a CA (no basicConstraints CA:TRUE); issue from a CA made with "
                       "`tlsgate cert ca`");
   }
-  EvpPkeyPtr key;
-  if (req.existing_key) {
-    key = up_ref(req.existing_key.get());
-  } else {
-    auto generated = generate_key(req.key);
-    if (!generated) return util::fail(generated.error());
-    key = std::move(*generated);
-  }
+  auto made = existing_or_new_key(req.existing_key, req.key);
+  if (!made) return util::fail(made.error());
+  EvpPkeyPtr key = std::move(*made);
   X509NamePtr subject = make_subject(std::string(util::trim(req.names.front())));
   if (!subject) return util::fail(openssl_error("cannot build the subject name"));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);

@@ -33,6 +33,8 @@ struct KeySpec {
 util::Result<KeySpec> rsa_key_spec(int bits);
 
 util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec);
+// `existing` when set (a renewal that keeps its key and so its pin), else a new key of `spec`.
+util::Result<EvpPkeyPtr> existing_or_new_key(const EvpPkeyPtr& existing, const KeySpec& spec);
 
 // OK when url may go into an OCSP or CRL URL extension: http:// or https://,
 // a host, at most 1024 characters, no spaces, commas or control characters.
