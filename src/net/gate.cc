@@ -1,80 +1,25 @@
 #include "net/gate.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <atomic>
 #include <csignal>
-#include <deque>
-#include <functional>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/system_timer.hpp>
 
-#include "net/fd_budget.h"
-#include "net/memory_trimmer.h"
-#include "net/ocsp_engine.h"
-#include "net/reloader.h"
-#include "net/session.h"
-#include "net/session_table.h"
-#include "net/worker_counters.h"
+#include "net/gate_impl.h"
 #include "pki/certificate_info.h"
-#include "tls/context_registry.h"
-#include "util/fd.h"
 #include "util/fd_limit.h"
-#include "util/mutex.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 namespace {
 
-struct Worker {
-  explicit Worker(size_t connectors) : counters(connectors) {}
-  // Before the loop: sessions its destruction ends still count and unlist.
-  WorkerCounters counters;
-  LiveSessions live;
-  asio::io_context loop{1};
-  // Its established sessions; destroyed before the loop (detaching those
-  // whose handlers the loop still holds).
-  SessionTable sessions{loop};
-  // Bulk turns waiting; destroyed before the table and the loop (the
-  // sessions its turns hold end then).
-  TurnQueue turns{loop};
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  // Filled by accept(2) for each acceptor's pending accept, so a session
-  // knows its peer without a getpeername(2).
-  std::deque<tcp::endpoint> peers;
-  // Given up when accept(2) finds no descriptor left, to take the waiting
-  // client and close it at once (refused, and not reported again and again).
-  util::Fd spare{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
-  std::thread thread;
-};
-
 // How long create() waits for first OCSP staples before the ports open.
 constexpr std::chrono::seconds kFirstStapleWait{2};
-// What status() keeps: the latest reloads, the minutes of failure history.
-constexpr size_t kReloadHistory = 100;
-constexpr size_t kFailureMinutes = 60;
-
-util::SystemTime minute_of(util::SystemTime t) {
-  return std::chrono::time_point_cast<std::chrono::minutes>(t);
-}
-
-using ReasonTotals = std::array<uint64_t, tls::kFailureReasonCount>;
 
 util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   std::string host = hp.host.empty() || hp.host == "*" ? "0.0.0.0" : hp.host;
@@ -89,87 +34,6 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
 }
 
 }  // namespace
-
-struct Gate::Impl {
-  Impl(const config::Config& c, const GateOptions& o, std::shared_ptr<tls::TicketKeys> tickets)
-      : config(c),
-        options(o),
-        // Always there (one idle thread), so a reload may turn stapling or
-        // revocation checks on.
-        ocsp(std::make_unique<OcspEngine>(
-            OcspEngine::Options{
-                .state_dir = c.server.state_dir,
-                .on_peer_revoked =
-                    [this](const std::string& fingerprint, const std::string& detail) {
-                      close_revoked(fingerprint, detail);
-                    }},
-            util::SystemClock::instance())),
-        registry({o.expand_commands, {}, std::move(tickets), ocsp->staples()},
-                 util::SystemClock::instance()) {}
-  // The watcher's thread reaches into the registry and the connectors until
-  // it is joined: that comes first, also when run() never ran and so never
-  // stopped it.
-  ~Impl() { reloader.reset(); }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
-  config::Config config;  // as started; the Reloader reads this one too
-  GateOptions options;
-  std::unique_ptr<OcspEngine> ocsp;
-  tls::ContextRegistry registry;
-  // Keeps the OCSP engine told of every new server context (destroyed
-  // before the registry and the engine).
-  tls::ContextRegistry::Subscription ocsp_tracking;
-  std::vector<std::unique_ptr<ConnectorRuntime>> connectors;
-  std::unique_ptr<Reloader> reloader;
-  std::vector<std::unique_ptr<Worker>> workers;
-  // Registry reports to the workers' session tables; dropped before them.
-  tls::ContextRegistry::Subscription revalidation;
-  asio::io_context control{1};
-  // Added in create(), before the ports open: a signal that arrives before
-  // run() waits for it is held, not fatal.
-  std::unique_ptr<asio::signal_set> signals;
-  std::atomic<bool> stopping{false};
-  FdBudget fds;  // set at the end of create(), read by every worker
-  MemoryTrimmer trimmer;
-
-  // The admin layer's state (status()): written on the control loop and by
-  // the registry's observer, read by any thread.
-  const util::SystemTime started_at = util::SystemClock::instance().now();
-  std::map<tls::ContextRegistry::Key, tls::ContextRegistry::Entry> entries;  // set in create()
-  std::shared_ptr<util::Versioned<tls::Context>> admin;  // admin.ssl_policy's, when enabled
-  mutable util::Mutex admin_mu;
-  std::deque<ReloadEvent> reload_events GUARDED_BY(admin_mu);
-  std::optional<util::SystemTime> last_config_reload GUARDED_BY(admin_mu);
-  std::string last_config_reload_error GUARDED_BY(admin_mu);
-  std::deque<FailureMinute> failure_minutes GUARDED_BY(admin_mu);  // completed, oldest first
-  util::SystemTime minute_start GUARDED_BY(admin_mu) = minute_of(started_at);
-  ReasonTotals minute_base GUARDED_BY(admin_mu){};  // client failures before this minute
-  // Feeds reload_events; dropped before what it writes.
-  tls::ContextRegistry::Subscription reload_history;
-
-  util::Status build_contexts();
-  ReloadOutcome reload_config();
-  ReasonTotals client_failures() const;
-  void record_reload(const tls::ReloadReport& r);
-  void schedule_failure_minute(std::shared_ptr<asio::system_timer> timer);
-  ConnectorStatus connector_status(const ConnectorRuntime& c) const;
-  util::Status bind_all();
-  void accept(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer, ConnectorRuntime& c);
-  void accept_without_descriptors(Worker& w, tcp::acceptor& acceptor, tcp::endpoint& peer,
-                                  ConnectorRuntime& c);
-  uint64_t sessions_open() const;
-  void begin_drain();
-  void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
-  void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
-  // Runs job(table) on every worker's loop, for its own session table.
-  void on_every_worker(std::function<void(SessionTable&)> job);
-  void close_peers(const std::string& scope, tls::Side side,
-                   std::function<bool(const X509& leaf)> matches, std::string reason);
-  void close_revoked(const std::string& fingerprint, const std::string& detail);
-  void schedule_crl_check(std::shared_ptr<asio::steady_timer> timer);
-  int drain_result = 0;
-};
 
 util::Status Gate::Impl::build_contexts() {
   auto acquire = [&](const std::string& scope,
@@ -218,121 +82,6 @@ util::Status Gate::Impl::build_contexts() {
     entries[{config.admin.ssl_policy, tls::Side::kServer}] = admin;
   }
   return {};
-}
-
-ReloadOutcome Gate::Impl::reload_config() {
-  ocsp->refresh_all();  // first: a check after the reload finds no old answer
-  auto outcome = reloader->reload_config();
-  util::MutexLock lock(admin_mu);
-  last_config_reload = util::SystemClock::instance().now();
-  last_config_reload_error = outcome.config_ok ? "" : util::join(outcome.config_errors, "; ");
-  return outcome;
-}
-
-void Gate::Impl::record_reload(const tls::ReloadReport& r) {
-  ReloadEvent e{.at = util::SystemClock::instance().now(),
-                .scope = r.scope,
-                .side = r.side,
-                .ok = r.ok,
-                .changed = r.changed,
-                .old_serial = r.old_serial,
-                .new_serial = r.new_serial,
-                .error = r.error};
-  util::MutexLock lock(admin_mu);
-  reload_events.push_back(std::move(e));
-  while (reload_events.size() > kReloadHistory) reload_events.pop_front();
-}
-
-ReasonTotals Gate::Impl::client_failures() const {
-  ReasonTotals totals{};
-  for (const auto& w : workers) {
-    for (size_t c = 0; c < w->counters.size(); ++c) {
-      const auto& counters = w->counters.connector(c);
-      for (size_t r = 0; r < totals.size(); ++r) totals[r] += counters.handshake_failures[r].get();
-    }
-  }
-  return totals;
-}
-
-// At each minute's end the failures of the minute go into the history.
-void Gate::Impl::schedule_failure_minute(std::shared_ptr<asio::system_timer> timer) {
-  util::SystemTime next;
-  {
-    util::MutexLock lock(admin_mu);
-    next = minute_start + std::chrono::minutes(1);
-  }
-  timer->expires_at(std::chrono::time_point_cast<asio::system_timer::duration>(next));
-  timer->async_wait([this, timer](const boost::system::error_code& ec) {
-    if (ec || stopping) return;
-    auto totals = client_failures();
-    auto now = util::SystemClock::instance().now();
-    {
-      util::MutexLock lock(admin_mu);
-      FailureMinute m{.start = minute_start, .by_reason = {}};
-      for (size_t r = 0; r < totals.size(); ++r) {
-        if (totals[r] > minute_base[r]) {
-          m.by_reason[std::string(tls::reason_name(static_cast<tls::FailureReason>(r)))] =
-              totals[r] - minute_base[r];
-        }
-      }
-      failure_minutes.push_back(std::move(m));
-      while (failure_minutes.size() > kFailureMinutes - 1) failure_minutes.pop_front();
-      minute_base = totals;
-      minute_start = std::max(minute_of(now), minute_start + std::chrono::minutes(1));
-    }
-    schedule_failure_minute(timer);
-  });
-}
-
-ConnectorStatus Gate::Impl::connector_status(const ConnectorRuntime& c) const {
-  const auto& cs = c.settings;
-  ConnectorStatus s;
-  s.name = cs.name;
-  s.listen_address = config::to_string(cs.listen_address);
-  s.upstream_address = config::to_string(cs.upstream_address);
-  s.protocol = config::to_string(cs.protocol);
-  s.tls_level = config::to_string(cs.tls_level);
-  if (cs.tls_level != config::TlsLevel::kDisabled) s.ssl_policy = cs.ssl_policy;
-  s.upstream_ssl_policy = cs.upstream_ssl_policy.value_or("");
-  s.accepted = c.stats.accepted.load(std::memory_order_relaxed);
-  s.active = c.stats.active.load(std::memory_order_relaxed);
-  s.refused = {{"max_connections", c.stats.refused_over_limit.load(std::memory_order_relaxed)},
-               {"no_descriptors", c.stats.refused_no_descriptors.load(std::memory_order_relaxed)},
-               {"tls_setup", c.stats.tls_setup_failures.load(std::memory_order_relaxed)}};
-  std::array<std::array<uint64_t, 2>, kTlsVersionCount> handshakes{};
-  ReasonTotals failures{}, upstream{};
-  std::array<uint64_t, kRevalidationCloseCount> closed{};
-  for (const auto& w : workers) {
-    const auto& k = w->counters.connector(c.index);
-    for (size_t v = 0; v < kTlsVersionCount; ++v) {
-      for (size_t r = 0; r < 2; ++r) handshakes[v][r] += k.handshakes[v][r].get();
-    }
-    for (size_t r = 0; r < tls::kFailureReasonCount; ++r) {
-      failures[r] += k.handshake_failures[r].get();
-      upstream[r] += k.upstream_failures[r].get();
-    }
-    s.bytes_from_clients += k.bytes_from_clients.get();
-    s.bytes_to_clients += k.bytes_to_clients.get();
-    for (size_t r = 0; r < kRevalidationCloseCount; ++r)
-      closed[r] += k.revalidation_closed[r].get();
-    s.revocation_soft_fails += k.revocation_soft_fails.get();
-  }
-  for (size_t v = 0; v < kTlsVersionCount; ++v) {
-    for (size_t r = 0; r < 2; ++r) {
-      if (handshakes[v][r] > 0) {
-        s.handshakes[{std::string(kVersionNames[v]), r == 1}] = handshakes[v][r];
-      }
-    }
-  }
-  for (size_t r = 0; r < tls::kFailureReasonCount; ++r) {
-    std::string name(tls::reason_name(static_cast<tls::FailureReason>(r)));
-    s.handshake_failures[name] = failures[r];
-    s.upstream_failures[name] = upstream[r];
-  }
-  for (size_t r = 0; r < kRevalidationCloseCount; ++r) {
-    s.revalidation_closed[std::string(kRevalidationCloseNames[r])] = closed[r];
-  }
-  return s;
 }
 
 util::Status Gate::Impl::bind_all() {
@@ -632,131 +381,11 @@ void Gate::reload() {
   asio::post(impl_->control, [this] { impl_->reload_config(); });
 }
 
-void Gate::reload(std::function<void(ReloadOutcome)> done) {
-  asio::post(impl_->control, [this, done = std::move(done)] { done(impl_->reload_config()); });
-}
-
-void Gate::reload_policy(std::string scope, std::function<void(ReloadOutcome)> done) {
-  asio::post(impl_->control, [this, scope = std::move(scope), done = std::move(done)] {
-    done(impl_->reloader->reload_policy(scope));
-  });
-}
-
 const config::Config& Gate::config() const { return impl_->config; }
 
 boost::asio::io_context& Gate::control_loop() { return impl_->control; }
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
-
-GateStatus Gate::status() const {
-  const auto& s = *impl_;
-  GateStatus out;
-  out.config_file = s.config.file.string();
-  out.started_at = s.started_at;
-  out.workers = static_cast<unsigned>(s.workers.size());
-  for (const auto& c : s.connectors) out.connectors.push_back(s.connector_status(*c));
-  for (auto& [key, state] : s.registry.states()) {
-    PolicyStatus p;
-    p.scope = key.first;
-    p.side = key.second;
-    if (auto e = s.entries.find(key); e != s.entries.end()) p.context = e->second->get();
-    p.state = std::move(state);
-    for (const auto& c : s.connectors) {
-      bool uses = key.second == tls::Side::kServer
-                      ? c->client_side && c->settings.ssl_policy == key.first
-                      : c->upstream_side && c->settings.upstream_ssl_policy == key.first;
-      if (uses) p.connectors.push_back(c->settings.name);
-    }
-    out.policies.push_back(std::move(p));
-  }
-  out.staples = s.ocsp->staple_states();
-  const auto& oc = s.ocsp->counters();
-  out.ocsp_fetches = oc.fetches.load(std::memory_order_relaxed);
-  out.ocsp_fetch_failures = oc.fetch_failures.load(std::memory_order_relaxed);
-  out.ocsp_own_revoked = oc.own_revoked.load(std::memory_order_relaxed);
-  auto totals = s.client_failures();
-  util::MutexLock lock(s.admin_mu);
-  out.last_config_reload = s.last_config_reload;
-  out.last_config_reload_error = s.last_config_reload_error;
-  out.reloads.assign(s.reload_events.begin(), s.reload_events.end());
-  out.failures.assign(s.failure_minutes.begin(), s.failure_minutes.end());
-  FailureMinute now{.start = s.minute_start, .by_reason = {}};
-  for (size_t r = 0; r < totals.size(); ++r) {
-    if (totals[r] > s.minute_base[r]) {
-      now.by_reason[std::string(tls::reason_name(static_cast<tls::FailureReason>(r)))] =
-          totals[r] - s.minute_base[r];
-    }
-  }
-  out.failures.push_back(std::move(now));
-  return out;
-}
-
-void Gate::connections(std::string connector, size_t limit,
-                       std::function<void(std::vector<ConnectionInfo>)> done) {
-  auto& s = *impl_;
-  struct Gather {
-    std::vector<ConnectionInfo> all;
-    size_t left = 0;
-    std::function<void(std::vector<ConnectionInfo>)> done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->left = s.workers.size();
-  g->done = std::move(done);
-  auto by_age = [](const ConnectionInfo& a, const ConnectionInfo& b) {
-    return a.since != b.since ? a.since < b.since : a.id < b.id;
-  };
-  if (g->left == 0) {
-    asio::post(s.control, [g] { g->done({}); });
-    return;
-  }
-  for (auto& w : s.workers) {
-    asio::post(w->loop, [&s, &w = *w, g, connector, limit, by_age] {
-      std::vector<ConnectionInfo> mine;
-      for (const auto& [id, session] : w.live) {
-        auto info = session->info();
-        if (connector.empty() || info.connector == connector) mine.push_back(std::move(info));
-      }
-      std::sort(mine.begin(), mine.end(), by_age);
-      if (mine.size() > limit) mine.resize(limit);
-      asio::post(s.control, [g, limit, by_age, mine = std::move(mine)]() mutable {
-        std::move(mine.begin(), mine.end(), std::back_inserter(g->all));
-        if (--g->left > 0) return;
-        std::sort(g->all.begin(), g->all.end(), by_age);
-        if (g->all.size() > limit) g->all.resize(limit);
-        g->done(std::move(g->all));
-      });
-    });
-  }
-}
-
-void Gate::close_connection(uint64_t id, std::string who, std::function<void(bool found)> done) {
-  auto& s = *impl_;
-  struct Gather {
-    bool found = false;
-    size_t left = 0;
-    std::function<void(bool)> done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->left = s.workers.size();
-  g->done = std::move(done);
-  if (g->left == 0) {
-    asio::post(s.control, [g] { g->done(false); });
-    return;
-  }
-  for (auto& w : s.workers) {
-    asio::post(w->loop, [&s, &w = *w, g, id, who] {
-      bool found = false;
-      if (auto it = w.live.find(id); it != w.live.end()) {
-        found = true;
-        it->second->close_by(who);
-      }
-      asio::post(s.control, [g, found] {
-        g->found = g->found || found;
-        if (--g->left == 0) g->done(g->found);
-      });
-    });
-  }
-}
 
 void Gate::stop() {
   asio::post(impl_->control, [this] { impl_->begin_drain(); });
