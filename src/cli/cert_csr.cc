@@ -103,8 +103,9 @@ void add_cert_csr(CLI::App& cert, Outcome& out) {
   cmd->add_flag("--client", opts->client, "Ask for clientAuth (with --server: both)");
   cmd->add_option("--rsa", opts->rsa_bits,
                   "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option("--key-format", opts->key_format,
-                  "pkcs8 (BEGIN PRIVATE KEY) or pkcs1 (BEGIN RSA PRIVATE KEY, RSA keys only)")
+  cmd->add_option(
+         "--key-format", opts->key_format,
+         "pkcs8 (PEM label PRIVATE KEY) or pkcs1 (PEM label RSA PRIVATE KEY, RSA keys only)")
       ->capture_default_str();
   cmd->add_flag("--reuse-key", opts->reuse_key,
                 "Sign the request with the key in DIR/private.key (renewal that keeps the pin)");

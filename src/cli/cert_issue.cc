@@ -5,8 +5,8 @@
 // An existing DIR/private.key is never replaced silently: --reuse-key keeps
 // it (a renewal that keeps the pin), --force replaces it.
 //
-// --key-format pkcs1 writes `BEGIN RSA PRIVATE KEY` (old stacks such as yaSSL); it needs an
-// RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
+// --key-format pkcs1 writes PKCS#1 (PEM label `RSA PRIVATE KEY`) (old stacks such as yaSSL); it
+// needs an RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
 #include <cstdio>
 #include <filesystem>
 
@@ -153,8 +153,9 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
       ->allow_extra_args(false);
   cmd->add_option("--rsa", opts->rsa_bits,
                   "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option("--key-format", opts->key_format,
-                  "pkcs8 (BEGIN PRIVATE KEY) or pkcs1 (BEGIN RSA PRIVATE KEY, RSA keys only)")
+  cmd->add_option(
+         "--key-format", opts->key_format,
+         "pkcs8 (PEM label PRIVATE KEY) or pkcs1 (PEM label RSA PRIVATE KEY, RSA keys only)")
       ->capture_default_str();
   cmd->add_option("--days", opts->days, "Validity in days")
       ->capture_default_str()

@@ -86,8 +86,8 @@ util::Result<KeyFormat> parse_key_format(const std::string& text) {
   if (text == "pkcs8") return KeyFormat::kPkcs8;
   if (text == "pkcs1") return KeyFormat::kPkcs1;
   return util::fail("--key-format " + text +
-                    ": unknown key format; use pkcs8 (BEGIN PRIVATE KEY, the default) or pkcs1 "
-                    "(BEGIN RSA PRIVATE KEY, RSA keys only)");
+                    ": unknown key format; use pkcs8 (PEM label PRIVATE KEY, the default) or pkcs1 "
+                    "(PEM label RSA PRIVATE KEY, RSA keys only)");
 }
 
 util::Result<std::string> private_key_pkcs1_pem(const EVP_PKEY* key) {

@@ -1,7 +1,7 @@
 // Writing certificates, keys and CRLs as PEM or DER, and to files.
 //
 // Private keys are written as PKCS#8 (encrypted with AES-256-CBC when a
-// password is given), or on request as PKCS#1 (`BEGIN RSA PRIVATE KEY`, for
+// password is given), or on request as PKCS#1 (PEM label `RSA PRIVATE KEY`, for
 // old TLS stacks such as yaSSL; RSA keys only, never encrypted) to files of mode 0600 (0400 where
 // the caller asks), always through util::write_file_atomic.
 #pragma once

@@ -59,7 +59,8 @@ TEST_F(CertCsr, RequestVerifiesAndAsksForIssuesExtensions) {
 
 TEST_F(CertCsr, RefusesToOverwriteWithoutForceAndReusesTheKey) {
   tg_ok("cert csr --out req --rsa 2048 --key-format pkcs1 db1");
-  EXPECT_THAT(read_file(path("req/private.key")), HasSubstr("-----BEGIN RSA PRIVATE KEY-----"));
+  EXPECT_THAT(read_file(path("req/private.key")), HasSubstr("-----BEGIN RSA "
+                                                            "PRIVATE KEY-----"));
   std::string key = read_file(path("req/private.key"));
   Proc again = tg("cert csr --out req db1");
   EXPECT_EQ(again.code, 1);

@@ -361,13 +361,21 @@ TEST_F(CertIssue, OcspSigningCombinesWithServerAndClient) {
 TEST_F(CertIssue, KeyFormatPkcs1ForOldStacks) {
   tg_ok("cert issue --ca ca --out rsa --rsa 2048 --key-format pkcs1 db1");
   std::string key = read_file(path("rsa/private.key"));
-  EXPECT_EQ(key.rfind("-----BEGIN RSA PRIVATE KEY-----\n", 0), 0U) << key;
+  EXPECT_EQ(key.rfind("-----BEGIN RSA "
+                      "PRIVATE KEY-----\n",
+                      0),
+            0U)
+      << key;
   EXPECT_EQ(mode_of(path("rsa/private.key")), 0600U);
   // openssl reads it as the certificate's key.
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "rsa/private.key"),
             openssl_pubkey_of_cert(dir_, "rsa/public.crt"));
   tg_ok("cert issue --ca ca --out p8 --rsa 2048 --key-format pkcs8 db1");
-  EXPECT_EQ(read_file(path("p8/private.key")).rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0U);
+  EXPECT_EQ(read_file(path("p8/private.key"))
+                .rfind("-----BEGIN "
+                       "PRIVATE KEY-----\n",
+                       0),
+            0U);
   // PKCS#1 is RSA only: an EC key is refused, not written as SEC1.
   Proc ec = tg("cert issue --ca ca --out ec --key-format pkcs1 db1");
   EXPECT_EQ(ec.code, 2);

