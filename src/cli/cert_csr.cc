@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/cert_support.h"
 #include "cli/command.h"
 #include "pki/csr.h"
 #include "pki/encode.h"
@@ -24,31 +25,19 @@ struct Options {
   std::vector<std::string> names;
   bool server = false;
   bool client = false;
-  int rsa_bits = 0;
-  std::string key_format = "pkcs8";
+  KeyOptions key;
   bool reuse_key = false;
   bool force = false;
 };
 
 int run_csr(const Options& o) {
-  auto format = pki::parse_key_format(o.key_format);
-  if (!format) return report_error(format.error().message(), kUsage);
+  auto choice = choose_key(o.key, o.reuse_key);
+  if (!choice) return report_error(choice.error().message(), kUsage);
   pki::CsrRequest req;
   req.names = o.names;
   req.server = o.server || !o.client;
   req.client = o.client;
-  if (o.rsa_bits != 0) {
-    auto spec = pki::rsa_key_spec(o.rsa_bits);
-    if (!spec) return report_error(spec.error().message(), kUsage);
-    req.key = *spec;
-  }
-  if (*format == pki::KeyFormat::kPkcs1 && req.key.type != pki::KeySpec::Type::kRsa &&
-      !o.reuse_key) {
-    return report_error(
-        "--key-format pkcs1: PKCS#1 holds RSA keys only and the new key would be ECDSA P-256; "
-        "add --rsa 2048 or use --key-format pkcs8",
-        kUsage);
-  }
+  req.key = choice->spec;
   if (auto kinds = pki::classify_names(o.names); !kinds) {
     return report_error(kinds.error().message(), kUsage);
   }
@@ -76,7 +65,8 @@ int run_csr(const Options& o) {
   auto pem = pki::csr_pem(csr->request.get());
   if (!pem) return report_error(pem.error().message(), kFailed);
   if (!o.reuse_key) {
-    if (auto st = pki::write_private_key(key_path, csr->key.get(), 0600, std::nullopt, *format);
+    if (auto st =
+            pki::write_private_key(key_path, csr->key.get(), 0600, std::nullopt, choice->format);
         !st) {
       return report_error(st.error().message(), kFailed);
     }
@@ -101,12 +91,7 @@ void add_cert_csr(CLI::App& cert, Outcome& out) {
       ->required();
   cmd->add_flag("--server", opts->server, "Ask for serverAuth (the default without --client)");
   cmd->add_flag("--client", opts->client, "Ask for clientAuth (with --server: both)");
-  cmd->add_option("--rsa", opts->rsa_bits,
-                  "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option(
-         "--key-format", opts->key_format,
-         "pkcs8 (PEM label PRIVATE KEY) or pkcs1 (PEM label RSA PRIVATE KEY, RSA keys only)")
-      ->capture_default_str();
+  add_key_options(*cmd, opts->key);
   cmd->add_flag("--reuse-key", opts->reuse_key,
                 "Sign the request with the key in DIR/private.key (renewal that keeps the pin)");
   cmd->add_flag("--force", opts->force, "Replace an existing request.csr and private.key");

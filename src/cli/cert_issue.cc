@@ -32,22 +32,15 @@ struct Options {
   bool ocsp_signing = false;
   std::vector<std::string> ocsp_urls;
   std::vector<std::string> crl_urls;
-  int rsa_bits = 0;
+  KeyOptions key;
   int days = 397;
   bool reuse_key = false;
   bool force = false;
-  std::string key_format = "pkcs8";
 };
 
 int run_issue(const Options& o) {
-  auto format = pki::parse_key_format(o.key_format);
-  if (!format) return report_error(format.error().message(), kUsage);
-  if (*format == pki::KeyFormat::kPkcs1 && o.rsa_bits == 0 && !o.reuse_key) {
-    return report_error(
-        "--key-format pkcs1: PKCS#1 holds RSA keys only and the new key would be ECDSA P-256; "
-        "add --rsa 2048 or use --key-format pkcs8",
-        kUsage);
-  }
+  auto choice = choose_key(o.key, o.reuse_key);
+  if (!choice) return report_error(choice.error().message(), kUsage);
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
 
@@ -69,11 +62,7 @@ int run_issue(const Options& o) {
       return report_error(st.error().message(), kUsage);
     }
   }
-  if (o.rsa_bits != 0) {
-    auto spec = pki::rsa_key_spec(o.rsa_bits);
-    if (!spec) return report_error(spec.error().message(), kUsage);
-    req.key = *spec;
-  }
+  req.key = choice->spec;
   auto key_path = o.out / "private.key";
   auto crt_path = o.out / "public.crt";
   std::error_code ec;
@@ -105,7 +94,8 @@ int run_issue(const Options& o) {
   }
   auto pem = pki::chain_pem(issued->cert.get(), chain);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (auto st = pki::write_private_key(key_path, issued->key.get(), 0600, std::nullopt, *format);
+  if (auto st =
+          pki::write_private_key(key_path, issued->key.get(), 0600, std::nullopt, choice->format);
       !st) {
     return report_error(st.error().message(), kFailed);
   }
@@ -151,12 +141,7 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   cmd->add_option("--crl-url", opts->crl_urls,
                   "URL where the CA publishes its CRL (CRL Distribution Points); repeat for more")
       ->allow_extra_args(false);
-  cmd->add_option("--rsa", opts->rsa_bits,
-                  "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
-  cmd->add_option(
-         "--key-format", opts->key_format,
-         "pkcs8 (PEM label PRIVATE KEY) or pkcs1 (PEM label RSA PRIVATE KEY, RSA keys only)")
-      ->capture_default_str();
+  add_key_options(*cmd, opts->key);
   cmd->add_option("--days", opts->days, "Validity in days")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));

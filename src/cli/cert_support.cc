@@ -17,6 +17,34 @@
 
 namespace tlsgate::cli {
 
+void add_key_options(CLI::App& cmd, KeyOptions& key) {
+  cmd.add_option("--rsa", key.rsa_bits,
+                 "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
+  cmd.add_option(
+         "--key-format", key.format,
+         "pkcs8 (PEM label PRIVATE KEY) or pkcs1 (PEM label RSA PRIVATE KEY, RSA keys only)")
+      ->capture_default_str();
+}
+
+util::Result<KeyChoice> choose_key(const KeyOptions& key, bool reuse_key) {
+  KeyChoice choice;
+  auto format = pki::parse_key_format(key.format);
+  if (!format) return util::fail(format.error());
+  choice.format = *format;
+  if (key.rsa_bits != 0) {
+    auto spec = pki::rsa_key_spec(key.rsa_bits);
+    if (!spec) return util::fail(spec.error());
+    choice.spec = *spec;
+  }
+  if (choice.format == pki::KeyFormat::kPkcs1 && choice.spec.type != pki::KeySpec::Type::kRsa &&
+      !reuse_key) {
+    return util::fail(
+        "--key-format pkcs1: PKCS#1 holds RSA keys only and the new key would be ECDSA P-256; "
+        "add --rsa 2048 or use --key-format pkcs8");
+  }
+  return choice;
+}
+
 util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   auto crt = dir / "ca.crt";
   auto key = dir / "ca.key";

@@ -7,15 +7,33 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "pki/certificate_info.h"
+#include "pki/encode.h"
 #include "pki/handles.h"
+#include "pki/issuer.h"
 #include "pki/revocation_index.h"
 #include "util/result.h"
 #include "util/secret.h"
 
 namespace tlsgate::cli {
+
+// --rsa and --key-format, as `cert issue` and `cert csr` take them.
+struct KeyOptions {
+  int rsa_bits = 0;  // 0: ECDSA P-256
+  std::string format = "pkcs8";
+};
+void add_key_options(CLI::App& cmd, KeyOptions& key);
+// The key to make and how to write it; a usage error for a bad --rsa, an
+// unknown format, or pkcs1 for a new ECDSA key (with --reuse-key the
+// existing key decides, and writing it says so).
+struct KeyChoice {
+  pki::KeySpec spec;
+  pki::KeyFormat format = pki::KeyFormat::kPkcs8;
+};
+util::Result<KeyChoice> choose_key(const KeyOptions& key, bool reuse_key);
 
 struct CaMaterial {
   std::vector<pki::X509Ptr> certs;  // ca.crt: the issuing CA first, then its chain
