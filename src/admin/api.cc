@@ -257,7 +257,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
         "send {\"certificate\": PEM, \"private_key\": PEM} or {\"pkcs12\": BASE64, \"password\": "
         "\"...\"}"));
   }
-  UploadTarget target;
+  tls::PairTarget target;
   target.policy = (server ? server : any)->context->policy;
   target.serves_clients = server != nullptr;
   target.expand_commands = options_.expand_commands;
@@ -270,7 +270,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
       }
     }
   }
-  auto checked = check_upload(*material, target, *options_.clock);
+  auto checked = tls::check_pair(*material, target, *options_.clock);
   if (!checked) {
     const auto& reasons = checked.error().reasons;
     std::string words;
@@ -283,7 +283,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
     j["reasons"] = reasons;
     return done(json_response(400, j));
   }
-  if (auto installed = install_upload(*material, target.policy); !installed) {
+  if (auto installed = tls::install_pair(*material, target.policy); !installed) {
     return done(error_response(500, "policy " + scope + ": " + installed.error().message(),
                                "check the folder's permissions; the old files are kept as .bak"));
   }
@@ -302,7 +302,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
     if (j["ok"].get<bool>()) return done(json_response(200, j));
     // The same material built a moment ago, so this should not happen; if
     // it does, the old pair goes back and is served again.
-    auto restored = restore_backup(policy);
+    auto restored = tls::restore_pair_backup(policy);
     spdlog::error("admin API: policy {} did not reload after its new certificate was written; {}",
                   scope, restored ? "the old pair is back" : restored.error().message());
     j["error"] = "the new files were written but the policy did not reload" +

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "config/value_parsers.h"
 #include "net/peer_chain.h"
+#include "pki/base64.h"
 #include "pki/loader.h"
 #include "pki/pin.h"
 #include "util/strings.h"
@@ -26,7 +27,7 @@ int run_pin(const std::string& target) {
   }
   if (!certs) return report_error(certs.error().message(), kFailed);
   auto digest = pki::spki_sha256(certs->front().get());
-  std::printf("sha256:%s\nsha256//%s\n", util::hex(digest).c_str(), pki::base64(digest).c_str());
+  std::printf("sha256:%s\nsha256//%s\n", util::hex(digest).c_str(), pki::encode_base64(digest).c_str());
   return kOk;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "pki/base64.h"
 #include "pki/pin.h"
 #include "util/strings.h"
 
@@ -238,7 +239,7 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock) {
   info.self_signed = X509_self_signed(unconst(cert), 1) == 1;
   std::string pin = spki_sha256(cert);
   info.pin_hex = util::hex(pin);
-  info.pin_base64 = base64(pin);
+  info.pin_base64 = encode_base64(pin);
   info.fingerprint_sha256 = fingerprint_sha256(cert);
   info.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
   return info;

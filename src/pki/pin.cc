@@ -5,6 +5,7 @@
 #include <cctype>
 #include <optional>
 
+#include "pki/base64.h"
 #include "util/strings.h"
 
 namespace tlsgate::pki {
@@ -14,20 +15,6 @@ constexpr size_t kDigestSize = 32;
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && util::iequals(text.substr(0, prefix.size()), prefix);
-}
-
-std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()),
-                            static_cast<int>(text.size()));
-  if (len < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the bytes "=" padding stands for; drop them.
-  size_t padding = 0;
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
-  out.resize(static_cast<size_t>(len) - padding);
-  return out;
 }
 
 std::optional<std::string> decode_hex(std::string_view text) {
@@ -64,15 +51,6 @@ std::string spki_sha256(const X509* cert) {
   unsigned int md_len = 0;
   if (EVP_Digest(der.data(), der.size(), md, &md_len, EVP_sha256(), nullptr) != 1) return {};
   return std::string(reinterpret_cast<const char*>(md), md_len);
-}
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(len));
-  return out;
 }
 
 util::Result<std::string> parse_pin(std::string_view text) {

@@ -18,8 +18,6 @@ namespace tlsgate::pki {
 // The 32 raw digest bytes.
 std::string spki_sha256(const X509* cert);
 
-std::string base64(std::string_view bytes);
-
 // Parses either spelling into the 32 raw bytes; the error says which forms are accepted.
 util::Result<std::string> parse_pin(std::string_view text);
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pki/base64.h"
 #include "admin/api.h"
 #include "admin/certificate_upload.h"
 #include "fuzz_check.h"
@@ -85,6 +86,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto upload = admin::parse_upload(req.body);
   if (!upload) FUZZ_CHECK(!upload.error().message().empty());
-  (void)admin::decode_base64(req.body);
+  (void)pki::decode_base64(req.body);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "pki/base64.h"
 #include "pki/issuer.h"
 #include "pki/loader.h"
 #include "pki/pin.h"
@@ -130,7 +131,7 @@ TEST_F(PkiDescribe, UnknownExtendedKeyUsageIsShownAsOid) {
 TEST_F(PkiDescribe, PinAndFingerprintMatchOpenssl) {
   auto info = describe(leaf_.cert.get(), util::SystemClock::instance());
   EXPECT_EQ(info.pin_hex, util::hex(spki_sha256(leaf_.cert.get())));
-  EXPECT_EQ(info.pin_base64, base64(spki_sha256(leaf_.cert.get())));
+  EXPECT_EQ(info.pin_base64, encode_base64(spki_sha256(leaf_.cert.get())));
   std::string fp =
       openssl_ok("openssl x509 -noout -fingerprint -sha256 -in " + q(dir_ / "leaf.crt"));
   EXPECT_EQ("sha256 Fingerprint=" + info.fingerprint_sha256 + "\n", fp);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pki/base64.h"
 #include "pki_test_util.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
@@ -31,15 +32,15 @@ TEST(PkiPin, MatchesTheOpensslPipelineForEcAndRsa) {
       openssl_ok("openssl x509 -noout -pubkey -in " + q(dir / "leaf.crt") +
                  " | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | "
                  "openssl base64 -A");
-  EXPECT_EQ(base64(spki_sha256(leaf.cert.get())), b64);
+  EXPECT_EQ(encode_base64(spki_sha256(leaf.cert.get())), b64);
 }
 
 TEST(PkiPin, Base64IsStandardWithPadding) {
-  EXPECT_EQ(base64(""), "");
-  EXPECT_EQ(base64("f"), "Zg==");
-  EXPECT_EQ(base64("fo"), "Zm8=");
-  EXPECT_EQ(base64("foo"), "Zm9v");
-  EXPECT_EQ(base64(std::string("\xfb\xff", 2)), "+/8=");
+  EXPECT_EQ(encode_base64(""), "");
+  EXPECT_EQ(encode_base64("f"), "Zg==");
+  EXPECT_EQ(encode_base64("fo"), "Zm8=");
+  EXPECT_EQ(encode_base64("foo"), "Zm9v");
+  EXPECT_EQ(encode_base64(std::string("\xfb\xff", 2)), "+/8=");
 }
 
 TEST(PkiPin, ParsesBothSpellings) {
@@ -51,7 +52,7 @@ TEST(PkiPin, ParsesBothSpellings) {
   EXPECT_EQ(parse_pin("sha256:" + hex).value(), raw);
   EXPECT_EQ(parse_pin("SHA256:" + hex).value(), raw);
   EXPECT_EQ(parse_pin("  " + hex + "\n").value(), raw);
-  EXPECT_EQ(parse_pin("sha256//" + base64(raw)).value(), raw);
+  EXPECT_EQ(parse_pin("sha256//" + encode_base64(raw)).value(), raw);
 }
 
 TEST(PkiPin, RejectsAnythingElseSayingWhatIsAccepted) {
@@ -60,9 +61,9 @@ TEST(PkiPin, RejectsAnythingElseSayingWhatIsAccepted) {
       "sha256//BASE64, as `tlsgate cert pin` prints them";
   std::string hex63(63, 'a');
   for (std::string bad :
-       {std::string(), hex63, hex63 + "g", std::string(66, 'a'), "sha256//" + base64("short"),
-        std::string("sha256//!!!!"), "sha1:" + std::string(64, 'a'),
-        "sha256//" + base64(std::string(32, 'x')) + "A"}) {
+       {std::string(), hex63, hex63 + "g", std::string(66, 'a'),
+        "sha256//" + encode_base64("short"), std::string("sha256//!!!!"),
+        "sha1:" + std::string(64, 'a'), "sha256//" + encode_base64(std::string(32, 'x')) + "A"}) {
     auto r = parse_pin(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().message(), "\"" + bad + kTail);
