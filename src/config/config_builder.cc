@@ -120,10 +120,16 @@ const Setters<Admin>& admin_setters() {
 const Setters<Cluster>& cluster_setters() {
   static const Setters<Cluster> table{
       {"enabled", member(&Cluster::enabled)},
+      {"name", member(&Cluster::name)},
       {"node_name", member(&Cluster::node_name)},
+      {"members", member(&Cluster::members)},
       {"etcd_endpoints", member(&Cluster::etcd_endpoints)},
       {"ssl_policy", member(&Cluster::ssl_policy)},
+      {"etcd_insecure", member(&Cluster::etcd_insecure)},
       {"key_prefix", member(&Cluster::key_prefix)},
+      {"scopes", member(&Cluster::scopes)},
+      {"secret_file", member(&Cluster::secret_file)},
+      {"switch_before_expiry", member(&Cluster::switch_before_expiry)},
   };
   return table;
 }
@@ -243,6 +249,7 @@ Config ConfigBuilder::finish() {
   }
   c.server.state_dir = resolve(dir, c.server.state_dir, "state");
   if (!is_set("cluster.node_name")) c.cluster.node_name = host_name();
+  if (!c.cluster.secret_file.empty()) c.cluster.secret_file = tidy(dir / c.cluster.secret_file);
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "config/cross_checks.h"
 
+#include <algorithm>
 #include <map>
 
 namespace tlsgate::config::detail {
@@ -14,13 +15,7 @@ class Checker {
     for (const auto& [name, conn] : c_.connectors) check_connector(name, conn);
     check_listeners();
     if (c_.admin.enabled) check_admin();
-    if (c_.cluster.enabled) {
-      check_policy(c_.cluster.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
-      if (c_.cluster.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
-        error("cluster.etcd_endpoints", "is required",
-              "set cluster.etcd_endpoints=https://host:2379");
-      }
-    }
+    if (c_.cluster.enabled) check_cluster();
     for (const auto& [scope, policy] : c_.policies) {
       if (policy.trust_all) {
         warning("ssl.policy." + scope + ".trust_all",
@@ -49,6 +44,54 @@ class Checker {
     if (conn.user_map && conn.protocol == Protocol::kTcp && !rejected_.count(prefix + "protocol")) {
       error(prefix + "user_map", "applies only to protocol=postgres or mysql",
             "remove it or set " + prefix + "protocol");
+    }
+  }
+
+  void check_cluster() {
+    const auto& k = c_.cluster;
+    bool any_https = false;
+    for (const auto& e : k.etcd_endpoints) {
+      if (e.starts_with("https://")) {
+        any_https = true;
+      } else if (e.starts_with("http://")) {
+        if (!k.etcd_insecure) {
+          error("cluster.etcd_endpoints",
+                "\"" + e +
+                    "\" is plaintext http://, which would show etcd every record and "
+                    "this node's lease to anyone on the path",
+                "use https:// with cluster.ssl_policy, or set cluster.etcd_insecure=true for a "
+                "test setup");
+        }
+      } else {
+        error("cluster.etcd_endpoints", "\"" + e + "\" is not an https:// URL",
+              "write each endpoint as https://host:port");
+      }
+    }
+    if (any_https || !k.etcd_insecure) {
+      check_policy(k.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
+    }
+    if (k.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
+      error("cluster.etcd_endpoints", "is required",
+            "set cluster.etcd_endpoints=https://host:2379");
+    }
+    if (k.members.empty() && !rejected_.count("cluster.members")) {
+      error("cluster.members", "is required",
+            "list every node's name, the same list on every node: cluster.members=a;b;c");
+    } else if (std::find(k.members.begin(), k.members.end(), k.node_name) == k.members.end() &&
+               !rejected_.count("cluster.members")) {
+      error("cluster.node_name", "\"" + k.node_name + "\" is not one of cluster.members",
+            "set cluster.node_name to this node's name in cluster.members, or add it there");
+    }
+    for (const auto& scope : k.scopes) {
+      if (!c_.policies.count(scope)) {
+        error("cluster.scopes", "names policy \"" + scope + "\", which is not configured",
+              "configure ssl.policy." + scope + ".* or remove it from cluster.scopes");
+      }
+    }
+    if (k.secret_file.empty() && !rejected_.count("cluster.secret_file")) {
+      error("cluster.secret_file", "is required",
+            "make one with: head -c 32 /dev/urandom > cluster.secret; chmod 600 cluster.secret; "
+            "copy it to every node; set cluster.secret_file=cluster.secret");
     }
   }
 

@@ -10,10 +10,6 @@ namespace {
 using detail::spellings;
 using T = ValueType;
 
-// What the cluster.* keys say until their module exists.
-constexpr const char* kClusterNotBuilt =
-    "cluster coordination through etcd is not built yet; no node talks to etcd";
-
 std::vector<KeyDoc> policy_docs() {
   const std::string p = "ssl.policy.<scope>.";
   return {
@@ -301,29 +297,56 @@ std::vector<KeyDoc> global_docs() {
       {.pattern = "cluster.enabled",
        .type = T::kBool,
        .default_text = "false",
-       .doc = "Coordinate certificate replacement with other nodes through etcd.",
-       .not_implemented = kClusterNotBuilt},
+       .doc = "Coordinate certificate replacement with the other nodes through etcd "
+              "(docs/CLUSTER.md)."},
+      {.pattern = "cluster.name",
+       .type = T::kString,
+       .default_text = "tlsgate",
+       .doc = "The cluster's name; its records live under key_prefix/name/ in etcd."},
       {.pattern = "cluster.node_name",
        .type = T::kString,
        .default_text = "the host name",
-       .doc = "This node's name in the cluster.",
-       .not_implemented = kClusterNotBuilt},
+       .doc = "This node's name in the cluster; it must be one of cluster.members."},
+      {.pattern = "cluster.members",
+       .type = T::kList,
+       .default_text = "none (required when enabled)",
+       .doc = "Every node's name, separated by ';', the same on every node. A replacement "
+              "commits when all of them have staged it; a node that is down counts as one that "
+              "has not."},
       {.pattern = "cluster.etcd_endpoints",
        .type = T::kList,
        .default_text = "none (required when enabled)",
-       .doc = "etcd endpoints as https://host:port, separated by ';' or ','.",
-       .comma_ok = true,
-       .not_implemented = kClusterNotBuilt},
+       .doc = "etcd endpoints as https://host:port, separated by ';' or ','; tried in order.",
+       .comma_ok = true},
       {.pattern = "cluster.ssl_policy",
        .type = T::kString,
        .default_text = "cluster",
-       .doc = "Policy for mutual TLS to etcd.",
-       .not_implemented = kClusterNotBuilt},
+       .doc = "Policy for mutual TLS to etcd: its key and certificate are this node's client "
+              "certificate, its trusted_dir verifies etcd's."},
+      {.pattern = "cluster.etcd_insecure",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "Allow http:// etcd endpoints, with no TLS and no policy (logged loudly). For "
+              "tests only: certificates' private keys cross etcd sealed either way."},
       {.pattern = "cluster.key_prefix",
        .type = T::kString,
        .default_text = "/tlsgate",
-       .doc = "etcd key prefix under which tlsgate keeps its records.",
-       .not_implemented = kClusterNotBuilt},
+       .doc = "etcd key prefix under which tlsgate keeps its records."},
+      {.pattern = "cluster.scopes",
+       .type = T::kList,
+       .default_text = "cluster",
+       .doc = "Policies whose certificate is cluster-wide and replaced through etcd, separated "
+              "by ';'."},
+      {.pattern = "cluster.secret_file",
+       .type = T::kPath,
+       .default_text = "none (required when enabled)",
+       .doc = "File of 32 random bytes (head -c 32 /dev/urandom), mode 0600, the same on every "
+              "node: private keys cross etcd only sealed with it (AES-256-GCM)."},
+      {.pattern = "cluster.switch_before_expiry",
+       .type = T::kDuration,
+       .default_text = "3d",
+       .doc = "A replacement commits without the nodes that have not staged it once the scope's "
+              "current certificate has this long or less left."},
   };
 }
 

@@ -115,12 +115,19 @@ struct Admin {
   bool operator==(const Admin&) const = default;
 };
 
+// Certificate replacement coordinated through etcd (docs/CLUSTER.md).
 struct Cluster {
   bool enabled = false;
+  std::string name = "tlsgate";             // records live under key_prefix/name/
   std::string node_name;                    // default: host name
-  std::vector<std::string> etcd_endpoints;  // https://host:port
-  std::string ssl_policy = "cluster";
+  std::vector<std::string> members;         // every node's name, the same on every node
+  std::vector<std::string> etcd_endpoints;  // https://host:port (http:// only with etcd_insecure)
+  std::string ssl_policy = "cluster";       // the mTLS link to etcd
+  bool etcd_insecure = false;               // allow http:// endpoints (no policy then)
   std::string key_prefix = "/tlsgate";
+  std::vector<std::string> scopes{"cluster"};  // policies whose certificate is cluster-wide
+  std::filesystem::path secret_file;           // 32 random bytes; seals keys in etcd
+  Seconds switch_before_expiry{3.0 * 86400};   // commit without the missing nodes then
   bool operator==(const Cluster&) const = default;
 };
 

@@ -60,8 +60,9 @@ TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {
             (std::set<std::string>{"enabled", "listen_address", "ssl_policy", "allowed_identities",
                                    "read_only_identities", "metrics_address"}));
   EXPECT_EQ(suffixes_under("cluster."),
-            (std::set<std::string>{"enabled", "node_name", "etcd_endpoints", "ssl_policy",
-                                   "key_prefix"}));
+            (std::set<std::string>{"enabled", "name", "node_name", "members", "etcd_endpoints",
+                                   "ssl_policy", "etcd_insecure", "key_prefix", "scopes",
+                                   "secret_file", "switch_before_expiry"}));
 }
 
 TEST(ConfigKeyDocs, EveryEntryIsComplete) {

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "config/key_docs.h"
@@ -177,10 +179,16 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
       "admin.read_only_identities=CN=viewer\n"
       "admin.metrics_address=127.0.0.1:9100\n"
       "cluster.enabled=true\n"
+      "cluster.name=prod\n"
       "cluster.node_name=node-1\n"
+      "cluster.members=node-1;node-2\n"
       "cluster.etcd_endpoints=https://e1:2379,https://e2:2379\n"
       "cluster.ssl_policy=db\n"
-      "cluster.key_prefix=/gate\n");
+      "cluster.etcd_insecure=true\n"
+      "cluster.key_prefix=/gate\n"
+      "cluster.scopes=db\n"
+      "cluster.secret_file=cluster.secret\n"
+      "cluster.switch_before_expiry=2d\n");
   const Policy& p = c.policies.at("db");
   ASSERT_TRUE(p.private_key_password.has_value());
   EXPECT_EQ(p.private_key_password->reveal(), "$(cat /run/secret)");
@@ -230,6 +238,12 @@ TEST(ConfigLoader, EveryValueLandsInItsField) {
   EXPECT_EQ(c.cluster.etcd_endpoints,
             (std::vector<std::string>{"https://e1:2379", "https://e2:2379"}));
   EXPECT_EQ(c.cluster.key_prefix, "/gate");
+  EXPECT_EQ(c.cluster.name, "prod");
+  EXPECT_EQ(c.cluster.members, (std::vector<std::string>{"node-1", "node-2"}));
+  EXPECT_TRUE(c.cluster.etcd_insecure);
+  EXPECT_EQ(c.cluster.scopes, std::vector<std::string>{"db"});
+  EXPECT_EQ(c.cluster.secret_file, std::filesystem::path("/etc/tlsgate/cluster.secret"));
+  EXPECT_EQ(c.cluster.switch_before_expiry, Seconds(2 * 86400));
 }
 
 TEST(ConfigLoader, GlobalDefaults) {
@@ -245,6 +259,8 @@ TEST(ConfigLoader, GlobalDefaults) {
   EXPECT_FALSE(c.cluster.node_name.empty());  // the host name
   EXPECT_EQ(c.cluster.ssl_policy, "cluster");
   EXPECT_EQ(c.cluster.key_prefix, "/tlsgate");
+  EXPECT_EQ(c.cluster.scopes, std::vector<std::string>{"cluster"});
+  EXPECT_EQ(c.cluster.switch_before_expiry, Seconds(3 * 86400));
 }
 
 TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
@@ -281,7 +297,14 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
         key.replace(at, std::string(var).size(), "s");
     }
     keys.push_back(key);
-    text += key + "=" + sample(d) + "\n";
+    // The cluster's keys must agree with each other to pass the cross-checks.
+    const std::map<std::string, std::string> agreeing = {
+        {"cluster.etcd_endpoints", "https://e:2379"},
+        {"cluster.members", "s"},
+        {"cluster.scopes", "s"},
+        {"cluster.ssl_policy", "s"}};
+    auto it = agreeing.find(key);
+    text += key + "=" + (it != agreeing.end() ? it->second : sample(d)) + "\n";
   }
   auto result = load_config_text(text, "/etc/tlsgate/tlsgate.conf", {});
   ASSERT_TRUE(result.ok());

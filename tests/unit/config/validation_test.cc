@@ -188,15 +188,30 @@ INSTANTIATE_TEST_SUITE_P(
               "plaintext metrics listener its own port"}},
         Case{"ClusterNeedsPolicyAndEndpoints",
              "cluster.enabled=yes\nssl.policy.cluster.enabled=no\n",
-             {"warning: tlsgate.conf:1: cluster.enabled: accepted but not implemented yet, so it "
-              "has "
-              "no effect: cluster coordination through etcd is not built yet; no node talks to "
-              "etcd; remove it, or do not rely on it in this version",
-              "tlsgate.conf: cluster.ssl_policy: policy \"cluster\" is not enabled; add "
+             {"tlsgate.conf: cluster.ssl_policy: policy \"cluster\" is not enabled; add "
               "ssl.policy.cluster.enabled=true "
               "or set cluster.enabled=false",
               "tlsgate.conf: cluster.etcd_endpoints: is required; set "
-              "cluster.etcd_endpoints=https://host:2379"}},
+              "cluster.etcd_endpoints=https://host:2379",
+              "tlsgate.conf: cluster.members: is required; list every node's name, the same list "
+              "on every node: cluster.members=a;b;c",
+              "tlsgate.conf: cluster.secret_file: is required; make one with: head -c 32 "
+              "/dev/urandom > cluster.secret; chmod 600 cluster.secret; copy it to every node; "
+              "set cluster.secret_file=cluster.secret"}},
+        Case{"ClusterEndpointsMembersAndScopes",
+             "cluster.enabled=yes\ncluster.node_name=d\ncluster.members=a;b\n"
+             "cluster.etcd_endpoints=http://127.0.0.1:2379;etcd:2379\ncluster.scopes=bolt\n"
+             "cluster.secret_file=s\ncluster.ssl_policy=x\nssl.policy.x.enabled=true\n",
+             {"tlsgate.conf:2: cluster.node_name: \"d\" is not one of cluster.members; set "
+              "cluster.node_name to this node's name in cluster.members, or add it there",
+              "tlsgate.conf:4: cluster.etcd_endpoints: \"http://127.0.0.1:2379\" is plaintext "
+              "http://, which would show etcd every record and this node's lease to anyone on the "
+              "path; use https:// with cluster.ssl_policy, or set cluster.etcd_insecure=true for "
+              "a test setup",
+              "tlsgate.conf:4: cluster.etcd_endpoints: \"etcd:2379\" is not an https:// URL; write "
+              "each endpoint as https://host:port",
+              "tlsgate.conf:5: cluster.scopes: names policy \"bolt\", which is not configured; "
+              "configure ssl.policy.bolt.* or remove it from cluster.scopes"}},
         Case{"KeysNotImplementedYetWarn",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.implicit_trust_renewed=false\n"
              "ssl.policy.bolt.known_peers=db1.example\n",
