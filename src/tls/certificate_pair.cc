@@ -26,12 +26,6 @@ std::optional<util::Secret> literal_password(const config::Policy& p) {
   return p.private_key_password;
 }
 
-bool names_cover(const X509* leaf, const std::string& host) {
-  if (is_ip_literal(host)) return X509_check_ip_asc(const_cast<X509*>(leaf), host.c_str(), 0) == 1;
-  return X509_check_host(const_cast<X509*>(leaf), host.c_str(), host.size(),
-                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
-}
-
 // Builds the policy from the material written beside its own files, so
 // every check of a real reload (and nothing less) runs on it.
 util::Status build_from_temp(const CertificatePair& m, const PairTarget& t,
@@ -64,6 +58,12 @@ util::Status build_from_temp(const CertificatePair& m, const PairTarget& t,
 }
 
 }  // namespace
+
+bool names_cover(const X509* leaf, const std::string& host) {
+  if (is_ip_literal(host)) return X509_check_ip_asc(const_cast<X509*>(leaf), host.c_str(), 0) == 1;
+  return X509_check_host(const_cast<X509*>(leaf), host.c_str(), host.size(),
+                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+}
 
 tl::expected<void, PairRefusal> check_pair(const CertificatePair& m, const PairTarget& t,
                                            const util::Clock& clock) {

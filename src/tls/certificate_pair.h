@@ -13,6 +13,8 @@
 // every check passed. Control path only (file I/O, OpenSSL parsing).
 #pragma once
 
+#include <openssl/types.h>
+
 #include <string>
 #include <vector>
 
@@ -51,6 +53,10 @@ tl::expected<void, PairRefusal> check_pair(const CertificatePair& material,
 
 // Writes the pair (after check_pair()); the old files become *.bak.
 util::Status install_pair(const CertificatePair& material, const config::Policy& policy);
+
+// The certificate names `host`: an IP literal in its IP SANs, a DNS name
+// in its DNS SANs (RFC 6125, a left-most wildcard label).
+bool names_cover(const X509* leaf, const std::string& host);
 
 // Puts the *.bak pair install_pair() kept back in place.
 util::Status restore_pair_backup(const config::Policy& policy);

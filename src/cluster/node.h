@@ -1,0 +1,160 @@
+// Node: one tlsgate node's part in cluster certificate replacement
+// (issue 15, docs/CLUSTER.md). It keeps this node's records in etcd
+// (members/<node> with its listen hosts and serials, alive/<node> on a
+// lease), watches the cluster's prefix, and acts on every replacement as
+// the state machine (replacement.h) says: stage (validate on its own files
+// and clock, add a new issuer to its trust first, keep the pair in
+// state_dir), commit (compare-and-put, so exactly one node does), apply
+// (the pair written over the policy's files atomically, the policy
+// reloaded, the old pair restored if that fails) and report, once per
+// state, under its own key.
+//
+// What touches this node's policies is behind LocalHost: the running gate
+// (GateHost in serve) or the files alone (FilesHost: before the gate starts,
+// so a node that was down applies what it missed before it serves; and in
+// tests).
+//
+// Threads: start() runs a worker thread and a watch thread; every method
+// is safe from any thread. sync() is the same work once, on the caller's
+// thread (startup catch-up, tests). etcd down: the node keeps serving what
+// it has, retries with backoff (retry_min doubling to retry_max) and goes on
+// where the records stand when etcd is back; a step is one record write, so
+// nothing is applied half.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/replacement.h"
+#include "cluster/store.h"
+#include "config/settings.h"
+#include "pki/secret_box.h"
+#include "tls/certificate_pair.h"
+#include "util/clock.h"
+#include "util/mutex.h"
+#include "util/result.h"
+
+namespace tlsgate::cluster {
+
+class LocalHost {
+ public:
+  struct ScopeFacts {
+    tls::PairTarget target;  // the policy, and the hosts its connectors listen on here
+    std::string serial;      // served now; "" when none
+    std::optional<util::SystemTime> not_after;
+  };
+  virtual ~LocalHost() = default;
+  virtual util::Result<ScopeFacts> facts(const std::string& scope) = 0;
+  // Rebuilds the scope's policy from its files now; the serial then served.
+  virtual util::Result<std::string> reload(const std::string& scope) = 0;
+};
+
+// The policies as the config and the files on disk say, with no gate
+// running: reload() reads the certificate file back.
+class FilesHost : public LocalHost {
+ public:
+  FilesHost(config::Config config, bool expand_commands, const util::Clock& clock)
+      : config_(std::move(config)), expand_commands_(expand_commands), clock_(clock) {}
+  util::Result<ScopeFacts> facts(const std::string& scope) override;
+  util::Result<std::string> reload(const std::string& scope) override;
+
+ private:
+  config::Config config_;
+  bool expand_commands_;
+  const util::Clock& clock_;
+};
+
+// The hosts the server-side connectors of `scope` listen on ("" and
+// wildcard addresses skipped): what a certificate of that scope must name.
+std::vector<std::string> listen_hosts(const config::Config& config, const std::string& scope);
+
+struct NodeOptions {
+  config::Cluster cluster;
+  std::filesystem::path state_dir;  // staged pairs in state_dir/cluster/<id>/
+  std::chrono::seconds lease_ttl{10};
+  std::chrono::milliseconds retry_min{250};
+  std::chrono::milliseconds retry_max{30000};
+  std::chrono::seconds tick{15};  // re-evaluation without events: the expiry rule, retries
+};
+
+// One line of `cluster status` per replacement.
+struct ReplacementStatus {
+  Replacement record;  // without the sealed key's use: it stays sealed
+  Phase phase = Phase::kProposed;
+  std::map<std::string, Report> reports;
+};
+struct ClusterStatus {
+  std::string name, node;
+  bool connected = false;  // the last exchange with etcd worked
+  std::string last_error;  // when not
+  std::vector<std::string> members;
+  std::map<std::string, bool> alive;
+  std::map<std::string, Member> published;
+  std::vector<ReplacementStatus> replacements;  // oldest first
+  std::vector<std::string> problems;
+};
+ClusterStatus status_of(const config::Cluster& cluster, const View& view);
+
+class Node {
+ public:
+  Node(Store& store, LocalHost& host, pki::SecretBox box, NodeOptions options,
+       const util::Clock& clock);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Publishes members/<node>, reads the records and does every step due,
+  // on this thread. Errors: etcd could not be reached or written.
+  util::Status sync();
+  // The worker and watch threads; stop() (or the destructor) ends them and
+  // removes alive/<node>.
+  void start();
+  void stop();
+
+  ClusterStatus status() const;
+  // Serve uses this to swap in the gate once it runs.
+  void set_host(LocalHost& host);
+
+ private:
+  util::Status publish_member();
+  util::Status ensure_lease();
+  void step(const View& view);
+  void stage(const View& view, const Entry& e);
+  void apply(const Entry& e, bool caught_up);
+  void try_commit(const View& view, const Entry& e);
+  util::Status report(const Entry& e, NodeState state, std::string reason, std::string serial = {});
+  util::Result<tls::CertificatePair> open_pair(const Entry& e) const;
+  util::Status add_trust(const Entry& e, const LocalHost::ScopeFacts& facts);
+  void run(std::stop_token stop);
+  util::Status load_all();
+  View current_view() const;
+
+  Store& store_;
+  LocalHost* host_;
+  pki::SecretBox box_;
+  NodeOptions options_;
+  const util::Clock& clock_;
+  Keys keys_;
+
+  mutable util::Mutex mu_;
+  std::condition_variable_any cv_;
+  std::map<std::string, KeyValue> kvs_ GUARDED_BY(mu_);  // the prefix, kept by the watch
+  int64_t revision_ GUARDED_BY(mu_) = 0;
+  bool dirty_ GUARDED_BY(mu_) = false;
+  bool watch_broken_ GUARDED_BY(mu_) = false;
+  bool connected_ GUARDED_BY(mu_) = false;
+  std::string last_error_ GUARDED_BY(mu_);
+  int64_t lease_ = 0;  // worker thread (or sync's caller) only
+  std::map<std::string, std::chrono::steady_clock::time_point> last_failure_;  // id -> when
+  std::jthread worker_;
+};
+
+}  // namespace tlsgate::cluster

@@ -1,0 +1,99 @@
+// The records tlsgate keeps in etcd for a cluster, and their JSON
+// (docs/CLUSTER.md lists the same). Everything lives under
+// `<cluster.key_prefix>/<cluster.name>/`:
+//
+//   members/<node>          the host names and addresses the node's
+//                           connectors of each scope listen on, and the
+//                           serial it serves per scope; kept while it is
+//                           down, so a proposal can still check its names
+//   alive/<node>            lease-bound: the node is up
+//   open/<scope>            the id of the scope's replacement in flight:
+//                           one at a time per scope (created only if absent)
+//   replacements/<id>       one certificate replacement (Replacement)
+//   reports/<id>/<node>     one node's state for that replacement (Report);
+//                           keyed by node, so it can never be counted twice
+//
+// Parsing never trusts a record: anything malformed is an Error naming the
+// key, and the caller skips that record (and says so) rather than acting.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/secret_box.h"
+#include "util/result.h"
+
+namespace tlsgate::cluster {
+
+// Where the records of one cluster live.
+struct Keys {
+  std::string base;  // "<key_prefix>/<name>/"
+
+  std::string members() const { return base + "members/"; }
+  std::string member(const std::string& node) const { return members() + node; }
+  std::string alive() const { return base + "alive/"; }
+  std::string alive(const std::string& node) const { return alive() + node; }
+  std::string open(const std::string& scope) const { return base + "open/" + scope; }
+  std::string replacements() const { return base + "replacements/"; }
+  std::string replacement(const std::string& id) const { return replacements() + id; }
+  std::string reports() const { return base + "reports/"; }
+  std::string report(const std::string& id, const std::string& node) const {
+    return reports() + id + "/" + node;
+  }
+};
+Keys keys_for(const std::string& key_prefix, const std::string& cluster_name);
+
+struct Member {
+  std::string node;
+  // scope -> the hosts its connectors listen on (names a new certificate must cover)
+  std::map<std::string, std::vector<std::string>> listen_hosts;
+  std::map<std::string, std::string> serving;  // scope -> serial served now
+  int64_t started = 0;                         // unix seconds
+};
+
+enum class RecordState { kProposed, kCommitted, kAborted };
+
+struct Replacement {
+  std::string id;
+  std::string scope;
+  std::string proposer;  // the node or operator tool that wrote it
+  int64_t proposed_at = 0;
+  std::string certificate_pem;  // leaf, then chain
+  pki::Sealed key;              // the private key, sealed with the cluster secret
+  std::string trust_pem;        // issuer(s) to add to every node's trust first; "" if none
+  std::string serial;           // the new leaf's, hex
+  int64_t not_after = 0;        // the new leaf's, unix seconds
+  bool immediate = false;       // commit at once, without waiting for the nodes
+  RecordState state = RecordState::kProposed;
+  std::string commit_reason;  // why it committed, in words
+  std::string decided_by;     // the node that committed or the tool that aborted
+  int64_t decided_at = 0;
+
+  // The associated data the key is sealed with: binds it to this record.
+  std::string sealing_context() const { return "tlsgate replacement " + id + " scope " + scope; }
+};
+
+enum class NodeState { kTrusting, kStaged, kFailed, kApplied };
+
+struct Report {
+  std::string node;
+  NodeState state = NodeState::kStaged;
+  std::string reason;  // kFailed: what is wrong, in words; else what was done
+  std::string serial;  // kApplied: the serial the node now serves
+  int64_t at = 0;
+};
+
+const char* to_string(RecordState s);
+const char* to_string(NodeState s);
+
+std::string to_json(const Member& m);
+std::string to_json(const Replacement& r);
+std::string to_json(const Report& r);
+util::Result<Member> parse_member(const std::string& key, const std::string& json);
+util::Result<Replacement> parse_replacement(const std::string& key, const std::string& json);
+util::Result<Report> parse_report(const std::string& key, const std::string& json);
+
+}  // namespace tlsgate::cluster
