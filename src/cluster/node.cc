@@ -221,7 +221,7 @@ util::Status Node::add_trust(const Entry& e, const LocalHost::ScopeFacts& facts)
   return util::write_file_atomic(file, e.record.trust_pem, 0644);
 }
 
-void Node::stage(const View&, const Entry& e) {
+void Node::stage(const Entry& e) {
   const auto& scope = e.record.scope;
   auto facts = host_->facts(scope);
   if (!facts) {
@@ -311,7 +311,7 @@ void Node::apply(const Entry& e, bool caught_up) {
   (void)report(e, NodeState::kApplied, "serving serial " + *serial + note, *serial);
 }
 
-void Node::try_commit(const View& view, const Entry& e) {
+void Node::try_commit(const Entry& e) {
   auto facts = host_->facts(e.record.scope);
   CommitFacts cf;
   cf.now = clock_.now();
@@ -319,7 +319,6 @@ void Node::try_commit(const View& view, const Entry& e) {
   cf.switch_before_expiry =
       std::chrono::duration_cast<std::chrono::seconds>(options_.cluster.switch_before_expiry);
   auto reason = commit_reason(e, options_.cluster.members, cf);
-  (void)view;
   if (!reason) return;
   Replacement r = e.record;
   r.state = RecordState::kCommitted;
@@ -334,12 +333,14 @@ void Node::step(const View& view) {
   const auto& scopes = options_.cluster.scopes;
   for (const auto& [id, e] : view.replacements) {
     if (std::find(scopes.begin(), scopes.end(), e.record.scope) == scopes.end()) continue;
-    if (e.record.state == RecordState::kProposed) try_commit(view, e);
     switch (next_step(view, e, options_.cluster.node_name)) {
       case Step::kNothing:
+        // Its own report counts: a node stages before it judges the commit
+        // (the next event or pass, with the report in the view).
+        if (e.record.state == RecordState::kProposed) try_commit(e);
         break;
       case Step::kStage:
-        stage(view, e);
+        stage(e);
         break;
       case Step::kApply: {
         if (auto it = last_failure_.find(id);

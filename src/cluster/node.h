@@ -127,9 +127,9 @@ class Node {
   util::Status publish_member();
   util::Status ensure_lease();
   void step(const View& view);
-  void stage(const View& view, const Entry& e);
+  void stage(const Entry& e);
   void apply(const Entry& e, bool caught_up);
-  void try_commit(const View& view, const Entry& e);
+  void try_commit(const Entry& e);
   util::Status report(const Entry& e, NodeState state, std::string reason, std::string serial = {});
   util::Result<tls::CertificatePair> open_pair(const Entry& e) const;
   util::Status add_trust(const Entry& e, const LocalHost::ScopeFacts& facts);
