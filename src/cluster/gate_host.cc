@@ -1,0 +1,53 @@
+#include "cluster/gate_host.h"
+
+#include <future>
+#include <memory>
+
+namespace tlsgate::cluster {
+
+util::Result<LocalHost::ScopeFacts> GateHost::facts(const std::string& scope) {
+  const auto status = gate_.status();
+  const net::PolicyStatus* server = nullptr;
+  const net::PolicyStatus* any = nullptr;
+  for (const auto& p : status.policies) {
+    if (p.scope != scope || !p.context) continue;
+    if (!any) any = &p;
+    if (p.side == tls::Side::kServer) server = &p;
+  }
+  if (!any) {
+    return util::fail("policy " + scope +
+                      " is in cluster.scopes but no connector of this node uses it; give it a "
+                      "connector, or remove it from cluster.scopes");
+  }
+  const auto& chosen = server ? *server : *any;
+  ScopeFacts f;
+  f.target.policy = chosen.context->policy;
+  f.target.serves_clients = server != nullptr;
+  f.target.listen_hosts = listen_hosts(gate_.config(), scope);
+  f.target.expand_commands = expand_commands_;
+  if (chosen.context->certificate) {
+    f.serial = chosen.context->certificate->serial_hex;
+    f.not_after = chosen.context->certificate->not_after;
+  }
+  return f;
+}
+
+util::Result<std::string> GateHost::reload(const std::string& scope) {
+  auto promise = std::make_shared<std::promise<net::ReloadOutcome>>();
+  auto outcome = promise->get_future();
+  gate_.reload_policy(scope, [promise](net::ReloadOutcome o) { promise->set_value(std::move(o)); });
+  if (outcome.wait_for(timeout_) != std::future_status::ready) {
+    return util::fail("the gate did not reload policy " + scope + " within " +
+                      std::to_string(timeout_.count()) + " s");
+  }
+  auto o = outcome.get();
+  for (const auto& r : o.reports) {
+    if (r.scope != scope) continue;
+    if (!r.ok) return util::fail(r.error);
+  }
+  auto f = facts(scope);
+  if (!f) return util::fail(f.error());
+  return f->serial;
+}
+
+}  // namespace tlsgate::cluster
