@@ -155,11 +155,9 @@ std::vector<KeyDoc> policy_docs() {
       {.pattern = p + "implicit_trust_renewed",
        .type = T::kBool,
        .default_text = "true",
-       .doc =
-           "Trust a peer whose renewed certificate keeps a pinned public key and the same issuer.",
-       .not_implemented =
-           "trust by pin across a renewal arrives with cluster certificate replacement; today a "
-           "renewed peer certificate is checked like any other"},
+       .doc = "A peer trusted by its exact certificate (a leaf, often self-signed, in "
+              "trusted_dir) is still trusted once it renews with the same public key and the "
+              "same issuer; the log names the trusted certificate it renewed."},
   };
 }
 

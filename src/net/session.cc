@@ -231,6 +231,12 @@ void Session::on_client_ready() {
     spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",
                   connector_.settings.name, peer_, client_ctx_->policy.scope);
   }
+  if (const auto* renewed = tls::renewed_trusted_leaf(client_.ssl())) {
+    spdlog::info(
+        "connector {}: client {}: certificate trusted as the renewal of {} (same public key and "
+        "issuer; ssl.policy.{}.implicit_trust_renewed)",
+        connector_.settings.name, peer_, *renewed, client_ctx_->policy.scope);
+  }
   spdlog::debug("connector {}: client {}: TLS handshake done: {} {} peer \"{}\" identity \"{}\"",
                 connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
                 SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
@@ -403,6 +409,12 @@ void Session::upstream_handshake() {
         "backend " + backend + ": " + checked.error().message());
   }
   if (!on_peer_checked(tls::Side::kClient)) return;
+  if (const auto* renewed = tls::renewed_trusted_leaf(upstream_->ssl())) {
+    spdlog::info(
+        "connector {}: backend {}: certificate trusted as the renewal of {} (same public key "
+        "and issuer; ssl.policy.{}.implicit_trust_renewed)",
+        connector_.settings.name, backend, *renewed, upstream_ctx_->policy.scope);
+  }
   check_revocation(false, &Session::on_upstream_checked);
 }
 

@@ -45,6 +45,16 @@ void remember_rejected(X509_STORE_CTX* ctx) {
 struct CrlCheck {
   config::StaleCrl stale_crl = config::StaleCrl::kWarn;
   std::shared_ptr<CrlCounters> counters;  // Context::crl_counters
+  // implicit_trust_renewed: every certificate of trusted_dir. A peer leaf
+  // with one's public key and issuer is its renewal, and trusted as it was
+  // (a peer trusted by its exact, often self-signed, certificate).
+  struct TrustedLeaf {
+    pki::X509Ptr cert;
+    std::string spki;  // raw SHA-256 of the SubjectPublicKeyInfo
+    pki::X509NamePtr issuer;
+    std::string description;  // "CN=node1 (serial 1f, trusted_dir/node1.crt)"
+  };
+  std::vector<TrustedLeaf> renewable;
 };
 
 void free_crl_check(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
@@ -56,6 +66,40 @@ int crl_check_index() {
   static const int index =
       X509_STORE_get_ex_new_index(0, nullptr, nullptr, nullptr, free_crl_check);
   return index;
+}
+
+int renewed_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// A leaf that no trusted CA vouches for, but that renews a trusted leaf:
+// the same public key and the same issuer (RavenDB's implicit trust). Its
+// own validity dates are still checked by OpenSSL.
+bool accept_renewal(X509_STORE_CTX* ctx, int error) {
+  if (X509_STORE_CTX_get_error_depth(ctx) != 0) return false;
+  if (error != X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT &&
+      error != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
+      error != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT &&
+      error != X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE && error != X509_V_ERR_CERT_UNTRUSTED) {
+    return false;
+  }
+  const auto* check = static_cast<const CrlCheck*>(
+      X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), crl_check_index()));
+  if (check == nullptr || check->renewable.empty()) return false;
+  X509* leaf = X509_STORE_CTX_get_current_cert(ctx);
+  if (leaf == nullptr) return false;
+  const auto spki = pki::spki_sha256(leaf);
+  for (const auto& t : check->renewable) {
+    if (t.spki != spki || X509_NAME_cmp(t.issuer.get(), X509_get_issuer_name(leaf)) != 0) continue;
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (ssl != nullptr && X509_cmp(leaf, t.cert.get()) != 0) {  // not the trusted one itself
+      SSL_set_ex_data(ssl, renewed_index(), const_cast<std::string*>(&t.description));
+    }
+    return true;
+  }
+  return false;
 }
 
 void free_crl(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
@@ -91,6 +135,10 @@ void remember_refusing_crl(SSL* ssl, X509_CRL* crl) {
 // a stale CRL must not take the service down).
 int verify_peer(int ok, X509_STORE_CTX* ctx) {
   int error = X509_STORE_CTX_get_error(ctx);
+  if (ok == 0 && accept_renewal(ctx, error)) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+  }
   if (ok == 0 && error == X509_V_ERR_UNABLE_TO_GET_CRL) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
     return 1;
@@ -292,12 +340,16 @@ class Builder {
     }
     X509_STORE* store = SSL_CTX_get_cert_store(ssl);
     std::error_code ec;
+    std::vector<X509*>
+        trusted_leaves;  // all of trusted_dir  // owned by `trusted` below, or the store
+    util::Result<std::vector<pki::X509Ptr>> trusted = std::vector<pki::X509Ptr>{};
     if (std::filesystem::is_directory(policy_.trusted_dir, ec)) {
-      auto trusted = pki::load_certificates_dir(policy_.trusted_dir);
+      trusted = pki::load_certificates_dir(policy_.trusted_dir);
       if (!trusted) return util::fail(trusted.error().prefixed(key_prefix_ + "trusted_dir"));
       X509NameStackPtr ca_names(sk_X509_NAME_new_null());
       for (const auto& ca : *trusted) {
         X509_STORE_add_cert(store, ca.get());
+        trusted_leaves.push_back(ca.get());
         ctx.trusted.push_back(pki::describe(ca.get(), clock_));
         sk_X509_NAME_push(ca_names.get(), X509_NAME_dup(X509_get_subject_name(ca.get())));
       }
@@ -317,7 +369,16 @@ class Builder {
       if (ctx.has_crls)
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
-    auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters});
+    auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters, {}});
+    if (policy_.implicit_trust_renewed) {
+      for (X509* cert : trusted_leaves) {
+        auto d = pki::describe(cert, clock_);
+        check->renewable.push_back({pki::up_ref(cert), pki::spki_sha256(cert),
+                                    pki::X509NamePtr(X509_NAME_dup(X509_get_issuer_name(cert))),
+                                    d.subject + " (serial " + d.serial_hex + ", in " +
+                                        policy_.trusted_dir.string() + ")"});
+      }
+    }
     if (X509_STORE_set_ex_data(store, crl_check_index(), check.get()) != 1) {
       return util::fail(pki::openssl_error("cannot attach the CRL policy to the SSL context"));
     }
@@ -353,6 +414,10 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
     wire += p;
   }
   return wire;
+}
+
+const std::string* renewed_trusted_leaf(const SSL* ssl) {
+  return static_cast<const std::string*>(SSL_get_ex_data(ssl, renewed_index()));
 }
 
 const X509* rejected_peer_certificate(const SSL* ssl) {

@@ -83,6 +83,12 @@ struct BuildOptions {
 // (OpenSSL drops it from the session, but failures must name it).
 const X509* rejected_peer_certificate(const SSL* ssl);
 
+// implicit_trust_renewed: when this SSL's peer was trusted as the renewal
+// of a leaf in trusted_dir (same public key, same issuer), that leaf's
+// description ("SUBJECT (serial S, in DIR)"), for the log; else null. Valid
+// as long as the Context the SSL was made from.
+const std::string* renewed_trusted_leaf(const SSL* ssl);
+
 // The CRL of ctx that made chain verification refuse this SSL's peer — past
 // its nextUpdate under stale_crl=REJECT, or before its lastUpdate — or null.
 // ctx must be the context the SSL was made from.

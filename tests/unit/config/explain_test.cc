@@ -34,11 +34,11 @@ TEST(ConfigExplain, ConcreteKeyShowsTheScopesDefault) {
 }
 
 TEST(ConfigExplain, KeyNotImplementedYetSaysSo) {
-  auto text = explain("ssl.policy.bolt.implicit_trust_renewed");
+  auto text = explain("ssl.policy.bolt.known_peers");
   ASSERT_TRUE(text);
-  EXPECT_NE(text->find("  status:   NOT IMPLEMENTED YET, setting it has no effect: trust by pin "
-                       "across a renewal arrives with cluster certificate replacement; today a "
-                       "renewed peer certificate is checked like any other\n"),
+  EXPECT_NE(text->find("  status:   NOT IMPLEMENTED YET, setting it has no effect: cluster links "
+                       "arrive with the cluster work; today only `tlsgate check` reads this list, "
+                       "no connection is checked against it\n"),
             std::string::npos)
       << *text;
   EXPECT_EQ(explain("ssl.policy.bolt.client_auth")->find("status:"), std::string::npos);

@@ -215,11 +215,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"KeysNotImplementedYetWarn",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.implicit_trust_renewed=false\n"
              "ssl.policy.bolt.known_peers=db1.example\n",
-             {"warning: tlsgate.conf:2: ssl.policy.bolt.implicit_trust_renewed: accepted but not "
-              "implemented yet, so it has no effect: trust by pin across a renewal arrives with "
-              "cluster certificate replacement; today a renewed peer certificate is checked like "
-              "any other; remove it, or do not rely on it in this version",
-              "warning: tlsgate.conf:3: ssl.policy.bolt.known_peers: accepted but not "
+             {"warning: tlsgate.conf:3: ssl.policy.bolt.known_peers: accepted but not "
               "implemented yet, so it has no effect: cluster links arrive with the cluster work; "
               "today only `tlsgate check` reads this list, no connection is checked against it; "
               "remove it, or do not rely on it in this version"}},
