@@ -249,7 +249,10 @@ util::Result<bool> HttpsSession::read_response(Response& response, Deadline& dea
       boost::beast::error_code ec;
       size_t n = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
       pending.erase(0, n);
-      if (ec == http::error::need_more) break;
+      // need_more may come after a step that took bytes (a chunk's data
+      // without the next chunk's header): those go to after_put first.
+      bool need_more = ec == http::error::need_more;
+      if (need_more) ec = {};
       if (ec == http::error::body_limit) {
         return util::fail(link_error("read", "the response body is larger than this client takes"));
       }
@@ -261,7 +264,7 @@ util::Result<bool> HttpsSession::read_response(Response& response, Deadline& dea
       if (after_put) {
         if (auto s = after_put(); !s) return util::fail(s.error());
       }
-      if (n == 0) break;
+      if (need_more || n == 0) break;
     }
     if (parser.is_done()) return false;
     auto r = link_->stream.read(buffer, sizeof buffer);
@@ -282,8 +285,9 @@ util::Result<bool> HttpsSession::read_response(Response& response, Deadline& dea
     }
     if (r.status == Io::kEof) {
       boost::beast::error_code ec;
-      parser.put_eof(ec);
-      if (!ec) {
+      // Beast takes an end before the first byte for a whole (empty) message.
+      if (parser.got_some()) parser.put_eof(ec);
+      if (parser.got_some() && !ec) {
         if (after_put) {
           if (auto s = after_put(); !s) return util::fail(s.error());
         }
