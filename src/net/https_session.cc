@@ -101,6 +101,7 @@ struct HttpsSession::Link {
   std::shared_ptr<const tls::Context> ctx;  // TLS: the snapshot it was made with
   std::string pending;                      // bytes read, not parsed yet
   bool used = false;                        // a request went over it before
+  bool answered = false;                    // the server sent a byte of HTTP on it
 };
 
 HttpsSession::HttpsSession(BaseUrl url, ClientContextSource tls_context)
@@ -121,7 +122,8 @@ util::Error HttpsSession::link_error(std::string_view step, std::string_view wha
   // A TLS failure (an alert, a bad record) explains itself better than errno.
   if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
     pki::clear_openssl_errors();
-    return util::Error(fmt::format("{}: {}: the server closed the connection", url_.text, step));
+    return util::Error(
+        fmt::format("{}: {}: the server closed the connection{}", url_.text, step, refusal_hint()));
   }
   if (link_ && link_->stream.is_tls() && ERR_peek_error() != 0) {
     return util::Error(
@@ -129,7 +131,21 @@ util::Error HttpsSession::link_error(std::string_view step, std::string_view wha
                     tls::explain_handshake_failure(link_->stream.ssl(), *link_->ctx, url_.text)));
   }
   pki::clear_openssl_errors();
-  return util::Error(fmt::format("{}: {}: {}", url_.text, step, what));
+  return util::Error(fmt::format("{}: {}: {}{}", url_.text, step, what, refusal_hint()));
+}
+
+std::string HttpsSession::refusal_hint() const {
+  // Under TLS 1.3 the client's handshake ends before the server has checked
+  // our certificate; a server that refuses it sends an alert and closes,
+  // and when its reset overtakes the alert, a closed connection is all we see.
+  if (!link_ || !link_->stream.is_tls() || link_->answered || !link_->ctx->certificate ||
+      SSL_version(link_->stream.ssl()) != TLS1_3_VERSION) {
+    return "";
+  }
+  return fmt::format(
+      " right after the TLS handshake, as a server does when it refuses our client certificate "
+      "({}, issuer {}): check that the server trusts that issuer",
+      link_->ctx->certificate->subject, link_->ctx->certificate->issuer);
 }
 
 HttpsSession::Wait HttpsSession::wait(int want, Deadline deadline, int stop_fd) {
@@ -211,6 +227,13 @@ util::Status HttpsSession::connect_link(Deadline deadline, int stop_fd) {
 
 util::Status HttpsSession::send_request(std::string_view target, std::string_view body,
                                         Deadline deadline) {
+  if (!target.starts_with('/') ||
+      std::any_of(target.begin(), target.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+    return util::fail(
+        fmt::format("{}: send: {} is not a request target (a path without spaces "
+                    "or control characters)",
+                    url_.text, quoted_peer_text(target)));
+  }
   bool v6 = url_.host.find(':') != std::string::npos;
   std::string request = fmt::format(
       "POST {} HTTP/1.1\r\nHost: {}{}{}:{}\r\nContent-Type: application/json\r\n"
@@ -227,6 +250,9 @@ util::Status HttpsSession::send_request(std::string_view target, std::string_vie
         return util::fail(link_error("send", "the server took no data before the deadline"));
       }
     } else {
+      // The server may have said why before it closed (an alert): read it.
+      char scrap[256];
+      if (link_->stream.is_tls()) link_->stream.read(scrap, sizeof scrap);
       return util::fail(link_error("send", "the server closed the connection"));
     }
   }
@@ -270,6 +296,7 @@ util::Result<bool> HttpsSession::read_response(Response& response, Deadline& dea
     auto r = link_->stream.read(buffer, sizeof buffer);
     if (r.status == Io::kOk) {
       *got_bytes = true;
+      link_->answered = true;
       pending.append(buffer, r.bytes);
       continue;
     }
@@ -326,7 +353,8 @@ util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_
       return util::fail(end.error());
     }
     HttpReply reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
-    if (!parser.get().keep_alive()) close();
+    // Bytes after the response belong to no request: the link is out of step.
+    if (!parser.get().keep_alive() || !link_->pending.empty()) close();
     return reply;
   }
   return util::fail(

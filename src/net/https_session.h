@@ -111,6 +111,7 @@ class HttpsSession {
   util::Result<bool> read_response(Response& response, Deadline& deadline, int stop_fd,
                                    bool* got_bytes, const std::function<util::Status()>& after_put);
   util::Error link_error(std::string_view step, std::string_view what);
+  std::string refusal_hint() const;
 
   BaseUrl url_;
   ClientContextSource tls_context_;
