@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <limits>
 #include <optional>
 
 #include <openssl/err.h>
 
 #include <fmt/format.h>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -29,7 +31,11 @@
 namespace tlsgate::net {
 
 namespace http = boost::beast::http;
-using Parser = http::response_parser<http::string_body>;
+// post() keeps the body (bounded by body_limit); stream() hands it on
+// from a fixed buffer, so nothing it holds grows with the stream, nor with
+// a Content-Length (string_body reserves that much up front).
+using WholeParser = http::response_parser<http::string_body>;
+using StreamParser = http::response_parser<http::buffer_body>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -260,25 +266,24 @@ util::Status HttpsSession::send_request(std::string_view target, std::string_vie
   return {};
 }
 
-struct HttpsSession::Response {
-  Parser parser;
-};
-
-util::Result<bool> HttpsSession::read_response(Response& response, Deadline& deadline, int stop_fd,
+template <class Parser>
+util::Result<bool> HttpsSession::read_response(Parser& parser, Deadline& deadline, int stop_fd,
                                                bool* got_bytes,
+                                               const std::function<void()>& before_put,
                                                const std::function<util::Status()>& after_put) {
-  Parser& parser = response.parser;
   std::string& pending = link_->pending;
   char buffer[kReadChunk];
   while (true) {  // bounded by the deadline (or by stop_fd): each pass parses, reads or waits
     while (!pending.empty() && !parser.is_done()) {
       boost::beast::error_code ec;
+      if (before_put) before_put();
       size_t n = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
       pending.erase(0, n);
       // need_more may come after a step that took bytes (a chunk's data
       // without the next chunk's header): those go to after_put first.
+      // need_buffer: stream()'s buffer is full; after_put empties it.
       bool need_more = ec == http::error::need_more;
-      if (need_more) ec = {};
+      if (need_more || ec == http::error::need_buffer) ec = {};
       if (ec == http::error::body_limit) {
         return util::fail(link_error("read", "the response body is larger than this client takes"));
       }
@@ -313,6 +318,7 @@ util::Result<bool> HttpsSession::read_response(Response& response, Deadline& dea
     if (r.status == Io::kEof) {
       boost::beast::error_code ec;
       // Beast takes an end before the first byte for a whole (empty) message.
+      if (before_put) before_put();
       if (parser.got_some()) parser.put_eof(ec);
       if (parser.got_some() && !ec) {
         if (after_put) {
@@ -340,13 +346,13 @@ util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_
       if (reused) continue;
       return util::fail(s.error());
     }
-    Response response;
-    Parser& parser = response.parser;
-    parser.eager(true);
+    // Not eager: Beast 1.74 checks body_limit against a Content-Length
+    // only when the header is parsed apart from the body.
+    WholeParser parser;
     parser.header_limit(static_cast<uint32_t>(kMaxHeader));
-    parser.body_limit(max_body);
+    parser.body_limit(static_cast<uint64_t>(max_body));
     bool got_bytes = false;
-    auto end = read_response(response, deadline, -1, &got_bytes, nullptr);
+    auto end = read_response(parser, deadline, -1, &got_bytes, nullptr, nullptr);
     if (!end) {
       close();
       if (reused && !got_bytes) continue;
@@ -387,34 +393,36 @@ util::Status HttpsSession::stream(std::string_view target, std::string_view body
     return util::fail(c.error());
   }
   if (auto s = send_request(target, body, deadline); !s) return util::fail(s.error());
-  Response response;
-  Parser& parser = response.parser;
-  parser.eager(true);
+  StreamParser parser;
   parser.header_limit(static_cast<uint32_t>(kMaxHeader));
-  parser.body_limit(boost::none);
+  // A watch runs for as long as it runs. (Not boost::none: Beast 1.74
+  // compares a Content-Length with an empty limit as larger.)
+  parser.body_limit(std::numeric_limits<uint64_t>::max());
+  char chunk[kReadChunk];
+  std::string refusal;  // the body of a non-2xx answer
   bool got_bytes = false;
-  bool header_seen = false;
+  auto before_put = [&] {
+    auto& b = parser.get().body();
+    b.data = chunk;
+    b.size = sizeof chunk;
+  };
   auto after_put = [&]() -> util::Status {
     if (!parser.is_header_done()) return {};
+    deadline = Deadline::max();  // from now on only stop or the server ends it
     auto& message = parser.get();
-    if (!header_seen) {
-      header_seen = true;
-      deadline = Deadline::max();  // from now on only stop or the server ends it
-    }
-    std::string& data = message.body();
+    std::string_view data(chunk, sizeof chunk - message.body().size);
+    message.body().size = sizeof chunk;
     if (!is_2xx(message.result_int())) {
-      if (data.size() > kMaxErrorBody || parser.is_done()) {
+      refusal.append(data.substr(0, kMaxErrorBody - std::min(kMaxErrorBody, refusal.size())));
+      if (refusal.size() >= kMaxErrorBody || parser.is_done()) {
         return util::fail(fmt::format("{}: status: HTTP {} to POST {}: {}", url_.text,
-                                      message.result_int(), target, quoted_peer_text(data)));
+                                      message.result_int(), target, quoted_peer_text(refusal)));
       }
       return {};
     }
-    if (data.empty()) return {};
-    auto s = on_data(data);
-    data.clear();
-    return s;
+    return data.empty() ? util::Status() : on_data(data);
   };
-  auto end = read_response(response, deadline, stop_fd.get(), &got_bytes, after_put);
+  auto end = read_response(parser, deadline, stop_fd.get(), &got_bytes, before_put, after_put);
   if (!end) return util::fail(end.error());
   return {};  // stopped, or the server ended the body
 }

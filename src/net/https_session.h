@@ -101,15 +101,18 @@ class HttpsSession {
 
  private:
   struct Link;
-  struct Response;  // Beast's parser
   enum class Wait { kReady, kTimeout, kStopped };
 
   util::Status connect_link(Deadline deadline, int stop_fd);
   Wait wait(int want, Deadline deadline, int stop_fd);
   util::Status send_request(std::string_view target, std::string_view body, Deadline deadline);
-  // true: stop_fd fired first.
-  util::Result<bool> read_response(Response& response, Deadline& deadline, int stop_fd,
-                                   bool* got_bytes, const std::function<util::Status()>& after_put);
+  // Feeds Beast's `parser` until the message is complete (false), stop_fd
+  // fires (true) or an error; before_put and after_put (may be empty) run
+  // around each step of the parser.
+  template <class Parser>
+  util::Result<bool> read_response(Parser& parser, Deadline& deadline, int stop_fd, bool* got_bytes,
+                                   const std::function<void()>& before_put,
+                                   const std::function<util::Status()>& after_put);
   util::Error link_error(std::string_view step, std::string_view what);
   std::string refusal_hint() const;
 
