@@ -61,12 +61,15 @@ class EtcdServer {
   std::string output() const;
 
  private:
+  std::string start_once(Millis deadline);
+
   Options options_;
   TempDir dir_;
   TestCa ca_;
   pki::Issued client_;
   int client_port_ = 0;
   int peer_port_ = 0;
+  bool started_once_ = false;  // the ports are etcd's now
   std::unique_ptr<ChildProcess> child_;
 };
 

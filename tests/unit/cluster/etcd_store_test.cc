@@ -388,6 +388,31 @@ TEST_F(EtcdStoreTest, ServerCertificateFromAnUntrustedCaIsRefused) {
       << m;
 }
 
+TEST_F(EtcdStoreTest, CallsFromSeveralThreadsAtOnce) {
+  constexpr int kThreads = 6;
+  constexpr int kCalls = 30;
+  std::vector<std::string> errors[kThreads];
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kCalls; ++i) {
+          std::string key = prefix_ + std::to_string(t) + "/" + std::to_string(i);
+          auto written = store_->put_if(key, "v", 0);
+          if (!written || !*written) {
+            errors[t].push_back(written ? "put_if(" + key + ") compared false"
+                                        : written.error().message());
+          }
+        }
+      });
+    }
+  }
+  for (const auto& e : errors) EXPECT_TRUE(e.empty()) << e.front();
+  auto snap = store_->range(prefix_);
+  ASSERT_TRUE(snap) << snap.error().message();
+  EXPECT_EQ(snap->kvs.size(), size_t{kThreads * kCalls});
+}
+
 TEST_F(EtcdStoreTest, UnaryCallLatency) {
   constexpr int kCalls = 200;
   std::vector<double> took;
