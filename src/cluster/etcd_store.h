@@ -1,6 +1,7 @@
 // EtcdStore: the Store of store.h on a real etcd (3.4 and later), through
 // its v3 JSON gateway over HTTPS with a client certificate (or plain HTTP
-// when the endpoints say http://, which cluster.etcd_insecure must allow).
+// when the endpoints say http://, which the caller allows only under
+// cluster.etcd_insecure=true).
 //
 // Why the gateway, not gRPC: the handful of calls tlsgate makes are one
 // POST each, Boost.Beast and OpenSSL are already linked, and the TLS link is
