@@ -71,9 +71,9 @@ std::string string_field(const json& object, const char* name) {
 }
 
 const json& object_field(const json& object, const char* name) {
-  static const json kEmpty = json::object();
+  static const json empty_object = json::object();
   auto it = object.find(name);
-  return it != object.end() && it->is_object() ? *it : kEmpty;
+  return it != object.end() && it->is_object() ? *it : empty_object;
 }
 
 KeyValue parse_kv(const json& j) {

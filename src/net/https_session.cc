@@ -371,7 +371,7 @@ util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_
 
 util::Status HttpsSession::stream(std::string_view target, std::string_view body, Deadline deadline,
                                   const std::function<util::Status(std::string_view)>& on_data,
-                                  std::stop_token stop) {
+                                  const std::stop_token& stop) {
   // The stop callback only writes to an eventfd that the wait polls, so
   // nothing else is shared with the thread that asks to stop.
   util::Fd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

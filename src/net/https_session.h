@@ -94,7 +94,7 @@ class HttpsSession {
   // status is not 2xx (with the start of the body) or the connection broke.
   util::Status stream(std::string_view target, std::string_view body, Deadline deadline,
                       const std::function<util::Status(std::string_view)>& on_data,
-                      std::stop_token stop);
+                      const std::stop_token& stop);
 
   // Closes the connection (the next call connects again).
   void close();
