@@ -1,5 +1,8 @@
 #include "net/https_session.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 
@@ -46,6 +49,54 @@ constexpr size_t kMaxQuoted = 300;
 constexpr size_t kReadChunk = size_t{16} * 1024;
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
+
+// dial() that also gives up when stop_fd becomes readable (a watch asked
+// to stop while etcd does not answer). The resolver is not interruptible.
+util::Result<util::Fd> dial_until(const BaseUrl& url, Deadline deadline, int stop_fd) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(url.host.c_str(), std::to_string(url.port).c_str(), &hints, &found);
+  if (rc != 0) {
+    std::string why = rc == EAI_SYSTEM ? util::errno_text(errno) : ::gai_strerror(rc);
+    return util::fail(fmt::format("{}: resolve: {}", url.text, why));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
+  std::string last = "it has no address";
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    auto c = start_connect(a->ai_addr, a->ai_addrlen);
+    if (c.error == EINPROGRESS) {
+      pollfd p[2] = {{c.fd.get(), POLLOUT, 0}, {stop_fd, POLLIN, 0}};
+      while (true) {  // bounded by the deadline
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+          return util::fail(fmt::format("{}: connect: no answer before the deadline", url.text));
+        }
+        int n = ::poll(p, stop_fd >= 0 ? 2 : 1,
+                       static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
+        if (n < 0 && errno == EINTR) continue;
+        if (stop_fd >= 0 && p[1].revents != 0) {
+          return util::fail(fmt::format("{}: connect: stopped", url.text));
+        }
+        if (n != 0) break;
+      }
+      c.error = connect_result(c.fd.get());
+    }
+    if (c.error == 0) {
+      int one = 1;
+      // Keep-alive probes end a stream to a server that vanished without a
+      // word (a partition, a powered-off host) within about a minute.
+      ::setsockopt(c.fd.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+      int idle = 30, interval = 10, count = 3;
+      ::setsockopt(c.fd.get(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+      ::setsockopt(c.fd.get(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+      ::setsockopt(c.fd.get(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+      return std::move(c.fd);
+    }
+    last = util::errno_text(c.error);
+  }
+  return util::fail(fmt::format("{}: connect: {}", url.text, last));
+}
 
 }  // namespace
 
@@ -175,13 +226,8 @@ util::Status HttpsSession::connect(Deadline deadline) { return connect_link(dead
 
 util::Status HttpsSession::connect_link(Deadline deadline, int stop_fd) {
   if (link_) return {};
-  auto socket = dial(config::HostPort{url_.host, url_.port}, deadline);
-  if (!socket) {
-    const DialError& e = socket.error();
-    if (e.resolving) return util::fail(fmt::format("{}: resolve: {}", url_.text, e.reason));
-    return util::fail(fmt::format("{}: connect: {}", url_.text,
-                                  e.timed_out ? "no answer before the deadline" : e.reason));
-  }
+  auto socket = dial_until(url_, deadline, stop_fd);
+  if (!socket) return util::fail(socket.error());
   auto link = std::make_unique<Link>(std::move(*socket));
   if (url_.tls) {
     link->ctx = tls_context_ ? tls_context_() : nullptr;

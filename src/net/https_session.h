@@ -18,12 +18,14 @@
 // until the server ends it, the handler fails, or `stop` is requested: a
 // stop callback wakes the wait at once (an eventfd next to the socket in one
 // poll(2)), so stream() returns within milliseconds of the request, without
-// polling. After stream() the connection is closed.
+// polling — while it connects, shakes hands or waits for data alike. TCP
+// keep-alive probes (after 30 s idle, 3 x 10 s) end a stream whose server
+// vanished without closing it. After stream() the connection is closed.
 //
 // Errors are one sentence that starts with the base URL and the step
 // (connect, TLS handshake, send, read, status), with the server's words
 // escaped and cut; the caller adds what to do about it. Name resolution uses
-// the system resolver and is not bounded by the deadline.
+// the system resolver and is bounded neither by the deadline nor by stop.
 //
 // Thread: an HttpsSession is used by one thread at a time; different
 // sessions are independent.

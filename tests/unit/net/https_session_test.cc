@@ -173,6 +173,25 @@ TEST(HttpsSessionTest, StreamPassesChunksOnAsTheyComeAndStopsAtOnce) {
   EXPECT_FALSE(session.connected());
 }
 
+TEST(HttpsSessionTest, StreamStopsWhileWaitingForTheHeader) {
+  ScriptedServer server([](ScriptedServer::Connection& c) {
+    c.read_request();
+    c.wait_client_close();
+  });
+  auto session = plain_session(server.port());
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    if (server.wait_for_requests(1, Ms(5000))) stop.request_stop();
+  });
+  auto t0 = Clock::now();
+  auto s = session.stream(
+      "/v3/watch", "{}", in(Ms(10000)), [](std::string_view) -> util::Status { return {}; },
+      stop.get_token());
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_TRUE(stop.stop_requested());
+  EXPECT_LT(Clock::now() - t0, Ms(2000));  // not the 10 s deadline
+}
+
 TEST(HttpsSessionTest, StreamWithANonOkStatusFailsWithTheBody) {
   ScriptedServer server([](ScriptedServer::Connection& c) {
     if (!c.read_request().empty()) {
