@@ -26,8 +26,12 @@ constexpr size_t kMaxWatchMessage = size_t{64} * 1024 * 1024;
 
 // gRPC status codes etcd's gateway puts in "code" that mean "ask another
 // member": UNAVAILABLE (no leader, stopping), DEADLINE_EXCEEDED, ABORTED.
+constexpr int kGrpcDeadlineExceeded = 4;
+constexpr int kGrpcAborted = 10;
+constexpr int kGrpcUnavailable = 14;
 bool try_elsewhere(int http_status, int grpc_code) {
-  return http_status >= 500 || grpc_code == 14 || grpc_code == 4 || grpc_code == 10;
+  return http_status >= 500 || grpc_code == kGrpcUnavailable ||
+         grpc_code == kGrpcDeadlineExceeded || grpc_code == kGrpcAborted;
 }
 
 // An answer that is not what etcd sends; caught where the call is named.
@@ -185,7 +189,8 @@ std::string EtcdStore::preferred_endpoint() const {
   return endpoints_[preferred_.load() % endpoints_.size()]->url.text;
 }
 
-util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std::string& body) {
+util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std::string& body,
+                                               Retry retry) {
   auto deadline = Clock::now() + options_.deadline;
   size_t count = endpoints_.size();
   size_t first = preferred_.load();
@@ -207,6 +212,14 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
       }
     }
     auto reply = session->post(path, body, deadline, kMaxReplyBody);
+    if (!reply && retry == Retry::kUntilSent) {
+      // Connected, so the request may have reached etcd and been applied:
+      // sent again elsewhere, a transaction would compare false on its own write.
+      return util::fail(fmt::format(
+          "etcd endpoint {} did not answer POST {}: {}; etcd may or may not have applied it: "
+          "read the key before trying again",
+          ep.url.text, path, reply.error().message()));
+    }
     if (!reply) {
       failures.push_back(reply.error().message());
       continue;
@@ -230,9 +243,17 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
                    ? parsed["code"].get<int>()
                    : 0;
     std::string said = net::quoted_peer_text(error_message(parsed));
-    if (try_elsewhere(reply->status, code)) {
+    // UNAVAILABLE was refused before it was proposed; a timeout may still commit.
+    bool unapplied = code == kGrpcUnavailable;
+    if (try_elsewhere(reply->status, code) && (retry == Retry::kAlways || unapplied)) {
       failures.push_back(fmt::format("{}: HTTP {}: {}", ep.url.text, reply->status, said));
       continue;
+    }
+    if (try_elsewhere(reply->status, code)) {
+      return util::fail(fmt::format(
+          "etcd endpoint {} failed POST {}: HTTP {}, gRPC code {}: {}; etcd may or may not have "
+          "applied it: read the key before trying again",
+          ep.url.text, path, reply->status, code, said));
     }
     return util::fail(fmt::format("etcd endpoint {} refused POST {}: HTTP {}, gRPC code {}: {}",
                                   ep.url.text, path, reply->status, code, said));
@@ -305,7 +326,7 @@ util::Result<bool> EtcdStore::put_if(std::string_view key, std::string_view valu
   json request = {
       {"compare", json::array({compare})},
       {"success", json::array({{{"request_put", {{"key", b64(key)}, {"value", b64(value)}}}}})}};
-  auto reply = call("/v3/kv/txn", request.dump());
+  auto reply = call("/v3/kv/txn", request.dump(), Retry::kUntilSent);
   if (!reply) return util::fail(reply.error());
   return parse_reply<bool>(reply->endpoint, "/v3/kv/txn", [&] {
     auto it = reply->body.find("succeeded");

@@ -13,8 +13,10 @@
 // an endpoint that cannot be reached, or answers "unavailable" (no leader,
 // shutting down), gives way to the next, until the call's deadline. A
 // refusal that is about the request (a lease that is gone, a bad key) is
-// returned at once. Errors are sentences that name each endpoint tried,
-// what it said, and what to check.
+// returned at once. put_if() moves on only while its request cannot have
+// reached etcd (the connect failed): a transaction sent twice would compare
+// false on its own first write, so a lost answer is an error that says so. Errors are sentences
+// that name each endpoint tried, what it said, and what to check.
 //
 // TLS: the context comes from `tls_context` at each new connection, so a
 // reload of cluster.ssl_policy applies to the next one; the server must
@@ -78,9 +80,14 @@ class EtcdStore : public Store {
   struct Reply;
   explicit EtcdStore(EtcdStoreOptions options, std::vector<net::BaseUrl> urls);
 
+  enum class Retry {
+    kAlways,     // the next endpoint after any failure: the call is idempotent
+    kUntilSent,  // only while the request cannot have reached etcd (put_if)
+  };
   // POSTs body to `path` ("/v3/kv/put") on the endpoints in turn; the
   // parsed JSON answer of the first that serves it.
-  util::Result<Reply> call(std::string_view path, const std::string& body);
+  util::Result<Reply> call(std::string_view path, const std::string& body,
+                           Retry retry = Retry::kAlways);
 
   EtcdStoreOptions options_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;

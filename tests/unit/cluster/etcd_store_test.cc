@@ -1,5 +1,8 @@
 #include "cluster/etcd_store.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +19,7 @@
 #include "support/policy_folder.h"
 #include "support/temp_dir.h"
 #include "tls/context.h"
+#include "util/fd.h"
 
 namespace tlsgate::cluster {
 namespace {
@@ -325,6 +329,53 @@ TEST_F(EtcdStoreTest, FailsOverFromADeadFirstEndpointAndRemembers) {
   // The watch fails over too.
   WatchThread watch(*store, prefix_, *rev);
   EXPECT_TRUE(watch.events.wait_for(1));
+}
+
+// Accepts connections on 127.0.0.1, reads a request's first bytes and
+// hangs up without an answer, until destroyed.
+class HangUpServer {
+ public:
+  HangUpServer() : listener_(test::listen_loopback(&port_)) {
+    thread_ = std::jthread([this](std::stop_token stop) {
+      while (!stop.stop_requested()) {  // bounded: ends with the server
+        pollfd p{listener_.get(), POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        util::Fd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c.valid()) continue;
+        pollfd q{c.get(), POLLIN, 0};
+        char buffer[4096];
+        if (::poll(&q, 1, 5000) > 0) (void)::recv(c.get(), buffer, sizeof buffer, 0);
+      }
+    });
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  util::Fd listener_;
+  std::jthread thread_;
+};
+
+TEST_F(EtcdStoreTest, APutIfWhoseAnswerWasLostIsNotSentAgainElsewhere) {
+  HangUpServer hang_up;
+  auto store = make_store({hang_up.endpoint(), etcd_->endpoint()}, *ctx_);
+  auto written = store->put_if(prefix_ + "k", "v", 0);
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().message().rfind(
+                "etcd endpoint " + hang_up.endpoint() + " did not answer POST /v3/kv/txn: ", 0),
+            0u)
+      << written.error().message();
+  EXPECT_NE(written.error().message().find(
+                "etcd may or may not have applied it: read the key before trying again"),
+            std::string::npos);
+  auto snap = store_->range(prefix_);
+  ASSERT_TRUE(snap);
+  EXPECT_TRUE(snap->kvs.empty());  // it never reached etcd
+
+  // Idempotent calls move on to the next endpoint.
+  auto rev = store->put(prefix_ + "k", "v");
+  ASSERT_TRUE(rev) << rev.error().message();
+  EXPECT_EQ(store->preferred_endpoint(), etcd_->endpoint());
 }
 
 TEST_F(EtcdStoreTest, NoEndpointAnsweringIsOneErrorNamingEach) {
