@@ -465,6 +465,13 @@ TEST_F(EtcdStoreTest, CallsFromSeveralThreadsAtOnce) {
 }
 
 TEST_F(EtcdStoreTest, UnaryCallLatency) {
+  auto fresh = make_store({etcd_->endpoint()}, *ctx_);
+  auto t_first = Clock::now();
+  ASSERT_TRUE(fresh->put(prefix_ + "first", "v"));
+  std::printf(
+      "first call of a new store (TCP connect, TLS 1.3 handshake with client "
+      "certificate, put): %.2f ms\n",
+      ms_since(t_first));
   constexpr int kCalls = 200;
   std::vector<double> took;
   for (int i = 0; i < kCalls; ++i) {
@@ -475,7 +482,7 @@ TEST_F(EtcdStoreTest, UnaryCallLatency) {
   std::vector<double> reads;
   for (int i = 0; i < kCalls; ++i) {
     auto t0 = Clock::now();
-    auto snap = store_->range(prefix_);
+    auto snap = store_->range(prefix_ + "k");
     ASSERT_TRUE(snap && snap->kvs.size() == 1);
     reads.push_back(ms_since(t0));
   }
@@ -485,7 +492,7 @@ TEST_F(EtcdStoreTest, UnaryCallLatency) {
       "put over mTLS, kept-alive: median %.2f ms, p99 %.2f ms; range: median %.2f ms, "
       "p99 %.2f ms\n",
       took[kCalls / 2], took[kCalls * 99 / 100], reads[kCalls / 2], reads[kCalls * 99 / 100]);
-  auto snap = store_->range(prefix_);
+  auto snap = store_->range(prefix_ + "k");
   ASSERT_TRUE(snap && snap->kvs.size() == 1);
   EXPECT_EQ(snap->kvs[0].value, std::to_string(kCalls - 1));
 }
