@@ -7,9 +7,10 @@
 // client(), and is the only CA etcd trusts for clients. Without TLS the
 // client URL is plain http. The peer URL is always plaintext loopback.
 //
-// Its ports are chosen once (free_loopback_port: etcd must be told them),
-// so stop() and start() again bring the same member back on the same ports
-// and data (the tests stop etcd mid-operation). start() waits, bounded,
+// Its ports are chosen once (free_loopback_port: etcd must be told them;
+// a first start that finds one taken meanwhile tries fresh ones, twice), so
+// stop() and start() again bring the same member back on the same ports and
+// data (the tests stop etcd mid-operation). start() waits, bounded,
 // until etcd logs that it serves client traffic and its port accepts. Short
 // heartbeat and election intervals make the single member leader at once
 // and allow leases of 1 s. A ChildProcess (support/process.h); one test
