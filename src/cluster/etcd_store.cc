@@ -1,7 +1,5 @@
 #include "cluster/etcd_store.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -9,7 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "pki/pin.h"
+#include "pki/base64.h"
 #include "util/strings.h"
 
 namespace tlsgate::cluster {
@@ -39,19 +37,13 @@ struct BadReply {
   std::string what;
 };
 
-std::string b64(std::string_view bytes) { return pki::base64(bytes); }
+std::string b64(std::string_view bytes) { return pki::encode_base64(bytes); }
 
 std::string unbase64(const std::string& text) {
-  if (text.size() % 4 != 0) throw BadReply{"a key or value is not base64"};
-  std::string out(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) throw BadReply{"a key or value is not base64"};
-  // EVP_DecodeBlock counts the bytes "=" padding stands for; drop them.
-  size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  if (text.empty()) return {};
+  auto bytes = pki::decode_base64(text);
+  if (!bytes) throw BadReply{"a key or value is not base64"};
+  return std::move(*bytes);
 }
 
 // etcd's int64 fields come as JSON strings ("42"); absent means 0.
