@@ -57,39 +57,6 @@ ProbeFailure failure(ProbeStep step, tls::FailureReason reason, std::string mess
   return ProbeFailure{step, std::string(tls::reason_name(reason)), std::move(message)};
 }
 
-// OpenSSL's group names in tlsgate's spelling (ssl.policy.*.groups).
-std::string group_name(const char* openssl_name) {
-  if (openssl_name == nullptr) return "";
-  std::string n = openssl_name;
-  if (n == "secp256r1" || n == "prime256v1") return "P-256";
-  if (n == "secp384r1") return "P-384";
-  if (n == "secp521r1") return "P-521";
-  if (n == "x25519") return "X25519";
-  if (n == "x448") return "X448";
-  return n;
-}
-
-std::string negotiated_group(SSL* ssl) {
-  int nid = SSL_get_negotiated_group(ssl);
-  if (nid != 0 && nid != NID_undef) {
-    std::string g = group_name(SSL_group_to_name(ssl, nid));
-    if (!g.empty()) return g;
-  }
-  EVP_PKEY* key = nullptr;
-  if (SSL_get_peer_tmp_key(ssl, &key) == 1 && key != nullptr) {
-    pki::EvpPkeyPtr owned(key);
-    char name[80] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(key, name, sizeof name, &len) == 1) return group_name(name);
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_X25519) return "X25519";
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_X448) return "X448";
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_DH) {
-      return "DH " + std::to_string(EVP_PKEY_get_bits(key)) + " bits";
-    }
-  }
-  return "";
-}
-
 std::string time_text(const ASN1_GENERALIZEDTIME* t) {
   return t == nullptr ? "" : pki::format_time(pki::to_system_time(t));
 }

@@ -9,7 +9,13 @@
 
 #include <tl/expected.hpp>
 
+struct ssl_st;
+
 namespace tlsgate::net {
+
+// The key-exchange group of a finished handshake in tlsgate's spelling
+// ("X25519", "P-256", "ffdhe2048"; "DH 2048 bits" for TLS 1.2 DHE), or "".
+std::string negotiated_group(ssl_st* ssl);
 
 // "127.0.0.1:5432" / "[::1]:5432" of a connected socket ("" if unknown).
 std::string peer_address(int fd);
