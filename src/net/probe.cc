@@ -343,8 +343,11 @@ ProbeReport run_probe(const ProbeOptions& o) {
 
   // TLS 1.3 sends tickets, and refuses a missing client certificate, after the handshake.
   const std::string peer = r.target;
-  auto late = settle(
-      c, peer, std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(1000)));
+  std::optional<ProbeFailure> late;
+  if (SSL_version(ssl) >= TLS1_3_VERSION) {
+    late = settle(c, peer,
+                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(1000)));
+  }
   r.client_cert_requested = c.state.cert_request;
   if (STACK_OF(X509_NAME)* names = SSL_get_client_CA_list(ssl)) {
     for (int i = 0; i < sk_X509_NAME_num(names); ++i) {
