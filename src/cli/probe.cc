@@ -7,6 +7,8 @@
 // renamed or removed within a schema version.
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -258,6 +260,9 @@ std::string to_text(const net::ProbeReport& r, const std::vector<pki::Certificat
 }
 
 int run_probe(const Options& o) {
+  // OpenSSL writes to the socket with write(2): a server that hangs up
+  // mid-handshake must give an error to report, not kill us with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   auto target = config::parse_address(o.target);
   if (!target || target->host.empty() || target->port == 0) {
     return report_error(o.target + ": not HOST:PORT (e.g. db.example.com:5432 or [::1]:5432)",

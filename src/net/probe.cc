@@ -346,7 +346,7 @@ ProbeReport run_probe(const ProbeOptions& o) {
   std::optional<ProbeFailure> late;
   if (SSL_version(ssl) >= TLS1_3_VERSION) {
     late = settle(c, peer,
-                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(1000)));
+                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(500)));
   }
   r.client_cert_requested = c.state.cert_request;
   if (STACK_OF(X509_NAME)* names = SSL_get_client_CA_list(ssl)) {
@@ -367,6 +367,9 @@ ProbeReport run_probe(const ProbeOptions& o) {
     r.verify_message = v.message;
   }
   SSL_shutdown(ssl);
+  // Single-connection servers (s_server) take the next one only after this one ends.
+  c.ssl.reset();
+  c.channel.fd.reset();
   if (late) {
     r.failure = *late;
     return r;
