@@ -85,6 +85,7 @@ ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer) {
                 detail + ")";
     return v;
   }
+  if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) detail.clear();
   v.message = detail.empty() ? peer + " closed the connection during the TLS handshake"
                              : "the TLS handshake with " + peer + " failed: " + detail;
   return v;
