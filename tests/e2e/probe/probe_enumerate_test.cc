@@ -2,6 +2,10 @@
 // suites and groups: the enumeration shows exactly those, and says which
 // method found each (a suite this process's OpenSSL cannot offer, SEED without
 // the legacy provider, is found by our own ClientHello).
+#include <map>
+#include <set>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -151,6 +155,77 @@ TEST_F(ProbeEnumerate, TextReportSaysWhichMethodFoundEach) {
   EXPECT_THAT(r.out, HasSubstr("  SSLv3     refused"));
   EXPECT_THAT(r.out, HasSubstr("graded against Mozilla intermediate: "));
   EXPECT_THAT(r.out, HasSubstr("FAIL: static RSA key exchange"));
+}
+
+// What `nmap --script ssl-enum-ciphers` reports: version -> suites (IANA
+// names; nmap's TLS_AKE_WITH_ prefix of TLS 1.3 suites made TLS_), and
+// version -> "server"/"client" preference.
+struct NmapView {
+  std::map<std::string, std::set<std::string>> suites;
+  std::map<std::string, std::string> preference;
+};
+NmapView nmap_enum(const fs::path& dir, int port) {
+  Proc r = sh(dir, "timeout 120 nmap -Pn -p " + std::to_string(port) +
+                       " --script ssl-enum-ciphers 127.0.0.1");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  NmapView v;
+  std::string version;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto t = trim(line.substr(line.find_first_not_of("|_ ") == std::string::npos
+                                  ? line.size()
+                                  : line.find_first_not_of("|_ ")));
+    if (t.rfind("TLSv1", 0) == 0 || t.rfind("SSLv3", 0) == 0) {
+      version = t.substr(0, t.find(':'));
+      if (version == "TLSv1.0") version = "TLSv1";
+    } else if (t.rfind("TLS_", 0) == 0 && !version.empty()) {
+      std::string name = t.substr(0, t.find(' '));
+      if (name.rfind("TLS_AKE_WITH_", 0) == 0) name = "TLS_" + name.substr(13);
+      v.suites[version].insert(name);
+    } else if (t.rfind("cipher preference: ", 0) == 0 && !version.empty()) {
+      v.preference[version] = t.substr(19);
+    }
+  }
+  return v;
+}
+
+TEST_F(ProbeEnumerate, EqualsNmapSslEnumCiphersSuiteForSuite) {
+  if (sh(dir_, "command -v nmap").code != 0) GTEST_SKIP() << "nmap not installed";
+  struct Case {
+    std::string cert;
+    std::vector<std::string> options;
+  };
+  const std::vector<Case> cases = {
+      {"ec", {"-tls1_3"}},
+      {"ec",
+       {"-tls1_2", "-serverpref", "-cipher",
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-"
+        "POLY1305"}},
+      {"rsa",
+       {"-provider", "legacy", "-provider", "default", "-no_tls1_3", "-cipher",
+        "AES128-SHA:AES256-SHA:ECDHE-RSA-AES128-SHA:SEED-SHA:DES-CBC3-SHA:@SECLEVEL=0"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.cert + " " + ::testing::PrintToString(c.options));
+    OpensslServer s(path(c.cert + ".crt"), path(c.cert + ".key"), c.options);
+    ASSERT_EQ(s.start(), "");
+    NmapView nmap = nmap_enum(dir_, s.port());
+    Proc r = tg("probe localhost:" + std::to_string(s.port()) + " --ca ca.crt --enumerate --json");
+    ASSERT_EQ(r.code, 0) << describe(r);
+    json doc = json::parse(r.out);
+    std::map<std::string, std::set<std::string>> ours;
+    for (const auto& v : doc["enumeration"]["versions"]) {
+      if (!v["accepted"]) continue;
+      auto names = suites(v);
+      ours[v["version"]] = std::set<std::string>(names.begin(), names.end());
+      if (nmap.preference.count(v["version"]) && !v["server_order"].is_null()) {
+        EXPECT_EQ(v["server_order"].get<bool>(), nmap.preference[v["version"]] == "server")
+            << v["version"];
+      }
+    }
+    EXPECT_FALSE(ours.empty());
+    EXPECT_EQ(ours, nmap.suites);
+  }
 }
 
 }  // namespace
