@@ -240,7 +240,8 @@ std::string to_text(const net::ProbeReport& r, const std::vector<pki::Certificat
                                             : ", client's order (the server has no preference)";
       out += fmt::format("  {:<9} accepted ({}){}\n", v.name, v.method, order);
       for (const auto& s : v.suites) {
-        out += fmt::format("    {:<48} {}\n", s.name, s.method == "openssl" ? "" : "[clienthello]");
+        out += s.method == "openssl" ? fmt::format("    {}\n", s.name)
+                                     : fmt::format("    {:<48} [{}]\n", s.name, s.method);
       }
     }
     std::vector<std::string> groups;
