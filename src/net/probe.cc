@@ -157,7 +157,7 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
   tls::expect_name(SSL_get0_param(ssl), name);
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
   if (o.starttls == StartTlsProtocol::kPostgres) {
-    static const unsigned char kAlpn[] = "\x0apostgresql";
+    static constexpr unsigned char kAlpn[] = "\x0apostgresql";
     SSL_set_alpn_protos(ssl, kAlpn, sizeof kAlpn - 1);
   }
   if (resume != nullptr) SSL_set_session(ssl, resume);

@@ -96,6 +96,7 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
   pki::clear_openssl_errors();
   auto ctx = legacy_context(version);
   std::vector<std::string> names;
+  names.reserve(suites.size());
   for (const auto* c : suites) names.push_back(SSL_CIPHER_get_name(c));
   bool set = ctx != nullptr;
   if (set && version == tls::kTls13) {
@@ -280,6 +281,7 @@ Enumeration enumerate(const ProbeOptions& o, const EnumerationProgress& report) 
   std::mutex mu;
   auto run = [&work, &mu] {
     std::vector<std::thread> threads;
+    threads.reserve(kEnumerationThreads);
     for (int t = 0; t < kEnumerationThreads; ++t) {
       threads.emplace_back([&work, &mu] {
         while (true) {

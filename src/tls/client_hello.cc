@@ -104,7 +104,7 @@ SuiteTraits suite_traits(std::string_view n) {
 }
 
 const std::vector<SuiteInfo>& known_suites() {
-  static const std::vector<SuiteInfo> kSuites = {
+  static const std::vector<SuiteInfo> suites = {
       {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
       {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
       {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
@@ -207,7 +207,7 @@ const std::vector<SuiteInfo>& known_suites() {
       {0x0002, "TLS_RSA_WITH_NULL_SHA"},
       {0x0001, "TLS_RSA_WITH_NULL_MD5"},
   };
-  return kSuites;
+  return suites;
 }
 
 std::string suite_name(uint16_t code) {
@@ -220,14 +220,14 @@ std::string suite_name(uint16_t code) {
 }
 
 const std::vector<GroupInfo>& known_groups() {
-  static const std::vector<GroupInfo> kGroups = {
+  static const std::vector<GroupInfo> groups = {
       {0x001D, "X25519", "X25519"},       {0x0017, "P-256", "P-256"},
       {0x0018, "P-384", "P-384"},         {0x0019, "P-521", "P-521"},
       {0x001E, "X448", "X448"},           {0x0100, "ffdhe2048", "ffdhe2048"},
       {0x0101, "ffdhe3072", "ffdhe3072"}, {0x0102, "ffdhe4096", "ffdhe4096"},
       {0x0103, "ffdhe6144", "ffdhe6144"}, {0x0104, "ffdhe8192", "ffdhe8192"},
   };
-  return kGroups;
+  return groups;
 }
 
 std::string build_client_hello(const HelloOptions& o) {

@@ -14,16 +14,16 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 // Mozilla intermediate (v5.7), TLS 1.2 suites, IANA names.
 const std::vector<std::string>& intermediate_suites() {
-  static const std::vector<std::string> kSuites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-                                                   "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                                                   "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-                                                   "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-                                                   "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-                                                   "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-                                                   "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-                                                   "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-                                                   "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
-  return kSuites;
+  static const std::vector<std::string> suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                                  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                                  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                                                  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                                                  "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                  "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+                                                  "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
+  return suites;
 }
 
 }  // namespace
