@@ -51,6 +51,12 @@ std::string negotiated_group(SSL* ssl) {
   return "";
 }
 
+std::string seconds_text(std::chrono::milliseconds ms) {
+  auto tenths = ms.count() / 100;
+  return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") +
+         " s";
+}
+
 std::string peer_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -17,6 +17,9 @@ namespace tlsgate::net {
 // ("X25519", "P-256", "ffdhe2048"; "DH 2048 bits" for TLS 1.2 DHE), or "".
 std::string negotiated_group(ssl_st* ssl);
 
+// "1.5 s", for the sentences that name a timeout.
+std::string seconds_text(std::chrono::milliseconds ms);
+
 // "127.0.0.1:5432" / "[::1]:5432" of a connected socket ("" if unknown).
 std::string peer_address(int fd);
 
