@@ -1,0 +1,312 @@
+#include "net/probe.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/ssl.h>
+
+#include "net/dial.h"
+#include "net/probe_io.h"
+#include "pki/certificate_info.h"
+#include "pki/openssl_error.h"
+#include "tls/failure_reason.h"
+#include "tls/probe_verdict.h"
+#include "tls/server_name.h"
+#include "tls/ssl_handles.h"
+#include "util/strings.h"
+
+namespace tlsgate::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What the callbacks of one connection learn.
+struct ConnState {
+  bool cert_request = false;   // a CertificateRequest arrived
+  tls::SslSessionPtr session;  // the first session the server gave us
+};
+
+void on_message(int write_p, int /*version*/, int content_type, const void* buf, size_t len,
+                SSL* /*ssl*/, void* arg) {
+  if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE || len == 0 || arg == nullptr) return;
+  if (static_cast<const unsigned char*>(buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
+    static_cast<ConnState*>(arg)->cert_request = true;
+  }
+}
+
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* state = static_cast<ConnState*>(SSL_get_app_data(ssl));
+  if (state == nullptr || state->session) return 0;
+  state->session.reset(session);
+  return 1;  // we keep the reference
+}
+
+ProbeFailure failure(ProbeStep step, tls::FailureReason reason, std::string message) {
+  return ProbeFailure{step, std::string(tls::reason_name(reason)), std::move(message)};
+}
+
+std::string time_text(const ASN1_GENERALIZEDTIME* t) {
+  return t == nullptr ? "" : pki::format_time(pki::to_system_time(t));
+}
+
+OcspStaple read_staple(SSL* ssl) {
+  OcspStaple out;
+  const unsigned char* der = nullptr;
+  long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+  if (der == nullptr || len <= 0) return out;
+  out.stapled = true;
+  std::unique_ptr<OCSP_RESPONSE, pki::Free<OCSP_RESPONSE_free>> resp(
+      d2i_OCSP_RESPONSE(nullptr, &der, len));
+  if (!resp) {
+    out.response_status = "malformed";
+    return out;
+  }
+  out.response_status = OCSP_response_status_str(OCSP_response_status(resp.get()));
+  std::unique_ptr<OCSP_BASICRESP, pki::Free<OCSP_BASICRESP_free>> basic(
+      OCSP_response_get1_basic(resp.get()));
+  if (!basic || OCSP_resp_count(basic.get()) < 1) return out;
+  OCSP_SINGLERESP* single = OCSP_resp_get0(basic.get(), 0);
+  int reason = -1;
+  ASN1_GENERALIZEDTIME* revoked = nullptr;
+  ASN1_GENERALIZEDTIME* this_update = nullptr;
+  ASN1_GENERALIZEDTIME* next_update = nullptr;
+  int status = OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update);
+  out.cert_status = OCSP_cert_status_str(status);
+  if (status == V_OCSP_CERTSTATUS_REVOKED && reason >= 0) {
+    out.revocation_reason = OCSP_crl_reason_str(reason);
+  }
+  out.this_update = time_text(this_update);
+  out.next_update = time_text(next_update);
+  return out;
+}
+
+// The client context of every connection of one probe.
+tl::expected<tls::SslCtxPtr, ProbeFailure> make_context(const ProbeOptions& o,
+                                                        const std::string& trust) {
+  pki::clear_openssl_errors();
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  auto fail = [](const std::string& what) {
+    return tl::unexpected(failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
+                                  pki::openssl_error(what).message()));
+  };
+  if (!ctx) return fail("cannot create a TLS client");
+  if (o.ca_file.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) return fail("cannot read " + trust);
+  } else if (SSL_CTX_load_verify_locations(ctx.get(), o.ca_file.c_str(), nullptr) != 1) {
+    return fail("cannot read --ca " + o.ca_file.string());
+  }
+  if (!o.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1) {
+      return fail("cannot read --cert " + o.cert_file.string());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return fail("cannot read --key " + o.key_file.string());
+    }
+    if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+      return fail("--key " + o.key_file.string() + " does not match --cert " +
+                  o.cert_file.string());
+    }
+  }
+  // Verification is recorded, not enforced: the report shows the chain either way.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), on_new_session);
+  SSL_CTX_set_msg_callback(ctx.get(), on_message);
+  return ctx;
+}
+
+struct Connection {
+  Channel channel;
+  tls::SslPtr ssl;
+  ConnState state;
+};
+
+// Opens a channel and runs the TLS handshake on it; `resume` is offered when given.
+tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx,
+                                             const std::string& name, SSL_SESSION* resume,
+                                             Connection& c, std::vector<Fact>* facts) {
+  auto deadline = Clock::now() + o.timeout;
+  auto channel = open_channel(o, deadline, facts);
+  if (!channel) return tl::unexpected(channel.error());
+  c.channel = std::move(*channel);
+  if (facts != nullptr) *facts = c.channel.pre_tls;
+  const std::string peer = config::to_string(o.target);
+  pki::clear_openssl_errors();
+  c.ssl.reset(SSL_new(ctx));
+  if (!c.ssl || SSL_set_fd(c.ssl.get(), c.channel.fd.get()) != 1) {
+    return tl::unexpected(failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
+                                  pki::openssl_error("cannot create a TLS client").message()));
+  }
+  SSL* ssl = c.ssl.get();
+  SSL_set_app_data(ssl, &c.state);
+  SSL_set_msg_callback_arg(ssl, &c.state);
+  tls::set_sni(ssl, name);
+  tls::expect_name(SSL_get0_param(ssl), name);
+  SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+  if (o.starttls == StartTlsProtocol::kPostgres) {
+    static constexpr unsigned char kAlpn[] = "\x0apostgresql";
+    SSL_set_alpn_protos(ssl, kAlpn, sizeof kAlpn - 1);
+  }
+  if (resume != nullptr) SSL_set_session(ssl, resume);
+  for (int i = 0; i < 10000; ++i) {  // bounded by the deadline as well
+    pki::clear_openssl_errors();
+    int rc = SSL_connect(ssl);
+    if (rc == 1) return {};
+    int err = SSL_get_error(ssl, rc);
+    Io want = err == SSL_ERROR_WANT_READ    ? Io::kWantRead
+              : err == SSL_ERROR_WANT_WRITE ? Io::kWantWrite
+                                            : Io::kError;
+    if (want == Io::kError) {
+      auto v = tls::explain_probe_handshake(ssl, peer);
+      return tl::unexpected(
+          ProbeFailure{ProbeStep::kHandshake, std::string(tls::reason_name(v.reason)), v.message});
+    }
+    if (!wait_ready(c.channel.fd.get(), want, deadline)) break;
+  }
+  return tl::unexpected(
+      failure(ProbeStep::kHandshake, tls::FailureReason::kTimeout,
+              peer + " did not finish the TLS handshake within " + seconds_text(o.timeout)));
+}
+
+// After the handshake: reads what the server sends on its own (TLS 1.3
+// session tickets, or the alert of a server that wanted a client certificate)
+// until a session arrived, up to `wait`. A failure when the server ended the
+// connection with an alert.
+std::optional<ProbeFailure> settle(Connection& c, const std::string& peer,
+                                   std::chrono::milliseconds wait) {
+  SSL* ssl = c.ssl.get();
+  auto deadline = Clock::now() + wait;
+  char buf[4096];
+  for (int i = 0; i < 1000 && !c.state.session; ++i) {
+    pki::clear_openssl_errors();
+    int rc = SSL_read(ssl, buf, sizeof buf);
+    if (rc > 0) continue;  // the server spoke first (its banner); not ours to read
+    int err = SSL_get_error(ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) {
+      if (!wait_ready(c.channel.fd.get(), Io::kWantRead, deadline)) break;
+      continue;
+    }
+    if (err == SSL_ERROR_SSL) {
+      auto v = tls::explain_probe_handshake(ssl, peer);
+      return ProbeFailure{ProbeStep::kHandshake, std::string(tls::reason_name(v.reason)),
+                          v.message};
+    }
+    break;  // closed: nothing more to learn
+  }
+  pki::clear_openssl_errors();
+  return std::nullopt;
+}
+
+void try_resumption(const ProbeOptions& o, SSL_CTX* ctx, const std::string& name,
+                    tls::SslSessionPtr session, Resumption& out) {
+  if (!session || SSL_SESSION_is_resumable(session.get()) != 1) {
+    out.detail = "the server issued no session ticket or session ID";
+    return;
+  }
+  bool ticket = SSL_SESSION_has_ticket(session.get()) == 1;
+  out.attempted = true;
+  Connection c;
+  auto done = connect_tls(o, ctx, name, session.get(), c, nullptr);
+  if (!done) {
+    out.detail = "the second connection failed: " + done.error().message;
+    return;
+  }
+  out.resumed = SSL_session_reused(c.ssl.get()) == 1;
+  out.method = out.resumed ? (ticket ? "tickets" : "session IDs") : "";
+  out.detail = out.resumed ? ""
+                           : std::string("the server did not accept the ") +
+                                 (ticket ? "session ticket" : "session ID") +
+                                 " it issued; it made a full handshake";
+  SSL_shutdown(c.ssl.get());
+}
+
+}  // namespace
+
+ProbeReport run_probe(const ProbeOptions& o) {
+  ProbeReport r;
+  r.target = config::to_string(o.target);
+  r.server_name = o.server_name.empty() ? o.target.host : o.server_name;
+  r.sni_sent = !r.server_name.empty() && !tls::is_ip_literal(r.server_name);
+  r.starttls = o.starttls;
+  r.trust = o.ca_file.empty() ? "the system store" : "--ca " + o.ca_file.string();
+
+  auto ctx = make_context(o, r.trust);
+  if (!ctx) {
+    r.failure = ctx.error();
+    return r;
+  }
+  Connection c;
+  auto done = connect_tls(o, ctx->get(), r.server_name, nullptr, c, &r.pre_tls);
+  r.address = c.channel.address;
+  SSL* ssl = c.ssl.get();
+  if (ssl != nullptr) {
+    STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+    for (int i = 0; sent != nullptr && i < sk_X509_num(sent); ++i) {
+      r.chain.push_back(pki::up_ref(sk_X509_value(sent, i)));
+    }
+    r.client_cert_requested = c.state.cert_request;
+  }
+  if (!done) {
+    r.failure = done.error();
+    return r;
+  }
+  r.handshake_done = true;
+  r.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
+    r.cipher = SSL_CIPHER_standard_name(cipher);
+    r.cipher_openssl = SSL_CIPHER_get_name(cipher);
+  }
+  r.group = negotiated_group(ssl);
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn != nullptr) r.alpn = printable({reinterpret_cast<const char*>(alpn), alpn_len});
+  r.ocsp = read_staple(ssl);
+
+  // TLS 1.3 sends tickets, and refuses a missing client certificate, after the handshake.
+  const std::string peer = r.target;
+  std::optional<ProbeFailure> late;
+  if (SSL_version(ssl) >= TLS1_3_VERSION) {
+    late = settle(c, peer,
+                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(500)));
+  }
+  r.client_cert_requested = c.state.cert_request;
+  if (STACK_OF(X509_NAME)* names = SSL_get_client_CA_list(ssl)) {
+    for (int i = 0; i < sk_X509_NAME_num(names); ++i) {
+      r.client_ca_names.push_back(pki::name_to_string(sk_X509_NAME_value(names, i)));
+    }
+  }
+  r.client_cert_sent = r.client_cert_requested && SSL_get_certificate(ssl) != nullptr;
+  if (!c.state.session) c.state.session.reset(SSL_get1_session(ssl));
+
+  long verify = r.chain.empty() ? X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT : SSL_get_verify_result(ssl);
+  r.verified = !r.chain.empty() && verify == X509_V_OK;
+  if (!r.verified) {
+    auto v = tls::explain_probe_verify(verify, r.chain.empty() ? nullptr : r.chain.front().get(),
+                                       r.server_name, r.trust);
+    if (r.chain.empty()) v.message = peer + " sent no certificate";
+    r.verify_reason = tls::reason_name(v.reason);
+    r.verify_message = v.message;
+  }
+  SSL_shutdown(ssl);
+  // Single-connection servers (s_server) take the next one only after this one ends.
+  c.ssl.reset();
+  c.channel.fd.reset();
+  if (late) {
+    r.failure = *late;
+    return r;
+  }
+  try_resumption(o, ctx->get(), r.server_name, std::move(c.state.session), r.resumption);
+  if (!r.verified)
+    r.failure = ProbeFailure{ProbeStep::kVerification, r.verify_reason, r.verify_message};
+  return r;
+}
+
+}  // namespace tlsgate::net
