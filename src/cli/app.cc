@@ -53,6 +53,7 @@ int run(int argc, char** argv) {
   add_cert_sign(*cert, out);
   add_cert_trust(*cert, out);
   add_probe(app, out);
+  add_cluster(app, out);
   add_version(app, out);
 
   try {

@@ -34,6 +34,7 @@ void add_cert_trust(CLI::App& cert, Outcome& out);
 void add_check(CLI::App& app, Outcome& out);
 void add_serve(CLI::App& app, Outcome& out);
 void add_probe(CLI::App& app, Outcome& out);
+void add_cluster(CLI::App& app, Outcome& out);
 void add_version(CLI::App& app, Outcome& out);
 
 // Prints "tlsgate: error: MESSAGE" to stderr and returns CODE.

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/propose.h"
 #include "pki/certificate_info.h"
 #include "pki/loader.h"
 #include "util/atomic_file.h"
@@ -355,7 +356,48 @@ void Node::step(const View& view) {
       }
     }
   }
+  for (const auto& [scope, fingerprints] : view.retired) {
+    if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) retire(scope, fingerprints);
+  }
   (void)publish_member();
+}
+
+void Node::retire(const std::string& scope, const std::vector<std::string>& fingerprints) {
+  auto facts = host_->facts(scope);
+  if (!facts) return;
+  const auto& dir = facts->target.policy.trusted_dir;
+  std::error_code ec;
+  std::vector<fs::path> doomed;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (name.starts_with(".")) continue;
+    auto certs = pki::load_certificates(it->path());
+    if (!certs) continue;
+    for (const auto& c : *certs) {
+      if (std::find(fingerprints.begin(), fingerprints.end(), issuer_key(c.get())) !=
+          fingerprints.end()) {
+        doomed.push_back(it->path());
+        break;
+      }
+    }
+  }
+  if (doomed.empty()) return;
+  for (const auto& file : doomed) {
+    auto to = file.parent_path() / (".retired-" + file.filename().string());
+    fs::rename(file, to, ec);
+    if (ec) {
+      spdlog::warn("cluster: cannot retire issuer file {}: {}", file.string(), ec.message());
+      return;
+    }
+    spdlog::info(
+        "cluster: scope {}: retired issuer file {} (kept as {}); its certificates are no longer "
+        "trusted",
+        scope, file.string(), to.filename().string());
+  }
+  if (auto r = host_->reload(scope); !r) {
+    spdlog::warn("cluster: scope {}: reload after retiring an issuer failed: {}", scope,
+                 r.error().message());
+  }
 }
 
 void Node::start() {

@@ -2,8 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <openssl/x509v3.h>
+
+#include <cctype>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cluster/replacement.h"
 #include "pki/certificate_info.h"
@@ -127,6 +132,58 @@ util::Status abort_replacement(Store& store, const Keys& keys, const std::string
   if (!*won)
     return util::fail("replacement " + id +
                       " changed meanwhile (a node committed it?); see tlsgate cluster status");
+  return {};
+}
+
+std::string issuer_key(const X509* issuer) {
+  std::string hex;
+  for (char c : pki::fingerprint_sha256(issuer)) {
+    if (c != ':') hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return hex;
+}
+
+util::Status retire_trust(Store& store, const Keys& keys, const std::string& scope,
+                          const std::string& issuer_pem, const std::string& current_certificate,
+                          const std::string& who, const util::Clock& clock) {
+  auto issuers = pki::parse_certificates(issuer_pem, "the issuer to retire");
+  if (!issuers) return util::fail(issuers.error());
+  if (issuers->size() != 1) {
+    return util::fail("the issuer file must hold exactly one certificate; it holds " +
+                      std::to_string(issuers->size()));
+  }
+  X509* issuer = (*issuers)[0].get();
+  auto in_use = [&](const std::string& pem, const std::string& whose) -> util::Status {
+    auto certs = pki::parse_certificates(pem, whose);
+    if (!certs) return {};
+    for (const auto& c : *certs) {
+      if (X509_check_issued(issuer, c.get()) == X509_V_OK) {
+        return util::fail("issuer " + pki::subject_of(issuer) + " still issued " + whose + " (" +
+                          pki::subject_of(c.get()) +
+                          "); replace that certificate first, then retire its issuer");
+      }
+    }
+    return {};
+  };
+  if (auto used =
+          in_use(current_certificate, "the certificate this node serves for scope " + scope);
+      !used) {
+    return used;
+  }
+  auto snap = store.range(keys.base);
+  if (!snap) return util::fail(snap.error());
+  auto view = read_view(keys, snap->kvs);
+  if (const Entry* e = newest_committed(view, scope)) {
+    if (auto used =
+            in_use(e->record.certificate_pem, "replacement " + e->record.id + "'s certificate");
+        !used) {
+      return used;
+    }
+  }
+  nlohmann::json record{
+      {"subject", pki::subject_of(issuer)}, {"by", who}, {"at", unix_seconds(clock.now())}};
+  auto put = store.put(keys.retired(scope, issuer_key(issuer)), record.dump());
+  if (!put) return util::fail(put.error());
   return {};
 }
 

@@ -46,4 +46,14 @@ tl::expected<std::string, ProposalRefusal> propose(Store& store, const Keys& key
 util::Status abort_replacement(Store& store, const Keys& keys, const std::string& id,
                                const std::string& who, const util::Clock& clock);
 
+// Asks every node to drop `issuer_pem` from the scope's trusted_dir (after a
+// replacement brought a new issuer). Refused while the scope's certificate
+// on this node, or the newest committed replacement, was issued by it.
+util::Status retire_trust(Store& store, const Keys& keys, const std::string& scope,
+                          const std::string& issuer_pem, const std::string& current_certificate,
+                          const std::string& who, const util::Clock& clock);
+
+// The key of an issuer in retired/<scope>/: its SHA-256 fingerprint, hex.
+std::string issuer_key(const X509* issuer);
+
 }  // namespace tlsgate::cluster

@@ -7,6 +7,8 @@
 //                           serial it serves per scope; kept while it is
 //                           down, so a proposal can still check its names
 //   alive/<node>            lease-bound: the node is up
+//   retired/<scope>/<sha256> an issuer every node removes from the scope's
+//                           trusted_dir (its file is renamed .retired-NAME)
 //   open/<scope>            the id of the scope's replacement in flight:
 //                           one at a time per scope (created only if absent)
 //   replacements/<id>       one certificate replacement (Replacement)
@@ -37,6 +39,10 @@ struct Keys {
   std::string alive() const { return base + "alive/"; }
   std::string alive(const std::string& node) const { return alive() + node; }
   std::string open(const std::string& scope) const { return base + "open/" + scope; }
+  std::string retired() const { return base + "retired/"; }
+  std::string retired(const std::string& scope, const std::string& fingerprint) const {
+    return retired() + scope + "/" + fingerprint;
+  }
   std::string replacements() const { return base + "replacements/"; }
   std::string replacement(const std::string& id) const { return replacements() + id; }
   std::string reports() const { return base + "reports/"; }

@@ -47,6 +47,11 @@ View read_view(const Keys& keys, const std::vector<KeyValue>& kvs) {
       } else {
         v.problems.push_back(r.error().message());
       }
+    } else if (starts_with(kv.key, keys.retired())) {
+      auto rest = kv.key.substr(keys.retired().size());  // <scope>/<fingerprint>
+      if (auto slash = rest.find('/'); slash != std::string::npos) {
+        v.retired[rest.substr(0, slash)].push_back(rest.substr(slash + 1));
+      }
     } else if (starts_with(kv.key, keys.reports())) {
       reports.push_back(&kv);
     }

@@ -41,6 +41,7 @@ struct View {
   std::map<std::string, bool> alive;                            // node -> its lease key exists
   std::map<std::string, Entry> replacements;                    // by id (ids sort by time)
   std::map<std::string, std::pair<std::string, int64_t>> open;  // scope -> (id, mod_revision)
+  std::map<std::string, std::vector<std::string>> retired;      // scope -> issuer fingerprints
   std::vector<std::string> problems;  // records that could not be read, in words
 };
 

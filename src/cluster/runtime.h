@@ -1,0 +1,64 @@
+// ClusterRuntime: the cluster layer as `tlsgate serve` runs it, and the
+// connection the `tlsgate cluster` verbs use (docs/CLUSTER.md).
+//
+// connect() reads cluster.secret_file, builds the client context of
+// cluster.ssl_policy for the mTLS link to etcd (none for http:// endpoints
+// under cluster.etcd_insecure, logged loudly) and makes the EtcdStore; it
+// contacts nobody yet. serve then calls catch_up() before the gate opens a
+// listener: every committed replacement this node missed while it was down
+// is applied to the policy files first, so the gate starts with them.
+// attach() hands the node the running gate and starts its threads; stop()
+// ends them (before the gate goes).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cluster/node.h"
+#include "cluster/propose.h"
+#include "cluster/store.h"
+#include "config/settings.h"
+#include "pki/secret_box.h"
+#include "util/clock.h"
+#include "util/result.h"
+
+namespace tlsgate::net {
+class Gate;
+}
+
+namespace tlsgate::cluster {
+
+class ClusterRuntime {
+ public:
+  static util::Result<std::unique_ptr<ClusterRuntime>> connect(const config::Config& config,
+                                                               bool expand_commands);
+  ~ClusterRuntime();
+
+  util::Status catch_up();
+  void attach(net::Gate& gate);
+  void stop();
+
+  Store& store() { return *store_; }
+  const Keys& keys() const { return keys_; }
+  const pki::SecretBox& box() const { return box_; }
+  const config::Config& config() const { return config_; }
+  // What this node knows now (the records as its watch keeps them).
+  ClusterStatus status() const { return node_->status(); }
+  // The facts proposals are checked against on this node: the policy files.
+  util::Result<LocalHost::ScopeFacts> local_facts(const std::string& scope);
+
+ private:
+  ClusterRuntime(config::Config config, bool expand_commands, std::unique_ptr<Store> store,
+                 pki::SecretBox box);
+
+  config::Config config_;
+  bool expand_commands_;
+  std::unique_ptr<Store> store_;
+  pki::SecretBox box_;
+  Keys keys_;
+  FilesHost files_;
+  std::unique_ptr<LocalHost> gate_host_;
+  std::unique_ptr<Node> node_;
+};
+
+}  // namespace tlsgate::cluster
