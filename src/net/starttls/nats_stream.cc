@@ -1,6 +1,7 @@
 #include "net/starttls/nats_stream.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -17,15 +18,26 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::vector<std::string_view> split_args(std::string_view s) {
-  std::vector<std::string_view> out;
+// Up to kMaxArgs words of S; `count` is how many there were (it may exceed
+// kMaxArgs: no server line has that many, and the caller refuses it). No
+// allocation: this runs once per message.
+constexpr size_t kMaxArgs = 6;
+struct Args {
+  std::array<std::string_view, kMaxArgs> word{};
+  size_t count = 0;
+};
+
+Args split_args(std::string_view s) {
+  Args out;
   size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && is_space(s[i])) ++i;
     size_t start = i;
     while (i < s.size() && !is_space(s[i])) ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-    if (out.size() > 8) break;  // no server line has more; the caller refuses it
+    if (i > start) {
+      if (out.count < kMaxArgs) out.word[out.count] = s.substr(start, i - start);
+      if (++out.count > kMaxArgs) break;
+    }
   }
   return out;
 }
@@ -187,16 +199,16 @@ bool NatsServerStream::on_line(std::string_view line, std::string& out) {
     auto args = split_args(text.substr(verb_end));
     // MSG subject sid [reply] size; HMSG subject sid [reply] header_size total_size.
     const size_t fewest = headers ? 4 : 3;
-    if (args.size() < fewest || args.size() > fewest + 1) {
+    if (args.count < fewest || args.count > fewest + 1) {
       return fail("the server sent a malformed " + std::string(headers ? "HMSG" : "MSG") + " line");
     }
-    auto total = parse_size(args.back());
+    auto total = parse_size(args.word[args.count - 1]);
     if (!total || *total > kMaxNatsPayload) {
       return fail("the server sent a message size that is not a number up to " +
                   std::to_string(kMaxNatsPayload));
     }
     if (headers) {
-      auto header = parse_size(args[args.size() - 2]);
+      auto header = parse_size(args.word[args.count - 2]);
       if (!header || *header > *total) {
         return fail("the server sent an HMSG whose header size is not within its total size");
       }
