@@ -102,8 +102,8 @@ CONF
   warm() { # PORT [CA_ARGS...]
     local port=$1
     shift
-    on_cpus "$load_cpu" timeout 60 "$nats_client" pubsub -addr "127.0.0.1:$port" -n 100 "$@" \
-      >>"$dir/warmup.log" 2>&1 ||
+    (on_cpus "$load_cpu" timeout 60 "$nats_client" pubsub -addr "127.0.0.1:$port" -n 100 "$@" \
+      >>"$dir/warmup.log" 2>&1) ||
       { log "natsbench: warm-up over port $port failed:"; cat "$dir/warmup.log" >&2; exit 1; }
   }
   warm "$plain_port"
