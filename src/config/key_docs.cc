@@ -224,9 +224,10 @@ std::vector<KeyDoc> connector_docs() {
       {.pattern = c + "advertise",
        .type = T::kList,
        .default_text = "none: connect_urls are dropped",
-       .doc = "nats: host:port items (';'-separated) written into connect_urls and "
-              "ws_connect_urls of the INFO lines clients see, so they never learn the backends' "
-              "addresses; none drops those fields."},
+       .doc = "nats: host:port items (';'-separated) written into connect_urls of the INFO "
+              "lines clients see (host and port: the first item), so they never learn the "
+              "backends' addresses; none drops connect_urls. ws_connect_urls and ip are always "
+              "dropped (the gate serves no websocket port)."},
       {.pattern = c + "nats_tls_first_window",
        .type = T::kDuration,
        .default_text = "50ms",

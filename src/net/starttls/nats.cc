@@ -88,6 +88,13 @@ NatsStep NatsNegotiation::from_backend(std::string_view bytes) {
     state_ = State::kBackendUpgrade;
     return next(NatsStep::Next::kBackendTls);
   }
+  if (!options_.upstream_tls && json_true(*members, "tls_required")) {
+    auto s = close(
+        "the NATS backend requires TLS (tls_required in its INFO) but the gate speaks "
+        "plaintext to it; set the connector's upstream_ssl_policy");
+    s.backend_fault = true;
+    return s;
+  }
   return after_backend_info();
 }
 

@@ -159,6 +159,17 @@ TEST(NatsNegotiation, UpstreamTlsUpgradeNeedsTheBackendToOfferIt) {
   EXPECT_EQ(m.backend_tls_ready().next, Next::kPeekClient);
 }
 
+TEST(NatsNegotiation, BackendRequiringTlsNeedsUpstreamTls) {
+  NatsNegotiation n(options());
+  n.start();
+  auto s = n.from_backend("INFO {\"tls_required\":true}\r\n");
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_TRUE(s.backend_fault);
+  EXPECT_EQ(s.reason,
+            "the NATS backend requires TLS (tls_required in its INFO) but the gate speaks "
+            "plaintext to it; set the connector's upstream_ssl_policy");
+}
+
 TEST(NatsNegotiation, UpstreamTlsFirstReadsInfoInsideTls) {
   auto o = options();
   o.upstream_tls = true;
