@@ -48,7 +48,11 @@ void NatsGateFixture::SetUp() {
       .set("connector.nc.listen_address", "127.0.0.1:" + std::to_string(gate_port_))
       .set("connector.nc.upstream_address", "127.0.0.1:" + std::to_string(nats_->port()))
       .set("connector.nc.protocol", "nats")
-      .set("connector.nc.tls_level", "REQUIRED");
+      .set("connector.nc.tls_level", "REQUIRED")
+      // A TLS-first client's ClientHello must arrive within the window after
+      // accept; wider than the default so a loaded CI machine cannot turn a
+      // TLS-first client into an INFO-first one.
+      .set("connector.nc.nats_tls_first_window", "250ms");
 }
 
 void NatsGateFixture::TearDown() {

@@ -76,7 +76,8 @@ TEST_F(NatsUpstreamTlsTest, UpstreamTlsFirst) {
   conf_.set("connector.in.listen_address", "127.0.0.1:" + std::to_string(inner))
       .set("connector.in.upstream_address", "127.0.0.1:" + std::to_string(nats_->port()))
       .set("connector.in.protocol", "nats")
-      .set("connector.in.ssl_policy", "nc");
+      .set("connector.in.ssl_policy", "nc")
+      .set("connector.in.nats_tls_first_window", "250ms");
   // Connector `nc` reaches it with TLS from the first byte, verifying it (ca_, 127.0.0.1).
   conf_["connector.nc.upstream_address"] = "127.0.0.1:" + std::to_string(inner);
   conf_["connector.nc.upstream_tls_first"] = "true";
