@@ -241,7 +241,7 @@ void Session::on_client_ready() {
 
 void Session::on_client_checked() {
   if (mysql_) return mysql_apply(mysql_->client_tls_ready());
-  if (nats_) return nats_apply(nats_->client_tls_ready());
+  if (nats_) return nats_apply(nats_->negotiation.client_tls_ready());
   if (postgres_ && connector_.user_map) {
     // The StartupMessage inside TLS names the user to check against user_map.
     postgres_->tls_started();
@@ -338,7 +338,7 @@ void Session::on_upstream_connected() {
     mysql_apply(std::move(step));
   } else if (nats_) {
     arm_deadline(client_ctx_.get(), "NATS connection phase (INFO, TLS handshakes and CONNECT)");
-    auto step = nats_->start();
+    auto step = nats_->negotiation.start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
     }
@@ -417,7 +417,7 @@ void Session::upstream_handshake() {
 
 void Session::on_upstream_checked() {
   if (mysql_) return mysql_apply(mysql_->backend_tls_ready());
-  if (nats_) return nats_apply(nats_->backend_tls_ready());
+  if (nats_) return nats_apply(nats_->negotiation.backend_tls_ready());
   on_upstream_ready();
 }
 

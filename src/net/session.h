@@ -215,14 +215,20 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   std::unique_ptr<starttls::MysqlNegotiation> mysql_;
   starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
-  std::unique_ptr<starttls::NatsNegotiation> nats_;
-  starttls::NatsStep nats_step_;                           // as mysql_step_
-  std::unique_ptr<starttls::NatsServerStream> nats_down_;  // the relay's server side
-  std::optional<boost::asio::steady_timer> nats_window_;   // ends the TLS-first window
-  std::chrono::steady_clock::time_point accepted_at_;      // the window starts here
-  uint32_t nats_peek_seq_ = 0;                             // which peek a wake-up belongs to
-  Direction up_;                                           // client -> backend
-  Direction down_;                                         // backend -> client
+  // protocol=nats only (session_nats.cc): other sessions pay one pointer.
+  struct Nats {
+    Nats(starttls::NatsOptions options, boost::asio::any_io_executor ex)
+        : negotiation(std::move(options)), window(std::move(ex)) {}
+    starttls::NatsNegotiation negotiation;
+    starttls::NatsStep step;                            // as mysql_step_
+    std::unique_ptr<starttls::NatsServerStream> down;   // the relay's server side
+    boost::asio::steady_timer window;                   // ends the TLS-first window
+    std::chrono::steady_clock::time_point accepted_at;  // the window starts here
+    uint32_t peek_seq = 0;                              // which peek a wake-up belongs to
+  };
+  std::unique_ptr<Nats> nats_;
+  Direction up_;    // client -> backend
+  Direction down_;  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
   void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
   bool revocation_client_ = false;                // ... of the client (else of the backend)

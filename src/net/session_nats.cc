@@ -20,7 +20,7 @@ namespace tlsgate::net {
 using Next = starttls::NatsStep::Next;
 
 void Session::start_nats() {
-  accepted_at_ = std::chrono::steady_clock::now();
+  const auto accepted_at = std::chrono::steady_clock::now();
   const auto& s = connector_.settings;
   starttls::NatsOptions options{
       .level = s.tls_level,
@@ -41,19 +41,20 @@ void Session::start_nats() {
   if (connector_.user_map) {
     options.check_user = [this](std::string_view user) { return user_refusal(user); };
   }
-  nats_ = std::make_unique<starttls::NatsNegotiation>(std::move(options));
+  nats_ = std::make_unique<Nats>(std::move(options), timer_.get_executor());
+  nats_->accepted_at = accepted_at;
   // nats-server speaks first: the backend's INFO starts everything.
   connect_upstream();
 }
 
 void Session::nats_apply(starttls::NatsStep step) {
-  nats_step_ = std::move(step);
+  nats_->step = std::move(step);
   nats_flush();
 }
 
 void Session::nats_flush() {
   for (bool to_client : {true, false}) {
-    std::string& out = to_client ? nats_step_.to_client : nats_step_.to_backend;
+    std::string& out = to_client ? nats_->step.to_client : nats_->step.to_backend;
     Stream& s = to_client ? client_ : *upstream_;
     while (!out.empty()) {
       auto r = s.write(out.data(), out.size());
@@ -62,7 +63,7 @@ void Session::nats_flush() {
         out.erase(0, r.bytes);
       } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
         return wait(s, r.status, &Session::nats_flush);
-      } else if (nats_step_.next == Next::kClose) {
+      } else if (nats_->step.next == Next::kClose) {
         break;  // closing anyway: the refusal could not be delivered
       } else {
         pki::clear_openssl_errors();
@@ -78,7 +79,7 @@ void Session::nats_flush() {
 }
 
 void Session::nats_act() {
-  switch (nats_step_.next) {
+  switch (nats_->step.next) {
     case Next::kReadBackend:
       return nats_read_backend();
     case Next::kReadClient:
@@ -92,21 +93,21 @@ void Session::nats_act() {
     case Next::kRelay:
       return nats_relay();
     case Next::kClose:
-      if (nats_step_.backend_fault) {
+      if (nats_->step.backend_fault) {
         return fail_backend(tls::FailureReason::kOther,
                             "NATS backend " +
                                 config::to_string(connector_.settings.upstream_address) + ": " +
-                                nats_step_.reason);
+                                nats_->step.reason);
       }
-      if (nats_step_.refused_plaintext) {
+      if (nats_->step.refused_plaintext) {
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
       }
-      return refuse_client(nats_step_.refused_plaintext ? tls::FailureReason::kPlaintextRefused
-                           : nats_step_.refused_user    ? tls::FailureReason::kUserNotMapped
-                                                        : tls::FailureReason::kOther,
-                           nats_step_.refused_user ? nats_step_.reason + " (connector." +
-                                                         connector_.settings.name + ".user_map)"
-                                                   : nats_step_.reason);
+      return refuse_client(nats_->step.refused_plaintext ? tls::FailureReason::kPlaintextRefused
+                           : nats_->step.refused_user    ? tls::FailureReason::kUserNotMapped
+                                                         : tls::FailureReason::kOther,
+                           nats_->step.refused_user ? nats_->step.reason + " (connector." +
+                                                          connector_.settings.name + ".user_map)"
+                                                    : nats_->step.reason);
   }
 }
 
@@ -129,7 +130,8 @@ void Session::nats_read(bool from_client) {
   }
   if (from_client) bytes_from_client_ += r.bytes;
   std::string_view bytes(buf.data(), r.bytes);
-  nats_apply(from_client ? nats_->from_client(bytes) : nats_->from_backend(bytes));
+  nats_apply(from_client ? nats_->negotiation.from_client(bytes)
+                         : nats_->negotiation.from_backend(bytes));
 }
 
 // The client's first byte decides between TLS first and the INFO upgrade.
@@ -144,22 +146,21 @@ void Session::nats_peek() {
     return refuse_client(tls::FailureReason::kOther, fmt::format("cannot read from client: {}",
                                                                  std::strerror(errno)));  // NOLINT
   }
-  const uint32_t seq = ++nats_peek_seq_;
+  const uint32_t seq = ++nats_->peek_seq;
   auto self = shared_from_this();
   client_socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
                             [this, self, seq](const boost::system::error_code& ec) {
-                              if (ec || closed_ || seq != nats_peek_seq_) return;
-                              if (nats_window_) nats_window_->cancel();
+                              if (ec || closed_ || seq != nats_->peek_seq) return;
+                              nats_->window.cancel();
                               nats_peek();
                             });
-  if (!nats_step_.windowed) return;
+  if (!nats_->step.windowed) return;
   const auto window = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       connector_.settings.nats_tls_first_window);
-  if (!nats_window_) nats_window_.emplace(timer_.get_executor());
-  nats_window_->expires_at(accepted_at_ + window);
-  nats_window_->async_wait([this, self, seq](const boost::system::error_code& ec) {
-    if (ec || closed_ || seq != nats_peek_seq_) return;
-    ++nats_peek_seq_;  // the pending readiness wait no longer counts
+  nats_->window.expires_at(nats_->accepted_at + window);
+  nats_->window.async_wait([this, self, seq](const boost::system::error_code& ec) {
+    if (ec || closed_ || seq != nats_->peek_seq) return;
+    ++nats_->peek_seq;  // the pending readiness wait no longer counts
     boost::system::error_code ignored;
     client_socket_.cancel(ignored);
     nats_peeked(std::nullopt);
@@ -167,25 +168,26 @@ void Session::nats_peek() {
 }
 
 void Session::nats_peeked(std::optional<unsigned char> byte) {
-  ++nats_peek_seq_;
-  if (nats_step_.windowed) {
+  ++nats_->peek_seq;
+  if (nats_->step.windowed) {
     spdlog::debug("connector {}: client {}: NATS client: {}", connector_.settings.name, peer_,
                   byte == 0x16 ? "TLS first" : "INFO first");
   }
-  nats_apply(nats_->client_first(byte));
+  nats_apply(nats_->negotiation.client_first(byte));
 }
 
 void Session::nats_relay() {
   down_.filtered = true;
-  nats_down_ = std::make_unique<starttls::NatsServerStream>(nats_->rewrite());
+  auto& n = nats_->negotiation;
+  nats_->down = std::make_unique<starttls::NatsServerStream>(n.rewrite());
   // What the backend sent after its first INFO goes out first.
-  if (!nats_->backend_rest().empty()) {
+  if (!n.backend_rest().empty()) {
     down_.text.clear();
-    if (!nats_down_->feed(nats_->backend_rest(), down_.text)) {
+    if (!nats_->down->feed(n.backend_rest(), down_.text)) {
       return fail_backend(tls::FailureReason::kOther,
                           "NATS backend " +
                               config::to_string(connector_.settings.upstream_address) + ": " +
-                              nats_down_->error());
+                              nats_->down->error());
     }
     down_.begin = 0;
     down_.end = down_.text.size();
@@ -195,10 +197,10 @@ void Session::nats_relay() {
 
 bool Session::nats_filter(Direction& d, size_t bytes) {
   d.text.clear();
-  if (!nats_down_->feed(std::string_view(d.buffer.get(), bytes), d.text)) {
+  if (!nats_->down->feed(std::string_view(d.buffer.get(), bytes), d.text)) {
     fail_backend(tls::FailureReason::kOther,
                  "NATS backend " + config::to_string(connector_.settings.upstream_address) + ": " +
-                     nats_down_->error() +
+                     nats_->down->error() +
                      "; the session is closed, as nothing after it "
                      "can be relayed safely");
     return false;
