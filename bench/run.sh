@@ -7,6 +7,7 @@
 #   BENCH_SYSTEMS="..."     from: tlsgate haproxy nginx stunnel
 #   BENCH_MODES="..."       from: idle full resumed latency bulk bulk_up rsa scaling reload speed
 #                           pgbench (opt-in; its own knobs BENCH_PG_* are in bench/pgbench.sh)
+#                           natsbench (opt-in; BENCH_NATS_* in bench/natsbench.sh)
 #   BENCH_REPS=N            repetitions (default 3; quick 1)
 #   BENCH_DURATION=S        seconds per measured run (default 5; quick 1.5)
 #   BENCH_IDLE_CONNS=N      idle connections (default 2000; quick 1000)
@@ -52,8 +53,8 @@ for s in $systems; do
   esac
 done
 for m in $modes; do
-  case $m in idle | full | resumed | latency | bulk | bulk_up | rsa | scaling | reload | speed | pgbench) ;; *)
-    echo "bench: unknown mode '$m' (idle full resumed latency bulk bulk_up rsa scaling reload speed pgbench)" >&2
+  case $m in idle | full | resumed | latency | bulk | bulk_up | rsa | scaling | reload | speed | pgbench | natsbench) ;; *)
+    echo "bench: unknown mode '$m' (idle full resumed latency bulk bulk_up rsa scaling reload speed pgbench natsbench)" >&2
     exit 2 ;;
   esac
 done
@@ -65,6 +66,10 @@ raw=$work/raw.jsonl
 if has_mode pgbench; then
   # shellcheck source=pgbench.sh
   . "$here/pgbench.sh"
+fi
+if has_mode natsbench; then
+  # shellcheck source=natsbench.sh
+  . "$here/natsbench.sh"
 fi
 : >"$raw"
 
@@ -162,10 +167,15 @@ if has_mode pgbench; then
   if [[ " $systems " == *" tlsgate "* ]]; then pgbench_mode; else log "pgbench: skipped: tlsgate is not in BENCH_SYSTEMS"; fi
 fi
 
+# ---- natsbench: plaintext nats-server, its own TLS and tlsgate, interleaved ------
+if has_mode natsbench; then
+  if [[ " $systems " == *" tlsgate "* ]]; then natsbench_mode; else log "natsbench: skipped: tlsgate is not in BENCH_SYSTEMS"; fi
+fi
+
 # ---- the summary ------------------------------------------------------------
 versions() {
   dpkg-query -W -f='${Package}=${Version}\n' haproxy nginx libnginx-mod-stream stunnel4 openssl libssl3 \
-    'postgresql-[0-9]*' 'postgresql-client-[0-9]*' 2>/dev/null | grep -v '=$' || true
+    'postgresql-[0-9]*' 'postgresql-client-[0-9]*' nats-server golang-github-nats-io-go-nats-dev 2>/dev/null | grep -v '=$' || true
 }
 mkdir -p "$here/results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -173,6 +173,80 @@ def pgbench_summary(records):
     return {"setup": setup, "checks": checks, "table": table, "ratios": ratios}, verdicts
 
 
+NATS_TARGETS = [("nats_plain", "plaintext"), ("nats_tls", "nats-server TLS"), ("tlsgate", "tlsgate")]
+NATS_TARGET_RATIO = 0.9  # tlsgate's messages/s against nats-server's own TLS
+
+
+def nats_server_cpu_us(r):
+    res = r["result"]
+    if not res.get("msgs") or res.get("server_cpu_s") is None:
+        return None
+    return (res["server_cpu_s"] + (res.get("gate_cpu_s") or 0)) / res["msgs"] * 1e6
+
+
+def nats_gate_cpu_us(r):
+    res = r["result"]
+    if not res.get("msgs") or r["system"] != "tlsgate":
+        return None
+    return (res.get("gate_cpu_s") or 0) / res["msgs"] * 1e6
+
+
+NATS_METRICS = [
+    ("msgs_per_s", "msgs/s", field("msgs_per_s"), "high"),
+    ("server_cpu_us", "server CPU µs/msg", nats_server_cpu_us, "low"),
+    ("gate_cpu_us", "of which gate", nats_gate_cpu_us, "low"),
+]
+
+
+def natsbench_summary(records):
+    """The natsbench mode: medians per target, ratios to nats-server's own TLS."""
+    runs = [r for r in records if r["mode"] == "natsbench"]
+    if not runs:
+        return None, []
+    setup = next((r["result"] for r in records if r["mode"] == "natsbench_setup"), {})
+    table, ratios = {}, {}
+    for t, _name in NATS_TARGETS:
+        rs = [r for r in runs if r["system"] == t]
+        for key, _h, metric, _b in NATS_METRICS:
+            st = stats([metric(r) for r in rs])
+            if st is not None:
+                table.setdefault(t, {})[key] = st
+    for base in ("nats_tls", "nats_plain"):
+        mine, other = table.get("tlsgate", {}), table.get(base, {})
+        for key, *_ in NATS_METRICS:
+            if key in mine and key in other and other[key]["median"]:
+                ratios.setdefault("tlsgate/" + base, {})[key] = mine[key]["median"] / other[key]["median"]
+    verdicts = []
+    r = ratios.get("tlsgate/nats_tls", {})
+    if "msgs_per_s" in r:
+        verdicts.append({
+            "target": "NATS msgs/s", "tlsgate": table["tlsgate"]["msgs_per_s"]["median"],
+            "want": "≥ %.2f× nats-server's own TLS (%s msgs/s); is %.2f×" % (
+                NATS_TARGET_RATIO, fmt(table["nats_tls"]["msgs_per_s"]["median"]), r["msgs_per_s"]),
+            "ratio_to_best": r["msgs_per_s"], "ok": r["msgs_per_s"] >= NATS_TARGET_RATIO})
+    return {"setup": setup, "table": table, "ratios": ratios}, verdicts
+
+
+def print_natsbench(nb):
+    st = nb["setup"]
+    print("natsbench — nats-server %s, %s messages of %s bytes, 1 publisher + 1 subscriber "
+          "(nats.go), %s × interleaved; servers and gate on core %s, load on core %s" % (
+              st.get("nats_server", "?"), st.get("msgs", "?"), st.get("size", "?"),
+              st.get("reps", "?"), st.get("server_cpu", "?"), st.get("load_cpu", "?")))
+    print("  server CPU = nats-server + the gate, per message")
+    rows = [["target"] + [m[1] for m in NATS_METRICS]]
+    for t, name in NATS_TARGETS:
+        if t in nb["table"]:
+            rows.append([name] + [cell(nb["table"][t].get(m[0])) for m in NATS_METRICS])
+    for k, v in nb["ratios"].items():
+        rows.append([k] + [("%.2f×" % v[m[0]]) if m[0] in v else "-" for m in NATS_METRICS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  ".join(v.rjust(widths[j]) if j else v.ljust(widths[j]) for j, v in enumerate(r)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def print_pgbench(pg):
     st = pg["setup"]
     print("pgbench — PostgreSQL %s, scale %s, -c %s -j %s -T %s, %s × interleaved; "
@@ -432,6 +506,8 @@ def main():
 
     pgbench, pg_verdicts = pgbench_summary(records)
     verdicts += pg_verdicts
+    natsbench, nats_verdicts = natsbench_summary(records)
+    verdicts += nats_verdicts
 
     issues = []
     for r in records:
@@ -506,6 +582,9 @@ def main():
     if pgbench:
         print()
         print_pgbench(pgbench)
+    if natsbench:
+        print()
+        print_natsbench(natsbench)
     if verdicts:
         print()
         print("targets:")
@@ -527,6 +606,7 @@ def main():
         "scaling": scaling,
         "reload": reload,
         "pgbench": pgbench,
+        "natsbench": natsbench,
         "targets": verdicts,
         "issues": issues,
         "records": records,

@@ -87,6 +87,9 @@ const Setters<Connector>& connector_setters() {
       {"proxy_protocol", member(&Connector::proxy_protocol)},
       {"user_map", member(&Connector::user_map)},
       {"max_connections", member(&Connector::max_connections)},
+      {"advertise", member(&Connector::advertise)},
+      {"nats_tls_first_window", member(&Connector::nats_tls_first_window)},
+      {"upstream_tls_first", member(&Connector::upstream_tls_first)},
   };
   return table;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "config/value_parsers.h"
+
 namespace tlsgate::config::detail {
 namespace {
 
@@ -42,8 +44,36 @@ class Checker {
                    "remove " + prefix + "upstream_ssl_policy");
     }
     if (conn.user_map && conn.protocol == Protocol::kTcp && !rejected_.count(prefix + "protocol")) {
-      error(prefix + "user_map", "applies only to protocol=postgres or mysql",
+      error(prefix + "user_map", "applies only to protocol=postgres, mysql or nats",
             "remove it or set " + prefix + "protocol");
+    }
+    check_nats(prefix, conn);
+  }
+
+  // The NATS keys mean nothing to other protocols; advertise items are what
+  // clients will dial, so each must be a host:port they can use.
+  void check_nats(const std::string& prefix, const Connector& conn) {
+    const bool nats = conn.protocol == Protocol::kNats || rejected_.count(prefix + "protocol");
+    for (const char* suffix : {"advertise", "nats_tls_first_window", "upstream_tls_first"}) {
+      auto key = prefix + suffix;
+      if (!nats && c_.origins.count(key)) {
+        error(key, "applies only to protocol=nats", "remove it or set " + prefix + "protocol=nats");
+      }
+    }
+    for (const auto& item : conn.advertise) {
+      auto parsed = parse_address(item);
+      if (!parsed) {
+        error(prefix + "advertise", "\"" + item + "\": " + parsed.error().problem,
+              parsed.error().fix);
+      } else if (parsed->host.empty() || parsed->host == "0.0.0.0" || parsed->host == "::") {
+        error(prefix + "advertise", "\"" + item + "\" names no host a client can dial",
+              "give the gate's address as clients reach it, e.g. gate.example.com:4222");
+      }
+    }
+    if (conn.upstream_tls_first && !conn.upstream_ssl_policy &&
+        !rejected_.count(prefix + "upstream_ssl_policy")) {
+      error(prefix + "upstream_tls_first", "needs TLS to the backend",
+            "set " + prefix + "upstream_ssl_policy or remove " + prefix + "upstream_tls_first");
     }
   }
 

@@ -24,8 +24,10 @@ inline constexpr NameTable<ClientAuth, 3> kClientAuthNames{{{ClientAuth::kNone, 
 inline constexpr NameTable<TlsLevel, 3> kTlsLevelNames{{{TlsLevel::kDisabled, "DISABLED"},
                                                         {TlsLevel::kOptional, "OPTIONAL"},
                                                         {TlsLevel::kRequired, "REQUIRED"}}};
-inline constexpr NameTable<Protocol, 3> kProtocolNames{
-    {{Protocol::kTcp, "tcp"}, {Protocol::kPostgres, "postgres"}, {Protocol::kMysql, "mysql"}}};
+inline constexpr NameTable<Protocol, 4> kProtocolNames{{{Protocol::kTcp, "tcp"},
+                                                        {Protocol::kPostgres, "postgres"},
+                                                        {Protocol::kMysql, "mysql"},
+                                                        {Protocol::kNats, "nats"}}};
 inline constexpr NameTable<IdentityFrom, 5> kIdentityFromNames{
     {{IdentityFrom::kSubject, "subject"},
      {IdentityFrom::kCn, "cn"},

@@ -177,8 +177,8 @@ std::vector<KeyDoc> connector_docs() {
        .default_text = "tcp",
        .allowed = spellings<Protocol>(),
        .doc = "How clients start TLS: tcp with the handshake, postgres and mysql with the "
-              "database's own "
-              "negotiation."},
+              "database's own negotiation, nats with the INFO upgrade or TLS first (both "
+              "served on one port)."},
       {.pattern = c + "tls_level",
        .type = T::kEnum,
        .default_text = "REQUIRED",
@@ -207,14 +207,31 @@ std::vector<KeyDoc> connector_docs() {
       {.pattern = c + "user_map",
        .type = T::kPath,
        .default_text = "none",
-       .doc = "postgres and mysql: file of IDENTITY DBUSER lines; a client logs in only as a user "
-              "mapped from "
-              "its certificate identity. A relative path starts at the config file's folder."},
+       .doc = "postgres, mysql and nats: file of IDENTITY DBUSER lines; a client logs in only as "
+              "a user mapped from its certificate identity (nats: the user field of CONNECT). A "
+              "relative path starts at the config file's folder."},
       {.pattern = c + "max_connections",
        .type = T::kCount,
        .default_text = "10000",
        .doc = "Concurrent client connections; a connection above it is closed at once and counted.",
        .min = 1},
+      {.pattern = c + "advertise",
+       .type = T::kList,
+       .default_text = "none: connect_urls are dropped",
+       .doc = "nats: host:port items (';'-separated) written into connect_urls of the INFO "
+              "lines clients see (host and port: the first item), so they never learn the "
+              "backends' addresses; none drops connect_urls. ws_connect_urls and ip are always "
+              "dropped (the gate serves no websocket port)."},
+      {.pattern = c + "nats_tls_first_window",
+       .type = T::kDuration,
+       .default_text = "50ms",
+       .doc = "nats: how long the gate waits for a ClientHello (a TLS-first client) before it "
+              "sends INFO first (nats-server's handshake_first auto mode)."},
+      {.pattern = c + "upstream_tls_first",
+       .type = T::kBool,
+       .default_text = "false",
+       .doc = "nats: start TLS toward the backend at once (nats-server handshake_first) instead "
+              "of after its INFO; needs upstream_ssl_policy."},
   };
 }
 

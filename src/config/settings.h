@@ -23,7 +23,7 @@ using Seconds = std::chrono::duration<double>;
 
 enum class ClientAuth { kNone, kOptional, kRequire };
 enum class TlsLevel { kDisabled, kOptional, kRequired };
-enum class Protocol { kTcp, kPostgres, kMysql };
+enum class Protocol { kTcp, kPostgres, kMysql, kNats };
 enum class IdentityFrom { kSubject, kCn, kSanEmail, kSanDns, kSanUri };
 enum class RevocationChecks { kNone, kIfPresent, kStrict };
 enum class StaleCrl { kWarn, kReject };
@@ -88,8 +88,11 @@ struct Connector {
   std::optional<std::string> upstream_ssl_policy;  // absent: plaintext to the backend
   std::string upstream_server_name;                // default: host of upstream_address
   ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
-  std::optional<std::filesystem::path> user_map;  // postgres/mysql only
+  std::optional<std::filesystem::path> user_map;  // postgres/mysql/nats only
   uint32_t max_connections = 10000;
+  std::vector<std::string> advertise;   // nats: host:port items for connect_urls; empty: dropped
+  Seconds nats_tls_first_window{0.05};  // nats: how long a ClientHello may take to come first
+  bool upstream_tls_first = false;      // nats: TLS to the backend before its INFO
   bool operator==(const Connector&) const = default;
 };
 

@@ -125,6 +125,7 @@ void Session::start() {
     connect_upstream();
     return;
   }
+  if (connector_.settings.protocol == config::Protocol::kNats) return start_nats();
   if (connector_.settings.tls_level == config::TlsLevel::kDisabled) {
     connect_upstream();
     return;
@@ -246,6 +247,7 @@ void Session::on_client_ready() {
 
 void Session::on_client_checked() {
   if (mysql_) return mysql_apply(mysql_->client_tls_ready());
+  if (nats_) return nats_apply(nats_->negotiation.client_tls_ready());
   if (postgres_ && connector_.user_map) {
     // The StartupMessage inside TLS names the user to check against user_map.
     postgres_->tls_started();
@@ -340,6 +342,13 @@ void Session::on_upstream_connected() {
       step.to_backend.insert(0, proxy_header());
     }
     mysql_apply(std::move(step));
+  } else if (nats_) {
+    arm_deadline(client_ctx_.get(), "NATS connection phase (INFO, TLS handshakes and CONNECT)");
+    auto step = nats_->negotiation.start();
+    if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
+      step.to_backend.insert(0, proxy_header());
+    }
+    nats_apply(std::move(step));
   } else if (!upstream_ctx_) {
     on_upstream_ready();
   } else if (postgres_) {
@@ -420,6 +429,7 @@ void Session::upstream_handshake() {
 
 void Session::on_upstream_checked() {
   if (mysql_) return mysql_apply(mysql_->backend_tls_ready());
+  if (nats_) return nats_apply(nats_->negotiation.backend_tls_ready());
   on_upstream_ready();
 }
 
@@ -539,7 +549,7 @@ void Session::on_upstream_ready() {
     counters_->bytes_from_clients.add(pending_.size());
   }
   // MySQL's header went out before the backend's greeting (session_mysql.cc).
-  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !mysql_) {
+  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !mysql_ && !nats_) {
     preamble_ = proxy_header();
   }
   preamble_ += pending_;
@@ -597,7 +607,7 @@ void Session::pump(Direction& d) {
   size_t turn = 0;  // bytes read in this turn of the event loop
   while (!closed_ && !d.done) {
     if (d.begin < d.end) {
-      auto r = d.to->write_more(d.buffer.get() + d.begin, d.end - d.begin);
+      auto r = d.to->write_more(d.data() + d.begin, d.end - d.begin);
       if (r.status == Io::kOk) {
         if (&d == &down_) {
           bytes_to_client_ += r.bytes;
@@ -635,14 +645,19 @@ void Session::pump(Direction& d) {
         bytes_from_client_ += r.bytes;
         counters_->bytes_from_clients.add(r.bytes);
       }
-      d.end = r.bytes;
       turn += r.bytes;
+      if (d.filtered) {
+        if (!nats_filter(d, r.bytes)) return;
+      } else {
+        d.end = r.bytes;
+      }
       d.drained = r.drained;
       last_activity_ = std::chrono::steady_clock::now();
     } else if (r.status == Io::kEof) {
       d.eof = true;
     } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
       d.buffer.reset();  // empty here: nothing is lost
+      if (d.filtered) std::string().swap(d.text);
       // Nothing more to read for now: what write_more() gathered goes out.
       auto f = d.to->flush();
       if (f.status == Io::kWantWrite) return wait_direction(d, *d.to, f.status);

@@ -40,6 +40,7 @@
 #include "net/ocsp_engine.h"
 #include "net/session_table.h"
 #include "net/starttls/mysql.h"
+#include "net/starttls/nats.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
 #include "net/turn_queue.h"
@@ -111,6 +112,11 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
     bool waiting = false;  // an async wait is pending for this direction
     bool drained = false;  // the last read was short: `from` had nothing more
     const char* name = "";
+    // protocol=nats, backend->client: what is read goes through the
+    // session's NatsServerStream into `text`, which is what gets written.
+    bool filtered = false;
+    std::string text;
+    char* data() { return filtered ? text.data() : buffer.get(); }
   };
 
   void detect();
@@ -128,6 +134,18 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void mysql_read_client() { mysql_read(true); }
   void mysql_read_backend() { mysql_read(false); }
   std::string user_refusal(std::string_view user);
+  // protocol=nats (session_nats.cc)
+  void start_nats();
+  void nats_apply(starttls::NatsStep step);
+  void nats_flush();
+  void nats_act();
+  void nats_read(bool from_client);
+  void nats_read_client() { nats_read(true); }
+  void nats_read_backend() { nats_read(false); }
+  void nats_peek();
+  void nats_peeked(std::optional<unsigned char> byte);
+  void nats_relay();
+  bool nats_filter(Direction& d, size_t bytes);
   void start_client_tls();
   void fail_tls_setup(bool upstream);
   void client_handshake();
@@ -197,8 +215,20 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   std::unique_ptr<starttls::MysqlNegotiation> mysql_;
   starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
-  Direction up_;                    // client -> backend
-  Direction down_;                  // backend -> client
+  // protocol=nats only (session_nats.cc): other sessions pay one pointer.
+  struct Nats {
+    Nats(starttls::NatsOptions options, boost::asio::any_io_executor ex)
+        : negotiation(std::move(options)), window(std::move(ex)) {}
+    starttls::NatsNegotiation negotiation;
+    starttls::NatsStep step;                            // as mysql_step_
+    std::unique_ptr<starttls::NatsServerStream> down;   // the relay's server side
+    boost::asio::steady_timer window;                   // ends the TLS-first window
+    std::chrono::steady_clock::time_point accepted_at;  // the window starts here
+    uint32_t peek_seq = 0;                              // which peek a wake-up belongs to
+  };
+  std::unique_ptr<Nats> nats_;
+  Direction up_;    // client -> backend
+  Direction down_;  // backend -> client
   std::chrono::steady_clock::time_point last_activity_;
   void (Session::*revocation_then_)() = nullptr;  // while a revocation check is pending
   bool revocation_client_ = false;                // ... of the client (else of the backend)

@@ -429,6 +429,49 @@ std::string split_reads(std::string_view packet, size_t step) {
   return out;
 }
 
+// protocol=nats: option byte (see nats_fuzz.cc), then what each step awaits.
+void nats_seeds(const fs::path& dir) {
+  const char kRequired = 2, kOptional = 1, kDisabled = 0;
+  const char kUpstreamTls = 4, kTlsFirstUp = 8, kCheckUser = 16, kAdvertise = 32, kCerts = 64;
+  const std::string info =
+      "INFO {\"server_id\":\"S\",\"host\":\"0.0.0.0\",\"port\":4223,\"headers\":true,"
+      "\"connect_urls\":[\"10.0.0.1:4223\",\"10.0.0.2:4223\"],\"ws_connect_urls\":[\"10.0.0.1:80\"]"
+      ","
+      "\"ldm\":false}\r\n";
+  const std::string tls_info = "INFO {\"server_id\":\"S\",\"tls_required\":true}\r\n";
+  const std::string event = record("", true);  // a handshake done, or the window passed
+  const std::string stream =
+      record("MSG a 1 5\r\nINFO ") + record("{\r\n") +
+      record("PING\r\nHMSG a 2 r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n") +
+      record("INFO {\"connect_urls\":[\"10.0.0.3:4223\"],\"ldm\":true}\r\n", true) +
+      record("+OK\r\n-ERR 'x'\r\nPONG\r\n");
+  // TLS first: the ClientHello byte within the window, the handshake, the relay.
+  write(dir, "tls_first",
+        std::string(1, kRequired | kAdvertise | kCerts) + record(info) + record("\x16") + event +
+            stream);
+  // The INFO upgrade: the window passes, then the ClientHello.
+  write(dir, "info_upgrade",
+        std::string(1, kRequired | kAdvertise) + record(info.substr(0, 9)) +
+            record(info.substr(9)) + event + record("\x16") + event + stream);
+  write(dir, "plaintext_required", std::string(1, kRequired) + record(info) + event + record("C"));
+  write(dir, "plaintext_optional",
+        std::string(1, kOptional) + record(info) + event + record("C") + stream);
+  write(dir, "disabled", std::string(1, kDisabled) + record(info + "PING\r\n") + stream);
+  write(dir, "user_map",
+        std::string(1, kRequired | kCheckUser) + record(info) + record("\x16") + event +
+            record("CONNECT {\"user\":\"al") + record("ice\",\"pass\":\"pw\"}\r\nPING\r\n") +
+            stream);
+  write(dir, "user_map_refused",
+        std::string(1, kRequired | kCheckUser) + record(info) + record("\x16") + event +
+            record("CONNECT {\"user\":\"bob\"}\r\n"));
+  write(dir, "upstream_upgrade",
+        std::string(1, kRequired | kUpstreamTls) + record(tls_info) + event + record("\x16") +
+            event + stream);
+  write(dir, "upstream_tls_first",
+        std::string(1, kRequired | kUpstreamTls | kTlsFirstUp) + event + record(tls_info) + event +
+            record("\x16") + event + stream);
+}
+
 void mysql_seeds(const fs::path& dir) {
   const char kRequired = 2, kOptional = 1, kDisabled = 0;
   const char kUpstreamTls = 4, kCheckUser = 8;
@@ -558,6 +601,7 @@ int main(int argc, char** argv) {
     proxy_seeds(root / "proxy_header");
     postgres_seeds(root / "postgres");
     mysql_seeds(root / "mysql");
+    nats_seeds(root / "nats");
     admin_seeds(p, root / "admin_api", /*with_keys=*/false);
     return 0;
   } catch (const std::exception& e) {

@@ -48,7 +48,8 @@ TEST(ConfigKeyDocs, CoversEveryConnectorSuffixOfTheDesign) {
   EXPECT_EQ(suffixes_under("connector.<name>."),
             (std::set<std::string>{"listen_address", "upstream_address", "protocol", "tls_level",
                                    "ssl_policy", "upstream_ssl_policy", "upstream_server_name",
-                                   "proxy_protocol", "user_map", "max_connections"}));
+                                   "proxy_protocol", "user_map", "max_connections", "advertise",
+                                   "nats_tls_first_window", "upstream_tls_first"}));
 }
 
 TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {

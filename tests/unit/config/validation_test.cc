@@ -131,11 +131,30 @@ INSTANTIATE_TEST_SUITE_P(
               "ssl.policy.backend.enabled=true or remove connector.pg.upstream_ssl_policy"}},
         Case{"UserMapOnTcp",
              kPg + "connector.pg.user_map=users.map\n",
-             {"tlsgate.conf:4: connector.pg.user_map: applies only to protocol=postgres or mysql; "
+             {"tlsgate.conf:4: connector.pg.user_map: applies only to protocol=postgres, mysql or "
+              "nats; "
               "remove it or set "
               "connector.pg.protocol"}},
         Case{"UserMapOnPostgres",
              kPg + "connector.pg.user_map=users.map\nconnector.pg.protocol=POSTGRES\n",
+             {}},
+        Case{"NatsKeysOnTcp",
+             kPg + "connector.pg.advertise=gate:4222\nconnector.pg.upstream_tls_first=true\n",
+             {"tlsgate.conf:4: connector.pg.advertise: applies only to protocol=nats; remove it "
+              "or set connector.pg.protocol=nats",
+              "tlsgate.conf:5: connector.pg.upstream_tls_first: applies only to protocol=nats; "
+              "remove it or set connector.pg.protocol=nats",
+              "tlsgate.conf:5: connector.pg.upstream_tls_first: needs TLS to the backend; set "
+              "connector.pg.upstream_ssl_policy or remove connector.pg.upstream_tls_first"}},
+        Case{"NatsAdvertiseNeedsDialableHosts",
+             kPg + "connector.pg.protocol=nats\nconnector.pg.advertise=gate1:4222;:4223;gate3\n",
+             {"tlsgate.conf:5: connector.pg.advertise: \":4223\" names no host a client can "
+              "dial; give the gate's address as clients reach it, e.g. gate.example.com:4222",
+              "tlsgate.conf:5: connector.pg.advertise: \"gate3\": \"gate3\" is not "
+              "host:port; write it as host:port, [ipv6]:port or :port"}},
+        Case{"NatsValid",
+             kPg + "connector.pg.protocol=nats\nconnector.pg.advertise=gate1:4222;[::1]:4223\n"
+                   "connector.pg.nats_tls_first_window=20ms\n",
              {}},
         Case{"SyntaxError",
              "ssl.policy.bolt.enabled true\n",

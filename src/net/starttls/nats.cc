@@ -1,0 +1,232 @@
+#include "net/starttls/nats.h"
+
+#include <cstring>
+#include <utility>
+
+#include "net/starttls/nats_json.h"
+#include "util/secret.h"
+
+namespace tlsgate::net::starttls {
+namespace {
+
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+
+NatsStep next(NatsStep::Next n, std::string to_client = {}, std::string to_backend = {}) {
+  NatsStep s;
+  s.next = n;
+  s.to_client = std::move(to_client);
+  s.to_backend = std::move(to_backend);
+  return s;
+}
+
+bool json_true(const std::vector<JsonMember>& members, std::string_view key) {
+  for (const auto& m : members) {
+    if (m.key == key) return m.value == "true";
+  }
+  return false;
+}
+
+}  // namespace
+
+NatsNegotiation::NatsNegotiation(NatsOptions options) : options_(std::move(options)) {}
+
+NatsStep NatsNegotiation::start() {
+  if (options_.upstream_tls && options_.upstream_tls_first) {
+    state_ = State::kBackendTlsFirst;
+    return next(NatsStep::Next::kBackendTls);
+  }
+  state_ = State::kInfo;
+  return next(NatsStep::Next::kReadBackend);
+}
+
+NatsStep NatsNegotiation::close(std::string reason, std::string_view to_client) {
+  state_ = State::kClosed;
+  util::wipe(connect_);
+  NatsStep s = next(NatsStep::Next::kClose, std::string(to_client));
+  s.reason = std::move(reason);
+  return s;
+}
+
+NatsStep NatsNegotiation::from_backend(std::string_view bytes) {
+  if (state_ != State::kInfo) {
+    auto s = close("the NATS backend sent data out of turn during the connection phase");
+    s.backend_fault = true;
+    return s;
+  }
+  const void* nl = std::memchr(bytes.data(), '\n', bytes.size());
+  size_t take =
+      nl ? static_cast<size_t>(static_cast<const char*>(nl) - bytes.data()) + 1 : bytes.size();
+  if (info_line_.size() + take > kMaxNatsLine) {
+    auto s = close("the NATS backend's INFO line is longer than " + std::to_string(kMaxNatsLine) +
+                   " bytes");
+    s.backend_fault = true;
+    return s;
+  }
+  info_line_.append(bytes.data(), take);
+  if (nl == nullptr) return next(NatsStep::Next::kReadBackend);
+  backend_rest_.assign(bytes.substr(take));
+  auto json = nats_line_json(info_line_, "INFO");
+  auto members = json ? json_object_members(*json) : std::nullopt;
+  if (!members) {
+    auto s = close("the backend did not start with a NATS INFO line; is it a nats-server?");
+    s.backend_fault = true;
+    return s;
+  }
+  if (options_.upstream_tls && !options_.upstream_tls_first) {
+    if (!json_true(*members, "tls_required") && !json_true(*members, "tls_available")) {
+      auto s = close(
+          "the NATS backend's INFO offers no TLS (neither tls_required nor tls_available); "
+          "enable TLS on it or remove the connector's upstream_ssl_policy");
+      s.backend_fault = true;
+      return s;
+    }
+    if (!backend_rest_.empty()) {
+      auto s = close("the NATS backend sent bytes after its INFO before TLS started");
+      s.backend_fault = true;
+      return s;
+    }
+    state_ = State::kBackendUpgrade;
+    return next(NatsStep::Next::kBackendTls);
+  }
+  if (!options_.upstream_tls && json_true(*members, "tls_required")) {
+    auto s = close(
+        "the NATS backend requires TLS (tls_required in its INFO) but the gate speaks "
+        "plaintext to it; set the connector's upstream_ssl_policy");
+    s.backend_fault = true;
+    return s;
+  }
+  return after_backend_info();
+}
+
+NatsStep NatsNegotiation::backend_tls_ready() {
+  if (state_ == State::kBackendTlsFirst) {
+    state_ = State::kInfo;
+    return next(NatsStep::Next::kReadBackend);
+  }
+  if (state_ == State::kBackendUpgrade) return after_backend_info();
+  return close("backend TLS ready out of turn");
+}
+
+NatsStep NatsNegotiation::after_backend_info() {
+  if (options_.level == config::TlsLevel::kDisabled) {
+    return after_client_ready(info_for_client());
+  }
+  state_ = State::kWindow;
+  auto s = next(NatsStep::Next::kPeekClient);
+  s.windowed = true;
+  return s;
+}
+
+NatsStep NatsNegotiation::client_first(std::optional<unsigned char> byte) {
+  if (state_ == State::kWindow) {
+    if (byte && *byte == kTlsHandshakeRecord) {
+      state_ = State::kClientTls;  // TLS first: INFO after the handshake
+      return next(NatsStep::Next::kClientTls);
+    }
+    if (!byte) {
+      state_ = State::kAfterInfo;
+      info_sent_ = true;
+      return next(NatsStep::Next::kPeekClient, info_for_client());
+    }
+    return info_sent_then_first(*byte, info_for_client());
+  }
+  if (state_ == State::kAfterInfo && byte) return info_sent_then_first(*byte, {});
+  return close("client byte out of turn");
+}
+
+NatsStep NatsNegotiation::info_sent_then_first(unsigned char byte, std::string to_client) {
+  if (byte == kTlsHandshakeRecord) {
+    info_sent_ = true;  // INFO is out: none after the handshake
+    state_ = State::kClientTls;
+    return next(NatsStep::Next::kClientTls, std::move(to_client));
+  }
+  if (options_.level == config::TlsLevel::kRequired) {
+    auto s = close(
+        "client sent plaintext after INFO with tls_required (tls_level=REQUIRED); "
+        "answered -ERR 'Secure Connection - TLS Required'",
+        std::string(to_client) + std::string(kNatsTlsRequired));
+    s.refused_plaintext = true;
+    return s;
+  }
+  info_sent_ = true;
+  return after_client_ready(std::move(to_client));
+}
+
+NatsStep NatsNegotiation::client_tls_ready() {
+  if (state_ != State::kClientTls) return close("client TLS ready out of turn");
+  client_tls_ = true;
+  return after_client_ready(info_sent_ ? std::string() : info_for_client());
+}
+
+NatsStep NatsNegotiation::after_client_ready(std::string to_client) {
+  info_sent_ = true;
+  if (options_.check_user) {
+    state_ = State::kConnect;
+    return next(NatsStep::Next::kReadClient, std::move(to_client));
+  }
+  state_ = State::kRelay;
+  return next(NatsStep::Next::kRelay, std::move(to_client));
+}
+
+NatsStep NatsNegotiation::from_client(std::string_view bytes) {
+  if (state_ != State::kConnect) return close("client data out of turn");
+  connect_.append(bytes);
+  const auto nl = connect_.find('\n');
+  if (nl == std::string::npos) {
+    if (connect_.size() > kMaxNatsLine) {
+      return close(
+          "the client's CONNECT line is longer than " + std::to_string(kMaxNatsLine) + " bytes",
+          "-ERR 'Maximum Control Line Exceeded'\r\n");
+    }
+    return next(NatsStep::Next::kReadClient);
+  }
+  std::string_view line(connect_.data(), nl + 1);
+  auto json = nats_line_json(line, "CONNECT");
+  auto members = json ? json_object_members(*json) : std::nullopt;
+  if (!members) {
+    auto s = close("the client's first line is not CONNECT with a JSON object; user_map needs it",
+                   kNatsAuthViolation);
+    s.refused_user = true;
+    return s;
+  }
+  for (const auto& m : *members) {
+    if (m.key != "user") continue;
+    auto user = json_string_value(m.value);
+    if (!user) {
+      auto s = close("the client's CONNECT has a user that is not a string", kNatsAuthViolation);
+      s.refused_user = true;
+      return s;
+    }
+    user_ = std::move(*user);
+    break;
+  }
+  if (auto refusal = options_.check_user(user_); !refusal.empty()) {
+    auto s = close(refusal, kNatsAuthViolation);
+    s.refused_user = true;
+    return s;
+  }
+  state_ = State::kRelay;
+  auto s = next(NatsStep::Next::kRelay, {}, std::move(connect_));
+  util::wipe(connect_);
+  connect_.clear();
+  return s;
+}
+
+NatsInfoRewrite NatsNegotiation::rewrite() const {
+  NatsInfoRewrite how;
+  const bool tls = options_.level != config::TlsLevel::kDisabled;
+  how.tls_required = options_.level == config::TlsLevel::kRequired || client_tls_;
+  how.tls_verify = tls && options_.client_certificates_required;
+  how.tls_available = options_.level == config::TlsLevel::kOptional;
+  how.advertise = options_.advertise;
+  how.host = options_.advertise_host;
+  how.port = options_.advertise_port;
+  return how;
+}
+
+std::string NatsNegotiation::info_for_client() const {
+  // from_backend() checked that it parses.
+  return rewrite_info(info_line_, rewrite()).value_or(std::string());
+}
+
+}  // namespace tlsgate::net::starttls

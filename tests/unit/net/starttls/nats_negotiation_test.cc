@@ -1,0 +1,199 @@
+// NatsNegotiation (net/starttls/nats.h) with byte vectors: both modes, the
+// plaintext refusal, user_map, upstream TLS, bounds.
+#include <gtest/gtest.h>
+
+#include "net/starttls/nats.h"
+
+namespace tlsgate::net::starttls {
+namespace {
+
+using Next = NatsStep::Next;
+using config::TlsLevel;
+
+const std::string kInfo =
+    "INFO {\"server_id\":\"S\",\"port\":4223,\"connect_urls\":[\"10.0.0.1:4223\"]}\r\n";
+
+NatsOptions options(TlsLevel level = TlsLevel::kRequired) {
+  NatsOptions o;
+  o.level = level;
+  return o;
+}
+
+TEST(NatsNegotiation, InfoUpgrade) {
+  NatsNegotiation n(options());
+  EXPECT_EQ(n.start().next, Next::kReadBackend);
+  EXPECT_EQ(n.from_backend(kInfo.substr(0, 10)).next, Next::kReadBackend);
+  auto s = n.from_backend(kInfo.substr(10));
+  ASSERT_EQ(s.next, Next::kPeekClient);
+  EXPECT_TRUE(s.windowed);
+  EXPECT_TRUE(s.to_client.empty());
+  s = n.client_first(std::nullopt);  // the window passed
+  ASSERT_EQ(s.next, Next::kPeekClient);
+  EXPECT_FALSE(s.windowed);
+  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n");
+  s = n.client_first(0x16);
+  EXPECT_EQ(s.next, Next::kClientTls);
+  EXPECT_TRUE(s.to_client.empty());
+  s = n.client_tls_ready();
+  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_TRUE(s.to_client.empty());  // INFO went out before TLS
+  EXPECT_TRUE(n.client_on_tls());
+}
+
+TEST(NatsNegotiation, TlsFirstGetsInfoInsideTls) {
+  auto o = options();
+  o.client_certificates_required = true;
+  NatsNegotiation n(o);
+  n.start();
+  ASSERT_EQ(n.from_backend(kInfo).next, Next::kPeekClient);
+  auto s = n.client_first(0x16);
+  EXPECT_EQ(s.next, Next::kClientTls);
+  EXPECT_TRUE(s.to_client.empty());
+  s = n.client_tls_ready();
+  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_EQ(s.to_client,
+            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true,\"tls_verify\":true}"
+            "\r\n");
+}
+
+TEST(NatsNegotiation, PlaintextUnderRequiredGetsTheServersWords) {
+  NatsNegotiation n(options());
+  n.start();
+  n.from_backend(kInfo);
+  n.client_first(std::nullopt);
+  auto s = n.client_first('C');
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_TRUE(s.refused_plaintext);
+  EXPECT_EQ(s.to_client, "-ERR 'Secure Connection - TLS Required'\r\n");
+  EXPECT_TRUE(s.to_backend.empty());
+}
+
+TEST(NatsNegotiation, EagerPlaintextClientGetsInfoThenTheRefusal) {
+  NatsNegotiation n(options());
+  n.start();
+  n.from_backend(kInfo);
+  auto s = n.client_first('C');  // within the window
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.to_client,
+            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n"
+            "-ERR 'Secure Connection - TLS Required'\r\n");
+}
+
+TEST(NatsNegotiation, OptionalRelaysPlaintext) {
+  NatsNegotiation n(options(TlsLevel::kOptional));
+  n.start();
+  n.from_backend(kInfo);
+  auto s = n.client_first(std::nullopt);
+  EXPECT_EQ(s.to_client,
+            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false,\"tls_available\":true}"
+            "\r\n");
+  EXPECT_EQ(n.client_first('C').next, Next::kRelay);
+  EXPECT_FALSE(n.client_on_tls());
+}
+
+TEST(NatsNegotiation, DisabledSendsInfoAtOnce) {
+  NatsNegotiation n(options(TlsLevel::kDisabled));
+  n.start();
+  auto s = n.from_backend(kInfo + "PING\r\n");
+  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false}\r\n");
+  EXPECT_EQ(n.backend_rest(), "PING\r\n");
+}
+
+TEST(NatsNegotiation, UserMapReadsConnectBeforeTheBackendSeesIt) {
+  auto o = options();
+  std::string asked;
+  o.check_user = [&asked](std::string_view user) {
+    asked = user;
+    return user == "alice" ? std::string() : "identity may not log in as " + std::string(user);
+  };
+  for (const auto& [user, allowed] :
+       {std::pair<std::string, bool>{"alice", true}, {"mallory", false}}) {
+    NatsNegotiation n(o);
+    n.start();
+    n.from_backend(kInfo);
+    n.client_first(0x16);
+    ASSERT_EQ(n.client_tls_ready().next, Next::kReadClient);
+    std::string connect =
+        "CONNECT {\"verbose\":false,\"user\":\"" + user + "\",\"pass\":\"pw\"}\r\nPING\r\n";
+    EXPECT_EQ(n.from_client(connect.substr(0, 20)).next, Next::kReadClient);
+    auto s = n.from_client(connect.substr(20));
+    EXPECT_EQ(asked, user);
+    if (allowed) {
+      EXPECT_EQ(s.next, Next::kRelay);
+      EXPECT_EQ(s.to_backend, connect);
+    } else {
+      EXPECT_EQ(s.next, Next::kClose);
+      EXPECT_TRUE(s.refused_user);
+      EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
+      EXPECT_EQ(s.reason, "identity may not log in as mallory");
+      EXPECT_TRUE(s.to_backend.empty());
+    }
+  }
+}
+
+TEST(NatsNegotiation, UserMapRefusesAnythingButConnect) {
+  auto o = options();
+  o.check_user = [](std::string_view) { return std::string(); };
+  NatsNegotiation n(o);
+  n.start();
+  n.from_backend(kInfo);
+  n.client_first(0x16);
+  n.client_tls_ready();
+  auto s = n.from_client("PUB x 1\r\na\r\n");
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
+}
+
+TEST(NatsNegotiation, UpstreamTlsUpgradeNeedsTheBackendToOfferIt) {
+  auto o = options();
+  o.upstream_tls = true;
+  NatsNegotiation n(o);
+  n.start();
+  auto s = n.from_backend(kInfo);
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_TRUE(s.backend_fault);
+  NatsNegotiation m(o);
+  m.start();
+  EXPECT_EQ(m.from_backend("INFO {\"tls_required\":true}\r\n").next, Next::kBackendTls);
+  EXPECT_EQ(m.backend_tls_ready().next, Next::kPeekClient);
+}
+
+TEST(NatsNegotiation, BackendRequiringTlsNeedsUpstreamTls) {
+  NatsNegotiation n(options());
+  n.start();
+  auto s = n.from_backend("INFO {\"tls_required\":true}\r\n");
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_TRUE(s.backend_fault);
+  EXPECT_EQ(s.reason,
+            "the NATS backend requires TLS (tls_required in its INFO) but the gate speaks "
+            "plaintext to it; set the connector's upstream_ssl_policy");
+}
+
+TEST(NatsNegotiation, UpstreamTlsFirstReadsInfoInsideTls) {
+  auto o = options();
+  o.upstream_tls = true;
+  o.upstream_tls_first = true;
+  NatsNegotiation n(o);
+  EXPECT_EQ(n.start().next, Next::kBackendTls);
+  EXPECT_EQ(n.backend_tls_ready().next, Next::kReadBackend);
+  EXPECT_EQ(n.from_backend(kInfo).next, Next::kPeekClient);
+}
+
+TEST(NatsNegotiation, BoundsAndRefusesWhatIsNotInfo) {
+  NatsNegotiation n(options());
+  n.start();
+  std::string chunk(4096, 'x');
+  NatsStep s;
+  for (int i = 0; i < 20 && s.next != Next::kClose; ++i) s = n.from_backend(chunk);
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.reason, "the NATS backend's INFO line is longer than 65536 bytes");
+  NatsNegotiation m(options());
+  m.start();
+  s = m.from_backend("+OK\r\n");
+  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.reason, "the backend did not start with a NATS INFO line; is it a nats-server?");
+}
+
+}  // namespace
+}  // namespace tlsgate::net::starttls
