@@ -59,7 +59,9 @@ std::string address_of(const tcp::endpoint& ep) {
 struct Shared {
   Shared(net::Gate& gate, const config::Admin& settings, const AdminServerOptions& options)
       : backend(gate, options.version),
-        api(backend, ApiOptions{options.version, options.expand_commands}),
+        api(backend, ApiOptions{.version = options.version,
+                                .expand_commands = options.expand_commands,
+                                .cluster = options.cluster}),
         access(settings),
         limits(options.limits),
         admin_context(gate.admin_context()) {}

@@ -38,6 +38,9 @@
 namespace tlsgate::net {
 class Gate;
 }
+namespace tlsgate::cluster {
+class ClusterRuntime;
+}
 
 namespace tlsgate::admin {
 
@@ -52,8 +55,9 @@ struct Limits {
 };
 
 struct AdminServerOptions {
-  std::string version;           // GET /v1/status "version"
-  bool expand_commands = false;  // serve --expand-commands
+  std::string version;                         // GET /v1/status "version"
+  bool expand_commands = false;                // serve --expand-commands
+  cluster::ClusterRuntime* cluster = nullptr;  // GET /v1/cluster and the replacements
   Limits limits;
 };
 

@@ -10,8 +10,10 @@
 #include "admin/dashboard/assets.h"
 #include "admin/json_views.h"
 #include "admin/metrics.h"
+#include "cluster/status_json.h"
 #include "pki/certificate_info.h"
 #include "pki/loader.h"
+#include "util/atomic_file.h"
 
 namespace tlsgate::admin {
 namespace {
@@ -140,7 +142,12 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     if (path == "/healthz") return done(json_response(200, {{"status", "ok"}}));
     ApiResponse r;
     r.content_type = kMetricsContentType;
-    r.body = metrics_text(backend_.status());
+    if (options_.cluster) {
+      auto cluster = options_.cluster->status();
+      r.body = metrics_text(backend_.status(), &cluster);
+    } else {
+      r.body = metrics_text(backend_.status());
+    }
     return done(std::move(r));
   }
   if (listener == Listener::kMetrics) {
@@ -220,6 +227,10 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
       done(json_response(j["ok"].get<bool>() ? 200 : 400, j));
     });
   }
+  if (path == "/v1/cluster" || path.starts_with("/v1/cluster/")) {
+    if (req.method != "GET" && forbid_write()) return;
+    return cluster_request(path, req, std::move(done));
+  }
   constexpr std::string_view kPolicies = "/v1/policies/";
   constexpr std::string_view kCertificate = "/certificate";
   if (path.starts_with(kPolicies) && path.ends_with(kCertificate) &&
@@ -231,6 +242,87 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
       if (forbid_write()) return;
       return put_certificate(scope, req, std::move(done));
     }
+  }
+  done(error_response(404, "no such path: " + path,
+                      "see docs/ADMIN.md for the paths of the admin API"));
+}
+
+// The cluster's part of the API (docs/ADMIN.md, docs/CLUSTER.md). The
+// writes go to etcd on the control loop, bounded by the etcd client's
+// deadline (5 s) when etcd does not answer.
+void Api::cluster_request(const std::string& path, const ApiRequest& req,
+                          std::function<void(ApiResponse)> done) {
+  auto* cluster = options_.cluster;
+  if (!cluster) {
+    return done(error_response(404, "this node is in no cluster (cluster.enabled=false)",
+                               "set cluster.enabled=true and its keys (docs/CLUSTER.md)"));
+  }
+  const auto& clock = *options_.clock;
+  const std::string who = "admin API, identity \"" + req.identity + "\"";
+  if (path == "/v1/cluster") {
+    if (req.method != "GET") return done(method_not_allowed(path, "GET"));
+    return done(json_response(200, cluster::to_json(cluster->status())));
+  }
+  auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  auto text = [&](const char* name) -> std::string {
+    if (!body.is_object()) return {};
+    auto it = body.find(name);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (path == "/v1/cluster/replacements") {
+    if (req.method != "POST") return done(method_not_allowed(path, "POST"));
+    cluster::Proposal p;
+    p.scope = text("scope");
+    p.pair = {text("certificate"), text("private_key"), "new"};
+    p.trust_pem = text("ca");
+    p.immediate = body.is_object() && body.value("immediate", false);
+    p.proposer = who;
+    if (p.scope.empty() || p.pair.certificate_pem.empty() || p.pair.private_key_pem.empty()) {
+      return done(error_response(
+          400, "the body needs \"scope\", \"certificate\" (PEM chain) and \"private_key\"",
+          "send {\"scope\": S, \"certificate\": PEM, \"private_key\": PEM} and optionally "
+          "\"ca\" (a new issuer) and \"immediate\": true"));
+    }
+    auto facts = cluster->local_facts(p.scope);
+    if (!facts) return done(error_response(400, facts.error().message(), "name a cluster scope"));
+    auto id = cluster::propose(cluster->store(), cluster->keys(), cluster->box(), p, facts->target,
+                               clock);
+    util::wipe(p.pair.private_key_pem);
+    if (!id) {
+      auto j = error_json("the replacement of scope " + p.scope + " was refused",
+                          "fix what the reasons say and propose again; nothing was written");
+      j["reasons"] = id.error().reasons;
+      return done(json_response(400, j));
+    }
+    spdlog::info("admin API: {} proposed cluster replacement {} for scope {}", who, *id, p.scope);
+    return done(json_response(201, {{"id", *id}, {"scope", p.scope}}));
+  }
+  constexpr std::string_view kReplacements = "/v1/cluster/replacements/";
+  if (path.starts_with(kReplacements)) {
+    if (req.method != "DELETE") return done(method_not_allowed(path, "DELETE"));
+    auto id = path.substr(kReplacements.size());
+    if (auto aborted =
+            cluster::abort_replacement(cluster->store(), cluster->keys(), id, who, clock);
+        !aborted) {
+      return done(error_response(409, aborted.error().message(), "see GET /v1/cluster"));
+    }
+    ApiResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return done(std::move(r));
+  }
+  if (path == "/v1/cluster/retire-trust") {
+    if (req.method != "POST") return done(method_not_allowed(path, "POST"));
+    auto scope = text("scope");
+    auto facts = cluster->local_facts(scope);
+    if (!facts) return done(error_response(400, facts.error().message(), "name a cluster scope"));
+    auto current = util::read_file(facts->target.policy.public_certificate);
+    if (auto retired = cluster::retire_trust(cluster->store(), cluster->keys(), scope,
+                                             text("issuer"), current ? *current : "", who, clock);
+        !retired) {
+      return done(error_response(400, retired.error().message(), "see GET /v1/cluster"));
+    }
+    return done(json_response(200, {{"scope", scope}, {"retiring", true}}));
   }
   done(error_response(404, "no such path: " + path,
                       "see docs/ADMIN.md for the paths of the admin API"));

@@ -15,6 +15,7 @@
 
 #include "admin/access.h"
 #include "admin/backend.h"
+#include "cluster/runtime.h"
 #include "util/clock.h"
 
 namespace tlsgate::admin {
@@ -44,6 +45,8 @@ struct ApiOptions {
   std::string version;           // GET /v1/status "version" (the binary's)
   bool expand_commands = false;  // for uploads into policies with $(command) passwords
   const util::Clock* clock = &util::SystemClock::instance();
+  // The cluster layer when cluster.enabled (GET /v1/cluster, replacements), else null.
+  cluster::ClusterRuntime* cluster = nullptr;
 };
 
 class Api {
@@ -52,6 +55,8 @@ class Api {
   void handle(const ApiRequest& request, Listener listener, std::function<void(ApiResponse)> done);
 
  private:
+  void cluster_request(const std::string& path, const ApiRequest& request,
+                       std::function<void(ApiResponse)> done);
   void put_certificate(const std::string& scope, const ApiRequest& request,
                        std::function<void(ApiResponse)> done);
 

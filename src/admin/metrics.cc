@@ -149,13 +149,49 @@ void connectors(Families& fs, const net::GateStatus& s) {
   }
 }
 
+// Each step of a replacement is a metric (issue 15): its phase, and each
+// member's state in it, as 0/1 gauges (one series per possible value, so a
+// dashboard sees a series go to 0); the members' liveness and etcd's.
+void cluster_metrics(Families& fs, const cluster::ClusterStatus& s) {
+  auto& connected = fs.family("tlsgate_cluster_etcd_connected", MetricType::Gauge,
+                              "1 while this node's last exchange with etcd worked");
+  fs.add(connected, {}, s.connected ? 1 : 0);
+  auto& up = fs.family("tlsgate_cluster_member_up", MetricType::Gauge,
+                       "1 while the member holds its lease in etcd");
+  for (const auto& m : s.members) fs.add(up, {{"node", m}}, s.alive.at(m) ? 1 : 0);
+  auto& phase = fs.family("tlsgate_cluster_replacement_phase", MetricType::Gauge,
+                          "1 for the phase each certificate replacement is in");
+  auto& node_state = fs.family(
+      "tlsgate_cluster_replacement_node_state", MetricType::Gauge,
+      "1 for each member's state in a certificate replacement (waiting until it reports)");
+  using cluster::NodeState;
+  using cluster::Phase;
+  for (const auto& r : s.replacements) {
+    for (Phase p : {Phase::kProposed, Phase::kTrusting, Phase::kStaged, Phase::kCommitted,
+                    Phase::kApplied, Phase::kFailed, Phase::kAborted}) {
+      fs.add(phase,
+             {{"replacement", r.record.id}, {"scope", r.record.scope}, {"phase", to_string(p)}},
+             r.phase == p ? 1 : 0);
+    }
+    for (const auto& m : s.members) {
+      auto it = r.reports.find(m);
+      std::string current = it == r.reports.end() ? "waiting" : to_string(it->second.state);
+      for (const char* state : {"waiting", "trusting", "staged", "failed", "applied"}) {
+        fs.add(node_state, {{"replacement", r.record.id}, {"node", m}, {"state", state}},
+               current == state ? 1 : 0);
+      }
+    }
+  }
+}
+
 }  // namespace
 
-std::string metrics_text(const net::GateStatus& status) {
+std::string metrics_text(const net::GateStatus& status, const cluster::ClusterStatus* cluster) {
   Families fs;
   certificates(fs, status);
   staples(fs, status);
   connectors(fs, status);
+  if (cluster) cluster_metrics(fs, *cluster);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, fs.all());
   return out.str();

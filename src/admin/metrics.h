@@ -9,12 +9,15 @@
 
 #include <string>
 
+#include "cluster/node.h"
 #include "net/gate_status.h"
 
 namespace tlsgate::admin {
 
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string metrics_text(const net::GateStatus& status);
+// `cluster`: this node's view of the cluster (cluster.enabled), or null.
+std::string metrics_text(const net::GateStatus& status,
+                         const cluster::ClusterStatus* cluster = nullptr);
 
 }  // namespace tlsgate::admin

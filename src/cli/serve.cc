@@ -7,6 +7,7 @@
 #include "admin/admin_server.h"
 #include "cli/command.h"
 #include "cli/log_formatter.h"
+#include "cluster/runtime.h"
 #include "config/loader.h"
 #include "net/gate.h"
 #include "util/fd_limit.h"
@@ -62,8 +63,23 @@ int run_serve(const Options& o) {
   if (auto raised = util::raise_fd_limit(); !raised) {
     spdlog::warn("cannot raise the file descriptor limit: {}", raised.error().message());
   }
+  // A node that was down applies the replacements committed meanwhile to
+  // its policy files before any listener opens (docs/CLUSTER.md).
+  std::unique_ptr<cluster::ClusterRuntime> cluster;
+  if (loaded.config->cluster.enabled) {
+    auto connected = cluster::ClusterRuntime::connect(*loaded.config, o.expand_commands);
+    if (!connected) return report_error(connected.error().message(), kUsage);
+    cluster = std::move(*connected);
+    if (auto caught_up = cluster->catch_up(); !caught_up) {
+      spdlog::warn(
+          "cluster: etcd did not answer before serving, so this node serves the certificates on "
+          "disk and catches up once etcd answers: {}",
+          caught_up.error().message());
+    }
+  }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
+  if (cluster) cluster->attach(**gate);
   // The admin listeners live on the gate's control loop; they serve once
   // run() runs it, and are closed before the gate goes.
   std::unique_ptr<admin::AdminServer> admin_server;
@@ -71,12 +87,14 @@ int run_serve(const Options& o) {
     admin::AdminServerOptions options;
     options.version = TLSGATE_VERSION;
     options.expand_commands = o.expand_commands;
+    options.cluster = cluster.get();
     auto created = admin::AdminServer::create(**gate, loaded.config->admin, options);
     if (!created) return report_error(created.error().message(), kUsage);
     admin_server = std::move(*created);
   }
   int code = (*gate)->run();
   admin_server.reset();
+  if (cluster) cluster->stop();  // before the gate it acts on goes
   return code;
 }
 
