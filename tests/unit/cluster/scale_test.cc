@@ -37,6 +37,7 @@ TEST(ClusterScale, AHundredMembersCommitOnceAndApplyWithAFewWritesEach) {
     config::Connector conn;
     conn.name = "peer";
     conn.listen_address = {"127.0.0.1", 7000};
+    conn.ssl_policy = "cluster";
     c.connectors["peer"] = conn;
     c.cluster.enabled = true;
     c.cluster.name = "scale";
