@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "pki/secret_box.h"
 #include "config/key_docs.h"
 #include "config/loader.h"
 #include "net/fd_budget.h"
@@ -69,6 +70,15 @@ int run_check(const Options& o) {
     auto shortfall = net::fd_shortfall(*loaded.config, util::fd_limit().hard);
     if (!shortfall.empty()) {
       findings.push_back({Severity::kWarning, config::Location{o.config, 0}, "", shortfall, ""});
+    }
+    // The cluster secret must open what the other nodes seal (check never
+    // contacts etcd: that is probe's and serve's business).
+    const auto& k = loaded.config->cluster;
+    if (k.enabled && !k.secret_file.empty()) {
+      if (auto box = pki::SecretBox::load(k.secret_file); !box) {
+        findings.push_back({Severity::kError, loaded.config->where("cluster.secret_file"),
+                            "cluster.secret_file", box.error().message(), ""});
+      }
     }
   }
   size_t errors = 0;

@@ -608,3 +608,30 @@ TEST_F(Check, ExplainOfAnUnknownKeySuggestsTheNearest) {
 
 }  // namespace
 }  // namespace tlsgate::e2e
+
+namespace tlsgate::e2e {
+namespace {
+
+// The cluster's secret is read by check (etcd is not contacted): a loose or
+// short secret file is an error naming the key and the fix.
+TEST_F(Check, ClusterSecretFileIsChecked) {
+  tour();
+  conf(std::string(kTourConf) +
+       "cluster.enabled=true\ncluster.node_name=a\ncluster.members=a;b\n"
+       "cluster.etcd_endpoints=https://127.0.0.1:2379\ncluster.ssl_policy=bolt\n"
+       "cluster.scopes=bolt\ncluster.secret_file=cluster.secret\n");
+  test::write_text(path("cluster.secret"), std::string(32, 's'), 0644);
+  Proc loose = check();
+  EXPECT_EQ(loose.code, 1) << describe(loose);
+  EXPECT_THAT(loose.out, HasSubstr("tlsgate.conf:9: cluster.secret_file: cluster.secret_file " +
+                                   path("cluster.secret").string() +
+                                   " can be read by other users (mode 0644); run: chmod 600"));
+  test::write_text(path("cluster.secret"), std::string(32, 's'), 0600);
+  Proc ok = check();
+  EXPECT_EQ(ok.code, 0) << describe(ok);
+  test::write_text(path("cluster.secret"), "short", 0600);
+  EXPECT_THAT(check().out, HasSubstr("is 5 bytes, not 32"));
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e
