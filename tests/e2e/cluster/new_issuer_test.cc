@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class NewIssuer : public ClusterFixture {};
+class ClusterNewIssuer : public ClusterFixture {};
 
 // The files in a node's cluster trusted_dir that hold `pem`.
 int trust_files_with(const fs::path& trusted, const std::string& pem) {
@@ -20,7 +20,7 @@ int trust_files_with(const fs::path& trusted, const std::string& pem) {
   return n;
 }
 
-TEST_F(NewIssuer, TrustFirstOnEveryNodeThenAllSwitch) {
+TEST_F(ClusterNewIssuer, TrustFirstOnEveryNodeThenAllSwitch) {
   lay_out();
   start_all();
   ASSERT_FALSE(HasFatalFailure());

@@ -9,7 +9,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-class NodeDown : public ClusterFixture {
+class ClusterNodeDown : public ClusterFixture {
  protected:
   // Proposes next.crt (a new leaf of ca_) with node c stopped and waits
   // until a and b have staged it; returns its serial.
@@ -25,7 +25,7 @@ class NodeDown : public ClusterFixture {
   }
 };
 
-TEST_F(NodeDown, WaitsForTheMissingNodeWhileTheCurrentCertificateHasTime) {
+TEST_F(ClusterNodeDown, WaitsForTheMissingNodeWhileTheCurrentCertificateHasTime) {
   lay_out();  // the current certificate is valid for long (> 3 days)
   start_all();
   ASSERT_FALSE(HasFatalFailure());
@@ -45,7 +45,7 @@ TEST_F(NodeDown, WaitsForTheMissingNodeWhileTheCurrentCertificateHasTime) {
   EXPECT_NE(serial, initial_serial_);
 }
 
-TEST_F(NodeDown, CommitsWithoutItNearExpiryAndTheNodeCatchesUpWhenItReturns) {
+TEST_F(ClusterNodeDown, CommitsWithoutItNearExpiryAndTheNodeCatchesUpWhenItReturns) {
   const auto now = std::chrono::system_clock::now();
   lay_out(test::Validity{now - 24h, now + 48h});  // 2 days left: within 3 days
   start_all();
@@ -78,7 +78,7 @@ TEST_F(NodeDown, CommitsWithoutItNearExpiryAndTheNodeCatchesUpWhenItReturns) {
   EXPECT_EQ(rep["phase"], "applied") << rep.dump(2);
 }
 
-TEST_F(NodeDown, EtcdAwayForTenSecondsMidReplacement) {
+TEST_F(ClusterNodeDown, EtcdAwayForTenSecondsMidReplacement) {
   lay_out();
   start_all();
   ASSERT_FALSE(HasFatalFailure());

@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Refusal : public ClusterFixture {
+class ClusterRefusal : public ClusterFixture {
  protected:
   void SetUp() override {
     ClusterFixture::SetUp();
@@ -30,7 +30,7 @@ class Refusal : public ClusterFixture {
   }
 };
 
-TEST_F(Refusal, KeyThatDoesNotMatchTheCertificate) {
+TEST_F(ClusterRefusal, KeyThatDoesNotMatchTheCertificate) {
   ASSERT_FALSE(HasFatalFailure());
   write_leaf(ca_, {"127.0.0.1", "localhost"}, "next");
   write_leaf(ca_, {"127.0.0.1", "localhost"}, "other");
@@ -38,7 +38,7 @@ TEST_F(Refusal, KeyThatDoesNotMatchTheCertificate) {
   EXPECT_NE(err.find("does not match the certificate"), std::string::npos) << err;
 }
 
-TEST_F(Refusal, NamesThatDoNotCoverAMember) {
+TEST_F(ClusterRefusal, NamesThatDoNotCoverAMember) {
   ASSERT_FALSE(HasFatalFailure());
   write_leaf(ca_, {"localhost"}, "next");
   auto err = refused("next.crt", "next.key");
@@ -51,7 +51,7 @@ TEST_F(Refusal, NamesThatDoNotCoverAMember) {
   }
 }
 
-TEST_F(Refusal, ExpiredCertificate) {
+TEST_F(ClusterRefusal, ExpiredCertificate) {
   ASSERT_FALSE(HasFatalFailure());
   const auto now = std::chrono::system_clock::now();
   const auto serial =

@@ -9,9 +9,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class ReplaceCert : public ClusterFixture {};
+class ClusterReplaceCert : public ClusterFixture {};
 
-TEST_F(ReplaceCert, EveryNodeSwitchesWithinSecondsWithoutAFailedHandshake) {
+TEST_F(ClusterReplaceCert, EveryNodeSwitchesWithinSecondsWithoutAFailedHandshake) {
   lay_out();
   start_all();
   ASSERT_FALSE(HasFatalFailure());
@@ -71,7 +71,7 @@ TEST_F(ReplaceCert, EveryNodeSwitchesWithinSecondsWithoutAFailedHandshake) {
   EXPECT_LE(keys, 20);
 }
 
-TEST_F(ReplaceCert, ImmediateCommitsAtOnceWithoutTheMissingNode) {
+TEST_F(ClusterReplaceCert, ImmediateCommitsAtOnceWithoutTheMissingNode) {
   lay_out();
   start_all();
   ASSERT_FALSE(HasFatalFailure());
