@@ -312,11 +312,13 @@ void Node::apply(const Entry& e, bool caught_up) {
   (void)report(e, NodeState::kApplied, "serving serial " + *serial + note, *serial);
 }
 
-void Node::try_commit(const Entry& e) {
+void Node::try_commit(const View& view, const Entry& e) {
   auto facts = host_->facts(e.record.scope);
   CommitFacts cf;
   cf.now = clock_.now();
   if (facts) cf.current_not_after = facts->not_after;
+  cf.alive = view.alive;
+  cf.grace = options_.tick * 2;
   cf.switch_before_expiry =
       std::chrono::duration_cast<std::chrono::seconds>(options_.cluster.switch_before_expiry);
   auto reason = commit_reason(e, options_.cluster.members, cf);
@@ -338,7 +340,7 @@ void Node::step(const View& view) {
       case Step::kNothing:
         // Its own report counts: a node stages before it judges the commit
         // (the next event or pass, with the report in the view).
-        if (e.record.state == RecordState::kProposed) try_commit(e);
+        if (e.record.state == RecordState::kProposed) try_commit(view, e);
         break;
       case Step::kStage:
         stage(e);

@@ -129,7 +129,7 @@ class Node {
   void step(const View& view);
   void stage(const Entry& e);
   void apply(const Entry& e, bool caught_up);
-  void try_commit(const Entry& e);
+  void try_commit(const View& view, const Entry& e);
   void retire(const std::string& scope, const std::vector<std::string>& fingerprints);
   util::Status report(const Entry& e, NodeState state, std::string reason, std::string serial = {});
   util::Result<tls::CertificatePair> open_pair(const Entry& e) const;

@@ -131,10 +131,14 @@ std::optional<std::string> commit_reason(const Entry& e, const std::vector<std::
         std::chrono::duration_cast<std::chrono::seconds>(*facts.current_not_after - facts.now);
     if (left <= facts.switch_before_expiry) {
       std::vector<std::string> missing;
+      bool waiting_for_one_up = false;
       for (const auto& m : members) {
         auto it = e.reports.find(m);
         if (it == e.reports.end() || !staged_or_later(it->second)) missing.push_back(m);
+        if (it == e.reports.end() && facts.alive.count(m) != 0) waiting_for_one_up = true;
       }
+      const auto age = facts.now - util::SystemTime(std::chrono::seconds(e.record.proposed_at));
+      if (waiting_for_one_up && age < facts.grace) return std::nullopt;
       return fmt::format(
           "the current certificate has {} left, within switch_before_expiry ({}); committed "
           "without {}",

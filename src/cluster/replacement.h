@@ -15,7 +15,9 @@
 //   aborted    an operator aborted it before it committed
 // Commit rule (exactly one commit: a compare-and-put on the record's
 // revision): every member staged, or the scope's current certificate has
-// switch_before_expiry or less left, or the record says immediate.
+// switch_before_expiry or less left (then without the members that are
+// down, and those up that have not reported within a grace period), or the
+// record says immediate.
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,12 @@ struct CommitFacts {
   // The scope's current certificate on the deciding node, if it has one.
   std::optional<util::SystemTime> current_not_after;
   std::chrono::seconds switch_before_expiry{3 * 86400};
+  // Members up now (their lease key exists). Under the expiry rule a member
+  // that is up but has not reported yet gets `grace` from the proposal to
+  // stage before the commit goes on without it; members that are down are
+  // not waited for.
+  std::map<std::string, bool> alive;
+  std::chrono::seconds grace{30};
 };
 
 // Why `e` commits now, in words, or nullopt while it must wait.
