@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   add_cert_trust(*cert, out);
   add_probe(app, out);
   add_version(app, out);
+  add_manual(app, out);
 
   try {
     app.parse(argc, argv);
