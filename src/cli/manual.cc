@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "cli/command.h"
 #include "config/key_docs.h"
 #include "config/properties.h"
@@ -111,12 +113,12 @@ std::string man1(const CLI::App& app) {
 
 // The section of tlsgate.conf(5) a key belongs to, by its first word.
 std::string section_of(const std::string& pattern) {
-  static const std::map<std::string, std::string> kSections = {
+  static const std::map<std::string, std::string> sections = {
       {"ssl", "POLICIES"}, {"connector", "CONNECTORS"}, {"server", "SERVER"},
       {"admin", "ADMIN"},  {"cluster", "CLUSTER"},
   };
-  auto it = kSections.find(pattern.substr(0, pattern.find('.')));
-  return it == kSections.end() ? "OTHER KEYS" : it->second;
+  auto it = sections.find(pattern.substr(0, pattern.find('.')));
+  return it == sections.end() ? "OTHER KEYS" : it->second;
 }
 
 std::string man5() {
@@ -201,10 +203,10 @@ std::string bash(const CLI::App& app) {
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    case \"$path ${COMP_WORDS[i]}\" in\n";
   for (const auto& [p, w] : words) {
-    if (p != "tlsgate") out += "      \"" + p + "\") path=\"" + p + "\" ;;\n";
+    if (p != "tlsgate") out += fmt::format("      \"{0}\") path=\"{0}\" ;;\n", p);
   }
   out += "    esac\n  done\n  case $path in\n";
-  for (const auto& [p, w] : words) out += "    \"" + p + "\") w=\"" + w + "\" ;;\n";
+  for (const auto& [p, w] : words) out += fmt::format("    \"{}\") w=\"{}\" ;;\n", p, w);
   out +=
       "  esac\n"
       "  COMPREPLY=($(compgen -W \"$w\" -- \"$cur\"))\n"

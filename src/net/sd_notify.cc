@@ -13,8 +13,10 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include "util/strings.h"
 
 namespace tlsgate::net {
 namespace {
@@ -53,7 +55,7 @@ std::string take_env(const char* name) {
   return value;
 }
 
-void watchdog_tick(const SdNotify* n, std::shared_ptr<boost::asio::steady_timer> timer,
+void watchdog_tick(const SdNotify* n, const std::shared_ptr<boost::asio::steady_timer>& timer,
                    std::chrono::microseconds every) {
   timer->expires_after(every);
   timer->async_wait([n, timer, every](const boost::system::error_code& ec) {
@@ -93,7 +95,7 @@ util::Result<SdNotify> SdNotify::create(const std::string& address,
   n.socket_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!n.socket_.valid()) {
     return util::fail(fmt::format("NOTIFY_SOCKET=\"{}\": cannot create a datagram socket: {}",
-                                  address, std::strerror(errno)));
+                                  address, util::errno_text(errno)));
   }
   n.address_ = address;
   n.watchdog_ = watchdog;
@@ -112,7 +114,7 @@ util::Status SdNotify::send(std::string_view state) const {
   if (sent < 0) {
     return util::fail(
         fmt::format("cannot tell the service manager \"{}\" through NOTIFY_SOCKET={}: {}",
-                    state.substr(0, state.find('\n')), address_, std::strerror(errno)));
+                    state.substr(0, state.find('\n')), address_, util::errno_text(errno)));
   }
   return {};
 }
