@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-all run test test-fast asan-configure test-asan test-tsan fuzz lint bench clean
+.PHONY: all deps build build-all run test test-fast asan-configure test-asan test-tsan fuzz lint bench deb clean
 
 all: build
 
@@ -73,6 +73,15 @@ test-tsan:
 fuzz: asan-configure
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target fuzzers
 	scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
+
+# The Debian package (packaging/CMakeLists.txt: CPack DEB), in $(BUILD)/:
+# /usr/bin/tlsgate, /etc/tlsgate/tlsgate.conf, the systemd unit, man pages,
+# bash completion, examples. CPack installs the build's `all` first.
+deb:
+	scripts/install-deps.sh build deb
+	$(MAKE) --no-print-directory build-all
+	cd $(BUILD) && cpack -G DEB
+	lintian --fail-on error $(BUILD)/tlsgate_*.deb
 
 lint:
 	scripts/install-deps.sh build lint

@@ -104,7 +104,7 @@ server.worker_threads=$threads
 server.log_level=warn
 ${reload_settle:+server.reload_settle=$reload_settle}
 CONF
-      on_cpus "$cpus" "${wrap[@]}" "$tlsgate" serve -c "$dir/tlsgate.conf" >"$work/$name.log" 2>&1 &
+      on_cpus "$cpus" "${wrap[@]}" "$tlsgate" serve -c "$dir/tlsgate.conf" --allow-root >"$work/$name.log" 2>&1 &
       main_pid=$!
       ;;
     haproxy)

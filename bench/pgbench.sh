@@ -188,7 +188,7 @@ connector.pg.max_connections=1000
 server.worker_threads=1
 server.log_level=warn
 CONF
-  on_cpus "$server_cpu" "$tlsgate" serve -c "$dir/tlsgate.conf" >"$work/tlsgate-pg.log" 2>&1 &
+  on_cpus "$server_cpu" "$tlsgate" serve -c "$dir/tlsgate.conf" --allow-root >"$work/tlsgate-pg.log" 2>&1 &
   pg_gate_pid=$!
   pids+=("$pg_gate_pid")
   wait_listen "$pg_gate_port" "$pg_gate_pid" tlsgate-pg

@@ -36,7 +36,10 @@ echo
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --loglevel warning &
 redis_pid=$!
-"$bin" serve -c "$demo/tlsgate.conf" &
+# serve refuses root unless told; the demo is local, so say so when root runs it.
+as_root=()
+[ "$(id -u)" -ne 0 ] || as_root=(--allow-root)
+"$bin" serve -c "$demo/tlsgate.conf" "${as_root[@]}" &
 gate_pid=$!
 trap 'kill -TERM $gate_pid $redis_pid 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tlsgate needs to build, test and run its demo.
 # Only missing packages are installed; nothing is fetched from outside Debian.
-#   scripts/install-deps.sh [build|test|run|bench|lint|fuzz]...   (default: build)
+#   scripts/install-deps.sh [build|test|run|bench|lint|fuzz|deb]...   (default: build)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
@@ -17,17 +17,20 @@ lint_pkgs=(clang-format clang-tidy)
 # The sanitizer build is clang's: libFuzzer and the sanitizer runtimes come
 # with libclang-rt-14-dev, llvm-symbolizer (package llvm) names the lines.
 fuzz_pkgs=(clang libclang-rt-14-dev llvm)
+# make deb and its test: dpkg-shlibdeps, man -l, systemd-analyze verify, lintian.
+deb_pkgs=(dpkg-dev fakeroot man-db systemd lintian)
 
 want=("${build_pkgs[@]}")
 for set in "${@:-build}"; do
   case "$set" in
     build) ;;
-    test) want+=("${test_pkgs[@]}") ;;
+    test) want+=("${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
     run) want+=("${run_pkgs[@]}") ;;
     bench) want+=("${bench_pkgs[@]}") ;;
     lint) want+=("${lint_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set' (build, test, run, bench, lint, fuzz)" >&2; exit 2 ;;
+    deb) want+=("${deb_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set' (build, test, run, bench, lint, fuzz, deb)" >&2; exit 2 ;;
   esac
 done
 

@@ -143,8 +143,9 @@ void Harness::start_gate(const std::string& name, const GateConfig& g) {
       << "server.idle_timeout=" << g.idle_timeout << "\n"
       << "server.shutdown_timeout=10\n";
   out.close();
-  gate_ = std::make_unique<Child>(std::vector<std::string>{tlsgate_, "serve", "-c", conf.string()},
-                                  gate_log_, g.nofile);
+  gate_ = std::make_unique<Child>(
+      std::vector<std::string>{tlsgate_, "serve", "-c", conf.string(), "--allow-root"}, gate_log_,
+      g.nofile);
   for (int i = 0; i < 1500; ++i) {
     if (!gate_->running()) break;
     if (port_accepts(gate_port_)) return;

@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
   add_probe(app, out);
   add_cluster(app, out);
   add_version(app, out);
+  add_manual(app, out);
 
   try {
     app.parse(argc, argv);

@@ -36,6 +36,8 @@ void add_serve(CLI::App& app, Outcome& out);
 void add_probe(CLI::App& app, Outcome& out);
 void add_cluster(CLI::App& app, Outcome& out);
 void add_version(CLI::App& app, Outcome& out);
+// Hidden: the man pages and completion, generated from `app` (cli/manual.cc).
+void add_manual(CLI::App& app, Outcome& out);
 
 // Prints "tlsgate: error: MESSAGE" to stderr and returns CODE.
 int report_error(const std::string& message, int code);

@@ -1,4 +1,6 @@
-// `tlsgate serve -c FILE [--expand-commands]`
+// `tlsgate serve -c FILE [--expand-commands] [--allow-root]`
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,6 +12,7 @@
 #include "cluster/runtime.h"
 #include "config/loader.h"
 #include "net/gate.h"
+#include "net/sd_notify.h"
 #include "util/fd_limit.h"
 
 namespace tlsgate::cli {
@@ -18,6 +21,7 @@ namespace {
 struct Options {
   std::string config = "tlsgate.conf";
   bool expand_commands = false;
+  bool allow_root = false;
 };
 
 void setup_logging(const config::Server& server) {
@@ -41,7 +45,40 @@ void setup_logging(const config::Server& server) {
   spdlog::set_default_logger(logger);
 }
 
+// systemd (Type=notify) hears READY=1 once every listener is open and every
+// policy loaded, RELOADING=1/READY=1 around a SIGHUP reload, STOPPING=1 when
+// the drain starts; a failed notification costs a log line, never the gate.
+void tell(const net::SdNotify& notify, net::GateEvent event) {
+  util::Status sent;
+  switch (event) {
+    case net::GateEvent::kServing:
+      sent = notify.send("READY=1\nSTATUS=serving");
+      break;
+    case net::GateEvent::kReloading:
+      sent = notify.send_reloading();
+      break;
+    case net::GateEvent::kReloaded:
+      sent = notify.send("READY=1\nSTATUS=serving (reloaded)");
+      break;
+    case net::GateEvent::kStopping:
+      sent = notify.send("STOPPING=1\nSTATUS=draining");
+      break;
+  }
+  if (!sent) spdlog::warn("{}", sent.error().message());
+}
+
 int run_serve(const Options& o) {
+  if (::geteuid() == 0 && !o.allow_root) {
+    return report_error(
+        "tlsgate serve will not run as root: it parses what any client on the network sends, "
+        "and a flaw there would hand the whole machine to that client; run it as an "
+        "unprivileged user (the packaged systemd unit runs it as user tlsgate, with "
+        "CAP_NET_BIND_SERVICE for ports under 1024), or pass --allow-root if you accept the risk",
+        kUsage);
+  }
+  // Read (and removed from the environment) before any thread starts.
+  auto notify = net::SdNotify::from_environment();
+  if (!notify) return report_error(notify.error().message(), kUsage);
   auto loaded = config::load_config(o.config, config::current_environment());
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics) {
@@ -92,6 +129,8 @@ int run_serve(const Options& o) {
     if (!created) return report_error(created.error().message(), kUsage);
     admin_server = std::move(*created);
   }
+  (*gate)->on_event([&n = *notify](net::GateEvent e) { tell(n, e); });
+  notify->start_watchdog((*gate)->control_loop());
   int code = (*gate)->run();
   admin_server.reset();
   if (cluster) cluster->stop();  // before the gate it acts on goes
@@ -107,6 +146,8 @@ void add_serve(CLI::App& app, Outcome& out) {
   cmd->add_option("-c,--config", opts->config, "Config file")->capture_default_str();
   cmd->add_flag("--expand-commands", opts->expand_commands,
                 "Allow private_key_password=$(command) to run its command");
+  cmd->add_flag("--allow-root", opts->allow_root,
+                "Run even as root (refused otherwise: run as an unprivileged user)");
   cmd->callback([opts, &out] { out.code = run_serve(*opts); });
 }
 

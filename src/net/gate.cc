@@ -180,6 +180,7 @@ uint64_t Gate::Impl::sessions_open() const {
 
 void Gate::Impl::begin_drain() {
   if (stopping.exchange(true)) return;
+  if (on_event) on_event(GateEvent::kStopping);
   for (auto& w : workers) {
     asio::post(w->loop, [&w] {
       for (auto& a : w->acceptors) {
@@ -387,6 +388,10 @@ boost::asio::io_context& Gate::control_loop() { return impl_->control; }
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
 
+void Gate::on_event(std::function<void(GateEvent)> handler) {
+  impl_->on_event = std::move(handler);
+}
+
 void Gate::stop() {
   asio::post(impl_->control, [this] { impl_->begin_drain(); });
 }
@@ -419,7 +424,10 @@ int Gate::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           spdlog::info("received SIGHUP: reloading {}", impl_->config.file.string());
+          const auto& notify = impl_->on_event;
+          if (notify) notify(GateEvent::kReloading);
           impl_->reload_config();
+          if (notify) notify(GateEvent::kReloaded);
           on_signal();
           return;
         }
@@ -440,6 +448,7 @@ int Gate::run() {
   }
   spdlog::info("tlsgate serving {} connector(s) on {} worker thread(s)", s.connectors.size(),
                s.workers.size());
+  if (s.on_event) s.on_event(GateEvent::kServing);
   s.control.run();
   for (auto& w : s.workers) {
     if (w->thread.joinable()) w->thread.join();

@@ -49,6 +49,15 @@ class io_context;
 
 namespace tlsgate::net {
 
+// The moments of run() a service manager wants to hear about (tlsgate serve
+// turns them into sd_notify(3) messages, net/sd_notify.h).
+enum class GateEvent {
+  kServing,    // every listener open and every policy loaded; signals handled
+  kReloading,  // a SIGHUP reload starts
+  kReloaded,   // it ended (failed policies keep their old contexts)
+  kStopping,   // the drain begins
+};
+
 struct GateOptions {
   bool expand_commands = false;
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers in run()
@@ -64,6 +73,9 @@ class Gate {
 
   int run();
   void stop();
+  // Called on run()'s thread (the control loop) at each GateEvent; quick.
+  // Set before run().
+  void on_event(std::function<void(GateEvent)> handler);
   // Re-reads the config file and rebuilds every policy's contexts (as SIGHUP
   // does); a policy that fails to build keeps serving its old context.
   void reload();

@@ -100,6 +100,7 @@ struct Gate::Impl {
 
   config::Config config;  // as started; the Reloader reads this one too
   GateOptions options;
+  std::function<void(GateEvent)> on_event;  // Gate::on_event(); control thread
   std::unique_ptr<OcspEngine> ocsp;
   tls::ContextRegistry registry;
   // Keeps the OCSP engine told of every new server context (destroyed

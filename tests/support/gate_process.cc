@@ -34,7 +34,8 @@ GateProcess::GateProcess(const std::filesystem::path& dir, const std::string& co
     : config_file_(dir / (name + ".conf")) {
   if (binary().empty()) throw std::runtime_error("TLSGATE_BIN is not set (run through ctest)");
   write_text(config_file_, config_text, 0644);
-  std::vector<std::string> argv{binary(), "serve", "-c", config_file_.string()};
+  // Tests run as root on CI machines; serve refuses that without --allow-root.
+  std::vector<std::string> argv{binary(), "serve", "-c", config_file_.string(), "--allow-root"};
   argv.insert(argv.end(), args.begin(), args.end());
   child_ = std::make_unique<ChildProcess>(
       argv, ChildProcess::Options{.output_file = dir / (name + ".log")});

@@ -31,14 +31,15 @@ class GateConfig {
   std::map<std::string, std::string> values_;
 };
 
-// `$TLSGATE_BIN serve -c DIR/tlsgate.conf`, its stderr in DIR/gate.log.
+// `$TLSGATE_BIN serve -c DIR/tlsgate.conf --allow-root` (tests may run as
+// root), its stderr in DIR/gate.log.
 class GateProcess {
  public:
   // The binary under test ($TLSGATE_BIN); "" when unset.
   static std::string binary();
 
   // Writes config_text to dir/<name>.conf and starts the gate with it (and
-  // `args` after `serve -c FILE`).
+  // `args` after `serve -c FILE --allow-root`).
   GateProcess(const std::filesystem::path& dir, const std::string& config_text,
               const std::string& name = "tlsgate", const std::vector<std::string>& args = {});
   // SIGTERM and a bounded wait (SIGKILL after it).

@@ -25,7 +25,7 @@ class GateDescriptors : public GateFixture {
     test::write_text(dir_ / "tlsgate.conf", conf_.text());
     child_ = std::make_unique<test::ChildProcess>(
         std::vector<std::string>{"prlimit", "--nofile=" + nofile, test::GateProcess::binary(),
-                                 "serve", "-c", (dir_ / "tlsgate.conf").string()},
+                                 "serve", "-c", (dir_ / "tlsgate.conf").string(), "--allow-root"},
         test::ChildProcess::Options{.output_file = dir_ / "gate.log"});
     ASSERT_TRUE(child_->wait_for_port(gate_port_, Millis(10000))) << child_->output();
     ASSERT_TRUE(child_->wait_for_output("tlsgate serving", Millis(10000))) << child_->output();

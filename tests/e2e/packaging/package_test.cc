@@ -1,0 +1,196 @@
+// `make deb`'s package, built by cpack from the build under test into a temp
+// folder: its files (dpkg-deb -c), its maintainer scripts, the binary run
+// out of the extracted tree (version, check on the shipped example and the
+// per-database examples with certificates minted here), the unit
+// (systemd-analyze verify), the man pages (man -l) and the completion. The
+// package is never installed on this machine.
+#include <gtest/gtest.h>
+
+#include "config/key_docs.h"
+#include "support/gate_process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace tlsgate::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using test::q;
+
+class Package : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto bin = test::GateProcess::binary();
+    ASSERT_FALSE(bin.empty()) << "TLSGATE_BIN is not set (run through ctest)";
+    auto cpack_config = fs::path(bin).parent_path() / "CPackConfig.cmake";
+    ASSERT_TRUE(fs::exists(cpack_config)) << cpack_config;
+    auto built =
+        test::run_shell("cpack -G DEB -B " + q(tmp_ / "out") + " --config " + q(cpack_config));
+    ASSERT_EQ(built.code, 0) << built.out << built.err;
+    for (const auto& e : fs::directory_iterator(tmp_ / "out")) {
+      if (e.path().extension() == ".deb") deb_ = e.path();
+    }
+    ASSERT_FALSE(deb_.empty()) << built.out;
+    root_ = tmp_ / "root";
+    auto x = sh("dpkg-deb -x " + q(deb_) + " " + q(root_) + " && dpkg-deb -e " + q(deb_) + " " +
+                q(tmp_ / "control"));
+    ASSERT_EQ(x.code, 0) << x.out << x.err;
+    tlsgate_ = root_ / "usr/bin/tlsgate";
+  }
+
+  static test::CommandResult sh(const std::string& cmd) { return test::run_shell(cmd); }
+
+  // Certificates for `scope` under the extracted /etc/tlsgate, issued by a
+  // CA made here with the packaged binary.
+  void install_certificates(const std::string& scope) {
+    if (!fs::exists(tmp_ / "ca" / "ca.crt")) {
+      ASSERT_EQ(sh(q(tlsgate_) + " cert ca --out " + q(tmp_ / "ca")).code, 0);
+      ASSERT_EQ(sh(q(tlsgate_) + " cert issue --ca " + q(tmp_ / "ca") + " --out " +
+                   q(tmp_ / "leaf") + " localhost 127.0.0.1")
+                    .code,
+                0);
+    }
+    auto r = sh(q(tlsgate_) + " cert install --scope " + scope + " --base " +
+                q(root_ / "etc/tlsgate") + " --cert " + q(tmp_ / "leaf/public.crt") + " --key " +
+                q(tmp_ / "leaf/private.key") + " --ca " + q(tmp_ / "ca/ca.crt"));
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+
+  // examples/FILE.conf, copied beside the shipped config as an operator
+  // would, checks clean once policy `scope` has certificates.
+  void check_example(const std::string& file, const std::string& scope) {
+    install_certificates(scope);
+    auto conf = root_ / "etc/tlsgate" / (file + ".conf");
+    fs::copy_file(root_ / "usr/share/doc/tlsgate/examples" / (file + ".conf"), conf);
+    auto r = sh(q(tlsgate_) + " check -c " + q(conf));
+    EXPECT_EQ(r.code, 0) << file << ":\n" << r.out << r.err;
+    EXPECT_NE(r.out.find("(" + scope + ") checked: 0 problems"), std::string::npos) << r.out;
+  }
+
+  test::TempDir tmp_;
+  fs::path deb_, root_, tlsgate_;
+};
+
+TEST_F(Package, ShipsTheFilesAndMaintainerScripts) {
+  auto list = sh("dpkg-deb -c " + q(deb_));
+  ASSERT_EQ(list.code, 0) << list.err;
+  for (const char* f :
+       {"./usr/bin/tlsgate", "./etc/tlsgate/tlsgate.conf", "./var/lib/tlsgate/",
+        "./lib/systemd/system/tlsgate.service", "./usr/share/man/man1/tlsgate.1.gz",
+        "./usr/share/man/man5/tlsgate.conf.5.gz", "./usr/share/bash-completion/completions/tlsgate",
+        "./usr/share/doc/tlsgate/copyright", "./usr/share/doc/tlsgate/examples/postgresql.conf"}) {
+    EXPECT_NE(list.out.find(std::string(" ") + f + "\n"), std::string::npos) << f << "\n"
+                                                                             << list.out;
+  }
+  EXPECT_EQ(list.out.find("/usr/local/"), std::string::npos) << list.out;
+  auto bin_line_end = list.out.find(" ./usr/bin/tlsgate\n");
+  ASSERT_NE(bin_line_end, std::string::npos);
+  auto bin_line = list.out.substr(list.out.rfind('\n', bin_line_end) + 1);
+  EXPECT_EQ(bin_line.rfind("-rwxr-xr-x root/root", 0), 0u) << bin_line;
+
+  auto control = test::read_text(tmp_ / "control/control");
+  EXPECT_NE(control.find("Package: tlsgate\n"), std::string::npos) << control;
+  EXPECT_NE(control.find("libssl3"), std::string::npos) << control;  // from dpkg-shlibdeps
+  EXPECT_NE(control.find("adduser"), std::string::npos) << control;
+  EXPECT_EQ(test::read_text(tmp_ / "control/conffiles"), "/etc/tlsgate/tlsgate.conf\n");
+
+  auto postinst = test::read_text(tmp_ / "control/postinst");
+  EXPECT_NE(postinst.find("adduser --system --group"), std::string::npos) << postinst;
+  EXPECT_NE(postinst.find("install -d -o tlsgate -g tlsgate -m 0750 /var/lib/tlsgate"),
+            std::string::npos);
+  EXPECT_NE(test::read_text(tmp_ / "control/postrm").find("rm -rf /var/lib/tlsgate"),
+            std::string::npos);
+  for (const char* s : {"postinst", "prerm", "postrm"}) {
+    auto p = tmp_ / "control" / s;
+    EXPECT_EQ(sh("sh -n " + q(p)).code, 0) << s;
+    EXPECT_NE(fs::status(p).permissions() & fs::perms::owner_exec, fs::perms::none) << s;
+  }
+  // The installed unit runs the gate unprivileged, notifying, hardened.
+  auto unit = test::read_text(root_ / "lib/systemd/system/tlsgate.service");
+  for (const char* line :
+       {"Type=notify\n", "User=tlsgate\n", "ExecReload=/bin/kill -HUP $MAINPID\n",
+        "ProtectSystem=strict\n", "ReadWritePaths=/var/lib/tlsgate\n", "NoNewPrivileges=true\n",
+        "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n",
+        "AmbientCapabilities=CAP_NET_BIND_SERVICE\n", "PrivateTmp=true\n", "WatchdogSec="}) {
+    EXPECT_NE(unit.find(line), std::string::npos) << line;
+  }
+}
+
+TEST_F(Package, ExtractedBinaryRunsAndTheShippedExampleChecksClean) {
+  auto version = sh(q(tlsgate_) + " version");
+  ASSERT_EQ(version.code, 0) << version.err;
+  EXPECT_EQ(version.out.rfind("tlsgate " TLSGATE_TEST_VERSION "\nOpenSSL 3.", 0), 0u)
+      << version.out;
+
+  auto conf = root_ / "etc/tlsgate/tlsgate.conf";
+  auto before = sh(q(tlsgate_) + " check -c " + q(conf));
+  EXPECT_EQ(before.code, 1) << "check passed without certificates:\n" << before.out << before.err;
+  install_certificates("app");
+  auto after = sh(q(tlsgate_) + " check -c " + q(conf));
+  EXPECT_EQ(after.code, 0) << after.out << after.err;
+  EXPECT_NE(after.out.find("1 policy (app) checked: 0 problems"), std::string::npos) << after.out;
+}
+
+TEST_F(Package, EachDatabaseExampleChecksCleanWithItsCertificates) {
+  for (auto [file, scope] : std::vector<std::pair<std::string, std::string>>{
+           {"postgresql", "postgres"}, {"mysql", "mysql"}, {"redis", "redis"}, {"neo4j", "bolt"}}) {
+    check_example(file, scope);
+  }
+}
+
+TEST_F(Package, NatsExampleChecksCleanWithItsCertificates) {
+  auto protocols = sh(q(tlsgate_) + " check --explain connector.x.protocol").out;
+  if (protocols.find("nats") == std::string::npos) {
+    GTEST_SKIP() << "this build has no protocol=nats yet";
+  }
+  check_example("nats", "nats");
+}
+
+TEST_F(Package, UnitVerifiesManPagesRenderAndNameEveryKey) {
+  // The unit, pointed at the extracted binary (systemd-analyze checks the
+  // ExecStart= file exists); --man=no: the pages are checked below.
+  auto unit = test::read_text(root_ / "lib/systemd/system/tlsgate.service");
+  std::string from = "/usr/bin/tlsgate";
+  for (size_t at = unit.find(from); at != std::string::npos; at = unit.find(from, at + 1)) {
+    unit.replace(at, from.size(), tlsgate_.string());
+    at += tlsgate_.string().size() - 1;
+  }
+  test::write_text(tmp_ / "tlsgate.service", unit, 0644);
+  auto verify = sh("systemd-analyze verify --man=no " + q(tmp_ / "tlsgate.service"));
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+  EXPECT_EQ(verify.err, "");
+
+  auto man = [&](const std::string& page) {
+    return sh("MANWIDTH=250 man --warnings -l " + q(root_ / "usr/share/man" / page));
+  };
+  auto conf5 = man("man5/tlsgate.conf.5.gz");
+  ASSERT_EQ(conf5.code, 0) << conf5.err;
+  EXPECT_EQ(conf5.err, "") << "groff warnings";
+  for (const auto& d : config::key_docs()) {
+    EXPECT_NE(conf5.out.find(d.pattern), std::string::npos) << d.pattern;
+  }
+  auto one = man("man1/tlsgate.1.gz");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(one.err, "") << "groff warnings";
+  for (const char* s : {"tlsgate serve", "tlsgate cert issue", "tlsgate probe", "--allow-root",
+                        "--explain", "tlsgate.conf(5)"}) {
+    EXPECT_NE(one.out.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(one.out.find("manual"), std::string::npos) << "the hidden verb is documented";
+}
+
+TEST_F(Package, BashCompletesVerbsOptionsAndKeys) {
+  auto complete = [&](const std::string& words, int cword) {
+    return sh("bash -c " + test::shell_quote(
+                               ". " + q(root_ / "usr/share/bash-completion/completions/tlsgate") +
+                               "; COMP_WORDS=(" + words + "); COMP_CWORD=" + std::to_string(cword) +
+                               "; _tlsgate; echo \"${COMPREPLY[*]}\""))
+        .out;
+  };
+  EXPECT_EQ(complete("tlsgate cert is", 2), "issue\n");
+  EXPECT_EQ(complete("tlsgate serve --allow", 2), "--allow-root\n");
+  EXPECT_EQ(complete("tlsgate check --explain server.log_f", 3), "server.log_format\n");
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e
