@@ -212,6 +212,22 @@ TEST_F(ProbeServers, NatsServerWithoutTlsFailsAtStarttls) {
                                " (nats): the NATS server offers no TLS"));
 }
 
+TEST_F(ProbeServers, TheGatesNatsConnectorInFrontOfAPlainNatsServer) {
+  if (!NatsServer::installed()) GTEST_SKIP() << "nats-server not installed";
+  int backend = free_loopback_port();
+  test::ChildProcess plain({"nats-server", "-a", "127.0.0.1", "-p", std::to_string(backend)}, {});
+  ASSERT_TRUE(plain.wait_for_port(backend, test::Millis(10000))) << plain.output();
+  int port = 0;
+  auto gate = start_gate("nats", backend, &port);
+  json doc = probe_json("localhost:" + std::to_string(port) + " --starttls nats --ca ca.crt");
+  EXPECT_EQ(doc["verified"], true) << doc.dump(2) << gate->log();
+  EXPECT_EQ(doc["starttls"]["protocol"], "nats");
+  // The gate's INFO: the backend's, with TLS required by the gate.
+  EXPECT_EQ(doc["starttls"]["facts"]["tls_required"], "true") << doc["starttls"].dump(2);
+  EXPECT_FALSE(doc["starttls"]["facts"]["version"].get<std::string>().empty());
+  EXPECT_EQ(doc["client_certificate"]["requested"], true);
+}
+
 TEST_F(ProbeServers, PostgresWithSslOnAndTheGateInFrontOfIt) {
   int pg = start_postgres();
   if (pg == 0) GTEST_SKIP() << "PostgreSQL server binaries not installed";

@@ -259,6 +259,32 @@ TEST_F(Replacement, ANewIssuerIsTrustedEverywhereBeforeAnyoneSwitches) {
   }
 }
 
+TEST_F(Replacement, TheOldIssuerIsRetiredOnCommandOnlyOnceNothingServedUsesIt) {
+  start_nodes();
+  auto new_ca = test::make_test_ca("New Cluster CA");
+  const auto old_ca_pem = pem(ca_.ca.cert.get());
+  auto current = nodes_.at("a")->config.policies.at("cluster").public_certificate;
+  // Still the issuer of what a serves: refused.
+  auto early = retire_trust(store_, keys_, "cluster", old_ca_pem, test::read_text(current), "test",
+                            util::SystemClock::instance());
+  ASSERT_FALSE(early);
+  EXPECT_NE(early.error().message().find("replace that certificate first"), std::string::npos);
+
+  auto fresh = test::make_leaf(new_ca, {"localhost", "127.0.0.1"}, true, true);
+  ASSERT_TRUE(propose_leaf(fresh, false, pem(new_ca.ca.cert.get())));
+  sync({"a", "b", "c", "a", "b", "c"});
+  ASSERT_EQ(only_replacement().phase, Phase::kApplied);
+  ASSERT_TRUE(retire_trust(store_, keys_, "cluster", old_ca_pem, test::read_text(current), "test",
+                           util::SystemClock::instance()));
+  sync({"a", "b", "c"});
+  for (const auto& [name, n] : nodes_) {
+    const auto dir = n->config.policies.at("cluster").trusted_dir;
+    EXPECT_FALSE(fs::exists(dir / "ca.crt")) << name;
+    EXPECT_TRUE(fs::exists(dir / ".retired-ca.crt")) << name;
+    EXPECT_TRUE(fs::exists(dir / ("cluster-" + only_replacement().record.id + ".crt"))) << name;
+  }
+}
+
 TEST_F(Replacement, OneInFlightPerScopeAndAbort) {
   start_nodes();
   auto first = propose_leaf(test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true));
