@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/local_host.h"
 #include "cluster/replacement.h"
 #include "cluster/store.h"
 #include "config/settings.h"
@@ -43,38 +44,6 @@
 #include "util/result.h"
 
 namespace tlsgate::cluster {
-
-class LocalHost {
- public:
-  struct ScopeFacts {
-    tls::PairTarget target;  // the policy, and the hosts its connectors listen on here
-    std::string serial;      // served now; "" when none
-    std::optional<util::SystemTime> not_after;
-  };
-  virtual ~LocalHost() = default;
-  virtual util::Result<ScopeFacts> facts(const std::string& scope) = 0;
-  // Rebuilds the scope's policy from its files now; the serial then served.
-  virtual util::Result<std::string> reload(const std::string& scope) = 0;
-};
-
-// The policies as the config and the files on disk say, with no gate
-// running: reload() reads the certificate file back.
-class FilesHost : public LocalHost {
- public:
-  FilesHost(config::Config config, bool expand_commands, const util::Clock& clock)
-      : config_(std::move(config)), expand_commands_(expand_commands), clock_(clock) {}
-  util::Result<ScopeFacts> facts(const std::string& scope) override;
-  util::Result<std::string> reload(const std::string& scope) override;
-
- private:
-  config::Config config_;
-  bool expand_commands_;
-  const util::Clock& clock_;
-};
-
-// The hosts the server-side connectors of `scope` listen on ("" and
-// wildcard addresses skipped): what a certificate of that scope must name.
-std::vector<std::string> listen_hosts(const config::Config& config, const std::string& scope);
 
 struct NodeOptions {
   config::Cluster cluster;
