@@ -331,14 +331,8 @@ void Api::cluster_request(const std::string& path, const ApiRequest& req,
 void Api::put_certificate(const std::string& scope, const ApiRequest& req,
                           std::function<void(ApiResponse)> done) {
   auto status = backend_.status();
-  const net::PolicyStatus* server = nullptr;
-  const net::PolicyStatus* any = nullptr;
-  for (const auto& p : status.policies) {
-    if (p.scope != scope || !p.context) continue;
-    if (!any) any = &p;
-    if (p.side == tls::Side::kServer) server = &p;
-  }
-  if (!any) {
+  const net::PolicyStatus* policy = net::policy_in_use(status, scope);
+  if (!policy) {
     return done(error_response(404, "no policy \"" + scope + "\" is in use",
                                "name a policy that a connector or the admin listener uses"));
   }
@@ -350,11 +344,11 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
         "\"...\"}"));
   }
   tls::PairTarget target;
-  target.policy = (server ? server : any)->context->policy;
-  target.serves_clients = server != nullptr;
+  target.policy = policy->context->policy;
+  target.serves_clients = policy->side == tls::Side::kServer;
   target.expand_commands = options_.expand_commands;
-  if (server) {
-    for (const auto& name : server->connectors) {
+  if (target.serves_clients) {
+    for (const auto& name : policy->connectors) {
       for (const auto& c : status.connectors) {
         if (c.name != name) continue;
         auto host = host_of(c.listen_address);

@@ -7,22 +7,16 @@ namespace tlsgate::cluster {
 
 util::Result<LocalHost::ScopeFacts> GateHost::facts(const std::string& scope) {
   const auto status = gate_.status();
-  const net::PolicyStatus* server = nullptr;
-  const net::PolicyStatus* any = nullptr;
-  for (const auto& p : status.policies) {
-    if (p.scope != scope || !p.context) continue;
-    if (!any) any = &p;
-    if (p.side == tls::Side::kServer) server = &p;
-  }
-  if (!any) {
+  const net::PolicyStatus* policy = net::policy_in_use(status, scope);
+  if (!policy) {
     return util::fail("policy " + scope +
                       " is in cluster.scopes but no connector of this node uses it; give it a "
                       "connector, or remove it from cluster.scopes");
   }
-  const auto& chosen = server ? *server : *any;
+  const auto& chosen = *policy;
   ScopeFacts f;
   f.target.policy = chosen.context->policy;
-  f.target.serves_clients = server != nullptr;
+  f.target.serves_clients = chosen.side == tls::Side::kServer;
   f.target.listen_hosts = listen_hosts(gate_.config(), scope);
   f.target.expand_commands = expand_commands_;
   if (chosen.context->certificate) {

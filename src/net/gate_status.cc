@@ -246,4 +246,14 @@ void Gate::close_connection(uint64_t id, std::string who, std::function<void(boo
   }
 }
 
+const PolicyStatus* policy_in_use(const GateStatus& status, const std::string& scope) {
+  const PolicyStatus* any = nullptr;
+  for (const auto& p : status.policies) {
+    if (p.scope != scope || !p.context) continue;
+    if (p.side == tls::Side::kServer) return &p;
+    if (!any) any = &p;
+  }
+  return any;
+}
+
 }  // namespace tlsgate::net

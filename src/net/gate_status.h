@@ -95,6 +95,11 @@ struct GateStatus {
   std::vector<FailureMinute> failures;  // the last 60 minutes, oldest first, this one last
 };
 
+// The policy `scope` as a replacement of its certificate must treat it: its
+// server side when a connector serves clients with it, else whichever side
+// is in use; null when no connector or listener uses it.
+const PolicyStatus* policy_in_use(const GateStatus& status, const std::string& scope);
+
 // One established connection (GET /v1/connections).
 struct ConnectionInfo {
   uint64_t id = 0;  // unique in this process, never reused
