@@ -2,6 +2,9 @@
 // for new connections; a connection keeps the value it was accepted with.
 #include <signal.h>
 
+#include <sstream>
+#include <thread>
+
 #include "gate_fixture.h"
 
 namespace tlsgate::e2e::gate {
@@ -11,6 +14,29 @@ long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
 }
 
+// Until the kernel's accept queues of the gate's listeners on `port` are
+// empty: every connection made before has been accepted by the gate (ss
+// shows a listener's queue length as Recv-Q). A loaded machine can leave a
+// connection queued past a reload, and the gate would then give it the
+// reloaded timeout.
+bool wait_accepted(int port, Millis deadline) {
+  const auto until = Clock::now() + deadline;
+  const std::string cmd = "ss -Hltn 'sport = :" + std::to_string(port) + "'";
+  while (Clock::now() < until) {
+    auto r = test::run_shell(cmd);
+    bool queued = false;
+    std::istringstream lines(r.out);
+    for (std::string state, recv_q; lines >> state >> recv_q;) {
+      queued = queued || recv_q != "0";
+      std::string rest;
+      std::getline(lines, rest);
+    }
+    if (r.code == 0 && !r.out.empty() && !queued) return true;
+    std::this_thread::sleep_for(Millis(20));
+  }
+  return false;
+}
+
 class GateHandshakeTimeout : public GateFixture {};
 
 TEST_F(GateHandshakeTimeout, ReloadedTimeoutAppliesToNewConnections) {
@@ -18,6 +44,7 @@ TEST_F(GateHandshakeTimeout, ReloadedTimeoutAppliesToNewConnections) {
   start_gate();
   PlainClient before(gate_port_);  // accepted under 30 s; says nothing
   ASSERT_TRUE(before.connected());
+  ASSERT_TRUE(wait_accepted(gate_port_, Millis(5000)));
 
   conf_.set("ssl.policy.gate.handshake_timeout", "0.5");
   test::write_text(gate_->config_file(), conf_.text());
