@@ -116,7 +116,6 @@ int run_serve(const Options& o) {
   }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
-  if (cluster) cluster->attach(**gate);
   // The admin listeners live on the gate's control loop; they serve once
   // run() runs it, and are closed before the gate goes.
   std::unique_ptr<admin::AdminServer> admin_server;
@@ -131,6 +130,9 @@ int run_serve(const Options& o) {
   }
   (*gate)->on_event([&n = *notify](net::GateEvent e) { tell(n, e); });
   notify->start_watchdog((*gate)->control_loop());
+  // The node's threads act on the gate: started last, so that no early
+  // return above leaves them running on a gate that is gone.
+  if (cluster) cluster->attach(**gate);
   int code = (*gate)->run();
   admin_server.reset();
   if (cluster) cluster->stop();  // before the gate it acts on goes
