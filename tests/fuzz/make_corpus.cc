@@ -28,6 +28,7 @@
 #include "fuzz_records.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/postgres.h"
+#include "pki/base64.h"
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
@@ -550,7 +551,7 @@ void admin_seeds(const Pki& p, const fs::path& dir, bool with_keys) {
           admin_request(kPut | kWriter, "/v1/policies/pg/certificate", body.dump()));
     auto p12 = must(pki::write_pkcs12(p.server.cert.get(), p.server.key.get(), {},
                                       util::Secret("pw"), "server"));
-    nlohmann::json pk = {{"pkcs12", pki::base64(p12)}, {"password", "pw"}};
+    nlohmann::json pk = {{"pkcs12", pki::encode_base64(p12)}, {"password", "pw"}};
     write(dir, "put_pkcs12",
           admin_request(kPut | kWriter, "/v1/policies/pg/certificate", pk.dump()));
     return;
