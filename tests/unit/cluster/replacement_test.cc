@@ -2,6 +2,7 @@
 // (memory_store.h): the phases, the commit rules, trust first, catch-up, and
 // the refusals, with real certificates and real policy files but no etcd.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
@@ -337,6 +338,9 @@ TEST_F(Replacement, EtcdDownKeepsServingAndTheOperationResumes) {
 }
 
 TEST_F(Replacement, ThreadedNodesFollowTheWatch) {
+  // spdlog makes its registry on first use, inside the (uninstrumented)
+  // shared library: make it here, before the nodes' threads log at once.
+  spdlog::default_logger();
   start_nodes();
   for (auto& [name, n] : nodes_) n->node->start();
   auto fresh = test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true);
