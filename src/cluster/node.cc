@@ -16,10 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t unix_seconds(util::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
 std::string label(const Entry& e) {
   return "cluster: replacement " + e.record.id + " (scope " + e.record.scope + ", serial " +
          e.record.serial + ")";
@@ -52,10 +48,7 @@ Node::Node(Store& store, LocalHost& host, pki::SecretBox box, NodeOptions option
 
 Node::~Node() { stop(); }
 
-void Node::set_host(LocalHost& host) {
-  util::MutexLock lock(mu_);
-  host_ = &host;
-}
+void Node::set_host(LocalHost& host) { host_ = &host; }
 
 View Node::current_view() const {
   util::MutexLock lock(mu_);

@@ -89,7 +89,8 @@ class Node {
   void stop();
 
   ClusterStatus status() const;
-  // Serve uses this to swap in the gate once it runs.
+  // Serve swaps in the gate with this, before start() (the worker reads it
+  // without a lock).
   void set_host(LocalHost& host);
 
  private:

@@ -18,10 +18,6 @@
 namespace tlsgate::cluster {
 namespace {
 
-int64_t unix_seconds(util::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
 // Sorts by time: ids are listed oldest first.
 std::string new_id(util::SystemTime now) {
   unsigned char r[4] = {};
@@ -77,10 +73,10 @@ tl::expected<std::string, ProposalRefusal> propose(Store& store, const Keys& key
     auto holder = view.replacements.find(open->second.first);
     if (holder != view.replacements.end() &&
         holder->second.record.state == RecordState::kProposed) {
-      return refuse("replacement " + holder->first + " of scope " + p.scope +
-                    " is still in flight (" + to_string(phase_of(holder->second, {})) +
-                    "); wait for it to commit, or abort it with: tlsgate cluster abort " +
-                    holder->first);
+      return refuse(
+          "replacement " + holder->first + " of scope " + p.scope +
+          " is still in flight; wait for it to commit, or abort it with: tlsgate cluster abort " +
+          holder->first);
     }
     slot_revision = open->second.second;
   }

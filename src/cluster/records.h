@@ -19,6 +19,7 @@
 // key, and the caller skips that record (and says so) rather than acting.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,9 +27,15 @@
 #include <vector>
 
 #include "pki/secret_box.h"
+#include "util/clock.h"
 #include "util/result.h"
 
 namespace tlsgate::cluster {
+
+// Times in records are whole seconds since the epoch.
+inline int64_t unix_seconds(util::SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
 
 // Where the records of one cluster live.
 struct Keys {

@@ -7,10 +7,6 @@
 namespace tlsgate::cluster {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
 bool staged_or_later(const Report& r) {
   return r.state == NodeState::kStaged || r.state == NodeState::kApplied;
 }
@@ -28,18 +24,18 @@ View read_view(const Keys& keys, const std::vector<KeyValue>& kvs) {
   View v;
   std::vector<const KeyValue*> reports;
   for (const auto& kv : kvs) {
-    if (starts_with(kv.key, keys.members())) {
+    if (kv.key.starts_with(keys.members())) {
       auto m = parse_member(kv.key, kv.value);
       if (m) {
         v.members[m->node] = std::move(*m);
       } else {
         v.problems.push_back(m.error().message());
       }
-    } else if (starts_with(kv.key, keys.alive())) {
+    } else if (kv.key.starts_with(keys.alive())) {
       v.alive[kv.key.substr(keys.alive().size())] = true;
-    } else if (starts_with(kv.key, keys.base + "open/")) {
-      v.open[kv.key.substr(keys.base.size() + 5)] = {kv.value, kv.mod_revision};
-    } else if (starts_with(kv.key, keys.replacements())) {
+    } else if (kv.key.starts_with(keys.open(""))) {
+      v.open[kv.key.substr(keys.open("").size())] = {kv.value, kv.mod_revision};
+    } else if (kv.key.starts_with(keys.replacements())) {
       auto r = parse_replacement(kv.key, kv.value);
       if (r) {
         auto id = r->id;
@@ -47,12 +43,12 @@ View read_view(const Keys& keys, const std::vector<KeyValue>& kvs) {
       } else {
         v.problems.push_back(r.error().message());
       }
-    } else if (starts_with(kv.key, keys.retired())) {
+    } else if (kv.key.starts_with(keys.retired())) {
       auto rest = kv.key.substr(keys.retired().size());  // <scope>/<fingerprint>
       if (auto slash = rest.find('/'); slash != std::string::npos) {
         v.retired[rest.substr(0, slash)].push_back(rest.substr(slash + 1));
       }
-    } else if (starts_with(kv.key, keys.reports())) {
+    } else if (kv.key.starts_with(keys.reports())) {
       reports.push_back(&kv);
     }
   }
