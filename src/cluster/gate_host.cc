@@ -1,8 +1,5 @@
 #include "cluster/gate_host.h"
 
-#include <future>
-#include <memory>
-
 namespace tlsgate::cluster {
 
 util::Result<LocalHost::ScopeFacts> GateHost::facts(const std::string& scope) {
@@ -27,18 +24,7 @@ util::Result<LocalHost::ScopeFacts> GateHost::facts(const std::string& scope) {
 }
 
 util::Result<std::string> GateHost::reload(const std::string& scope) {
-  auto promise = std::make_shared<std::promise<net::ReloadOutcome>>();
-  auto outcome = promise->get_future();
-  gate_.reload_policy(scope, [promise](net::ReloadOutcome o) { promise->set_value(std::move(o)); });
-  if (outcome.wait_for(timeout_) != std::future_status::ready) {
-    return util::fail("the gate did not reload policy " + scope + " within " +
-                      std::to_string(timeout_.count()) + " s");
-  }
-  auto o = outcome.get();
-  for (const auto& r : o.reports) {
-    if (r.scope != scope) continue;
-    if (!r.ok) return util::fail(r.error);
-  }
+  if (auto st = gate_.reload_policy_and_wait(scope, timeout_); !st) return util::fail(st.error());
   auto f = facts(scope);
   if (!f) return util::fail(f.error());
   return f->serial;

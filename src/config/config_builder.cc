@@ -71,6 +71,15 @@ const Setters<Policy>& policy_setters() {
       {"stale_crl", member(&Policy::stale_crl)},
       {"revalidate_established", member(&Policy::revalidate_established)},
       {"implicit_trust_renewed", member(&Policy::implicit_trust_renewed)},
+      {"acme_directory", member(&Policy::acme_directory)},
+      {"acme_email", member(&Policy::acme_email)},
+      {"acme_names", member(&Policy::acme_names)},
+      {"acme_challenge", member(&Policy::acme_challenge)},
+      {"acme_http_address", member(&Policy::acme_http_address)},
+      {"acme_key_type", member(&Policy::acme_key_type)},
+      {"acme_ca_bundle", member(&Policy::acme_ca_bundle)},
+      {"acme_eab_kid", member(&Policy::acme_eab_kid)},
+      {"acme_eab_hmac_file", member(&Policy::acme_eab_hmac_file)},
   };
   return table;
 }
@@ -238,6 +247,8 @@ Config ConfigBuilder::finish() {
     p.public_certificate = resolve(base, p.public_certificate, "public.crt");
     p.trusted_dir = resolve(base, p.trusted_dir, "trusted");
     p.revoked_dir = resolve(base, p.revoked_dir, "revoked");
+    if (!p.acme_ca_bundle.empty()) p.acme_ca_bundle = tidy(dir / p.acme_ca_bundle);
+    if (!p.acme_eab_hmac_file.empty()) p.acme_eab_hmac_file = tidy(dir / p.acme_eab_hmac_file);
     if (!is_set("ssl.policy." + scope + ".client_auth")) {
       p.client_auth =
           scope == "cluster" || scope == "backup" ? ClientAuth::kRequire : ClientAuth::kOptional;

@@ -19,6 +19,7 @@ class Checker {
     if (c_.admin.enabled) check_admin();
     if (c_.cluster.enabled) check_cluster();
     for (const auto& [scope, policy] : c_.policies) {
+      check_acme(scope, policy);
       if (policy.trust_all) {
         warning("ssl.policy." + scope + ".trust_all",
                 "trust_all is on: every peer is trusted without verification",
@@ -74,6 +75,74 @@ class Checker {
         !rejected_.count(prefix + "upstream_ssl_policy")) {
       error(prefix + "upstream_tls_first", "needs TLS to the backend",
             "set " + prefix + "upstream_ssl_policy or remove " + prefix + "upstream_tls_first");
+    }
+  }
+
+  // ACME needs a way for the CA to reach this gate (a connector of the
+  // policy for tls-alpn-01, a responder for http-01) and names to ask for.
+  void check_acme(const std::string& scope, const Policy& p) {
+    const std::string prefix = "ssl.policy." + scope + ".";
+    if (!p.acme()) {
+      for (const char* suffix :
+           {"acme_email", "acme_names", "acme_challenge", "acme_http_address", "acme_key_type",
+            "acme_ca_bundle", "acme_eab_kid", "acme_eab_hmac_file"}) {
+        if (c_.origins.count(prefix + suffix) && !rejected_.count(prefix + "acme_directory")) {
+          error(prefix + suffix, "has no effect without " + prefix + "acme_directory",
+                "set " + prefix + "acme_directory to the ACME server's directory URL, or remove " +
+                    prefix + suffix);
+        }
+      }
+      return;
+    }
+    if (!p.acme_directory.starts_with("https://")) {
+      error(prefix + "acme_directory", "\"" + p.acme_directory + "\" is not an https:// URL",
+            "give the directory URL the CA publishes, e.g. "
+            "https://acme-v02.api.letsencrypt.org/directory");
+    }
+    if (p.acme_challenge == AcmeChallenge::kHttp01 && !p.acme_http_address &&
+        !rejected_.count(prefix + "acme_http_address")) {
+      error(prefix + "acme_http_address", "is required by acme_challenge=http-01",
+            "set " + prefix + "acme_http_address=:80 (the CA asks on port 80 of each name)");
+    }
+    if (p.acme_eab_kid.empty() != p.acme_eab_hmac_file.empty()) {
+      const auto missing = p.acme_eab_kid.empty() ? "acme_eab_kid" : "acme_eab_hmac_file";
+      error(prefix + missing, "is needed with the other External Account Binding key",
+            "set both " + prefix + "acme_eab_kid and " + prefix +
+                "acme_eab_hmac_file as the CA gave them, or neither");
+    }
+    if (acme_identifiers(c_, scope).empty() && !rejected_.count(prefix + "acme_names")) {
+      error(prefix + "acme_names",
+            "is empty, and no connector of this policy listens on a named host to take the "
+            "names from",
+            "list the DNS names (and IPs) the certificate is for: " + prefix +
+                "acme_names=db.example.com");
+    }
+    if (std::count(c_.cluster.scopes.begin(), c_.cluster.scopes.end(), scope) &&
+        c_.cluster.enabled) {
+      error(prefix + "acme_directory",
+            "is set on a cluster-wide policy (cluster.scopes), and cluster-wide ACME renewal is "
+            "not implemented yet",
+            "give each node its own ACME policy, or take " + scope + " out of cluster.scopes");
+    }
+    if (p.acme_challenge != AcmeChallenge::kTlsAlpn01) return;
+    bool answered = false;
+    for (const auto& [name, conn] : c_.connectors) {
+      if (conn.ssl_policy != scope || conn.tls_level == TlsLevel::kDisabled) continue;
+      if (conn.protocol == Protocol::kMysql) {
+        error(prefix + "acme_challenge",
+              "is tls-alpn-01, but connector." + name +
+                  " speaks protocol=mysql, whose server talks first, so the CA's TLS check "
+                  "cannot reach the policy there",
+              "set " + prefix + "acme_challenge=http-01 with acme_http_address");
+      } else {
+        answered = true;
+      }
+    }
+    if (!answered && !rejected_.count(prefix + "acme_challenge")) {
+      error(prefix + "acme_challenge",
+            "is tls-alpn-01, which is answered on the ports of the connectors that use this "
+            "policy, and none does",
+            "use " + prefix + "acme_challenge=http-01 with acme_http_address");
     }
   }
 

@@ -48,6 +48,10 @@ inline constexpr NameTable<LogLevel, 4> kLogLevelNames{{{LogLevel::kError, "erro
                                                         {LogLevel::kDebug, "debug"}}};
 inline constexpr NameTable<LogFormat, 2> kLogFormatNames{
     {{LogFormat::kText, "text"}, {LogFormat::kJson, "json"}}};
+inline constexpr NameTable<AcmeChallenge, 2> kAcmeChallengeNames{
+    {{AcmeChallenge::kTlsAlpn01, "tls-alpn-01"}, {AcmeChallenge::kHttp01, "http-01"}}};
+inline constexpr NameTable<AcmeKeyType, 2> kAcmeKeyTypeNames{
+    {{AcmeKeyType::kEcdsaP256, "ecdsa-p256"}, {AcmeKeyType::kRsa2048, "rsa-2048"}}};
 
 inline const auto& names_for(ClientAuth) { return kClientAuthNames; }
 inline const auto& names_for(TlsLevel) { return kTlsLevelNames; }
@@ -58,6 +62,8 @@ inline const auto& names_for(StaleCrl) { return kStaleCrlNames; }
 inline const auto& names_for(ProxyProtocol) { return kProxyProtocolNames; }
 inline const auto& names_for(LogLevel) { return kLogLevelNames; }
 inline const auto& names_for(LogFormat) { return kLogFormatNames; }
+inline const auto& names_for(AcmeChallenge) { return kAcmeChallengeNames; }
+inline const auto& names_for(AcmeKeyType) { return kAcmeKeyTypeNames; }
 
 // Every spelling of E, in declaration order: the "allowed" column of key_docs().
 template <typename E>

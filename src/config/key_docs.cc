@@ -158,6 +158,54 @@ std::vector<KeyDoc> policy_docs() {
        .doc = "A peer trusted by its exact certificate (a leaf, often self-signed, in "
               "trusted_dir) is still trusted once it renews with the same public key and the "
               "same issuer; the log names the trusted certificate it renewed."},
+      {.pattern = p + "acme_directory",
+       .type = T::kString,
+       .default_text = "none (ACME off)",
+       .doc = "https:// URL of an ACME (RFC 8555) server's directory: the gate obtains this "
+              "policy's certificate from it, writes it to public_certificate and private_key, and "
+              "renews it by itself (docs/ACME.md)."},
+      {.pattern = p + "acme_email",
+       .type = T::kString,
+       .default_text = "none",
+       .doc = "Contact address of the ACME account (the CA writes to it about expiry and "
+              "incidents)."},
+      {.pattern = p + "acme_names",
+       .type = T::kList,
+       .default_text = "the listen hosts of the connectors that use this policy",
+       .doc = "DNS names and IP addresses the ACME certificate is for; the first is its "
+              "subject."},
+      {.pattern = p + "acme_challenge",
+       .type = T::kEnum,
+       .default_text = "tls-alpn-01",
+       .allowed = spellings<AcmeChallenge>(),
+       .doc = "How the CA checks control of the names: tls-alpn-01 is answered on the "
+              "connectors' own ports (clients that do not ask for acme-tls/1 never see it); "
+              "http-01 by a small HTTP responder on acme_http_address (port 80 as the CA sees "
+              "it)."},
+      {.pattern = p + "acme_http_address",
+       .type = T::kAddress,
+       .default_text = "none (required for http-01)",
+       .doc = "Where the http-01 responder listens: host:port."},
+      {.pattern = p + "acme_key_type",
+       .type = T::kEnum,
+       .default_text = "ecdsa-p256",
+       .allowed = spellings<AcmeKeyType>(),
+       .doc = "Key of the certificate: a fresh key is made for every issuance and renewal."},
+      {.pattern = p + "acme_ca_bundle",
+       .type = T::kPath,
+       .default_text = "the system's trust store",
+       .doc = "PEM certificates trusted for the ACME server's own HTTPS (a private ACME CA); a "
+              "relative path starts at the config file's folder."},
+      {.pattern = p + "acme_eab_kid",
+       .type = T::kString,
+       .default_text = "none",
+       .doc = "External Account Binding key id, for CAs that require one (with "
+              "acme_eab_hmac_file)."},
+      {.pattern = p + "acme_eab_hmac_file",
+       .type = T::kPath,
+       .default_text = "none",
+       .doc = "File holding the External Account Binding HMAC key as the CA gave it "
+              "(base64url); a relative path starts at the config file's folder."},
   };
 }
 

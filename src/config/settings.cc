@@ -1,5 +1,7 @@
 #include "config/settings.h"
 
+#include <algorithm>
+
 #include "config/enum_names.h"
 
 namespace tlsgate::config {
@@ -13,6 +15,8 @@ std::string to_string(StaleCrl v) { return detail::spelling(v); }
 std::string to_string(ProxyProtocol v) { return detail::spelling(v); }
 std::string to_string(LogLevel v) { return detail::spelling(v); }
 std::string to_string(LogFormat v) { return detail::spelling(v); }
+std::string to_string(AcmeChallenge v) { return detail::spelling(v); }
+std::string to_string(AcmeKeyType v) { return detail::spelling(v); }
 
 std::string to_string(const HostPort& hp) {
   // An IPv6 literal needs brackets, or its colons would swallow the port's.
@@ -24,6 +28,20 @@ std::string to_string(const HostPort& hp) {
 Location Config::where(const std::string& key) const {
   if (auto it = origins.find(key); it != origins.end()) return it->second;
   return Location{source.empty() ? file.string() : source, 0};
+}
+
+std::vector<std::string> acme_identifiers(const Config& config, const std::string& scope) {
+  auto policy = config.policies.find(scope);
+  if (policy == config.policies.end()) return {};
+  if (!policy->second.acme_names.empty()) return policy->second.acme_names;
+  std::vector<std::string> names;
+  for (const auto& [name, conn] : config.connectors) {
+    const auto& host = conn.listen_address.host;
+    if (conn.ssl_policy != scope || conn.tls_level == TlsLevel::kDisabled) continue;
+    if (host.empty() || host == "0.0.0.0" || host == "::") continue;
+    if (std::find(names.begin(), names.end(), host) == names.end()) names.push_back(host);
+  }
+  return names;
 }
 
 }  // namespace tlsgate::config

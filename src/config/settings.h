@@ -30,6 +30,8 @@ enum class StaleCrl { kWarn, kReject };
 enum class ProxyProtocol { kOff, kV2 };
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 enum class LogFormat { kText, kJson };
+enum class AcmeChallenge { kTlsAlpn01, kHttp01 };
+enum class AcmeKeyType { kEcdsaP256, kRsa2048 };
 
 // The spelling used in config files and messages ("REQUIRE", "san_email", ...).
 std::string to_string(ClientAuth v);
@@ -41,6 +43,8 @@ std::string to_string(StaleCrl v);
 std::string to_string(ProxyProtocol v);
 std::string to_string(LogLevel v);
 std::string to_string(LogFormat v);
+std::string to_string(AcmeChallenge v);
+std::string to_string(AcmeKeyType v);
 
 struct HostPort {
   std::string host;  // name or IP literal, without brackets; "" or "0.0.0.0" = any
@@ -75,6 +79,19 @@ struct Policy {
   StaleCrl stale_crl = StaleCrl::kWarn;
   bool revalidate_established = true;
   bool implicit_trust_renewed = true;
+  // ACME (docs/ACME.md): a non-empty acme_directory turns issuance and
+  // renewal on; the certificate and key are written to public_certificate
+  // and private_key.
+  std::string acme_directory;           // https:// URL of the ACME server's directory
+  std::string acme_email;               // account contact; "" = none
+  std::vector<std::string> acme_names;  // DNS names and IPs; empty: its connectors' listen hosts
+  AcmeChallenge acme_challenge = AcmeChallenge::kTlsAlpn01;
+  std::optional<HostPort> acme_http_address;  // http-01: where the responder listens
+  AcmeKeyType acme_key_type = AcmeKeyType::kEcdsaP256;
+  std::filesystem::path acme_ca_bundle;      // trust for the ACME server; "" = the system's
+  std::string acme_eab_kid;                  // External Account Binding key id
+  std::filesystem::path acme_eab_hmac_file;  // its HMAC key, base64url, in a file
+  bool acme() const { return !acme_directory.empty(); }
   bool operator==(const Policy&) const = default;
 };
 
@@ -151,5 +168,10 @@ struct Config {
   // source is empty).
   Location where(const std::string& key) const;
 };
+
+// The names an ACME certificate of policy SCOPE is for: acme_names, else the
+// listen hosts of the connectors whose ssl_policy it is (wildcard addresses
+// left out), in connector order without repeats.
+std::vector<std::string> acme_identifiers(const Config& config, const std::string& scope);
 
 }  // namespace tlsgate::config

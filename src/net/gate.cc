@@ -1,6 +1,7 @@
 #include "net/gate.h"
 
 #include <csignal>
+#include <future>
 #include <set>
 
 #include <fmt/format.h>
@@ -387,6 +388,24 @@ const config::Config& Gate::config() const { return impl_->config; }
 boost::asio::io_context& Gate::control_loop() { return impl_->control; }
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
+
+util::Status Gate::reload_policy_and_wait(const std::string& scope, std::chrono::seconds timeout) {
+  auto promise = std::make_shared<std::promise<ReloadOutcome>>();
+  auto outcome = promise->get_future();
+  reload_policy(scope, [promise](ReloadOutcome o) { promise->set_value(std::move(o)); });
+  if (outcome.wait_for(timeout) != std::future_status::ready) {
+    return util::fail(
+        fmt::format("the gate did not reload policy {} within {} s", scope, timeout.count()));
+  }
+  for (const auto& r : outcome.get().reports) {
+    if (r.scope == scope && !r.ok) return util::fail(r.error);
+  }
+  return {};
+}
+
+std::shared_ptr<tls::AcmeChallengeStore> Gate::acme_challenges() const {
+  return impl_->acme_challenges;
+}
 
 void Gate::on_event(std::function<void(GateEvent)> handler) {
   impl_->on_event = std::move(handler);

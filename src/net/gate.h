@@ -32,6 +32,7 @@
 
 #include <openssl/types.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -92,6 +93,9 @@ class Gate {
   // The server context of admin.ssl_policy, from the same registry as every
   // other (so it reloads like them); null when admin.enabled is false.
   std::shared_ptr<util::Versioned<tls::Context>> admin_context() const;
+  // The tls-alpn-01 challenges every ACME policy's listeners answer
+  // (tls/acme_answers.h); the ACME manager adds and removes them.
+  std::shared_ptr<tls::AcmeChallengeStore> acme_challenges() const;
   // Established connections of `connector` ("" = all), oldest first, at
   // most `limit`.
   void connections(std::string connector, size_t limit,
@@ -104,6 +108,9 @@ class Gate {
   // Rebuilds policy `scope` from its files now (as a file change would,
   // without the settle window): after the admin API wrote new ones.
   void reload_policy(std::string scope, std::function<void(ReloadOutcome)> done);
+  // reload_policy() from a thread other than the control loop's: waits at
+  // most `timeout` for the outcome; the policy's build error, if any.
+  util::Status reload_policy_and_wait(const std::string& scope, std::chrono::seconds timeout);
 
   // For the revocation engine: closes every established connection of
   // policy `scope` on `side` (kServer: its clients, kClient: its backends)

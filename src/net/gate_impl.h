@@ -89,7 +89,7 @@ struct Gate::Impl {
                       close_revoked(fingerprint, detail);
                     }},
             util::SystemClock::instance())),
-        registry({o.expand_commands, {}, std::move(tickets), ocsp->staples()},
+        registry({o.expand_commands, {}, std::move(tickets), ocsp->staples(), acme_challenges},
                  util::SystemClock::instance()) {}
   // The watcher's thread reaches into the registry and the connectors until
   // it is joined: that comes first, also when run() never ran and so never
@@ -102,6 +102,10 @@ struct Gate::Impl {
   GateOptions options;
   std::function<void(GateEvent)> on_event;  // Gate::on_event(); control thread
   std::unique_ptr<OcspEngine> ocsp;
+  // ACME tls-alpn-01 challenges the listeners answer (the ACME manager
+  // publishes them); before the registry, whose contexts point to it.
+  std::shared_ptr<tls::AcmeChallengeStore> acme_challenges =
+      std::make_shared<tls::AcmeChallengeStore>();
   tls::ContextRegistry registry;
   // Keeps the OCSP engine told of every new server context (destroyed
   // before the registry and the engine).

@@ -1,6 +1,7 @@
 #include "net/reloader.h"
 
 #include <map>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -23,6 +24,27 @@ void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trig
     } else {
       spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
                     r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
+    }
+  }
+}
+
+auto acme_settings(const config::Policy& p) {
+  return std::tie(p.acme_directory, p.acme_email, p.acme_names, p.acme_challenge,
+                  p.acme_http_address, p.acme_key_type, p.acme_ca_bundle, p.acme_eab_kid,
+                  p.acme_eab_hmac_file);
+}
+
+// The ACME manager runs with the settings it started with (acme/manager.h).
+void warn_acme_changes(const config::Config& started, const config::Config& next) {
+  static const config::Policy kNone;
+  for (const auto& [scope, p] : next.policies) {
+    auto old = started.policies.find(scope);
+    const auto& before = old == started.policies.end() ? kNone : old->second;
+    if (acme_settings(before) != acme_settings(p)) {
+      spdlog::warn(
+          "reload: the acme_* settings of ssl.policy.{} changed in {}; ACME issuance and renewal "
+          "take them only after a restart",
+          scope, started.file.string());
     }
   }
 }
@@ -131,6 +153,7 @@ ReloadOutcome Reloader::reload_config() {
           "restart",
           started_.file.string());
     }
+    warn_acme_changes(started_, next);
     policies_ = next.policies;
     outcome.reports = registry_.reload(policies_);
     report(outcome.reports, "a configuration reload");

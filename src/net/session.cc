@@ -203,6 +203,13 @@ void Session::client_handshake() {
 }
 
 void Session::on_client_ready() {
+  if (const auto* name = tls::answered_acme_challenge(client_.ssl())) {
+    // An ACME CA's tls-alpn-01 check: it saw the challenge certificate in
+    // the handshake; nothing of it goes to the backend.
+    spdlog::info("connector {}: client {}: answered the ACME tls-alpn-01 check for {}",
+                 connector_.settings.name, peer_, *name);
+    return finish("ACME tls-alpn-01 check answered", false);
+  }
   auto checked = tls::check_peer(client_.ssl(), *client_ctx_);
   if (!checked) {
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);

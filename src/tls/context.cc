@@ -224,6 +224,7 @@ class Builder {
     SSL_CTX* ssl = ctx->ssl_ctx.get();
     if (auto st = set_algorithms(ssl); !st) return util::fail(st.error());
     if (auto st = set_identity(*ctx); !st) return util::fail(st.error());
+    set_acme_hook(*ctx);
     if (auto st = set_trust(*ctx); !st) return util::fail(st.error());
     for (const auto& pin : policy_.pinned_certs) {
       auto raw = pki::parse_pin(pin);
@@ -306,6 +307,10 @@ class Builder {
     std::error_code ec;
     bool have_cert = std::filesystem::exists(policy_.public_certificate, ec);
     if (!have_cert && side_ == Side::kClient) return {};  // dial without a client certificate
+    if (!have_cert && policy_.acme()) {
+      ctx.acme_pending = true;  // ACME writes the first one; until then only challenges
+      return {};
+    }
     auto password = resolve_password(policy_, options_.expand_commands);
     if (!password) return util::fail(password.error());
     auto key = pki::load_private_key(policy_.private_key, *password);
@@ -329,6 +334,19 @@ class Builder {
     }
     ctx.certificate = pki::describe(certs->front().get(), clock_);
     return {};
+  }
+
+  // ACME policies answer tls-alpn-01 challenges on their own listeners, and
+  // refuse every other client while they have no certificate yet.
+  void set_acme_hook(Context& ctx) {
+    if (side_ != Side::kServer || !policy_.acme()) return;
+    const bool answers = policy_.acme_challenge == config::AcmeChallenge::kTlsAlpn01;
+    if (!ctx.acme_pending && !answers) return;
+    auto hook = std::make_shared<AcmeHook>();
+    if (answers) hook->store = options_.acme_challenges;
+    hook->pending = ctx.acme_pending;
+    install_acme_hook(ctx.ssl_ctx.get(), hook.get());
+    ctx.acme_hook = std::move(hook);
   }
 
   util::Status set_trust(Context& ctx) {

@@ -27,6 +27,7 @@
 
 #include "config/settings.h"
 #include "pki/certificate_info.h"
+#include "tls/acme_answers.h"
 #include "tls/crl_file.h"
 #include "tls/ocsp_staple.h"
 #include "tls/ssl_handles.h"
@@ -55,6 +56,11 @@ struct Context {
   std::shared_ptr<const std::string> alpn_wire;
   std::shared_ptr<TicketKeys> tickets;  // kept alive as long as the SSL_CTX uses them
   bool stapling = false;                // server, ocsp_stapling: staples from BuildOptions::staples
+  // Server side, ACME policies (tls/acme_answers.h): the ClientHello hook's
+  // state. acme_pending: no certificate file yet, so only challenges are
+  // answered until ACME has written one.
+  std::shared_ptr<const AcmeHook> acme_hook;
+  bool acme_pending = false;
 
   // The CRL that covers certificates issued by `issuer` (tls::crl_for_issuer
   // on crls), or null; valid as long as this Context.
@@ -77,6 +83,9 @@ struct BuildOptions {
   // Server side, policies with ocsp_stapling: the responses to staple, by
   // leaf; null: nothing is stapled.
   std::shared_ptr<const StapleStore> staples;
+  // Server side, ACME policies with tls-alpn-01: the challenges to answer;
+  // null: none (a pending policy then refuses every client).
+  std::shared_ptr<const AcmeChallengeStore> acme_challenges;
 };
 
 // The peer certificate that chain verification rejected on this SSL, if any

@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "pki/pin.h"
+#include "tls/acme_answers.h"
 
 namespace tlsgate::tls {
 
@@ -41,6 +42,7 @@ FailureReason classify_verify_error(long verify_error) {
 }
 
 FailureReason classify_handshake_failure(const SSL* ssl) {
+  if (refused_pending_certificate(ssl)) return FailureReason::kCertificatePending;
   unsigned long first = ERR_peek_error();
   if (ERR_GET_LIB(first) != ERR_LIB_SSL) return FailureReason::kOther;
   switch (ERR_GET_REASON(first)) {

@@ -28,6 +28,7 @@ enum class FailureReason : uint8_t {
   kTimeout,             // handshake_timeout passed
   kPlaintextRefused,    // tls_level=REQUIRED and the client spoke plaintext
   kConnectFailed,       // backends only: TCP connect or name resolution failed
+  kCertificatePending,  // ACME has not obtained the policy's first certificate yet
   kOther,               // anything else (still explained in words in the log)
 };
 
@@ -51,6 +52,7 @@ constexpr std::string_view reason_name(FailureReason r) {
                                                                         "timeout",
                                                                         "plaintext_refused",
                                                                         "connect_failed",
+                                                                        "certificate_pending",
                                                                         "other"};
   return kNames[static_cast<size_t>(r)];
 }

@@ -4,6 +4,7 @@
 
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
+#include "tls/acme_answers.h"
 #include "util/clock.h"
 #include "util/strings.h"
 
@@ -65,6 +66,11 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
   // Server side: the session's log line already names the client.
   std::string them = server ? "the client" : "backend " + peer;
   std::string issuer = ctx.certificate ? ctx.certificate->issuer : "none";
+  if (server && refused_pending_certificate(ssl)) {
+    pki::clear_openssl_errors();
+    return "refused: " + key + "public_certificate is still being obtained from the ACME server " +
+           p.acme_directory + " (only its tls-alpn-01 checks are answered until then)";
+  }
   switch (reason) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_WRONG_VERSION_NUMBER:

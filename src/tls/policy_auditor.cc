@@ -92,6 +92,16 @@ void PolicyAuditor::warning(const std::string& suffix, std::string problem, std:
 void PolicyAuditor::run() {
   check_algorithms();
   check_identities();
+  if (policy_.acme() && !file_exists(policy_.public_certificate)) {
+    // serve makes the folder and obtains the pair; the rest is checked then.
+    warning("public_certificate",
+            fmt::format("{}: no certificate yet; tlsgate serve obtains it from the ACME server "
+                        "{}, and until then the connectors of this policy answer only the CA's "
+                        "checks and refuse every client",
+                        policy_.public_certificate.string(), policy_.acme_directory),
+            "start tlsgate serve and watch its log for the first issuance");
+    return;
+  }
   if (!check_base_directory()) return;
   check_private_key();
   check_certificate();
