@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The layer rule of DESIGN.md, checked on every include line under src/:
-#   cli -> admin -> cluster -> net -> tls -> pki -> config -> util
+#   cli -> admin -> cluster -> acme -> net -> tls -> pki -> config -> util
 # A module includes only itself and the modules to its right. On top of that:
 # only tls/ and net/ include <openssl/ssl.h> (STYLE.md); config/ includes no
 # OpenSSL at all; the event loop (Boost.Asio/Beast) starts at net/; no
@@ -11,7 +11,7 @@
 #   scripts/check-layers.sh [SRC_DIR]    exit 0 clean, 1 with one line per violation
 set -euo pipefail
 src=${1:-$(dirname "$0")/../src}
-order=(util config pki tls net cluster admin cli)
+order=(util config pki tls net acme cluster admin cli)
 declare -A rank
 for i in "${!order[@]}"; do rank[${order[$i]}]=$i; done
 
@@ -32,7 +32,7 @@ while IFS=: read -r file lineno line; do
   esac
   target=${inc%%/*}
   if [ "$target" != "$inc" ] && [ "${rank[$target]:--1}" -gt "$mine" ]; then
-    complain "$where" "$mod/ may not include $inc: layers run cli -> admin -> cluster -> net -> tls -> pki -> config -> util, and a module uses only those to its right (DESIGN.md)"
+    complain "$where" "$mod/ may not include $inc: layers run cli -> admin -> cluster -> acme -> net -> tls -> pki -> config -> util, and a module uses only those to its right (DESIGN.md)"
     continue
   fi
   case $inc in

@@ -148,6 +148,29 @@ util::Result<BaseUrl> parse_base_url(std::string_view text) {
   return url;
 }
 
+util::Result<std::shared_ptr<const tls::Context>> bundle_client_context(
+    const std::filesystem::path& ca_bundle) {
+  auto ctx = std::make_shared<tls::Context>();
+  ctx->side = tls::Side::kClient;
+  ctx->policy.scope = "acme";
+  ctx->policy.verify_hostname = true;
+  pki::clear_openssl_errors();
+  ctx->ssl_ctx.reset(SSL_CTX_new(TLS_client_method()));
+  if (!ctx->ssl_ctx) return util::fail(pki::openssl_error("cannot make a TLS client context"));
+  SSL_CTX* ssl = ctx->ssl_ctx.get();
+  SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+  if (ca_bundle.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ssl) != 1) {
+      return util::fail(pki::openssl_error("cannot load the system's trusted CAs"));
+    }
+  } else if (SSL_CTX_load_verify_file(ssl, ca_bundle.c_str()) != 1) {
+    return util::fail(pki::openssl_error("CA bundle " + ca_bundle.string() +
+                                         ": no PEM CA certificate could be loaded from it"));
+  }
+  SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  return std::shared_ptr<const tls::Context>(std::move(ctx));
+}
+
 struct HttpsSession::Link {
   explicit Link(util::Fd s) : socket(std::move(s)), stream(socket.get()) {}
   ~Link() {
@@ -277,8 +300,23 @@ util::Status HttpsSession::connect_link(Deadline deadline, int stop_fd) {
   return {};
 }
 
-util::Status HttpsSession::send_request(std::string_view target, std::string_view body,
-                                        Deadline deadline) {
+std::string HttpReply::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (util::iequals(n, name)) return v;
+  }
+  return "";
+}
+
+std::vector<std::string> HttpReply::all_headers(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers) {
+    if (util::iequals(n, name)) out.push_back(v);
+  }
+  return out;
+}
+
+util::Status HttpsSession::send_request(const HttpRequest& req, Deadline deadline) {
+  std::string_view target = req.target;
   if (!target.starts_with('/') ||
       std::any_of(target.begin(), target.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
     return util::fail(
@@ -286,12 +324,27 @@ util::Status HttpsSession::send_request(std::string_view target, std::string_vie
                     "or control characters)",
                     url_.text, quoted_peer_text(target)));
   }
+  if (req.method != "GET" && req.method != "HEAD" && req.method != "POST") {
+    return util::fail(fmt::format("{}: send: method {} is not GET, HEAD or POST", url_.text,
+                                  quoted_peer_text(req.method)));
+  }
+  auto header_safe = [](std::string_view v) {
+    return std::none_of(v.begin(), v.end(), [](char c) { return c < ' ' || c == 0x7f; });
+  };
+  if (!header_safe(req.content_type) || !header_safe(req.accept)) {
+    return util::fail(fmt::format("{}: send: a header value has control characters", url_.text));
+  }
   bool v6 = url_.host.find(':') != std::string::npos;
-  std::string request = fmt::format(
-      "POST {} HTTP/1.1\r\nHost: {}{}{}:{}\r\nContent-Type: application/json\r\n"
-      "Accept: application/json\r\nContent-Length: {}\r\n\r\n",
-      target, v6 ? "[" : "", url_.host, v6 ? "]" : "", url_.port, body.size());
-  request += body;
+  std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: {}{}{}:{}\r\n", req.method, target,
+                                    v6 ? "[" : "", url_.host, v6 ? "]" : "", url_.port);
+  if (!req.content_type.empty()) request += fmt::format("Content-Type: {}\r\n", req.content_type);
+  if (!req.accept.empty()) request += fmt::format("Accept: {}\r\n", req.accept);
+  request += "User-Agent: tlsgate\r\n";
+  if (req.method == "POST" || !req.body.empty()) {
+    request += fmt::format("Content-Length: {}\r\n", req.body.size());
+  }
+  request += "\r\n";
+  request += req.body;
   size_t done = 0;
   while (done < request.size()) {  // bounded by the deadline: each pass writes or waits
     auto r = link_->stream.write(request.data() + done, request.size() - done);
@@ -384,10 +437,22 @@ util::Result<bool> HttpsSession::read_response(Parser& parser, Deadline& deadlin
 
 util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_view body,
                                            Deadline deadline, size_t max_body) {
+  HttpRequest req;
+  req.method = "POST";
+  req.target = target;
+  req.content_type = "application/json";
+  req.body = body;
+  auto reply = request(req, deadline, max_body);
+  if (reply) reply->headers.clear();
+  return reply;
+}
+
+util::Result<HttpReply> HttpsSession::request(const HttpRequest& req, Deadline deadline,
+                                              size_t max_body) {
   for (int attempt = 0; attempt < 2; ++attempt) {  // a reused link that was closed: once more
     if (auto c = connect(deadline); !c) return util::fail(c.error());
     bool reused = link_->used;
-    if (auto s = send_request(target, body, deadline); !s) {
+    if (auto s = send_request(req, deadline); !s) {
       close();
       if (reused) continue;
       return util::fail(s.error());
@@ -397,6 +462,7 @@ util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_
     WholeParser parser;
     parser.header_limit(static_cast<uint32_t>(kMaxHeader));
     parser.body_limit(static_cast<uint64_t>(max_body));
+    if (req.method == "HEAD") parser.skip(true);  // a HEAD answer has no body
     bool got_bytes = false;
     auto end = read_response(parser, deadline, -1, &got_bytes, nullptr, nullptr);
     if (!end) {
@@ -404,7 +470,11 @@ util::Result<HttpReply> HttpsSession::post(std::string_view target, std::string_
       if (reused && !got_bytes) continue;
       return util::fail(end.error());
     }
-    HttpReply reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+    HttpReply reply{
+        static_cast<int>(parser.get().result_int()), std::move(parser.get().body()), {}};
+    for (const auto& field : parser.get()) {
+      reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     // Bytes after the response belong to no request: the link is out of step.
     if (!parser.get().keep_alive() || !link_->pending.empty()) close();
     return reply;
@@ -438,7 +508,12 @@ util::Status HttpsSession::stream(std::string_view target, std::string_view body
     if (stop.stop_requested()) return {};
     return util::fail(c.error());
   }
-  if (auto s = send_request(target, body, deadline); !s) return util::fail(s.error());
+  HttpRequest req;
+  req.method = "POST";
+  req.target = target;
+  req.content_type = "application/json";
+  req.body = body;
+  if (auto s = send_request(req, deadline); !s) return util::fail(s.error());
   StreamParser parser;
   parser.header_limit(static_cast<uint32_t>(kMaxHeader));
   // A watch runs for as long as it runs. (Not boost::none: Beast 1.74

@@ -13,6 +13,8 @@
 // unless the policy says verify_hostname=false, as for the gate's backends
 // (tls/server_name.h); pins and allowed_identities apply (tls::check_peer).
 //
+// request() is the general form (GET, HEAD, POST with any Content-Type,
+// the response's header fields returned): the ACME client of acme/ uses it.
 // post() reads a whole response of any status under a deadline. stream()
 // passes a 2xx response's body on as it arrives (chunked framing removed)
 // until the server ends it, the handler fails, or `stop` is requested: a
@@ -33,11 +35,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "net/dial.h"
 #include "tls/context.h"
@@ -64,11 +69,36 @@ util::Result<BaseUrl> parse_base_url(std::string_view text);
 struct HttpReply {
   int status = 0;
   std::string body;
+  // The response's header fields in order (request() fills them; post()
+  // leaves them empty), names as the server wrote them.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first field of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+  // Every field of that name, in order (Link may come several times).
+  std::vector<std::string> all_headers(std::string_view name) const;
+};
+
+// A general request: GET, HEAD or POST (ACME's application/jose+json, and
+// HEAD for its newNonce).
+struct HttpRequest {
+  std::string_view method = "GET";  // GET, HEAD or POST
+  std::string_view target;          // "/path?query"
+  std::string_view content_type;    // for a body; "" with GET and HEAD
+  std::string_view body;
+  std::string_view accept = "application/json";
 };
 
 // Peer text fit for a message: quoted, bytes outside printable ASCII as
 // \xNN, cut at 300 bytes.
 std::string quoted_peer_text(std::string_view text);
+
+// A client context that trusts the CA certificates of the PEM file
+// ca_bundle (empty: the system's, /etc/ssl/certs), TLS 1.2 and up, the
+// server's name checked by HttpsSession: for servers outside the config's
+// policies (an ACME CA). The error names the file.
+util::Result<std::shared_ptr<const tls::Context>> bundle_client_context(
+    const std::filesystem::path& ca_bundle);
 
 class HttpsSession {
  public:
@@ -89,6 +119,11 @@ class HttpsSession {
   util::Result<HttpReply> post(std::string_view target, std::string_view body, Deadline deadline,
                                size_t max_body);
 
+  // Sends `request` and reads the whole response with its header fields (a
+  // body above max_body is an error, a header above 16 KiB too), all before
+  // deadline; keeps the connection like post().
+  util::Result<HttpReply> request(const HttpRequest& request, Deadline deadline, size_t max_body);
+
   // POSTs body, waits until deadline for the response header, then calls
   // on_data with each piece of the body as it arrives, for as long as it
   // takes. Returns success when `stop` is requested (then at once) or the
@@ -107,7 +142,7 @@ class HttpsSession {
 
   util::Status connect_link(Deadline deadline, int stop_fd);
   Wait wait(int want, Deadline deadline, int stop_fd);
-  util::Status send_request(std::string_view target, std::string_view body, Deadline deadline);
+  util::Status send_request(const HttpRequest& request, Deadline deadline);
   // Feeds Beast's `parser` until the message is complete (false), stop_fd
   // fires (true) or an error; before_put and after_put (may be empty) run
   // around each step of the parser.
