@@ -6,6 +6,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "acme/gate_host.h"
+#include "acme/manager.h"
 #include "admin/admin_server.h"
 #include "cli/command.h"
 #include "cli/log_formatter.h"
@@ -114,8 +116,14 @@ int run_serve(const Options& o) {
           caught_up.error().message());
     }
   }
+  if (auto made = acme::make_policy_folders(*loaded.config); !made) {
+    return report_error(made.error().message(), kUsage);
+  }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
+  acme::GateHost acme_host(**gate);
+  auto acme = acme::Manager::create(*loaded.config, acme_host, {});
+  if (!acme) return report_error(acme.error().message(), kUsage);
   // The admin listeners live on the gate's control loop; they serve once
   // run() runs it, and are closed before the gate goes.
   std::unique_ptr<admin::AdminServer> admin_server;
@@ -130,10 +138,12 @@ int run_serve(const Options& o) {
   }
   (*gate)->on_event([&n = *notify](net::GateEvent e) { tell(n, e); });
   notify->start_watchdog((*gate)->control_loop());
-  // The node's threads act on the gate: started last, so that no early
+  // The node's and ACME's threads act on the gate: started last, so that no early
   // return above leaves them running on a gate that is gone.
   if (cluster) cluster->attach(**gate);
+  if (*acme) (*acme)->start();
   int code = (*gate)->run();
+  if (*acme) (*acme)->stop();  // before the gate whose listeners answer its challenges
   admin_server.reset();
   if (cluster) cluster->stop();  // before the gate it acts on goes
   return code;

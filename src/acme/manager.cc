@@ -1,0 +1,329 @@
+#include "acme/manager.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "acme/account_store.h"
+#include "acme/client.h"
+#include "acme/http_responder.h"
+#include "acme/schedule.h"
+#include "pki/acme_challenge.h"
+#include "pki/base64.h"
+#include "pki/certificate_info.h"
+#include "pki/encode.h"
+#include "pki/issuer.h"
+#include "pki/loader.h"
+#include "tls/certificate_pair.h"
+#include "util/atomic_file.h"
+#include "util/strings.h"
+
+namespace tlsgate::acme {
+namespace {
+
+namespace fs = std::filesystem;
+
+// tls-alpn-01 through the gate's own listeners.
+class GateResponder final : public ChallengeResponder {
+ public:
+  explicit GateResponder(tls::AcmeChallengeStore& store) : store_(store) {}
+  util::Status publish(ChallengeKind kind, const std::string& identifier,
+                       const std::string& /*token*/,
+                       const std::string& key_authorization) override {
+    if (kind != ChallengeKind::kTlsAlpn01) {
+      return util::fail("the gate's listeners answer only tls-alpn-01 challenges");
+    }
+    auto made = pki::make_tls_alpn01_certificate(identifier, key_authorization);
+    if (!made) return util::fail(made.error());
+    return store_.add(identifier, made->certificate.get(), made->key.get());
+  }
+  void withdraw(ChallengeKind /*kind*/, const std::string& identifier,
+                const std::string& /*token*/) override {
+    store_.remove(identifier);
+  }
+
+ private:
+  tls::AcmeChallengeStore& store_;
+};
+
+std::optional<Validity> validity_of(const X509* leaf) {
+  auto info = pki::describe(leaf, util::SystemClock::instance());
+  return Validity{info.not_before, info.not_after};
+}
+
+// The EAB HMAC key as the CA hands it out: base64url, maybe padded, maybe
+// with a trailing newline.
+util::Result<std::string> read_eab_key(const fs::path& file) {
+  auto text = util::read_file(file);
+  if (!text) return util::fail(text.error());
+  std::string b64;
+  for (char c : *text) {
+    if (c == '-')
+      b64 += '+';
+    else if (c == '_')
+      b64 += '/';
+    else if (c != '=' && !std::isspace(static_cast<unsigned char>(c)))
+      b64 += c;
+  }
+  while (b64.size() % 4 != 0) b64 += '=';
+  auto raw = pki::decode_base64(b64);
+  if (!raw || raw->empty()) {
+    return util::fail(file.string() +
+                      ": not a base64url HMAC key; put the key exactly as the CA gave it");
+  }
+  return *raw;
+}
+
+double random_unit() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+
+}  // namespace
+
+struct Manager::Responders {
+  std::unique_ptr<GateResponder> gate;
+  std::map<std::string, std::unique_ptr<HttpResponder>> http;  // by acme_http_address
+};
+
+struct Manager::Job {
+  config::Policy policy;
+  std::vector<std::string> names;
+  ChallengeResponder* responder = nullptr;
+  std::optional<ExternalAccountBinding> eab;
+  std::unique_ptr<Client> client;  // dropped after a failure: looked up again
+  util::SystemTime due{};
+  int failures_in_row = 0;
+  PolicyStatus status;
+  std::string key_prefix() const { return "ssl.policy." + policy.scope + "."; }
+};
+
+Manager::Manager(const config::Config& config, ManagerHost& host, Options options)
+    : config_(config),
+      host_(host),
+      options_(options),
+      responders_(std::make_unique<Responders>()) {}
+
+Manager::~Manager() { stop(); }
+
+util::Status make_policy_folders(const config::Config& config) {
+  for (const auto& [scope, policy] : config.policies) {
+    if (!policy.enabled || !policy.acme()) continue;
+    std::error_code ec;
+    fs::create_directories(policy.base_directory, ec);
+    if (ec) {
+      return util::fail(fmt::format("ssl.policy.{}.base_directory: cannot create {}: {}", scope,
+                                    policy.base_directory.string(), ec.message()));
+    }
+  }
+  return {};
+}
+
+util::Result<std::unique_ptr<Manager>> Manager::create(const config::Config& config,
+                                                       ManagerHost& host, Options options) {
+  std::unique_ptr<Manager> m(new Manager(config, host, options));
+  for (const auto& [scope, policy] : config.policies) {
+    if (!policy.enabled || !policy.acme()) continue;
+    auto job = std::make_unique<Job>();
+    job->policy = policy;
+    job->names = config::acme_identifiers(config, scope);
+    const auto prefix = job->key_prefix();
+    if (policy.acme_challenge == config::AcmeChallenge::kHttp01) {
+      const auto address = config::to_string(*policy.acme_http_address);
+      auto& slot = m->responders_->http[address];
+      if (!slot) {
+        auto started = HttpResponder::start(address);
+        if (!started) return util::fail(started.error().prefixed(prefix + "acme_http_address"));
+        slot = std::move(*started);
+      }
+      job->responder = slot.get();
+    } else {
+      if (!m->responders_->gate) {
+        m->responders_->gate = std::make_unique<GateResponder>(host.challenges());
+      }
+      job->responder = m->responders_->gate.get();
+    }
+    if (!policy.acme_eab_kid.empty()) {
+      auto key = read_eab_key(policy.acme_eab_hmac_file);
+      if (!key) return util::fail(key.error().prefixed(prefix + "acme_eab_hmac_file"));
+      job->eab = ExternalAccountBinding{policy.acme_eab_kid, std::move(*key)};
+    }
+    job->status.scope = scope;
+    job->status.directory = policy.acme_directory;
+    job->status.names = job->names;
+    m->jobs_.push_back(std::move(job));
+  }
+  if (m->jobs_.empty()) return std::unique_ptr<Manager>{};
+  return m;
+}
+
+void Manager::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token st) { run(st); });
+}
+
+void Manager::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::vector<PolicyStatus> Manager::status() const {
+  util::MutexLock lock(mu_);
+  return status_;
+}
+
+void Manager::run(const std::stop_token& stop) {
+  const auto& clock = util::SystemClock::instance();
+  for (auto& job : jobs_) {
+    job->due = clock.now();  // attempt() decides what is due from the files
+  }
+  while (!stop.stop_requested()) {
+    auto next = std::min_element(jobs_.begin(), jobs_.end(),
+                                 [](const auto& a, const auto& b) { return a->due < b->due; });
+    Job& job = **next;
+    {
+      util::MutexLock lock(mu_);
+      status_.clear();
+      for (const auto& j : jobs_) status_.push_back(j->status);
+      cv_.wait_until(mu_, stop, job.due, [] { return false; });
+    }
+    if (stop.stop_requested()) break;
+    attempt(job, stop);
+  }
+}
+
+void Manager::attempt(Job& job, const std::stop_token& stop) {
+  const auto& clock = util::SystemClock::instance();
+  const auto prefix = job.key_prefix();
+  std::optional<Validity> current;
+  bool names_covered = false;
+  pki::X509Ptr leaf;
+  if (auto certs = pki::load_certificates(job.policy.public_certificate); certs) {
+    leaf = std::move(certs->front());
+    current = validity_of(leaf.get());
+    names_covered = std::all_of(job.names.begin(), job.names.end(), [&](const std::string& n) {
+      return tls::names_cover(leaf.get(), n);
+    });
+  }
+  job.status.has_certificate = current.has_value();
+  if (current) job.status.not_after = current->not_after;
+
+  // Not yet due: a certificate that names everything, before its time.
+  if (current && names_covered && job.failures_in_row == 0) {
+    auto at = renewal_time(*current, random_unit());
+    if (job.client && job.client->has_renewal_info()) {
+      if (auto window = job.client->renewal_info(leaf.get()); window) {
+        at = moment_in_window(window->window_start, window->window_end, random_unit());
+      }
+    }
+    if (at > clock.now()) {
+      job.due = at;
+      job.status.next_attempt = at;
+      spdlog::info(
+          "{}acme_directory: certificate valid until {:%Y-%m-%d %H:%M:%S} UTC; renewal "
+          "due at {:%Y-%m-%d %H:%M:%S} UTC",
+          prefix, current->not_after, at);
+      return;
+    }
+  }
+  const char* why = !current         ? "no certificate yet"
+                    : !names_covered ? "the certificate does not name every name of acme_names"
+                                     : "renewal due";
+  spdlog::info("{}acme_directory: obtaining a certificate for {} from {} ({}, {})", prefix,
+               util::join(job.names, ", "), job.policy.acme_directory, why,
+               config::to_string(job.policy.acme_challenge));
+  auto renewed = renew(job, stop);
+  if (stop.stop_requested()) return;
+  if (renewed) {
+    job.failures_in_row = 0;
+    ++job.status.issued;
+    job.status.last_error.clear();
+    job.due = clock.now();  // the next pass reads the new files and schedules
+    return;
+  }
+  job.client.reset();  // look the account up again next time
+  ++job.failures_in_row;
+  ++job.status.failures;
+  job.status.last_error = renewed.error().message();
+  auto delay = retry_delay(job.failures_in_row, current, clock.now());
+  job.due = clock.now() + delay;
+  job.status.next_attempt = job.due;
+  spdlog::error("{}acme_directory: {}; {}; next try in {} s", prefix, renewed.error().message(),
+                current ? "the current certificate is still served"
+                        : "clients are refused until a certificate is obtained",
+                delay.count());
+}
+
+util::Status Manager::renew(Job& job, const std::stop_token& stop) {
+  const auto& p = job.policy;
+  if (!job.client) {
+    auto account_key = load_or_create_account_key(config_.server.state_dir, p.acme_directory);
+    if (!account_key) return util::fail(account_key.error());
+    auto client = Client::open(ClientOptions{.directory_url = p.acme_directory,
+                                             .ca_bundle = p.acme_ca_bundle,
+                                             .request_timeout = options_.request_timeout},
+                               std::move(*account_key));
+    if (!client) return util::fail(client.error());
+    auto account = (*client)->register_account(p.acme_email, job.eab);
+    if (!account) return util::fail(account.error());
+    spdlog::info("ssl.policy.{}.acme_directory: ACME account {}", p.scope, *account);
+    job.client = std::move(*client);
+  }
+  pki::KeySpec spec;
+  if (p.acme_key_type == config::AcmeKeyType::kRsa2048) spec.type = pki::KeySpec::Type::kRsa;
+  auto key = pki::generate_key(spec);
+  if (!key) return util::fail(key.error());
+
+  OrderInput order{.identifiers = job.names,
+                   .challenge = p.acme_challenge == config::AcmeChallenge::kHttp01
+                                    ? ChallengeKind::kHttp01
+                                    : ChallengeKind::kTlsAlpn01,
+                   .certificate_key = key->get(),
+                   .replaces = std::nullopt};
+  if (job.client->has_renewal_info()) {
+    if (auto certs = pki::load_certificates(p.public_certificate); certs) {
+      if (auto id = Client::ari_certificate_id(certs->front().get()); id) order.replaces = *id;
+    }
+  }
+  auto chain = job.client->obtain(order, *job.responder, stop);
+  if (!chain) return util::fail(chain.error());
+
+  // What the CA sent must serve the names with the key made here.
+  auto certs = pki::parse_certificates(*chain, "the certificate from " + p.acme_directory);
+  if (!certs) return util::fail(certs.error());
+  const X509* leaf = certs->front().get();
+  if (auto st = pki::check_key_matches(leaf, key->get(), "the certificate from the ACME server",
+                                       "the key made for it");
+      !st) {
+    return util::fail(st.error());
+  }
+  for (const auto& name : job.names) {
+    if (!tls::names_cover(leaf, name)) {
+      return util::fail("the certificate from " + p.acme_directory + " does not name " + name);
+    }
+  }
+  auto key_pem = pki::private_key_pem(key->get(), std::nullopt);
+  if (!key_pem) return util::fail(key_pem.error());
+  tls::CertificatePair pair{
+      .certificate_pem = *chain, .private_key_pem = *key_pem, .origin = "ACME"};
+  if (auto st = tls::install_pair(pair, p); !st) return st;
+  auto info = pki::describe(leaf, util::SystemClock::instance());
+  spdlog::info(
+      "ssl.policy.{}.acme_directory: certificate obtained: {} (serial {}), valid until "
+      "{:%Y-%m-%d %H:%M:%S} UTC, written to {}",
+      p.scope, info.subject, info.serial_hex, info.not_after, p.public_certificate.string());
+  if (auto st = host_.reload(p.scope); !st) {
+    return util::fail("the gate did not take the new certificate: " + st.error().message());
+  }
+  return {};
+}
+
+}  // namespace tlsgate::acme
