@@ -61,7 +61,8 @@ struct Shared {
       : backend(gate, options.version),
         api(backend, ApiOptions{.version = options.version,
                                 .expand_commands = options.expand_commands,
-                                .cluster = options.cluster}),
+                                .cluster = options.cluster,
+                                .acme = options.acme}),
         access(settings),
         limits(options.limits),
         admin_context(gate.admin_context()) {}

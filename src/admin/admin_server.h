@@ -41,6 +41,9 @@ class Gate;
 namespace tlsgate::cluster {
 class ClusterRuntime;
 }
+namespace tlsgate::acme {
+class Manager;
+}
 
 namespace tlsgate::admin {
 
@@ -58,6 +61,7 @@ struct AdminServerOptions {
   std::string version;                         // GET /v1/status "version"
   bool expand_commands = false;                // serve --expand-commands
   cluster::ClusterRuntime* cluster = nullptr;  // GET /v1/cluster and the replacements
+  const acme::Manager* acme = nullptr;         // GET /v1/acme and its metrics; null: no ACME
   Limits limits;
 };
 

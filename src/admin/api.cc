@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "acme/manager.h"
 #include "admin/certificate_upload.h"
 #include "admin/dashboard/assets.h"
 #include "admin/json_views.h"
@@ -142,12 +143,12 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     if (path == "/healthz") return done(json_response(200, {{"status", "ok"}}));
     ApiResponse r;
     r.content_type = kMetricsContentType;
-    if (options_.cluster) {
-      auto cluster = options_.cluster->status();
-      r.body = metrics_text(backend_.status(), &cluster);
-    } else {
-      r.body = metrics_text(backend_.status());
-    }
+    std::optional<cluster::ClusterStatus> cluster;
+    if (options_.cluster) cluster = options_.cluster->status();
+    std::optional<std::vector<acme::PolicyStatus>> acme;
+    if (options_.acme) acme = options_.acme->status();
+    r.body =
+        metrics_text(backend_.status(), cluster ? &*cluster : nullptr, acme ? &*acme : nullptr);
     return done(std::move(r));
   }
   if (listener == Listener::kMetrics) {
@@ -226,6 +227,14 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
       auto j = reload_json(outcome);
       done(json_response(j["ok"].get<bool>() ? 200 : 400, j));
     });
+  }
+  if (path == "/v1/acme") {
+    if (req.method != "GET") return done(method_not_allowed(path, "GET"));
+    if (!options_.acme) {
+      return done(error_response(404, "no policy uses ACME",
+                                 "set ssl.policy.<scope>.acme_directory (docs/ACME.md)"));
+    }
+    return done(json_response(200, acme_json(options_.acme->status(), now)));
   }
   if (path == "/v1/cluster" || path.starts_with("/v1/cluster/")) {
     if (req.method != "GET" && forbid_write()) return;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "acme/manager.h"
 #include "admin/access.h"
 #include "admin/backend.h"
 #include "cluster/runtime.h"
@@ -47,6 +48,8 @@ struct ApiOptions {
   const util::Clock* clock = &util::SystemClock::instance();
   // The cluster layer when cluster.enabled (GET /v1/cluster, replacements), else null.
   cluster::ClusterRuntime* cluster = nullptr;
+  // The ACME manager when a policy uses ACME (GET /v1/acme, metrics), else null.
+  const acme::Manager* acme = nullptr;
 };
 
 class Api {

@@ -203,4 +203,24 @@ json reload_json(const net::ReloadOutcome& o) {
   return {{"ok", ok}, {"config_errors", o.config_errors}, {"policies", std::move(policies)}};
 }
 
+json acme_json(const std::vector<acme::PolicyStatus>& policies, util::SystemTime now) {
+  json out = json::array();
+  for (const auto& p : policies) {
+    json j = {{"policy", p.scope},
+              {"directory", p.directory},
+              {"names", p.names},
+              {"has_certificate", p.has_certificate},
+              {"issued", p.issued},
+              {"failures", p.failures},
+              {"next_attempt", rfc3339(p.next_attempt)},
+              {"last_error", p.last_error.empty() ? json(nullptr) : json(p.last_error)}};
+    if (p.has_certificate) {
+      j["not_after"] = rfc3339(p.not_after);
+      j["days_left"] = days_until(p.not_after, now);
+    }
+    out.push_back(std::move(j));
+  }
+  return {{"policies", out}};
+}
+
 }  // namespace tlsgate::admin

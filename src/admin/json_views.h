@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/manager.h"
 #include "net/gate_status.h"
 #include "pki/certificate_info.h"
 #include "util/clock.h"
@@ -24,6 +25,8 @@ nlohmann::json certificates_json(const net::GateStatus& s, util::SystemTime now)
 nlohmann::json certificate_json(const pki::CertificateInfo& c, util::SystemTime now);
 nlohmann::json connections_json(const std::vector<net::ConnectionInfo>& list);
 nlohmann::json reload_json(const net::ReloadOutcome& outcome);
+// GET /v1/acme: one object per ACME policy (docs/ADMIN.md).
+nlohmann::json acme_json(const std::vector<acme::PolicyStatus>& policies, util::SystemTime now);
 // {"error": ..., "fix": ...}
 nlohmann::json error_json(const std::string& error, const std::string& fix);
 

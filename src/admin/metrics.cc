@@ -184,14 +184,36 @@ void cluster_metrics(Families& fs, const cluster::ClusterStatus& s) {
   }
 }
 
+// ACME (docs/ACME.md): what to alert on before a certificate expires — a
+// policy whose last attempt failed, and when the next one is.
+void acme_metrics(Families& fs, const std::vector<acme::PolicyStatus>& policies) {
+  auto& issued = fs.family("tlsgate_acme_certificates_issued_total", MetricType::Counter,
+                           "Certificates obtained from the ACME server since start");
+  auto& failures = fs.family("tlsgate_acme_failures_total", MetricType::Counter,
+                             "Failed ACME issuance or renewal attempts since start");
+  auto& failing = fs.family("tlsgate_acme_failing", MetricType::Gauge,
+                            "1 while the last ACME attempt of the policy failed");
+  auto& next = fs.family("tlsgate_acme_next_attempt_timestamp_seconds", MetricType::Gauge,
+                         "When the policy's certificate is renewed or retried next (Unix time)");
+  for (const auto& p : policies) {
+    Labels l{{"policy", p.scope}};
+    fs.add(issued, l, static_cast<double>(p.issued));
+    fs.add(failures, l, static_cast<double>(p.failures));
+    fs.add(failing, l, p.last_error.empty() ? 0 : 1);
+    fs.add(next, l, seconds(p.next_attempt));
+  }
+}
+
 }  // namespace
 
-std::string metrics_text(const net::GateStatus& status, const cluster::ClusterStatus* cluster) {
+std::string metrics_text(const net::GateStatus& status, const cluster::ClusterStatus* cluster,
+                         const std::vector<acme::PolicyStatus>* acme) {
   Families fs;
   certificates(fs, status);
   staples(fs, status);
   connectors(fs, status);
   if (cluster) cluster_metrics(fs, *cluster);
+  if (acme) acme_metrics(fs, *acme);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, fs.all());
   return out.str();

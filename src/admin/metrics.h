@@ -9,6 +9,9 @@
 
 #include <string>
 
+#include <vector>
+
+#include "acme/manager.h"
 #include "cluster/node.h"
 #include "net/gate_status.h"
 
@@ -16,8 +19,10 @@ namespace tlsgate::admin {
 
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// `cluster`: this node's view of the cluster (cluster.enabled), or null.
+// `cluster`: this node's view of the cluster (cluster.enabled), or null;
+// `acme`: the ACME manager's policies, or null.
 std::string metrics_text(const net::GateStatus& status,
-                         const cluster::ClusterStatus* cluster = nullptr);
+                         const cluster::ClusterStatus* cluster = nullptr,
+                         const std::vector<acme::PolicyStatus>* acme = nullptr);
 
 }  // namespace tlsgate::admin

@@ -132,6 +132,7 @@ int run_serve(const Options& o) {
     options.version = TLSGATE_VERSION;
     options.expand_commands = o.expand_commands;
     options.cluster = cluster.get();
+    options.acme = acme->get();
     auto created = admin::AdminServer::create(**gate, loaded.config->admin, options);
     if (!created) return report_error(created.error().message(), kUsage);
     admin_server = std::move(*created);

@@ -71,6 +71,31 @@ TEST(AdminMetrics, PromtoolAcceptsTheOutput) {
   EXPECT_EQ(r.out + r.err, "") << text;
 }
 
+TEST(AdminMetrics, AcmePoliciesSayWhatIsFailingAndWhenTheNextTryIs) {
+  test::TempDir dir;
+  acme::PolicyStatus ok;
+  ok.scope = "pg";
+  ok.issued = 2;
+  ok.next_attempt = util::SystemTime(std::chrono::seconds(1800000000));
+  acme::PolicyStatus failing;
+  failing.scope = "bolt";
+  failing.failures = 3;
+  failing.last_error = "ACME server https://ca.example/dir: order: rateLimited";
+  std::vector<acme::PolicyStatus> policies{ok, failing};
+  auto text = metrics_text(net::GateStatus{}, nullptr, &policies);
+  EXPECT_TRUE(has_line(text, "tlsgate_acme_certificates_issued_total{policy=\"pg\"} 2")) << text;
+  EXPECT_TRUE(has_line(text, "tlsgate_acme_failing{policy=\"pg\"} 0")) << text;
+  EXPECT_TRUE(has_line(text, "tlsgate_acme_failing{policy=\"bolt\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "tlsgate_acme_failures_total{policy=\"bolt\"} 3")) << text;
+  EXPECT_TRUE(
+      has_line(text, "tlsgate_acme_next_attempt_timestamp_seconds{policy=\"pg\"} 1800000000"))
+      << text;
+  test::write_text(dir / "metrics.txt", text);
+  auto r = test::run_shell("timeout 30 promtool check metrics < " + (dir / "metrics.txt").string());
+  EXPECT_EQ(r.code, 0) << r.out << r.err << "\n" << text;
+  EXPECT_EQ(r.out + r.err, "") << text;
+}
+
 TEST(AdminMetrics, EmptyGateIsStillValid) {
   auto text = metrics_text(net::GateStatus{});
   EXPECT_TRUE(has_line(text, "# TYPE tlsgate_connections_accepted_total counter")) << text;
