@@ -347,6 +347,7 @@ void Session::on_upstream_connected() {
     auto step = mysql_->start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
+      proxy_header_sent_ = true;
     }
     mysql_apply(std::move(step));
   } else if (nats_) {
@@ -354,6 +355,7 @@ void Session::on_upstream_connected() {
     auto step = nats_->negotiation.start();
     if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2) {
       step.to_backend.insert(0, proxy_header());
+      proxy_header_sent_ = true;
     }
     nats_apply(std::move(step));
   } else if (!upstream_ctx_) {
@@ -555,9 +557,9 @@ void Session::on_upstream_ready() {
     bytes_from_client_ += pending_.size();
     counters_->bytes_from_clients.add(pending_.size());
   }
-  // MySQL's header went out before the backend's greeting (session_mysql.cc).
-  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !mysql_ && !nats_) {
+  if (connector_.settings.proxy_protocol == config::ProxyProtocol::kV2 && !proxy_header_sent_) {
     preamble_ = proxy_header();
+    proxy_header_sent_ = true;
   }
   preamble_ += pending_;
   pending_.clear();

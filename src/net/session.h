@@ -207,7 +207,10 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;
-  std::string peer_;      // "ip:port" of the client
+  std::string peer_;  // "ip:port" of the client
+  // The PROXY v2 header went out already (mysql and nats send it before
+  // the backend's first bytes, ahead of the negotiation).
+  bool proxy_header_sent_ = false;
   std::string preamble_;  // bytes to send to the backend first (PROXY header)
   size_t preamble_sent_ = 0;
   std::string pending_;  // client bytes read during negotiation, for the backend after the preamble

@@ -115,6 +115,21 @@ TEST_F(MysqlGate, PlaintextClientIsRefusedUnderRequired) {
       << r.out;
 }
 
+// PROXY v2 to a backend that reads it (MariaDB's proxy_protocol_networks):
+// the header goes out once, before the greeting, and never again when the
+// session starts relaying (a second one reached the server as a command:
+// "Got packets out of order"). Unread, the header would break the login.
+TEST_F(MysqlGate, ProxyProtocolHeaderReachesTheBackendOnce) {
+  int rc = 0;
+  auto out = server().root_sql("SET GLOBAL proxy_protocol_networks='127.0.0.0/8'", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  conf_["connector.my.proxy_protocol"] = "v2";
+  start_gate();
+  auto r = mariadb(verified_tls() + " " + app1(), std::string(kAnswer) + "; SELECT 'again'");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "answer 42\nagain\n");
+}
+
 TEST_F(MysqlGate, OptionalLetsPlaintextThrough) {
   conf_["connector.my.tls_level"] = "OPTIONAL";
   start_gate();
