@@ -265,3 +265,50 @@ TEST(AcmeClientTest, AnUntrustedServerIsRefusedAtOpen) {
 
 }  // namespace
 }  // namespace tlsgate::acme
+
+namespace tlsgate::acme {
+namespace {
+
+TEST(AcmeClientTest, StopEndsTheWaitAndWithdraws) {
+  test::PebbleServer pebble;
+  start(pebble);
+  auto http = HttpResponder::start("127.0.0.1:" + std::to_string(pebble.http_port()));
+  ASSERT_TRUE(http);
+  CountingResponder responder(**http);
+  auto client = open_client(pebble);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->register_account("", std::nullopt));
+  auto cert_key = pki::generate_key({}).value();
+  OrderInput order;
+  order.identifiers = {"stop.test"};
+  order.challenge = ChallengeKind::kHttp01;
+  order.certificate_key = cert_key.get();
+  std::stop_source stop;
+  stop.request_stop();
+  auto started = std::chrono::steady_clock::now();
+  auto chain = client->obtain(order, responder, stop.get_token());
+  ASSERT_FALSE(chain);
+  EXPECT_EQ(chain.error().message(),
+            "ACME server " + pebble.directory_url() + ": authorization of \"stop.test\": stopped");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(responder.published, 1);
+  EXPECT_EQ(responder.withdrawn, 1);
+}
+
+TEST(AcmeClientTest, ObtainBeforeRegisterSaysSo) {
+  test::PebbleServer pebble;
+  start(pebble);
+  auto client = open_client(pebble);
+  ASSERT_TRUE(client);
+  auto http = HttpResponder::start("127.0.0.1:0").value();
+  auto cert_key = pki::generate_key({}).value();
+  OrderInput order{{"a.test"}, ChallengeKind::kHttp01, cert_key.get(), std::nullopt};
+  auto chain = client->obtain(order, *http, std::stop_token());
+  ASSERT_FALSE(chain);
+  EXPECT_EQ(chain.error().message(),
+            "ACME server " + pebble.directory_url() +
+                ": newOrder: no account yet; call register_account() first");
+}
+
+}  // namespace
+}  // namespace tlsgate::acme
