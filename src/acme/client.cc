@@ -15,6 +15,7 @@ namespace {
 // A CA rejects a good nonce rarely; pebble in the tests half the time.
 constexpr int kMaxBadNonceRetries = 16;
 constexpr size_t kMaxUrl = 2048;
+constexpr size_t kMaxSessions = 4;
 constexpr const char* kProblemPrefix = "urn:ietf:params:acme:error:";
 
 // Header values that go into signed JSON (nonces, Location URLs) must be
@@ -111,6 +112,13 @@ util::Result<net::HttpReply> Client::exchange(const net::HttpRequest& request,
                                               size_t max_body) {
   auto split = split_url(url);
   if (!split) return util::fail(error(step, split.error().message()));
+  if (!split->base.starts_with("https://")) {
+    return util::fail(error(
+        step, net::quoted_peer_text(url) + " is not an https:// URL; ACME runs over HTTPS only"));
+  }
+  // A server that spreads its resources over many hosts gets no more than
+  // a few kept connections.
+  if (sessions_.size() >= kMaxSessions && sessions_.count(split->base) == 0) sessions_.clear();
   auto& session = sessions_[split->base];
   if (!session) {
     auto base = net::parse_base_url(split->base);
@@ -184,7 +192,8 @@ util::Result<Client::Reply> Client::post(const std::string& url,
     out.json = nlohmann::json::parse(out.http.body, nullptr, false);
     if (out.json.is_discarded()) out.json = nullptr;
     if (out.http.status < 400) return out;
-    ProblemInfo problem{out.http.status, "", ""};
+    ProblemInfo problem{out.http.status, "", "",
+                        retry_after_seconds(out.http.header("Retry-After"))};
     if (out.json.is_object()) {
       auto type = out.json.find("type");
       auto detail = out.json.find("detail");

@@ -329,6 +329,10 @@ void text_seeds(const fs::path& root) {
         "\"2025-01-02T05:00:00.5Z\"}}");
   write(root / "acme_renewal_info", "types",
         "Wed, 21 Oct 2015 07:28:00 GMT\n{\"suggestedWindow\":{\"start\":1,\"end\":null}}");
+  // Found by the fuzzer: a year that overflows system_clock's nanoseconds.
+  write(root / "acme_renewal_info", "year_1012",
+        "21600\n{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\",\"end\":"
+        "\"1012-01-03T04:00:00Z\"},\"explanationURL\":\"https://acm-02T04:00:00Z/docs/ari\"}");
 }
 
 // ---- PROXY header: FuzzedDataProvider input, so any bytes will do --------

@@ -312,3 +312,19 @@ TEST(AcmeClientTest, ObtainBeforeRegisterSaysSo) {
 
 }  // namespace
 }  // namespace tlsgate::acme
+
+namespace tlsgate::acme {
+namespace {
+
+TEST(AcmeClientTest, PlainHttpDirectoriesAreRefused) {
+  ClientOptions options;
+  options.directory_url = "http://127.0.0.1:1/dir";
+  auto client = Client::open(options, pki::generate_key({}).value());
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().message(),
+            "ACME server http://127.0.0.1:1/dir: directory: \"http://127.0.0.1:1/dir\" is not an "
+            "https:// URL; ACME runs over HTTPS only");
+}
+
+}  // namespace
+}  // namespace tlsgate::acme

@@ -92,6 +92,8 @@ TEST(RenewalInfoTest, WireTimes) {
   EXPECT_FALSE(parse_time("2025-01-02T04:00:00"));
   EXPECT_FALSE(parse_time("2025-01-02T04:00:00.Z"));
   EXPECT_FALSE(parse_time("2025-13-02T04:00:00Z"));
+  EXPECT_FALSE(parse_time("1012-01-03T04:00:00Z"));  // found by the fuzzer: overflowed
+  EXPECT_FALSE(parse_time("9999-01-03T04:00:00Z"));
 }
 
 }  // namespace
