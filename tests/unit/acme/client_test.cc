@@ -183,8 +183,10 @@ class SServerResponder : public ChallengeResponder {
   std::unique_ptr<test::ChildProcess> server_;
 };
 
-TEST(AcmeClientTest, TlsAlpn01Issuance) {
-  test::PebbleServer pebble;
+TEST(AcmeClientTest, TlsAlpn01IssuanceWithAShortValidity) {
+  test::PebbleServer::Options options;
+  options.validity_seconds = 600;  // certificateValidityPeriod, for renewal tests
+  test::PebbleServer pebble(options);
   start(pebble);
   SServerResponder server(pebble.tls_port());
   CountingResponder responder(server);
@@ -198,6 +200,13 @@ TEST(AcmeClientTest, TlsAlpn01Issuance) {
   auto chain = client->obtain(order, responder, std::stop_token());
   ASSERT_TRUE(chain) << chain.error().message() << "\n" << pebble.output();
   EXPECT_EQ(verify_chain(*chain, pebble), "DNS:alpn.test");
+  auto leaf = pki::parse_certificates(*chain, "chain").value();
+  int days = 0, seconds = 0;
+  ASSERT_EQ(ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(leaf.front().get()),
+                           X509_get0_notAfter(leaf.front().get())),
+            1);
+  EXPECT_EQ(days, 0);
+  EXPECT_NEAR(seconds, 600, 2);
   EXPECT_EQ(responder.withdrawn, 1);
   EXPECT_NE(server.output.find("ALPN protocols selected: acme-tls/1"), std::string::npos)
       << server.output;
