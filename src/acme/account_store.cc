@@ -17,7 +17,7 @@ namespace tlsgate::acme {
 
 namespace {
 
-constexpr uintmax_t kMaxRecord = 64 * 1024;
+constexpr uintmax_t kMaxRecord = uintmax_t{64} * 1024;
 
 util::Status make_private_dir(const std::filesystem::path& dir) {
   std::error_code ec;

@@ -15,7 +15,14 @@ namespace {
 // A CA rejects a good nonce rarely; pebble in the tests half the time.
 constexpr int kMaxBadNonceRetries = 16;
 constexpr size_t kMaxUrl = 2048;
+constexpr size_t kMaxSessions = 4;
 constexpr const char* kProblemPrefix = "urn:ietf:params:acme:error:";
+
+// Header values that go into signed JSON (nonces, Location URLs) must be
+// printable ASCII: RFC 8555 nonces are base64url, URLs are ASCII.
+bool printable_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
 
 struct SplitUrl {
   std::string base;    // "https://host:port"
@@ -105,6 +112,13 @@ util::Result<net::HttpReply> Client::exchange(const net::HttpRequest& request,
                                               size_t max_body) {
   auto split = split_url(url);
   if (!split) return util::fail(error(step, split.error().message()));
+  if (!split->base.starts_with("https://")) {
+    return util::fail(error(
+        step, net::quoted_peer_text(url) + " is not an https:// URL; ACME runs over HTTPS only"));
+  }
+  // A server that spreads its resources over many hosts gets no more than
+  // a few kept connections.
+  if (sessions_.size() >= kMaxSessions && sessions_.count(split->base) == 0) sessions_.clear();
   auto& session = sessions_[split->base];
   if (!session) {
     auto base = net::parse_base_url(split->base);
@@ -127,7 +141,7 @@ util::Result<std::string> Client::fresh_nonce(std::string_view step) {
   auto reply = exchange(head, directory_.new_nonce, step, 0);
   if (!reply) return util::fail(reply.error());
   auto nonce = reply->header("Replay-Nonce");
-  if (nonce.empty() || nonce.size() > 512) {
+  if (nonce.empty() || nonce.size() > 512 || !printable_ascii(nonce)) {
     return util::fail(error(
         step,
         fmt::format("newNonce answered HTTP {} without a usable Replay-Nonce", reply->status)));
@@ -158,7 +172,9 @@ util::Result<Client::Reply> Client::post(const std::string& url,
       header["kid"] = account_url_;
     }
     nonce_.clear();  // a nonce is good for one request
-    auto jws = pki::sign_jws(key_.get(), header, payload ? payload->dump() : "");
+    auto jws = pki::sign_jws(
+        key_.get(), header,
+        payload ? payload->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "");
     if (!jws) return util::fail(error(step, jws.error().message()));
     std::string body = jws->dump();
     net::HttpRequest req;
@@ -168,12 +184,16 @@ util::Result<Client::Reply> Client::post(const std::string& url,
     req.accept = accept;
     auto reply = exchange(req, url, step, max_body);
     if (!reply) return util::fail(reply.error());
-    if (auto n = reply->header("Replay-Nonce"); !n.empty() && n.size() <= 512) nonce_ = n;
+    if (auto n = reply->header("Replay-Nonce");
+        !n.empty() && n.size() <= 512 && printable_ascii(n)) {
+      nonce_ = n;
+    }
     Reply out{std::move(*reply), nullptr};
     out.json = nlohmann::json::parse(out.http.body, nullptr, false);
     if (out.json.is_discarded()) out.json = nullptr;
     if (out.http.status < 400) return out;
-    ProblemInfo problem{out.http.status, "", ""};
+    ProblemInfo problem{out.http.status, "", "",
+                        retry_after_seconds(out.http.header("Retry-After"))};
     if (out.json.is_object()) {
       auto type = out.json.find("type");
       auto detail = out.json.find("detail");
@@ -200,7 +220,7 @@ util::Result<std::string> Client::register_account(
     const std::string& email, const std::optional<ExternalAccountBinding>& eab) {
   const char* step = "newAccount";
   if (std::any_of(email.begin(), email.end(),
-                  [](char c) { return c <= ' ' || c == 0x7f || c == ',' || c == '%'; })) {
+                  [](char c) { return c <= ' ' || c >= 0x7f || c == ',' || c == '%'; })) {
     return util::fail(
         error(step, "acme_email " + net::quoted_peer_text(email) + " is not an e-mail address"));
   }
@@ -208,7 +228,10 @@ util::Result<std::string> Client::register_account(
       post(directory_.new_account, nlohmann::json{{"onlyReturnExisting", true}}, step, true);
   if (found) {
     auto location = found->http.header("Location");
-    if (location.empty()) return util::fail(error(step, "the answer has no Location"));
+    if (location.empty() || location.size() > kMaxUrl || !printable_ascii(location)) {
+      return util::fail(
+          error(step, "the answer has no usable Location: " + net::quoted_peer_text(location)));
+    }
     account_url_ = location;
     return account_url_;
   }
@@ -232,7 +255,10 @@ util::Result<std::string> Client::register_account(
   auto created = post(directory_.new_account, payload, step, true);
   if (!created) return util::fail(created.error());
   auto location = created->http.header("Location");
-  if (location.empty()) return util::fail(error(step, "the answer has no Location"));
+  if (location.empty() || location.size() > kMaxUrl || !printable_ascii(location)) {
+    return util::fail(
+        error(step, "the answer has no usable Location: " + net::quoted_peer_text(location)));
+  }
   account_url_ = location;
   return account_url_;
 }

@@ -88,6 +88,8 @@ struct ProblemInfo {
   int http_status = 0;
   std::string type;    // "urn:ietf:params:acme:error:badNonce", ...
   std::string detail;  // as the server wrote it (unescaped; escape before printing)
+  // The answer's Retry-After in seconds (rateLimited, 503), for the caller's backoff.
+  std::optional<std::chrono::seconds> retry_after;
 };
 
 class Client {

@@ -50,10 +50,14 @@ std::string response(int status, std::string_view reason, std::string_view body,
 util::Result<std::unique_ptr<HttpResponder>> HttpResponder::start(
     const std::string& listen_address) {
   auto where = "acme_http_address " + net::quoted_peer_text(listen_address);
-  auto address = config::parse_address(listen_address);
+  // Port 0 (any free port, for tests) is not a config value; parse it as 1.
+  bool any_port = listen_address.ends_with(":0");
+  auto address = config::parse_address(
+      any_port ? listen_address.substr(0, listen_address.size() - 1) + "1" : listen_address);
   if (!address) {
     return util::fail(where + ": " + address.error().problem + "; " + address.error().fix);
   }
+  if (any_port) address->port = 0;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

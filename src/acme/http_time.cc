@@ -40,6 +40,8 @@ std::optional<util::SystemTime> parse_time(std::string_view text) {
   } else {
     return std::nullopt;
   }
+  // system_clock counts nanoseconds: years far from 1970 overflow it.
+  if (whole.compare(0, 4, "1970") < 0 || whole.compare(0, 4, "2200") > 0) return std::nullopt;
   if (whole[10] == 't') whole[10] = 'T';
   auto t = pki::parse_rfc3339(whole + "Z");
   if (!t) return std::nullopt;

@@ -143,7 +143,9 @@ util::Result<std::string> Client::obtain_once(const OrderInput& order, bool with
   if (!created) return util::fail(created.error());
   std::string order_url = created->http.header("Location");
   nlohmann::json order_json = created->json;
-  if (order_url.empty() || !order_json.is_object()) {
+  if (order_url.empty() || order_url.size() > 2048 || !order_json.is_object() ||
+      std::any_of(order_url.begin(), order_url.end(),
+                  [](char c) { return c <= ' ' || c >= 0x7f; })) {
     return util::fail(error("newOrder", "the answer has no Location or no order object"));
   }
   nlohmann::json authz_list = member(order_json, "authorizations");

@@ -13,6 +13,12 @@ namespace tlsgate::pki {
 
 namespace {
 
+// dump() that never throws: strings that are not UTF-8 (a caller's bug)
+// get U+FFFD instead of an exception.
+std::string compact(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG_free>>;
 
 std::string bytes_of(const unsigned char* p, size_t n) {
@@ -131,7 +137,7 @@ util::Result<std::string> jwk_thumbprint(const EVP_PKEY* key) {
   auto jwk = public_jwk(key);
   if (!jwk) return util::fail(jwk.error());
   // public_jwk holds exactly the required members; dump() sorts them.
-  std::string canonical = jwk->dump();
+  std::string canonical = compact(*jwk);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), digest);
   return base64url_encode(bytes_of(digest, sizeof digest));
@@ -142,7 +148,7 @@ util::Result<nlohmann::json> sign_jws(const EVP_PKEY* key, nlohmann::json header
   auto alg = jws_algorithm(key);
   if (!alg) return util::fail(alg.error());
   header["alg"] = *alg;
-  std::string protected_b64 = base64url_encode(header.dump());
+  std::string protected_b64 = base64url_encode(compact(header));
   std::string payload_b64 = base64url_encode(payload);
   auto sig = sign_bytes(key, protected_b64 + "." + payload_b64);
   if (!sig) return util::fail(sig.error());
@@ -159,7 +165,7 @@ util::Result<nlohmann::json> sign_external_account_binding(std::string_view key_
   auto jwk = public_jwk(account_key);
   if (!jwk) return util::fail(jwk.error());
   nlohmann::json header{{"alg", "HS256"}, {"kid", key_id}, {"url", url}};
-  std::string input = base64url_encode(header.dump()) + "." + base64url_encode(jwk->dump());
+  std::string input = base64url_encode(compact(header)) + "." + base64url_encode(compact(*jwk));
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   clear_openssl_errors();

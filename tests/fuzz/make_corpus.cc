@@ -320,6 +320,19 @@ void text_seeds(const fs::path& root) {
   write(root / "http_url", "ipv6", "http://[2001:db8::7]:2560/");
   write(root / "http_url", "https", "https://ocsp.example.com/");
   write(root / "http_url", "hostile", "http://user@h.example:0/a\r\nHost: evil#f");
+  // acme_renewal_info: the Retry-After line, then the renewalInfo body.
+  write(root / "acme_renewal_info", "rfc9773",
+        "21600\n{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\",\"end\":"
+        "\"2025-01-03T04:00:00Z\"},\"explanationURL\":\"https://acme.example.com/docs/ari\"}");
+  write(root / "acme_renewal_info", "offsets",
+        "\n{\"suggestedWindow\":{\"start\":\"2025-01-02T06:00:00.123+02:00\",\"end\":"
+        "\"2025-01-02T05:00:00.5Z\"}}");
+  write(root / "acme_renewal_info", "types",
+        "Wed, 21 Oct 2015 07:28:00 GMT\n{\"suggestedWindow\":{\"start\":1,\"end\":null}}");
+  // Found by the fuzzer: a year that overflows system_clock's nanoseconds.
+  write(root / "acme_renewal_info", "year_1012",
+        "21600\n{\"suggestedWindow\":{\"start\":\"2025-01-02T04:00:00Z\",\"end\":"
+        "\"1012-01-03T04:00:00Z\"},\"explanationURL\":\"https://acm-02T04:00:00Z/docs/ari\"}");
 }
 
 // ---- PROXY header: FuzzedDataProvider input, so any bytes will do --------

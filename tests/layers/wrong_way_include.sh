@@ -11,6 +11,6 @@ if out=$("$top/scripts/check-layers.sh" "$tmp/src" 2>&1); then
   echo "check-layers.sh accepted pki/ including net/session.h" >&2
   exit 1
 fi
-want='src/pki/wrong_way.h:2: pki/ may not include net/session.h: layers run cli -> admin -> cluster -> net -> tls -> pki -> config -> util'
+want='src/pki/wrong_way.h:2: pki/ may not include net/session.h: layers run cli -> admin -> cluster -> acme -> net -> tls -> pki -> config -> util'
 grep -qF "$want" <<<"$out" || { echo "unexpected message: $out" >&2; exit 1; }
 echo "refused as expected: $want"

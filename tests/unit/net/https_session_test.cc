@@ -78,6 +78,51 @@ TEST(HttpsSessionTest, PostsAndKeepsTheConnection) {
   EXPECT_NE(requests[0].find("\r\n\r\n{\"key\":\"a2V5\"}"), std::string::npos);
 }
 
+TEST(HttpsSessionTest, RequestSendsMethodAndTypeAndReturnsHeaders) {
+  ScriptedServer server([](ScriptedServer::Connection& c) {
+    // HEAD: a Content-Length but no body, then a POST on the same connection.
+    if (c.read_request().empty()) return;
+    c.send("HTTP/1.1 200 OK\r\nReplay-Nonce: n1\r\nContent-Length: 99\r\n\r\n");
+    if (c.read_request().empty()) return;
+    c.send(
+        "HTTP/1.1 201 Created\r\nLocation: /acct/1\r\nLink: <a>;rel=\"up\"\r\n"
+        "link: <b>;rel=\"alternate\"\r\nContent-Length: 2\r\n\r\n{}");
+  });
+  auto session = plain_session(server.port());
+  HttpRequest head;
+  head.method = "HEAD";
+  head.target = "/nonce";
+  head.accept = "";
+  auto r = session.request(head, in(Ms(5000)), 0);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->header("replay-nonce"), "n1");
+  EXPECT_EQ(r->body, "");
+  HttpRequest post;
+  post.method = "POST";
+  post.target = "/new-acct";
+  post.content_type = "application/jose+json";
+  post.body = "{\"protected\":\"x\"}";
+  r = session.request(post, in(Ms(5000)), 1024);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->header("Location"), "/acct/1");
+  EXPECT_EQ(r->all_headers("Link"),
+            (std::vector<std::string>{"<a>;rel=\"up\"", "<b>;rel=\"alternate\""}));
+  EXPECT_EQ(server.accepted(), 1u);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].rfind("HEAD /nonce HTTP/1.1\r\n", 0), 0u) << requests[0];
+  EXPECT_EQ(requests[0].find("Content-Length"), std::string::npos) << requests[0];
+  EXPECT_EQ(requests[1].rfind("POST /new-acct HTTP/1.1\r\n", 0), 0u) << requests[1];
+  EXPECT_NE(requests[1].find("Content-Type: application/jose+json\r\n"), std::string::npos);
+  HttpRequest bad;
+  bad.method = "DELETE";
+  bad.target = "/x";
+  EXPECT_EQ(session.request(bad, in(Ms(5000)), 1024).error().message(),
+            "http://127.0.0.1:" + std::to_string(server.port()) +
+                ": send: method \"DELETE\" is not GET, HEAD or POST");
+}
+
 TEST(HttpsSessionTest, AKeptConnectionTheServerClosedIsReplacedOnce) {
   // One answer per connection, then close: the second post finds the kept
   // connection closed and makes a new one.
