@@ -51,6 +51,8 @@ std::optional<util::SystemTime> parse_rfc3339(std::string_view text) {
   auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
        s = num(17, 2);
   if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 59) return std::nullopt;
+  // SystemTime counts nanoseconds in 64 bits: years past 2262 would overflow.
+  if (*y < 1970 || *y > 2200) return std::nullopt;
   std::chrono::year_month_day ymd{std::chrono::year(*y), std::chrono::month(*mo),
                                   std::chrono::day(*d)};
   if (!ymd.ok()) return std::nullopt;
