@@ -66,7 +66,7 @@ test-tsan:
 	scripts/install-deps.sh build test fuzz
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -DCMAKE_CXX_COMPILER=clang++ \
 	  -DTLSGATE_TSAN=ON $(CMAKE_FLAGS)
-	cmake --build $(TSAN_BUILD) -j$(JOBS) --target tlsgate tests-unit e2e_reload_test e2e_gate_test
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target tlsgate tests-unit e2e_reload_test e2e_gate_test e2e_acme_test
 	scripts/test-tsan.sh $(TSAN_BUILD)
 
 # Longer fuzzing: make fuzz FUZZ_SECONDS=600 (FUZZ_ONLY=regex for some harnesses).

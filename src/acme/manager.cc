@@ -98,7 +98,9 @@ struct Manager::Job {
   ChallengeResponder* responder = nullptr;
   std::optional<ExternalAccountBinding> eab;
   std::unique_ptr<Client> client;  // dropped after a failure: looked up again
+  bool registered = false;         // client has its account
   util::SystemTime due{};
+  bool planned = false;  // `due` is the renewal moment chosen for the current certificate
   int failures_in_row = 0;
   PolicyStatus status;
   std::string key_prefix() const { return "ssl.policy." + policy.scope + "."; }
@@ -216,24 +218,36 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
   job.status.has_certificate = current.has_value();
   if (current) job.status.not_after = current->not_after;
 
-  // Not yet due: a certificate that names everything, before its time.
-  if (current && names_covered && job.failures_in_row == 0) {
+  // Not yet due: a certificate that names everything, before the moment
+  // chosen for it (once per certificate, so the jitter cannot push it on).
+  const bool reached = job.planned && clock.now() >= job.due;
+  if (current && names_covered && job.failures_in_row == 0 && !reached) {
     auto at = renewal_time(*current, random_unit());
-    if (job.client && job.client->has_renewal_info()) {
+    bool planned = true;
+    // ARI: the CA's window; asked again after its Retry-After while the
+    // window is further away (an incident may move it earlier).
+    if (open_directory(job) && job.client->has_renewal_info()) {
       if (auto window = job.client->renewal_info(leaf.get()); window) {
         at = moment_in_window(window->window_start, window->window_end, random_unit());
+        if (at > clock.now() + window->retry_after) {
+          at = clock.now() + window->retry_after;
+          planned = false;
+        }
       }
     }
     if (at > clock.now()) {
       job.due = at;
+      job.planned = planned;
       job.status.next_attempt = at;
       spdlog::info(
-          "{}acme_directory: certificate valid until {:%Y-%m-%d %H:%M:%S} UTC; renewal "
-          "due at {:%Y-%m-%d %H:%M:%S} UTC",
-          prefix, current->not_after, at);
+          "{}acme_directory: certificate valid until {:%Y-%m-%d %H:%M:%S} UTC; {} at "
+          "{:%Y-%m-%d %H:%M:%S} UTC",
+          prefix, current->not_after,
+          planned ? "renewal due" : "the CA's renewal window (ARI) is asked again", at);
       return;
     }
   }
+  job.planned = false;
   const char* why = !current         ? "no certificate yet"
                     : !names_covered ? "the certificate does not name every name of acme_names"
                                      : "renewal due";
@@ -249,7 +263,8 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
     job.due = clock.now();  // the next pass reads the new files and schedules
     return;
   }
-  job.client.reset();  // look the account up again next time
+  job.client.reset();  // look the directory and the account up again next time
+  job.registered = false;
   ++job.failures_in_row;
   ++job.status.failures;
   job.status.last_error = renewed.error().message();
@@ -262,20 +277,29 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
                 delay.count());
 }
 
+util::Status Manager::open_directory(Job& job) {
+  if (job.client) return {};
+  const auto& p = job.policy;
+  auto account_key = load_or_create_account_key(config_.server.state_dir, p.acme_directory);
+  if (!account_key) return util::fail(account_key.error());
+  auto client = Client::open(ClientOptions{.directory_url = p.acme_directory,
+                                           .ca_bundle = p.acme_ca_bundle,
+                                           .request_timeout = options_.request_timeout},
+                             std::move(*account_key));
+  if (!client) return util::fail(client.error());
+  job.client = std::move(*client);
+  job.registered = false;
+  return {};
+}
+
 util::Status Manager::renew(Job& job, const std::stop_token& stop) {
   const auto& p = job.policy;
-  if (!job.client) {
-    auto account_key = load_or_create_account_key(config_.server.state_dir, p.acme_directory);
-    if (!account_key) return util::fail(account_key.error());
-    auto client = Client::open(ClientOptions{.directory_url = p.acme_directory,
-                                             .ca_bundle = p.acme_ca_bundle,
-                                             .request_timeout = options_.request_timeout},
-                               std::move(*account_key));
-    if (!client) return util::fail(client.error());
-    auto account = (*client)->register_account(p.acme_email, job.eab);
+  if (auto opened = open_directory(job); !opened) return opened;
+  if (!job.registered) {
+    auto account = job.client->register_account(p.acme_email, job.eab);
     if (!account) return util::fail(account.error());
     spdlog::info("ssl.policy.{}.acme_directory: ACME account {}", p.scope, *account);
-    job.client = std::move(*client);
+    job.registered = true;
   }
   pki::KeySpec spec;
   if (p.acme_key_type == config::AcmeKeyType::kRsa2048) spec.type = pki::KeySpec::Type::kRsa;

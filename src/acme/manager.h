@@ -93,6 +93,8 @@ class Manager {
   void run(const std::stop_token& stop);
   void attempt(Job& job, const std::stop_token& stop);
   util::Status renew(Job& job, const std::stop_token& stop);
+  // The client with the CA's directory (no account yet), made once per job.
+  util::Status open_directory(Job& job);
 
   config::Config config_;
   ManagerHost& host_;
