@@ -75,6 +75,21 @@ TEST(RenewalTime, AlwaysInsideTheValidity) {
   }
 }
 
+// A certificate the operator put in place before ACME may say "no expiry"
+// (RFC 5280: 99991231235959Z), which pki::describe() clamps to half of
+// SystemTime's range; with a notBefore of 1950 (UTCTime's earliest) its
+// lifetime is over 146 years of nanoseconds, and twice that overflows.
+TEST(RenewalTime, NoExpiryCertificateDoesNotOverflow) {
+  const auto limit = std::chrono::duration_cast<seconds>(util::SystemTime::duration::max()) / 2;
+  const Validity forever{util::SystemTime{} - days(365 * 20), util::SystemTime{} + limit};
+  const auto lifetime = forever.not_after - forever.not_before;
+  const auto t = renewal_time(forever, 0.0);
+  EXPECT_GT(t, forever.not_before + lifetime / 2);
+  EXPECT_LT(t, forever.not_after);
+  EXPECT_LE(t, forever.not_before + lifetime / 3 * 2 + seconds(1));
+  EXPECT_GE(t, forever.not_before + lifetime / 3 * 2 - seconds(1));
+}
+
 TEST(MomentInWindow, Bounds) {
   const auto start = kT0 + days(50);
   const auto end = kT0 + days(52);
