@@ -147,6 +147,22 @@ TEST(AcmeIdentifiers, FromListenHostsSkippingWildcardsDuplicatesAndDisabled) {
   EXPECT_TRUE(acme_identifiers(*r.config, "nosuch").empty());
 }
 
+// DNS names are case-insensitive: one name in two spellings is one identifier
+// (else the order would ask for it twice).
+TEST(AcmeIdentifiers, ListenHostsDifferingOnlyInCaseAreOneName) {
+  auto r = load(
+      "ssl.policy.web.enabled=true\n"
+      "ssl.policy.web.acme_directory=https://acme.test/directory\n"
+      "connector.a.listen_address=DB.example.com:8443\n"
+      "connector.a.upstream_address=127.0.0.1:1\n"
+      "connector.a.ssl_policy=web\n"
+      "connector.b.listen_address=db.EXAMPLE.com:9443\n"
+      "connector.b.upstream_address=127.0.0.1:2\n"
+      "connector.b.ssl_policy=web\n");
+  ASSERT_TRUE(r.ok()) << all(r.diagnostics);
+  EXPECT_EQ(acme_identifiers(*r.config, "web").size(), 1u);
+}
+
 TEST(AcmeCrossChecks, DirectoryMustBeHttps) {
   auto e = errors(
       "ssl.policy.web.enabled=true\n"
