@@ -18,7 +18,7 @@ constexpr seconds kMaxRetry = std::chrono::hours(6);
 util::SystemTime renewal_time(const Validity& v, double unit) {
   const auto lifetime = v.not_after - v.not_before;
   if (lifetime <= util::SystemTime::duration::zero()) return v.not_before;
-  const auto at = lifetime <= kShortLived ? lifetime / 2 : lifetime * 2 / 3;
+  const auto at = lifetime <= kShortLived ? lifetime / 2 : lifetime / 3 * 2;  // no overflow
   const auto jitter_span = std::min<util::SystemTime::duration>(
       lifetime / 20, duration_cast<util::SystemTime::duration>(kMaxJitter));
   const auto jitter =

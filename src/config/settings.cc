@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/enum_names.h"
+#include "util/strings.h"
 
 namespace tlsgate::config {
 
@@ -39,7 +40,8 @@ std::vector<std::string> acme_identifiers(const Config& config, const std::strin
     const auto& host = conn.listen_address.host;
     if (conn.ssl_policy != scope || conn.tls_level == TlsLevel::kDisabled) continue;
     if (host.empty() || host == "0.0.0.0" || host == "::") continue;
-    if (std::find(names.begin(), names.end(), host) == names.end()) names.push_back(host);
+    auto same = [&](const std::string& n) { return util::iequals(n, host); };  // DNS: any case
+    if (std::none_of(names.begin(), names.end(), same)) names.push_back(host);
   }
   return names;
 }

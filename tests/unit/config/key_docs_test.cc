@@ -16,32 +16,48 @@ std::set<std::string> suffixes_under(const std::string& prefix) {
   return out;
 }
 
+// The policy suffixes but the acme_* ones (those are checked on their own below).
+std::set<std::string> policy_suffixes_but_acme() {
+  auto out = suffixes_under("ssl.policy.<scope>.");
+  std::erase_if(out, [](const std::string& s) { return s.starts_with("acme_"); });
+  return out;
+}
+
+TEST(ConfigKeyDocs, CoversEveryAcmePolicySuffix) {
+  std::set<std::string> acme;
+  for (const auto& s : suffixes_under("ssl.policy.<scope>.")) {
+    if (s.starts_with("acme_")) acme.insert(s);
+  }
+  EXPECT_EQ(acme, (std::set<std::string>{"acme_directory", "acme_email", "acme_names",
+                                         "acme_challenge", "acme_http_address", "acme_key_type",
+                                         "acme_ca_bundle", "acme_eab_kid", "acme_eab_hmac_file"}));
+}
+
 TEST(ConfigKeyDocs, CoversEveryPolicySuffixOfTheDesign) {
-  EXPECT_EQ(suffixes_under("ssl.policy.<scope>."),
-            (std::set<std::string>{"enabled",
-                                   "base_directory",
-                                   "private_key",
-                                   "private_key_password",
-                                   "public_certificate",
-                                   "trusted_dir",
-                                   "revoked_dir",
-                                   "client_auth",
-                                   "verify_hostname",
-                                   "tls_versions",
-                                   "ciphers",
-                                   "groups",
-                                   "handshake_timeout",
-                                   "trust_all",
-                                   "pinned_certs",
-                                   "allowed_identities",
-                                   "identity_from",
-                                   "known_peers",
-                                   "ocsp_stapling",
-                                   "ocsp_responder",
-                                   "stale_crl",
-                                   "revalidate_established",
-                                   "revocation_checks",
-                                   "implicit_trust_renewed"}));
+  EXPECT_EQ(policy_suffixes_but_acme(), (std::set<std::string>{"enabled",
+                                                               "base_directory",
+                                                               "private_key",
+                                                               "private_key_password",
+                                                               "public_certificate",
+                                                               "trusted_dir",
+                                                               "revoked_dir",
+                                                               "client_auth",
+                                                               "verify_hostname",
+                                                               "tls_versions",
+                                                               "ciphers",
+                                                               "groups",
+                                                               "handshake_timeout",
+                                                               "trust_all",
+                                                               "pinned_certs",
+                                                               "allowed_identities",
+                                                               "identity_from",
+                                                               "known_peers",
+                                                               "ocsp_stapling",
+                                                               "ocsp_responder",
+                                                               "stale_crl",
+                                                               "revalidate_established",
+                                                               "revocation_checks",
+                                                               "implicit_trust_renewed"}));
 }
 
 TEST(ConfigKeyDocs, CoversEveryConnectorSuffixOfTheDesign) {

@@ -302,13 +302,17 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
     const std::map<std::string, std::string> agreeing = {
         {"cluster.etcd_endpoints", "https://e:2379"},
         {"cluster.members", "s"},
-        {"cluster.scopes", "s"},
-        {"cluster.ssl_policy", "s"}};
+        {"cluster.scopes", "c"},  // not s: ACME on a cluster-wide policy is refused
+        {"cluster.ssl_policy", "s"},
+        {"ssl.policy.s.acme_directory", "https://acme.test/directory"}};
     auto it = agreeing.find(key);
     text += key + "=" + (it != agreeing.end() ? it->second : sample(d)) + "\n";
   }
+  text += "ssl.policy.c.enabled=true\n";  // the cluster-wide policy
   auto result = load_config_text(text, "/etc/tlsgate/tlsgate.conf", {});
-  ASSERT_TRUE(result.ok());
+  std::string all;
+  for (const auto& d : result.diagnostics) all += format(d) + "\n";
+  ASSERT_TRUE(result.ok()) << all;
   // trust_all's warning, and one per key that is accepted but not implemented yet.
   std::vector<std::string> warned;
   for (const auto& d : result.diagnostics) {
