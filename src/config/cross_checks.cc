@@ -1,12 +1,38 @@
 #include "config/cross_checks.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "config/value_parsers.h"
 
 namespace tlsgate::config::detail {
 namespace {
+
+// A DNS name (letters, digits and hyphens in dot-separated labels of 1 to
+// 63, at most 253 in all) or an IP literal: what an ACME order may name.
+bool acme_name(std::string_view name) {
+  if (name.find(':') != std::string_view::npos) {  // IPv6
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    });
+  }
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    auto label = name.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
 
 class Checker {
  public:
@@ -109,6 +135,18 @@ class Checker {
       error(prefix + missing, "is needed with the other External Account Binding key",
             "set both " + prefix + "acme_eab_kid and " + prefix +
                 "acme_eab_hmac_file as the CA gave them, or neither");
+    }
+    for (const auto& name : p.acme_names) {
+      if (name.starts_with("*.")) {
+        error(prefix + "acme_names",
+              "\"" + name +
+                  "\" is a wildcard, which a CA validates only by dns-01, and the gate "
+                  "answers tls-alpn-01 and http-01",
+              "list the exact names, or obtain the wildcard certificate elsewhere");
+      } else if (!acme_name(name)) {
+        error(prefix + "acme_names", "\"" + name + "\" is neither a DNS name nor an IP address",
+              "write each name as db.example.com, 192.0.2.10 or 2001:db8::10");
+      }
     }
     if (acme_identifiers(c_, scope).empty() && !rejected_.count(prefix + "acme_names")) {
       error(prefix + "acme_names",
