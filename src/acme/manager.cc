@@ -1,7 +1,6 @@
 #include "acme/manager.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -15,10 +14,10 @@
 #include "acme/http_responder.h"
 #include "acme/schedule.h"
 #include "pki/acme_challenge.h"
-#include "pki/base64.h"
 #include "pki/certificate_info.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
+#include "pki/jws.h"
 #include "pki/loader.h"
 #include "tls/certificate_pair.h"
 #include "util/atomic_file.h"
@@ -57,27 +56,10 @@ std::optional<Validity> validity_of(const X509* leaf) {
   return Validity{info.not_before, info.not_after};
 }
 
-// The EAB HMAC key as the CA hands it out: base64url, maybe padded, maybe
-// with a trailing newline.
 util::Result<std::string> read_eab_key(const fs::path& file) {
   auto text = util::read_file(file);
   if (!text) return util::fail(text.error());
-  std::string b64;
-  for (char c : *text) {
-    if (c == '-')
-      b64 += '+';
-    else if (c == '_')
-      b64 += '/';
-    else if (c != '=' && !std::isspace(static_cast<unsigned char>(c)))
-      b64 += c;
-  }
-  while (b64.size() % 4 != 0) b64 += '=';
-  auto raw = pki::decode_base64(b64);
-  if (!raw || raw->empty()) {
-    return util::fail(file.string() +
-                      ": not a base64url HMAC key; put the key exactly as the CA gave it");
-  }
-  return *raw;
+  return pki::decode_eab_hmac_key(*text, file.string());
 }
 
 double random_unit() {

@@ -1,5 +1,7 @@
 #include "pki/jws.h"
 
+#include <cctype>
+
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -178,6 +180,20 @@ util::Result<nlohmann::json> sign_external_account_binding(std::string_view key_
   return nlohmann::json{{"protected", input.substr(0, dot)},
                         {"payload", input.substr(dot + 1)},
                         {"signature", base64url_encode(bytes_of(mac, mac_len))}};
+}
+
+util::Result<std::string> decode_eab_hmac_key(std::string_view text, const std::string& source) {
+  std::string compact;
+  for (char c : text) {
+    if (c != '=' && !std::isspace(static_cast<unsigned char>(c))) compact += c;
+  }
+  auto raw = base64url_decode(compact);
+  if (!raw || raw->empty()) {
+    return util::fail(source +
+                      ": not a base64url HMAC key; put the key there exactly as the CA "
+                      "gave it");
+  }
+  return *raw;
 }
 
 }  // namespace tlsgate::pki

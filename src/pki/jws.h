@@ -24,6 +24,11 @@ std::string base64url_encode(std::string_view bytes);
 // The bytes, or nullopt when text is not unpadded base64url.
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// An External Account Binding HMAC key as a CA hands it out (base64url,
+// padding and surrounding white space allowed): its raw bytes, or an error
+// that names `source` (never the key).
+util::Result<std::string> decode_eab_hmac_key(std::string_view text, const std::string& source);
+
 // "ES256" for an EC P-256 key, "RS256" for RSA; an error for any other key.
 util::Result<std::string> jws_algorithm(const EVP_PKEY* key);
 

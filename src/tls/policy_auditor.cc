@@ -8,6 +8,7 @@
 
 #include "pki/certificate_info.h"
 #include "pki/chain_verify.h"
+#include "pki/jws.h"
 #include "pki/loader.h"
 #include "pki/ocsp.h"
 #include "pki/pin.h"
@@ -92,6 +93,7 @@ void PolicyAuditor::warning(const std::string& suffix, std::string problem, std:
 void PolicyAuditor::run() {
   check_algorithms();
   check_identities();
+  check_acme_files();
   if (policy_.acme() && !file_exists(policy_.public_certificate)) {
     // serve makes the folder and obtains the pair; the rest is checked then.
     warning("public_certificate",
@@ -409,6 +411,25 @@ void PolicyAuditor::check_names() {
 }
 
 // What serve would refuse or could not do for ocsp_stapling.
+// The files ACME reads at start: the CA's trust and the EAB key.
+void PolicyAuditor::check_acme_files() {
+  if (!policy_.acme()) return;
+  if (!policy_.acme_ca_bundle.empty()) {
+    if (auto certs = pki::load_certificates(policy_.acme_ca_bundle); !certs) {
+      error("acme_ca_bundle", certs.error().message(),
+            "give the PEM file of the CA that signed the ACME server's HTTPS certificate");
+    }
+  }
+  if (!policy_.acme_eab_hmac_file.empty()) {
+    const auto& file = policy_.acme_eab_hmac_file;
+    if (auto text = util::read_file(file); !text) {
+      error("acme_eab_hmac_file", text.error().message(), "put the key the CA gave you there");
+    } else if (auto key = pki::decode_eab_hmac_key(*text, file.string()); !key) {
+      error("acme_eab_hmac_file", key.error().message(), "");
+    }
+  }
+}
+
 void PolicyAuditor::check_stapling() {
   if (!policy_.ocsp_stapling || !use_.incoming || certs_.empty()) return;
   const X509* leaf = certs_.front().get();

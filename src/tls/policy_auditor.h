@@ -47,6 +47,7 @@ class PolicyAuditor {
   void check_revoked();
   void check_names();
   void check_stapling();
+  void check_acme_files();
   void check_algorithms();
   void check_identities();
 

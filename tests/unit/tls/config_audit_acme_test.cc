@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +59,26 @@ TEST_F(AcmeAuditTest, ObtainedCertificateIsAuditedAsAnyOther) {
   test::write_cert(policy().public_certificate,
                    test::make_leaf(ca_, {"db.example.com"}).cert.get());  // key does not match
   EXPECT_GE(run().errors(), 1);
+}
+
+// The files serve reads at start are read by check first.
+TEST_F(AcmeAuditTest, UnreadableCaBundleAndEabKeyAreErrorsNamingTheirKeys) {
+  policy().acme_directory = "https://acme.test/directory";
+  policy().acme_ca_bundle = dir_.path() / "missing-ca.pem";
+  policy().acme_eab_kid = "kid-1";
+  policy().acme_eab_hmac_file = dir_.path() / "eab.key";
+  test::write_text(policy().acme_eab_hmac_file, "not base64url!\n");
+  auto report = run();
+  std::set<std::string> keys;
+  for (const auto& d : report.findings) {
+    if (d.severity == Severity::kError) keys.insert(d.key);
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"ssl.policy.web.acme_ca_bundle",
+                                         "ssl.policy.web.acme_eab_hmac_file"}));
+  // A padded key on a line of its own, as CAs hand it out, is fine.
+  test::write_text(policy().acme_eab_hmac_file, "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wE=\n");
+  test::write_cert(policy().acme_ca_bundle, ca_.ca.cert.get());
+  EXPECT_EQ(run().errors(), 0);
 }
 
 }  // namespace
