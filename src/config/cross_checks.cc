@@ -19,6 +19,7 @@ class Checker {
     if (c_.admin.enabled) check_admin();
     if (c_.cluster.enabled) check_cluster();
     for (const auto& [scope, policy] : c_.policies) {
+      check_pkcs11(scope, policy);
       if (policy.trust_all) {
         warning("ssl.policy." + scope + ".trust_all",
                 "trust_all is on: every peer is trusted without verification",
@@ -74,6 +75,20 @@ class Checker {
         !rejected_.count(prefix + "upstream_ssl_policy")) {
       error(prefix + "upstream_tls_first", "needs TLS to the backend",
             "set " + prefix + "upstream_ssl_policy or remove " + prefix + "upstream_tls_first");
+    }
+  }
+
+  void check_pkcs11(const std::string& scope, const Policy& policy) {
+    const std::string prefix = "ssl.policy." + scope + ".";
+    const bool on_token = is_pkcs11_uri(policy.private_key);
+    if (on_token && policy.pkcs11_module.empty() && !rejected_.count(prefix + "pkcs11_module")) {
+      error(prefix + "private_key", "is a pkcs11: URI but " + prefix + "pkcs11_module is not set",
+            "set " + prefix + "pkcs11_module to the token's PKCS#11 module, e.g. " +
+                "/usr/lib/softhsm/libsofthsm2.so");
+    }
+    if (!on_token && !policy.pkcs11_module.empty()) {
+      warning(prefix + "pkcs11_module", "is set but private_key is a file, not a pkcs11: URI",
+              "remove it, or set " + prefix + "private_key=pkcs11:token=...;object=...");
     }
   }
 

@@ -95,7 +95,7 @@ util::Result<Module*> module_for(Registry& r, const std::filesystem::path& path)
   if (it != r.modules.end()) return it->second.get();
   if (path.empty()) return util::fail("no PKCS#11 module given; set its path");
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  if (path.has_parent_path() && !std::filesystem::exists(path, ec)) {
     return util::fail("cannot load the PKCS#11 module " + path.string() + ": no such file");
   }
   auto m = std::make_unique<Module>();
@@ -135,7 +135,8 @@ bool mentions_pin(const std::string& reasons) {
 }
 
 util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkcs11Uri& u,
-                                  const std::optional<util::Secret>& pin) {
+                                  const std::optional<util::Secret>& pin,
+                                  const std::string& pin_origin) {
   Module::SlotList list;
   clear_openssl_errors();
   if (PKCS11_enumerate_slots(m.ctx, &list.slots, &list.count) != 0) {
@@ -152,25 +153,23 @@ util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkc
   }
   if (slot == nullptr) {
     return util::fail(shown + ": no token matches; the module has " +
-                      (seen.empty() ? std::string("no initialized token")
-                                    : [&] {
-                                        std::string s;
-                                        for (const auto& x : seen) s += (s.empty() ? "" : ", ") + x;
-                                        return s;
-                                      }()));
+                      (seen.empty() ? std::string("no initialized token") : [&] {
+                        std::string s;
+                        for (const auto& x : seen) s += (s.empty() ? "" : ", ") + x;
+                        return s;
+                      }()));
   }
   const std::string token = quoted(trimmed(slot->token->label));
   if (slot->token->loginRequired) {
     if (!pin) {
-      return util::fail(shown + ": token " + token +
-                        " needs a PIN; set it in private_key_password (or --pin-file)");
+      return util::fail(shown + ": token " + token + " needs a PIN; give it in " + pin_origin);
     }
     clear_openssl_errors();
     if (PKCS11_login(slot, 0, pin->reveal().c_str()) != 0) {
       std::string reasons = drain_openssl_errors();
       if (mentions_pin(reasons)) {
-        return util::fail(shown + ": the token " + token +
-                          " refused the PIN given in private_key_password" +
+        return util::fail(shown + ": the token " + token + " refused the PIN given in " +
+                          pin_origin +
                           (reasons.find("locked") != std::string::npos ||
                                    reasons.find("LOCKED") != std::string::npos
                                ? " (the PIN is locked)"
@@ -219,14 +218,22 @@ util::Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view text) {
     auto name = attr.substr(0, eq);
     auto value = percent_decode(attr.substr(eq + 1), name);
     if (!value) return util::fail(value.error());
-    if (name == "token") u.token = *value;
-    else if (name == "object") u.object = *value;
-    else if (name == "id") u.id = *value;
-    else if (name == "serial") u.serial = *value;
-    else if (name == "manufacturer") u.manufacturer = *value;
-    else if (name == "model") u.model = *value;
-    else if (name == "type") u.type = *value;
-    else if (name == "pin-value" || name == "pin-source") u.has_pin = true;
+    if (name == "token")
+      u.token = *value;
+    else if (name == "object")
+      u.object = *value;
+    else if (name == "id")
+      u.id = *value;
+    else if (name == "serial")
+      u.serial = *value;
+    else if (name == "manufacturer")
+      u.manufacturer = *value;
+    else if (name == "model")
+      u.model = *value;
+    else if (name == "type")
+      u.type = *value;
+    else if (name == "pin-value" || name == "pin-source")
+      u.has_pin = true;
     return {};  // RFC 7512: unknown attributes are ignored (library-*, slot-*, module-*)
   };
   for (auto a : split(path, ';')) {
@@ -280,7 +287,8 @@ util::Status test_signature(const EVP_PKEY* key, const std::string& what) {
 }
 
 util::Result<EvpPkeyPtr> load_pkcs11_key(std::string_view uri, const std::filesystem::path& module,
-                                         const std::optional<util::Secret>& pin) {
+                                         const std::optional<util::Secret>& pin,
+                                         const std::string& pin_origin) {
   const std::string shown = redact_pkcs11_uri(uri);
   auto parsed = parse_pkcs11_uri(uri);
   if (!parsed) return util::fail(parsed.error().prefixed(shown));
@@ -294,7 +302,7 @@ util::Result<EvpPkeyPtr> load_pkcs11_key(std::string_view uri, const std::filesy
     mod.retired.push_back(std::move(it->second));  // token gone and back: find it anew
     mod.keys.erase(it);
   }
-  auto key = find_key(mod, shown, *parsed, pin);
+  auto key = find_key(mod, shown, *parsed, pin, pin_origin);
   if (!key) return key;
   if (auto st = test_signature(key->get(), shown); !st) return util::fail(st.error());
   auto out = up_ref(key->get());

@@ -58,13 +58,14 @@ std::string redact_pkcs11_uri(std::string_view text);
 
 // The key the URI names on a token of `module`, logged in with `pin`.
 // Errors: "cannot load the PKCS#11 module MODULE: ...", "URI: no token
-// matches; the module has: "a" (serial ...), ...", "URI: the token refused
-// the PIN given in private_key_password", "URI: no private key matches on
-// token "t"; it holds: "k1", "k2"", "URI: the token did not sign: ...".
-// Messages never hold the PIN.
-util::Result<EvpPkeyPtr> load_pkcs11_key(std::string_view uri,
-                                         const std::filesystem::path& module,
-                                         const std::optional<util::Secret>& pin);
+// matches; the module has "a" (serial ...), ...", "URI: the token "t"
+// refused the PIN given in PIN_ORIGIN", "URI: token "t" needs a PIN; give it
+// in PIN_ORIGIN", "URI: no private key matches on token "t"; it holds "k1",
+// "k2"", "URI: the token did not sign: ...". Messages never hold the PIN.
+// A module path without a folder is searched for as dlopen() does.
+util::Result<EvpPkeyPtr> load_pkcs11_key(std::string_view uri, const std::filesystem::path& module,
+                                         const std::optional<util::Secret>& pin,
+                                         const std::string& pin_origin = "private_key_password");
 
 // Signs a fixed digest with `key`: Ok when the token answers. For reloads
 // and `check`, which want to know the key can sign before they rely on it.

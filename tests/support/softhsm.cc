@@ -27,8 +27,8 @@ const SoftHsm& softhsm() {
   return hsm;
 }
 
-std::string make_token(const std::string& label, const std::string& pin,
-                       const std::string& object, const std::string& key_type) {
+std::string make_token(const std::string& label, const std::string& pin, const std::string& object,
+                       const std::string& key_type) {
   const auto& h = softhsm();
   int code = 0;
   auto out = run_command("softhsm2-util --init-token --free --label " + shell_quote(label) +

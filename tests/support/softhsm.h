@@ -17,8 +17,8 @@ namespace tlsgate::test {
 inline constexpr const char* kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
 
 struct SoftHsm {
-  std::filesystem::path dir;        // holds softhsm2.conf and tokens/
-  std::filesystem::path tokendir;   // directories.tokendir
+  std::filesystem::path dir;       // holds softhsm2.conf and tokens/
+  std::filesystem::path tokendir;  // directories.tokendir
   std::string module = kSoftHsmModule;
 };
 

@@ -133,8 +133,8 @@ TEST_F(PkiPkcs11, AMissingPinIsNamed) {
   auto key = load_pkcs11_key("pkcs11:token=unit-pin;object=pinkey", module(), std::nullopt);
   ASSERT_FALSE(key);
   EXPECT_EQ(key.error().message(),
-            "pkcs11:token=unit-pin;object=pinkey: token \"unit-pin\" needs a PIN; set it in "
-            "private_key_password (or --pin-file)");
+            "pkcs11:token=unit-pin;object=pinkey: token \"unit-pin\" needs a PIN; give it in "
+            "private_key_password");
 }
 
 TEST_F(PkiPkcs11, AnUnknownTokenListsTheTokens) {
