@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "e2e_helpers.h"
-#include "pki/issuer.h"
-#include "pki/pkcs11.h"
 #include "support/softhsm.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
@@ -21,15 +19,16 @@ class CertIssuePkcs11 : public E2eTest {
   // tokenca/ca.crt: a self-signed CA certificate over the key `label` holds.
   void make_token_ca(const std::string& label) {
     uri_ = test::make_token(label, "2468", "cakey");
-    auto key = pki::load_pkcs11_key(uri_, test::softhsm().module, util::Secret("2468"));
-    ASSERT_TRUE(key) << key.error().message();
-    pki::CaRequest req;
-    req.name = "Token CA";
-    req.existing_key = std::move(*key);
-    auto ca = pki::create_ca(req, util::SystemClock::instance());
-    ASSERT_TRUE(ca) << ca.error().message();
+    // The self-signed CA certificate, signed through the token by openssl
+    // and libp11's engine (this test process never opens the token itself).
     fs::create_directories(path("tokenca"));
-    test::write_cert(path("tokenca/ca.crt"), ca->cert.get());
+    Proc r =
+        shell("PKCS11_MODULE_PATH=" + test::softhsm().module +
+              " openssl req -x509 -new -engine pkcs11 -keyform engine -key '" + uri_ +
+              ";pin-value=2468' -subj '/CN=Token CA' -days 30 -addext "
+              "basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
+              "-out tokenca/ca.crt");
+    ASSERT_EQ(r.code, 0) << describe(r);
     test::write_text(path("pin"), "2468\n", 0600);
   }
   std::string issue_args(const std::string& pin_file) const {

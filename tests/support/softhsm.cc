@@ -44,4 +44,20 @@ std::string make_token(const std::string& label, const std::string& pin, const s
   return "pkcs11:token=" + label + ";object=" + object + ";type=private";
 }
 
+pki::EvpPkeyPtr token_public_key(const std::string& label, const std::string& object) {
+  const auto& h = softhsm();
+  TempDir tmp;
+  int code = 0;
+  auto out = run_command("pkcs11-tool --module " + shell_quote(h.module) + " --token-label " +
+                             shell_quote(label) + " --read-object --type pubkey --label " +
+                             shell_quote(object) + " -o " + q(tmp / "pub.der") + " 2>&1",
+                         &code);
+  if (code != 0) throw std::runtime_error("pkcs11-tool --read-object failed: " + out);
+  auto der = read_text(tmp / "pub.der");
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  pki::EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key) throw std::runtime_error("pkcs11-tool wrote no SubjectPublicKeyInfo for " + object);
+  return key;
+}
+
 }  // namespace tlsgate::test

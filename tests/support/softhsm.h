@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <string>
 
+#include "pki/handles.h"
+
 namespace tlsgate::test {
 
 inline constexpr const char* kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
@@ -30,5 +32,10 @@ const SoftHsm& softhsm();
 std::string make_token(const std::string& label, const std::string& pin,
                        const std::string& object = "key",
                        const std::string& key_type = "EC:prime256v1");
+
+// The public key of `object` on token `label`, read with pkcs11-tool (so the
+// test process itself need not load the module): for issuing a certificate
+// over a key that stays on the token.
+pki::EvpPkeyPtr token_public_key(const std::string& label, const std::string& object = "key");
 
 }  // namespace tlsgate::test

@@ -22,9 +22,7 @@ class GatePkcs11 : public GateFixture {
   // but the token can serve.
   void use_token(const std::string& label, const std::string& key_type = "EC:prime256v1") {
     uri_ = test::make_token(label, "4321", "gatekey", key_type);
-    auto key = pki::load_pkcs11_key(uri_, test::softhsm().module, util::Secret("4321"));
-    ASSERT_TRUE(key) << key.error().message();
-    token_key_ = std::move(*key);
+    token_key_ = test::token_public_key(label, "gatekey");
     issue_over_token_key("localhost");
     fs::remove(policy_dir_ / "private.key");
     conf_.set("ssl.policy.gate.private_key", uri_)
@@ -70,7 +68,7 @@ class GatePkcs11 : public GateFixture {
   }
 
   std::string uri_;
-  pki::EvpPkeyPtr token_key_;
+  pki::EvpPkeyPtr token_key_;  // its public half
 };
 
 TEST_F(GatePkcs11, TwoWorkersServe200FullHandshakesSignedOnTheToken) {
@@ -100,15 +98,16 @@ TEST_F(GatePkcs11, AWrongPinIsAClearCheckAndServeError) {
   conf_.set("ssl.policy.gate.private_key_password", "999999");
   test::write_text(dir_ / "tlsgate.conf", conf_.text());
   int code = 0;
-  auto out = test::run_command(test::GateProcess::binary() + " check -c " + q(dir_ / "tlsgate.conf"),
-                               &code);
+  auto out = test::run_command(
+      test::GateProcess::binary() + " check -c " + q(dir_ / "tlsgate.conf"), &code);
   EXPECT_NE(code, 0) << out;
-  const std::string refused = "pkcs11:token=gate-pin;object=gatekey;type=private: the token "
-                              "\"gate-pin\" refused the PIN given in private_key_password";
+  const std::string refused =
+      "pkcs11:token=gate-pin;object=gatekey;type=private: the token "
+      "\"gate-pin\" refused the PIN given in private_key_password";
   EXPECT_NE(out.find(refused), std::string::npos) << out;
   EXPECT_EQ(out.find("999999"), std::string::npos) << out;
 
-  out = test::run_command("timeout 20 " + test::GateProcess::binary() + " serve -c " +
+  out = test::run_command("timeout 20 " + test::GateProcess::binary() + " serve --allow-root -c " +
                               q(dir_ / "tlsgate.conf"),
                           &code);
   EXPECT_NE(code, 0) << out;
@@ -118,10 +117,11 @@ TEST_F(GatePkcs11, AWrongPinIsAClearCheckAndServeError) {
 
 TEST_F(GatePkcs11, ACleanCheckOpensTheTokenAndMatchesTheCertificate) {
   use_token("gate-check");
+  fs::create_directories(policy_dir_ / "revoked");
   test::write_text(dir_ / "tlsgate.conf", conf_.text());
   int code = 0;
-  auto out = test::run_command(test::GateProcess::binary() + " check -c " + q(dir_ / "tlsgate.conf"),
-                               &code);
+  auto out = test::run_command(
+      test::GateProcess::binary() + " check -c " + q(dir_ / "tlsgate.conf"), &code);
   EXPECT_EQ(code, 0) << out;
   // A certificate over another key: check says the token's key does not match it.
   auto other = test::make_leaf(ca_, {"localhost"});
