@@ -22,6 +22,7 @@ TEST(ConfigKeyDocs, CoversEveryPolicySuffixOfTheDesign) {
                                    "base_directory",
                                    "private_key",
                                    "private_key_password",
+                                   "pkcs11_module",
                                    "public_certificate",
                                    "trusted_dir",
                                    "revoked_dir",
