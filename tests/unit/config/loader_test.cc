@@ -303,7 +303,8 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
         {"cluster.etcd_endpoints", "https://e:2379"},
         {"cluster.members", "s"},
         {"cluster.scopes", "s"},
-        {"cluster.ssl_policy", "s"}};
+        {"cluster.ssl_policy", "s"},
+        {"ssl.policy.s.private_key", "pkcs11:token=t;object=k"}};  // as pkcs11_module wants
     auto it = agreeing.find(key);
     text += key + "=" + (it != agreeing.end() ? it->second : sample(d)) + "\n";
   }

@@ -240,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
               "remove it, or do not rely on it in this version"}},
         Case{"Pkcs11UriNeedsItsModule",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.private_key=pkcs11:token=t;object=k\n",
-             {"error: tlsgate.conf:2: ssl.policy.bolt.private_key: is a pkcs11: URI but "
+             {"tlsgate.conf:2: ssl.policy.bolt.private_key: is a pkcs11: URI but "
               "ssl.policy.bolt.pkcs11_module is not set; set ssl.policy.bolt.pkcs11_module to "
               "the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so"}},
         Case{"Pkcs11ModuleWithAKeyFileWarns",
