@@ -1,6 +1,8 @@
 #include "support/softhsm.h"
 
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "support/process.h"
@@ -27,14 +29,36 @@ const SoftHsm& softhsm() {
   return hsm;
 }
 
+namespace {
+std::map<std::string, std::filesystem::path>& folders() {
+  static std::map<std::string, std::filesystem::path> m;
+  return m;
+}
+std::set<std::filesystem::path> listing(const std::filesystem::path& dir) {
+  std::set<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.insert(e.path());
+  return out;
+}
+}  // namespace
+
+std::filesystem::path token_folder(const std::string& label) {
+  auto it = folders().find(label);
+  if (it == folders().end()) throw std::runtime_error("no token " + label + " made here");
+  return it->second;
+}
+
 std::string make_token(const std::string& label, const std::string& pin, const std::string& object,
                        const std::string& key_type) {
   const auto& h = softhsm();
+  const auto before = listing(h.tokendir);
   int code = 0;
   auto out = run_command("softhsm2-util --init-token --free --label " + shell_quote(label) +
                              " --pin " + shell_quote(pin) + " --so-pin 87654321 2>&1",
                          &code);
   if (code != 0) throw std::runtime_error("softhsm2-util --init-token failed: " + out);
+  for (const auto& d : listing(h.tokendir)) {
+    if (!before.count(d)) folders()[label] = d;
+  }
   out = run_command("pkcs11-tool --module " + shell_quote(h.module) + " --token-label " +
                         shell_quote(label) + " --login --pin " + shell_quote(pin) +
                         " --keypairgen --key-type " + shell_quote(key_type) + " --label " +

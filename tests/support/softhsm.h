@@ -33,6 +33,9 @@ std::string make_token(const std::string& label, const std::string& pin,
                        const std::string& object = "key",
                        const std::string& key_type = "EC:prime256v1");
 
+// The folder of token `label` in tokendir (made by make_token in this process).
+std::filesystem::path token_folder(const std::string& label);
+
 // The public key of `object` on token `label`, read with pkcs11-tool (so the
 // test process itself need not load the module): for issuing a certificate
 // over a key that stays on the token.

@@ -146,5 +146,26 @@ TEST_F(GatePkcs11, TheCertificateFileReloadsWhileTheKeyStaysOnTheToken) {
   EXPECT_EQ(handshake_loop(2, 10, client_options()), 20) << log();
 }
 
+// A token that goes away (SoftHSM: its folder moved off): each handshake
+// then fails on its own, with a log line that names the token, while a
+// connection made before keeps working.
+TEST_F(GatePkcs11, ATokenThatGoesAwayFailsEachHandshakeWithALineNamingIt) {
+  use_token("gate-away");
+  start_gate();
+  TlsClient before;
+  ASSERT_EQ(before.connect(gate_port_, client_options()), "") << log();
+  ASSERT_TRUE(before.echoes("before\n"));
+  const auto folder = test::token_folder("gate-away");
+  fs::rename(folder, dir_ / "token-away");
+  TlsClient during;
+  EXPECT_NE(during.connect(gate_port_, client_options()), "");
+  EXPECT_TRUE(gate_->wait_for_log(
+      "the token of ssl.policy.gate.private_key (pkcs11:token=gate-away;object=gatekey;"
+      "type=private) did not sign the handshake: "))
+      << log();
+  EXPECT_TRUE(before.echoes("still here\n"));
+  fs::rename(dir_ / "token-away", folder);
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e::gate
