@@ -2,7 +2,6 @@
 
 #include <libp11.h>
 
-#include <algorithm>
 #include <cctype>
 #include <map>
 #include <memory>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "pki/openssl_error.h"
+#include "util/strings.h"
 
 namespace tlsgate::pki {
 namespace {
@@ -137,6 +137,8 @@ bool mentions_pin(const std::string& reasons) {
 util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkcs11Uri& u,
                                   const std::optional<util::Secret>& pin,
                                   const std::string& pin_origin) {
+  // Kept even when nothing is found on it: releasing a slot list closes
+  // every session of the process on those slots, the working keys' too.
   Module::SlotList list;
   clear_openssl_errors();
   if (PKCS11_enumerate_slots(m.ctx, &list.slots, &list.count) != 0) {
@@ -152,12 +154,9 @@ util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkc
     if (slot == nullptr && token_matches(t, u)) slot = &list.slots[i];
   }
   if (slot == nullptr) {
-    return util::fail(shown + ": no token matches; the module has " +
-                      (seen.empty() ? std::string("no initialized token") : [&] {
-                        std::string s;
-                        for (const auto& x : seen) s += (s.empty() ? "" : ", ") + x;
-                        return s;
-                      }()));
+    return util::fail(
+        shown + ": no token matches; the module has " +
+        (seen.empty() ? std::string("no initialized token") : util::join(seen, ", ")));
   }
   const std::string token = quoted(trimmed(slot->token->label));
   if (slot->token->loginRequired) {
@@ -193,10 +192,8 @@ util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkc
     if (!key) return util::fail(openssl_error(shown + ": cannot use the key"));
     return key;
   }
-  std::string held;
-  for (const auto& l : labels) held += (held.empty() ? "" : ", ") + l;
   return util::fail(shown + ": no private key matches on token " + token + "; it holds " +
-                    (held.empty() ? std::string("no private key") : held));
+                    (labels.empty() ? std::string("no private key") : util::join(labels, ", ")));
 }
 
 }  // namespace
