@@ -86,6 +86,13 @@ class Checker {
             "set " + prefix + "pkcs11_module to the token's PKCS#11 module, e.g. " +
                 "/usr/lib/softhsm/libsofthsm2.so");
     }
+    // The value is shown in logs, `check` and the admin API: no PIN in it.
+    const std::string& uri = policy.private_key.native();
+    if (on_token && (uri.find("pin-value=") != std::string::npos ||
+                     uri.find("pin-source=") != std::string::npos)) {
+      error(prefix + "private_key", "holds the PIN (pin-value/pin-source) in its pkcs11: URI",
+            "remove it from the URI and set " + prefix + "private_key_password to the PIN");
+    }
     if (!on_token && !policy.pkcs11_module.empty()) {
       warning(prefix + "pkcs11_module", "is set but private_key is a file, not a pkcs11: URI",
               "remove it, or set " + prefix + "private_key=pkcs11:token=...;object=...");

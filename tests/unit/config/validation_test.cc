@@ -243,6 +243,12 @@ INSTANTIATE_TEST_SUITE_P(
              {"tlsgate.conf:2: ssl.policy.bolt.private_key: is a pkcs11: URI but "
               "ssl.policy.bolt.pkcs11_module is not set; set ssl.policy.bolt.pkcs11_module to "
               "the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so"}},
+        Case{"Pkcs11UriWithAPinIsRefused",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.pkcs11_module=/m.so\n"
+             "ssl.policy.bolt.private_key=pkcs11:token=t;object=k?pin-value=1234\n",
+             {"tlsgate.conf:3: ssl.policy.bolt.private_key: holds the PIN (pin-value/pin-source) "
+              "in its pkcs11: URI; remove it from the URI and set "
+              "ssl.policy.bolt.private_key_password to the PIN"}},
         Case{"Pkcs11ModuleWithAKeyFileWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.pkcs11_module=/usr/lib/x.so\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.pkcs11_module: is set but private_key is "
