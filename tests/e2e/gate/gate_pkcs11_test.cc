@@ -133,6 +133,20 @@ TEST_F(GatePkcs11, ACleanCheckOpensTheTokenAndMatchesTheCertificate) {
       << out;
 }
 
+TEST_F(GatePkcs11, CheckNamesAUriThatResolvesToNothing) {
+  use_token("gate-uri");
+  conf_.set("ssl.policy.gate.private_key", "pkcs11:token=gate-uri;object=nope");
+  test::write_text(dir_ / "tlsgate.conf", conf_.text());
+  int code = 0;
+  auto out = test::run_command(
+      test::GateProcess::binary() + " check -c " + q(dir_ / "tlsgate.conf"), &code);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("ssl.policy.gate.private_key: pkcs11:token=gate-uri;object=nope: no private "
+                     "key matches on token \"gate-uri\"; it holds \"gatekey\""),
+            std::string::npos)
+      << out;
+}
+
 TEST_F(GatePkcs11, TheCertificateFileReloadsWhileTheKeyStaysOnTheToken) {
   use_token("gate-reload");
   start_gate();
