@@ -6,11 +6,11 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libexpected-dev libgtest-dev libgmock-dev prometheus-cpp-dev)
+  libexpected-dev libgtest-dev libgmock-dev prometheus-cpp-dev libp11-dev)
 test_pkgs=(redis-server redis-tools postgresql postgresql-client
   mariadb-server mariadb-client curl python3 procps iproute2 prometheus chromium
   libnss3-tools default-jre-headless etcd-server nats-server nmap golang-go
-  golang-github-nats-io-go-nats-dev pebble)
+  golang-github-nats-io-go-nats-dev pebble softhsm2 opensc libengine-pkcs11-openssl)
 run_pkgs=(redis-server redis-tools)
 bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3)
 lint_pkgs=(clang-format clang-tidy)

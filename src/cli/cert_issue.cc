@@ -1,6 +1,9 @@
 // `tlsgate cert issue --ca DIR --out DIR [--server] [--client] [--ocsp-signing] [--rsa BITS]
 //  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key]
-//  [--force] NAME...`
+//  [--force] [--ca-key pkcs11:URI [--pkcs11-module PATH] [--pin-file F]] NAME...`
+//
+// --ca-key signs with a CA key on a PKCS#11 token (the CA certificate still
+// DIR/ca.crt); the key never leaves the token.
 //
 // An existing DIR/private.key is never replaced silently: --reuse-key keeps
 // it (a renewal that keeps the pin), --force replaces it.
@@ -15,6 +18,7 @@
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/loader.h"
+#include "pki/pkcs11.h"
 #include "pki/private_key_loader.h"
 #include "pki/subject_names.h"
 #include "util/atomic_file.h"
@@ -36,12 +40,19 @@ struct Options {
   int days = 397;
   bool reuse_key = false;
   bool force = false;
+  TokenCaKey ca_key;  // uri empty: DIR/ca.key
 };
 
 int run_issue(const Options& o) {
   auto choice = choose_key(o.key, o.reuse_key);
   if (!choice) return report_error(choice.error().message(), kUsage);
-  auto ca = load_ca_dir(o.ca);
+  if (!o.ca_key.uri.empty() && !pki::is_pkcs11_uri(o.ca_key.uri)) {
+    return report_error("--ca-key \"" + o.ca_key.uri +
+                            "\": give a pkcs11: URI (pkcs11:token=LABEL;object=LABEL); a CA key "
+                            "file is read from --ca DIR/ca.key",
+                        kUsage);
+  }
+  auto ca = o.ca_key.uri.empty() ? load_ca_dir(o.ca) : load_ca_with_token_key(o.ca, o.ca_key);
   if (!ca) return report_error(ca.error().message(), kFailed);
 
   pki::CertRequest req;
@@ -148,6 +159,13 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   cmd->add_flag("--reuse-key", opts->reuse_key,
                 "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
   cmd->add_flag("--force", opts->force, "Replace an existing private.key in --out");
+  cmd->add_option("--ca-key", opts->ca_key.uri,
+                  "The CA's key on a PKCS#11 token, as an RFC 7512 URI "
+                  "(pkcs11:token=LABEL;object=LABEL) instead of DIR/ca.key");
+  cmd->add_option("--pkcs11-module", opts->ca_key.module,
+                  "PKCS#11 module (.so) of the --ca-key token (default: $PKCS11_MODULE)");
+  cmd->add_option("--pin-file", opts->ca_key.pin_file,
+                  "File whose first line is the token's user PIN (default: $PKCS11_PIN)");
   cmd->add_option("names", opts->names,
                   "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
       ->required();

@@ -11,6 +11,7 @@
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/loader.h"
+#include "pki/pkcs11.h"
 #include "pki/private_key_loader.h"
 #include "util/atomic_file.h"
 #include "util/strings.h"
@@ -60,6 +61,46 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   if (!pkey) return util::fail(pkey.error());
   if (auto st =
           pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
+      !st) {
+    return util::fail(st.error());
+  }
+  return CaMaterial{std::move(*certs), std::move(*pkey)};
+}
+
+util::Result<CaMaterial> load_ca_with_token_key(const std::filesystem::path& dir,
+                                                const TokenCaKey& key) {
+  auto crt = dir / "ca.crt";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return util::fail(dir.string() +
+                      ": no such CA folder; it must hold ca.crt, the certificate of "
+                      "the CA whose key is on the token");
+  }
+  auto module = key.module;
+  if (module.empty()) {
+    if (const char* env = std::getenv("PKCS11_MODULE"); env != nullptr) module = env;
+  }
+  if (module.empty()) {
+    return util::fail("--ca-key " + pki::redact_pkcs11_uri(key.uri) +
+                      " needs the token's module: pass --pkcs11-module PATH (or set "
+                      "PKCS11_MODULE)");
+  }
+  std::optional<util::Secret> pin;
+  std::string pin_origin = "--pin-file";
+  if (key.pin_file) {
+    auto read = read_password(key.pin_file, "", false);
+    if (!read) return util::fail(read.error());
+    pin = std::move(*read);
+  } else if (const char* env = std::getenv("PKCS11_PIN"); env != nullptr) {
+    pin = util::Secret(env);
+    pin_origin = "$PKCS11_PIN";
+  }
+  auto certs = pki::load_certificates(crt);
+  if (!certs) return util::fail(certs.error());
+  auto pkey = pki::load_pkcs11_key(key.uri, module, pin, pin_origin);
+  if (!pkey) return util::fail(pkey.error());
+  if (auto st = pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(),
+                                       pki::redact_pkcs11_uri(key.uri));
       !st) {
     return util::fail(st.error());
   }

@@ -42,6 +42,16 @@ struct CaMaterial {
 // Reads DIR/ca.crt and DIR/ca.key (as `cert ca --out DIR` wrote them).
 util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir);
 
+// A CA key on a PKCS#11 token instead of DIR/ca.key (`--ca-key pkcs11:...`).
+struct TokenCaKey {
+  std::string uri;                                // RFC 7512, names the CA's private key
+  std::filesystem::path module;                   // --pkcs11-module, else $PKCS11_MODULE
+  std::optional<std::filesystem::path> pin_file;  // --pin-file; else $PKCS11_PIN if set
+};
+// Reads DIR/ca.crt and opens the CA key on the token; checks they match.
+util::Result<CaMaterial> load_ca_with_token_key(const std::filesystem::path& dir,
+                                                const TokenCaKey& key);
+
 // The CA folder's revocation index, DIR/revocations.txt (format: pki/revocation_index.h);
 // none when the file does not exist.
 util::Result<std::vector<pki::Revocation>> load_revocations(const std::filesystem::path& ca_dir);

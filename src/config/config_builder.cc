@@ -51,6 +51,7 @@ const Setters<Policy>& policy_setters() {
       {"base_directory", member(&Policy::base_directory)},
       {"private_key", member(&Policy::private_key)},
       {"private_key_password", member(&Policy::private_key_password)},
+      {"pkcs11_module", member(&Policy::pkcs11_module)},
       {"public_certificate", member(&Policy::public_certificate)},
       {"trusted_dir", member(&Policy::trusted_dir)},
       {"revoked_dir", member(&Policy::revoked_dir)},
@@ -243,7 +244,12 @@ Config ConfigBuilder::finish() {
     auto base = tidy(
         dir / (p.base_directory.empty() ? fs::path("certificates") / scope : p.base_directory));
     p.base_directory = base;
-    p.private_key = resolve(base, p.private_key, "private.key");
+    // A pkcs11: URI names a key on a token, not a file under base_directory.
+    if (!is_pkcs11_uri(p.private_key)) p.private_key = resolve(base, p.private_key, "private.key");
+    if (!p.pkcs11_module.empty() && p.pkcs11_module.is_relative() &&
+        p.pkcs11_module.has_parent_path()) {
+      p.pkcs11_module = tidy(dir / p.pkcs11_module);
+    }
     p.public_certificate = resolve(base, p.public_certificate, "public.crt");
     p.trusted_dir = resolve(base, p.trusted_dir, "trusted");
     p.revoked_dir = resolve(base, p.revoked_dir, "revoked");

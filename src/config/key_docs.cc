@@ -28,13 +28,21 @@ std::vector<KeyDoc> policy_docs() {
        .type = T::kPath,
        .default_text = "private.key",
        .doc = "PEM private key (PKCS#1, PKCS#8 or encrypted PKCS#8); a relative path starts at "
-              "base_directory."},
+              "base_directory. Or a key on a PKCS#11 token, as an RFC 7512 URI "
+              "(pkcs11:token=LABEL;object=LABEL): the key never leaves the token, which signs "
+              "each full handshake; needs pkcs11_module, the PIN goes in private_key_password."},
       {.pattern = p + "private_key_password",
        .type = T::kSecret,
        .default_text = "none",
-       .doc = "Passphrase of an encrypted private key; $(command) is run only under "
-              "--expand-commands. Never "
+       .doc = "Passphrase of an encrypted private key, or the user PIN of the token for a "
+              "pkcs11: private_key; $(command) is run only under --expand-commands. Never "
               "printed."},
+      {.pattern = p + "pkcs11_module",
+       .type = T::kPath,
+       .default_text = "none",
+       .doc = "Path of the PKCS#11 module (.so) that holds the token of a private_key given as a "
+              "pkcs11: URI, e.g. /usr/lib/softhsm/libsofthsm2.so; a relative path starts at the "
+              "config file's folder."},
       {.pattern = p + "public_certificate",
        .type = T::kPath,
        .default_text = "public.crt",

@@ -1,6 +1,7 @@
 #include "config/settings.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "config/enum_names.h"
 #include "util/strings.h"
@@ -18,6 +19,16 @@ std::string to_string(LogLevel v) { return detail::spelling(v); }
 std::string to_string(LogFormat v) { return detail::spelling(v); }
 std::string to_string(AcmeChallenge v) { return detail::spelling(v); }
 std::string to_string(AcmeKeyType v) { return detail::spelling(v); }
+
+bool is_pkcs11_uri(const std::filesystem::path& private_key) {
+  const std::string& s = private_key.native();
+  static constexpr std::string_view kScheme = "pkcs11:";
+  if (s.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != kScheme[i]) return false;
+  }
+  return true;
+}
 
 std::string to_string(const HostPort& hp) {
   // An IPv6 literal needs brackets, or its colons would swallow the port's.

@@ -53,12 +53,16 @@ struct HostPort {
 };
 std::string to_string(const HostPort& hp);  // "host:port", "[::1]:port"
 
+// private_key is an RFC 7512 "pkcs11:" URI naming a key on a token (pki/pkcs11.h).
+bool is_pkcs11_uri(const std::filesystem::path& private_key);
+
 struct Policy {
   std::string scope;                                 // the <scope> in ssl.policy.<scope>.*
   bool enabled = false;                              // use this policy
   std::filesystem::path base_directory;              // default <config dir>/certificates/<scope>
   std::filesystem::path private_key;                 // default base/private.key
   std::optional<util::Secret> private_key_password;  // passphrase or "$(command)" (tls expands)
+  std::filesystem::path pkcs11_module;               // PKCS#11 module for a pkcs11: private_key
   std::filesystem::path public_certificate;          // default base/public.crt
   std::filesystem::path trusted_dir;                 // default base/trusted
   std::filesystem::path revoked_dir;                 // default base/revoked

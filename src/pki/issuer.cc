@@ -179,7 +179,7 @@ util::Status check_extension_url(const std::string& url, const std::string& opti
 }
 
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
-  auto key = generate_key(req.key);
+  auto key = existing_or_new_key(req.existing_key, req.key);
   if (!key) return util::fail(key.error());
   X509NamePtr subject = make_subject(req.name);
   if (!subject) return util::fail(openssl_error("cannot build the CA name \"" + req.name + "\""));

@@ -47,6 +47,7 @@ struct CaRequest {
   int days = 3650;
   std::optional<util::SystemTime> not_before;  // overrides clock - 1h (tests: past windows)
   std::optional<util::SystemTime> not_after;   // overrides not_before + days
+  EvpPkeyPtr existing_key;  // the CA's key instead of a new one (e.g. a key on a token)
 };
 
 struct CertRequest {

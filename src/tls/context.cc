@@ -12,6 +12,7 @@
 #include "pki/private_key_loader.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
+#include "tls/policy_key.h"
 #include "tls/revalidate.h"
 
 namespace tlsgate::tls {
@@ -313,13 +314,13 @@ class Builder {
     }
     auto password = resolve_password(policy_, options_.expand_commands);
     if (!password) return util::fail(password.error());
-    auto key = pki::load_private_key(policy_.private_key, *password);
+    auto key = load_policy_key(policy_, *password);
     if (!key) return util::fail(key.error().prefixed(key_prefix_ + "private_key"));
     auto certs = pki::load_certificates(policy_.public_certificate);
     if (!certs) return util::fail(certs.error().prefixed(key_prefix_ + "public_certificate"));
-    if (auto st = pki::check_key_matches(certs->front().get(), key->get(),
-                                         policy_.public_certificate.string(),
-                                         policy_.private_key.string());
+    if (auto st =
+            pki::check_key_matches(certs->front().get(), key->get(),
+                                   policy_.public_certificate.string(), policy_key_source(policy_));
         !st) {
       return util::fail(st.error().prefixed(key_prefix_ + "private_key"));
     }

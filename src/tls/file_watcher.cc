@@ -16,11 +16,12 @@ constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_C
                              IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF;
 
 // The folders whose changes matter to a policy: those holding its key and
-// certificate (renames into place land there) and its trust folders.
+// certificate (renames into place land there) and its trust folders. A key
+// on a token (pkcs11: URI) has no folder; its certificate file still reloads.
 std::set<std::filesystem::path> folders_of(const config::Policy& p) {
-  std::set<std::filesystem::path> out{p.base_directory, p.private_key.parent_path(),
-                                      p.public_certificate.parent_path(), p.trusted_dir,
-                                      p.revoked_dir};
+  std::set<std::filesystem::path> out{p.base_directory, p.public_certificate.parent_path(),
+                                      p.trusted_dir, p.revoked_dir};
+  if (!config::is_pkcs11_uri(p.private_key)) out.insert(p.private_key.parent_path());
   out.erase(std::filesystem::path());
   return out;
 }

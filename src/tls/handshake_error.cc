@@ -1,5 +1,7 @@
 #include "tls/handshake_error.h"
 
+#include "tls/policy_key.h"
+
 #include <openssl/err.h>
 
 #include "pki/certificate_info.h"
@@ -119,6 +121,12 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
       break;
   }
   if (detail.empty()) return them + " closed the connection during the TLS handshake";
+  // Not OpenSSL's own failure but the token's: our signature did not happen.
+  if (config::is_pkcs11_uri(p.private_key) && ERR_GET_LIB(first) != ERR_LIB_SSL) {
+    return "TLS with " + them + " failed: the token of " + key + "private_key (" +
+           policy_key_source(p) + ") did not sign the handshake: " + detail +
+           "; check that the token is present, then reload (SIGHUP)";
+  }
   return "TLS with " + them + " failed: " + detail;
 }
 

@@ -15,6 +15,7 @@
 #include "pki/private_key_loader.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
+#include "tls/policy_key.h"
 #include "tls/server_name.h"
 #include "util/atomic_file.h"
 #include "util/http_url.h"
@@ -127,8 +128,32 @@ bool PolicyAuditor::check_base_directory() {
   return false;
 }
 
+// A key on a token: open it (module, token, PIN) as the gate will, and
+// prove it signs; the PIN is never part of a message.
+void PolicyAuditor::check_token_key() {
+  if (policy_.pkcs11_module.empty()) return;  // config's cross-check names the missing key
+  if (policy_.private_key_password && is_command_password(*policy_.private_key_password)) {
+    warning("private_key_password",
+            "is a $(command); `check` does not run it, so the token was not opened",
+            "run `tlsgate serve --expand-commands` to use it");
+    return;
+  }
+  auto key = load_policy_key(policy_, policy_.private_key_password);
+  if (!key) {
+    error(key.error().message().find("PKCS#11 module") != std::string::npos ? "pkcs11_module"
+                                                                            : "private_key",
+          key.error().message(), "");
+    return;
+  }
+  key_ = std::move(*key);
+}
+
 void PolicyAuditor::check_private_key() {
   const auto& path = policy_.private_key;
+  if (config::is_pkcs11_uri(path)) {
+    check_token_key();
+    return;
+  }
   if (!file_exists(path)) {
     // A policy that only dials may go without a client certificate.
     if (use_.incoming || was_set("private_key")) {
@@ -185,7 +210,7 @@ void PolicyAuditor::check_certificate() {
   const X509* leaf = certs_.front().get();
   if (key_) {
     if (auto st =
-            pki::check_key_matches(leaf, key_.get(), path.string(), policy_.private_key.string());
+            pki::check_key_matches(leaf, key_.get(), path.string(), policy_key_source(policy_));
         !st) {
       error("private_key", st.error().message(), "");
     }

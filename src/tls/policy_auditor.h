@@ -39,6 +39,7 @@ class PolicyAuditor {
 
   bool check_base_directory();
   void check_private_key();
+  void check_token_key();
   void check_certificate();
   void check_curve_offered(const pki::CertificateInfo& info);
   void check_certificate_validity(const X509* cert, const std::string& what);

@@ -38,6 +38,7 @@ TEST(ConfigKeyDocs, CoversEveryPolicySuffixOfTheDesign) {
                                                                "base_directory",
                                                                "private_key",
                                                                "private_key_password",
+                                                               "pkcs11_module",
                                                                "public_certificate",
                                                                "trusted_dir",
                                                                "revoked_dir",

@@ -304,7 +304,8 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
         {"cluster.members", "s"},
         {"cluster.scopes", "c"},  // not s: ACME on a cluster-wide policy is refused
         {"cluster.ssl_policy", "s"},
-        {"ssl.policy.s.acme_directory", "https://acme.test/directory"}};
+        {"ssl.policy.s.acme_directory", "https://acme.test/directory"},
+        {"ssl.policy.s.private_key", "pkcs11:token=t;object=k"}};  // as pkcs11_module wants
     auto it = agreeing.find(key);
     text += key + "=" + (it != agreeing.end() ? it->second : sample(d)) + "\n";
   }

@@ -238,6 +238,22 @@ INSTANTIATE_TEST_SUITE_P(
               "implemented yet, so it has no effect: cluster links arrive with the cluster work; "
               "today only `tlsgate check` reads this list, no connection is checked against it; "
               "remove it, or do not rely on it in this version"}},
+        Case{"Pkcs11UriNeedsItsModule",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.private_key=pkcs11:token=t;object=k\n",
+             {"tlsgate.conf:2: ssl.policy.bolt.private_key: is a pkcs11: URI but "
+              "ssl.policy.bolt.pkcs11_module is not set; set ssl.policy.bolt.pkcs11_module to "
+              "the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so"}},
+        Case{"Pkcs11UriWithAPinIsRefused",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.pkcs11_module=/m.so\n"
+             "ssl.policy.bolt.private_key=pkcs11:token=t;object=k?pin-value=1234\n",
+             {"tlsgate.conf:3: ssl.policy.bolt.private_key: holds the PIN (pin-value/pin-source) "
+              "in its pkcs11: URI; remove it from the URI and set "
+              "ssl.policy.bolt.private_key_password to the PIN"}},
+        Case{"Pkcs11ModuleWithAKeyFileWarns",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.pkcs11_module=/usr/lib/x.so\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.pkcs11_module: is set but private_key is "
+              "a file, not a pkcs11: URI; remove it, or set "
+              "ssl.policy.bolt.private_key=pkcs11:token=...;object=..."}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
@@ -276,6 +292,15 @@ TEST(ConfigValidationPass, ReportsEveryProblemInFileOrder) {
                      "tlsgate.conf: connector.pg.listen_address: is required; set "
                      "connector.pg.listen_address=host:port",
                  }));
+}
+
+TEST(ConfigValidationPass, APkcs11KeyIsNotAPathUnderBaseDirectory) {
+  auto result = load_config_text(
+      "ssl.policy.bolt.private_key=pkcs11:token=t;object=k\n"
+      "ssl.policy.bolt.pkcs11_module=/usr/lib/softhsm/libsofthsm2.so\n",
+      "tlsgate.conf", {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.config->policies.at("bolt").private_key.native(), "pkcs11:token=t;object=k");
 }
 
 TEST(ConfigValidationPass, WarningsKeepTheConfig) {
