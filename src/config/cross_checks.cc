@@ -105,6 +105,27 @@ class Checker {
     }
   }
 
+  void check_pkcs11(const std::string& scope, const Policy& policy) {
+    const std::string prefix = "ssl.policy." + scope + ".";
+    const bool on_token = is_pkcs11_uri(policy.private_key);
+    if (on_token && policy.pkcs11_module.empty() && !rejected_.count(prefix + "pkcs11_module")) {
+      error(prefix + "private_key", "is a pkcs11: URI but " + prefix + "pkcs11_module is not set",
+            "set " + prefix + "pkcs11_module to the token's PKCS#11 module, e.g. " +
+                "/usr/lib/softhsm/libsofthsm2.so");
+    }
+    // The value is shown in logs, `check` and the admin API: no PIN in it.
+    const std::string& uri = policy.private_key.native();
+    if (on_token && (uri.find("pin-value=") != std::string::npos ||
+                     uri.find("pin-source=") != std::string::npos)) {
+      error(prefix + "private_key", "holds the PIN (pin-value/pin-source) in its pkcs11: URI",
+            "remove it from the URI and set " + prefix + "private_key_password to the PIN");
+    }
+    if (!on_token && !policy.pkcs11_module.empty()) {
+      warning(prefix + "pkcs11_module", "is set but private_key is a file, not a pkcs11: URI",
+              "remove it, or set " + prefix + "private_key=pkcs11:token=...;object=...");
+    }
+  }
+
   // ACME needs a way for the CA to reach this gate (a connector of the
   // policy for tls-alpn-01, a responder for http-01) and names to ask for.
   void check_acme(const std::string& scope, const Policy& p) {
@@ -182,163 +203,139 @@ class Checker {
             "is tls-alpn-01, which is answered on the ports of the connectors that use this "
             "policy, and none does",
             "use " + prefix + "acme_challenge=http-01 with acme_http_address");
-      void check_pkcs11(const std::string& scope, const Policy& policy) {
-        const std::string prefix = "ssl.policy." + scope + ".";
-        const bool on_token = is_pkcs11_uri(policy.private_key);
-        if (on_token && policy.pkcs11_module.empty() &&
-            !rejected_.count(prefix + "pkcs11_module")) {
-          error(prefix + "private_key",
-                "is a pkcs11: URI but " + prefix + "pkcs11_module is not set",
-                "set " + prefix + "pkcs11_module to the token's PKCS#11 module, e.g. " +
-                    "/usr/lib/softhsm/libsofthsm2.so");
-        }
-        // The value is shown in logs, `check` and the admin API: no PIN in it.
-        const std::string& uri = policy.private_key.native();
-        if (on_token && (uri.find("pin-value=") != std::string::npos ||
-                         uri.find("pin-source=") != std::string::npos)) {
-          error(prefix + "private_key", "holds the PIN (pin-value/pin-source) in its pkcs11: URI",
-                "remove it from the URI and set " + prefix + "private_key_password to the PIN");
-        }
-        if (!on_token && !policy.pkcs11_module.empty()) {
-          warning(prefix + "pkcs11_module", "is set but private_key is a file, not a pkcs11: URI",
-                  "remove it, or set " + prefix + "private_key=pkcs11:token=...;object=...");
-        }
-      }
+    }
+  }
 
-      void check_cluster() {
-        const auto& k = c_.cluster;
-        bool any_https = false;
-        for (const auto& e : k.etcd_endpoints) {
-          if (e.starts_with("https://")) {
-            any_https = true;
-          } else if (e.starts_with("http://")) {
-            if (!k.etcd_insecure) {
-              error("cluster.etcd_endpoints",
-                    "\"" + e +
-                        "\" is plaintext http://, which would show etcd every record and "
-                        "this node's lease to anyone on the path",
-                    "use https:// with cluster.ssl_policy, or set cluster.etcd_insecure=true for a "
-                    "test setup");
-            }
-          } else {
-            error("cluster.etcd_endpoints", "\"" + e + "\" is not an https:// URL",
-                  "write each endpoint as https://host:port");
-          }
+  void check_cluster() {
+    const auto& k = c_.cluster;
+    bool any_https = false;
+    for (const auto& e : k.etcd_endpoints) {
+      if (e.starts_with("https://")) {
+        any_https = true;
+      } else if (e.starts_with("http://")) {
+        if (!k.etcd_insecure) {
+          error("cluster.etcd_endpoints",
+                "\"" + e +
+                    "\" is plaintext http://, which would show etcd every record and "
+                    "this node's lease to anyone on the path",
+                "use https:// with cluster.ssl_policy, or set cluster.etcd_insecure=true for a "
+                "test setup");
         }
-        if (any_https || !k.etcd_insecure) {
-          check_policy(k.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
-        }
-        if (k.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
-          error("cluster.etcd_endpoints", "is required",
-                "set cluster.etcd_endpoints=https://host:2379");
-        }
-        if (k.members.empty() && !rejected_.count("cluster.members")) {
-          error("cluster.members", "is required",
-                "list every node's name, the same list on every node: cluster.members=a;b;c");
-        } else if (std::find(k.members.begin(), k.members.end(), k.node_name) == k.members.end() &&
-                   !rejected_.count("cluster.members")) {
-          error("cluster.node_name", "\"" + k.node_name + "\" is not one of cluster.members",
-                "set cluster.node_name to this node's name in cluster.members, or add it there");
-        }
-        for (const auto& scope : k.scopes) {
-          if (!c_.policies.count(scope)) {
-            error("cluster.scopes", "names policy \"" + scope + "\", which is not configured",
-                  "configure ssl.policy." + scope + ".* or remove it from cluster.scopes");
-          }
-        }
-        if (k.secret_file.empty() && !rejected_.count("cluster.secret_file")) {
-          error(
-              "cluster.secret_file", "is required",
-              "make one with: head -c 32 /dev/urandom > cluster.secret; chmod 600 cluster.secret; "
-              "copy it to every node; set cluster.secret_file=cluster.secret");
-        }
+      } else {
+        error("cluster.etcd_endpoints", "\"" + e + "\" is not an https:// URL",
+              "write each endpoint as https://host:port");
       }
+    }
+    if (any_https || !k.etcd_insecure) {
+      check_policy(k.ssl_policy, "cluster.ssl_policy", "set cluster.enabled=false");
+    }
+    if (k.etcd_endpoints.empty() && !rejected_.count("cluster.etcd_endpoints")) {
+      error("cluster.etcd_endpoints", "is required",
+            "set cluster.etcd_endpoints=https://host:2379");
+    }
+    if (k.members.empty() && !rejected_.count("cluster.members")) {
+      error("cluster.members", "is required",
+            "list every node's name, the same list on every node: cluster.members=a;b;c");
+    } else if (std::find(k.members.begin(), k.members.end(), k.node_name) == k.members.end() &&
+               !rejected_.count("cluster.members")) {
+      error("cluster.node_name", "\"" + k.node_name + "\" is not one of cluster.members",
+            "set cluster.node_name to this node's name in cluster.members, or add it there");
+    }
+    for (const auto& scope : k.scopes) {
+      if (!c_.policies.count(scope)) {
+        error("cluster.scopes", "names policy \"" + scope + "\", which is not configured",
+              "configure ssl.policy." + scope + ".* or remove it from cluster.scopes");
+      }
+    }
+    if (k.secret_file.empty() && !rejected_.count("cluster.secret_file")) {
+      error("cluster.secret_file", "is required",
+            "make one with: head -c 32 /dev/urandom > cluster.secret; chmod 600 cluster.secret; "
+            "copy it to every node; set cluster.secret_file=cluster.secret");
+    }
+  }
 
-      // The admin API decides what a caller may do by its client certificate,
-      // so a caller without one must never get in.
-      void check_admin() {
-        const auto& a = c_.admin;
-        check_policy(a.ssl_policy, "admin.ssl_policy", "set admin.enabled=false");
-        auto it = c_.policies.find(a.ssl_policy);
-        if (it != c_.policies.end() && it->second.client_auth != ClientAuth::kRequire &&
-            !rejected_.count("admin.ssl_policy")) {
-          const auto key = "ssl.policy." + a.ssl_policy + ".client_auth";
-          if (!rejected_.count(key)) {
-            error(
-                key,
-                "is " + to_string(it->second.client_auth) +
-                    ", but the admin API (admin.ssl_policy) knows its callers only by their client "
-                    "certificates",
-                "set " + key + "=REQUIRE");
-          }
-        }
-        if (a.allowed_identities.empty() && a.read_only_identities.empty()) {
-          warning(
-              "admin.allowed_identities",
+  // The admin API decides what a caller may do by its client certificate,
+  // so a caller without one must never get in.
+  void check_admin() {
+    const auto& a = c_.admin;
+    check_policy(a.ssl_policy, "admin.ssl_policy", "set admin.enabled=false");
+    auto it = c_.policies.find(a.ssl_policy);
+    if (it != c_.policies.end() && it->second.client_auth != ClientAuth::kRequire &&
+        !rejected_.count("admin.ssl_policy")) {
+      const auto key = "ssl.policy." + a.ssl_policy + ".client_auth";
+      if (!rejected_.count(key)) {
+        error(key,
+              "is " + to_string(it->second.client_auth) +
+                  ", but the admin API (admin.ssl_policy) knows its callers only by their client "
+                  "certificates",
+              "set " + key + "=REQUIRE");
+      }
+    }
+    if (a.allowed_identities.empty() && a.read_only_identities.empty()) {
+      warning("admin.allowed_identities",
               "neither admin.allowed_identities nor admin.read_only_identities lists anyone, so "
               "every request to the admin API is refused",
               "list the identities of the operators' client certificates");
-        }
-        if (a.metrics_address && *a.metrics_address == a.listen_address) {
-          error("admin.metrics_address", "is admin.listen_address too",
-                "give the plaintext metrics listener its own port");
-        }
-        for (const auto& [name, conn] : c_.connectors) {
-          for (const auto& [key, addr] :
-               {std::pair<std::string, const HostPort*>{"admin.listen_address", &a.listen_address},
-                {"admin.metrics_address", a.metrics_address ? &*a.metrics_address : nullptr}}) {
-            if (addr && *addr == conn.listen_address &&
-                c_.origins.count("connector." + name + ".listen_address")) {
-              error(key, "connector." + name + " listens on the same address",
-                    "give the admin API its own port");
-            }
-          }
+    }
+    if (a.metrics_address && *a.metrics_address == a.listen_address) {
+      error("admin.metrics_address", "is admin.listen_address too",
+            "give the plaintext metrics listener its own port");
+    }
+    for (const auto& [name, conn] : c_.connectors) {
+      for (const auto& [key, addr] :
+           {std::pair<std::string, const HostPort*>{"admin.listen_address", &a.listen_address},
+            {"admin.metrics_address", a.metrics_address ? &*a.metrics_address : nullptr}}) {
+        if (addr && *addr == conn.listen_address &&
+            c_.origins.count("connector." + name + ".listen_address")) {
+          error(key, "connector." + name + " listens on the same address",
+                "give the admin API its own port");
         }
       }
-
-      // Two connectors on one address: the second would fail to bind at start.
-      void check_listeners() {
-        std::map<std::string, std::string> first;  // address -> connector
-        for (const auto& [name, conn] : c_.connectors) {
-          if (!c_.origins.count("connector." + name + ".listen_address")) continue;
-          auto [it, fresh] = first.emplace(to_string(conn.listen_address), name);
-          if (!fresh) {
-            error("connector." + name + ".listen_address",
-                  "connector." + it->second + " listens on the same address",
-                  "give each connector its own address");
-          }
-        }
-      }
-
-      // KEY names POLICY, which must exist and be enabled; OR_ELSE is the other way out.
-      void check_policy(const std::string& policy, const std::string& key,
-                        const std::string& or_else) {
-        if (rejected_.count(key)) return;
-        auto it = c_.policies.find(policy);
-        if (it != c_.policies.end() && it->second.enabled) return;
-        auto problem =
-            "policy \"" + policy + "\" is not " + (it == c_.policies.end() ? "defined" : "enabled");
-        error(key, problem, "add ssl.policy." + policy + ".enabled=true or " + or_else);
-      }
-
-      void error(const std::string& key, std::string problem, std::string fix) {
-        out_.push_back(
-            {Diagnostic::Severity::kError, c_.where(key), key, std::move(problem), std::move(fix)});
-      }
-      void warning(const std::string& key, std::string problem, std::string fix) {
-        out_.push_back({Diagnostic::Severity::kWarning, c_.where(key), key, std::move(problem),
-                        std::move(fix)});
-      }
-
-      const Config& c_;
-      const std::set<std::string>& rejected_;
-      std::vector<Diagnostic> out_;
-    };
-
-  }  // namespace
-
-  std::vector<Diagnostic> cross_check(const Config& config, const std::set<std::string>& rejected) {
-    return Checker(config, rejected).run();
+    }
   }
+
+  // Two connectors on one address: the second would fail to bind at start.
+  void check_listeners() {
+    std::map<std::string, std::string> first;  // address -> connector
+    for (const auto& [name, conn] : c_.connectors) {
+      if (!c_.origins.count("connector." + name + ".listen_address")) continue;
+      auto [it, fresh] = first.emplace(to_string(conn.listen_address), name);
+      if (!fresh) {
+        error("connector." + name + ".listen_address",
+              "connector." + it->second + " listens on the same address",
+              "give each connector its own address");
+      }
+    }
+  }
+
+  // KEY names POLICY, which must exist and be enabled; OR_ELSE is the other way out.
+  void check_policy(const std::string& policy, const std::string& key, const std::string& or_else) {
+    if (rejected_.count(key)) return;
+    auto it = c_.policies.find(policy);
+    if (it != c_.policies.end() && it->second.enabled) return;
+    auto problem =
+        "policy \"" + policy + "\" is not " + (it == c_.policies.end() ? "defined" : "enabled");
+    error(key, problem, "add ssl.policy." + policy + ".enabled=true or " + or_else);
+  }
+
+  void error(const std::string& key, std::string problem, std::string fix) {
+    out_.push_back(
+        {Diagnostic::Severity::kError, c_.where(key), key, std::move(problem), std::move(fix)});
+  }
+  void warning(const std::string& key, std::string problem, std::string fix) {
+    out_.push_back(
+        {Diagnostic::Severity::kWarning, c_.where(key), key, std::move(problem), std::move(fix)});
+  }
+
+  const Config& c_;
+  const std::set<std::string>& rejected_;
+  std::vector<Diagnostic> out_;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> cross_check(const Config& config, const std::set<std::string>& rejected) {
+  return Checker(config, rejected).run();
+}
 
 }  // namespace tlsgate::config::detail
