@@ -160,6 +160,11 @@ TEST_F(Package, UnitVerifiesManPagesRenderAndNameEveryKey) {
   auto verify = sh("systemd-analyze verify --man=no " + q(tmp_ / "tlsgate.service"));
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
   EXPECT_EQ(verify.err, "");
+  // The socket-activation example, beside the unit it activates.
+  fs::copy_file(root_ / "usr/share/doc/tlsgate/examples/tlsgate.socket", tmp_ / "tlsgate.socket");
+  auto socket = sh("systemd-analyze verify --man=no " + q(tmp_ / "tlsgate.socket"));
+  EXPECT_EQ(socket.code, 0) << socket.out << socket.err;
+  EXPECT_EQ(socket.err, "");
 
   auto man = [&](const std::string& page) {
     return sh("MANWIDTH=250 man --warnings -l " + q(root_ / "usr/share/man" / page));
