@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
 test_pkgs=(redis-server redis-tools postgresql postgresql-client
   mariadb-server mariadb-client curl python3 procps iproute2 prometheus chromium
   libnss3-tools default-jre-headless etcd-server nats-server nmap golang-go
-  golang-github-nats-io-go-nats-dev pebble softhsm2 opensc libengine-pkcs11-openssl)
+  golang-github-nats-io-go-nats-dev pebble softhsm2 opensc libengine-pkcs11-openssl zsh)
 run_pkgs=(redis-server redis-tools)
 bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3)
 lint_pkgs=(clang-format clang-tidy)

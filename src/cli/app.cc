@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/command.h"
+#include "cli/git_revision.h"
 
 namespace tlsgate::cli {
 
@@ -16,9 +17,11 @@ void print_warning(const std::string& message) {
 }
 
 void add_version(CLI::App& app, Outcome& out) {
-  auto* cmd = app.add_subcommand("version", "Print tlsgate's and OpenSSL's versions");
+  auto* cmd =
+      app.add_subcommand("version", "Print tlsgate's version, git revision and OpenSSL's version");
   cmd->callback([&out] {
-    std::printf("tlsgate %s\n%s\n", TLSGATE_VERSION, OpenSSL_version(OPENSSL_VERSION));
+    std::printf("tlsgate %s (git %s)\n%s\n", TLSGATE_VERSION, git_revision(),
+                OpenSSL_version(OPENSSL_VERSION));
     out.code = kOk;
   });
 }

@@ -188,6 +188,13 @@ ConfigBuilder::ConfigBuilder(std::string source, std::filesystem::path file) {
 
 void ConfigBuilder::apply(const Entry& entry, std::vector<Diagnostic>& diagnostics) {
   auto match = match_key(entry.key);
+  if (!match && is_neo4j_key(entry.key)) {
+    // A neo4j.conf used as it is: its SSL policies take effect, the rest is
+    // Neo4j's own business.
+    diagnostics.push_back({Diagnostic::Severity::kWarning, entry.where, entry.key,
+                           "ignored: a Neo4j setting, tlsgate does not use it", ""});
+    return;
+  }
   if (!match) {
     diagnostics.push_back(unknown_key(entry));
     return;

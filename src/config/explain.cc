@@ -45,6 +45,11 @@ std::optional<std::string> explain(std::string_view key) {
   }
   if (doc == nullptr) {
     auto match = detail::match_key(bare);
+    if (!match && detail::is_neo4j_key(bare)) {
+      return bare +
+             "\n  A Neo4j setting (neo4j.conf): tlsgate does not use it; check and serve "
+             "report it as ignored, so a neo4j.conf's SSL section can be used as it is.\n";
+    }
     if (!match) return std::nullopt;
     doc = match->doc;
     concrete = match->canonical;

@@ -16,8 +16,89 @@ bool is_variable(std::string_view component) {
 }  // namespace
 
 std::string_view strip_alias(std::string_view key) {
-  if (key.starts_with(kAliasPrefix)) key.remove_prefix(kAliasPrefix.size());
+  if (key.starts_with(kAliasPrefix) && key.substr(kAliasPrefix.size()).starts_with("ssl.policy.")) {
+    key.remove_prefix(kAliasPrefix.size());
+  }
   return key;
+}
+
+bool is_neo4j_key(std::string_view key) {
+  // Families, as the Neo4j 4.x and 5.x operations manuals write neo4j.conf.
+  // "server." is tlsgate's prefix too, so only Neo4j's families under it
+  // count; "dbms.ssl.policy." is the alias above, never ignored.
+  static constexpr std::string_view kFamilies[] = {
+      "dbms.connector.",
+      "dbms.netty.",
+      "dbms.memory.",
+      "dbms.security.",
+      "dbms.directories.",
+      "dbms.tx_log.",
+      "dbms.jvm.",
+      "dbms.logs.",
+      "dbms.backup.",
+      "dbms.routing.",
+      "dbms.cluster.",
+      "dbms.transaction.",
+      "dbms.checkpoint.",
+      "dbms.query_cache.",
+      "dbms.track_query_",
+      "dbms.db.",
+      "dbms.default_",
+      "dbms.mode",
+      "dbms.allow_",
+      "dbms.udc.",
+      "dbms.windows_",
+      "dbms.recovery.",
+      "dbms.lock.",
+      "dbms.index.",
+      "dbms.bolt.",
+      "dbms.http.",
+      "dbms.upgrade_",
+      "dbms.read_only",
+      "dbms.max_databases",
+      "dbms.databases.",
+      "server.memory.",
+      "server.directories.",
+      "server.jvm.",
+      "server.https.",
+      "server.http.",
+      "server.bolt.",
+      "server.cluster.",
+      "server.default_",
+      "server.logs.",
+      "server.backup.",
+      "server.routing.",
+      "server.discovery.",
+      "server.groups",
+      "server.windows_",
+      "server.config.",
+      "server.dbms.",
+      "server.databases.",
+      "server.metrics.",
+      "server.threads.",
+      "server.panic.",
+      "server.unmanaged_extension_classes",
+      "server.security.",
+      "server.tags",
+      "server.max_databases",
+      "server.db.",
+      "server.uris.",
+      "server.http_enabled_",
+      "server.https_enabled_",
+      "initial.dbms.",
+      "initial.server.",
+      "db.",
+      "browser.",
+      "metrics.",
+      "causal_clustering.",
+      "fabric.",
+      "apoc.",
+      "gds.",
+      "internal.",
+      "unsupported.",
+  };
+  return std::any_of(std::begin(kFamilies), std::end(kFamilies),
+                     [&](std::string_view family) { return key.starts_with(family); });
 }
 
 std::vector<std::string_view> components(std::string_view key) {
@@ -80,8 +161,8 @@ constexpr size_t kMaxSuggestedKeyLength = 256;
 }  // namespace
 
 std::optional<std::string> nearest_key(std::string_view key) {
-  const bool alias = key.starts_with(detail::kAliasPrefix);
   const auto bare = detail::strip_alias(key);
+  const bool alias = bare.size() != key.size();
   // Each candidate costs an edit distance, quadratic in the lengths: a key
   // far longer than any real one gets no suggestion rather than minutes of work.
   if (bare.size() > kMaxSuggestedKeyLength) return std::nullopt;

@@ -1,8 +1,9 @@
 // Matching concrete keys against key_docs() patterns (internal to config).
 //
 // A pattern's variable part ("<scope>", "<name>") stands for exactly one
-// dot-free component of letters, digits, '_' and '-'. A leading "dbms." is
-// an alias and is stripped before matching.
+// dot-free component of letters, digits, '_' and '-'. A leading "dbms." on a
+// policy key ("dbms.ssl.policy.bolt.client_auth") is Neo4j's spelling of the
+// same key and is stripped before matching; other "dbms." keys are Neo4j's.
 #pragma once
 
 #include <optional>
@@ -22,8 +23,13 @@ struct KeyMatch {
   std::string var;        // the <scope> or <name>; "" for a fixed key
 };
 
-// KEY without a leading "dbms.".
+// KEY without the "dbms." of "dbms.ssl.policy.".
 std::string_view strip_alias(std::string_view key);
+
+// Whether KEY belongs to a family of Neo4j settings that a neo4j.conf holds
+// and tlsgate does not use (dbms.memory.*, server.bolt.*, dbms.connector.*,
+// ...). Only meaningful for a key that is not tlsgate's own.
+bool is_neo4j_key(std::string_view key);
 
 std::optional<KeyMatch> match_key(std::string_view key);
 

@@ -1,5 +1,8 @@
 #include "net/gate.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <future>
 #include <set>
@@ -9,6 +12,7 @@
 #include <boost/asio/post.hpp>
 
 #include "net/gate_impl.h"
+#include "net/listen_fds.h"
 #include "pki/certificate_info.h"
 #include "util/fd_limit.h"
 #include "util/strings.h"
@@ -90,18 +94,32 @@ util::Status Gate::Impl::bind_all() {
   for (unsigned i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(connectors.size()));
   }
+  // Sockets systemd bound for us (tlsgate.socket): used as they are.
+  auto inherited = InheritedSockets::from_environment();
   for (auto& c : connectors) {
     auto where = "connector." + c->settings.name + ".listen_address";
     auto endpoint = resolve_listen(c->settings.listen_address);
     if (!endpoint) return util::fail(endpoint.error().prefixed(where));
+    util::Fd passed = inherited.take(*endpoint);
+    if (passed.valid()) {
+      spdlog::info("{}: using the listening socket systemd passed (fd {})", where, passed.get());
+    }
     for (auto& w : workers) {
       auto acceptor = std::make_unique<tcp::acceptor>(w->loop);
       boost::system::error_code ec;
-      acceptor->open(endpoint->protocol(), ec);
-      if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-      if (!ec) acceptor->set_option(ReusePort(true), ec);
-      if (!ec) acceptor->bind(*endpoint, ec);
-      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (passed.valid()) {
+        // One descriptor per worker's acceptor, all on the one socket.
+        util::Fd copy(::fcntl(passed.get(), F_DUPFD_CLOEXEC, 0));
+        if (!copy.valid()) ec.assign(errno, boost::system::system_category());
+        if (!ec) acceptor->assign(endpoint->protocol(), copy.get(), ec);
+        if (!ec) copy.release();
+      } else {
+        acceptor->open(endpoint->protocol(), ec);
+        if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor->set_option(ReusePort(true), ec);
+        if (!ec) acceptor->bind(*endpoint, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      }
       if (ec) {
         return util::fail(
             fmt::format("{}: cannot listen on {}: {}; stop what uses it or pick another "
@@ -111,6 +129,10 @@ util::Status Gate::Impl::bind_all() {
       w->acceptors.push_back(std::move(acceptor));
       w->peers.emplace_back();
     }
+  }
+  for (const auto& unused : inherited.close_unused()) {
+    spdlog::warn("socket activation: {} matches no connector.<name>.listen_address; closed it",
+                 unused);
   }
   return {};
 }

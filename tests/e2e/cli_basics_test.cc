@@ -7,6 +7,7 @@
 namespace tlsgate::e2e {
 namespace {
 
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -47,10 +48,30 @@ TEST_F(CliBasics, VersionPrintsTlsgateAndOpensslVersions) {
   EXPECT_EQ(r.code, 0) << describe(r);
   auto ls = lines(r.out);
   ASSERT_EQ(ls.size(), 2U) << r.out;
-  EXPECT_THAT(ls[0], testing::MatchesRegex("tlsgate [0-9]+\\.[0-9]+\\.[0-9]+"));
+  EXPECT_THAT(ls[0], testing::MatchesRegex("tlsgate [0-9]+\\.[0-9]+\\.[0-9]+ \\(git "
+                                           "([0-9a-f]+(\\+dirty)?|unknown)\\)"));
   EXPECT_THAT(ls[1], StartsWith("OpenSSL 3."));
   // The library the binary runs with is the one the openssl CLI reports.
   EXPECT_THAT(shell("openssl version").out, HasSubstr(ls[1]));
+}
+
+// Built from a git tree (as ctest runs it), the revision is HEAD's, and
+// "+dirty" exactly when tracked files have changes.
+TEST_F(CliBasics, VersionNamesTheGitRevision) {
+  const std::string git = "git -C " + q(TLSGATE_SOURCE_DIR) + " ";
+  Proc head = shell(git + "rev-parse --short HEAD");
+  if (head.code != 0) GTEST_SKIP() << "not a git tree: " << describe(head);
+  Proc status = shell(git + "status --porcelain --untracked-files=no");
+  ASSERT_EQ(status.code, 0) << describe(status);
+  Proc r = tg("version");
+  ASSERT_EQ(r.code, 0) << describe(r);
+  auto first = lines(r.out).at(0);
+  const std::string want = "(git " + trim(head.out);
+  if (trim(status.out).empty()) {
+    EXPECT_THAT(first, EndsWith(want + ")")) << "rebuild after committing?";
+  } else {
+    EXPECT_THAT(first, EndsWith(want + "+dirty)")) << status.out;
+  }
 }
 
 TEST_F(CliBasics, UnknownVerbIsBadUsage) {

@@ -78,7 +78,8 @@ TEST_F(Package, ShipsTheFilesAndMaintainerScripts) {
        {"./usr/bin/tlsgate", "./etc/tlsgate/tlsgate.conf", "./var/lib/tlsgate/",
         "./lib/systemd/system/tlsgate.service", "./usr/share/man/man1/tlsgate.1.gz",
         "./usr/share/man/man5/tlsgate.conf.5.gz", "./usr/share/bash-completion/completions/tlsgate",
-        "./usr/share/doc/tlsgate/copyright", "./usr/share/doc/tlsgate/examples/postgresql.conf"}) {
+        "./usr/share/zsh/vendor-completions/_tlsgate", "./usr/share/doc/tlsgate/copyright",
+        "./usr/share/doc/tlsgate/examples/postgresql.conf"}) {
     EXPECT_NE(list.out.find(std::string(" ") + f + "\n"), std::string::npos) << f << "\n"
                                                                              << list.out;
   }
@@ -119,8 +120,8 @@ TEST_F(Package, ShipsTheFilesAndMaintainerScripts) {
 TEST_F(Package, ExtractedBinaryRunsAndTheShippedExampleChecksClean) {
   auto version = sh(q(tlsgate_) + " version");
   ASSERT_EQ(version.code, 0) << version.err;
-  EXPECT_EQ(version.out.rfind("tlsgate " TLSGATE_TEST_VERSION "\nOpenSSL 3.", 0), 0u)
-      << version.out;
+  EXPECT_EQ(version.out.rfind("tlsgate " TLSGATE_TEST_VERSION " (git ", 0), 0u) << version.out;
+  EXPECT_NE(version.out.find(")\nOpenSSL 3."), std::string::npos) << version.out;
 
   auto conf = root_ / "etc/tlsgate/tlsgate.conf";
   auto before = sh(q(tlsgate_) + " check -c " + q(conf));
@@ -159,6 +160,11 @@ TEST_F(Package, UnitVerifiesManPagesRenderAndNameEveryKey) {
   auto verify = sh("systemd-analyze verify --man=no " + q(tmp_ / "tlsgate.service"));
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
   EXPECT_EQ(verify.err, "");
+  // The socket-activation example, beside the unit it activates.
+  fs::copy_file(root_ / "usr/share/doc/tlsgate/examples/tlsgate.socket", tmp_ / "tlsgate.socket");
+  auto socket = sh("systemd-analyze verify --man=no " + q(tmp_ / "tlsgate.socket"));
+  EXPECT_EQ(socket.code, 0) << socket.out << socket.err;
+  EXPECT_EQ(socket.err, "");
 
   auto man = [&](const std::string& page) {
     return sh("MANWIDTH=250 man --warnings -l " + q(root_ / "usr/share/man" / page));
@@ -190,6 +196,40 @@ TEST_F(Package, BashCompletesVerbsOptionsAndKeys) {
   EXPECT_EQ(complete("tlsgate cert is", 2), "issue\n");
   EXPECT_EQ(complete("tlsgate serve --allow", 2), "--allow-root\n");
   EXPECT_EQ(complete("tlsgate check --explain server.log_f", 3), "server.log_format\n");
+}
+
+// The zsh function parses (zsh -n), compinit registers it from its #compdef
+// line, and run with stand-ins for zsh's completion builtins it offers the
+// verbs of the command typed so far and the keys after --explain.
+TEST_F(Package, ZshCompletionLoadsAndCompletesVerbsOptionsAndKeys) {
+  if (sh("command -v zsh").code != 0) GTEST_SKIP() << "zsh is not installed (install-deps.sh test)";
+  auto dir = root_ / "usr/share/zsh/vendor-completions";
+  auto parse = sh("zsh -n " + q(dir / "_tlsgate"));
+  ASSERT_EQ(parse.code, 0) << parse.out << parse.err;
+
+  auto complete = [&](const std::string& words, int current) {
+    std::string script =
+        "fpath=(" + q(dir) +
+        " $fpath); autoload -Uz compinit && compinit -u -D -d /dev/null || exit 3; "
+        "[[ ${_comps[tlsgate]} == _tlsgate ]] || { print -r -- \"_comps: ${_comps[tlsgate]}\"; "
+        "exit 4; }; "
+        "_describe() { print -rl -- \"${(@P)4}\"; }; "
+        "compadd() { print -rl -- \"${(@P)2}\"; }; _files() { print FILES; }; "
+        "words=(" +
+        words + "); CURRENT=" + std::to_string(current) + "; _tlsgate";
+    return sh("timeout 20 zsh -f -c " + test::shell_quote(script));
+  };
+  auto cert = complete("tlsgate cert ''", 3);
+  ASSERT_EQ(cert.code, 0) << cert.out << cert.err;
+  EXPECT_EQ(cert.err, "");
+  EXPECT_NE(cert.out.find("\nissue:"), std::string::npos) << cert.out;
+  EXPECT_EQ(cert.out.find("\nserve:"), std::string::npos) << cert.out;
+  auto serve = complete("tlsgate serve ''", 3);
+  EXPECT_NE(serve.out.find("\n--allow-root:"), std::string::npos) << serve.out << serve.err;
+  auto keys = complete("tlsgate check --explain ''", 4);
+  EXPECT_NE(keys.out.find("\nserver.log_format\n"), std::string::npos) << keys.out << keys.err;
+  EXPECT_NE(keys.out.find("\nssl.policy.<scope>.client_auth\n"), std::string::npos) << keys.out;
+  EXPECT_EQ(complete("tlsgate check -c ''", 4).out, "FILES\n");
 }
 
 }  // namespace

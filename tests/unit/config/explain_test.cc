@@ -53,6 +53,14 @@ TEST(ConfigExplain, AliasAndEnvironmentFormsNameTheCanonicalKey) {
             explain("ssl.policy.<scope>.client_auth"));
 }
 
+TEST(ConfigExplain, Neo4jKeySaysItIsIgnored) {
+  EXPECT_EQ(
+      explain("server.bolt.tls_level"),
+      "server.bolt.tls_level\n  A Neo4j setting (neo4j.conf): tlsgate does not use it; check "
+      "and serve report it as ignored, so a neo4j.conf's SSL section can be used as it is.\n");
+  EXPECT_EQ(explain("server.bolt_tls_level"), std::nullopt);
+}
+
 TEST(ConfigExplain, FixedKeyWithRange) {
   EXPECT_EQ(explain("server.worker_threads"),
             "server.worker_threads\n"

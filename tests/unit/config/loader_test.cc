@@ -359,17 +359,49 @@ TEST(ConfigLoader, DbmsAliasIsTheCanonicalKey) {
   auto c = load_ok(
       "dbms.ssl.policy.bolt.enabled=true\n"
       "dbms.ssl.policy.bolt.client_auth=REQUIRE\n"
-      "dbms.connector.bolt.listen_address=:7687\n"
-      "dbms.connector.bolt.upstream_address=neo4j:7688\n"
-      "dbms.connector.bolt.tls_level=OPTIONAL\n",
+      "connector.bolt.listen_address=:7687\n"
+      "connector.bolt.upstream_address=neo4j:7688\n"
+      "connector.bolt.tls_level=OPTIONAL\n",
       {"TLSGATE_dbms_ssl_policy_bolt_tls__versions=TLSv1.3"});
   EXPECT_TRUE(c.policies.at("bolt").enabled);
   EXPECT_EQ(c.policies.at("bolt").client_auth, ClientAuth::kRequire);
   EXPECT_EQ(c.policies.at("bolt").tls_versions, std::vector<std::string>{"TLSv1.3"});
   EXPECT_EQ(c.connectors.at("bolt").tls_level, TlsLevel::kOptional);
   EXPECT_EQ(c.where("ssl.policy.bolt.client_auth").line, 2);
-  EXPECT_EQ(c.where("connector.bolt.tls_level").line, 5);
   EXPECT_EQ(c.origins.count("dbms.ssl.policy.bolt.enabled"), 0u);
+}
+
+// A neo4j.conf as it is: Neo4j's own families are one warning each (its
+// connectors are Neo4j's listeners, not the gate's), a misspelled tlsgate
+// key, or an unknown one under tlsgate's server. prefix, stays an error.
+TEST(ConfigLoader, Neo4jKeysAreIgnoredWithAWarning) {
+  auto r = load_config_text(
+      "dbms.ssl.policy.bolt.enabled=true\n"
+      "dbms.connector.bolt.tls_level=REQUIRED\n"
+      "dbms.connector.bolt.listen_address=:7687\n"
+      "server.bolt.tls_level=REQUIRED\n"
+      "dbms.memory.heap.max_size=1G\n"
+      "server.worker_threads=2\n",
+      "/etc/neo4j/neo4j.conf", {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 4u);
+  EXPECT_EQ(format(r.diagnostics[0]),
+            "/etc/neo4j/neo4j.conf:2: dbms.connector.bolt.tls_level: ignored: a Neo4j setting, "
+            "tlsgate does not use it");
+  EXPECT_EQ(r.diagnostics[3].where.line, 5);
+  for (const auto& d : r.diagnostics) EXPECT_EQ(d.severity, Diagnostic::Severity::kWarning);
+  EXPECT_TRUE(r.config->connectors.empty());
+  EXPECT_EQ(r.config->server.worker_threads, 2u);
+
+  auto bad =
+      load_config_text("dbms.ssl.policy.bolt.client_auht=REQUIRE\nserver.bolt_tls_level=REQUIRED\n",
+                       "neo4j.conf", {});
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(bad.diagnostics.size(), 2u);
+  EXPECT_EQ(format(bad.diagnostics[0]),
+            "neo4j.conf:1: dbms.ssl.policy.bolt.client_auht: unknown key; did you mean "
+            "dbms.ssl.policy.bolt.client_auth?");
+  EXPECT_EQ(bad.diagnostics[1].severity, Diagnostic::Severity::kError);
 }
 
 TEST(ConfigLoader, ReadsTheFile) {
