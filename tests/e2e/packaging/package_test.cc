@@ -2,8 +2,11 @@
 // folder: its files (dpkg-deb -c), its maintainer scripts, the binary run
 // out of the extracted tree (version, check on the shipped example and the
 // per-database examples with certificates minted here), the unit
-// (systemd-analyze verify), the man pages (man -l) and the completion. The
-// package is never installed on this machine.
+// (systemd-analyze verify), the man pages (man -l) and the completion; and
+// a real dpkg install and purge inside a throw-away mount namespace whose
+// /usr, /etc and /var are overlays, so the machine itself is never changed.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "config/key_docs.h"
@@ -202,10 +205,13 @@ TEST_F(Package, ZshCompletionLoadsAndCompletesVerbsOptionsAndKeys) {
   auto parse = sh("zsh -n " + q(dir / "_tlsgate"));
   ASSERT_EQ(parse.code, 0) << parse.out << parse.err;
 
+  // compinit removes its dump file: never let it be /dev/null (as root it
+  // would delete the device, and the next redirection makes a plain file).
   auto complete = [&](const std::string& words, int current) {
     std::string script =
-        "fpath=(" + q(dir) +
-        " $fpath); autoload -Uz compinit && compinit -u -D -d /dev/null || exit 3; "
+        "fpath=(" + q(dir) + " $fpath); autoload -Uz compinit && compinit -u -D -d " +
+        q(tmp_ / "zcompdump") +
+        " || exit 3; "
         "[[ ${_comps[tlsgate]} == _tlsgate ]] || { print -r -- \"_comps: ${_comps[tlsgate]}\"; "
         "exit 4; }; "
         "_describe() { print -rl -- \"${(@P)4}\"; }; "
@@ -225,6 +231,51 @@ TEST_F(Package, ZshCompletionLoadsAndCompletesVerbsOptionsAndKeys) {
   EXPECT_NE(keys.out.find("\nserver.log_format\n"), std::string::npos) << keys.out << keys.err;
   EXPECT_NE(keys.out.find("\nssl.policy.<scope>.client_auth\n"), std::string::npos) << keys.out;
   EXPECT_EQ(complete("tlsgate check -c ''", 4).out, "FILES\n");
+}
+
+// dpkg -i, then dpkg --purge, as an operator would, in a mount namespace
+// where /usr, /etc and /var are overlays on tmpfs-backed upper folders of
+// this test: the maintainer scripts run for real (the tlsgate user, the
+// state folder, modes) and everything vanishes with the namespace.
+TEST_F(Package, InstallsAndPurgesCleanly) {
+  ASSERT_EQ(::geteuid(), 0u) << "dpkg needs root (CI runs as root)";
+  const auto layers = tmp_ / "layers";
+  fs::create_directories(layers);
+  const std::string script = R"SH(set -e
+for d in usr etc var; do
+  mkdir -p "$L/$d.up" "$L/$d.work"
+  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$L/$d.up,workdir=$L/$d.work" "/$d"
+done
+dpkg -i "$DEB" >/dev/null
+echo "version: $(/usr/bin/tlsgate version | head -1)"
+echo "user: $(getent passwd tlsgate | cut -d: -f1,7)"
+echo "state: $(stat -c '%U:%G %a' /var/lib/tlsgate)"
+echo "etc: $(stat -c '%U:%G %a' /etc/tlsgate) conf: $(stat -c '%G %a' /etc/tlsgate/tlsgate.conf)"
+test -f /usr/lib/systemd/system/tlsgate.service && echo "unit: yes"
+test -f /usr/share/man/man5/tlsgate.conf.5.gz && echo "man5: yes"
+dpkg --purge tlsgate >/dev/null
+echo "after purge: $(dpkg-query -W -f='${Status}' tlsgate 2>/dev/null || echo gone)"
+for f in /usr/bin/tlsgate /etc/tlsgate /var/lib/tlsgate /usr/lib/systemd/system/tlsgate.service;
+  do
+  test -e "$f" && echo "left: $f"
+done
+echo done
+)SH";
+  test::write_text(tmp_ / "install.sh", script);
+  auto r = sh("L=" + q(layers) + " DEB=" + q(deb_) +
+              " timeout 120 unshare --mount --propagation private sh " + q(tmp_ / "install.sh"));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("version: tlsgate " TLSGATE_TEST_VERSION), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("user: tlsgate:/usr/sbin/nologin"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("state: tlsgate:tlsgate 750"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("etc: root:tlsgate 750 conf: tlsgate 640"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unit: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("man5: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("after purge: gone"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("left: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done"), std::string::npos) << r.out;
+  // And the machine itself never saw it.
+  EXPECT_NE(sh("dpkg-query -W tlsgate").code, 0) << "tlsgate is installed on the machine";
 }
 
 }  // namespace
