@@ -23,7 +23,9 @@
 // and an ARI `replaces` the CA refuses is dropped by the client.
 //
 // The thread never blocks the gate: it talks to the CA with bounded
-// requests and stop() interrupts it within moments.
+// requests. stop() wakes a waiting thread at once and interrupts the
+// challenge polling; a single request to the CA already under way may take
+// its request_timeout (30 s) first.
 #pragma once
 
 #include <chrono>
