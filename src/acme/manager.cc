@@ -51,7 +51,7 @@ class GateResponder final : public ChallengeResponder {
   tls::AcmeChallengeStore& store_;
 };
 
-std::optional<Validity> validity_of(const X509* leaf) {
+Validity validity_of(const X509* leaf) {
   auto info = pki::describe(leaf, util::SystemClock::instance());
   return Validity{info.not_before, info.not_after};
 }

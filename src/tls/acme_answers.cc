@@ -3,23 +3,15 @@
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 
 #include <fmt/format.h>
 
 #include "pki/openssl_error.h"
+#include "util/strings.h"
 
 namespace tlsgate::tls {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 void free_string(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
                  void* /*argp*/) {
@@ -93,7 +85,7 @@ std::string client_sni(SSL* ssl) {
       !in.u16(&name) || !in.take(name, &host)) {
     return "";
   }
-  return lower(std::string_view(reinterpret_cast<const char*>(host), name));
+  return util::to_lower(std::string_view(reinterpret_cast<const char*>(host), name));
 }
 
 int select_acme_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
@@ -148,7 +140,7 @@ std::string acme_sni(std::string_view identifier) {
     }
     return out + "ip6.arpa";
   }
-  return lower(identifier);
+  return util::to_lower(identifier);
 }
 
 util::Status AcmeChallengeStore::add(const std::string& identifier, X509* certificate,
@@ -184,7 +176,7 @@ size_t AcmeChallengeStore::size() const {
 
 SslCtxPtr AcmeChallengeStore::find(std::string_view sni) const {
   util::MutexLock lock(mu_);
-  auto it = by_sni_.find(lower(sni));
+  auto it = by_sni_.find(util::to_lower(sni));
   if (it == by_sni_.end()) return {};
   SSL_CTX_up_ref(it->second.get());
   return SslCtxPtr(it->second.get());
