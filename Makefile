@@ -94,7 +94,8 @@ lint:
 BENCH_BUILD ?= build-bench
 bench:
 	scripts/install-deps.sh build bench
-	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLSGATE_TESTS=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLSGATE_TESTS=OFF \
+	  -DTLSGATE_FULL_DEBUG_INFO=ON $(CMAKE_FLAGS)
 	cmake --build $(BENCH_BUILD) -j$(JOBS) --target tlsgate tlsgate-loadgen
 	bench/run.sh $(BENCH_BUILD)
 
