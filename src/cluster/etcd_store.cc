@@ -121,23 +121,38 @@ struct EtcdStore::Endpoint {
   explicit Endpoint(net::BaseUrl u) : url(std::move(u)) {}
   net::BaseUrl url;
   util::Mutex mu;
-  std::vector<std::unique_ptr<net::HttpsSession>> idle GUARDED_BY(mu);
+  // Kept-alive connections, each with the client context in force when it
+  // was taken (null for http://).
+  struct Idle {
+    std::unique_ptr<net::HttpsSession> session;
+    std::shared_ptr<const tls::Context> context;
+  };
+  std::vector<Idle> idle GUARDED_BY(mu);
 
-  std::unique_ptr<net::HttpsSession> take(const net::ClientContextSource& tls_context) {
+  // A kept connection made with the context in force now, else a new one.
+  // Those made with a context a reload has replaced are closed: the next
+  // connection presents the new certificate and checks the new trust.
+  // `context`: the context in force, for give_back().
+  std::unique_ptr<net::HttpsSession> take(const net::ClientContextSource& tls_context,
+                                          std::shared_ptr<const tls::Context>& context) {
+    context = url.tls && tls_context ? tls_context() : nullptr;
+    std::vector<Idle> replaced;  // closed after the lock is released
     {
       util::MutexLock lock(mu);
-      if (!idle.empty()) {
-        auto s = std::move(idle.back());
+      while (!idle.empty()) {
+        Idle kept = std::move(idle.back());
         idle.pop_back();
-        return s;
+        if (kept.context == context) return std::move(kept.session);
+        replaced.push_back(std::move(kept));
       }
     }
     return std::make_unique<net::HttpsSession>(url, tls_context);
   }
-  void give_back(std::unique_ptr<net::HttpsSession> session) {
+  void give_back(std::unique_ptr<net::HttpsSession> session,
+                 std::shared_ptr<const tls::Context> context) {
     if (!session->connected()) return;
     util::MutexLock lock(mu);
-    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back(std::move(session));
+    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(session), std::move(context)});
   }
 };
 
@@ -195,7 +210,8 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
       failures.push_back(ep.url.text + ": not tried, the deadline had passed");
       continue;
     }
-    auto session = ep.take(options_.tls_context);
+    std::shared_ptr<const tls::Context> context;
+    auto session = ep.take(options_.tls_context, context);
     if (!session->connected()) {
       auto connected = session->connect(std::min(deadline, now + options_.connect_timeout));
       if (!connected) {
@@ -226,7 +242,7 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
                                      net::quoted_peer_text(reply->body)));
       continue;
     }
-    ep.give_back(std::move(session));
+    ep.give_back(std::move(session), std::move(context));
     if (reply->status >= 200 && reply->status < 300) {
       preferred_.store(index);
       return Reply{std::move(parsed), ep.url.text};

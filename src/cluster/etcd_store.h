@@ -19,7 +19,8 @@
 // that name each endpoint tried, what it said, and what to check.
 //
 // TLS: the context comes from `tls_context` at each new connection, so a
-// reload of cluster.ssl_policy applies to the next one; the server must
+// reload of cluster.ssl_policy applies to the next one (a kept-alive
+// connection made with an older context is closed instead of reused); the server must
 // present a certificate that chains to the policy's trusted_dir and names
 // the endpoint's host (tls/server_name.h; verify_hostname=false turns the
 // name check off, as for backends).
