@@ -326,14 +326,22 @@ util::Result<int64_t> EtcdStore::put(std::string_view key, std::string_view valu
 
 util::Result<bool> EtcdStore::put_if(std::string_view key, std::string_view value,
                                      int64_t expected_mod_revision) {
+  return put_both_if(key, value, expected_mod_revision, {}, {});
+}
+
+util::Result<bool> EtcdStore::put_both_if(std::string_view key, std::string_view value,
+                                          int64_t expected_mod_revision, std::string_view also_key,
+                                          std::string_view also_value) {
   // A key that does not exist has mod_revision 0, so one comparison covers both cases.
   json compare = {{"key", b64(key)},
                   {"target", "MOD"},
                   {"result", "EQUAL"},
                   {"mod_revision", std::to_string(expected_mod_revision)}};
-  json request = {
-      {"compare", json::array({compare})},
-      {"success", json::array({{{"request_put", {{"key", b64(key)}, {"value", b64(value)}}}}})}};
+  json puts = json::array({{{"request_put", {{"key", b64(key)}, {"value", b64(value)}}}}});
+  if (!also_key.empty()) {
+    puts.push_back({{"request_put", {{"key", b64(also_key)}, {"value", b64(also_value)}}}});
+  }
+  json request = {{"compare", json::array({compare})}, {"success", std::move(puts)}};
   auto reply = call("/v3/kv/txn", request.dump(), Retry::kUntilSent);
   if (!reply) return util::fail(reply.error());
   return parse_reply<bool>(reply->endpoint, "/v3/kv/txn", [&] {
