@@ -121,23 +121,38 @@ struct EtcdStore::Endpoint {
   explicit Endpoint(net::BaseUrl u) : url(std::move(u)) {}
   net::BaseUrl url;
   util::Mutex mu;
-  std::vector<std::unique_ptr<net::HttpsSession>> idle GUARDED_BY(mu);
+  // Kept-alive connections, each with the client context in force when it
+  // was taken (null for http://).
+  struct Idle {
+    std::unique_ptr<net::HttpsSession> session;
+    std::shared_ptr<const tls::Context> context;
+  };
+  std::vector<Idle> idle GUARDED_BY(mu);
 
-  std::unique_ptr<net::HttpsSession> take(const net::ClientContextSource& tls_context) {
+  // A kept connection made with the context in force now, else a new one.
+  // Those made with a context a reload has replaced are closed: the next
+  // connection presents the new certificate and checks the new trust.
+  // `context`: the context in force, for give_back().
+  std::unique_ptr<net::HttpsSession> take(const net::ClientContextSource& tls_context,
+                                          std::shared_ptr<const tls::Context>& context) {
+    context = url.tls && tls_context ? tls_context() : nullptr;
+    std::vector<Idle> replaced;  // closed after the lock is released
     {
       util::MutexLock lock(mu);
-      if (!idle.empty()) {
-        auto s = std::move(idle.back());
+      while (!idle.empty()) {
+        Idle kept = std::move(idle.back());
         idle.pop_back();
-        return s;
+        if (kept.context == context) return std::move(kept.session);
+        replaced.push_back(std::move(kept));
       }
     }
     return std::make_unique<net::HttpsSession>(url, tls_context);
   }
-  void give_back(std::unique_ptr<net::HttpsSession> session) {
+  void give_back(std::unique_ptr<net::HttpsSession> session,
+                 std::shared_ptr<const tls::Context> context) {
     if (!session->connected()) return;
     util::MutexLock lock(mu);
-    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back(std::move(session));
+    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back({std::move(session), std::move(context)});
   }
 };
 
@@ -195,7 +210,8 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
       failures.push_back(ep.url.text + ": not tried, the deadline had passed");
       continue;
     }
-    auto session = ep.take(options_.tls_context);
+    std::shared_ptr<const tls::Context> context;
+    auto session = ep.take(options_.tls_context, context);
     if (!session->connected()) {
       auto connected = session->connect(std::min(deadline, now + options_.connect_timeout));
       if (!connected) {
@@ -226,7 +242,7 @@ util::Result<EtcdStore::Reply> EtcdStore::call(std::string_view path, const std:
                                      net::quoted_peer_text(reply->body)));
       continue;
     }
-    ep.give_back(std::move(session));
+    ep.give_back(std::move(session), std::move(context));
     if (reply->status >= 200 && reply->status < 300) {
       preferred_.store(index);
       return Reply{std::move(parsed), ep.url.text};
@@ -310,14 +326,22 @@ util::Result<int64_t> EtcdStore::put(std::string_view key, std::string_view valu
 
 util::Result<bool> EtcdStore::put_if(std::string_view key, std::string_view value,
                                      int64_t expected_mod_revision) {
+  return put_both_if(key, value, expected_mod_revision, {}, {});
+}
+
+util::Result<bool> EtcdStore::put_both_if(std::string_view key, std::string_view value,
+                                          int64_t expected_mod_revision, std::string_view also_key,
+                                          std::string_view also_value) {
   // A key that does not exist has mod_revision 0, so one comparison covers both cases.
   json compare = {{"key", b64(key)},
                   {"target", "MOD"},
                   {"result", "EQUAL"},
                   {"mod_revision", std::to_string(expected_mod_revision)}};
-  json request = {
-      {"compare", json::array({compare})},
-      {"success", json::array({{{"request_put", {{"key", b64(key)}, {"value", b64(value)}}}}})}};
+  json puts = json::array({{{"request_put", {{"key", b64(key)}, {"value", b64(value)}}}}});
+  if (!also_key.empty()) {
+    puts.push_back({{"request_put", {{"key", b64(also_key)}, {"value", b64(also_value)}}}});
+  }
+  json request = {{"compare", json::array({compare})}, {"success", std::move(puts)}};
   auto reply = call("/v3/kv/txn", request.dump(), Retry::kUntilSent);
   if (!reply) return util::fail(reply.error());
   return parse_reply<bool>(reply->endpoint, "/v3/kv/txn", [&] {

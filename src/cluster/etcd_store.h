@@ -19,7 +19,8 @@
 // that name each endpoint tried, what it said, and what to check.
 //
 // TLS: the context comes from `tls_context` at each new connection, so a
-// reload of cluster.ssl_policy applies to the next one; the server must
+// reload of cluster.ssl_policy applies to the next one (a kept-alive
+// connection made with an older context is closed instead of reused); the server must
 // present a certificate that chains to the policy's trusted_dir and names
 // the endpoint's host (tls/server_name.h; verify_hostname=false turns the
 // name check off, as for backends).
@@ -65,6 +66,9 @@ class EtcdStore : public Store {
                             int64_t lease = 0) override;
   util::Result<bool> put_if(std::string_view key, std::string_view value,
                             int64_t expected_mod_revision) override;
+  util::Result<bool> put_both_if(std::string_view key, std::string_view value,
+                                 int64_t expected_mod_revision, std::string_view also_key,
+                                 std::string_view also_value) override;
   util::Status remove(std::string_view key) override;
   util::Result<int64_t> grant_lease(std::chrono::seconds ttl) override;
   util::Status keep_alive(int64_t lease) override;

@@ -93,14 +93,16 @@ tl::expected<std::string, ProposalRefusal> propose(Store& store, const Keys& key
   r.serial = info.serial_hex;
   r.not_after = unix_seconds(info.not_after);
   r.immediate = p.immediate;
-  auto slot = store.put_if(keys.open(p.scope), r.id, slot_revision);
-  if (!slot) return refuse(slot.error().message());
-  if (!*slot) {
+  // The slot and the record in one transaction: a proposer that reads
+  // between two separate writes would see a slot without its record, take
+  // it over, and two replacements of one scope would be in flight.
+  auto won = store.put_both_if(keys.open(p.scope), r.id, slot_revision, keys.replacement(r.id),
+                               to_json(r));
+  if (!won) return refuse(won.error().message());
+  if (!*won) {
     return refuse("another replacement of scope " + p.scope +
-                  " was proposed at the same moment; see tlsgate cluster status");
+                  " was proposed at the same moment and won; see tlsgate cluster status");
   }
-  auto put = store.put(keys.replacement(r.id), to_json(r));
-  if (!put) return refuse(put.error().message());
   return r.id;
 }
 

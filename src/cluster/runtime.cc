@@ -4,9 +4,27 @@
 
 #include "cluster/etcd_store.h"
 #include "cluster/gate_host.h"
+#include "net/gate.h"
 #include "tls/context.h"
+#include "util/mutex.h"
+#include "util/versioned.h"
 
 namespace tlsgate::cluster {
+
+// The client context of the etcd link: the one connect() built, until
+// attach() hands over the gate's entry of cluster.ssl_policy, which the
+// gate's reloads (file watch, SIGHUP) replace; every new etcd connection
+// asks for it (EtcdStore), so a reload applies to the next one.
+struct ClusterRuntime::EtcdTls {
+  mutable util::Mutex mu;
+  std::shared_ptr<const tls::Context> built GUARDED_BY(mu);
+  std::shared_ptr<util::Versioned<tls::Context>> live GUARDED_BY(mu);
+
+  std::shared_ptr<const tls::Context> get() const {
+    util::MutexLock lock(mu);
+    return live ? live->get() : built;
+  }
+};
 
 util::Result<std::unique_ptr<ClusterRuntime>> ClusterRuntime::connect(const config::Config& config,
                                                                       bool expand_commands) {
@@ -17,6 +35,7 @@ util::Result<std::unique_ptr<ClusterRuntime>> ClusterRuntime::connect(const conf
   for (const auto& e : k.etcd_endpoints) any_https = any_https || e.starts_with("https://");
   EtcdStoreOptions options;
   options.endpoints = k.etcd_endpoints;
+  auto etcd_tls = std::make_shared<EtcdTls>();
   if (any_https) {
     auto policy = config.policies.find(k.ssl_policy);
     if (policy == config.policies.end()) {
@@ -28,7 +47,11 @@ util::Result<std::unique_ptr<ClusterRuntime>> ClusterRuntime::connect(const conf
     auto ctx = tls::build_context(policy->second, tls::Side::kClient, build,
                                   util::SystemClock::instance());
     if (!ctx) return util::fail(ctx.error().prefixed("cluster.ssl_policy " + k.ssl_policy));
-    options.tls_context = [ctx = *ctx] { return ctx; };
+    {
+      util::MutexLock lock(etcd_tls->mu);
+      etcd_tls->built = *ctx;
+    }
+    options.tls_context = [etcd_tls] { return etcd_tls->get(); };
   }
   if (!any_https) {
     spdlog::warn(
@@ -38,8 +61,10 @@ util::Result<std::unique_ptr<ClusterRuntime>> ClusterRuntime::connect(const conf
   }
   auto store = EtcdStore::create(std::move(options));
   if (!store) return util::fail(store.error().prefixed("cluster.etcd_endpoints"));
-  return std::unique_ptr<ClusterRuntime>(
+  auto runtime = std::unique_ptr<ClusterRuntime>(
       new ClusterRuntime(config, expand_commands, std::move(*store), std::move(*box)));
+  runtime->etcd_tls_ = std::move(etcd_tls);
+  return runtime;
 }
 
 ClusterRuntime::ClusterRuntime(config::Config config, bool expand_commands,
@@ -61,6 +86,10 @@ ClusterRuntime::~ClusterRuntime() { stop(); }
 util::Status ClusterRuntime::catch_up() { return node_->sync(); }
 
 void ClusterRuntime::attach(net::Gate& gate) {
+  if (auto live = gate.cluster_context()) {
+    util::MutexLock lock(etcd_tls_->mu);
+    etcd_tls_->live = std::move(live);
+  }
   gate_host_ = std::make_unique<GateHost>(gate, expand_commands_);
   node_->set_host(*gate_host_);
   node_->start();

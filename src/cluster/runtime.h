@@ -4,7 +4,12 @@
 // connect() reads cluster.secret_file, builds the client context of
 // cluster.ssl_policy for the mTLS link to etcd (none for http:// endpoints
 // under cluster.etcd_insecure, logged loudly) and makes the EtcdStore; it
-// contacts nobody yet. serve then calls catch_up() before the gate opens a
+// contacts nobody yet. From attach() on, the etcd link follows the gate's
+// context of cluster.ssl_policy instead (Gate::cluster_context()): when its
+// certificate, key, trusted_dir or revoked_dir change on disk, or on SIGHUP,
+// the gate rebuilds it, and the next etcd connection uses the new one (kept
+// idle connections made with the old one are closed; a running watch
+// stream keeps its connection until it breaks). serve then calls catch_up() before the gate opens a
 // listener: every committed replacement this node missed while it was down
 // is applied to the policy files first, so the gate starts with them.
 // attach() hands the node the running gate and starts its threads; stop()
@@ -51,6 +56,8 @@ class ClusterRuntime {
   ClusterRuntime(config::Config config, bool expand_commands, std::unique_ptr<Store> store,
                  pki::SecretBox box);
 
+  struct EtcdTls;
+  std::shared_ptr<EtcdTls> etcd_tls_;  // read by the store's connections, any thread
   config::Config config_;
   bool expand_commands_;
   std::unique_ptr<Store> store_;

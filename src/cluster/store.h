@@ -58,6 +58,14 @@ class Store {
   virtual util::Result<bool> put_if(std::string_view key, std::string_view value,
                                     int64_t expected_mod_revision) = 0;
 
+  // put_if() that, when the comparison holds, also writes also_key =
+  // also_value in the same transaction: both keys or neither (a proposal
+  // takes its scope's slot and writes its record at once, so no other
+  // proposer ever sees the slot without the record).
+  virtual util::Result<bool> put_both_if(std::string_view key, std::string_view value,
+                                         int64_t expected_mod_revision, std::string_view also_key,
+                                         std::string_view also_value) = 0;
+
   // Deletes one key; deleting a key that does not exist is not an error.
   virtual util::Status remove(std::string_view key) = 0;
 

@@ -118,13 +118,16 @@ std::vector<KeyDoc> policy_docs() {
        .doc = "The part of a client certificate that becomes its identity."},
       {.pattern = p + "known_peers",
        .type = T::kList,
-       .default_text = "none",
-       .doc = "Cluster links: SAN DNS names or URLs a peer may present; a left-most '*' matches "
-              "one label "
-              "(RFC 6125).",
-       .comma_ok = true,
-       .not_implemented = "cluster links arrive with the cluster work; today only `tlsgate check` "
-                          "reads this list, no connection is checked against it"},
+       .default_text = "none (any peer the chain check accepts)",
+       .doc = "Cluster links: the peers accepted, by the names their certificates carry. When set, "
+              "a client certificate (incoming) or a backend certificate (outgoing, "
+              "upstream_ssl_policy, cluster.ssl_policy) must, on top of chain verification, carry "
+              "a subjectAltName that matches an entry, else the handshake fails (reason "
+              "unknown_peer). An entry is a DNS name, where a left-most '*' label matches exactly "
+              "one label (RFC 6125; never '*' alone or part of a label), an IP address, or a URL "
+              "(nats://node-b:6222) whose host is matched so and which a SAN URI equal to it "
+              "matches. Case-insensitive; the subject CN is never used.",
+       .comma_ok = true},
       {.pattern = p + "ocsp_stapling",
        .type = T::kBool,
        .default_text = "false",

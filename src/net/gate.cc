@@ -1,5 +1,7 @@
 #include "net/gate.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -85,6 +87,15 @@ util::Status Gate::Impl::build_contexts() {
     if (!side) return util::fail(side.error().prefixed("admin.ssl_policy"));
     admin = *side;
     entries[{config.admin.ssl_policy, tls::Side::kServer}] = admin;
+  }
+  const auto& cl = config.cluster;
+  if (cl.enabled && !cl.ssl_policy.empty() &&
+      std::any_of(cl.etcd_endpoints.begin(), cl.etcd_endpoints.end(),
+                  [](const std::string& e) { return e.starts_with("https://"); })) {
+    auto side = acquire(cl.ssl_policy, tls::Side::kClient);
+    if (!side) return util::fail(side.error().prefixed("cluster.ssl_policy"));
+    cluster_link = *side;
+    entries[{cl.ssl_policy, tls::Side::kClient}] = cluster_link;
   }
   return {};
 }
@@ -410,6 +421,10 @@ const config::Config& Gate::config() const { return impl_->config; }
 boost::asio::io_context& Gate::control_loop() { return impl_->control; }
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
+
+std::shared_ptr<util::Versioned<tls::Context>> Gate::cluster_context() const {
+  return impl_->cluster_link;
+}
 
 util::Status Gate::reload_policy_and_wait(const std::string& scope, std::chrono::seconds timeout) {
   auto promise = std::make_shared<std::promise<ReloadOutcome>>();

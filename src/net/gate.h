@@ -93,6 +93,10 @@ class Gate {
   // The server context of admin.ssl_policy, from the same registry as every
   // other (so it reloads like them); null when admin.enabled is false.
   std::shared_ptr<util::Versioned<tls::Context>> admin_context() const;
+  // The client context of cluster.ssl_policy (the link to etcd), from the
+  // same registry, so its files and SIGHUP reload it; null when the cluster
+  // is off or reaches etcd over http:// only.
+  std::shared_ptr<util::Versioned<tls::Context>> cluster_context() const;
   // The tls-alpn-01 challenges every ACME policy's listeners answer
   // (tls/acme_answers.h); the ACME manager adds and removes them.
   std::shared_ptr<tls::AcmeChallengeStore> acme_challenges() const;

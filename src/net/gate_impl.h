@@ -127,7 +127,8 @@ struct Gate::Impl {
   // the registry's observer, read by any thread.
   const util::SystemTime started_at = util::SystemClock::instance().now();
   std::map<tls::ContextRegistry::Key, tls::ContextRegistry::Entry> entries;  // set in create()
-  std::shared_ptr<util::Versioned<tls::Context>> admin;  // admin.ssl_policy's, when enabled
+  std::shared_ptr<util::Versioned<tls::Context>> admin;         // admin.ssl_policy's, when enabled
+  std::shared_ptr<util::Versioned<tls::Context>> cluster_link;  // cluster.ssl_policy's (etcd)
   mutable util::Mutex admin_mu;
   std::deque<ReloadEvent> reload_events GUARDED_BY(admin_mu);
   std::optional<util::SystemTime> last_config_reload GUARDED_BY(admin_mu);

@@ -10,6 +10,7 @@
 #include "pki/openssl_error.h"
 #include "pki/pin.h"
 #include "pki/private_key_loader.h"
+#include "tls/known_peers.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
 #include "tls/policy_key.h"
@@ -56,6 +57,9 @@ struct CrlCheck {
     std::string description;  // "CN=node1 (serial 1f, trusted_dir/node1.crt)"
   };
   std::vector<TrustedLeaf> renewable;
+  // known_peers: when not empty, the leaf must carry one of these names
+  // (tls/known_peers.h) on top of a verified chain.
+  std::vector<std::string> known_peers;
 };
 
 void free_crl_check(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
@@ -129,6 +133,25 @@ void remember_refusing_crl(SSL* ssl, X509_CRL* crl) {
   SSL_set_ex_data(ssl, refusing_crl_index(), pki::X509CrlPtr(crl).release());
 }
 
+const CrlCheck* crl_check_of(X509_STORE_CTX* ctx) {
+  return static_cast<const CrlCheck*>(
+      X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), crl_check_index()));
+}
+
+// known_peers, once the leaf is otherwise accepted: false (and the error
+// set) when the policy lists names and the leaf carries none of them.
+bool leaf_is_known(X509_STORE_CTX* ctx) {
+  const CrlCheck* check = crl_check_of(ctx);
+  if (check == nullptr || check->known_peers.empty()) return true;
+  X509* leaf = X509_STORE_CTX_get0_cert(ctx);
+  if (peer_is_known(leaf, check->known_peers)) return true;
+  X509_STORE_CTX_set_error_depth(ctx, 0);
+  X509_STORE_CTX_set_current_cert(ctx, leaf);
+  X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+  remember_rejected(ctx);
+  return false;
+}
+
 // A CA for which revoked_dir holds no CRL is not an error: revocation is
 // checked where a CRL exists (the leaf's and the chain's issuers alike).
 // A CRL past its nextUpdate is forgiven under stale_crl=WARN: OpenSSL goes on
@@ -138,7 +161,7 @@ int verify_peer(int ok, X509_STORE_CTX* ctx) {
   int error = X509_STORE_CTX_get_error(ctx);
   if (ok == 0 && accept_renewal(ctx, error)) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
-    return 1;
+    return leaf_is_known(ctx) ? 1 : 0;
   }
   if (ok == 0 && error == X509_V_ERR_UNABLE_TO_GET_CRL) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
@@ -162,6 +185,7 @@ int verify_peer(int ok, X509_STORE_CTX* ctx) {
     }
   }
   if (ok == 0) remember_rejected(ctx);
+  if (ok == 1 && X509_STORE_CTX_get_error_depth(ctx) == 0 && !leaf_is_known(ctx)) return 0;
   return ok;
 }
 
@@ -169,6 +193,8 @@ int verify_peer(int ok, X509_STORE_CTX* ctx) {
 // the peers that passed it on a stale CRL: only here is "passed" known.
 int verify_chain_counting_stale(X509_STORE_CTX* ctx, void* arg) {
   int ok = X509_verify_cert(ctx);
+  // Also where OpenSSL accepted the leaf without calling back at its depth.
+  if (ok == 1 && !leaf_is_known(ctx)) ok = 0;
   auto* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
   if (ok == 1 && ssl != nullptr && SSL_get_ex_data(ssl, forgave_stale_index()) != nullptr) {
@@ -388,7 +414,8 @@ class Builder {
       if (ctx.has_crls)
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     }
-    auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters, {}});
+    auto check = std::make_unique<CrlCheck>(CrlCheck{policy_.stale_crl, ctx.crl_counters, {}, {}});
+    check->known_peers = policy_.known_peers;
     if (policy_.implicit_trust_renewed) {
       for (X509* cert : trusted_leaves) {
         auto d = pki::describe(cert, clock_);

@@ -36,6 +36,9 @@ FailureReason classify_verify_error(long verify_error) {
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
     case X509_V_ERR_EMAIL_MISMATCH:
       return FailureReason::kHostnameMismatch;
+    // Only known_peers fails a chain this way (tls/known_peers.h).
+    case X509_V_ERR_APPLICATION_VERIFICATION:
+      return FailureReason::kUnknownPeer;
     default:
       return FailureReason::kOther;
   }

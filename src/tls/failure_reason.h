@@ -29,6 +29,7 @@ enum class FailureReason : uint8_t {
   kPlaintextRefused,    // tls_level=REQUIRED and the client spoke plaintext
   kConnectFailed,       // backends only: TCP connect or name resolution failed
   kCertificatePending,  // ACME has not obtained the policy's first certificate yet
+  kUnknownPeer,         // known_peers lists none of the names the peer's certificate carries
   kOther,               // anything else (still explained in words in the log)
 };
 
@@ -53,6 +54,7 @@ constexpr std::string_view reason_name(FailureReason r) {
                                                                         "plaintext_refused",
                                                                         "connect_failed",
                                                                         "certificate_pending",
+                                                                        "unknown_peer",
                                                                         "other"};
   return kNames[static_cast<size_t>(r)];
 }

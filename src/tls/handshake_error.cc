@@ -7,6 +7,7 @@
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
 #include "tls/acme_answers.h"
+#include "tls/known_peers.h"
 #include "util/clock.h"
 #include "util/strings.h"
 
@@ -48,6 +49,9 @@ std::string explain_verify_failure(long verify_error, const X509* cert, const Co
       verify_error == X509_V_ERR_IP_ADDRESS_MISMATCH) {
     return what + " from " + peer + " does not name " + (host ? host : "the dialled address") +
            "; reissue it with that name, or set upstream_server_name to a name it has";
+  }
+  if (verify_error == X509_V_ERR_APPLICATION_VERIFICATION && !ctx.policy.known_peers.empty()) {
+    return explain_unknown_peer(cert, ctx.policy, ctx.side == Side::kServer, peer);
   }
   if (verify_error == X509_V_ERR_CRL_HAS_EXPIRED || verify_error == X509_V_ERR_CRL_NOT_YET_VALID) {
     if (crl == nullptr && cert != nullptr) crl = ctx.crl_for_issuer(X509_get_issuer_name(cert));

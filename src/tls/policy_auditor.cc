@@ -13,6 +13,7 @@
 #include "pki/ocsp.h"
 #include "pki/pin.h"
 #include "pki/private_key_loader.h"
+#include "tls/known_peers.h"
 #include "tls/openssl_names.h"
 #include "tls/password.h"
 #include "tls/policy_key.h"
@@ -418,20 +419,27 @@ void PolicyAuditor::check_names() {
                       host, listen_key, names_of(info)),
           fmt::format("reissue it with that name too (tlsgate cert issue ... {})", host));
   }
+  // known_peers (tls/known_peers.h): entries that can never match, and
+  // our own certificate, which peers with the same list (nodes sharing this
+  // config) check by the same rule.
   for (const auto& peer : policy_.known_peers) {
     std::string host = peer_host(peer);
-    bool ok = covers(leaf, host);
-    if (!ok && host.rfind("*.", 0) == 0) {  // a wildcard peer pattern: our own name must fit it
-      for (const auto& dns : info.san_dns) {
-        auto dot = dns.find('.');
-        ok = ok || dns == host || (dot != std::string::npos && dns.substr(dot) == host.substr(1));
-      }
+    if (host == "*" || (host.find('*') != std::string::npos && !host.starts_with("*.")) ||
+        host.find('*', 1) != std::string::npos) {
+      warning("known_peers",
+              fmt::format("entry \"{}\" can never match: '*' stands only for a whole left-most "
+                          "label (*.cluster.example), never alone or inside a label",
+                          peer),
+              "write the names in full, or as *.DOMAIN");
     }
-    if (ok) continue;
+  }
+  if (!policy_.known_peers.empty() && !peer_is_known(leaf, policy_.known_peers)) {
     warning("known_peers",
-            fmt::format("certificate {} does not cover known peer {} (it names {})", info.subject,
-                        peer, names_of(info)),
-            "if the nodes share this certificate, reissue it with every node's name");
+            fmt::format("certificate {} matches no entry of the list ({}); it names {}, so a "
+                        "node with this list refuses a peer that presents it",
+                        info.subject, util::join(policy_.known_peers, "; "), names_of(info)),
+            "if the nodes share this certificate, add its names to the list, or reissue it with "
+            "a name the list has");
   }
 }
 

@@ -18,7 +18,7 @@
     "no_certificate", "unknown_ca", "expired", "not_yet_valid", "revoked",
     "revocation_unknown", "stale_crl", "hostname_mismatch", "pin_mismatch",
     "identity_not_allowed", "user_not_mapped", "protocol_version",
-    "no_shared_cipher", "timeout", "plaintext_refused", "connect_failed", "certificate_pending", "other",
+    "no_shared_cipher", "timeout", "plaintext_refused", "connect_failed", "certificate_pending", "unknown_peer", "other",
   ];
   const PALETTE = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#b07aa1", "#9c755f",

@@ -138,7 +138,7 @@ void ClusterFixture::SetUp() {
 }
 
 void ClusterFixture::lay_out(std::optional<test::Validity> initial_validity) {
-  auto initial = test::make_leaf(ca_, {"127.0.0.1", "localhost"}, true, true, initial_validity);
+  auto initial = test::make_leaf(ca_, initial_names_, true, true, initial_validity);
   initial_serial_ = pki::serial_to_hex(initial.cert.get());
   std::string secret(32, '\0');
   ASSERT_EQ(RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32), 1);
@@ -181,6 +181,59 @@ void ClusterFixture::lay_out(std::optional<test::Validity> initial_validity) {
         .set("cluster.secret_file", (d / "cluster.secret").string());
     config_[i] = conf.text();
   }
+}
+
+void ClusterFixture::set_all(const std::string& key, const std::string& value) {
+  for (auto& text : config_) {
+    const std::string prefix = key + "=";
+    std::string out;
+    bool found = false;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(prefix, 0) == 0) {
+        line = prefix + value;
+        found = true;
+      }
+      out += line + "\n";
+    }
+    if (!found) out += prefix + value + "\n";
+    text = out;
+  }
+}
+
+void ClusterFixture::add_links(const std::string& known_peers) {
+  set_all("ssl.policy.cluster.client_auth", "OPTIONAL");
+  set_all("ssl.policy.cluster.known_peers", known_peers);
+  for (int i = 0; i < kNodes; ++i) link_port_[i] = test::free_loopback_port();
+  for (int i = 0; i < kNodes; ++i) {
+    const int next = (i + 1) % kNodes;
+    const std::string mine = "127.0.0.1:" + std::to_string(link_port_[i]);
+    const std::string theirs = "127.0.0.1:" + std::to_string(port_[next]);
+    config_[i] += "connector.link.listen_address=" + mine + "\n" +
+                  "connector.link.upstream_address=" + theirs + "\n" +
+                  "connector.link.tls_level=DISABLED\n" +
+                  "connector.link.upstream_ssl_policy=cluster\n";
+  }
+}
+
+bool ClusterFixture::peer_accepted(int i, const fs::path& cert, const fs::path& key,
+                                   const fs::path& trust) {
+  int fd = test::connect_loopback(port_[i]);
+  if (fd < 0) return false;
+  set_timeouts(fd);
+  auto ctx = client_ctx(trust);
+  SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str());
+  SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM);
+  tls::SslPtr ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  // TLS 1.3: the server's verdict on our certificate comes after our
+  // handshake, so only a round trip tells.
+  bool ok = SSL_connect(ssl.get()) == 1 && round_trip(ssl.get(), "peer-check\n");
+  if (ok) SSL_shutdown(ssl.get());
+  ERR_clear_error();
+  ::close(fd);
+  return ok;
 }
 
 void ClusterFixture::start_node(int i) {

@@ -94,6 +94,14 @@ class ClusterFixture : public ::testing::Test {
   // Lays out the three nodes with `initial` as the cluster certificate
   // (default: a leaf of ca_ for 127.0.0.1 and localhost, valid now).
   void lay_out(std::optional<test::Validity> initial_validity = {});
+  // Sets `key=value` in every node's config (after lay_out, before start).
+  void set_all(const std::string& key, const std::string& value);
+  // Node-to-node links: each node gets connector "link" (plaintext on
+  // link_port_[i]) that dials the next node's echo connector over mutual
+  // TLS with upstream_ssl_policy=cluster; policy cluster then verifies
+  // client certificates (OPTIONAL: the test clients send none) and both
+  // directions check known_peers.
+  void add_links(const std::string& known_peers);
   // Starts node i and waits until it serves (fatal on failure).
   void start_node(int i);
   void stop_node(int i);
@@ -126,9 +134,15 @@ class ClusterFixture : public ::testing::Test {
   std::optional<Millis> wait_serving(const std::vector<int>& nodes, const std::string& serial,
                                      Millis deadline);
   std::string served(int i) { return handshake(port_[i], trust_).serial; }
+  // A peer presenting cert/key (files) to node i's echo connector: true when
+  // the node let it through (an echo round trip came back).
+  bool peer_accepted(int i, const fs::path& cert, const fs::path& key, const fs::path& trust);
   // Keys under the cluster's etcd prefix (etcdctl), optionally below `sub`; -1 on failure.
   int etcd_keys(const std::string& sub = "");
   std::string logs();
+
+  // The names of the initial cluster certificate (lay_out).
+  std::vector<std::string> initial_names_ = {"127.0.0.1", "localhost"};
 
   test::TempDir tmp_;
   fs::path dir_;
@@ -139,6 +153,7 @@ class ClusterFixture : public ::testing::Test {
   std::string initial_serial_;
   fs::path node_dir_[kNodes];
   int port_[kNodes] = {};
+  int link_port_[kNodes] = {};  // add_links()
   std::string config_[kNodes];
   std::unique_ptr<test::GateProcess> node_[kNodes];
 };

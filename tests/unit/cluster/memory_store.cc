@@ -52,6 +52,19 @@ util::Result<bool> MemoryStore::put_if(std::string_view key, std::string_view va
   return true;
 }
 
+util::Result<bool> MemoryStore::put_both_if(std::string_view key, std::string_view value,
+                                            int64_t expected, std::string_view also_key,
+                                            std::string_view also_value) {
+  std::lock_guard lock(mu_);
+  if (auto up = check_up(); !up) return util::fail(up.error());
+  auto it = kvs_.find(std::string(key));
+  int64_t current = it == kvs_.end() ? 0 : it->second.mod_revision;
+  if (current != expected) return false;
+  write(std::string(key), std::string(value), 0);
+  if (!also_key.empty()) write(std::string(also_key), std::string(also_value), 0);
+  return true;
+}
+
 void MemoryStore::erase(const std::string& key) {
   auto it = kvs_.find(key);
   if (it == kvs_.end()) return;

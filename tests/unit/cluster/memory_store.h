@@ -19,6 +19,9 @@ class MemoryStore : public cluster::Store {
   util::Result<int64_t> put(std::string_view key, std::string_view value, int64_t lease) override;
   util::Result<bool> put_if(std::string_view key, std::string_view value,
                             int64_t expected_mod_revision) override;
+  util::Result<bool> put_both_if(std::string_view key, std::string_view value,
+                                 int64_t expected_mod_revision, std::string_view also_key,
+                                 std::string_view also_value) override;
   util::Status remove(std::string_view key) override;
   util::Result<int64_t> grant_lease(std::chrono::seconds ttl) override;
   util::Status keep_alive(int64_t lease) override;

@@ -307,6 +307,90 @@ TEST_F(Replacement, OneInFlightPerScopeAndAbort) {
   EXPECT_TRUE(propose_leaf(test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true)));
 }
 
+// A Store that lets a second proposer run at the worst moment of the first:
+// right before or right after the first proposer's first write.
+class InterleavingStore : public Store {
+ public:
+  explicit InterleavingStore(Store& inner) : inner_(inner) {}
+  std::function<void()> before_first_write, after_first_write;
+
+  template <typename F>
+  auto around(F write) -> decltype(write()) {
+    auto before = std::exchange(before_first_write, nullptr);
+    auto after = std::exchange(after_first_write, nullptr);
+    if (before) before();
+    auto out = write();
+    if (after) after();
+    return out;
+  }
+
+  util::Result<Snapshot> range(std::string_view prefix) override { return inner_.range(prefix); }
+  util::Result<int64_t> put(std::string_view key, std::string_view value, int64_t lease) override {
+    return around([&] { return inner_.put(key, value, lease); });
+  }
+  util::Result<bool> put_if(std::string_view key, std::string_view value,
+                            int64_t expected) override {
+    return around([&] { return inner_.put_if(key, value, expected); });
+  }
+  util::Result<bool> put_both_if(std::string_view key, std::string_view value, int64_t expected,
+                                 std::string_view also_key, std::string_view also_value) override {
+    return around([&] { return inner_.put_both_if(key, value, expected, also_key, also_value); });
+  }
+  util::Status remove(std::string_view key) override { return inner_.remove(key); }
+  util::Result<int64_t> grant_lease(std::chrono::seconds ttl) override {
+    return inner_.grant_lease(ttl);
+  }
+  util::Status keep_alive(int64_t lease) override { return inner_.keep_alive(lease); }
+  util::Status watch(std::string_view prefix, int64_t start,
+                     const std::function<void(const WatchEvent&)>& on_event,
+                     std::stop_token stop) override {
+    return inner_.watch(prefix, start, on_event, stop);
+  }
+
+ private:
+  Store& inner_;
+};
+
+TEST_F(Replacement, TwoProposersInterleavedAtTheWorstMomentOnlyOneIsWritten) {
+  start_nodes();
+  auto facts = nodes_.at("a")->host->facts("cluster");
+  ASSERT_TRUE(facts);
+  InterleavingStore store(store_);
+  auto proposal = [&] {
+    auto leaf = test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true);
+    Proposal p;
+    p.scope = "cluster";
+    p.pair = {pem(leaf.cert.get()), key_pem(leaf.key.get()), "proposed"};
+    p.proposer = "test";
+    return p;
+  };
+  const auto first = proposal(), second = proposal();
+  for (bool after : {true, false}) {
+    SCOPED_TRACE(after ? "second proposer right after the first one's first write"
+                       : "second proposer right before the first one's first write");
+    tl::expected<std::string, ProposalRefusal> other = tl::unexpected(ProposalRefusal{});
+    auto run_second = [&] {
+      other = propose(store, keys_, box(), second, facts->target, util::SystemClock::instance());
+    };
+    (after ? store.after_first_write : store.before_first_write) = run_second;
+    auto one = propose(store, keys_, box(), first, facts->target, util::SystemClock::instance());
+    EXPECT_NE(one.has_value(), other.has_value()) << "exactly one proposal may be written";
+    const auto& refused = one ? other : one;
+    ASSERT_FALSE(refused.has_value());
+    ASSERT_FALSE(refused.error().reasons.empty());
+    EXPECT_NE(refused.error().reasons.front().find(after ? "is still in flight"
+                                                         : "proposed at the same moment and won"),
+              std::string::npos)
+        << refused.error().reasons.front();
+    auto view = read_view(keys_, store_.range(keys_.base)->kvs);
+    EXPECT_EQ(view.replacements.size(), 1u);
+    // Clear the way for the next round.
+    const auto& id = one ? *one : *other;
+    ASSERT_TRUE(abort_replacement(store_, keys_, id, "test", util::SystemClock::instance()));
+    ASSERT_TRUE(store_.remove(keys_.replacement(id)));
+  }
+}
+
 TEST_F(Replacement, ExactlyOneCommitWhenTwoNodesRace) {
   start_nodes();
   ASSERT_TRUE(propose_leaf(test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true), true));

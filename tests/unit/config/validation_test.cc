@@ -231,13 +231,11 @@ INSTANTIATE_TEST_SUITE_P(
               "each endpoint as https://host:port",
               "tlsgate.conf:5: cluster.scopes: names policy \"bolt\", which is not configured; "
               "configure ssl.policy.bolt.* or remove it from cluster.scopes"}},
-        Case{"KeysNotImplementedYetWarn",
+        // known_peers is implemented (tls/known_peers.h): no "not implemented" warning.
+        Case{"KnownPeersIsLive",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.implicit_trust_renewed=false\n"
              "ssl.policy.bolt.known_peers=db1.example\n",
-             {"warning: tlsgate.conf:3: ssl.policy.bolt.known_peers: accepted but not "
-              "implemented yet, so it has no effect: cluster links arrive with the cluster work; "
-              "today only `tlsgate check` reads this list, no connection is checked against it; "
-              "remove it, or do not rely on it in this version"}},
+             {}},
         Case{"Pkcs11UriNeedsItsModule",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.private_key=pkcs11:token=t;object=k\n",
              {"tlsgate.conf:2: ssl.policy.bolt.private_key: is a pkcs11: URI but "
