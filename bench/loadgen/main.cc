@@ -56,7 +56,7 @@ constexpr const char* kUsage =
     "  backend   --port P [--max-seconds S]          plaintext echo/sink/source server\n"
     "  handshake --port P --ca CA [--resume] [--duration S] [--count N] [--concurrency C]\n"
     "  idle      --port P --ca CA [--connections N] [--concurrency C] [--settle-ms MS]\n"
-    "  latency   --port P --ca CA [--rate R] [--size B] [--duration S] [--concurrency C]\n"
+    "  latency   --port P --ca CA [--rate R, 0: closed loop] [--size B] [--duration S] [--concurrency C]\n"
     "  bulk      --port P --ca CA [--direction down|up] [--duration S]\n"
     "  reload    --port P --ca CA --policy-dir DIR --pairs DIR [--rotations N] [--gap-ms MS]\n"
     "  freeport  [--count N]                          print N free loopback ports\n"
