@@ -24,7 +24,10 @@ if [ "${2:-}" = syscalls ]; then
   for m in ${BENCH_PROFILE_MODES:-full latency pingpong}; do
     for s in ${BENCH_PROFILE_SYSTEMS:-tlsgate nginx}; do
       d=$("$0" "$build" "$s" "$m" strace "$seconds" 2>&1 >/dev/null | sed -n 's/^bench: reports in //p' | tail -1)
-      [ -n "$d" ] && [ -s "$d/counts.txt" ] || { echo "profile: the strace run of $s $m failed${d:+ (see $d)}" >&2; exit 1; }
+      if [ -z "$d" ] || [ ! -s "$d/counts.txt" ]; then
+        echo "profile: the strace run of $s $m failed${d:+ (see $d)}" >&2
+        exit 1
+      fi
       dirs+=("$s:$m:$d")
     done
   done

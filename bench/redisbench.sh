@@ -59,10 +59,10 @@ redis_run() {
 }
 
 redisbench_mode() {
-  command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+  if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
     log "redisbench: redis-server and redis-benchmark are needed (scripts/install-deps.sh bench)"
     return 1
-  }
+  fi
   redis_requests=${BENCH_REDIS_REQUESTS:-200000}
   [ "$quick" = 1 ] && redis_requests=${BENCH_REDIS_REQUESTS:-50000}
   redis_clients=${BENCH_REDIS_CLIENTS:-50}
