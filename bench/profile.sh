@@ -2,13 +2,70 @@
 # Where a system's time goes under one bench load (bench/README.md).
 #   bench/profile.sh BUILD_DIR SYSTEM MODE TOOL [SECONDS]
 #     SYSTEM  tlsgate haproxy nginx stunnel
-#     MODE    full resumed latency bulk bulk_up (ECDSA certificate), rsa
+#     MODE    full resumed latency pingpong bulk bulk_up (ECDSA certificate), rsa
 #     TOOL    perf       perf record (cpu-clock, DWARF call graphs) for SECONDS
 #             strace     system calls per operation (strace -c -f over a counted run)
 #             callgrind  instructions and calls per function, tlsgate only, a short run
+#   bench/profile.sh BUILD_DIR syscalls [SECONDS]
+#     system calls per operation of several systems side by side: the strace
+#     tool for each of BENCH_PROFILE_SYSTEMS (default "tlsgate nginx") and
+#     BENCH_PROFILE_MODES (default "full latency pingpong"), then one table.
 # Reports go to bench/results/profile-SYSTEM-MODE-TOOL-STAMP/ (git-ignored).
 # The system runs on core BENCH_SERVER_CPU (1), the load on BENCH_LOAD_CPU (0).
 set -euo pipefail
+
+if [ "${2:-}" = syscalls ]; then
+  build=${1:?usage: bench/profile.sh BUILD_DIR syscalls [SECONDS]}
+  seconds=${3:-5}
+  here=$(cd "$(dirname "$0")" && pwd)
+  table=$here/results/syscalls-$(date -u +%Y%m%dT%H%M%SZ).txt
+  mkdir -p "$here/results"
+  dirs=()
+  for m in ${BENCH_PROFILE_MODES:-full latency pingpong}; do
+    for s in ${BENCH_PROFILE_SYSTEMS:-tlsgate nginx}; do
+      d=$("$0" "$build" "$s" "$m" strace "$seconds" 2>&1 >/dev/null | sed -n 's/^bench: reports in //p' | tail -1)
+      if [ -z "$d" ] || [ ! -s "$d/counts.txt" ]; then
+        echo "profile: the strace run of $s $m failed${d:+ (see $d)}" >&2
+        exit 1
+      fi
+      dirs+=("$s:$m:$d")
+    done
+  done
+  # One column per system and mode: calls per operation, grouped.
+  for e in "${dirs[@]}"; do
+    IFS=: read -r s m d <<<"$e"
+    sed "s/^/$s $m /" "$d/counts.txt"
+  done | awk '
+    function group(n) {
+      if (n == "epoll_ctl") return "epoll_ctl"
+      if (n == "epoll_wait" || n == "epoll_pwait" || n == "epoll_pwait2") return "epoll_wait"
+      if (n == "read" || n == "recvfrom" || n == "recvmsg" || n == "readv") return "read/recvfrom"
+      if (n == "write" || n == "sendto" || n == "sendmsg" || n == "writev") return "write/sendto/sendmsg"
+      if (n == "accept" || n == "accept4") return "accept4"
+      if (n == "connect" || n == "socket" || n == "close" || n == "shutdown") return "socket/connect/close"
+      if (n == "setsockopt" || n == "getsockopt" || n == "getsockname" || n == "getpeername" || n == "ioctl" || n == "fcntl") return "sockopt/ioctl/fcntl"
+      return "other"
+    }
+    $3 == "#ops" { ops[$1 " " $2] = $4; unit[$1 " " $2] = $5; next }
+    { col = $1 " " $2; if (!(col in seen)) { seen[col] = 1; cols[++nc] = col }
+      v[col, group($3)] += $4; v[col, "total"] += $4 }
+    END {
+      split("epoll_ctl epoll_wait read/recvfrom write/sendto/sendmsg accept4 socket/connect/close sockopt/ioctl/fcntl other total", rows, " ")
+      printf "%-22s", "calls per operation"
+      for (i = 1; i <= nc; i++) printf "%18s", cols[i]
+      printf "\n%-22s", "(operation)"
+      for (i = 1; i <= nc; i++) printf "%18s", unit[cols[i]] " ×" ops[cols[i]]
+      printf "\n"
+      for (r = 1; r <= 9; r++) {
+        printf "%-22s", rows[r]
+        for (i = 1; i <= nc; i++) printf "%18.2f", (ops[cols[i]] > 0 ? v[cols[i], rows[r]] / ops[cols[i]] : 0)
+        printf "\n"
+      }
+    }' | tee "$table"
+  echo "profile: table in $table; per-call detail in the directories:" >&2
+  printf '  %s\n' "${dirs[@]##*:}" >&2
+  exit 0
+fi
 
 build=$(realpath "${1:?usage: bench/profile.sh BUILD_DIR SYSTEM MODE TOOL [SECONDS]}")
 system=${2:?system: tlsgate haproxy nginx stunnel}
@@ -21,7 +78,7 @@ loadgen=$build/bench/tlsgate-loadgen
 server_cpu=${BENCH_SERVER_CPU:-1}
 load_cpu=${BENCH_LOAD_CPU:-0}
 case $system in tlsgate | haproxy | nginx | stunnel) ;; *) echo "profile: unknown system $system" >&2; exit 2 ;; esac
-case $mode in full | resumed | latency | bulk | bulk_up | rsa) ;; *) echo "profile: unknown mode $mode" >&2; exit 2 ;; esac
+case $mode in full | resumed | latency | pingpong | bulk | bulk_up | rsa) ;; *) echo "profile: unknown mode $mode" >&2; exit 2 ;; esac
 case $tool in perf | strace | callgrind) ;; *) echo "profile: unknown tool $tool" >&2; exit 2 ;; esac
 if [ "$tool" = callgrind ] && [ "$system" != tlsgate ]; then
   echo "profile: callgrind starts the system itself; only tlsgate is set up for it" >&2
@@ -52,6 +109,7 @@ load() {
     full | rsa) args=(handshake "${args[@]}" --concurrency 16) ;;
     resumed) args=(handshake "${args[@]}" --concurrency 16 --resume) ;;
     latency) args=(latency "${args[@]}" --concurrency 16 --rate 2000) ;;
+    pingpong) args=(latency "${args[@]}" --concurrency 8 --rate 0) ;;
     bulk) args=(bulk "${args[@]}" --direction down) ;;
     bulk_up) args=(bulk "${args[@]}" --direction up) ;;
   esac
@@ -95,7 +153,7 @@ case $tool in
     ;;
   strace)
     count=2000
-    [[ $mode == latency || $mode == bulk* ]] && count=""
+    [[ $mode == latency || $mode == pingpong || $mode == bulk* ]] && count=""
     # shellcheck disable=SC2086 # BENCH_STRACE: extra strace options, e.g. "-k -e trace=ioctl"
     strace ${BENCH_STRACE:--c} -f -o "$out/strace.txt" -p "$watch_pid" &
     strace_pid=$!
@@ -111,6 +169,10 @@ case $tool in
       awk -v ops="${ops:-0}" '$1 ~ /^[0-9.]+$/ && NF >= 5 && ops > 0 {
           printf "%10.2f  %s\n", $4 / ops, $NF }' "$out/strace.txt" | sort -rn
     } | tee "$out/per-op.txt"
+    { # raw counts for `profile.sh BUILD syscalls`
+      echo "#ops ${ops:-0} $unit"
+      awk '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { print $NF, $4 }' "$out/strace.txt"
+    } >"$out/counts.txt"
     ;;
   callgrind)
     load 120 300

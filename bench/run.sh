@@ -5,13 +5,16 @@
 # Knobs (environment):
 #   BENCH_QUICK=1           short runs, one repetition (a smoke run)
 #   BENCH_SYSTEMS="..."     from: tlsgate haproxy nginx stunnel
-#   BENCH_MODES="..."       from: idle full resumed latency bulk bulk_up rsa scaling reload speed
+#   BENCH_MODES="..."       from: idle full resumed latency pingpong bulk bulk_up rsa scaling reload speed
 #                           pgbench (opt-in; its own knobs BENCH_PG_* are in bench/pgbench.sh)
 #                           natsbench (opt-in; BENCH_NATS_* in bench/natsbench.sh)
+#                           redisbench (opt-in; BENCH_REDIS_* in bench/redisbench.sh)
 #   BENCH_REPS=N            repetitions (default 3; quick 1)
 #   BENCH_DURATION=S        seconds per measured run (default 5; quick 1.5)
 #   BENCH_IDLE_CONNS=N      idle connections (default 2000; quick 1000)
 #   BENCH_LATENCY_RATE=R    ping-pong requests/s over 16 connections (default 2000)
+#   BENCH_PINGPONG_CONNS="8 64 512"  connection counts of the closed-loop 1 KiB ping-pong
+#   BENCH_PINGPONG_DURATION=S  seconds per ping-pong run (default 3; quick 1)
 #   BENCH_ROTATIONS=N       certificate rotations (default 50; quick 10)
 #   BENCH_RELOAD_SETTLE=D   server.reload_settle for the reload run (default: tlsgate's)
 #   BENCH_SERVER_CPU, BENCH_LOAD_CPU  cores for the system and the load (default 1 and 0)
@@ -33,16 +36,18 @@ python=$(command -v /usr/bin/python3 || command -v python3 || true)
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
-  def_reps=1 def_duration=1.5 def_idle=1000 def_rotations=10
+  def_reps=1 def_duration=1.5 def_idle=1000 def_rotations=10 def_pp_duration=1
 else
-  def_reps=3 def_duration=5 def_idle=2000 def_rotations=50
+  def_reps=3 def_duration=5 def_idle=2000 def_rotations=50 def_pp_duration=3
 fi
 systems=${BENCH_SYSTEMS:-tlsgate haproxy nginx stunnel}
-modes=${BENCH_MODES:-idle full resumed latency bulk scaling reload speed}
+modes=${BENCH_MODES:-idle full resumed latency pingpong bulk scaling reload speed}
 reps=${BENCH_REPS:-$def_reps}
 duration=${BENCH_DURATION:-$def_duration}
 idle_conns=${BENCH_IDLE_CONNS:-$def_idle}
 latency_rate=${BENCH_LATENCY_RATE:-2000}
+pingpong_conns=${BENCH_PINGPONG_CONNS:-8 64 512}
+pingpong_duration=${BENCH_PINGPONG_DURATION:-$def_pp_duration}
 rotations=${BENCH_ROTATIONS:-$def_rotations}
 server_cpu=${BENCH_SERVER_CPU:-1}
 load_cpu=${BENCH_LOAD_CPU:-0}
@@ -53,8 +58,8 @@ for s in $systems; do
   esac
 done
 for m in $modes; do
-  case $m in idle | full | resumed | latency | bulk | bulk_up | rsa | scaling | reload | speed | pgbench | natsbench) ;; *)
-    echo "bench: unknown mode '$m' (idle full resumed latency bulk bulk_up rsa scaling reload speed pgbench natsbench)" >&2
+  case $m in idle | full | resumed | latency | pingpong | bulk | bulk_up | rsa | scaling | reload | speed | pgbench | natsbench | redisbench) ;; *)
+    echo "bench: unknown mode '$m' (idle full resumed latency pingpong bulk bulk_up rsa scaling reload speed pgbench natsbench redisbench)" >&2
     exit 2 ;;
   esac
 done
@@ -70,6 +75,10 @@ fi
 if has_mode natsbench; then
   # shellcheck source=natsbench.sh
   . "$here/natsbench.sh"
+fi
+if has_mode redisbench; then
+  # shellcheck source=redisbench.sh
+  . "$here/redisbench.sh"
 fi
 : >"$raw"
 
@@ -101,7 +110,7 @@ fi
 
 # ---- per system ------------------------------------------------------------
 per_system_modes=""
-for m in idle full resumed latency bulk bulk_up; do has_mode "$m" && per_system_modes+=" $m"; done
+for m in idle full resumed latency pingpong bulk bulk_up; do has_mode "$m" && per_system_modes+=" $m"; done
 for rep in $(seq "$reps"); do
   for system in $systems; do
     if [ -n "$per_system_modes" ]; then
@@ -117,6 +126,11 @@ for rep in $(seq "$reps"); do
             --resume --duration "$duration" --concurrency 16 ;;
           latency) measure "$system" "$rep" latency ecdsa "" "$load_cpu" -- latency \
             --duration "$duration" --rate "$latency_rate" --concurrency 16 --size 1024 ;;
+          pingpong) # closed loop: each connection's next request as soon as its echo is in
+            for n in $pingpong_conns; do
+              measure "$system" "$rep" pingpong ecdsa "\"conns\":$n," "$load_cpu" -- latency \
+                --duration "$pingpong_duration" --rate 0 --concurrency "$n" --size 1024
+            done ;;
           bulk) measure "$system" "$rep" bulk ecdsa "" "$load_cpu" -- bulk \
             --duration "$duration" --direction down ;;
           bulk_up) measure "$system" "$rep" bulk_up ecdsa "" "$load_cpu" -- bulk \
@@ -172,6 +186,11 @@ if has_mode natsbench; then
   if [[ " $systems " == *" tlsgate "* ]]; then natsbench_mode; else log "natsbench: skipped: tlsgate is not in BENCH_SYSTEMS"; fi
 fi
 
+# ---- redisbench: redis-benchmark --tls through tlsgate, nginx and HAProxy --------
+if has_mode redisbench; then
+  if [[ " $systems " == *" tlsgate "* ]]; then redisbench_mode; else log "redisbench: skipped: tlsgate is not in BENCH_SYSTEMS"; fi
+fi
+
 # ---- the summary ------------------------------------------------------------
 versions() {
   dpkg-query -W -f='${Package}=${Version}\n' haproxy nginx libnginx-mod-stream stunnel4 openssl libssl3 \
@@ -187,6 +206,6 @@ BENCH_META_CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1
   BENCH_META_TLSGATE=$("$tlsgate" version 2>/dev/null | head -1 || echo unknown) \
   BENCH_META_COMMIT=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown) \
   BENCH_META_BUILD=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || echo unknown) \
-  BENCH_META_SETTINGS="quick=$quick prio=${BENCH_PRIO:-rt} reps=$reps duration=${duration}s idle=$idle_conns latency_rate=$latency_rate rotations=$rotations server_cpu=$server_cpu load_cpu=$load_cpu" \
+  BENCH_META_SETTINGS="quick=$quick prio=${BENCH_PRIO:-rt} reps=$reps duration=${duration}s idle=$idle_conns latency_rate=$latency_rate pingpong_conns=${pingpong_conns// /,} pingpong_duration=${pingpong_duration}s rotations=$rotations server_cpu=$server_cpu load_cpu=$load_cpu" \
   "$python" "$here/summary.py" --raw "$raw" --speed "$work/speed.txt" \
   --out "$here/results/$stamp.json"

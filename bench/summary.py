@@ -91,6 +91,198 @@ def problems(r):
     return out
 
 
+# The closed-loop 1 KiB ping-pong (mode pingpong), one row per connection
+# count and system: (key, title, metric, better).
+def cpu_per_request_us(r):
+    res = r["result"]
+    if not res.get("requests") or "cpu_s" not in res:
+        return None
+    return res["cpu_s"] / res["requests"] * 1e6
+
+
+PP_COLUMNS = [
+    ("p50_us", "p50 µs", field("p50_us"), "low"),
+    ("p99_us", "p99 µs", field("p99_us"), "low"),
+    ("rps", "requests/s", field("rps"), "high"),
+    ("cpu_us", "CPU µs/req", cpu_per_request_us, "low"),
+]
+PP_TARGETS = [("p99_us", 1.0, "le"), ("rps", 1.0, "ge")]
+
+
+def pingpong_summary(records):
+    """Per connection count and system: median [min–max] per column, the
+    ratio of tlsgate to the best peer, and the targets."""
+    rs = [r for r in records if r["mode"] == "pingpong"]
+    if not rs:
+        return None, []
+    out = {}
+    verdicts = []
+    for conns in sorted({r.get("conns") for r in rs}):
+        row = {}
+        for system in SYSTEMS:
+            mine = [r for r in rs if r["system"] == system and r.get("conns") == conns]
+            if not mine:
+                continue
+            row[system] = {k: stats([m(r) for r in mine]) for k, _t, m, _b in PP_COLUMNS}
+        ratios = {}
+        if "tlsgate" in row:
+            for key, _t, _m, better in PP_COLUMNS:
+                peer_vals = {p: row[p][key]["median"] for p in PEERS
+                             if p in row and row[p].get(key)}
+                mine = row["tlsgate"].get(key)
+                if not peer_vals or not mine:
+                    continue
+                best_peer = (min if better == "low" else max)(peer_vals, key=peer_vals.get)
+                best = peer_vals[best_peer]
+                if best:
+                    ratios[key] = {"ratio": mine["median"] / best, "best": best_peer}
+            for key, limit, how in PP_TARGETS:
+                if key not in ratios:
+                    continue
+                r = ratios[key]
+                ok = r["ratio"] <= limit if how == "le" else r["ratio"] >= limit
+                verdicts.append({
+                    "target": "pingpong %s %s" % (conns, key.replace("_us", "")),
+                    "tlsgate": row["tlsgate"][key]["median"],
+                    "want": "%s %.2f× %s (%s); is %.2f×" % (
+                        "≤" if how == "le" else "≥", limit, r["best"],
+                        fmt(row[r["best"]][key]["median"]), r["ratio"]),
+                    "ratio_to_best": r["ratio"], "ok": ok})
+        out[str(conns)] = {"systems": row, "ratio_to_best_peer": ratios}
+    return out, verdicts
+
+
+def print_pingpong(pp):
+    print("1 KiB ping-pong, closed loop (each connection sends its next request when the echo "
+          "is in; latency from the write):")
+    titles = ["conns", "system"] + [t for _k, t, _m, _b in PP_COLUMNS]
+    rows = [titles]
+    for conns, v in pp.items():
+        for system, cols in v["systems"].items():
+            rows.append([conns, system] + [cell(cols.get(k)) for k, *_ in PP_COLUMNS])
+        rat = v["ratio_to_best_peer"]
+        if rat:
+            rows.append([conns, "tlsgate/best"] + [
+                ("%.2f× %s" % (rat[k]["ratio"], rat[k]["best"])) if k in rat else "-"
+                for k, *_ in PP_COLUMNS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(titles))]
+    for i, r in enumerate(rows):
+        print("  " + "  ".join(v.rjust(widths[j]) if j > 1 else v.ljust(widths[j])
+                               for j, v in enumerate(r)))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+# redisbench: redis-benchmark --tls through the proxies; rows per test.
+REDIS_TARGETS = [("plain", "redis plaintext"), ("redis_tls", "redis own TLS"),
+                 ("tlsgate", "tlsgate"), ("nginx", "nginx"), ("haproxy", "haproxy")]
+REDIS_PROXIES = ["nginx", "haproxy"]
+
+
+def redis_server_cpu_us(r):
+    res = r["result"]
+    if not res.get("requests") or "redis_cpu_s" not in res:
+        return None
+    return (res["redis_cpu_s"] + res.get("gate_cpu_s", 0)) / res["requests"] * 1e6
+
+
+def redis_gate_cpu_us(r):
+    res = r["result"]
+    if not res.get("requests") or "gate_cpu_s" not in res:
+        return None
+    return res["gate_cpu_s"] / res["requests"] * 1e6
+
+
+REDIS_COLUMNS = [
+    ("rps", "requests/s", field("rps"), "high"),
+    ("p50_ms", "p50 ms", field("p50_ms"), "low"),
+    ("p99_ms", "p99 ms", field("p99_ms"), "low"),
+    ("server_cpu_us", "server CPU µs/req", redis_server_cpu_us, "low"),
+    ("gate_cpu_us", "of which proxy", redis_gate_cpu_us, "low"),
+]
+
+
+def redisbench_summary(records):
+    rs = [r for r in records if r["mode"] == "redisbench"]
+    if not rs:
+        return None, []
+    out = {}
+    verdicts = []
+    for test in ["set", "get"]:
+        row = {}
+        for name, _label in REDIS_TARGETS:
+            mine = [r for r in rs if r["system"] == name and r["key"] == test]
+            if mine:
+                row[name] = {k: stats([m(r) for r in mine]) for k, _t, m, _b in REDIS_COLUMNS}
+        ratios = {}
+        if "tlsgate" in row:
+            for key, _t, _m, better in REDIS_COLUMNS:
+                peer_vals = {p: row[p][key]["median"] for p in REDIS_PROXIES
+                             if p in row and row[p].get(key)}
+                mine = row["tlsgate"].get(key)
+                if not peer_vals or not mine:
+                    continue
+                best_peer = (min if better == "low" else max)(peer_vals, key=peer_vals.get)
+                if peer_vals[best_peer]:
+                    ratios[key] = {"ratio": mine["median"] / peer_vals[best_peer],
+                                   "best": best_peer}
+            if "redis_tls" in row and row["redis_tls"].get("rps") and row["tlsgate"].get("rps"):
+                ratios["rps_to_redis_tls"] = {
+                    "ratio": row["tlsgate"]["rps"]["median"] / row["redis_tls"]["rps"]["median"],
+                    "best": "redis_tls"}
+            paired = []  # tlsgate / best proxy within each repetition
+            for rep in sorted({r["rep"] for r in rs}):
+                v = {r["system"]: field("rps")(r) for r in rs
+                     if r["rep"] == rep and r["key"] == test}
+                proxies = [v[p] for p in REDIS_PROXIES if v.get(p)]
+                if v.get("tlsgate") and proxies:
+                    paired.append(v["tlsgate"] / max(proxies))
+            if paired:
+                ratios["rps_paired"] = stats(paired)
+            if "rps" in ratios:
+                r = ratios["rps"]
+                verdicts.append({
+                    "target": "redis %s requests/s" % test.upper(),
+                    "tlsgate": row["tlsgate"]["rps"]["median"],
+                    "want": "≥ 1.00× %s (%s); is %.2f×" % (
+                        r["best"], fmt(row[r["best"]]["rps"]["median"]), r["ratio"]),
+                    "ratio_to_best": r["ratio"], "ok": r["ratio"] >= 1.0})
+        out[test] = {"targets": row, "ratio_to_best_proxy": ratios}
+    return out, verdicts
+
+
+def print_redisbench(rb):
+    print("redisbench: redis-benchmark --tls, SET and GET, no pipelining, one redis-server "
+          "(server CPU = redis-server + the proxy, per request):")
+    titles = ["test", "target"] + [t for _k, t, _m, _b in REDIS_COLUMNS]
+    rows = [titles]
+    labels = dict(REDIS_TARGETS)
+    for test, v in rb.items():
+        for name, cols in v["targets"].items():
+            rows.append([test.upper(), labels.get(name, name)] + [
+                cell(cols.get(k)) for k, *_ in REDIS_COLUMNS])
+        rat = v["ratio_to_best_proxy"]
+        if any(k in rat for k, *_ in REDIS_COLUMNS):
+            rows.append([test.upper(), "tlsgate/best proxy"] + [
+                ("%.2f× %s" % (rat[k]["ratio"], rat[k]["best"])) if k in rat else "-"
+                for k, *_ in REDIS_COLUMNS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(titles))]
+    for i, r in enumerate(rows):
+        print("  " + "  ".join(v.rjust(widths[j]) if j > 1 else v.ljust(widths[j])
+                               for j, v in enumerate(r)))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+    for test, v in rb.items():
+        rat = v["ratio_to_best_proxy"]
+        extra = []
+        if "rps_paired" in rat:
+            extra.append("tlsgate/best proxy within each repetition %s" % cell(rat["rps_paired"]))
+        if "rps_to_redis_tls" in rat:
+            extra.append("tlsgate/redis own TLS %.2f×" % rat["rps_to_redis_tls"]["ratio"])
+        if extra:
+            print("  %s: %s" % (test.upper(), "; ".join(extra)))
+
+
 PG_TARGETS = [("plain", "plaintext"), ("pg_tls", "PG TLS"), ("tlsgate", "tlsgate")]
 PG_WORKLOADS = [("select", "select-only (-S)"), ("update", "simple update (-N)"),
                 ("connect", "new connection per tx (-S -C)")]
@@ -508,6 +700,10 @@ def main():
     verdicts += pg_verdicts
     natsbench, nats_verdicts = natsbench_summary(records)
     verdicts += nats_verdicts
+    pingpong, pp_verdicts = pingpong_summary(records)
+    verdicts += pp_verdicts
+    redisbench, redis_verdicts = redisbench_summary(records)
+    verdicts += redis_verdicts
 
     issues = []
     for r in records:
@@ -515,7 +711,8 @@ def main():
         if p:
             issues.append("%s rep %s %s%s: %s" % (
                 r["system"], r["rep"], r["mode"],
-                " " + r["key"] if r["mode"] == "pgbench" else "", "; ".join(p)))
+                " " + r["key"] if r["mode"] in ("pgbench", "redisbench") else
+                " %s conns" % r.get("conns") if r["mode"] == "pingpong" else "", "; ".join(p)))
 
     # ---- print ----
     meta = {k[len("BENCH_META_"):].lower(): v for k, v in os.environ.items()
@@ -579,6 +776,12 @@ def main():
               "%s handshake failures in %s handshakes" % (
                   reload["rotations"], fmt(reload["median_ms"]), fmt(reload["max_ms"]),
                   reload["timeouts"], reload["failures"], reload["handshakes"]))
+    if pingpong:
+        print()
+        print_pingpong(pingpong)
+    if redisbench:
+        print()
+        print_redisbench(redisbench)
     if pgbench:
         print()
         print_pgbench(pgbench)
@@ -607,6 +810,8 @@ def main():
         "reload": reload,
         "pgbench": pgbench,
         "natsbench": natsbench,
+        "pingpong": pingpong,
+        "redisbench": redisbench,
         "targets": verdicts,
         "issues": issues,
         "records": records,

@@ -12,7 +12,8 @@ test_pkgs=(redis-server redis-tools postgresql postgresql-client
   libnss3-tools default-jre-headless etcd-server nats-server nmap golang-go
   golang-github-nats-io-go-nats-dev pebble softhsm2 opensc libengine-pkcs11-openssl zsh)
 run_pkgs=(redis-server redis-tools)
-bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3)
+bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3
+  redis-server redis-tools)
 lint_pkgs=(clang-format clang-tidy)
 # The sanitizer build is clang's: libFuzzer and the sanitizer runtimes come
 # with libclang-rt-14-dev, llvm-symbolizer (package llvm) names the lines.

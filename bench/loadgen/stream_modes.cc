@@ -16,18 +16,24 @@ uint64_t seconds_ns(double s) { return static_cast<uint64_t>(s * 1e9); }
 // schedule: the connections together make `rate` requests per second, spread
 // evenly. Latency runs from the time a request was due, not from when it
 // was written, so a stall is not hidden by the requests it delayed.
+// With rate 0 (`pingpong`) it is a closed loop instead: each connection sends
+// its next request as soon as the echo of the last one is in, and latency
+// runs from that write; requests per second is then what the system sustains.
 class LatencyDriver : public Driver {
  public:
   LatencyDriver(const ClientOptions& o, SSL_CTX* ctx, size_t size, double rate, uint64_t duration)
       : Driver(o, ctx),
         request_(size + 1, 'p'),
-        interval_(static_cast<uint64_t>(1e9 * static_cast<double>(o.concurrency) / rate)),
+        closed_(rate <= 0),
+        interval_(closed_ ? 0
+                          : static_cast<uint64_t>(1e9 * static_cast<double>(o.concurrency) / rate)),
         duration_(duration) {
     request_[0] = 'E';
   }
 
   std::vector<uint64_t>& samples() { return samples_; }
   uint64_t requests() const { return requests_; }
+  uint64_t answered() const { return answered_; }
   uint64_t late() const { return late_; }
   uint64_t measured_ns() const { return end_ - begin_; }
 
@@ -52,9 +58,13 @@ class LatencyDriver : public Driver {
     if (a != App::kFinished) return a;
     uint64_t now = now_ns();
     samples_.push_back(now - c.sent_at);
+    if (c.sent_at < end_ && now <= end_) ++answered_;
     c.sent_at = 0;
     if (now >= end_) return App::kFinished;
-    return App::kBlocked;
+    if (!closed_) return App::kBlocked;
+    c.next_send = now;
+    issue(c, now);
+    return App::kMore;
   }
 
   void on_closed(Conn& /*c*/, bool ok) override {
@@ -79,21 +89,28 @@ class LatencyDriver : public Driver {
     }
     for (auto& c : conns_) {
       if (c.phase != Conn::Phase::kApp || c.sent_at != 0 || c.next_send > now) continue;
-      if (now - c.next_send > interval_) ++late_;
-      c.sent_at = c.next_send;
-      c.next_send += interval_;
-      bool first = c.out == request_.data();
-      c.out = first ? request_.data() : request_.data() + 1;
-      c.out_len = first ? request_.size() : request_.size() - 1;
-      c.out_off = 0;
-      c.in_want = request_.size() - 1;
-      c.in_got = 0;
-      ++requests_;
+      if (!closed_ && now - c.next_send > interval_) ++late_;
+      issue(c, now);
       kick(c);
     }
   }
 
  private:
+  // Sets up c's next request, due at c.next_send (closed loop: now).
+  void issue(Conn& c, uint64_t now) {
+    c.sent_at = closed_ ? now : c.next_send;
+    c.next_send += interval_;
+    // Only the first request carries the 'E' (on_established left out_len 0);
+    // the backend echoes every later byte.
+    bool first = c.out == request_.data() && c.out_len == 0;
+    c.out = first ? request_.data() : request_.data() + 1;
+    c.out_len = first ? request_.size() : request_.size() - 1;
+    c.out_off = 0;
+    c.in_want = request_.size() - 1;
+    c.in_got = 0;
+    ++requests_;
+  }
+
   // Between requests nothing should arrive but an EOF or an error.
   App read_idle(Conn& c) {
     App a = read_count(c);
@@ -107,12 +124,14 @@ class LatencyDriver : public Driver {
   }
 
   std::vector<char> request_;
+  bool closed_;
   uint64_t interval_;
   uint64_t duration_;
   size_t established_ = 0;
   uint64_t begin_ = 0;
   uint64_t end_ = 0;
   uint64_t requests_ = 0;
+  uint64_t answered_ = 0;
   uint64_t late_ = 0;
   std::vector<uint64_t> samples_;
 };
@@ -195,8 +214,8 @@ int run_latency(int argc, char** argv) {
   double duration = args.real("duration", 5);
   double rate = args.real("rate", 2000);
   long size = args.num("size", 1024);
-  if (duration <= 0 || rate <= 0 || size < 1 || size > 1 << 20) {
-    die("--duration and --rate must be > 0, --size 1..1048576");
+  if (duration <= 0 || rate < 0 || size < 1 || size > 1 << 20) {
+    die("--duration must be > 0, --rate >= 0 (0: closed loop), --size 1..1048576");
   }
   auto pids = parse_pids(args.str("watch-pid", ""));
   auto ctx = make_client_ctx(o.ca);
@@ -209,8 +228,10 @@ int run_latency(int argc, char** argv) {
       .add("rate_target", rate)
       .add("size", static_cast<int64_t>(size))
       .add("requests", d.requests())
+      .add("answered", d.answered())
       .add("late", d.late())
       .add("seconds", static_cast<double>(d.measured_ns()) / 1e9)
+      .add("rps", static_cast<double>(d.answered()) / (static_cast<double>(d.measured_ns()) / 1e9))
       .add("failures", d.failures())
       .add("timed_out", d.timed_out())
       .add("first_error", d.first_error());
