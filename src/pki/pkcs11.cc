@@ -1,11 +1,17 @@
 #include "pki/pkcs11.h"
 
+#include <dlfcn.h>
 #include <libp11.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
 
 #include <cctype>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <shared_mutex>
 #include <vector>
 
 #include "pki/openssl_error.h"
@@ -67,10 +73,93 @@ std::string trimmed(const char* s) {
   return out;
 }
 
+// Every call a signature makes into a module holds this shared; a module's
+// re-initialisation (C_Finalize, C_Initialize) holds it alone, so no thread
+// is inside the module while it restarts, which PKCS#11 forbids. libp11's
+// RSA and EC methods are one static object each, used by every key it
+// makes: their private operations are wrapped in place, once.
+std::shared_mutex& module_calls() {
+  static auto* mu = new std::shared_mutex;  // never destroyed: workers may sign at exit
+  return *mu;
+}
+
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): libp11's
+// own operations, saved once (under the registry's lock) before the first key.
+using RsaOp = int (*)(int, const unsigned char*, unsigned char*, RSA*, int);
+using EcSignSig = ECDSA_SIG* (*)(const unsigned char*, int, const BIGNUM*, const BIGNUM*, EC_KEY*);
+RsaOp libp11_rsa_priv_enc = nullptr;
+RsaOp libp11_rsa_priv_dec = nullptr;
+EcSignSig libp11_ec_sign_sig = nullptr;
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
+
+// The RSA and EC_KEY objects of keys found before their module restarted,
+// under module_calls(). Their session handles are stale: used, they could
+// name a session of a newer key and break its operation, so they fail here.
+std::set<const void*>& stale_keys() {
+  static auto* keys = new std::set<const void*>;
+  return *keys;
+}
+
+bool refuse_stale(const void* key) {
+  if (!stale_keys().contains(key)) return false;
+  ERR_raise_data(ERR_LIB_USER, ERR_R_OPERATION_FAIL,
+                 "the PKCS#11 module restarted since this key was found; a reload uses the key "
+                 "found anew");
+  return true;
+}
+
+int rsa_priv_enc(int len, const unsigned char* from, unsigned char* to, RSA* rsa, int pad) {
+  std::shared_lock lock(module_calls());
+  if (refuse_stale(rsa)) return -1;
+  return libp11_rsa_priv_enc(len, from, to, rsa, pad);
+}
+int rsa_priv_dec(int len, const unsigned char* from, unsigned char* to, RSA* rsa, int pad) {
+  std::shared_lock lock(module_calls());
+  if (refuse_stale(rsa)) return -1;
+  return libp11_rsa_priv_dec(len, from, to, rsa, pad);
+}
+ECDSA_SIG* ec_sign_sig(const unsigned char* dgst, int len, const BIGNUM* kinv, const BIGNUM* r,
+                       EC_KEY* key) {
+  std::shared_lock lock(module_calls());
+  if (refuse_stale(key)) return nullptr;
+  return libp11_ec_sign_sig(dgst, len, kinv, r, key);
+}
+
+// The legacy method API is what libp11 builds its keys on (see the header).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+void wrap_libp11_methods() {
+  if (libp11_ec_sign_sig != nullptr || libp11_rsa_priv_enc != nullptr) return;
+  if (RSA_METHOD* rsa = PKCS11_get_rsa_method(); rsa != nullptr) {
+    libp11_rsa_priv_enc = RSA_meth_get_priv_enc(rsa);
+    libp11_rsa_priv_dec = RSA_meth_get_priv_dec(rsa);
+    if (libp11_rsa_priv_enc != nullptr) RSA_meth_set_priv_enc(rsa, rsa_priv_enc);
+    if (libp11_rsa_priv_dec != nullptr) RSA_meth_set_priv_dec(rsa, rsa_priv_dec);
+  }
+  if (EC_KEY_METHOD* ec = PKCS11_get_ec_key_method(); ec != nullptr) {
+    int (*sign)(int, const unsigned char*, int, unsigned char*, unsigned int*, const BIGNUM*,
+                const BIGNUM*, EC_KEY*) = nullptr;
+    int (*setup)(EC_KEY*, BN_CTX*, BIGNUM**, BIGNUM**) = nullptr;
+    EC_KEY_METHOD_get_sign(ec, &sign, &setup, &libp11_ec_sign_sig);
+    if (libp11_ec_sign_sig != nullptr) EC_KEY_METHOD_set_sign(ec, sign, setup, ec_sign_sig);
+  }
+}
+void mark_stale(const EVP_PKEY* key) {
+  if (const RSA* rsa = EVP_PKEY_get0_RSA(key)) stale_keys().insert(rsa);
+  if (const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key)) stale_keys().insert(ec);
+}
+#pragma GCC diagnostic pop
+
 // One loaded module: its libp11 context and every slot list found on it.
-// Never freed (see the header): keys point into the slot lists.
+// Never freed (see the header): keys point into the slot lists, and into
+// the contexts a re-initialisation left behind.
 struct Module {
+  std::string path;
   PKCS11_CTX* ctx = nullptr;
+  // A dlopen of our own, never closed: the library stays mapped when libp11
+  // unloads a context, so the keys of an older context still find its code.
+  void* pinned = nullptr;
+  std::vector<PKCS11_CTX*> old_ctxs;
   struct SlotList {
     PKCS11_SLOT* slots = nullptr;
     unsigned int count = 0;
@@ -78,6 +167,7 @@ struct Module {
   std::vector<SlotList> lists;
   std::map<std::string, EvpPkeyPtr> keys;  // by redacted URI
   std::vector<EvpPkeyPtr> retired;         // keys of a token that went away
+  std::set<std::string> lost;              // URIs whose key went away, not found since
 };
 
 struct Registry {
@@ -99,6 +189,7 @@ util::Result<Module*> module_for(Registry& r, const std::filesystem::path& path)
     return util::fail("cannot load the PKCS#11 module " + path.string() + ": no such file");
   }
   auto m = std::make_unique<Module>();
+  m->path = path.string();
   m->ctx = PKCS11_CTX_new();
   clear_openssl_errors();
   if (m->ctx == nullptr || PKCS11_CTX_load(m->ctx, path.c_str()) != 0) {
@@ -107,6 +198,8 @@ util::Result<Module*> module_for(Registry& r, const std::filesystem::path& path)
     return util::fail("cannot load the PKCS#11 module " + path.string() +
                       (reasons.empty() ? std::string(": not a PKCS#11 module") : ": " + reasons));
   }
+  m->pinned = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  wrap_libp11_methods();
   auto* raw = m.get();
   r.modules.emplace(path.string(), std::move(m));
   return raw;
@@ -270,6 +363,40 @@ std::string redact_pkcs11_uri(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// Restarts the module (C_Finalize, then C_Initialize in a new libp11
+// context) while no thread signs. A module that lost a token may not see it
+// again otherwise: SoftHSM answers every slot listing with CKR_GENERAL_ERROR
+// after its token folder went and came back. The old context is unloaded
+// and kept; keys made on it fail from then on (stale_keys), so only a
+// module none of whose keys signs is restarted. Fails only when the module no longer loads.
+util::Status reinitialise(Module& m) {
+  if (m.pinned == nullptr) return util::fail("cannot restart the PKCS#11 module " + m.path);
+  std::unique_lock calls(module_calls());
+  for (const auto& [uri, key] : m.keys) mark_stale(key.get());
+  for (const auto& key : m.retired) mark_stale(key.get());
+  PKCS11_CTX_unload(m.ctx);
+  m.old_ctxs.push_back(m.ctx);
+  m.ctx = PKCS11_CTX_new();
+  clear_openssl_errors();
+  if (m.ctx == nullptr || PKCS11_CTX_load(m.ctx, m.path.c_str()) != 0) {
+    return util::fail(openssl_error("cannot restart the PKCS#11 module " + m.path));
+  }
+  return {};
+}
+
+// Whether some key kept on the module still signs: then it must not restart
+// (libp11's pooled sessions of those keys would go stale with it).
+bool some_key_signs(const Module& m) {
+  for (const auto& [uri, key] : m.keys) {
+    if (test_signature(key.get(), uri)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 util::Status test_signature(const EVP_PKEY* key, const std::string& what) {
   static constexpr unsigned char kMessage[] = "tlsgate pkcs11 test signature";
   EvpMdCtxPtr md(EVP_MD_CTX_new());
@@ -298,11 +425,20 @@ util::Result<EvpPkeyPtr> load_pkcs11_key(std::string_view uri, const std::filesy
     if (test_signature(it->second.get(), shown)) return up_ref(it->second.get());
     mod.retired.push_back(std::move(it->second));  // token gone and back: find it anew
     mod.keys.erase(it);
+    mod.lost.insert(shown);
   }
   auto key = find_key(mod, shown, *parsed, pin, pin_origin);
+  if (!key && mod.lost.contains(shown) && !some_key_signs(mod)) {
+    // The key was there, the module no longer finds it and no key of it
+    // signs: restart the module, then look once more (a token that came
+    // back shows again).
+    if (auto st = reinitialise(mod); !st) return util::fail(st.error());
+    key = find_key(mod, shown, *parsed, pin, pin_origin);
+  }
   if (!key) return key;
   if (auto st = test_signature(key->get(), shown); !st) return util::fail(st.error());
   auto out = up_ref(key->get());
+  mod.lost.erase(shown);
   mod.keys.emplace(shown, std::move(*key));
   return out;
 }

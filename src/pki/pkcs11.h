@@ -13,10 +13,18 @@
 // newer context signs with, too). A later load of the same URI checks the
 // kept key with a test signature and returns it; if that fails (the token
 // went away) the key is found again on a fresh slot list and the old one is
-// retired (kept, never freed). libp11 keeps a pool of up to 16 sessions per
-// slot, so one EVP_PKEY signs from several threads at once without a lock.
-// PKCS#11 login is per process and token: once logged in, a later load is
-// not refused for a wrong PIN. All functions are thread-safe.
+// retired (kept, never freed). When the module then no longer finds it and
+// none of its keys signs any more, the module is restarted (C_Finalize,
+// C_Initialize) while no thread signs, and asked again: SoftHSM, for one,
+// shows a token that came back only then. (With several tokens on one
+// module, one that comes back while another works needs a restart of the
+// gate: a module restart would break the working keys' sessions.)
+// Every later load of that URI does the same until the key is found. Each
+// signature holds a shared lock for that (libp11's RSA and EC operations are
+// wrapped once); libp11 keeps a pool of up to 16 sessions per slot, so one
+// EVP_PKEY signs from several threads at once. PKCS#11 login is per process
+// and token: once logged in, a later load is not refused for a wrong PIN.
+// All functions are thread-safe.
 //
 // With pkcs11-provider (OpenSSL 3.x, not in Debian 12): the same URIs open
 // through OSSL_STORE_open("pkcs11:...") with the provider loaded by name

@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 #include "gate_fixture.h"
@@ -162,8 +163,9 @@ TEST_F(GatePkcs11, TheCertificateFileReloadsWhileTheKeyStaysOnTheToken) {
 
 // A token that goes away (SoftHSM: its folder moved off): each handshake
 // then fails on its own, with a log line that names the token, while a
-// connection made before keeps working.
-TEST_F(GatePkcs11, ATokenThatGoesAwayFailsEachHandshakeWithALineNamingIt) {
+// connection made before keeps working. When it is back, the reload the
+// line asks for finds it again (the module restarts) and handshakes work.
+TEST_F(GatePkcs11, ATokenThatGoesAwayFailsEachHandshakeAndAReloadFindsItBack) {
   use_token("gate-away");
   start_gate();
   TlsClient before;
@@ -179,6 +181,11 @@ TEST_F(GatePkcs11, ATokenThatGoesAwayFailsEachHandshakeWithALineNamingIt) {
       << log();
   EXPECT_TRUE(before.echoes("still here\n"));
   fs::rename(dir_ / "token-away", folder);
+  ASSERT_EQ(::kill(gate_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(gate_->wait_for_log("ssl.policy.gate (incoming): reloaded after", Millis(10000)))
+      << log();
+  EXPECT_EQ(handshake_loop(2, 10, client_options()), 20) << log();
+  EXPECT_TRUE(before.echoes("and after\n"));
 }
 
 }  // namespace

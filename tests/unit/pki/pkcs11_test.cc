@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -34,14 +36,17 @@ class PkiPkcs11 : public ::testing::Test {
     ec_uri_ = new std::string(test::make_token("unit-ec", "1234"));
     rsa_uri_ = new std::string(test::make_token("unit-rsa", "1234", "rsakey", "rsa:2048"));
     test::make_token("unit-pin", "1234", "pinkey");
+    away_uri_ = new std::string(test::make_token("unit-away", "1234", "awaykey"));
   }
   static std::string module() { return test::softhsm().module; }
   static std::optional<util::Secret> pin(const char* p = "1234") { return util::Secret(p); }
   static std::string* ec_uri_;
   static std::string* rsa_uri_;
+  static std::string* away_uri_;
 };
 std::string* PkiPkcs11::ec_uri_ = nullptr;
 std::string* PkiPkcs11::rsa_uri_ = nullptr;
+std::string* PkiPkcs11::away_uri_ = nullptr;
 
 TEST(PkiPkcs11Uri, RecognisesAndParsesRfc7512) {
   EXPECT_TRUE(is_pkcs11_uri("pkcs11:token=a;object=b"));
@@ -117,6 +122,58 @@ TEST_F(PkiPkcs11, SignsFromSeveralThreadsAtOnce) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// SoftHSM lists no slot at all once a token folder went and came back, until
+// the module restarts: the load after the token returns restarts it, while
+// another thread keeps signing with the key (it fails while the token is
+// away; no thread is inside the module while it restarts).
+TEST_F(PkiPkcs11, ATokenThatComesBackIsFoundAgainAfterAModuleRestart) {
+  auto away = load_pkcs11_key(*away_uri_, module(), pin());
+  ASSERT_TRUE(away) << away.error().message();
+  std::atomic<bool> stop{false};
+  std::atomic<int> signatures{0};
+  std::atomic<int> failures{0};
+  std::thread signer([&] {
+    for (int i = 0; i < 1000000 && !stop.load(); ++i) {
+      if (test_signature(away->get(), "away")) {
+        ++signatures;
+      } else {
+        ++failures;
+      }
+    }
+  });
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      thread.join();
+    }
+  } joiner{stop, signer};
+  auto wait_for = [](const std::atomic<int>& n) {
+    for (int i = 0; i < 500 && n.load() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return n.load();
+  };
+  ASSERT_GT(wait_for(signatures), 0);
+  // Out of the token directory (a folder left in it is a token to SoftHSM).
+  const auto folder = test::token_folder("unit-away");
+  const std::filesystem::path moved = test::softhsm().dir / "unit-away.moved";
+  std::filesystem::rename(folder, moved);
+  ASSERT_GT(wait_for(failures), 0);
+  auto gone = load_pkcs11_key(*away_uri_, module(), pin());
+  ASSERT_FALSE(gone);
+  EXPECT_THAT(gone.error().message(), HasSubstr("token=unit-away"));
+  EXPECT_FALSE(load_pkcs11_key(*away_uri_, module(), pin()));
+  std::filesystem::rename(moved, folder);
+  auto back = load_pkcs11_key(*away_uri_, module(), pin());
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_TRUE(test_signature(back->get(), "back"));
+  auto again = load_pkcs11_key(*away_uri_, module(), pin());
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->get(), back->get());
 }
 
 TEST_F(PkiPkcs11, AWrongPinIsRefusedWithoutPrintingIt) {
