@@ -55,6 +55,7 @@ asan-configure:
 test-asan: asan-configure
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target tests-unit fuzzers
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) --timeout 900 -L unit
 	scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
