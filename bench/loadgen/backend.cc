@@ -29,6 +29,8 @@ constexpr int kStepsPerEvent = 64;  // then the fd goes to the back of the ready
 // for megabytes while echo connections sharing this backend wait, and their
 // latency (the soak's good clients) would measure the backend, not the gate.
 constexpr int kGenerateStepsPerEvent = 1;
+// Queued turns between two looks at the descriptors that became ready.
+constexpr size_t kPollEvery = 16;
 
 struct Conn {
   int fd = -1;
@@ -59,6 +61,13 @@ class Backend {
         ready_.pop_front();
         if (token != kListenToken) conns_[token & 0xffffffff].queued = false;
         dispatch(token);
+        // What became ready meanwhile (an echo) is served now, not after a
+        // pass over every generator queued before it: 200 generators are 12
+        // MiB of writes a pass, and the echoes measured the backend.
+        if ((i + 1) % kPollEvery == 0) {
+          int m = poller_.wait(0);
+          for (int j = 0; j < m; ++j) dispatch(poller_.token(j));
+        }
       }
     }
   }
