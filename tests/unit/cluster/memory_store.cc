@@ -43,13 +43,7 @@ util::Result<int64_t> MemoryStore::put(std::string_view key, std::string_view va
 
 util::Result<bool> MemoryStore::put_if(std::string_view key, std::string_view value,
                                        int64_t expected) {
-  std::lock_guard lock(mu_);
-  if (auto up = check_up(); !up) return util::fail(up.error());
-  auto it = kvs_.find(std::string(key));
-  int64_t current = it == kvs_.end() ? 0 : it->second.mod_revision;
-  if (current != expected) return false;
-  write(std::string(key), std::string(value), 0);
-  return true;
+  return put_both_if(key, value, expected, {}, {});
 }
 
 util::Result<bool> MemoryStore::put_both_if(std::string_view key, std::string_view value,
