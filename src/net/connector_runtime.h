@@ -48,6 +48,9 @@ struct ConnectorRuntime {
   // so a reload changes it for new connections.
   config::Seconds handshake_timeout{10.0};
   config::Seconds idle_timeout{0.0};
+  // Every listener of the connector passes TCP_NODELAY, TCP_INQ and the
+  // unsent limit on to the sockets it accepts (Stream::prepare_listener).
+  bool listener_prepared = false;
   ConnectorStats stats;
   OcspEngine* ocsp = nullptr;  // the gate's, when a policy uses OCSP; outlives the sessions
   // Per-connection failure lines (handshakes, backends, refusals): a storm of

@@ -15,6 +15,7 @@
 
 #include "net/gate_impl.h"
 #include "net/listen_fds.h"
+#include "net/stream.h"
 #include "pki/certificate_info.h"
 #include "util/fd_limit.h"
 #include "util/strings.h"
@@ -115,6 +116,7 @@ util::Status Gate::Impl::bind_all() {
     if (passed.valid()) {
       spdlog::info("{}: using the listening socket systemd passed (fd {})", where, passed.get());
     }
+    c->listener_prepared = true;
     for (auto& w : workers) {
       auto acceptor = std::make_unique<tcp::acceptor>(w->loop);
       boost::system::error_code ec;
@@ -137,6 +139,7 @@ util::Status Gate::Impl::bind_all() {
                         "address",
                         where, config::to_string(c->settings.listen_address), ec.message()));
       }
+      if (!Stream::prepare_listener(acceptor->native_handle())) c->listener_prepared = false;
       w->acceptors.push_back(std::move(acceptor));
       w->peers.emplace_back();
     }

@@ -83,14 +83,15 @@ Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socke
     : connector_(connector),
       fd_limit_(fd_limit),
       client_socket_(std::move(client)),
-      client_(client_socket_.native_handle()),
+      client_(client_socket_.native_handle(), connector.listener_prepared),
       upstream_socket_(loop),
       timer_(loop),
       counters_(&unattached_counters()),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)) {
   boost::system::error_code ec;
   client_socket_.non_blocking(true, ec);  // accept(2) made it blocking
-  client_.limit_unsent();
+  mark_own_descriptor(client_socket_, false);
+  if (!connector_.listener_prepared) client_.limit_unsent();
   peer_ = endpoint_text(peer);
   connector_.stats.active.fetch_add(1, std::memory_order_relaxed);
   up_.name = "client->backend";
@@ -331,12 +332,14 @@ void Session::connect_directly(const tcp::endpoint& to,
   if (c.fd.valid()) upstream_socket_.assign(to.protocol(), c.fd.get(), ec);
   if (ec) return then(ec);
   c.fd.release();  // upstream_socket_ owns it now
+  mark_own_descriptor(upstream_socket_, true);
   if (c.error != EINPROGRESS) return then({c.error, boost::system::system_category()});
-  upstream_socket_.async_wait(tcp::socket::wait_write, [this, then = std::move(then)](
-                                                           const boost::system::error_code& wec) {
-    if (wec || closed_) return then(wec);
-    then({connect_result(upstream_socket_.native_handle()), boost::system::system_category()});
-  });
+  waiter_.wait(
+      upstream_socket_, tcp::socket::wait_write,
+      [this, then = std::move(then)](const boost::system::error_code& wec) {
+        if (wec || closed_) return then(wec);
+        then({connect_result(upstream_socket_.native_handle()), boost::system::system_category()});
+      });
 }
 
 void Session::on_upstream_connected() {
@@ -641,8 +644,8 @@ void Session::pump(Direction& d) {
       break;
     }
     // A short read emptied the socket: wait rather than read again only to
-    // hear EAGAIN (one system call less per message). Data that came in
-    // meanwhile is not missed: arming the wait reports it at once.
+    // hear EAGAIN (one system call less per message). Data that comes in
+    // after that read wakes the wait (net/ready_wait.h).
     if (turn >= kTurnBytes) return yield_direction(d);
     IoResult r{Io::kWantRead};
     if (!std::exchange(d.drained, false)) {
@@ -701,23 +704,26 @@ void Session::fail_io(Stream& s, const Direction& d) {
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  socket_of(s).async_wait(
-      type, [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
-        if (ec || closed_) return;
-        (this->*then)();
-      });
+  waiter_.wait(socket_of(s), type,
+               [this, self = shared_from_this(), then](const boost::system::error_code& ec) {
+                 if (ec || closed_) return;
+                 (this->*then)();
+               });
 }
 
 void Session::wait_direction(Direction& d, Stream& s, Io want) {
+  // `drained` holds only in the handler that read: by the next one the
+  // reactor may have taken the socket's edge (net/ready_wait.h).
+  d.drained = false;
   if (d.waiting) return;
   d.waiting = true;
   auto type = want == Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read;
-  socket_of(s).async_wait(
-      type, [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
-        d.waiting = false;
-        if (ec || closed_) return;
-        pump(d);
-      });
+  waiter_.wait(socket_of(s), type,
+               [this, self = shared_from_this(), &d](const boost::system::error_code& ec) {
+                 d.waiting = false;
+                 if (ec || closed_) return;
+                 pump(d);
+               });
 }
 
 // A direction that always has data (a backend streaming to a client that
@@ -726,6 +732,7 @@ void Session::wait_direction(Direction& d, Stream& s, Io want) {
 // wait. After kTurnBytes it sends what it gathered and queues its next turn
 // behind them.
 void Session::yield_direction(Direction& d) {
+  d.drained = false;  // as in wait_direction()
   auto f = d.to->flush();
   if (f.status == Io::kWantWrite) return wait_direction(d, *d.to, f.status);
   if (f.status != Io::kOk) return fail_io(*d.to, d);

@@ -38,6 +38,7 @@
 #include "net/connector_runtime.h"
 #include "net/gate_status.h"
 #include "net/ocsp_engine.h"
+#include "net/ready_wait.h"
 #include "net/session_table.h"
 #include "net/starttls/mysql.h"
 #include "net/starttls/nats.h"
@@ -110,7 +111,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
     bool eof = false;      // `from` has no more data
     bool done = false;     // eof seen and everything written, `to` half-closed
     bool waiting = false;  // an async wait is pending for this direction
-    bool drained = false;  // the last read was short: `from` had nothing more
+    bool drained = false;  // the last read, in this handler, left `from` empty
     const char* name = "";
     // protocol=nats, backend->client: what is read goes through the
     // session's NatsServerStream into `text`, which is what gets written.
@@ -204,6 +205,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::optional<Stream> upstream_;                  // once upstream_socket_ is connected
   std::shared_ptr<const tls::Context> client_ctx_;  // snapshot taken at accept
   std::shared_ptr<const tls::Context> upstream_ctx_;
+  ReadyWaiter waiter_;  // every wait for readiness of either socket
   boost::asio::steady_timer timer_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;  // only for a backend host name
   tls::PeerIdentity identity_;

@@ -148,12 +148,12 @@ void Session::nats_peek() {
   }
   const uint32_t seq = ++nats_->peek_seq;
   auto self = shared_from_this();
-  client_socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                            [this, self, seq](const boost::system::error_code& ec) {
-                              if (ec || closed_ || seq != nats_->peek_seq) return;
-                              nats_->window.cancel();
-                              nats_peek();
-                            });
+  waiter_.wait(client_socket_, boost::asio::ip::tcp::socket::wait_read,
+               [this, self, seq](const boost::system::error_code& ec) {
+                 if (ec || closed_ || seq != nats_->peek_seq) return;
+                 nats_->window.cancel();
+                 nats_peek();
+               });
   if (!nats_->step.windowed) return;
   const auto window = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       connector_.settings.nats_tls_first_window);

@@ -15,16 +15,41 @@ namespace tlsgate::net {
 namespace {
 
 // ---- the socket BIO ----
-// Reads are recv(2). Writes go straight to send(2), after anything gathered;
-// while Gather::corked they are appended to the gather buffer instead, which
-// is sent when full and at BIO_flush (also what OpenSSL calls at the end of
-// each handshake flight and after an alert).
+// Reads are recvmsg(2) with the bytes left (recv_some). Writes go straight to send(2), after
+// anything gathered; while Gather::corked they are appended to the gather buffer instead, which is
+// sent when full and at BIO_flush (also what OpenSSL calls at the end of each handshake flight and
+// after an alert).
 
 using Gather = Stream::Gather;
 
 Gather& gather_of(BIO* b) { return *static_cast<Gather*>(BIO_get_data(b)); }
 
 bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
+
+// recv(2) that also tells whether the socket is empty after it: the kernel
+// appends the bytes left to read (TCP_INQ, set by Stream's constructor; a
+// FIN not yet read counts as one). An empty socket can only become readable
+// through new data, which wakes an edge-triggered wait (net/ready_wait.h);
+// a short read alone does not say so, since a FIN behind the data stays.
+ssize_t recv_some(int fd, char* data, size_t size, bool& drained) {
+  iovec iov{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(fd, &m, 0);
+  drained = false;
+  if (n <= 0) return n;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  if (c != nullptr && c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
+    int left = 0;
+    std::memcpy(&left, CMSG_DATA(c), sizeof left);
+    drained = left == 0;
+  }
+  return n;
+}
 
 // Sends the gathered bytes: 1 when none are left, 0 when the socket is full
 // (retry flag set), -1 on an error (errno says which).
@@ -81,11 +106,15 @@ int bio_write(BIO* b, const char* data, int size) {
 
 int bio_read(BIO* b, char* data, int size) {
   BIO_clear_retry_flags(b);
+  Gather& g = gather_of(b);
   while (true) {
-    ssize_t n = ::recv(gather_of(b).fd, data, static_cast<size_t>(size), 0);
+    ssize_t n = recv_some(g.fd, data, static_cast<size_t>(size), g.drained);
     if (n >= 0) return static_cast<int>(n);
     if (errno == EINTR) continue;
-    if (would_block()) BIO_set_retry_read(b);
+    if (would_block()) {
+      g.drained = true;
+      BIO_set_retry_read(b);
+    }
     return -1;
   }
 }
@@ -129,14 +158,24 @@ BIO_METHOD* socket_method() {
 
 }  // namespace
 
-Stream::Stream(int fd) : fd_(fd) {
+Stream::Stream(int fd, bool inherited) : fd_(fd) {
+  if (inherited) return;
   int on = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_INQ, &on, sizeof on);
 }
 
 void Stream::limit_unsent() {
   int unsent = kUnsentLowWater;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent, sizeof unsent);
+}
+
+bool Stream::prepare_listener(int fd) {
+  int on = 1;
+  int unsent = kUnsentLowWater;
+  return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 &&
+         ::setsockopt(fd, IPPROTO_TCP, TCP_INQ, &on, sizeof on) == 0 &&
+         ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent, sizeof unsent) == 0;
 }
 
 bool Stream::attach_tls(tls::SslPtr ssl) {
@@ -194,13 +233,14 @@ IoResult Stream::read(char* data, size_t size) {
         return total > 0 ? IoResult{Io::kOk, total} : ssl_result(rc);
       }
       total += n;
-      if (!SSL_has_pending(ssl_.get())) return {Io::kOk, total, total < size};
+      if (!SSL_has_pending(ssl_.get())) return {Io::kOk, total, total < size && gather_->drained};
     }
     return {Io::kOk, total};
   }
   while (true) {
-    ssize_t n = ::recv(fd_, data, size, 0);
-    if (n > 0) return {Io::kOk, static_cast<size_t>(n), static_cast<size_t>(n) < size};
+    bool drained = false;
+    ssize_t n = recv_some(fd_, data, size, drained);
+    if (n > 0) return {Io::kOk, static_cast<size_t>(n), drained};
     if (n == 0) return {Io::kEof};
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult{Io::kWantRead} : IoResult{Io::kError};
