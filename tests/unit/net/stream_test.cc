@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "support/test_pki.h"
 
@@ -275,6 +277,94 @@ TEST(Stream, LimitUnsentSetsTheSocketsLowWaterMark) {
   socklen_t size = sizeof value;
   ASSERT_EQ(::getsockopt(client.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &size), 0);
   EXPECT_EQ(value, Stream::kUnsentLowWater);
+}
+
+
+// Plain Streams on a loopback TCP pair: what read() says about the socket it
+// leaves behind, which decides whether the session may wait without a look.
+class PlainStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    peer_.connect(acceptor.local_endpoint());
+    ours_ = acceptor.accept();
+    ours_.non_blocking(true);
+    stream_.emplace(ours_.native_handle());
+  }
+
+  // Waits (bounded) until the kernel has the peer's FIN.
+  bool fin_arrived() {
+    pollfd p{ours_.native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 2000) == 1;
+  }
+
+  asio::io_context io_;
+  tcp::socket peer_{io_}, ours_{io_};
+  std::optional<Stream> stream_;
+};
+
+TEST_F(PlainStreamTest, AReadThatTookEverythingSaysDrained) {
+  asio::write(peer_, asio::buffer(std::string("hello")));
+  pollfd p{ours_.native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  char buf[100];
+  auto r = stream_->read(buf, sizeof buf);
+  ASSERT_EQ(r.status, Io::kOk);
+  EXPECT_EQ(r.bytes, 5u);
+  EXPECT_TRUE(r.drained);
+  EXPECT_EQ(stream_->read(buf, sizeof buf).status, Io::kWantRead);
+}
+
+// A short read does not mean an empty socket: a FIN behind the data stays
+// readable, and no new edge would ever announce it to a waiting session.
+TEST_F(PlainStreamTest, AShortReadWithTheFinBehindItIsNotDrained) {
+  asio::write(peer_, asio::buffer(std::string("last words")));
+  peer_.shutdown(tcp::socket::shutdown_send);
+  ASSERT_TRUE(fin_arrived());
+  char buf[100];
+  auto r = stream_->read(buf, sizeof buf);
+  ASSERT_EQ(r.status, Io::kOk);
+  EXPECT_EQ(std::string(buf, r.bytes), "last words");
+  EXPECT_FALSE(r.drained) << "the FIN is still to be read";
+  EXPECT_EQ(stream_->read(buf, sizeof buf).status, Io::kEof);
+}
+
+// A TLS read that leaves the close_notify and the FIN behind its data is not
+// drained either (StreamTest's pair, the server closing its side).
+TEST_F(StreamTest, ATlsReadWithTheFinBehindItIsNotDrained) {
+  const std::string data = pattern(500);
+  ASSERT_EQ(server_->write(data.data(), data.size()).bytes, data.size());
+  ASSERT_EQ(server_->shutdown_write(true).status, Io::kOk);
+  pollfd p{client_->fd(), POLLRDHUP, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  std::string buf(4000, '\0');
+  IoResult r{Io::kWantRead};
+  // The session ticket records may come first: read until the data does.
+  for (int i = 0; i < 10 && r.status != Io::kOk; ++i) r = client_->read(buf.data(), buf.size());
+  ASSERT_EQ(r.status, Io::kOk);
+  EXPECT_EQ(buf.substr(0, r.bytes), data);
+  EXPECT_FALSE(r.drained) << "close_notify and FIN are still to be read";
+  EXPECT_EQ(client_->read(buf.data(), buf.size()).status, Io::kEof);
+}
+
+// What Session relies on when it skips the per-socket options: the kernel
+// copies them from the listener to every socket it accepts.
+TEST(StreamListener, AcceptedSocketsInheritWhatPrepareListenerSets) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ASSERT_TRUE(Stream::prepare_listener(acceptor.native_handle()));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  tcp::socket accepted = acceptor.accept();
+  auto option = [&](int name) {
+    int value = 0;
+    socklen_t len = sizeof value;
+    EXPECT_EQ(::getsockopt(accepted.native_handle(), IPPROTO_TCP, name, &value, &len), 0);
+    return value;
+  };
+  EXPECT_NE(option(TCP_NODELAY), 0);
+  EXPECT_NE(option(TCP_INQ), 0);
+  EXPECT_EQ(option(TCP_NOTSENT_LOWAT), Stream::kUnsentLowWater);
 }
 
 }  // namespace
