@@ -649,7 +649,7 @@ void Session::pump(Direction& d) {
     if (turn >= kTurnBytes) return yield_direction(d);
     IoResult r{Io::kWantRead};
     if (!std::exchange(d.drained, false)) {
-      if (!d.buffer) d.buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
+      if (!d.buffer) d.buffer = take_block();
       r = d.from->read(d.buffer.get(), kBufferSize);
     }
     if (r.status == Io::kOk) {

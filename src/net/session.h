@@ -35,6 +35,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/block_pool.h"
 #include "net/connector_runtime.h"
 #include "net/gate_status.h"
 #include "net/ocsp_engine.h"
@@ -95,6 +96,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
 
  private:
   static constexpr size_t kBufferSize = size_t{64} * 1024;
+  static_assert(kBufferSize <= kBlockBytes);
   // Bytes a direction moves before it lets other handlers of its loop run.
   static constexpr size_t kTurnBytes = kBufferSize;
   // Longest wait for a revocation answer (less when handshake_timeout is).
@@ -103,9 +105,10 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   struct Direction {
     Stream* from = nullptr;
     Stream* to = nullptr;
-    // Allocated when the direction reads and freed when it drains and waits:
-    // an idle connection holds no buffer (bench: idle RSS per connection).
-    std::unique_ptr<char[]> buffer;
+    // Taken when the direction reads and given back when it drains and
+    // waits: an idle connection holds no buffer (bench: idle RSS per
+    // connection).
+    Block buffer;
     size_t begin = 0;
     size_t end = 0;
     bool eof = false;      // `from` has no more data

@@ -26,6 +26,12 @@ Gather& gather_of(BIO* b) { return *static_cast<Gather*>(BIO_get_data(b)); }
 
 bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 
+// Before each SSL_* call: ERR_clear_error() resets all 16 slots of the
+// thread's queue every time, a cost per record; the queue is mostly empty.
+void clear_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 // recv(2) that also tells whether the socket is empty after it: the kernel
 // appends the bytes left to read (TCP_INQ, set by Stream's constructor; a
 // FIN not yet read counts as one). An empty socket can only become readable
@@ -87,7 +93,7 @@ int bio_write(BIO* b, const char* data, int size) {
       BIO_set_retry_write(b);
       return -1;
     }
-    if (!g.buffer) g.buffer = std::make_unique_for_overwrite<char[]>(Gather::kCorkBytes);
+    if (!g.buffer) g.buffer = take_block();
     BIO_clear_retry_flags(b);  // a full socket above, but these bytes are taken
     size_t n = std::min(room, len);
     std::memcpy(g.buffer.get() + g.end, data, n);
@@ -206,7 +212,7 @@ IoResult Stream::ssl_result(int rc) {
 
 IoResult Stream::handshake() {
   if (fd_ < 0) return {Io::kError};  // detached
-  ERR_clear_error();
+  clear_errors();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc != 1) return ssl_result(rc);
   // From now on read ahead fills up to a gather's worth per recv(2). The
@@ -224,7 +230,7 @@ IoResult Stream::read(char* data, size_t size) {
     // buffer, not one per 16 KiB record.
     size_t total = 0;
     while (total < size) {
-      ERR_clear_error();
+      clear_errors();
       size_t n = 0;
       int rc = SSL_read_ex(ssl_.get(), data + total, size - total, &n);
       if (rc != 1) {
@@ -248,7 +254,7 @@ IoResult Stream::read(char* data, size_t size) {
 }
 
 IoResult Stream::ssl_write(const char* data, size_t size) {
-  ERR_clear_error();
+  clear_errors();
   size_t n = 0;
   int rc = SSL_write_ex(ssl_.get(), data, size, &n);
   return rc == 1 ? IoResult{Io::kOk, n} : ssl_result(rc);
@@ -291,7 +297,7 @@ void Stream::detach() {
 IoResult Stream::shutdown_write(bool fin) {
   if (fd_ < 0) return {Io::kError};
   if (ssl_ && !close_notify_sent_) {
-    ERR_clear_error();
+    clear_errors();
     int rc = SSL_shutdown(ssl_.get());
     if (rc < 0) {
       auto r = ssl_result(rc);

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "net/block_pool.h"
 #include "tls/ssl_handles.h"
 
 namespace tlsgate::net {
@@ -45,13 +46,14 @@ class Stream {
   struct Gather {
     // 64 KiB of data and the overhead of its four records.
     static constexpr size_t kCorkBytes = size_t{65} * 1024;
+    static_assert(kCorkBytes <= kBlockBytes);
     int fd = -1;
     bool corked = false;  // inside write_more()
     // The last read left the socket empty (EAGAIN, or nothing left behind
     // the bytes it returned): only new data can make it readable again, and
     // new data wakes an edge-triggered wait.
     bool drained = false;
-    std::unique_ptr<char[]> buffer;
+    Block buffer;  // only while it holds bytes
     size_t begin = 0;
     size_t end = 0;
   };
