@@ -21,6 +21,7 @@
 #include "pki/loader.h"
 #include "tls/certificate_pair.h"
 #include "util/atomic_file.h"
+#include "util/secret.h"
 #include "util/strings.h"
 
 namespace tlsgate::acme {
@@ -84,6 +85,8 @@ struct Manager::Job {
   util::SystemTime due{};
   bool planned = false;  // `due` is the renewal moment chosen for the current certificate
   int failures_in_row = 0;
+  ClusterLink* cluster = nullptr;  // a cluster-wide policy: renewed by one node
+  std::string cluster_state;       // what was logged last about whose turn it is
   PolicyStatus status;
   std::string key_prefix() const { return "ssl.policy." + policy.scope + "."; }
 };
@@ -110,7 +113,8 @@ util::Status make_policy_folders(const config::Config& config) {
 }
 
 util::Result<std::unique_ptr<Manager>> Manager::create(const config::Config& config,
-                                                       ManagerHost& host, Options options) {
+                                                       ManagerHost& host, Options options,
+                                                       ClusterLink* cluster) {
   std::unique_ptr<Manager> m(new Manager(config, host, options));
   for (const auto& [scope, policy] : config.policies) {
     if (!policy.enabled || !policy.acme()) continue;
@@ -132,6 +136,13 @@ util::Result<std::unique_ptr<Manager>> Manager::create(const config::Config& con
         m->responders_->gate = std::make_unique<GateResponder>(host.challenges());
       }
       job->responder = m->responders_->gate.get();
+    }
+    const auto& scopes = config.cluster.scopes;
+    if (cluster && config.cluster.enabled &&
+        std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) {
+      cluster->answer_with(scope, *job->responder);
+      job->responder = &cluster->publisher(scope);
+      job->cluster = cluster;
     }
     if (!policy.acme_eab_kid.empty()) {
       auto key = read_eab_key(policy.acme_eab_hmac_file);
@@ -184,9 +195,32 @@ void Manager::run(const std::stop_token& stop) {
   }
 }
 
+bool Manager::cluster_turn(Job& job) {
+  const auto turn = job.cluster->turn(job.policy.scope);
+  std::string state;
+  if (!turn.mine) {
+    state = turn.holder.empty() ? "no node holds the renewal lock yet; waiting for one"
+                                : "node " + turn.holder + " renews it for the cluster";
+  } else if (!turn.busy.empty()) {
+    state = "this node renews it; waiting for " + turn.busy;
+  }
+  if (state != job.cluster_state) {
+    spdlog::info("{}acme_directory: cluster-wide (cluster.scopes): {}", job.key_prefix(),
+                 state.empty() ? "this node renews it for the cluster now" : state);
+    job.cluster_state = state;
+  }
+  if (state.empty()) return true;
+  job.planned = false;  // chosen again from the files once it is this node's turn
+  job.due = util::SystemClock::instance().now() + options_.cluster_recheck;
+  job.status.next_attempt = job.due;
+  return false;
+}
+
 void Manager::attempt(Job& job, const std::stop_token& stop) {
   const auto& clock = util::SystemClock::instance();
   const auto prefix = job.key_prefix();
+  // A node whose turn it is not never contacts the CA for the policy.
+  if (job.cluster && !cluster_turn(job)) return;
   std::optional<Validity> current;
   bool names_covered = false;
   pki::X509Ptr leaf;
@@ -320,8 +354,23 @@ util::Status Manager::renew(Job& job, const std::stop_token& stop) {
   if (!key_pem) return util::fail(key_pem.error());
   tls::CertificatePair pair{
       .certificate_pem = *chain, .private_key_pem = *key_pem, .origin = "ACME"};
-  if (auto st = tls::install_pair(pair, p); !st) return st;
   auto info = pki::describe(leaf, util::SystemClock::instance());
+  if (job.cluster) {
+    // Every node, this one too, takes it from the replacement.
+    auto delivered = job.cluster->deliver(p.scope, pair);
+    util::wipe(pair.private_key_pem);
+    if (!delivered) {
+      return util::fail(
+          "the certificate (serial " + info.serial_hex +
+          ") was obtained but not proposed to the cluster: " + delivered.error().message());
+    }
+    spdlog::info(
+        "ssl.policy.{}.acme_directory: certificate obtained: {} (serial {}), valid until "
+        "{:%Y-%m-%d %H:%M:%S} UTC, proposed to the cluster as a replacement",
+        p.scope, info.subject, info.serial_hex, info.not_after);
+    return {};
+  }
+  if (auto st = tls::install_pair(pair, p); !st) return st;
   spdlog::info(
       "ssl.policy.{}.acme_directory: certificate obtained: {} (serial {}), valid until "
       "{:%Y-%m-%d %H:%M:%S} UTC, written to {}",

@@ -303,6 +303,7 @@ void Node::step(const View& view) {
   for (const auto& [scope, fingerprints] : view.retired) {
     if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) retire(scope, fingerprints);
   }
+  step_acme();
   (void)publish_member();
 }
 

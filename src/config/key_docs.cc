@@ -421,6 +421,12 @@ std::vector<KeyDoc> global_docs() {
        .default_text = "3d",
        .doc = "A replacement commits without the nodes that have not staged it once the scope's "
               "current certificate has this long or less left."},
+      {.pattern = "cluster.lease_ttl",
+       .type = T::kDuration,
+       .default_text = "10s",
+       .doc = "TTL of each node's etcd lease (kept alive every third of it): how long after a "
+              "node dies it stops counting as up, and another node takes over the ACME renewal "
+              "of a cluster-wide ACME policy (docs/CLUSTER.md). At least 2s."},
   };
 }
 
