@@ -1,0 +1,151 @@
+// Cluster-wide ACME end to end (issue 18, docs/CLUSTER.md "ACME across the
+// cluster"): three real `tlsgate serve` nodes on a real etcd, one ACME
+// policy in cluster.scopes, a real pebble as the CA.
+//
+// Pebble validates tls-alpn-01 on one fixed port, which is node b's: so
+// when node a renews, the CA's connection reaches b, and b can answer only
+// because a's challenge travelled through etcd. The new pair reaches every
+// node as a cluster replacement, while a client loop handshakes with every
+// node. Then a is killed (SIGKILL: no goodbye, its lease must run out) and
+// the next renewal is done by another node.
+#include <csignal>
+
+#include "e2e/cluster/cluster_fixture.h"
+#include "support/pebble_server.h"
+
+namespace tlsgate::e2e::cluster {
+namespace {
+
+using std::chrono::seconds;
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// What a node logs when it talks to the CA for an order (acme/manager.cc).
+constexpr const char* kOrdering = "acme_directory: obtaining a certificate for";
+// What the gate logs when the CA's own tls-alpn-01 connection reached it.
+constexpr const char* kAnswered = "answered the ACME tls-alpn-01 check for";
+
+class AcmeCluster : public ClusterFixture {
+ protected:
+  void SetUp() override {
+    ClusterFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!fs::exists("/usr/bin/pebble"))
+      GTEST_SKIP() << "/usr/bin/pebble (Debian pebble) is missing";
+  }
+
+  // The CA's validation port is node b's connector port; its certificates
+  // live 30 s, so the next renewal is due about 15 s after one.
+  void start_pebble() {
+    test::PebbleServer::Options o;
+    o.tls_port = port_[1];
+    o.validity_seconds = 30;
+    pebble_ = std::make_unique<test::PebbleServer>(std::move(o));
+    auto why = pebble_->start();
+    ASSERT_EQ(why, "") << why;
+  }
+
+  // The serial node i serves once it no longer serves `old` ("" on timeout).
+  std::string wait_new_serial(int i, const std::string& old, Millis deadline) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    for (int round = 0; round < 100000 && std::chrono::steady_clock::now() < until; ++round) {
+      auto h = handshake(port_[i], trust_);
+      if (h.ok && h.serial != old) return h.serial;
+      if (node_[i]->wait_exit(Millis(100))) break;  // died: no use waiting
+    }
+    return "";
+  }
+
+  std::string log_of(int i) { return node_[i] ? node_[i]->log() : ""; }
+
+  std::unique_ptr<test::PebbleServer> pebble_;
+};
+
+TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATakeover) {
+  // The initial certificate (of the test CA) names what ACME asks for, so
+  // it is not replaced at once: renewal falls due about 16 s from now, at
+  // half of its 40 s life, leaving time to start the nodes in order.
+  initial_names_ = {"127.0.0.1", "localhost", "db.example.test"};
+  const auto now = std::chrono::system_clock::now();
+  lay_out(test::Validity{now - seconds(2), now + seconds(38)});
+  start_pebble();
+  if (HasFatalFailure()) return;
+  const auto root = pebble_->issuing_root_pem();
+  for (int i = 0; i < kNodes; ++i) {
+    test::write_text(node_dir_[i] / "certs" / "cluster" / "trusted" / "pebble.crt", root, 0644);
+  }
+  test::write_text(trust_, test::read_text(trust_) + root, 0644);
+  set_all("ssl.policy.cluster.acme_directory", pebble_->directory_url());
+  set_all("ssl.policy.cluster.acme_ca_bundle", pebble_->ca_bundle().string());
+  set_all("ssl.policy.cluster.acme_names", "db.example.test;127.0.0.1");
+  set_all("cluster.lease_ttl", "2s");
+
+  // `check` no longer calls this combination an error.
+  {
+    std::error_code ec;
+    fs::create_directories(node_dir_[0], ec);
+    test::write_text(node_dir_[0] / "tlsgate.conf", config_[0], 0600);
+    auto checked = cli("check", 0);
+    EXPECT_EQ(checked.out.find("cluster-wide ACME renewal is not implemented"), std::string::npos)
+        << checked.out;
+    EXPECT_NE(checked.code, 2) << checked.out << checked.err;
+  }
+
+  // a first, so a takes the renewal lock; then b, whose port the CA checks.
+  start_node(0);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(node_[0]->wait_for_log("now renews ACME scope cluster", Millis(10000))) << logs();
+  start_node(1);
+  if (HasFatalFailure()) return;
+  start_node(2);
+  if (HasFatalFailure()) return;
+
+  HandshakeLoop loop({port_[0], port_[1], port_[2]}, trust_);
+  const auto first = wait_new_serial(0, initial_serial_, Millis(45000));
+  ASSERT_NE(first, "") << logs() << pebble_->output();
+  auto switched = wait_serving({0, 1, 2}, first, Millis(15000));
+  loop.stop();
+  ASSERT_TRUE(switched) << logs();
+  EXPECT_GT(loop.attempts(), 30);
+  EXPECT_EQ(loop.failures(), 0) << loop.first_failure() << logs();
+
+  // Only a talked to the CA; the CA's check reached b (not the renewer),
+  // which answered a's challenge as published through etcd.
+  EXPECT_GE(count(log_of(0), kOrdering), 1u) << logs();
+  EXPECT_EQ(count(log_of(1), kOrdering), 0u) << logs();
+  EXPECT_EQ(count(log_of(2), kOrdering), 0u) << logs();
+  EXPECT_NE(log_of(1).find("answers the tls-alpn-01 challenge of node a's order"),
+            std::string::npos)
+      << logs();
+  EXPECT_GE(count(log_of(1), kAnswered), 1u) << logs();
+  EXPECT_EQ(count(log_of(0), kAnswered), 0u) << logs();
+  auto r = replacement(1);
+  ASSERT_TRUE(r.is_object()) << status(1).dump();
+  EXPECT_EQ(r.value("proposer", ""), "ACME renewal on node a") << r.dump();
+  // The challenges are gone once the order ended.
+  EXPECT_EQ(etcd_keys("acme/challenges/"), 0);
+
+  // a dies without a word: its lease runs out (2 s), another node takes the
+  // lock and does the next renewal, for the nodes that are left.
+  const size_t ordered_by_a = count(log_of(0), kOrdering);
+  ASSERT_EQ(::kill(node_[0]->pid(), SIGKILL), 0);
+  ASSERT_TRUE(node_[0]->wait_exit(Millis(10000)));
+  const auto second = wait_new_serial(1, first, Millis(45000));
+  ASSERT_NE(second, "") << logs() << pebble_->output();
+  ASSERT_TRUE(wait_serving({1, 2}, second, Millis(15000))) << logs();
+  const bool b_renewed = count(log_of(1), kOrdering) >= 1;
+  const bool c_renewed = count(log_of(2), kOrdering) >= 1;
+  EXPECT_TRUE(b_renewed != c_renewed) << "exactly one of b and c renews\n" << logs();
+  EXPECT_EQ(count(log_of(0), kOrdering), ordered_by_a);
+  r = replacement(1);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(r.value("proposer", ""), std::string("ACME renewal on node ") + (b_renewed ? "b" : "c"))
+      << r.dump();
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e::cluster
