@@ -174,7 +174,10 @@ std::vector<KeyDoc> policy_docs() {
        .default_text = "none (ACME off)",
        .doc = "https:// URL of an ACME (RFC 8555) server's directory: the gate obtains this "
               "policy's certificate from it, writes it to public_certificate and private_key, and "
-              "renews it by itself (docs/ACME.md)."},
+              "renews it by itself (docs/ACME.md). On a policy in cluster.scopes one node renews "
+              "for the cluster (the holder of an etcd lock on its lease; another node takes over "
+              "when it dies), every node answers the CA's challenges (published through etcd), "
+              "and the pair reaches every node as a cluster replacement (docs/CLUSTER.md)."},
       {.pattern = p + "acme_email",
        .type = T::kString,
        .default_text = "none",
