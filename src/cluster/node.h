@@ -78,7 +78,8 @@ struct ClusterStatus {
   std::vector<std::string> members;
   std::map<std::string, bool> alive;
   std::map<std::string, Member> published;
-  std::vector<ReplacementStatus> replacements;  // oldest first
+  std::vector<ReplacementStatus> replacements;       // oldest first
+  std::map<std::string, std::string> acme_renewers;  // scope -> the node that renews it (ACME)
   std::vector<std::string> problems;
 };
 ClusterStatus status_of(const config::Cluster& cluster, const View& view);

@@ -245,6 +245,10 @@ class Checker {
             "make one with: head -c 32 /dev/urandom > cluster.secret; chmod 600 cluster.secret; "
             "copy it to every node; set cluster.secret_file=cluster.secret");
     }
+    if (k.lease_ttl < Seconds(2.0) && !rejected_.count("cluster.lease_ttl")) {
+      error("cluster.lease_ttl", "is shorter than 2s, which etcd does not grant reliably",
+            "set cluster.lease_ttl=2s or more (default 10s)");
+    }
   }
 
   // The admin API decides what a caller may do by its client certificate,

@@ -126,6 +126,7 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
   auto r = replacement(1);
   ASSERT_TRUE(r.is_object()) << status(1).dump();
   EXPECT_EQ(r.value("proposer", ""), "ACME renewal on node a") << r.dump();
+  EXPECT_EQ(status(2)["acme_renewers"].value("cluster", ""), "a") << status(2).dump();
   // The challenges are gone once the order ended.
   EXPECT_EQ(etcd_keys("acme/challenges/"), 0);
 
@@ -145,6 +146,7 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r.value("proposer", ""), std::string("ACME renewal on node ") + (b_renewed ? "b" : "c"))
       << r.dump();
+  EXPECT_EQ(status(1)["acme_renewers"].value("cluster", ""), b_renewed ? "b" : "c");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace {
 
 using acme::ChallengeKind;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 pki::SecretBox box() { return *pki::SecretBox::from_bytes(util::Secret(std::string(32, 's'))); }
 
@@ -152,6 +153,7 @@ TEST_F(AcmeLinkTest, OneNodeTakesTheLockAndAnotherTakesItOverWhenItsLeaseEnds) {
   EXPECT_EQ(lock->node, "c");
   EXPECT_TRUE(link("c").turn("cluster").mine);
   EXPECT_FALSE(link("b").turn("cluster").mine);
+  EXPECT_EQ(read_view(keys_, stored()).acme_renewers.at("cluster"), "c");
 }
 
 TEST_F(AcmeLinkTest, ARenewerThatLostItsLeaseCannotPropose) {
@@ -179,6 +181,17 @@ TEST_F(AcmeLinkTest, ARenewerThatLostItsLeaseCannotPropose) {
   auto view = read_view(keys_, stored());
   EXPECT_EQ(view.replacements.begin()->second.record.proposer, "ACME renewal on node b");
   EXPECT_FALSE(view.replacements.begin()->second.record.immediate);  // b serves a certificate
+}
+
+TEST_F(AcmeLinkTest, TheFirstCertificateIsProposedImmediate) {
+  make_nodes();
+  for (const char* n : {"a", "b", "c"}) ASSERT_TRUE(nodes_.at(n)->node->sync());
+  // a serves no certificate of the scope yet (ACME still obtaining it).
+  fs::remove(nodes_.at("a")->config.policies.at("cluster").public_certificate);
+  ASSERT_TRUE(link("a").deliver("cluster", fresh_pair()));
+  auto view = read_view(keys_, stored());
+  ASSERT_EQ(view.replacements.size(), 1u);
+  EXPECT_TRUE(view.replacements.begin()->second.record.immediate);
 }
 
 TEST_F(AcmeLinkTest, TheRenewerIsBusyUntilItsReplacementIsAppliedHere) {
