@@ -211,6 +211,9 @@ bool Manager::cluster_turn(Job& job) {
   }
   if (state.empty()) return true;
   job.planned = false;  // chosen again from the files once it is this node's turn
+  // Another node's (or the replacement's) business now: this node's own
+  // failures must not make it order at once when its turn comes back.
+  if (!turn.mine) job.failures_in_row = 0;
   job.due = util::SystemClock::instance().now() + options_.cluster_recheck;
   job.status.next_attempt = job.due;
   return false;
@@ -219,8 +222,6 @@ bool Manager::cluster_turn(Job& job) {
 void Manager::attempt(Job& job, const std::stop_token& stop) {
   const auto& clock = util::SystemClock::instance();
   const auto prefix = job.key_prefix();
-  // A node whose turn it is not never contacts the CA for the policy.
-  if (job.cluster && !cluster_turn(job)) return;
   std::optional<Validity> current;
   bool names_covered = false;
   pki::X509Ptr leaf;
@@ -233,6 +234,8 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
   }
   job.status.has_certificate = current.has_value();
   if (current) job.status.not_after = current->not_after;
+  // A node whose turn it is not never contacts the CA for the policy.
+  if (job.cluster && !cluster_turn(job)) return;
 
   // Not yet due: a certificate that names everything, before the moment
   // chosen for it (once per certificate, so the jitter cannot push it on).
