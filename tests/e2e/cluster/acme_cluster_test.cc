@@ -7,10 +7,12 @@
 // because a's challenge travelled through etcd. The new pair reaches every
 // node as a cluster replacement, while a client loop handshakes with every
 // node. Then a is killed (SIGKILL: no goodbye, its lease must run out) and
-// the next renewal is done by another node.
+// the next renewal is done by another node. The same with http-01, where
+// the CA asks node b's acme_http_address for the token of a's order.
 #include <csignal>
 
 #include "e2e/cluster/cluster_fixture.h"
+#include "support/loopback.h"
 #include "support/pebble_server.h"
 
 namespace tlsgate::e2e::cluster {
@@ -38,15 +40,55 @@ class AcmeCluster : public ClusterFixture {
       GTEST_SKIP() << "/usr/bin/pebble (Debian pebble) is missing";
   }
 
-  // The CA's validation port is node b's connector port; its certificates
-  // live 30 s, so the next renewal is due about 15 s after one.
-  void start_pebble() {
+  // The CA's validation port is node b's: its connector port for
+  // tls-alpn-01, its acme_http_address for http-01. Certificates from the
+  // CA live 30 s, so the next renewal is due about 15 s after one.
+  void start_pebble(bool http01) {
     test::PebbleServer::Options o;
-    o.tls_port = port_[1];
+    if (!http01) o.tls_port = port_[1];
     o.validity_seconds = 30;
     pebble_ = std::make_unique<test::PebbleServer>(std::move(o));
     auto why = pebble_->start();
     ASSERT_EQ(why, "") << why;
+  }
+
+  // Three nodes with policy cluster in cluster.scopes and on ACME. The
+  // initial certificate (of the test CA) names what ACME asks for, so it is
+  // not replaced at once: renewal falls due about 16 s from now, at half of
+  // its 40 s life, leaving time to start the nodes in order.
+  void prepare(bool http01) {
+    initial_names_ = {"127.0.0.1", "localhost", "db.example.test"};
+    const auto now = std::chrono::system_clock::now();
+    lay_out(test::Validity{now - seconds(2), now + seconds(38)});
+    start_pebble(http01);
+    if (HasFatalFailure()) return;
+    const auto root = pebble_->issuing_root_pem();
+    for (int i = 0; i < kNodes; ++i) {
+      test::write_text(node_dir_[i] / "certs" / "cluster" / "trusted" / "pebble.crt", root, 0644);
+    }
+    test::write_text(trust_, test::read_text(trust_) + root, 0644);
+    set_all("ssl.policy.cluster.acme_directory", pebble_->directory_url());
+    set_all("ssl.policy.cluster.acme_ca_bundle", pebble_->ca_bundle().string());
+    set_all("ssl.policy.cluster.acme_names", "db.example.test;127.0.0.1");
+    set_all("cluster.lease_ttl", "2s");
+    if (http01) {
+      set_all("ssl.policy.cluster.acme_challenge", "http-01");
+      for (int i = 0; i < kNodes; ++i) {
+        const int port = i == 1 ? pebble_->http_port() : test::free_loopback_port();
+        config_[i] +=
+            "ssl.policy.cluster.acme_http_address=127.0.0.1:" + std::to_string(port) + "\n";
+      }
+    }
+  }
+
+  // a first, so a takes the renewal lock; then b, whose port the CA checks.
+  void start_a_then_b_and_c() {
+    start_node(0);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(node_[0]->wait_for_log("now renews ACME scope cluster", Millis(10000))) << logs();
+    start_node(1);
+    if (HasFatalFailure()) return;
+    start_node(2);
   }
 
   // The serial node i serves once it no longer serves `old` ("" on timeout).
@@ -66,23 +108,8 @@ class AcmeCluster : public ClusterFixture {
 };
 
 TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATakeover) {
-  // The initial certificate (of the test CA) names what ACME asks for, so
-  // it is not replaced at once: renewal falls due about 16 s from now, at
-  // half of its 40 s life, leaving time to start the nodes in order.
-  initial_names_ = {"127.0.0.1", "localhost", "db.example.test"};
-  const auto now = std::chrono::system_clock::now();
-  lay_out(test::Validity{now - seconds(2), now + seconds(38)});
-  start_pebble();
+  prepare(/*http01=*/false);
   if (HasFatalFailure()) return;
-  const auto root = pebble_->issuing_root_pem();
-  for (int i = 0; i < kNodes; ++i) {
-    test::write_text(node_dir_[i] / "certs" / "cluster" / "trusted" / "pebble.crt", root, 0644);
-  }
-  test::write_text(trust_, test::read_text(trust_) + root, 0644);
-  set_all("ssl.policy.cluster.acme_directory", pebble_->directory_url());
-  set_all("ssl.policy.cluster.acme_ca_bundle", pebble_->ca_bundle().string());
-  set_all("ssl.policy.cluster.acme_names", "db.example.test;127.0.0.1");
-  set_all("cluster.lease_ttl", "2s");
 
   // `check` no longer calls this combination an error.
   {
@@ -95,13 +122,7 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
     EXPECT_NE(checked.code, 2) << checked.out << checked.err;
   }
 
-  // a first, so a takes the renewal lock; then b, whose port the CA checks.
-  start_node(0);
-  if (HasFatalFailure()) return;
-  ASSERT_TRUE(node_[0]->wait_for_log("now renews ACME scope cluster", Millis(10000))) << logs();
-  start_node(1);
-  if (HasFatalFailure()) return;
-  start_node(2);
+  start_a_then_b_and_c();
   if (HasFatalFailure()) return;
 
   HandshakeLoop loop({port_[0], port_[1], port_[2]}, trust_);
@@ -147,6 +168,28 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
   EXPECT_EQ(r.value("proposer", ""), std::string("ACME renewal on node ") + (b_renewed ? "b" : "c"))
       << r.dump();
   EXPECT_EQ(status(1)["acme_renewers"].value("cluster", ""), b_renewed ? "b" : "c");
+}
+
+// The same with http-01: the CA asks node b's acme_http_address for the
+// token of node a's order.
+TEST_F(AcmeCluster, Http01TokenOfTheRenewersOrderIsAnsweredByAnotherNode) {
+  prepare(/*http01=*/true);
+  if (HasFatalFailure()) return;
+  start_a_then_b_and_c();
+  if (HasFatalFailure()) return;
+  const auto renewed = wait_new_serial(0, initial_serial_, Millis(45000));
+  ASSERT_NE(renewed, "") << logs() << pebble_->output();
+  ASSERT_TRUE(wait_serving({0, 1, 2}, renewed, Millis(15000))) << logs();
+  EXPECT_GE(count(log_of(0), kOrdering), 1u) << logs();
+  EXPECT_EQ(count(log_of(1), kOrdering), 0u) << logs();
+  EXPECT_EQ(count(log_of(2), kOrdering), 0u) << logs();
+  EXPECT_NE(log_of(1).find("answers the http-01 challenge of node a's order"), std::string::npos)
+      << logs();
+  const std::string answered = "HTTP-01 responder on port " + std::to_string(pebble_->http_port()) +
+                               " answered the challenge";
+  EXPECT_GE(count(log_of(1), answered), 1u) << logs();
+  EXPECT_EQ(count(log_of(0), "answered the challenge of token"), 0u) << logs();
+  EXPECT_EQ(etcd_keys("acme/challenges/"), 0);
 }
 
 }  // namespace
