@@ -248,7 +248,8 @@ TEST_F(AcmeLinkTest, EveryNodeAnswersThePublishedChallengeAndDropsItAfter) {
   }
   publisher.withdraw(ChallengeKind::kTlsAlpn01, "db.example.com", "tok-1");
   for (auto& [name, n] : nodes_) {
-    EXPECT_TRUE(eventually([&] { return n->local.answers().empty(); })) << name;
+    const RecordingResponder* local = &n->local;  // clang 14: no structured binding in a lambda
+    EXPECT_TRUE(eventually([local] { return local->answers().empty(); })) << name;
   }
   for (auto& [name, n] : nodes_) n->node->stop();
   // A node that stops gives the lock back at once.
