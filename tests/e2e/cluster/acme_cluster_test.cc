@@ -55,12 +55,12 @@ class AcmeCluster : public ClusterFixture {
 
   // Three nodes with policy cluster in cluster.scopes and on ACME. The
   // initial certificate (of the test CA) names what ACME asks for, so it is
-  // not replaced at once: renewal falls due about 16 s from now, at half of
-  // its 40 s life, leaving time to start the nodes in order.
+  // not replaced at once: renewal falls due about 20 s from now, at half of
+  // its 50 s life, leaving time to start the nodes in order (also on a busy machine).
   void prepare(bool http01) {
     initial_names_ = {"127.0.0.1", "localhost", "db.example.test"};
     const auto now = std::chrono::system_clock::now();
-    lay_out(test::Validity{now - seconds(2), now + seconds(38)});
+    lay_out(test::Validity{now - seconds(2), now + seconds(48)});
     start_pebble(http01);
     if (HasFatalFailure()) return;
     const auto root = pebble_->issuing_root_pem();
