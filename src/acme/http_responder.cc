@@ -135,11 +135,20 @@ std::string HttpResponder::respond(const std::string& request) {
   std::string_view target(req.target().data(), req.target().size());
   if (target.starts_with(kPrefix)) {
     std::string token(target.substr(kPrefix.size()));
-    util::MutexLock lock(mu_);
-    auto it = answers_.find(token);
-    if (it != answers_.end()) {
-      ++answered_;
-      return response(200, "OK", it->second, head);
+    std::string key_authorization;
+    {
+      util::MutexLock lock(mu_);
+      auto it = answers_.find(token);
+      if (it != answers_.end()) {
+        ++answered_;
+        key_authorization = it->second;
+      }
+    }
+    if (!key_authorization.empty()) {
+      // The token is one published here, not text of the peer's choosing.
+      spdlog::info("acme: HTTP-01 responder on port {} answered the challenge of token {}", port_,
+                   token);
+      return response(200, "OK", key_authorization, head);
     }
   }
   return response(404, "Not Found", "no such challenge\n", head);

@@ -9,14 +9,13 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include "acme/account_store.h"
 #include "acme/client.h"
 #include "acme/http_responder.h"
+#include "acme/manager_job.h"
 #include "acme/schedule.h"
 #include "pki/acme_challenge.h"
 #include "pki/certificate_info.h"
 #include "pki/encode.h"
-#include "pki/issuer.h"
 #include "pki/jws.h"
 #include "pki/loader.h"
 #include "tls/certificate_pair.h"
@@ -74,20 +73,6 @@ struct Manager::Responders {
   std::map<std::string, std::unique_ptr<HttpResponder>> http;  // by acme_http_address
 };
 
-struct Manager::Job {
-  config::Policy policy;
-  std::vector<std::string> names;
-  ChallengeResponder* responder = nullptr;
-  std::optional<ExternalAccountBinding> eab;
-  std::unique_ptr<Client> client;  // dropped after a failure: looked up again
-  bool registered = false;         // client has its account
-  util::SystemTime due{};
-  bool planned = false;  // `due` is the renewal moment chosen for the current certificate
-  int failures_in_row = 0;
-  PolicyStatus status;
-  std::string key_prefix() const { return "ssl.policy." + policy.scope + "."; }
-};
-
 Manager::Manager(const config::Config& config, ManagerHost& host, Options options)
     : config_(config),
       host_(host),
@@ -110,7 +95,8 @@ util::Status make_policy_folders(const config::Config& config) {
 }
 
 util::Result<std::unique_ptr<Manager>> Manager::create(const config::Config& config,
-                                                       ManagerHost& host, Options options) {
+                                                       ManagerHost& host, Options options,
+                                                       ClusterLink* cluster) {
   std::unique_ptr<Manager> m(new Manager(config, host, options));
   for (const auto& [scope, policy] : config.policies) {
     if (!policy.enabled || !policy.acme()) continue;
@@ -132,6 +118,13 @@ util::Result<std::unique_ptr<Manager>> Manager::create(const config::Config& con
         m->responders_->gate = std::make_unique<GateResponder>(host.challenges());
       }
       job->responder = m->responders_->gate.get();
+    }
+    const auto& scopes = config.cluster.scopes;
+    if (cluster && config.cluster.enabled &&
+        std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) {
+      cluster->answer_with(scope, *job->responder);
+      job->responder = &cluster->publisher(scope);
+      job->cluster = cluster;
     }
     if (!policy.acme_eab_kid.empty()) {
       auto key = read_eab_key(policy.acme_eab_hmac_file);
@@ -184,6 +177,30 @@ void Manager::run(const std::stop_token& stop) {
   }
 }
 
+bool Manager::cluster_turn(Job& job) {
+  const auto turn = job.cluster->turn(job.policy.scope);
+  std::string state;
+  if (!turn.mine) {
+    state = turn.holder.empty() ? "no node holds the renewal lock yet; waiting for one"
+                                : "node " + turn.holder + " renews it for the cluster";
+  } else if (!turn.busy.empty()) {
+    state = "this node renews it; waiting for " + turn.busy;
+  }
+  if (state != job.cluster_state) {
+    spdlog::info("{}acme_directory: cluster-wide (cluster.scopes): {}", job.key_prefix(),
+                 state.empty() ? "this node renews it for the cluster now" : state);
+    job.cluster_state = state;
+  }
+  if (state.empty()) return true;
+  job.planned = false;  // chosen again from the files once it is this node's turn
+  // Another node's (or the replacement's) business now: this node's own
+  // failures must not make it order at once when its turn comes back.
+  if (!turn.mine) job.failures_in_row = 0;
+  job.due = util::SystemClock::instance().now() + options_.cluster_recheck;
+  job.status.next_attempt = job.due;
+  return false;
+}
+
 void Manager::attempt(Job& job, const std::stop_token& stop) {
   const auto& clock = util::SystemClock::instance();
   const auto prefix = job.key_prefix();
@@ -199,6 +216,8 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
   }
   job.status.has_certificate = current.has_value();
   if (current) job.status.not_after = current->not_after;
+  // A node whose turn it is not never contacts the CA for the policy.
+  if (job.cluster && !cluster_turn(job)) return;
 
   // Not yet due: a certificate that names everything, before the moment
   // chosen for it (once per certificate, so the jitter cannot push it on).
@@ -257,79 +276,6 @@ void Manager::attempt(Job& job, const std::stop_token& stop) {
                 current ? "the current certificate is still served"
                         : "clients are refused until a certificate is obtained",
                 delay.count());
-}
-
-util::Status Manager::open_directory(Job& job) {
-  if (job.client) return {};
-  const auto& p = job.policy;
-  auto account_key = load_or_create_account_key(config_.server.state_dir, p.acme_directory);
-  if (!account_key) return util::fail(account_key.error());
-  auto client = Client::open(ClientOptions{.directory_url = p.acme_directory,
-                                           .ca_bundle = p.acme_ca_bundle,
-                                           .request_timeout = options_.request_timeout},
-                             std::move(*account_key));
-  if (!client) return util::fail(client.error());
-  job.client = std::move(*client);
-  job.registered = false;
-  return {};
-}
-
-util::Status Manager::renew(Job& job, const std::stop_token& stop) {
-  const auto& p = job.policy;
-  if (auto opened = open_directory(job); !opened) return opened;
-  if (!job.registered) {
-    auto account = job.client->register_account(p.acme_email, job.eab);
-    if (!account) return util::fail(account.error());
-    spdlog::info("ssl.policy.{}.acme_directory: ACME account {}", p.scope, *account);
-    job.registered = true;
-  }
-  pki::KeySpec spec;
-  if (p.acme_key_type == config::AcmeKeyType::kRsa2048) spec.type = pki::KeySpec::Type::kRsa;
-  auto key = pki::generate_key(spec);
-  if (!key) return util::fail(key.error());
-
-  OrderInput order{.identifiers = job.names,
-                   .challenge = p.acme_challenge == config::AcmeChallenge::kHttp01
-                                    ? ChallengeKind::kHttp01
-                                    : ChallengeKind::kTlsAlpn01,
-                   .certificate_key = key->get(),
-                   .replaces = std::nullopt};
-  if (job.client->has_renewal_info()) {
-    if (auto certs = pki::load_certificates(p.public_certificate); certs) {
-      if (auto id = Client::ari_certificate_id(certs->front().get()); id) order.replaces = *id;
-    }
-  }
-  auto chain = job.client->obtain(order, *job.responder, stop);
-  if (!chain) return util::fail(chain.error());
-
-  // What the CA sent must serve the names with the key made here.
-  auto certs = pki::parse_certificates(*chain, "the certificate from " + p.acme_directory);
-  if (!certs) return util::fail(certs.error());
-  const X509* leaf = certs->front().get();
-  if (auto st = pki::check_key_matches(leaf, key->get(), "the certificate from the ACME server",
-                                       "the key made for it");
-      !st) {
-    return util::fail(st.error());
-  }
-  for (const auto& name : job.names) {
-    if (!tls::names_cover(leaf, name)) {
-      return util::fail("the certificate from " + p.acme_directory + " does not name " + name);
-    }
-  }
-  auto key_pem = pki::private_key_pem(key->get(), std::nullopt);
-  if (!key_pem) return util::fail(key_pem.error());
-  tls::CertificatePair pair{
-      .certificate_pem = *chain, .private_key_pem = *key_pem, .origin = "ACME"};
-  if (auto st = tls::install_pair(pair, p); !st) return st;
-  auto info = pki::describe(leaf, util::SystemClock::instance());
-  spdlog::info(
-      "ssl.policy.{}.acme_directory: certificate obtained: {} (serial {}), valid until "
-      "{:%Y-%m-%d %H:%M:%S} UTC, written to {}",
-      p.scope, info.subject, info.serial_hex, info.not_after, p.public_certificate.string());
-  if (auto st = host_.reload(p.scope); !st) {
-    return util::fail("the gate did not take the new certificate: " + st.error().message());
-  }
-  return {};
 }
 
 }  // namespace tlsgate::acme

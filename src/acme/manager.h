@@ -22,6 +22,15 @@
 // folder makes a new account; a CA that forgot the account gets it again),
 // and an ARI `replaces` the CA refuses is dropped by the client.
 //
+// In a cluster (a policy in cluster.scopes, with a ClusterLink): only the
+// node whose turn it is (ClusterLink::turn) talks to the CA for the policy;
+// every other node's Manager only looks again, every cluster_recheck, and
+// answers the challenges the renewer publishes (its own responder is handed
+// to ClusterLink::answer_with). The renewer publishes its challenges to
+// every node, and hands the pair to ClusterLink::deliver() instead of
+// writing the files: it reaches every node's files as a cluster replacement.
+// While that replacement is on its way, nobody renews the scope again.
+//
 // The thread never blocks the gate: it talks to the CA with bounded
 // requests. stop() wakes a waiting thread at once and interrupts the
 // challenge polling; a single request to the CA already under way may take
@@ -36,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "acme/cluster_link.h"
 #include "config/settings.h"
 #include "tls/acme_answers.h"
 #include "util/clock.h"
@@ -75,11 +85,15 @@ class Manager {
  public:
   struct Options {
     std::chrono::seconds request_timeout{30};
+    // A node that does not renew a cluster-wide policy looks again this often.
+    std::chrono::milliseconds cluster_recheck{1000};
   };
 
   // Null when no policy of `config` uses ACME. Binds the http-01 responders.
+  // `cluster` (may be null: no cluster) takes the policies of cluster.scopes.
   static util::Result<std::unique_ptr<Manager>> create(const config::Config& config,
-                                                       ManagerHost& host, Options options);
+                                                       ManagerHost& host, Options options,
+                                                       ClusterLink* cluster = nullptr);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
@@ -95,6 +109,9 @@ class Manager {
   void run(const std::stop_token& stop);
   void attempt(Job& job, const std::stop_token& stop);
   util::Status renew(Job& job, const std::stop_token& stop);
+  // A cluster-wide policy: true when this node renews it now; else the job
+  // is put off to the next look (and the change is logged once).
+  bool cluster_turn(Job& job);
   // The client with the CA's directory (no account yet), made once per job.
   util::Status open_directory(Job& job);
 

@@ -122,7 +122,8 @@ int run_serve(const Options& o) {
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(gate.error().message(), kUsage);
   acme::GateHost acme_host(**gate);
-  auto acme = acme::Manager::create(*loaded.config, acme_host, {});
+  auto acme = acme::Manager::create(*loaded.config, acme_host, {},
+                                    cluster ? &cluster->acme_link() : nullptr);
   if (!acme) return report_error(acme.error().message(), kUsage);
   // The admin listeners live on the gate's control loop; they serve once
   // run() runs it, and are closed before the gate goes.

@@ -350,6 +350,35 @@ util::Result<bool> EtcdStore::put_both_if(std::string_view key, std::string_view
   });
 }
 
+util::Result<int64_t> EtcdStore::transact(const std::vector<Condition>& when,
+                                          const std::vector<Write>& then) {
+  json compares = json::array();
+  for (const auto& c : when) {
+    compares.push_back({{"key", b64(c.key)},
+                        {"target", "MOD"},
+                        {"result", "EQUAL"},
+                        {"mod_revision", std::to_string(c.mod_revision)}});
+  }
+  json ops = json::array();
+  for (const auto& w : then) {
+    if (w.remove) {
+      ops.push_back({{"request_delete_range", {{"key", b64(w.key)}}}});
+      continue;
+    }
+    json put = {{"key", b64(w.key)}, {"value", b64(w.value)}};
+    if (w.lease != 0) put["lease"] = lease_text(w.lease);
+    ops.push_back({{"request_put", std::move(put)}});
+  }
+  json request = {{"compare", std::move(compares)}, {"success", std::move(ops)}};
+  auto reply = call("/v3/kv/txn", request.dump(), Retry::kUntilSent);
+  if (!reply) return util::fail(reply.error());
+  return parse_reply<int64_t>(reply->endpoint, "/v3/kv/txn", [&]() -> int64_t {
+    auto it = reply->body.find("succeeded");
+    if (it == reply->body.end() || !it->is_boolean() || !it->get<bool>()) return 0;
+    return int_field(object_field(reply->body, "header"), "revision");
+  });
+}
+
 util::Status EtcdStore::remove(std::string_view key) {
   json request = {{"key", b64(key)}};
   auto reply = call("/v3/kv/deleterange", request.dump());

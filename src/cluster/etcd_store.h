@@ -69,6 +69,8 @@ class EtcdStore : public Store {
   util::Result<bool> put_both_if(std::string_view key, std::string_view value,
                                  int64_t expected_mod_revision, std::string_view also_key,
                                  std::string_view also_value) override;
+  util::Result<int64_t> transact(const std::vector<Condition>& when,
+                                 const std::vector<Write>& then) override;
   util::Status remove(std::string_view key) override;
   util::Result<int64_t> grant_lease(std::chrono::seconds ttl) override;
   util::Status keep_alive(int64_t lease) override;

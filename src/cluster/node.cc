@@ -33,6 +33,7 @@ ClusterStatus status_of(const config::Cluster& cluster, const View& view) {
   for (const auto& [id, e] : view.replacements) {
     s.replacements.push_back({e.record, phase_of(e, cluster.members), e.reports});
   }
+  s.acme_renewers = view.acme_renewers;
   s.problems = view.problems;
   return s;
 }
@@ -303,6 +304,7 @@ void Node::step(const View& view) {
   for (const auto& [scope, fingerprints] : view.retired) {
     if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) retire(scope, fingerprints);
   }
+  step_acme();
   (void)publish_member();
 }
 

@@ -14,6 +14,13 @@
 // so a node that was down applies what it missed before it serves; and in
 // tests).
 //
+// Cluster-wide ACME (acme_link.h, acme_records.h): for each scope of
+// NodeOptions::acme_scopes whose local answerer is set (answer_acme), the
+// worker takes the scope's renewal lock on this node's lease when nobody
+// holds it, and installs every challenge published for the scope into the
+// local answerer (withdrawn when the record goes), then acknowledges
+// (acme/answering/<scope>/<node>).
+//
 // Threads: start() runs a worker thread and a watch thread; every method
 // is safe from any thread. sync() is the same work once, on the caller's
 // thread (startup catch-up, tests). etcd down: the node keeps serving what
@@ -22,6 +29,7 @@
 // nothing is applied half.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -33,6 +41,8 @@
 #include <thread>
 #include <vector>
 
+#include "acme/client.h"
+#include "cluster/acme_records.h"
 #include "cluster/local_host.h"
 #include "cluster/replacement.h"
 #include "cluster/store.h"
@@ -51,7 +61,8 @@ struct NodeOptions {
   std::chrono::seconds lease_ttl{10};
   std::chrono::milliseconds retry_min{250};
   std::chrono::milliseconds retry_max{30000};
-  std::chrono::seconds tick{15};  // re-evaluation without events: the expiry rule, retries
+  std::chrono::seconds tick{15};         // re-evaluation without events: the expiry rule, retries
+  std::vector<std::string> acme_scopes;  // cluster.scopes with acme_directory
 };
 
 // One line of `cluster status` per replacement.
@@ -67,7 +78,8 @@ struct ClusterStatus {
   std::vector<std::string> members;
   std::map<std::string, bool> alive;
   std::map<std::string, Member> published;
-  std::vector<ReplacementStatus> replacements;  // oldest first
+  std::vector<ReplacementStatus> replacements;       // oldest first
+  std::map<std::string, std::string> acme_renewers;  // scope -> the node that renews it (ACME)
   std::vector<std::string> problems;
 };
 ClusterStatus status_of(const config::Cluster& cluster, const View& view);
@@ -92,6 +104,16 @@ class Node {
   // Serve swaps in the gate with this, before start() (the worker reads it
   // without a lock).
   void set_host(LocalHost& host);
+  // Where this node answers the ACME challenges of `scope` (an acme_scopes
+  // entry); from then on this node may also take the scope's renewal lock.
+  void answer_acme(const std::string& scope, acme::ChallengeResponder& local);
+  // Waits until `pred` holds for the records as the watch keeps them, or
+  // until `deadline`; whether it held.
+  bool wait_records(const std::function<bool(const KvMap&)>& pred,
+                    std::chrono::steady_clock::time_point deadline);
+  KvMap records() const;
+  const Keys& keys() const { return keys_; }
+  const std::string& name() const { return options_.cluster.node_name; }
 
  private:
   util::Status publish_member();
@@ -107,6 +129,9 @@ class Node {
   void run(std::stop_token stop);
   util::Status load_all();
   View current_view() const;
+  void step_acme();
+  void release_acme();
+  friend class AcmeLink;
 
   Store& store_;
   LocalHost* host_;
@@ -123,7 +148,13 @@ class Node {
   bool watch_broken_ GUARDED_BY(mu_) = false;
   bool connected_ GUARDED_BY(mu_) = false;
   std::string last_error_ GUARDED_BY(mu_);
-  int64_t lease_ = 0;  // worker thread (or sync's caller) only
+  std::map<std::string, acme::ChallengeResponder*> answerers_ GUARDED_BY(mu_);  // by scope
+  // Written by the worker (or sync's caller) only; read by AcmeLink.
+  std::atomic<int64_t> lease_{0};
+  // Worker only: the challenges installed in the local answerers, by scope
+  // and token, and whether this node held each scope's lock at the last step.
+  std::map<std::string, std::map<std::string, AcmeChallenge>> answered_;
+  std::map<std::string, bool> held_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_failure_;  // id -> when
   std::jthread worker_;
 };

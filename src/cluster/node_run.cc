@@ -80,7 +80,8 @@ void Node::run(std::stop_token stop) {
       if (!ended) last_error_ = ended.error().message();
       cv_.notify_all();
     });
-    const auto keepalive_every = options_.lease_ttl / 3;
+    const auto keepalive_every =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl) / 3;
     auto next_keepalive = std::chrono::steady_clock::now() + keepalive_every;
     auto next_tick = std::chrono::steady_clock::now() + options_.tick;
     while (!stop.stop_requested()) {
@@ -118,7 +119,10 @@ void Node::run(std::stop_token stop) {
       }
     }
   }
-  if (lease_ != 0) (void)store_.remove(keys_.alive(options_.cluster.node_name));
+  if (lease_ != 0) {
+    release_acme();
+    (void)store_.remove(keys_.alive(options_.cluster.node_name));
+  }
   lease_ = 0;
 }
 

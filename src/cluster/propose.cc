@@ -28,6 +28,17 @@ std::string new_id(util::SystemTime now) {
                      util::hex(std::string_view(reinterpret_cast<const char*>(r), sizeof r)));
 }
 
+// After a failed guarded write: whether the guard still holds (else the
+// slot was what failed).
+bool guard_holds(Store& store, const Condition& guard) {
+  auto snap = store.range(guard.key);
+  if (!snap) return true;  // unknown: say the slot failed, the general message
+  for (const auto& kv : snap->kvs) {
+    if (kv.key == guard.key) return kv.mod_revision == guard.mod_revision;
+  }
+  return guard.mod_revision == 0;
+}
+
 }  // namespace
 
 tl::expected<std::string, ProposalRefusal> propose(Store& store, const Keys& keys,
@@ -96,8 +107,22 @@ tl::expected<std::string, ProposalRefusal> propose(Store& store, const Keys& key
   // The slot and the record in one transaction: a proposer that reads
   // between two separate writes would see a slot without its record, take
   // it over, and two replacements of one scope would be in flight.
-  auto won = store.put_both_if(keys.open(p.scope), r.id, slot_revision, keys.replacement(r.id),
-                               to_json(r));
+  util::Result<bool> won = false;
+  if (p.guard) {
+    auto written = store.transact(
+        {Condition{keys.open(p.scope), slot_revision}, *p.guard},
+        {Write{keys.open(p.scope), r.id}, Write{keys.replacement(r.id), to_json(r)}});
+    if (!written) return refuse(written.error().message());
+    won = *written != 0;
+    if (!*won && !guard_holds(store, *p.guard)) {
+      return refuse("the lock " + p.guard->key +
+                    " is no longer held by this node (its lease expired or another node took "
+                    "it), so nothing was proposed; the node that holds it now renews");
+    }
+  } else {
+    won = store.put_both_if(keys.open(p.scope), r.id, slot_revision, keys.replacement(r.id),
+                            to_json(r));
+  }
   if (!won) return refuse(won.error().message());
   if (!*won) {
     return refuse("another replacement of scope " + p.scope +

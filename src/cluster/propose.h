@@ -11,6 +11,7 @@
 // writes the record, the key sealed with the cluster secret.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct Proposal {
   std::string trust_pem;  // a new issuer for every node's trust first ("" none)
   bool immediate = false;
   std::string proposer;  // "tlsgate cluster replace-cert on node-1", "admin API, identity ..."
+  // When set, the slot and the record are written only if this key still
+  // has this mod_revision, in the same etcd transaction: the cluster's ACME
+  // renewer proposes only while it holds acme/lock/<scope> (acme_link.h).
+  std::optional<Condition> guard;
 };
 
 struct ProposalRefusal {

@@ -14,6 +14,20 @@
 //   replacements/<id>       one certificate replacement (Replacement)
 //   reports/<id>/<node>     one node's state for that replacement (Report);
 //                           keyed by node, so it can never be counted twice
+//   acme/lock/<scope>       lease-bound (the holder's alive lease): the one
+//                           node that talks to the ACME CA for the scope
+//                           (AcmeLock, acme_records.h)
+//   acme/challenges/<scope>/<token>
+//                           lease-bound (the lock's lease): a challenge of
+//                           the renewer's order in flight, which every node
+//                           answers (AcmeChallenge); deleted when the order
+//                           ends. It holds the key authorization only —
+//                           public, the CA and any http-01 client see it —
+//                           and never a private key: each node makes its
+//                           own tls-alpn-01 certificate from it
+//   acme/answering/<scope>/<node>
+//                           lease-bound (that node's): the store revision up
+//                           to which it answers every published challenge
 //
 // Parsing never trusts a record: anything malformed is an Error naming the
 // key, and the caller skips that record (and says so) rather than acting.
@@ -55,6 +69,19 @@ struct Keys {
   std::string reports() const { return base + "reports/"; }
   std::string report(const std::string& id, const std::string& node) const {
     return reports() + id + "/" + node;
+  }
+  std::string acme_lock(const std::string& scope) const { return base + "acme/lock/" + scope; }
+  std::string acme_challenges(const std::string& scope) const {
+    return base + "acme/challenges/" + scope + "/";
+  }
+  std::string acme_challenge(const std::string& scope, const std::string& token) const {
+    return acme_challenges(scope) + token;
+  }
+  std::string acme_answering(const std::string& scope) const {
+    return base + "acme/answering/" + scope + "/";
+  }
+  std::string acme_answering(const std::string& scope, const std::string& node) const {
+    return acme_answering(scope) + node;
   }
 };
 Keys keys_for(const std::string& key_prefix, const std::string& cluster_name);

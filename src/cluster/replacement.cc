@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace tlsgate::cluster {
 namespace {
@@ -50,6 +51,12 @@ View read_view(const Keys& keys, const std::vector<KeyValue>& kvs) {
       }
     } else if (kv.key.starts_with(keys.reports())) {
       reports.push_back(&kv);
+    } else if (kv.key.starts_with(keys.acme_lock(""))) {
+      auto node = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+      v.acme_renewers[kv.key.substr(keys.acme_lock("").size())] =
+          node.is_object() && node.contains("node") && node["node"].is_string()
+              ? node["node"].get<std::string>()
+              : std::string(1, '?');
     }
   }
   for (const auto* kv : reports) {

@@ -44,7 +44,8 @@ struct View {
   std::map<std::string, Entry> replacements;                    // by id (ids sort by time)
   std::map<std::string, std::pair<std::string, int64_t>> open;  // scope -> (id, mod_revision)
   std::map<std::string, std::vector<std::string>> retired;      // scope -> issuer fingerprints
-  std::vector<std::string> problems;  // records that could not be read, in words
+  std::map<std::string, std::string> acme_renewers;  // scope -> node holding acme/lock/<scope>
+  std::vector<std::string> problems;                 // records that could not be read, in words
 };
 
 View read_view(const Keys& keys, const std::vector<KeyValue>& kvs);

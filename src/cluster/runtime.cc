@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cluster/etcd_store.h"
 #include "cluster/gate_host.h"
 #include "net/gate.h"
@@ -78,7 +80,16 @@ ClusterRuntime::ClusterRuntime(config::Config config, bool expand_commands,
   NodeOptions options;
   options.cluster = config_.cluster;
   options.state_dir = config_.server.state_dir;
+  options.lease_ttl = std::chrono::seconds(
+      std::max<int64_t>(2, static_cast<int64_t>(config_.cluster.lease_ttl.count())));
+  for (const auto& scope : config_.cluster.scopes) {
+    auto p = config_.policies.find(scope);
+    if (p != config_.policies.end() && p->second.enabled && p->second.acme()) {
+      options.acme_scopes.push_back(scope);
+    }
+  }
   node_ = std::make_unique<Node>(*store_, files_, box_, options, util::SystemClock::instance());
+  acme_link_ = std::make_unique<AcmeLink>(*node_);
 }
 
 ClusterRuntime::~ClusterRuntime() { stop(); }

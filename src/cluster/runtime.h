@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/acme_link.h"
 #include "cluster/node.h"
 #include "cluster/propose.h"
 #include "cluster/store.h"
@@ -47,6 +48,8 @@ class ClusterRuntime {
   const Keys& keys() const { return keys_; }
   const pki::SecretBox& box() const { return box_; }
   const config::Config& config() const { return config_; }
+  // Cluster-wide ACME (acme_link.h): hand it to acme::Manager::create.
+  acme::ClusterLink& acme_link() { return *acme_link_; }
   // What this node knows now (the records as its watch keeps them).
   ClusterStatus status() const { return node_->status(); }
   // The facts proposals are checked against on this node: the policy files.
@@ -66,6 +69,7 @@ class ClusterRuntime {
   FilesHost files_;
   std::unique_ptr<LocalHost> gate_host_;
   std::unique_ptr<Node> node_;
+  std::unique_ptr<AcmeLink> acme_link_;
 };
 
 }  // namespace tlsgate::cluster

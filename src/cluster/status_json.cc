@@ -51,6 +51,7 @@ nlohmann::json to_json(const ClusterStatus& s) {
               {"last_error", s.last_error},
               {"members", std::move(members)},
               {"replacements", std::move(replacements)},
+              {"acme_renewers", s.acme_renewers},
               {"problems", s.problems}};
 }
 

@@ -33,6 +33,22 @@ struct Snapshot {
   int64_t revision = 0;       // the store's revision when the read was served
 };
 
+// One comparison of a transaction (Store::transact): the key's mod_revision
+// must equal `mod_revision` (0: the key must not exist).
+struct Condition {
+  std::string key;
+  int64_t mod_revision = 0;
+};
+
+// One write of a transaction: put key = value (on `lease` when not 0), or
+// delete key when `remove`.
+struct Write {
+  std::string key;
+  std::string value;
+  int64_t lease = 0;
+  bool remove = false;
+};
+
 struct WatchEvent {
   enum class Type { kPut, kDelete };
   Type type = Type::kPut;
@@ -65,6 +81,13 @@ class Store {
   virtual util::Result<bool> put_both_if(std::string_view key, std::string_view value,
                                          int64_t expected_mod_revision, std::string_view also_key,
                                          std::string_view also_value) = 0;
+
+  // One etcd transaction: when every condition holds, every write is done
+  // (all or none). Returns the store's revision after the writes, or 0 when a
+  // condition failed and nothing was written. What the cluster's ACME lock
+  // (records.h acme/lock/<scope>) is taken and checked with.
+  virtual util::Result<int64_t> transact(const std::vector<Condition>& when,
+                                         const std::vector<Write>& then) = 0;
 
   // Deletes one key; deleting a key that does not exist is not an error.
   virtual util::Status remove(std::string_view key) = 0;

@@ -143,6 +143,7 @@ const Setters<Cluster>& cluster_setters() {
       {"scopes", member(&Cluster::scopes)},
       {"secret_file", member(&Cluster::secret_file)},
       {"switch_before_expiry", member(&Cluster::switch_before_expiry)},
+      {"lease_ttl", member(&Cluster::lease_ttl)},
   };
   return table;
 }

@@ -177,13 +177,6 @@ class Checker {
             "list the DNS names (and IPs) the certificate is for: " + prefix +
                 "acme_names=db.example.com");
     }
-    if (std::count(c_.cluster.scopes.begin(), c_.cluster.scopes.end(), scope) &&
-        c_.cluster.enabled) {
-      error(prefix + "acme_directory",
-            "is set on a cluster-wide policy (cluster.scopes), and cluster-wide ACME renewal is "
-            "not implemented yet",
-            "give each node its own ACME policy, or take " + scope + " out of cluster.scopes");
-    }
     if (p.acme_challenge != AcmeChallenge::kTlsAlpn01) return;
     bool answered = false;
     for (const auto& [name, conn] : c_.connectors) {
@@ -251,6 +244,10 @@ class Checker {
       error("cluster.secret_file", "is required",
             "make one with: head -c 32 /dev/urandom > cluster.secret; chmod 600 cluster.secret; "
             "copy it to every node; set cluster.secret_file=cluster.secret");
+    }
+    if (k.lease_ttl < Seconds(2.0) && !rejected_.count("cluster.lease_ttl")) {
+      error("cluster.lease_ttl", "is shorter than 2s, which etcd does not grant reliably",
+            "set cluster.lease_ttl=2s or more (default 10s)");
     }
   }
 

@@ -174,7 +174,10 @@ std::vector<KeyDoc> policy_docs() {
        .default_text = "none (ACME off)",
        .doc = "https:// URL of an ACME (RFC 8555) server's directory: the gate obtains this "
               "policy's certificate from it, writes it to public_certificate and private_key, and "
-              "renews it by itself (docs/ACME.md)."},
+              "renews it by itself (docs/ACME.md). On a policy in cluster.scopes one node renews "
+              "for the cluster (the holder of an etcd lock on its lease; another node takes over "
+              "when it dies), every node answers the CA's challenges (published through etcd), "
+              "and the pair reaches every node as a cluster replacement (docs/CLUSTER.md)."},
       {.pattern = p + "acme_email",
        .type = T::kString,
        .default_text = "none",
@@ -421,6 +424,12 @@ std::vector<KeyDoc> global_docs() {
        .default_text = "3d",
        .doc = "A replacement commits without the nodes that have not staged it once the scope's "
               "current certificate has this long or less left."},
+      {.pattern = "cluster.lease_ttl",
+       .type = T::kDuration,
+       .default_text = "10s",
+       .doc = "TTL of each node's etcd lease (kept alive every third of it): how long after a "
+              "node dies it stops counting as up, and another node takes over the ACME renewal "
+              "of a cluster-wide ACME policy (docs/CLUSTER.md). At least 2s."},
   };
 }
 

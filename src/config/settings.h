@@ -152,6 +152,7 @@ struct Cluster {
   std::vector<std::string> scopes{"cluster"};  // policies whose certificate is cluster-wide
   std::filesystem::path secret_file;           // 32 random bytes; seals keys in etcd
   Seconds switch_before_expiry{3.0 * 86400};   // commit without the missing nodes then
+  Seconds lease_ttl{10.0};  // a node's etcd lease: alive/<node>, the ACME renewal lock
   bool operator==(const Cluster&) const = default;
 };
 

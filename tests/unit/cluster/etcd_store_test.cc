@@ -240,6 +240,45 @@ TEST_F(EtcdStoreTest, LeaseKeepsItsKeyAliveThenExpiryRemovesIt) {
   EXPECT_NE(expired.error().message().find("grant a new lease"), std::string::npos);
 }
 
+// The cluster's ACME lock (acme_link.h): taken on a lease only while
+// absent, and a write guarded by its revision fails once the lease ended.
+TEST_F(EtcdStoreTest, TransactionTakesALockOnALeaseAndGuardsAWriteWithIt) {
+  const std::string lock = prefix_ + "acme/lock/s";
+  const std::string record = prefix_ + "replacements/r1";
+  auto lease = store_->grant_lease(std::chrono::seconds(1));
+  ASSERT_TRUE(lease) << lease.error().message();
+  auto taken = store_->transact({Condition{lock, 0}}, {Write{lock, "a", *lease}});
+  ASSERT_TRUE(taken) << taken.error().message();
+  ASSERT_GT(*taken, 0);
+  auto snap = store_->range(lock);
+  ASSERT_TRUE(snap && snap->kvs.size() == 1);
+  EXPECT_EQ(snap->kvs[0].lease, *lease);
+  EXPECT_EQ(snap->kvs[0].mod_revision, *taken);
+  // A second taker finds it held: nothing written.
+  auto second = store_->transact({Condition{lock, 0}}, {Write{lock, "b"}});
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(*second, 0);
+  EXPECT_EQ(store_->range(lock)->kvs.at(0).value, "a");
+  // Two conditions, two writes: all or none.
+  auto both = store_->transact({Condition{lock, *taken}, Condition{record, 0}},
+                               {Write{record, "x"}, Write{prefix_ + "open/s", "r1"}});
+  ASSERT_TRUE(both) << both.error().message();
+  EXPECT_GT(*both, *taken);
+  EXPECT_EQ(store_->range(prefix_ + "open/")->kvs.size(), 1u);
+
+  WatchThread watch(*store_, lock, *both + 1);
+  ASSERT_TRUE(watch.events.wait_for(1, Ms(5000))) << "the lock did not go with its lease";
+  EXPECT_EQ(watch.events.get()[0].type, WatchEvent::Type::kDelete);
+  auto guarded = store_->transact({Condition{lock, *taken}}, {Write{record, "late"}});
+  ASSERT_TRUE(guarded) << guarded.error().message();
+  EXPECT_EQ(*guarded, 0);
+  EXPECT_EQ(store_->range(record)->kvs.at(0).value, "x");
+  // A delete in a transaction.
+  auto removed = store_->transact({}, {Write{record, "", 0, true}});
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_TRUE(store_->range(record)->kvs.empty());
+}
+
 TEST_F(EtcdStoreTest, WatchDeliversPutsAndDeletesInOrderFromStartRevision) {
   auto r1 = store_->put(prefix_ + "k1", "a");
   ASSERT_TRUE(r1);

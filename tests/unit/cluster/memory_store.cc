@@ -59,6 +59,27 @@ util::Result<bool> MemoryStore::put_both_if(std::string_view key, std::string_vi
   return true;
 }
 
+util::Result<int64_t> MemoryStore::transact(const std::vector<cluster::Condition>& when,
+                                            const std::vector<cluster::Write>& then) {
+  std::lock_guard lock(mu_);
+  if (auto up = check_up(); !up) return util::fail(up.error());
+  for (const auto& c : when) {
+    auto it = kvs_.find(c.key);
+    if ((it == kvs_.end() ? 0 : it->second.mod_revision) != c.mod_revision) return 0;
+  }
+  for (const auto& w : then) {
+    if (w.lease != 0 && !leases_.count(w.lease)) return util::fail("lease not found");
+  }
+  for (const auto& w : then) {
+    if (w.remove) {
+      erase(w.key);
+    } else {
+      write(w.key, w.value, w.lease);
+    }
+  }
+  return revision_;
+}
+
 void MemoryStore::erase(const std::string& key) {
   auto it = kvs_.find(key);
   if (it == kvs_.end()) return;

@@ -336,6 +336,10 @@ class InterleavingStore : public Store {
                                  std::string_view also_key, std::string_view also_value) override {
     return around([&] { return inner_.put_both_if(key, value, expected, also_key, also_value); });
   }
+  util::Result<int64_t> transact(const std::vector<Condition>& when,
+                                 const std::vector<Write>& then) override {
+    return around([&] { return inner_.transact(when, then); });
+  }
   util::Status remove(std::string_view key) override { return inner_.remove(key); }
   util::Result<int64_t> grant_lease(std::chrono::seconds ttl) override {
     return inner_.grant_lease(ttl);

@@ -201,19 +201,21 @@ TEST(AcmeCrossChecks, NamesNeeded) {
   EXPECT_TRUE(has_error(e, "ssl.policy.web.acme_names", "acme_names=")) << all(e);
 }
 
-TEST(AcmeCrossChecks, ClusterScopeRefused) {
+TEST(AcmeCrossChecks, ClusterScopeAccepted) {
+  // One node renews for the cluster (docs/CLUSTER.md "ACME across the cluster").
   auto e = errors(kAcme +
                   "ssl.policy.cluster.enabled=true\n"
                   "cluster.enabled=true\ncluster.node_name=a\ncluster.members=a;b\n"
                   "cluster.etcd_endpoints=https://127.0.0.1:2379\ncluster.secret_file=s\n"
-                  "cluster.scopes=web\n");
-  EXPECT_TRUE(has_error(e, "ssl.policy.web.acme_directory", "cluster.scopes")) << all(e);
-  // The same policy outside cluster.scopes is fine.
-  auto ok = errors(kAcme +
-                   "ssl.policy.cluster.enabled=true\n"
-                   "cluster.enabled=true\ncluster.node_name=a\ncluster.members=a;b\n"
-                   "cluster.etcd_endpoints=https://127.0.0.1:2379\ncluster.secret_file=s\n");
-  EXPECT_FALSE(has_error(ok, "ssl.policy.web.acme_directory", "cluster")) << all(ok);
+                  "cluster.scopes=web\ncluster.lease_ttl=3s\n");
+  EXPECT_FALSE(has_error(e, "ssl.policy.web.acme_directory", "cluster")) << all(e);
+  EXPECT_FALSE(has_error(e, "cluster.lease_ttl", "")) << all(e);
+  auto short_lease = errors(kAcme +
+                            "ssl.policy.cluster.enabled=true\n"
+                            "cluster.enabled=true\ncluster.node_name=a\ncluster.members=a;b\n"
+                            "cluster.etcd_endpoints=https://127.0.0.1:2379\n"
+                            "cluster.secret_file=s\ncluster.lease_ttl=1s\n");
+  EXPECT_TRUE(has_error(short_lease, "cluster.lease_ttl", "shorter than 2s")) << all(short_lease);
 }
 
 TEST(AcmeCrossChecks, TlsAlpnWithMysqlConnectorRefused) {

@@ -80,7 +80,7 @@ TEST(ConfigKeyDocs, CoversServerAdminAndCluster) {
   EXPECT_EQ(suffixes_under("cluster."),
             (std::set<std::string>{"enabled", "name", "node_name", "members", "etcd_endpoints",
                                    "ssl_policy", "etcd_insecure", "key_prefix", "scopes",
-                                   "secret_file", "switch_before_expiry"}));
+                                   "secret_file", "switch_before_expiry", "lease_ttl"}));
 }
 
 TEST(ConfigKeyDocs, EveryEntryIsComplete) {

@@ -302,7 +302,8 @@ TEST(ConfigLoader, EveryDocumentedKeyIsAccepted) {
     const std::map<std::string, std::string> agreeing = {
         {"cluster.etcd_endpoints", "https://e:2379"},
         {"cluster.members", "s"},
-        {"cluster.scopes", "c"},  // not s: ACME on a cluster-wide policy is refused
+        {"cluster.lease_ttl", "2s"},  // etcd grants no shorter lease reliably
+        {"cluster.scopes", "c"},      // not s: ACME on a cluster-wide policy is refused
         {"cluster.ssl_policy", "s"},
         {"ssl.policy.s.acme_directory", "https://acme.test/directory"},
         {"ssl.policy.s.private_key", "pkcs11:token=t;object=k"}};  // as pkcs11_module wants
