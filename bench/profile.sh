@@ -109,7 +109,7 @@ load() {
     full | rsa) args=(handshake "${args[@]}" --concurrency 16) ;;
     resumed) args=(handshake "${args[@]}" --concurrency 16 --resume) ;;
     latency) args=(latency "${args[@]}" --concurrency 16 --rate 2000) ;;
-    pingpong) args=(latency "${args[@]}" --concurrency 8 --rate 0) ;;
+    pingpong) args=(latency "${args[@]}" --concurrency "${BENCH_PROFILE_CONNS:-8}" --rate 0) ;;
     bulk) args=(bulk "${args[@]}" --direction down) ;;
     bulk_up) args=(bulk "${args[@]}" --direction up) ;;
   esac

@@ -280,11 +280,14 @@ void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer
     if (ec || stopping) return;
     uint64_t peak = trimmer.peak();
     uint64_t open = sessions_open();
+    auto start = std::chrono::steady_clock::now();
     if (auto freed = trimmer.check(open)) {
+      auto took =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
       spdlog::info(
           "memory: {} connections at the peak, {} now: {} MiB of freed heap returned to "
-          "the system",
-          peak, open, *freed >> 20);
+          "the system in {:.1f} ms",
+          peak, open, *freed >> 20, took.count());
     }
     schedule_memory_check(timer);
   });
