@@ -15,10 +15,10 @@ namespace tlsgate::net {
 namespace {
 
 // ---- the socket BIO ----
-// Reads are recvmsg(2) with the bytes left (recv_some). Writes go straight to send(2), after
-// anything gathered; while Gather::corked they are appended to the gather buffer instead, which is
-// sent when full and at BIO_flush (also what OpenSSL calls at the end of each handshake flight and
-// after an alert).
+// Reads are recv_some(). Writes go straight to send(2), after anything
+// gathered; while Gather::corked they are appended to the gather buffer
+// instead, which is sent when full and at BIO_flush (also what OpenSSL calls
+// at the end of each handshake flight and after an alert).
 
 using Gather = Stream::Gather;
 
