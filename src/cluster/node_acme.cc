@@ -49,8 +49,17 @@ void Node::step_acme() {
     if (lease != 0) {
       if (auto when = acme_lock_takeover(keys_, scope, kvs, me, lease)) {
         AcmeLock mine{me, unix_seconds(clock_.now())};
-        auto won = store_.transact({*when}, {Write{keys_.acme_lock(scope), to_json(mine), lease}});
+        const std::string key = keys_.acme_lock(scope);
+        auto won = store_.transact({*when}, {Write{key, to_json(mine), lease}});
         if (won && *won != 0) {
+          // Into this node's view now, not only when the watch brings it: a
+          // stop right after must find the lock to give it back.
+          {
+            util::MutexLock lock(mu_);
+            auto& kv = kvs_[key];
+            if (kv.mod_revision < *won) kv = KeyValue{key, to_json(mine), *won, *won, lease};
+            kvs[key] = kv;
+          }
           spdlog::info(
               "cluster: node {} now renews ACME scope {} (lock {} on its lease of {} s); the "
               "other nodes do not contact the CA for it",
