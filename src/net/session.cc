@@ -153,7 +153,13 @@ void Session::detect() {
 
 void Session::on_detected(unsigned char first_byte) {
   constexpr unsigned char kTlsHandshakeRecord = 0x16;
-  if (first_byte == kTlsHandshakeRecord) return start_client_tls();
+  if (first_byte == kTlsHandshakeRecord) {
+    // The first step signs: it takes a turn behind established traffic.
+    if (turns_ == nullptr) return start_client_tls();
+    return turns_->defer([this, self = shared_from_this()] {
+      if (!closed_) start_client_tls();
+    });
+  }
   if (connector_.settings.tls_level == config::TlsLevel::kOptional) {
     connect_upstream();
     return;

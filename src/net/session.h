@@ -76,8 +76,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // The worker's table this session lists itself in once established
   // (null: none); set before start().
   void track_in(SessionTable* table) { sessions_ = table; }
-  // The worker's queue for bulk turns (net/turn_queue.h); null: each turn
-  // is posted to the loop. Set before start().
+  // The worker's queue for bulk turns and first handshake steps
+  // (net/turn_queue.h); null: each turn is posted to the loop, and a
+  // handshake starts at once. Set before start().
   void take_turns_in(TurnQueue* turns) { turns_ = turns; }
   // The worker's counters of this session's connector, and its list of
   // established sessions (null: none); set before start().
@@ -244,7 +245,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   PeerHold client_hold_, upstream_hold_;          // keep the OCSP engine asking about the peers
   bool closed_ = false;
   SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
-  TurnQueue* turns_ = nullptr;          // the worker's, for bulk turns
+  TurnQueue* turns_ = nullptr;          // the worker's, for bulk turns and handshakes
   bool client_checked_ = false;         // the client passed its peer checks
   bool upstream_checked_ = false;       // the backend passed its peer checks
   std::optional<std::string> db_user_;  // the database user user_map admitted
