@@ -96,13 +96,16 @@ util::Status Manager::renew(Job& job, const std::stop_token& stop) {
     return {};
   }
   if (auto st = tls::install_pair(pair, p); !st) return st;
+  // Said once new handshakes get it: the line means "in service".
+  if (auto st = host_.reload(p.scope); !st) {
+    return util::fail("the certificate (serial " + info.serial_hex + ") was written to " +
+                      p.public_certificate.string() +
+                      " but the gate did not take it: " + st.error().message());
+  }
   spdlog::info(
       "ssl.policy.{}.acme_directory: certificate obtained: {} (serial {}), valid until "
-      "{:%Y-%m-%d %H:%M:%S} UTC, written to {}",
+      "{:%Y-%m-%d %H:%M:%S} UTC, written to {} and served",
       p.scope, info.subject, info.serial_hex, info.not_after, p.public_certificate.string());
-  if (auto st = host_.reload(p.scope); !st) {
-    return util::fail("the gate did not take the new certificate: " + st.error().message());
-  }
   return {};
 }
 
