@@ -649,9 +649,10 @@ void Session::pump(Direction& d) {
       d.done = true;
       break;
     }
-    // A short read emptied the socket: wait rather than read again only to
-    // hear EAGAIN (one system call less per message). Data that comes in
-    // after that read wakes the wait (net/ready_wait.h).
+    // The last read left the socket empty (not even a FIN behind it): wait
+    // rather than read again only to hear EAGAIN (one system call less per
+    // message). Data that comes in after that read wakes the wait
+    // (net/ready_wait.h).
     if (turn >= kTurnBytes) return yield_direction(d);
     IoResult r{Io::kWantRead};
     if (!std::exchange(d.drained, false)) {
