@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake ccache pkg-config openssl libssl-dev
   libexpected-dev libgtest-dev libgmock-dev prometheus-cpp-dev libp11-dev)
 test_pkgs=(redis-server redis-tools postgresql postgresql-client
   mariadb-server mariadb-client curl python3 procps iproute2 prometheus chromium
-  libnss3-tools default-jre-headless etcd-server nats-server nmap golang-go
+  libnss3-tools default-jre-headless etcd-server etcd-client nats-server nmap golang-go
   golang-github-nats-io-go-nats-dev pebble softhsm2 opensc libengine-pkcs11-openssl zsh)
 run_pkgs=(redis-server redis-tools)
 bench_pkgs=(haproxy nginx libnginx-mod-stream stunnel4 linux-perf valgrind strace python3

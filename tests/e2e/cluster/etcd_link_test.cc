@@ -79,6 +79,12 @@ TEST_F(ClusterEtcdLink, RotatedClientCertificateIsUsedOnceEtcdDropsTheOldIssuer)
   // etcd now trusts only the new issuer; every connection is new.
   restart_etcd_trusting({&new_issuer});
   ASSERT_FALSE(HasFatalFailure());
+  // The same etcdctl with the new certificate gets in: a refusal of the old
+  // one is etcd's, not a missing etcdctl (exit 127) or a dead etcd.
+  test::write_cert(dir_ / "new-client.crt", new_client.cert.get());
+  test::write_key(dir_ / "new-client.key", new_client.key.get());
+  ASSERT_EQ(etcdctl_with(dir_ / "new-client.crt", dir_ / "new-client.key"), 0)
+      << "etcdctl (Debian package etcd-client) cannot reach etcd with the new certificate";
   EXPECT_NE(etcdctl_with(dir_ / "old-client.crt", dir_ / "old-client.key"), 0)
       << "etcd still accepts the old client certificate; the test proves nothing";
   const auto back = Clock::now();
