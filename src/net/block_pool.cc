@@ -8,8 +8,10 @@ namespace {
 struct FreeList {
   std::vector<char*> blocks;
   FreeList() { blocks.reserve(kKeptBlocks); }
-  ~FreeList() {
+  ~FreeList() { free_all(); }
+  void free_all() {
     for (char* b : blocks) delete[] b;
+    blocks.clear();
   }
 };
 
@@ -36,5 +38,7 @@ Block take_block() {
   list.pop_back();
   return Block(b);
 }
+
+void free_kept_blocks() { free_list().free_all(); }
 
 }  // namespace tlsgate::net

@@ -27,4 +27,8 @@ inline constexpr size_t kKeptBlocks = 8;
 // A block of kBlockBytes, uninitialised.
 Block take_block();
 
+// Frees the blocks this thread's list keeps (after a spike, before the heap
+// is trimmed: kept blocks would pin their pages).
+void free_kept_blocks();
+
 }  // namespace tlsgate::net

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "net/block_pool.h"
 #include "net/gate_impl.h"
 #include "net/listen_fds.h"
 #include "net/stream.h"
@@ -280,17 +281,31 @@ void Gate::Impl::schedule_memory_check(std::shared_ptr<asio::steady_timer> timer
     if (ec || stopping) return;
     uint64_t peak = trimmer.peak();
     uint64_t open = sessions_open();
-    auto start = std::chrono::steady_clock::now();
-    if (auto freed = trimmer.check(open)) {
-      auto took =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
-      spdlog::info(
-          "memory: {} connections at the peak, {} now: {} MiB of freed heap returned to "
-          "the system in {:.1f} ms",
-          peak, open, *freed >> 20, took.count());
-    }
+    if (trimmer.spike_over(open)) release_heap(peak, open);
     schedule_memory_check(timer);
   });
+}
+
+// Each worker frees the blocks it keeps; once the last has, the heap is
+// trimmed here (kept blocks would pin their pages).
+void Gate::Impl::release_heap(uint64_t peak, uint64_t open) {
+  auto trim = [peak, open] {
+    auto start = std::chrono::steady_clock::now();
+    uint64_t freed = MemoryTrimmer::trim();
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    spdlog::info(
+        "memory: {} connections at the peak, {} now: {} MiB of freed heap returned to "
+        "the system in {:.1f} ms",
+        peak, open, freed >> 20, took.count());
+  };
+  if (workers.empty()) return trim();
+  auto left = std::make_shared<std::atomic<size_t>>(workers.size());
+  for (auto& w : workers) {
+    asio::post(w->loop, [this, left, trim] {
+      free_kept_blocks();
+      if (left->fetch_sub(1) == 1) asio::post(control, trim);
+    });
+  }
 }
 
 // A CRL that goes stale while the gate runs is said again every hour (the

@@ -153,6 +153,7 @@ struct Gate::Impl {
   void begin_drain();
   void schedule_ticket_rotation(std::shared_ptr<asio::steady_timer> timer);
   void schedule_memory_check(std::shared_ptr<asio::steady_timer> timer);
+  void release_heap(uint64_t peak, uint64_t open);
   // Runs job(table) on every worker's loop, for its own session table.
   void on_every_worker(std::function<void(SessionTable&)> job);
   void close_peers(const std::string& scope, tls::Side side,

@@ -30,8 +30,7 @@ bool MemoryTrimmer::spike_over(uint64_t sessions) {
   return peak_.compare_exchange_strong(peak, sessions, std::memory_order_relaxed);
 }
 
-std::optional<uint64_t> MemoryTrimmer::check(uint64_t sessions) {
-  if (!spike_over(sessions)) return std::nullopt;
+uint64_t MemoryTrimmer::trim() {
   uint64_t before = rss_bytes();
 #if defined(__GLIBC__)
   ::malloc_trim(0);

@@ -12,14 +12,14 @@
 // after a spike: when the open sessions have fallen to a quarter of a peak
 // of at least kHighWater since the last trim, checked every few seconds.
 //
-// saw() is called from any worker at accept; check() from one thread (the
-// gate's control loop).
+// saw() is called from any worker at accept; spike_over() from one thread
+// (the gate's control loop), which then has each worker free the blocks it
+// keeps (net/block_pool.h) and trim() the heap.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <optional>
 
 namespace tlsgate::net {
 
@@ -45,9 +45,8 @@ class MemoryTrimmer {
   // trim; if so the peak starts over from `sessions`.
   bool spike_over(uint64_t sessions);
 
-  // spike_over(), and if so malloc_trim(0): the bytes of RSS it gave back,
-  // or nothing when it did not trim.
-  std::optional<uint64_t> check(uint64_t sessions);
+  // malloc_trim(0): the bytes of RSS it gave back.
+  static uint64_t trim();
 
   uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
 

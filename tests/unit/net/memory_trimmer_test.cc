@@ -37,14 +37,5 @@ TEST(MemoryTrimmer, PeaksSeenBetweenChecksCount) {
   EXPECT_TRUE(t.spike_over(100));
 }
 
-TEST(MemoryTrimmer, CheckTrimsOnlyWhenASpikeIsOver) {
-  MemoryTrimmer t;
-  EXPECT_FALSE(t.check(0).has_value());
-  t.saw(1000);
-  EXPECT_FALSE(t.check(500).has_value());
-  EXPECT_TRUE(t.check(0).has_value());
-  EXPECT_FALSE(t.check(0).has_value());
-}
-
 }  // namespace
 }  // namespace tlsgate::net
