@@ -300,12 +300,10 @@ void Gate::Impl::release_heap(uint64_t peak, uint64_t open) {
   };
   if (workers.empty()) return trim();
   auto left = std::make_shared<std::atomic<size_t>>(workers.size());
-  for (auto& w : workers) {
-    asio::post(w->loop, [this, left, trim] {
-      free_kept_blocks();
-      if (left->fetch_sub(1) == 1) asio::post(control, trim);
-    });
-  }
+  on_every_worker([this, left, trim](SessionTable&) {
+    free_kept_blocks();
+    if (left->fetch_sub(1) == 1) asio::post(control, trim);
+  });
 }
 
 // A CRL that goes stale while the gate runs is said again every hour (the
