@@ -49,7 +49,6 @@ class PostgresGate : public ::testing::Test {
       ASSERT_NE(pw, nullptr);
       ASSERT_EQ(::chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
     }
-    pg_port_ = free_loopback_port();
     ca_ = make_test_ca("PG CA");
     int rc = 0;
     auto out = run_command(as_pg_user(bin_ + "/initdb -D " + (dir_ / "data").string() +
@@ -57,15 +56,25 @@ class PostgresGate : public ::testing::Test {
                                " 2>&1",
                            &rc);
     ASSERT_EQ(rc, 0) << out;
-    out = run_command(
-        as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -w -t 30 -l " +
-                   (dir_ / "pg.log").string() + " -o \"-p " + std::to_string(pg_port_) + " -k " +
-                   dir_.path().string() +
-                   " -c listen_addresses=127.0.0.1 -c fsync=off -c log_connections=on " +
-                   server_options() + "\" start") +
-            " 2>&1",
-        &rc);
-    ASSERT_EQ(rc, 0) << out;
+    // The port is free when picked, but a test running in parallel may bind
+    // it before the server does: pick another then (a bounded number of times).
+    const auto log = dir_ / "pg.log";
+    for (int attempt = 1;; ++attempt) {
+      pg_port_ = free_loopback_port();
+      std::filesystem::remove(log);
+      out = run_command(
+          as_pg_user(bin_ + "/pg_ctl -D " + (dir_ / "data").string() + " -w -t 30 -l " +
+                     log.string() + " -o \"-p " + std::to_string(pg_port_) + " -k " +
+                     dir_.path().string() +
+                     " -c listen_addresses=127.0.0.1 -c fsync=off -c log_connections=on " +
+                     server_options() + "\" start") +
+              " 2>&1",
+          &rc);
+      if (rc == 0) break;
+      std::string server_log = std::filesystem::exists(log) ? read_text(log) : "(no pg.log)";
+      bool port_taken = server_log.find("already in use") != std::string::npos;
+      ASSERT_TRUE(port_taken && attempt < 3) << out << "\n--- pg.log ---\n" << server_log;
+    }
     started_ = true;
 
     auto server = make_leaf(ca_, {"localhost", "127.0.0.1"});
