@@ -22,6 +22,16 @@ function(tlsgate_module NAME)
   list(FILTER srcs EXCLUDE REGEX "/main\\.cc$")
   if(srcs)
     add_library(tlsgate_${NAME} STATIC ${srcs})
+    # Unity batches: the Asio, Beast, CLI11 and std code a module's files
+    # share is compiled once per batch, not once per file (a cold `make test`
+    # compiles src/ in three trees). A file's local names must therefore
+    # differ from its module neighbours'. GCC's -Wsubobject-linkage would
+    # flag a .cc's own struct that holds a type of its anonymous namespace,
+    # as it does for a header's, once that .cc is included by a unity file.
+    set_target_properties(tlsgate_${NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(tlsgate_${NAME} PRIVATE -Wno-subobject-linkage)
+    endif()
     target_include_directories(tlsgate_${NAME} PUBLIC ${root})
     target_link_libraries(tlsgate_${NAME} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
     add_dependencies(tlsgate_${NAME} tlsgate_layer_check)

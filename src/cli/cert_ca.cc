@@ -10,7 +10,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertCaOptions {
   std::filesystem::path out;
   std::string name = "tlsgate CA";
   int rsa_bits = 0;
@@ -18,7 +18,7 @@ struct Options {
   bool force = false;
 };
 
-int run_ca(const Options& o) {
+int run_ca(const CertCaOptions& o) {
   pki::CaRequest req;
   req.name = o.name;
   req.days = o.days;
@@ -57,7 +57,7 @@ int run_ca(const Options& o) {
 }  // namespace
 
 void add_cert_ca(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertCaOptions>();
   auto* cmd =
       cert.add_subcommand("ca", "Create a certificate authority: DIR/ca.crt and DIR/ca.key");
   cmd->add_option("--out", opts->out, "Folder to write ca.crt and ca.key into")->required();

@@ -11,14 +11,14 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertConvertOptions {
   std::filesystem::path in;
   std::filesystem::path out;
   std::string to;
   std::optional<std::filesystem::path> password_file;
 };
 
-int run_convert(const Options& o) {
+int run_convert(const CertConvertOptions& o) {
   std::string ext = util::to_lower(o.out.extension().string());
   pki::Encoding to = (ext == ".der" || ext == ".cer") ? pki::Encoding::kDer : pki::Encoding::kPem;
   if (!o.to.empty()) to = o.to == "der" ? pki::Encoding::kDer : pki::Encoding::kPem;
@@ -48,7 +48,7 @@ int run_convert(const Options& o) {
 }  // namespace
 
 void add_cert_convert(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertConvertOptions>();
   auto* cmd = cert.add_subcommand(
       "convert", "Convert a certificate, key or CRL between PEM and DER (by OUT's extension)");
   cmd->add_option("in", opts->in, "Input file (PEM or DER, detected)")->required();

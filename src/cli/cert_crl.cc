@@ -13,14 +13,14 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertCrlOptions {
   std::filesystem::path ca;
   std::filesystem::path out;
   std::optional<std::filesystem::path> install_into;
   int days = 7;
 };
 
-int run_crl(const Options& o) {
+int run_crl(const CertCrlOptions& o) {
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
   auto index = load_revocations(o.ca);
@@ -35,7 +35,7 @@ int run_crl(const Options& o) {
 }  // namespace
 
 void add_cert_crl(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertCrlOptions>();
   auto* cmd = cert.add_subcommand(
       "crl",
       "Sign a fresh CRL of the CA's revocations (DIR/revocations.txt) with a new nextUpdate");

@@ -20,7 +20,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertCsrOptions {
   std::filesystem::path out;
   std::vector<std::string> names;
   bool server = false;
@@ -30,7 +30,7 @@ struct Options {
   bool force = false;
 };
 
-int run_csr(const Options& o) {
+int run_csr(const CertCsrOptions& o) {
   auto choice = choose_key(o.key, o.reuse_key);
   if (!choice) return report_error(choice.error().message(), kUsage);
   pki::CsrRequest req;
@@ -82,7 +82,7 @@ int run_csr(const Options& o) {
 }  // namespace
 
 void add_cert_csr(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertCsrOptions>();
   auto* cmd = cert.add_subcommand(
       "csr",
       "Make a certificate signing request for an outside CA: DIR/request.csr and "

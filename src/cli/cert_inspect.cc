@@ -8,12 +8,12 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertInspectOptions {
   std::vector<std::string> files;
   bool json = false;
 };
 
-int run_inspect(const Options& o) {
+int run_inspect(const CertInspectOptions& o) {
   nlohmann::json all = nlohmann::json::array();
   int code = kOk;
   for (const auto& file : o.files) {
@@ -45,7 +45,7 @@ int run_inspect(const Options& o) {
 }  // namespace
 
 void add_cert_inspect(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertInspectOptions>();
   auto* cmd = cert.add_subcommand("inspect", "Show what a certificate (or bundle) holds");
   cmd->add_option("files", opts->files, "PEM or DER certificate files")->required();
   cmd->add_flag("--json", opts->json, "Print JSON instead of text");

@@ -27,7 +27,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertIssueOptions {
   std::filesystem::path ca;
   std::filesystem::path out;
   std::vector<std::string> names;
@@ -43,7 +43,7 @@ struct Options {
   TokenCaKey ca_key;  // uri empty: DIR/ca.key
 };
 
-int run_issue(const Options& o) {
+int run_issue(const CertIssueOptions& o) {
   auto choice = choose_key(o.key, o.reuse_key);
   if (!choice) return report_error(choice.error().message(), kUsage);
   if (!o.ca_key.uri.empty() && !pki::is_pkcs11_uri(o.ca_key.uri)) {
@@ -130,7 +130,7 @@ int run_issue(const Options& o) {
 }  // namespace
 
 void add_cert_issue(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertIssueOptions>();
   auto* cmd = cert.add_subcommand(
       "issue", "Issue a certificate signed by a CA: DIR/public.crt and DIR/private.key");
   cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();

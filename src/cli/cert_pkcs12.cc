@@ -16,7 +16,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertPkcs12Options {
   std::filesystem::path cert, key, in, out;
   std::vector<std::filesystem::path> ca;
   std::optional<std::filesystem::path> password_file;
@@ -25,7 +25,7 @@ struct Options {
   bool truststore = false;
 };
 
-int write_truststore(const Options& o) {
+int write_truststore(const CertPkcs12Options& o) {
   if (o.ca.empty() || o.out.empty()) {
     return report_error("--truststore needs --ca FILE (one or more) and --out P12", kUsage);
   }
@@ -47,7 +47,7 @@ int write_truststore(const Options& o) {
   return kOk;
 }
 
-int write_store(const Options& o) {
+int write_store(const CertPkcs12Options& o) {
   auto certs = pki::load_certificates(o.cert);
   if (!certs) return report_error(certs.error().message(), kFailed);
   std::optional<util::Secret> key_password;
@@ -83,7 +83,7 @@ int write_store(const Options& o) {
   return kOk;
 }
 
-int read_store(const Options& o) {
+int read_store(const CertPkcs12Options& o) {
   auto der = util::read_file(o.in);
   if (!der) return report_error(der.error().message(), kFailed);
   auto password = read_password(o.password_file, "Password for " + o.in.string(), false);
@@ -118,7 +118,7 @@ int read_store(const Options& o) {
 }  // namespace
 
 void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertPkcs12Options>();
   auto* cmd = cert.add_subcommand(
       "pkcs12",
       "Write a PKCS#12 key store (--cert/--key/--out) or trust store (--truststore --ca), or "

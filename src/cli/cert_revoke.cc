@@ -18,7 +18,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertRevokeOptions {
   std::filesystem::path ca;
   std::string target;
   std::string reason = "unspecified";
@@ -30,7 +30,7 @@ struct Target {
   std::string subject = "-";
 };
 
-util::Result<Target> resolve_target(const Options& o, const CaMaterial& ca, int& code) {
+util::Result<Target> resolve_target(const CertRevokeOptions& o, const CaMaterial& ca, int& code) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(o.target, ec)) {
     code = kFailed;
@@ -58,7 +58,7 @@ util::Result<Target> resolve_target(const Options& o, const CaMaterial& ca, int&
   return Target{*serial, "-"};
 }
 
-int run_revoke(const Options& o) {
+int run_revoke(const CertRevokeOptions& o) {
   auto reason = pki::parse_revocation_reason(o.reason);
   if (!reason) return report_error("--reason: " + reason.error().message(), kUsage);
   auto ca = load_ca_dir(o.ca);
@@ -96,7 +96,7 @@ int run_revoke(const Options& o) {
 }  // namespace
 
 void add_cert_revoke(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertRevokeOptions>();
   auto* cmd = cert.add_subcommand(
       "revoke",
       "Revoke a certificate of a CA: record it in DIR/revocations.txt and write DIR/ca.crl");

@@ -17,7 +17,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertSignOptions {
   std::filesystem::path ca;
   std::filesystem::path out;
   std::filesystem::path csr;
@@ -26,7 +26,7 @@ struct Options {
   int days = 397;
 };
 
-int run_sign(const Options& o) {
+int run_sign(const CertSignOptions& o) {
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
   auto data = util::read_file(o.csr);
@@ -60,7 +60,7 @@ int run_sign(const Options& o) {
 }  // namespace
 
 void add_cert_sign(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertSignOptions>();
   auto* cmd = cert.add_subcommand(
       "sign",
       "Sign a certificate request made elsewhere with a CA (only its names and key are "

@@ -39,7 +39,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Options {
+struct CertTrustOptions {
   std::string action;
   fs::path ca;
   bool system = false;
@@ -141,7 +141,7 @@ std::string default_name(const X509* cert) {
 
 class Trust {
  public:
-  Trust(const Options& o, std::string pem, std::string name)
+  Trust(const CertTrustOptions& o, std::string pem, std::string name)
       : o_(o), pem_(std::move(pem)), name_(std::move(name)), install_(o.action == "install") {}
 
   int code() const { return failed_ ? kFailed : kOk; }
@@ -300,14 +300,14 @@ class Trust {
     report_error(step + ": " + why, kFailed);
   }
 
-  const Options& o_;
+  const CertTrustOptions& o_;
   std::string pem_;
   std::string name_;
   bool install_;
   bool failed_ = false;
 };
 
-int run_trust(const Options& o) {
+int run_trust(const CertTrustOptions& o) {
   if (!o.system && !o.nss && !o.java) {
     return report_error("name the stores to " + o.action + ": --system, --nss and/or --java",
                         kUsage);
@@ -332,7 +332,7 @@ int run_trust(const Options& o) {
 }  // namespace
 
 void add_cert_trust(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertTrustOptions>();
   auto* cmd = cert.add_subcommand(
       "trust",
       "Install a CA into (or remove it from) the system, NSS (Chromium) and Java trust "

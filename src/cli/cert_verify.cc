@@ -10,7 +10,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CertVerifyOptions {
   std::filesystem::path ca;
   std::vector<std::filesystem::path> crls;
   std::string host;
@@ -27,7 +27,7 @@ util::Result<std::vector<T>> load_file_or_dir(
   return std::filesystem::is_directory(p, ec) ? dir_loader(p) : file_loader(p);
 }
 
-int run_verify(const Options& o) {
+int run_verify(const CertVerifyOptions& o) {
   auto trusted = load_file_or_dir(o.ca, &pki::load_certificates, &pki::load_certificates_dir);
   if (!trusted) return report_error(trusted.error().message(), kUsage);
   std::vector<pki::X509CrlPtr> crls;
@@ -66,7 +66,7 @@ int run_verify(const Options& o) {
 }  // namespace
 
 void add_cert_verify(CLI::App& cert, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CertVerifyOptions>();
   auto* cmd = cert.add_subcommand("verify", "Verify certificates against trusted CAs (and CRLs)");
   cmd->add_option("--ca", opts->ca, "Trusted CA certificates: a PEM bundle or a trusted/ folder")
       ->required();

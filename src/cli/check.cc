@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "pki/secret_box.h"
 #include "config/key_docs.h"
 #include "config/loader.h"
 #include "net/fd_budget.h"
+#include "pki/secret_box.h"
 #include "tls/config_audit.h"
 #include "util/fd_limit.h"
 #include "util/strings.h"
@@ -18,7 +18,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct CheckOptions {
   std::string config = "tlsgate.conf";
   std::string explain;
   bool json = false;
@@ -56,7 +56,7 @@ int run_explain(const std::string& key) {
       kUsage);
 }
 
-int run_check(const Options& o) {
+int run_check(const CheckOptions& o) {
   if (!o.explain.empty()) return run_explain(o.explain);
 
   auto loaded = config::load_config(o.config, config::current_environment());
@@ -113,7 +113,7 @@ int run_check(const Options& o) {
 }  // namespace
 
 void add_check(CLI::App& app, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand(
       "check", "Check a config and every certificate, key, folder and name it refers to");
   cmd->add_option("-c,--config", opts->config, "Config file")->capture_default_str();

@@ -18,7 +18,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct ClusterOptions {
   std::string config = "tlsgate.conf";
   std::string scope, cert, key, ca, issuer, id;
   bool immediate = false;
@@ -31,7 +31,7 @@ struct Connected {
   int code = kOk;
 };
 
-Connected connect(const Options& o) {
+Connected connect(const ClusterOptions& o) {
   auto loaded = config::load_config(o.config, config::current_environment());
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics)
@@ -90,7 +90,7 @@ void print_status(const cluster::ClusterStatus& s) {
   for (const auto& p : s.problems) std::printf("problem: %s\n", p.c_str());
 }
 
-int run_status(const Options& o) {
+int run_status(const ClusterOptions& o) {
   auto c = connect(o);
   if (!c.runtime) return c.code;
   auto& rt = *c.runtime;
@@ -106,7 +106,7 @@ int run_status(const Options& o) {
   return kOk;
 }
 
-int run_replace(const Options& o) {
+int run_replace(const ClusterOptions& o) {
   auto cert = util::read_file(o.cert);
   if (!cert) return report_error("--cert: " + cert.error().message(), kUsage);
   auto key = util::read_file(o.key);
@@ -143,7 +143,7 @@ int run_replace(const Options& o) {
   return kOk;
 }
 
-int run_abort(const Options& o) {
+int run_abort(const ClusterOptions& o) {
   auto c = connect(o);
   if (!c.runtime) return c.code;
   auto& rt = *c.runtime;
@@ -157,7 +157,7 @@ int run_abort(const Options& o) {
   return kOk;
 }
 
-int run_retire(const Options& o) {
+int run_retire(const ClusterOptions& o) {
   auto issuer = util::read_file(o.issuer);
   if (!issuer) return report_error("--issuer: " + issuer.error().message(), kUsage);
   auto c = connect(o);
@@ -181,7 +181,7 @@ int run_retire(const Options& o) {
 }  // namespace
 
 void add_cluster(CLI::App& app, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<ClusterOptions>();
   auto* cmd = app.add_subcommand("cluster",
                                  "Replace a cluster-wide certificate on every node through etcd");
   cmd->require_subcommand(1);

@@ -25,7 +25,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct ProbeOptions {
   std::string target;
   std::string starttls;
   std::string server_name;
@@ -75,7 +75,7 @@ tls::GradeInput grade_input(const net::Enumeration& e,
   return in;
 }
 
-int run_probe(const Options& o) {
+int run_probe(const ProbeOptions& o) {
   // OpenSSL writes to the socket with write(2): a server that hangs up
   // mid-handshake must give an error to report, not kill us with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
@@ -150,7 +150,7 @@ int run_probe(const Options& o) {
 }  // namespace
 
 void add_probe(CLI::App& app, Outcome& out) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<ProbeOptions>();
   auto* cmd = app.add_subcommand(
       "probe",
       "Connect to a TLS server (after PostgreSQL, MySQL or NATS STARTTLS) and report what it "

@@ -20,7 +20,7 @@
 namespace tlsgate::cli {
 namespace {
 
-struct Options {
+struct ServeOptions {
   std::string config = "tlsgate.conf";
   bool expand_commands = false;
   bool allow_root = false;
@@ -69,7 +69,7 @@ void tell(const net::SdNotify& notify, net::GateEvent event) {
   if (!sent) spdlog::warn("{}", sent.error().message());
 }
 
-int run_serve(const Options& o) {
+int run_serve(const ServeOptions& o) {
   if (::geteuid() == 0 && !o.allow_root) {
     return report_error(
         "tlsgate serve will not run as root: it parses what any client on the network sends, "
@@ -154,7 +154,7 @@ int run_serve(const Options& o) {
 }  // namespace
 
 void add_serve(CLI::App& app, Outcome& out) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<ServeOptions>();
   auto* cmd =
       app.add_subcommand("serve", "Run the gate: terminate and originate TLS for the connectors");
   cmd->add_option("-c,--config", opts->config, "Config file")->capture_default_str();

@@ -12,10 +12,11 @@
 
 namespace tlsgate::cluster {
 
-using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using nlohmann::json;
 
 // A range of every record of a cluster is a few KiB per member and
 // replacement; this bounds what a confused server can make us hold.

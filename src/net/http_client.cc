@@ -53,7 +53,7 @@ std::string escaped(std::string_view text, size_t max) {
   return text.size() > max ? out + "..." : out;
 }
 
-std::string quoted_peer_text(std::string_view text) {
+std::string quoted_server_text(std::string_view text) {
   return "\"" + escaped(text, kMaxQuotedPeerText) + "\"";
 }
 
@@ -70,9 +70,9 @@ std::string status_text(unsigned status) {
   return fmt::format("{} {}", status, std::string_view(reason.data(), reason.size()));
 }
 
-// What a hand-built HttpRequest may not hold: anything parse_http_url would
+// What a hand-built HttpClientRequest may not hold: anything parse_http_url would
 // refuse, or a Content-Type that could end the header line.
-std::string request_problem(const HttpRequest& request) {
+std::string request_problem(const HttpClientRequest& request) {
   auto again = util::parse_http_url(util::to_string(request.url));
   if (!again) return again.error().message();
   if (*again != request.url)
@@ -88,7 +88,7 @@ std::string request_problem(const HttpRequest& request) {
 
 class HttpExchange::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, HttpRequest request, HttpLimits limits, HttpDone done)
+  Impl(asio::io_context& io, HttpClientRequest request, HttpLimits limits, HttpDone done)
       : io_(io),
         request_(std::move(request)),
         limits_(limits),
@@ -121,7 +121,7 @@ class HttpExchange::Impl : public std::enable_shared_from_this<Impl> {
   void fail(std::string_view step, const std::string& detail);
 
   asio::io_context& io_;
-  HttpRequest request_;
+  HttpClientRequest request_;
   HttpLimits limits_;
   HttpDone done_;
   std::string what_;  // "POST http://host/target", the start of every error
@@ -248,11 +248,12 @@ void HttpExchange::Impl::on_complete() {
   unsigned status = response.result_int();
   if (status / 100 == 3) {
     auto location = response[http::field::location];
-    return fail("status",
-                fmt::format("the server answered {}, a redirect to {}, and redirects are not "
-                            "followed: configure the URL it names",
-                            status_text(status),
-                            quoted_peer_text(std::string_view(location.data(), location.size()))));
+    return fail(
+        "status",
+        fmt::format("the server answered {}, a redirect to {}, and redirects are not "
+                    "followed: configure the URL it names",
+                    status_text(status),
+                    quoted_server_text(std::string_view(location.data(), location.size()))));
   }
   if (status / 100 != 2)
     return fail("status", fmt::format("the server answered {}; only 2xx answers are accepted",
@@ -333,7 +334,7 @@ bool HttpExchange::active() const {
   return impl && impl->active();
 }
 
-HttpExchange http_request(asio::io_context& io, HttpRequest request, HttpLimits limits,
+HttpExchange http_request(asio::io_context& io, HttpClientRequest request, HttpLimits limits,
                           HttpDone done) {
   auto impl = std::make_shared<HttpExchange::Impl>(io, std::move(request), limits, std::move(done));
   impl->start();

@@ -60,7 +60,7 @@ struct HttpLimits {
 
 enum class HttpMethod { kGet, kPost };
 
-struct HttpRequest {
+struct HttpClientRequest {
   HttpMethod method = HttpMethod::kGet;
   util::HttpUrl url;         // from util::parse_http_url(); checked again before sending
   std::string content_type;  // the request's Content-Type; "" sends none
@@ -94,12 +94,13 @@ class [[nodiscard]] HttpExchange {
   bool active() const;
 
  private:
-  friend HttpExchange http_request(boost::asio::io_context&, HttpRequest, HttpLimits, HttpDone);
+  friend HttpExchange http_request(boost::asio::io_context&, HttpClientRequest, HttpLimits,
+                                   HttpDone);
   explicit HttpExchange(std::weak_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::weak_ptr<Impl> impl_;
 };
 
-HttpExchange http_request(boost::asio::io_context& io, HttpRequest request, HttpLimits limits,
+HttpExchange http_request(boost::asio::io_context& io, HttpClientRequest request, HttpLimits limits,
                           HttpDone done);
 
 // POST body (of content_type) to url, as RFC 6960 appendix A asks for OCSP.

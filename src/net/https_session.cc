@@ -39,9 +39,10 @@ namespace http = boost::beast::http;
 // a Content-Length (string_body reserves that much up front).
 using WholeParser = http::response_parser<http::string_body>;
 using StreamParser = http::response_parser<http::buffer_body>;
-using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxHeader = size_t{16} * 1024;
 constexpr size_t kMaxErrorBody = size_t{8} * 1024;  // of a non-2xx reply to stream()

@@ -47,10 +47,6 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
   return 1;  // we keep the reference
 }
 
-ProbeFailure failure(ProbeStep step, tls::FailureReason reason, std::string message) {
-  return ProbeFailure{step, std::string(tls::reason_name(reason)), std::move(message)};
-}
-
 std::string time_text(const ASN1_GENERALIZEDTIME* t) {
   return t == nullptr ? "" : pki::format_time(pki::to_system_time(t));
 }
@@ -92,8 +88,8 @@ tl::expected<tls::SslCtxPtr, ProbeFailure> make_context(const ProbeOptions& o,
   pki::clear_openssl_errors();
   tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   auto fail = [](const std::string& what) {
-    return tl::unexpected(failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
-                                  pki::openssl_error(what).message()));
+    return tl::unexpected(probe_failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
+                                        pki::openssl_error(what).message()));
   };
   if (!ctx) return fail("cannot create a TLS client");
   if (o.ca_file.empty()) {
@@ -141,8 +137,9 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
   pki::clear_openssl_errors();
   c.ssl.reset(SSL_new(ctx));
   if (!c.ssl || SSL_set_fd(c.ssl.get(), c.channel.fd.get()) != 1) {
-    return tl::unexpected(failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
-                                  pki::openssl_error("cannot create a TLS client").message()));
+    return tl::unexpected(
+        probe_failure(ProbeStep::kHandshake, tls::FailureReason::kOther,
+                      pki::openssl_error("cannot create a TLS client").message()));
   }
   SSL* ssl = c.ssl.get();
   SSL_set_app_data(ssl, &c.state);
@@ -171,8 +168,8 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
     if (!wait_ready(c.channel.fd.get(), want, deadline)) break;
   }
   return tl::unexpected(
-      failure(ProbeStep::kHandshake, tls::FailureReason::kTimeout,
-              peer + " did not finish the TLS handshake within " + seconds_text(o.timeout)));
+      probe_failure(ProbeStep::kHandshake, tls::FailureReason::kTimeout,
+                    peer + " did not finish the TLS handshake within " + seconds_text(o.timeout)));
 }
 
 // After the handshake: reads what the server sends on its own (TLS 1.3

@@ -22,6 +22,7 @@
 #include "config/settings.h"
 #include "net/probe_starttls.h"
 #include "pki/handles.h"
+#include "tls/failure_reason.h"
 #include "util/fd.h"
 
 namespace tlsgate::net {
@@ -45,6 +46,9 @@ struct ProbeFailure {
   std::string reason;   // tls::reason_name() word: "unknown_ca", "connect_failed", ...
   std::string message;  // the sentence, naming the peer and what to do
 };
+
+// The failure at `step`, with `reason`'s name (tls::reason_name).
+ProbeFailure probe_failure(ProbeStep step, tls::FailureReason reason, std::string message);
 
 struct OcspStaple {
   bool stapled = false;

@@ -13,11 +13,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-ProbeFailure failure(ProbeStep step, tls::FailureReason reason, std::string message) {
+}  // namespace
+
+ProbeFailure probe_failure(ProbeStep step, tls::FailureReason reason, std::string message) {
   return ProbeFailure{step, std::string(tls::reason_name(reason)), std::move(message)};
 }
-
-}  // namespace
 
 std::string_view step_name(ProbeStep step) {
   switch (step) {
@@ -42,14 +42,14 @@ tl::expected<Channel, ProbeFailure> open_channel(const ProbeOptions& o, Clock::t
   if (!socket) {
     const auto& e = socket.error();
     if (e.resolving) {
-      return tl::unexpected(failure(ProbeStep::kDns, tls::FailureReason::kConnectFailed,
-                                    "cannot resolve " + o.target.host + ": " + e.reason));
+      return tl::unexpected(probe_failure(ProbeStep::kDns, tls::FailureReason::kConnectFailed,
+                                          "cannot resolve " + o.target.host + ": " + e.reason));
     }
-    return tl::unexpected(
-        failure(ProbeStep::kTcp,
-                e.timed_out ? tls::FailureReason::kTimeout : tls::FailureReason::kConnectFailed,
-                "cannot connect to " + peer + ": " +
-                    (e.timed_out ? "no answer within " + seconds_text(o.timeout) : e.reason)));
+    return tl::unexpected(probe_failure(
+        ProbeStep::kTcp,
+        e.timed_out ? tls::FailureReason::kTimeout : tls::FailureReason::kConnectFailed,
+        "cannot connect to " + peer + ": " +
+            (e.timed_out ? "no answer within " + seconds_text(o.timeout) : e.reason)));
   }
   Channel ch;
   ch.fd = std::move(*socket);
@@ -58,7 +58,7 @@ tl::expected<Channel, ProbeFailure> open_channel(const ProbeOptions& o, Clock::t
   const std::string who = peer + " (" + std::string(protocol_name(o.starttls)) + ")";
   auto fail = [&](tls::FailureReason reason, const std::string& why) {
     if (failure_facts != nullptr) *failure_facts = client.facts();
-    return tl::unexpected(failure(ProbeStep::kStartTls, reason, who + ": " + why));
+    return tl::unexpected(probe_failure(ProbeStep::kStartTls, reason, who + ": " + why));
   };
   StartTlsStep step = client.start();
   for (int i = 0; i < 100000; ++i) {  // each turn reads at least one byte of a bounded banner

@@ -11,7 +11,7 @@
 
 namespace tlsgate::net {
 
-using Next = starttls::MysqlStep::Next;
+using MysqlNext = starttls::MysqlStep::Next;
 
 void Session::mysql_apply(starttls::MysqlStep step) {
   mysql_step_ = std::move(step);
@@ -28,7 +28,7 @@ void Session::mysql_flush() {
         out.erase(0, r.bytes);
       } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
         return wait(s, r.status, &Session::mysql_flush);
-      } else if (mysql_step_.next == Next::kClose) {
+      } else if (mysql_step_.next == MysqlNext::kClose) {
         break;  // closing anyway: the refusal could not be delivered
       } else {
         pki::clear_openssl_errors();
@@ -45,18 +45,18 @@ void Session::mysql_flush() {
 
 void Session::mysql_act() {
   switch (mysql_step_.next) {
-    case Next::kReadBackend:
+    case MysqlNext::kReadBackend:
       return mysql_read_backend();
-    case Next::kReadClient:
+    case MysqlNext::kReadClient:
       return mysql_read_client();
-    case Next::kClientTls:
+    case MysqlNext::kClientTls:
       return start_client_tls();  // then on_client_ready() -> client_tls_ready()
-    case Next::kBackendTls:
+    case MysqlNext::kBackendTls:
       return start_upstream_tls();  // then upstream_handshake() -> backend_tls_ready()
-    case Next::kRelay:
+    case MysqlNext::kRelay:
       mysql_.reset();
       return on_upstream_ready();
-    case Next::kClose:
+    case MysqlNext::kClose:
       if (mysql_step_.refused_plaintext) {
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
       }

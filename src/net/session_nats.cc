@@ -17,7 +17,7 @@
 
 namespace tlsgate::net {
 
-using Next = starttls::NatsStep::Next;
+using NatsNext = starttls::NatsStep::Next;
 
 void Session::start_nats() {
   const auto accepted_at = std::chrono::steady_clock::now();
@@ -63,7 +63,7 @@ void Session::nats_flush() {
         out.erase(0, r.bytes);
       } else if (r.status == Io::kWantRead || r.status == Io::kWantWrite) {
         return wait(s, r.status, &Session::nats_flush);
-      } else if (nats_->step.next == Next::kClose) {
+      } else if (nats_->step.next == NatsNext::kClose) {
         break;  // closing anyway: the refusal could not be delivered
       } else {
         pki::clear_openssl_errors();
@@ -80,19 +80,19 @@ void Session::nats_flush() {
 
 void Session::nats_act() {
   switch (nats_->step.next) {
-    case Next::kReadBackend:
+    case NatsNext::kReadBackend:
       return nats_read_backend();
-    case Next::kReadClient:
+    case NatsNext::kReadClient:
       return nats_read_client();
-    case Next::kPeekClient:
+    case NatsNext::kPeekClient:
       return nats_peek();
-    case Next::kClientTls:
+    case NatsNext::kClientTls:
       return start_client_tls();  // then on_client_checked() -> client_tls_ready()
-    case Next::kBackendTls:
+    case NatsNext::kBackendTls:
       return start_upstream_tls();  // then on_upstream_checked() -> backend_tls_ready()
-    case Next::kRelay:
+    case NatsNext::kRelay:
       return nats_relay();
-    case Next::kClose:
+    case NatsNext::kClose:
       if (nats_->step.backend_fault) {
         return fail_backend(tls::FailureReason::kOther,
                             "NATS backend " +

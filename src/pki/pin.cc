@@ -13,10 +13,6 @@ namespace {
 
 constexpr size_t kDigestSize = 32;
 
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && util::iequals(text.substr(0, prefix.size()), prefix);
-}
-
 std::optional<std::string> decode_hex(std::string_view text) {
   if (text.size() % 2 != 0) return std::nullopt;
   std::string out;
@@ -56,10 +52,10 @@ std::string spki_sha256(const X509* cert) {
 util::Result<std::string> parse_pin(std::string_view text) {
   std::string_view pin = util::trim(text);
   std::optional<std::string> raw;
-  if (starts_with_nocase(pin, "sha256//")) {
+  if (util::starts_with_nocase(pin, "sha256//")) {
     raw = decode_base64(pin.substr(8));
   } else {
-    std::string_view digits = starts_with_nocase(pin, "sha256:") ? pin.substr(7) : pin;
+    std::string_view digits = util::starts_with_nocase(pin, "sha256:") ? pin.substr(7) : pin;
     if (digits.size() == 2 * kDigestSize) raw = decode_hex(digits);
   }
   if (!raw || raw->size() != kDigestSize) {

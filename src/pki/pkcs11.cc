@@ -20,14 +20,6 @@
 namespace tlsgate::pki {
 namespace {
 
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -291,7 +283,7 @@ util::Result<EvpPkeyPtr> find_key(Module& m, const std::string& shown, const Pkc
 
 }  // namespace
 
-bool is_pkcs11_uri(std::string_view text) { return starts_with_nocase(text, "pkcs11:"); }
+bool is_pkcs11_uri(std::string_view text) { return util::starts_with_nocase(text, "pkcs11:"); }
 
 util::Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view text) {
   if (!is_pkcs11_uri(text)) return util::fail("not a pkcs11: URI");

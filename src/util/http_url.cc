@@ -18,7 +18,7 @@ constexpr size_t kMaxLabelLength = 63;
 
 // The input in double quotes, escaped and cut: it may come from a hostile
 // certificate and is about to enter a log line.
-std::string quoted(std::string_view text) {
+std::string quote_url_text(std::string_view text) {
   std::string out = "\"";
   for (size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
     auto b = static_cast<unsigned char>(text[i]);
@@ -54,7 +54,8 @@ std::string host_problem(std::string_view host) {
                        kMaxHostLength);
   for (char c : name) {
     if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_')
-      return fmt::format("its host has {}, which no host name holds", quoted(std::string(1, c)));
+      return fmt::format("its host has {}, which no host name holds",
+                         quote_url_text(std::string(1, c)));
   }
   std::string_view last;
   size_t start = 0;
@@ -83,7 +84,7 @@ std::string host_problem(std::string_view host) {
 
 Result<HttpUrl> parse_http_url(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return fail(fmt::format("{} is not a usable http:// URL: {}", quoted(text), why));
+    return fail(fmt::format("{} is not a usable http:// URL: {}", quote_url_text(text), why));
   };
   if (text.empty()) return bad("it is empty");
   if (text.size() > kMaxHttpUrlLength)
@@ -94,7 +95,7 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
       return bad(
           fmt::format("byte {} is {}; spaces, control characters and non-ASCII bytes "
                       "must be percent-encoded",
-                      i, quoted(text.substr(i, 1))));
+                      i, quote_url_text(text.substr(i, 1))));
   }
 
   size_t colon = text.find("://");
@@ -110,7 +111,8 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
         "they need no TLS (RFC 6960 appendix A, RFC 5280 4.2.1.13); use the responder's http:// "
         "URL");
   if (scheme != "http")
-    return bad(fmt::format("the scheme {} is not supported; only http:// is", quoted(scheme)));
+    return bad(
+        fmt::format("the scheme {} is not supported; only http:// is", quote_url_text(scheme)));
 
   std::string_view rest = text.substr(colon + 3);
   if (rest.find('#') != std::string_view::npos)
@@ -131,7 +133,7 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
     in6_addr a{};
     if (::inet_pton(AF_INET6, literal.c_str(), &a) != 1)
       return bad(fmt::format("{} is not an IPv6 address (zone ids like %eth0 are not supported)",
-                             quoted(literal)));
+                             quote_url_text(literal)));
     url.host = to_lower(literal);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty() && after.front() != ':')
@@ -153,11 +155,11 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
 
   if (has_port && !port.empty()) {  // "host:" is the default port (RFC 3986 3.2.3)
     if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit))
-      return bad(fmt::format("its port {} is not a number from 1 to 65535", quoted(port)));
+      return bad(fmt::format("its port {} is not a number from 1 to 65535", quote_url_text(port)));
     unsigned value = 0;
     for (char c : port) value = value * 10 + static_cast<unsigned>(c - '0');
     if (value == 0 || value > 65535)
-      return bad(fmt::format("its port {} is not a number from 1 to 65535", quoted(port)));
+      return bad(fmt::format("its port {} is not a number from 1 to 65535", quote_url_text(port)));
     url.port = static_cast<uint16_t>(value);
   }
 
@@ -169,7 +171,7 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
       i += 2;
     } else if (!is_target_char(c)) {
       return bad(fmt::format("its path has {}, which must be percent-encoded (%{:02X})",
-                             quoted(target.substr(i, 1)), static_cast<unsigned char>(c)));
+                             quote_url_text(target.substr(i, 1)), static_cast<unsigned char>(c)));
     }
   }
   url.target =

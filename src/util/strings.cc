@@ -52,6 +52,10 @@ std::string to_upper(std::string_view s) {
 
 bool iequals(std::string_view a, std::string_view b) { return to_lower(a) == to_lower(b); }
 
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   std::iota(row.begin(), row.end(), 0);

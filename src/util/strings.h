@@ -14,6 +14,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
+// Whether `text` begins with `prefix`, ASCII letters compared without case.
+bool starts_with_nocase(std::string_view text, std::string_view prefix);
 // Levenshtein distance, for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);
 // Lowercase hex of bytes, optionally with a separator between bytes.
