@@ -119,7 +119,7 @@ void Driver::open(Conn& c) {
   if (stopping_ || c.phase != Conn::Phase::kFree) return;
   bool connected = false;
   c.t_connect = now_ns();
-  int fd = connect_tcp(options_.host, options_.port, &connected);
+  int fd = connect_tcp(options_.host, port_for(c), &connected);
   if (fd < 0) {
     ++failures_;
     std::string why = std::string("connect: ") + std::strerror(errno);  // NOLINT

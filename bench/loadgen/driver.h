@@ -94,6 +94,8 @@ class Driver {
   virtual void start();
   // connect() itself failed (counted); the slot stays free.
   virtual void on_open_failed(Conn& /*c*/) {}
+  // The port slot c connects to; by default the options' port.
+  virtual uint16_t port_for(const Conn& /*c*/) const { return options_.port; }
 
   void open(Conn& c);
   void close(Conn& c, bool ok, const std::string& why = "");

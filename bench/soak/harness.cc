@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,8 +97,24 @@ SslCtxPtr Harness::client_ctx_untrusted_cert() const {
 }
 
 uint16_t Harness::start_backend(uint16_t port) {
+  backend_ = launch_backend(port, &backend_port_);
+  return backend_port_;
+}
+
+void Harness::start_streams_backend() {
+  streams_backend_ = launch_backend(0, &streams_backend_port_);
+  // It stands for the database host's own work, as the attackers stand for
+  // other machines: under SCHED_IDLE it gets a core only when the gate, the
+  // good clients and their backend leave one idle (its single thread is the
+  // process's main thread, so the pid names it).
+  sched_param idle{};
+  if (::sched_setscheduler(streams_backend_->pid(), SCHED_IDLE, &idle) != 0)
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(streams_backend_->pid()), 19);
+}
+
+std::unique_ptr<Child> Harness::launch_backend(uint16_t port, uint16_t* bound) {
   std::string log = (work_ / ("backend-" + std::to_string(++backend_starts_) + ".log")).string();
-  backend_ = std::make_unique<Child>(
+  auto backend = std::make_unique<Child>(
       std::vector<std::string>{self_, "backend", "--port", std::to_string(port), "--max-seconds",
                                "3600"},
       log);
@@ -104,21 +122,23 @@ uint16_t Harness::start_backend(uint16_t port) {
   std::string out;
   for (int i = 0; i < 500; ++i) {
     out = read_tail(log, 0, 4096);
-    if (out.find("\"port\":") != std::string::npos || !backend_->running()) break;
+    if (out.find("\"port\":") != std::string::npos || !backend->running()) break;
     timespec ts{0, 10'000'000};
     ::nanosleep(&ts, nullptr);
   }
   auto at = out.find("\"port\":");
   if (at == std::string::npos) die("the backend did not start; its output: " + out);
-  backend_port_ = static_cast<uint16_t>(std::stoi(out.substr(at + 7)));
-  return backend_port_;
+  *bound = static_cast<uint16_t>(std::stoi(out.substr(at + 7)));
+  return backend;
 }
 
 void Harness::kill_backend() {
-  if (!backend_) return;
-  backend_->signal(SIGKILL);
-  backend_->wait_exit(10);
-  backend_.reset();
+  for (auto* b : {&backend_, &streams_backend_}) {
+    if (!*b) continue;
+    (*b)->signal(SIGKILL);
+    (*b)->wait_exit(10);
+    b->reset();
+  }
 }
 
 void Harness::start_gate(const std::string& name, const GateConfig& g) {
@@ -137,8 +157,16 @@ void Harness::start_gate(const std::string& name, const GateConfig& g) {
       << "connector.soak.listen_address=127.0.0.1:" << gate_port_ << "\n"
       << "connector.soak.upstream_address=127.0.0.1:" << backend_port_ << "\n"
       << "connector.soak.ssl_policy=soak\n"
-      << "connector.soak.max_connections=" << g.max_connections << "\n"
-      << "server.worker_threads=" << g.worker_threads << "\n"
+      << "connector.soak.max_connections=" << g.max_connections << "\n";
+  streams_port_ = 0;
+  if (g.streams_connector) {
+    streams_port_ = free_port();
+    out << "connector.streams.listen_address=127.0.0.1:" << streams_port_ << "\n"
+        << "connector.streams.upstream_address=127.0.0.1:" << streams_backend_port_ << "\n"
+        << "connector.streams.ssl_policy=soak\n"
+        << "connector.streams.max_connections=" << g.max_connections << "\n";
+  }
+  out << "server.worker_threads=" << g.worker_threads << "\n"
       << "server.log_level=" << g.log_level << "\n"
       << "server.idle_timeout=" << g.idle_timeout << "\n"
       << "server.shutdown_timeout=10\n";
@@ -189,6 +217,7 @@ void Harness::warm_up(SSL_CTX* ctx, int connections) {
 Phase::Phase(Harness& h, std::string name, const GateConfig& config, SSL_CTX* warm_ctx, int warm_up)
     : h_(h), name_(std::move(name)), watch_(nullptr) {
   h_.start_backend();
+  if (config.streams_connector) h_.start_streams_backend();
   h_.start_gate(name_, config);
   h_.warm_up(warm_ctx, warm_up);
   watch_ = Watch(&h_.gate());

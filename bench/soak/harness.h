@@ -36,6 +36,13 @@ struct GateConfig {
   int worker_threads = 2;
   long max_connections = 20000;
   long nofile = 0;  // the gate's RLIMIT_NOFILE; 0: the soak's own (its hard limit)
+  // A second connector, `streams`, on a port of its own, to a second backend
+  // process: clients that make the backend stream (the hostile phase's
+  // non-readers) go through the same gate and workers, while the backend's
+  // own work for them (hundreds of MB copied into sockets at each wave) does
+  // not hold up the echoes of the good clients, as a database's per-client
+  // worker would not. That backend runs under SCHED_IDLE (start_streams_backend).
+  bool streams_connector = false;
 };
 
 // Samples the gate: VmRSS, the number of open descriptors and whether it is
@@ -91,8 +98,10 @@ class Harness {
 
   // The backend, on `port` (0: a free one); returns its port.
   uint16_t start_backend(uint16_t port = 0);
-  void kill_backend();  // SIGKILL, reaped
+  void kill_backend();  // SIGKILL, reaped (the streams' backend too)
   uint16_t backend_port() const { return backend_port_; }
+  // GateConfig::streams_connector: its backend, started before the gate.
+  void start_streams_backend();
 
   // Writes the config of phase `name` and starts the gate on a free port;
   // returns once it accepts connections (dies with its log when it does not).
@@ -101,6 +110,7 @@ class Harness {
   std::string stop_gate(double seconds);
   Child& gate() { return *gate_; }
   uint16_t gate_port() const { return gate_port_; }
+  uint16_t streams_port() const { return streams_port_; }  // 0 without that connector
   const std::string& gate_log() const { return gate_log_; }
   ClientOptions client_options(size_t concurrency) const;
 
@@ -115,9 +125,15 @@ class Harness {
   std::string self_;
   std::filesystem::path work_;
   std::string ca_file_;
+  // A backend process listening on `port` (0: a free one); sets *bound.
+  std::unique_ptr<Child> launch_backend(uint16_t port, uint16_t* bound);
+
   std::unique_ptr<Child> backend_;
   uint16_t backend_port_ = 0;
   int backend_starts_ = 0;
+  std::unique_ptr<Child> streams_backend_;
+  uint16_t streams_backend_port_ = 0;
+  uint16_t streams_port_ = 0;
   std::unique_ptr<Child> gate_;
   uint16_t gate_port_ = 0;
   std::string gate_log_;

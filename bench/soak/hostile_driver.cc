@@ -60,6 +60,11 @@ HostileDriver::HostileDriver(const ClientOptions& o, SSL_CTX* ctx, const Hostile
   for (auto& c : conns_) c.raw = role_of(c) != kNonReader;
 }
 
+uint16_t HostileDriver::port_for(const Conn& c) const {
+  return role_of(c) == kNonReader && h_.nonreader_port != 0 ? h_.nonreader_port
+                                                            : Driver::port_for(c);
+}
+
 HostileDriver::Role HostileDriver::role_of(const Conn& c) const {
   if (c.slot < h_.slowloris) return kSlowloris;
   if (c.slot < h_.slowloris + h_.silent) return kSilent;

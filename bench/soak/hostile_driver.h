@@ -39,6 +39,7 @@ struct HostileOptions {
   uint64_t drain_cap = uint64_t{64} << 20;
   uint64_t raw_limit = 60 * kSecond;
   uint64_t open_timeout = 10 * kSecond;  // a non-reader's connect and handshake
+  uint16_t nonreader_port = 0;           // 0: the client options' port
 };
 
 class HostileDriver : public Driver {
@@ -73,6 +74,7 @@ class HostileDriver : public Driver {
   App on_app(Conn& c) override;
   void on_closed(Conn& c, bool ok) override;
   void on_open_failed(Conn& c) override;
+  uint16_t port_for(const Conn& c) const override;
   bool finished() const override { return stopping_ && active() == 0; }
   uint64_t next_tick() const override;
   void on_tick(uint64_t now) override;

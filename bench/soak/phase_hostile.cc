@@ -29,6 +29,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
   g.handshake_timeout = s.handshake_timeout;
   g.idle_timeout = s.idle_timeout;
   g.log_level = "debug";
+  g.streams_connector = true;  // the non-readers' (harness.h)
   auto ctx = h.client_ctx();
   Phase phase(h, "hostile", g, ctx.get(), 64);
   Watch& w = phase.watch();
@@ -62,6 +63,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
   ho.drain_after = static_cast<uint64_t>((s.idle_timeout + 2) * 1e9);
   ho.drain_limit = 3 * kSecond;
   ho.raw_limit = static_cast<uint64_t>((s.handshake_timeout + 10) * 1e9);
+  ho.nonreader_port = h.streams_port();
   HostileDriver hostile(h.client_options(0), ctx.get(), ho);
   const double tail = s.idle_timeout + 2 + 3 + s.handshake_timeout + 15;
   uint64_t h0 = now_ns();
