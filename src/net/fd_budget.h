@@ -29,6 +29,11 @@ inline constexpr uint64_t kFdsPerWorker = 4;
 // files.
 inline constexpr uint64_t kFdProcessBase = 16;
 
+// The descriptor table's slots the gate reserves at start, at most
+// (util::reserve_fd_slots): 512 KiB of kernel memory. Beyond it the table
+// grows with the load.
+inline constexpr uint64_t kFdTableSlotsAtStart = uint64_t{1} << 16;
+
 // The worker threads the gate runs: server.worker_threads, or one per core for 0.
 unsigned worker_count(const config::Server& server);
 

@@ -341,6 +341,12 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
   if (auto shortfall = fd_shortfall(config, limit); !shortfall.empty()) {
     spdlog::warn("{}", shortfall);
   }
+  // The descriptor table holds what max_connections may need from the start:
+  // grown under a first burst of clients, it stops every worker for an RCU
+  // grace period at each doubling (util::reserve_fd_slots).
+  if (auto st = util::reserve_fd_slots(std::min(fds_needed(config), kFdTableSlotsAtStart)); !st) {
+    spdlog::warn("{}; it grows as clients come instead", st.error().message());
+  }
   auto tickets = tls::TicketKeys::create();
   if (!tickets) return util::fail(tickets.error());
   auto impl = std::make_unique<Impl>(config, options, std::move(*tickets));

@@ -1,11 +1,16 @@
 #include "util/fd_limit.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 
+#include <fmt/format.h>
+
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace tlsgate::util {
@@ -52,6 +57,23 @@ Result<uint64_t> count_open_fds() {
   }
   ::closedir(dir);
   return n - 1;  // not the one opendir() used
+}
+
+Status reserve_fd_slots(uint64_t slots) {
+  // F_DUPFD refuses a descriptor at or past the soft limit.
+  slots = std::min(slots, fd_limit().soft);
+  if (slots == 0 || slots > uint64_t{INT32_MAX}) return {};
+  const int highest = static_cast<int>(slots - 1);
+  Fd probe(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!probe.valid()) return fail("cannot open /dev/null: " + errno_text(errno));
+  if (probe.get() >= highest) return {};
+  // The lowest free slot at or above `highest`: the table grows to hold it.
+  Fd far(::fcntl(probe.get(), F_DUPFD_CLOEXEC, highest));
+  if (!far.valid()) {
+    return fail(fmt::format("cannot grow the descriptor table to {} slots: {}", slots,
+                            errno_text(errno)));
+  }
+  return {};
 }
 
 }  // namespace tlsgate::util

@@ -28,4 +28,15 @@ Result<FdLimit> raise_fd_limit();
 // How many descriptors this process has open now (the entries of /proc/self/fd).
 Result<uint64_t> count_open_fds();
 
+// Grows this process's descriptor table to at least `slots` entries now
+// (at most the soft limit), so that it does not grow under load. The kernel
+// grows the table when a new descriptor needs a slot past its end, by
+// doubling, and in a process with threads each growth waits for an RCU grace
+// period (synchronize_rcu in expand_fdtable) while every thread that opens,
+// accepts or connects a descriptor meanwhile sleeps on it: 8-14 ms with all
+// of the gate's workers stopped, at each doubling, when a burst of clients
+// first comes (bench/README.md, soak). The table never shrinks, so growing
+// it once at start costs only its kernel memory: 8 bytes and 2 bits per slot.
+Status reserve_fd_slots(uint64_t slots);
+
 }  // namespace tlsgate::util

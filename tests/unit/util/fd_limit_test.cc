@@ -1,9 +1,12 @@
-// util::fd_limit, raise_fd_limit and count_open_fds on this test process.
+// util::fd_limit, raise_fd_limit, count_open_fds and reserve_fd_slots on this test process.
 #include "util/fd_limit.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -41,6 +44,35 @@ TEST(FdLimit, CountsOpenDescriptors) {
   Fd two(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(one.valid() && two.valid());
   EXPECT_EQ(count_open_fds().value(), *before + 2);
+}
+
+// The slots of this process's descriptor table ("FDSize" in /proc/self/status).
+uint64_t fd_table_size() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("FDSize:", 0) == 0) return std::stoull(line.substr(7));
+  }
+  return 0;
+}
+
+TEST(FdLimit, ReserveGrowsTheDescriptorTableAndLeavesNothingOpen) {
+  uint64_t soft = fd_limit().soft;
+  uint64_t before = fd_table_size();
+  ASSERT_GT(before, 0u) << "no FDSize in /proc/self/status";
+  uint64_t want = before * 4;
+  if (soft < want) GTEST_SKIP() << "needs a soft limit of at least " << want;
+  uint64_t open = count_open_fds().value();
+
+  ASSERT_TRUE(reserve_fd_slots(want));
+  EXPECT_GE(fd_table_size(), want);
+  EXPECT_EQ(count_open_fds().value(), open);
+  // The table stays grown, and a new descriptor still takes the lowest slot.
+  Fd next(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_GE(fd_table_size(), want);
+  EXPECT_LT(static_cast<uint64_t>(next.get()), open + 1);
+  // Past the soft limit it stops at the limit instead of failing.
+  EXPECT_TRUE(reserve_fd_slots(soft * 2));
+  EXPECT_EQ(count_open_fds().value(), open + 1);
 }
 
 }  // namespace
