@@ -110,7 +110,7 @@ fi
 
 # ---- per system ------------------------------------------------------------
 per_system_modes=""
-for m in idle full resumed latency pingpong bulk bulk_up; do has_mode "$m" && per_system_modes+=" $m"; done
+for m in idle full resumed latency bulk bulk_up; do has_mode "$m" && per_system_modes+=" $m"; done
 for rep in $(seq "$reps"); do
   for system in $systems; do
     if [ -n "$per_system_modes" ]; then
@@ -126,11 +126,6 @@ for rep in $(seq "$reps"); do
             --resume --duration "$duration" --concurrency 16 ;;
           latency) measure "$system" "$rep" latency ecdsa "" "$load_cpu" -- latency \
             --duration "$duration" --rate "$latency_rate" --concurrency 16 --size 1024 ;;
-          pingpong) # closed loop: each connection's next request as soon as its echo is in
-            for n in $pingpong_conns; do
-              measure "$system" "$rep" pingpong ecdsa "\"conns\":$n," "$load_cpu" -- latency \
-                --duration "$pingpong_duration" --rate 0 --concurrency "$n" --size 1024
-            done ;;
           bulk) measure "$system" "$rep" bulk ecdsa "" "$load_cpu" -- bulk \
             --duration "$duration" --direction down ;;
           bulk_up) measure "$system" "$rep" bulk_up ecdsa "" "$load_cpu" -- bulk \
@@ -138,6 +133,27 @@ for rep in $(seq "$reps"); do
         esac
       done
       stop_system
+    fi
+    if has_mode pingpong; then
+      # Closed loop: each connection's next request as soon as its echo is
+      # in, so the system's core never idles. Under SCHED_FIFO the kernel's
+      # RT throttling (sched_rt_runtime_us: 950 ms of each second) then
+      # stops the system for 50 ms every second, and with 512 connections
+      # the requests in flight then, 1.3 % of all, measured that stall: p99
+      # was 39-61 ms for every system, and p999 at 64 connections 15-40 ms
+      # (bench/README.md). This mode runs at nice -20 instead of rt: the
+      # largest share the fair scheduler gives (other work at nice 0 gets 1 %
+      # of the core, at nice -10, as this machine's own agent runs, 10 %).
+      saved_prio=("${prio[@]}")
+      [ "${#prio[@]}" -gt 0 ] && [ "${prio[0]}" = chrt ] && prio=(nice -n -20)
+      start_system "$system" ecdsa 1 "$server_cpu"
+      warm_up "$system"
+      for n in $pingpong_conns; do
+        measure "$system" "$rep" pingpong ecdsa "\"conns\":$n," "$load_cpu" -- latency \
+          --duration "$pingpong_duration" --rate 0 --concurrency "$n" --size 1024
+      done
+      stop_system
+      prio=("${saved_prio[@]}")
     fi
     if has_mode rsa; then
       start_system "$system" rsa 1 "$server_cpu"
