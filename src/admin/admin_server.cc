@@ -9,6 +9,7 @@
 
 #include "admin/access.h"
 #include "admin/api.h"
+#include "net/endpoint_text.h"
 #include "net/gate.h"
 #include "tls/peer_identity.h"
 
@@ -46,11 +47,6 @@ class GateBackend final : public Backend {
   net::Gate& gate_;
   std::string version_;
 };
-
-std::string address_of(const tcp::endpoint& ep) {
-  auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 }  // namespace
 
@@ -105,7 +101,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         ssl_ctx_(make_ssl_ctx()),
         stream_(make_stream(std::move(socket))) {
     beast::error_code ec;
-    peer_ = address_of(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
+    peer_ = net::endpoint_text(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
     ++active();
   }
   ~Session() { --active(); }
@@ -325,7 +321,7 @@ class Acceptor : public std::enable_shared_from_this<Acceptor<kTls>> {
         spdlog::error(
             "admin API: the admin policy's SSL_CTX carries app data or a password callback, "
             "which the HTTPS wrapper would free; connection from {} closed",
-            address_of(socket.remote_endpoint(ec)));
+            net::endpoint_text(socket.remote_endpoint(ec)));
         socket.close(ec);
         return;
       }

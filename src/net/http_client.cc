@@ -24,6 +24,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "net/endpoint_text.h"
+
 namespace tlsgate::net {
 
 namespace {
@@ -55,12 +57,6 @@ std::string escaped(std::string_view text, size_t max) {
 
 std::string quoted_server_text(std::string_view text) {
   return "\"" + escaped(text, kMaxQuotedPeerText) + "\"";
-}
-
-std::string endpoint_text(const tcp::endpoint& e) {
-  auto a = e.address();
-  return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port())
-                   : fmt::format("{}:{}", a.to_string(), e.port());
 }
 
 // The status code with its standard reason phrase (not the server's: that is peer text).

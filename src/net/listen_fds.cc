@@ -10,18 +10,15 @@
 
 #include <fmt/format.h>
 
+#include "util/env.h"
+
 namespace tlsgate::net {
 namespace {
 
+using util::take_env;
+
 constexpr int kFirstListenFd = 3;  // SD_LISTEN_FDS_START
 constexpr long kMaxListenFds = 1024;
-
-std::string take_env(const char* name) {
-  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): before any thread
-  std::string value = v == nullptr ? "" : v;
-  ::unsetenv(name);  // NOLINT(concurrency-mt-unsafe)
-  return value;
-}
 
 long parse_positive(const std::string& text) {
   char* end = nullptr;

@@ -16,10 +16,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include "util/env.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
 namespace {
+
+using util::take_env;
 
 struct UnixAddress {
   sockaddr_un addr{};
@@ -46,13 +49,6 @@ util::Result<UnixAddress> unix_address(const std::string& address) {
   out.length =
       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() + (abstract ? 0 : 1));
   return out;
-}
-
-std::string take_env(const char* name) {
-  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): before any thread
-  std::string value = v == nullptr ? "" : v;
-  ::unsetenv(name);  // NOLINT(concurrency-mt-unsafe)
-  return value;
 }
 
 void watchdog_tick(const SdNotify* n, const std::shared_ptr<boost::asio::steady_timer>& timer,

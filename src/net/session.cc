@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include "net/dial.h"
+#include "net/endpoint_text.h"
 #include "net/fd_budget.h"
 #include "net/proxy_header.h"
 #include "pki/openssl_error.h"
@@ -27,11 +28,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-std::string endpoint_text(const tcp::endpoint& ep) {
-  const auto& a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 std::chrono::steady_clock::duration to_duration(config::Seconds s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(s);
