@@ -15,7 +15,10 @@
 // warns when the connectors' max_connections may not fit under it. A client
 // that arrives when its two descriptors would not fit is closed at accept,
 // before its TLS handshake, counted in its connector's refused_no_descriptors
-// and logged (rate-limited) with the limit to raise.
+// and logged (rate-limited) with the limit to raise. create() also grows
+// the process's descriptor table once to what max_connections may need (at
+// most 65,536 slots: util::reserve_fd_slots), so that a first burst of
+// clients does not stop every thread while the kernel grows it.
 //
 // Reload: a change to a file or folder a policy names rebuilds that policy's
 // contexts after server.reload_settle; SIGHUP and reload() re-read the whole
