@@ -25,6 +25,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "net/endpoint_text.h"
+#include "util/peer_text.h"
 
 namespace tlsgate::net {
 
@@ -38,26 +39,6 @@ using boost::system::error_code;
 // Room in the read buffer beyond the header limit, for the chunk-size lines
 // and body bytes the parser has not taken yet.
 constexpr size_t kReadSlack = size_t{16} * 1024;
-constexpr size_t kMaxQuotedPeerText = 200;
-
-// Text fit for a log line: bytes outside printable ASCII (and quotes,
-// backslashes) as \xNN, cut at `max` bytes.
-std::string escaped(std::string_view text, size_t max) {
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < max; ++i) {
-    auto b = static_cast<unsigned char>(text[i]);
-    if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
-      out += text[i];
-    } else {
-      out += fmt::format("\\x{:02x}", b);
-    }
-  }
-  return text.size() > max ? out + "..." : out;
-}
-
-std::string quoted_server_text(std::string_view text) {
-  return "\"" + escaped(text, kMaxQuotedPeerText) + "\"";
-}
 
 // The status code with its standard reason phrase (not the server's: that is peer text).
 std::string status_text(unsigned status) {
@@ -91,7 +72,7 @@ class HttpExchange::Impl : public std::enable_shared_from_this<Impl> {
         done_(std::move(done)),
         // Escaped: a hand-built HttpUrl may hold anything (request_problem() refuses it).
         what_(fmt::format("{} {}", request_.method == HttpMethod::kPost ? "POST" : "GET",
-                          escaped(util::to_string(request_.url), 2 * util::kMaxHttpUrlLength))),
+                          util::escape_peer_text(util::to_string(request_.url), 2 * util::kMaxHttpUrlLength))),
         resolver_(io),
         socket_(io),
         timer_(io),
@@ -249,7 +230,7 @@ void HttpExchange::Impl::on_complete() {
         fmt::format("the server answered {}, a redirect to {}, and redirects are not "
                     "followed: configure the URL it names",
                     status_text(status),
-                    quoted_server_text(std::string_view(location.data(), location.size()))));
+                    util::quoted_peer_text(std::string_view(location.data(), location.size()))));
   }
   if (status / 100 != 2)
     return fail("status", fmt::format("the server answered {}; only 2xx answers are accepted",

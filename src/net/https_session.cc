@@ -46,7 +46,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxHeader = size_t{16} * 1024;
 constexpr size_t kMaxErrorBody = size_t{8} * 1024;  // of a non-2xx reply to stream()
-constexpr size_t kMaxQuoted = 300;
 constexpr size_t kReadChunk = size_t{16} * 1024;
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
@@ -100,19 +99,6 @@ util::Result<util::Fd> dial_until(const BaseUrl& url, Deadline deadline, int sto
 }
 
 }  // namespace
-
-std::string quoted_peer_text(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
-    auto b = static_cast<unsigned char>(text[i]);
-    if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
-      out += text[i];
-    } else {
-      out += fmt::format("\\x{:02x}", b);
-    }
-  }
-  return out + (text.size() > kMaxQuoted ? "...\"" : "\"");
-}
 
 util::Result<BaseUrl> parse_base_url(std::string_view text) {
   auto bad = [&](std::string_view why) {

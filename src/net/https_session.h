@@ -46,6 +46,7 @@
 
 #include "net/dial.h"
 #include "tls/context.h"
+#include "util/peer_text.h"
 #include "util/result.h"
 
 namespace tlsgate::net {
@@ -89,9 +90,8 @@ struct HttpRequest {
   std::string_view accept = "application/json";
 };
 
-// Peer text fit for a message: quoted, bytes outside printable ASCII as
-// \xNN, cut at 300 bytes.
-std::string quoted_peer_text(std::string_view text);
+// Peer text fit for a message (util/peer_text.h).
+using util::quoted_peer_text;
 
 // A client context that trusts the CA certificates of the PEM file
 // ca_bundle (empty: the system's, /etc/ssl/certs), TLS 1.2 and up, the
