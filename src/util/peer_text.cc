@@ -18,8 +18,8 @@ std::string escape_peer_text(std::string_view text, size_t max) {
 }
 
 std::string quoted_peer_text(std::string_view text) {
-  constexpr size_t kMaxQuoted = 300;
-  return "\"" + escape_peer_text(text, kMaxQuoted) + "\"";
+  constexpr size_t kQuotedPeerTextCut = 300;
+  return "\"" + escape_peer_text(text, kQuotedPeerTextCut) + "\"";
 }
 
 }  // namespace tlsgate::util
