@@ -6,7 +6,8 @@
 
 work=$(mktemp -d /tmp/tlsgate-bench.XXXXXX)
 pids=()
-wrap=() # a command the systems run under (profile.sh: valgrind)
+wrap=()           # a command the systems run under (profile.sh: valgrind)
+single_process="" # set: nginx without its master (valgrind follows no fork)
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -130,6 +131,7 @@ CONF
     nginx)
       cat >"$dir/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+${single_process:+master_process off;}
 worker_processes $threads;
 worker_rlimit_nofile 20000;
 daemon off;
@@ -177,7 +179,7 @@ CONF
   pids+=("$main_pid")
   wait_listen "$port" "$main_pid" "$name"
   watch_pid=$main_pid
-  if [ "$name" = nginx ]; then # the worker does the work; the master only waits
+  if [ "$name" = nginx ] && [ -z "$single_process" ]; then # the worker does the work
     watch_pid=""
     for _ in $(seq 100); do
       watch_pid=$(pgrep -P "$main_pid" | head -1 || true)

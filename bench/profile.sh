@@ -5,7 +5,8 @@
 #     MODE    full resumed latency pingpong bulk bulk_up (ECDSA certificate), rsa
 #     TOOL    perf       perf record (cpu-clock, DWARF call graphs) for SECONDS
 #             strace     system calls per operation (strace -c -f over a counted run)
-#             callgrind  instructions and calls per function, tlsgate only, a short run
+#             callgrind  instructions and calls per function, tlsgate or nginx, 300
+#                        operations after the warm-up
 #   bench/profile.sh BUILD_DIR syscalls [SECONDS]
 #     system calls per operation of several systems side by side: the strace
 #     tool for each of BENCH_PROFILE_SYSTEMS (default "tlsgate nginx") and
@@ -80,8 +81,8 @@ load_cpu=${BENCH_LOAD_CPU:-0}
 case $system in tlsgate | haproxy | nginx | stunnel) ;; *) echo "profile: unknown system $system" >&2; exit 2 ;; esac
 case $mode in full | resumed | latency | pingpong | bulk | bulk_up | rsa) ;; *) echo "profile: unknown mode $mode" >&2; exit 2 ;; esac
 case $tool in perf | strace | callgrind) ;; *) echo "profile: unknown tool $tool" >&2; exit 2 ;; esac
-if [ "$tool" = callgrind ] && [ "$system" != tlsgate ]; then
-  echo "profile: callgrind starts the system itself; only tlsgate is set up for it" >&2
+if [ "$tool" = callgrind ] && [ "$system" != tlsgate ] && [ "$system" != nginx ]; then
+  echo "profile: callgrind starts the system itself; only tlsgate and nginx are set up for it" >&2
   exit 2
 fi
 command -v "${tool/callgrind/valgrind}" >/dev/null || {
@@ -96,9 +97,12 @@ mkdir -p "$out"
 
 key=ecdsa
 [ "$mode" = rsa ] && key=rsa
-[ "$tool" = callgrind ] && wrap=(valgrind --tool=callgrind "--callgrind-out-file=$out/callgrind.out")
+if [ "$tool" = callgrind ]; then
+  wrap=(valgrind --tool=callgrind "--callgrind-out-file=$out/callgrind.out")
+  single_process=1
+fi
 start_system "$system" "$key" 1 "$server_cpu"
-if [ "$tool" != callgrind ]; then warm_up "$system"; fi
+warm_up "$system"
 
 # load SECONDS [COUNT]: the mode's load for SECONDS (or COUNT handshakes), in
 # the background; sets load_pid, the result goes to $out/load.json.
@@ -175,12 +179,25 @@ case $tool in
     } >"$out/counts.txt"
     ;;
   callgrind)
-    load 120 300
+    # Counted from after the warm-up to the end of the load: start-up and
+    # configuration (which nginx's master does before it forks) stay out.
+    callgrind_control -z "$watch_pid" >/dev/null
+    if [[ $mode == latency || $mode == pingpong || $mode == bulk* ]]; then
+      load "$seconds"
+    else
+      load 120 300
+    fi
     wait "$load_pid" || true
+    callgrind_control -d "$watch_pid" >/dev/null
     stop_system
+    mv "$out/callgrind.out.1" "$out/callgrind.out"
     callgrind_annotate --inclusive=no "$out/callgrind.out" 2>/dev/null | head -80 >"$out/flat.txt" || true
     callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null | head -120 >"$out/inclusive.txt" || true
     head -50 "$out/flat.txt"
+    unit_of
+    awk -v ops="${ops:-0}" -v unit="$unit" '/^summary:/ && ops > 0 {
+        printf "user-space instructions per %s: %.0f (%d of them)\n", unit, $2 / ops, ops }' \
+      "$out/callgrind.out" | tee "$out/per-op.txt"
     ;;
 esac
 cat "$out/load.json"

@@ -1,5 +1,7 @@
 #include "hostile_driver.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -156,7 +158,14 @@ void HostileDriver::gate_closed(Conn& c, const std::string& how) {
 }
 
 void HostileDriver::give_up(Conn& c) {
-  ++st(c).not_closed;
+  auto& s = st(c);
+  ++s.not_closed;
+  sockaddr_storage me{};
+  socklen_t len = sizeof me;
+  if (s.not_closed_ports.size() < kPortsKept &&
+      ::getsockname(c.fd, reinterpret_cast<sockaddr*>(&me), &len) == 0 && me.ss_family == AF_INET) {
+    s.not_closed_ports.push_back(ntohs(reinterpret_cast<const sockaddr_in&>(me).sin_port));
+  }
   counted_[c.slot] = true;
   finish(c);
 }

@@ -46,12 +46,14 @@ class HostileDriver : public Driver {
  public:
   enum Role { kSlowloris = 0, kSilent = 1, kNonReader = 2 };
   static constexpr int kRoles = 3;
+  static constexpr size_t kPortsKept = 4;
   static const char* role_name(int role);
 
   struct RoleStats {
     uint64_t opened = 0;              // connected (TLS: handshake done)
     uint64_t closed_by_gate = 0;      // the client saw the gate's EOF or reset
     uint64_t not_closed = 0;          // given up on while the gate kept it open
+    std::vector<uint16_t> not_closed_ports;  // the first few, to find in the gate's log
     Tally failed;                     // connect or handshake failures
     Tally how;                        // what the gate's close looked like
     std::vector<uint64_t> lifetimes;  // connect to close seen, ns (plain TCP roles)

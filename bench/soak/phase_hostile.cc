@@ -202,6 +202,16 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
     if (r != HostileDriver::kNonReader) {
       closed_detail += fmt(", %.0f outside [%.2f, %.2f] s", static_cast<double>(outside), lo, hi);
     }
+    // What the gate said about the first connections it left open, so that
+    // a failure in CI can be read without the run's files.
+    for (uint16_t port : st.not_closed_ports) {
+      auto peer = "127.0.0.1:" + std::to_string(port);
+      closed_detail += " [the gate's log on " + peer + ":";
+      auto lines = last_lines_with(h.gate_log(), "client " + peer + ": ", 3);
+      if (lines.empty()) closed_detail += " nothing";
+      for (auto& l : lines) closed_detail += " | " + l.substr(0, 300);
+      closed_detail += "]";
+    }
     closed_detail += "; ";
   }
   const auto& slow = hostile.stats(HostileDriver::kSlowloris);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -197,6 +198,19 @@ uint64_t count_lines_with(const std::string& path, const std::string& needle) {
   uint64_t n = 0;
   while (std::getline(in, line)) n += line.find(needle) != std::string::npos ? 1 : 0;
   return n;
+}
+
+std::vector<std::string> last_lines_with(const std::string& path, const std::string& needle,
+                                         size_t max) {
+  std::ifstream in(path);
+  std::string line;
+  std::deque<std::string> kept;
+  while (std::getline(in, line)) {
+    if (line.find(needle) == std::string::npos) continue;
+    kept.push_back(line);
+    if (kept.size() > max) kept.pop_front();
+  }
+  return {kept.begin(), kept.end()};
 }
 
 uint64_t sum_held_back(const std::string& path) {

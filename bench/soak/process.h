@@ -72,6 +72,9 @@ struct FileSize {
 FileSize file_size(const std::string& path);
 // Lines of a file that contain needle.
 uint64_t count_lines_with(const std::string& path, const std::string& needle);
+// The last `max` lines of a file that contain needle.
+std::vector<std::string> last_lines_with(const std::string& path, const std::string& needle,
+                                         size_t max);
 // The gate rate-limits per-connection failure lines; the sum of the "(N
 // failure line(s) of this connector held back ...)" counts in its log.
 uint64_t sum_held_back(const std::string& path);
