@@ -141,13 +141,16 @@ def pingpong_summary(records):
                     continue
                 r = ratios[key]
                 ok = r["ratio"] <= limit if how == "le" else r["ratio"] >= limit
+                column = next(c for c in PP_COLUMNS if c[0] == key)
+                paired = paired_to_best([x for x in rs if x.get("conns") == conns], column[2],
+                                        column[3], PEERS)
                 verdicts.append({
                     "target": "pingpong %s %s" % (conns, key.replace("_us", "")),
                     "tlsgate": row["tlsgate"][key]["median"],
-                    "want": "%s %.2f× %s (%s); is %.2f×" % (
+                    "want": "%s %.2f× %s (%s); is %.2f×%s" % (
                         "≤" if how == "le" else "≥", limit, r["best"],
-                        fmt(row[r["best"]][key]["median"]), r["ratio"]),
-                    "ratio_to_best": r["ratio"], "ok": ok})
+                        fmt(row[r["best"]][key]["median"]), r["ratio"], spread_note(paired)),
+                    "ratio_to_best": r["ratio"], "paired_to_best": paired, "ok": ok})
         out[str(conns)] = {"systems": row, "ratio_to_best_peer": ratios}
     return out, verdicts
 
@@ -230,22 +233,18 @@ def redisbench_summary(records):
                 ratios["rps_to_redis_tls"] = {
                     "ratio": row["tlsgate"]["rps"]["median"] / row["redis_tls"]["rps"]["median"],
                     "best": "redis_tls"}
-            paired = []  # tlsgate / best proxy within each repetition
-            for rep in sorted({r["rep"] for r in rs}):
-                v = {r["system"]: field("rps")(r) for r in rs
-                     if r["rep"] == rep and r["key"] == test}
-                proxies = [v[p] for p in REDIS_PROXIES if v.get(p)]
-                if v.get("tlsgate") and proxies:
-                    paired.append(v["tlsgate"] / max(proxies))
+            paired = paired_to_best([r for r in rs if r["key"] == test], field("rps"), "high",
+                                    REDIS_PROXIES)
             if paired:
-                ratios["rps_paired"] = stats(paired)
+                ratios["rps_paired"] = paired
             if "rps" in ratios:
                 r = ratios["rps"]
                 verdicts.append({
                     "target": "redis %s requests/s" % test.upper(),
                     "tlsgate": row["tlsgate"]["rps"]["median"],
-                    "want": "≥ 1.00× %s (%s); is %.2f×" % (
-                        r["best"], fmt(row[r["best"]]["rps"]["median"]), r["ratio"]),
+                    "want": "≥ 1.00× %s (%s); is %.2f×%s" % (
+                        r["best"], fmt(row[r["best"]]["rps"]["median"]), r["ratio"],
+                        spread_note(paired)),
                     "ratio_to_best": r["ratio"], "ok": r["ratio"] >= 1.0})
         out[test] = {"targets": row, "ratio_to_best_proxy": ratios}
     return out, verdicts
@@ -497,6 +496,27 @@ def stats(values):
     }
 
 
+def paired_to_best(runs, metric, better, peers):
+    """tlsgate's value over the best peer's within each repetition: the
+    systems of one repetition run back to back, so the machine's drift
+    between repetitions cancels out, and the spread of these ratios says how
+    far one run's ratio of medians can be trusted."""
+    out = []
+    for rep in sorted({r["rep"] for r in runs}):
+        v = {r["system"]: metric(r) for r in runs if r["rep"] == rep}
+        vals = [v[p] for p in peers if v.get(p)]
+        if v.get("tlsgate") and vals:
+            out.append(v["tlsgate"] / (min(vals) if better == "low" else max(vals)))
+    return stats(out)
+
+
+def spread_note(paired):
+    """The paired ratios' range for a target's line; nothing for one repetition."""
+    if not paired or paired["n"] < 2:
+        return ""
+    return "; within each repetition %.2f–%.2f×" % (paired["min"], paired["max"])
+
+
 def parse_speed(path):
     """openssl speed -mr lines -> per-operation seconds (CPU time based)."""
     out = {}
@@ -624,8 +644,12 @@ def main():
         else:
             ok = all(mine < v for v in peer_vals.values())
             want = "< every peer (best %s %s)" % (best_peer, fmt(best))
-        verdicts.append({"target": key, "tlsgate": mine, "want": want,
-                         "ratio_to_best": mine / best if best else None, "ok": ok})
+        column = next(c for c in COLUMNS if c[0] == key)
+        paired = paired_to_best([r for r in records if r["mode"] == column[2]], column[3],
+                                better, peers_here)
+        verdicts.append({"target": key, "tlsgate": mine, "want": want + spread_note(paired),
+                         "ratio_to_best": mine / best if best else None,
+                         "paired_to_best": paired, "ok": ok})
 
     scaling = None
     sc = [r for r in records if r["mode"] == "scaling"]
