@@ -2,8 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -58,7 +61,9 @@ HostileDriver::HostileDriver(const ClientOptions& o, SSL_CTX* ctx, const Hostile
       h_(h),
       hello_(client_hello(ctx)),
       counted_(conns_.size(), false),
-      established_(conns_.size(), false) {
+      established_(conns_.size(), false),
+      rx_queued_(conns_.size(), 0),
+      rx_grew_at_(conns_.size(), 0) {
   for (auto& c : conns_) c.raw = role_of(c) != kNonReader;
 }
 
@@ -93,6 +98,8 @@ void HostileDriver::on_established(Conn& c) {
       c.out = kStream;
       c.out_len = 1;
       c.out_off = 0;
+      rx_queued_[c.slot] = 0;
+      rx_grew_at_[c.slot] = now;
       due_.push({now + h_.drain_after, c.slot, c.gen, kDrain});
       break;
     }
@@ -218,6 +225,12 @@ void HostileDriver::on_tick(uint64_t now) {
     } else if (c.phase == Conn::Phase::kApp && d.kind == kByte) {
       send_byte(c, now);
     } else if (c.phase == Conn::Phase::kApp && d.kind == kDrain) {
+      if (uint64_t at = rx_grew_at_[c.slot] + h_.drain_after; at > now) {
+        due_.push({at, c.slot, c.gen, kDrain});  // it grew since: not idle that long yet
+        continue;
+      }
+      auto& s = st(c);
+      s.stream_end_max = std::max(s.stream_end_max, rx_grew_at_[c.slot] - c.t_connect);
       c.held = true;
       c.sent_at = now;  // the drain started
       c.bytes = 0;
@@ -231,6 +244,15 @@ void HostileDriver::sweep(uint64_t now) {
   next_sweep_ = now + kSweepEvery;
   for (auto& c : conns_) {
     if (c.phase == Conn::Phase::kFree) continue;
+    if (!c.raw && c.phase == Conn::Phase::kApp && !c.held) {
+      // A non-reader's receive queue grows while the gate still moves its
+      // stream; the drain waits until it has stood still for drain_after.
+      int queued = 0;
+      if (::ioctl(c.fd, SIOCINQ, &queued) == 0 && queued != rx_queued_[c.slot]) {
+        rx_queued_[c.slot] = queued;
+        rx_grew_at_[c.slot] = now;
+      }
+    }
     if (c.phase != Conn::Phase::kApp) {
       if (now > c.t_connect + h_.open_timeout) {
         close(c, false, "not connected (or handshake not done) within the client-side deadline");

@@ -10,10 +10,14 @@
 // The gate must close every one of them by a timeout. For the first two
 // the client sees the close (EOF or reset) and records the connection's
 // lifetime. A non-reader cannot see a close while its receive window is
-// shut (the FIN waits behind the data), so `drain_after` its handshake it
-// starts reading: a gate that closed it yields an EOF (or a reset) after
-// what was in flight; one that did not keeps streaming, and after
-// `drain_limit` (or `drain_cap` bytes) the connection counts as not closed.
+// shut (the FIN waits behind the data), so once its receive queue has not
+// grown for `drain_after` it starts reading: a gate that closed it yields
+// an EOF (or a reset) after what was in flight; one that did not keeps
+// streaming, and after `drain_limit` (or `drain_cap` bytes) the connection
+// counts as not closed. The queue, not the handshake, starts the clock:
+// the gate's idle_timeout counts from the last byte it moved, and a backend
+// starved of CPU (the streams' one runs under SCHED_IDLE) may start its
+// stream seconds after the handshake.
 // A plain connection the gate leaves open for `raw_limit` counts as not
 // closed too, so every connection ends.
 #pragma once
@@ -58,6 +62,7 @@ class HostileDriver : public Driver {
     Tally how;                        // what the gate's close looked like
     std::vector<uint64_t> lifetimes;  // connect to close seen, ns (plain TCP roles)
     uint64_t drained_bytes = 0;       // non-readers: bytes read after the gate stopped
+    uint64_t stream_end_max = 0;      // non-readers: connect to the queue's last growth, ns
   };
 
   HostileDriver(const ClientOptions& o, SSL_CTX* ctx, const HostileOptions& h);
@@ -97,6 +102,8 @@ class HostileDriver : public Driver {
   DueQueue due_;
   std::vector<bool> counted_;      // per slot: this connection's end is already counted
   std::vector<bool> established_;  // per slot: on_established ran for this connection
+  std::vector<int> rx_queued_;        // per non-reader slot: bytes in its receive queue
+  std::vector<uint64_t> rx_grew_at_;  // and when that last changed
   std::array<RoleStats, kRoles> stats_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> open_now_{0};

@@ -182,7 +182,8 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
       j.add("drained_kib_mean", st.closed_by_gate == 0
                                     ? 0.0
                                     : static_cast<double>(st.drained_bytes) / 1024.0 /
-                                          static_cast<double>(st.closed_by_gate));
+                                          static_cast<double>(st.closed_by_gate))
+          .add("stream_end_max_s", static_cast<double>(st.stream_end_max) / 1e9);
     } else if (!life.empty()) {
       j.add("lifetime_min_s", static_cast<double>(life.front()) / 1e9)
           .add("lifetime_p50_s", static_cast<double>(life[life.size() / 2]) / 1e9)
