@@ -1,8 +1,8 @@
 #include "hostile_driver.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 

@@ -54,15 +54,15 @@ class HostileDriver : public Driver {
   static const char* role_name(int role);
 
   struct RoleStats {
-    uint64_t opened = 0;              // connected (TLS: handshake done)
-    uint64_t closed_by_gate = 0;      // the client saw the gate's EOF or reset
-    uint64_t not_closed = 0;          // given up on while the gate kept it open
+    uint64_t opened = 0;                     // connected (TLS: handshake done)
+    uint64_t closed_by_gate = 0;             // the client saw the gate's EOF or reset
+    uint64_t not_closed = 0;                 // given up on while the gate kept it open
     std::vector<uint16_t> not_closed_ports;  // the first few, to find in the gate's log
-    Tally failed;                     // connect or handshake failures
-    Tally how;                        // what the gate's close looked like
-    std::vector<uint64_t> lifetimes;  // connect to close seen, ns (plain TCP roles)
-    uint64_t drained_bytes = 0;       // non-readers: bytes read after the gate stopped
-    uint64_t stream_end_max = 0;      // non-readers: connect to the queue's last growth, ns
+    Tally failed;                            // connect or handshake failures
+    Tally how;                               // what the gate's close looked like
+    std::vector<uint64_t> lifetimes;         // connect to close seen, ns (plain TCP roles)
+    uint64_t drained_bytes = 0;              // non-readers: bytes read after the gate stopped
+    uint64_t stream_end_max = 0;             // non-readers: connect to the queue's last growth, ns
   };
 
   HostileDriver(const ClientOptions& o, SSL_CTX* ctx, const HostileOptions& h);
@@ -100,8 +100,8 @@ class HostileDriver : public Driver {
   HostileOptions h_;
   std::string hello_;  // the ClientHello the slowloris clients trickle
   DueQueue due_;
-  std::vector<bool> counted_;      // per slot: this connection's end is already counted
-  std::vector<bool> established_;  // per slot: on_established ran for this connection
+  std::vector<bool> counted_;         // per slot: this connection's end is already counted
+  std::vector<bool> established_;     // per slot: on_established ran for this connection
   std::vector<int> rx_queued_;        // per non-reader slot: bytes in its receive queue
   std::vector<uint64_t> rx_grew_at_;  // and when that last changed
   std::array<RoleStats, kRoles> stats_;
