@@ -1,4 +1,7 @@
-// `tlsgate cert convert IN OUT [--to pem|der] [--password-file F]`
+// `tlsgate cert convert IN OUT [--to pem|der] [--password-file F] [--force]`
+//
+// OUT is never replaced without --force: `convert a.crt a.key` once turned a
+// key into a copy of the certificate.
 #include <cstdio>
 #include <filesystem>
 
@@ -16,6 +19,7 @@ struct CertConvertOptions {
   std::filesystem::path out;
   std::string to;
   std::optional<std::filesystem::path> password_file;
+  bool force = false;
 };
 
 int run_convert(const CertConvertOptions& o) {
@@ -23,6 +27,9 @@ int run_convert(const CertConvertOptions& o) {
   pki::Encoding to = (ext == ".der" || ext == ".cer") ? pki::Encoding::kDer : pki::Encoding::kPem;
   if (!o.to.empty()) to = o.to == "der" ? pki::Encoding::kDer : pki::Encoding::kPem;
 
+  if (auto st = refuse_existing(o.out, o.force, "OUT"); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
   auto input = util::read_file(o.in);
   if (!input) return report_error(input.error().message(), kFailed);
   std::optional<util::Secret> password;
@@ -57,6 +64,7 @@ void add_cert_convert(CLI::App& cert, Outcome& out) {
   cmd->add_option("--to", opts->to, "Force the output format")
       ->check(CLI::IsMember({"pem", "der"}));
   cmd->add_option("--password-file", opts->password_file, "Password of an encrypted private key");
+  cmd->add_flag("--force", opts->force, "Replace OUT if it exists");
   cmd->callback([opts, &out] { out.code = run_convert(*opts); });
 }
 

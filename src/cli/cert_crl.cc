@@ -4,11 +4,14 @@
 // the next CRL number: the command a cron job runs so the CRL never goes
 // stale. --install-into writes it also into a policy's revoked/ folder, as
 // REVOKED/<CA folder name>.crl, atomically, so a running gate reloads it.
+// DIR/.lock is held while the number is taken and the CRL written, as
+// `cert revoke` does (util/file_lock.h).
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "util/file_lock.h"
 
 namespace tlsgate::cli {
 namespace {
@@ -23,6 +26,8 @@ struct CertCrlOptions {
 int run_crl(const CertCrlOptions& o) {
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
+  auto lock = util::FileLock::acquire(o.ca / ".lock");
+  if (!lock) return report_error(lock.error().message(), kFailed);
   auto index = load_revocations(o.ca);
   if (!index) return report_error(index.error().message(), kFailed);
   CrlTargets targets{o.out.empty() ? o.ca / "ca.crl" : o.out, o.install_into, o.days};

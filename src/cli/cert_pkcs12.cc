@@ -23,11 +23,34 @@ struct CertPkcs12Options {
   std::optional<std::filesystem::path> key_password_file;
   std::string name;
   bool truststore = false;
+  bool force = false;
 };
+
+// A store whose password is empty protects nothing: OpenSSL then writes the
+// key unencrypted, which a reader of the file would not expect.
+util::Result<util::Secret> store_password(const CertPkcs12Options& o) {
+  auto password = read_password(o.password_file, "Password for " + o.out.string(), true);
+  if (!password) return password;
+  if (password->empty()) {
+    return util::fail("the password for " + o.out.string() + " is empty" +
+                      (o.password_file ? " (" + o.password_file->string() + ")" : "") +
+                      "; a PKCS#12 store without a password holds its key unprotected: give one");
+  }
+  return password;
+}
 
 int write_truststore(const CertPkcs12Options& o) {
   if (o.ca.empty() || o.out.empty()) {
     return report_error("--truststore needs --ca FILE (one or more) and --out P12", kUsage);
+  }
+  if (!o.name.empty()) {
+    return report_error(
+        "--name names a key store's entry; a trust store's entries are named after each CA's "
+        "subject: leave --name out",
+        kUsage);
+  }
+  if (auto st = refuse_existing(o.out, o.force, "--out"); !st) {
+    return report_error(st.error().message(), kFailed);
   }
   std::vector<pki::X509Ptr> certs;
   for (const auto& ca_file : o.ca) {
@@ -35,7 +58,7 @@ int write_truststore(const CertPkcs12Options& o) {
     if (!loaded) return report_error(loaded.error().message(), kFailed);
     for (auto& c : *loaded) certs.push_back(std::move(c));
   }
-  auto password = read_password(o.password_file, "Password for " + o.out.string(), true);
+  auto password = store_password(o);
   if (!password) return report_error(password.error().message(), kUsage);
   auto der = pki::write_pkcs12_truststore(certs, *password);
   if (!der) return report_error(der.error().message(), kFailed);
@@ -48,6 +71,9 @@ int write_truststore(const CertPkcs12Options& o) {
 }
 
 int write_store(const CertPkcs12Options& o) {
+  if (auto st = refuse_existing(o.out, o.force, "--out"); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
   auto certs = pki::load_certificates(o.cert);
   if (!certs) return report_error(certs.error().message(), kFailed);
   std::optional<util::Secret> key_password;
@@ -70,7 +96,7 @@ int write_store(const CertPkcs12Options& o) {
     if (!extra) return report_error(extra.error().message(), kFailed);
     for (auto& c : *extra) chain.push_back(std::move(c));
   }
-  auto password = read_password(o.password_file, "Password for " + o.out.string(), true);
+  auto password = store_password(o);
   if (!password) return report_error(password.error().message(), kUsage);
   std::string name = o.name.empty() ? o.cert.stem().string() : o.name;
   auto der = pki::write_pkcs12(certs->front().get(), key->get(), chain, *password, name);
@@ -97,6 +123,11 @@ int read_store(const CertPkcs12Options& o) {
     std::printf("  %-12s %zu certificate(s), private key %s\n", "also:", contents->chain.size(),
                 contents->key ? "present" : "absent");
     return kOk;
+  }
+  for (const char* file : {"public.crt", "private.key"}) {
+    if (auto st = refuse_existing(o.out / file, o.force, "--out"); !st) {
+      return report_error(st.error().message(), kFailed);
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
@@ -135,6 +166,8 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   cmd->add_option("--password-file", opts->password_file,
                   "File whose first line is the store's password (else: prompt)");
   cmd->add_option("--key-password-file", opts->key_password_file, "Password of an encrypted --key");
+  cmd->add_flag("--force", opts->force,
+                "Replace the .p12 (or, with --in, DIR's public.crt and private.key) if it exists");
   c->needs(k);
   k->needs(c);
   in->excludes(c);

@@ -3,7 +3,10 @@
 // Records the revocation in DIR/revocations.txt (pki/revocation_index.h) and
 // writes a fresh CRL of the whole index to DIR/ca.crl. Revoking a serial that
 // is already in the index changes nothing, says so and exits 0 (scripts may
-// run it again); the first revocation's time and reason stay.
+// run it again); the first revocation's time and reason stay. If DIR/ca.crl
+// does not list it (the CRL's write failed the first time), the CRL is
+// written again, so running the command again repairs it. DIR/.lock is held
+// throughout: revocations run at once each land (util/file_lock.h).
 #include <cstdio>
 #include <filesystem>
 
@@ -14,6 +17,7 @@
 #include "pki/loader.h"
 #include "pki/openssl_error.h"
 #include "util/atomic_file.h"
+#include "util/file_lock.h"
 
 namespace tlsgate::cli {
 namespace {
@@ -24,6 +28,23 @@ struct CertRevokeOptions {
   std::string reason = "unspecified";
   int days = 7;
 };
+
+// Whether DIR/ca.crl lists the serial (false when it cannot be read).
+bool crl_lists(const std::filesystem::path& crl_file, const std::string& serial_hex) {
+  std::error_code ec;
+  if (!std::filesystem::exists(crl_file, ec)) return false;
+  auto crls = pki::load_crls(crl_file);
+  if (!crls) return false;
+  for (const auto& crl : *crls) {
+    const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+      const ASN1_INTEGER* serial =
+          X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
+      if (pki::integer_to_hex(serial) == serial_hex) return true;
+    }
+  }
+  return false;
+}
 
 struct Target {
   std::string serial_hex;
@@ -66,6 +87,8 @@ int run_revoke(const CertRevokeOptions& o) {
   int code = kFailed;
   auto target = resolve_target(o, *ca, code);
   if (!target) return report_error(target.error().message(), code);
+  auto lock = util::FileLock::acquire(o.ca / ".lock");
+  if (!lock) return report_error(lock.error().message(), kFailed);
   auto index = load_revocations(o.ca);
   if (!index) return report_error(index.error().message(), kFailed);
   auto index_file = o.ca / "revocations.txt";
@@ -76,17 +99,19 @@ int run_revoke(const CertRevokeOptions& o) {
     std::printf("%s is already revoked since %s (reason %s); nothing changed in %s\n", who.c_str(),
                 pki::format_rfc3339(known->revoked_at).c_str(),
                 std::string(pki::reason_name(known->reason)).c_str(), index_file.c_str());
-    return kOk;
+    if (crl_lists(o.ca / "ca.crl", target->serial_hex)) return kOk;
+    std::printf("%s does not list it: writing the CRL again\n", (o.ca / "ca.crl").c_str());
+  } else {
+    auto now = std::chrono::floor<std::chrono::seconds>(util::SystemClock::instance().now());
+    index->push_back(pki::Revocation{target->serial_hex, now, *reason, target->subject});
+    if (auto st = util::write_file_atomic(index_file, pki::format_revocation_index(*index), 0644);
+        !st) {
+      return report_error(st.error().message(), kFailed);
+    }
+    std::printf("revoked %s at %s, reason %s; recorded in %s\n", who.c_str(),
+                pki::format_rfc3339(now).c_str(), std::string(pki::reason_name(*reason)).c_str(),
+                index_file.c_str());
   }
-  auto now = std::chrono::floor<std::chrono::seconds>(util::SystemClock::instance().now());
-  index->push_back(pki::Revocation{target->serial_hex, now, *reason, target->subject});
-  if (auto st = util::write_file_atomic(index_file, pki::format_revocation_index(*index), 0644);
-      !st) {
-    return report_error(st.error().message(), kFailed);
-  }
-  std::printf("revoked %s at %s, reason %s; recorded in %s\n", who.c_str(),
-              pki::format_rfc3339(now).c_str(), std::string(pki::reason_name(*reason)).c_str(),
-              index_file.c_str());
   auto crl = publish_crl(o.ca, *ca, *index, CrlTargets{o.ca / "ca.crl", std::nullopt, o.days});
   if (!crl) return report_error(crl.error().message(), kFailed);
   std::printf("CRL: %s\n", describe(*crl).c_str());

@@ -24,9 +24,13 @@ struct CertSignOptions {
   bool server = false;
   bool client = false;
   int days = 397;
+  bool force = false;
 };
 
 int run_sign(const CertSignOptions& o) {
+  if (auto st = refuse_existing(o.out, o.force, "--out"); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
   auto ca = load_ca_dir(o.ca);
   if (!ca) return report_error(ca.error().message(), kFailed);
   auto data = util::read_file(o.csr);
@@ -73,6 +77,7 @@ void add_cert_sign(CLI::App& cert, Outcome& out) {
   cmd->add_option("--days", opts->days, "Validity in days")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
+  cmd->add_flag("--force", opts->force, "Replace --out if it exists");
   cmd->add_option("csr", opts->csr, "The request (PEM or DER)")->required();
   cmd->callback([opts, &out] { out.code = run_sign(*opts); });
 }

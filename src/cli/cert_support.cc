@@ -46,6 +46,27 @@ util::Result<KeyChoice> choose_key(const KeyOptions& key, bool reuse_key) {
   return choice;
 }
 
+namespace {
+
+// `crl` and `revoke` sign with the folder's key too: a leaf's certificate and
+// key copied into a folder must not sign CRLs any more than certificates.
+util::Status check_is_ca(const X509* cert, const std::filesystem::path& crt) {
+  if (X509_check_ca(pki::unconst(cert)) != 0) return {};
+  return util::fail(crt.string() + ": " + pki::subject_of(cert) +
+                    " is not a CA certificate (no basicConstraints CA:TRUE); give the folder of "
+                    "a CA made with `tlsgate cert ca`");
+}
+
+}  // namespace
+
+util::Status refuse_existing(const std::filesystem::path& path, bool force,
+                             const std::string& what) {
+  std::error_code ec;
+  if (force || !std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return {};
+  return util::fail(path.string() + " exists (" + what +
+                    "); pass --force to replace it, or choose another path");
+}
+
 util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   auto crt = dir / "ca.crt";
   auto key = dir / "ca.key";
@@ -57,6 +78,7 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   }
   auto certs = pki::load_certificates(crt);
   if (!certs) return util::fail(certs.error());
+  if (auto st = check_is_ca(certs->front().get(), crt); !st) return util::fail(st.error());
   auto pkey = pki::load_private_key(key, std::nullopt);
   if (!pkey) return util::fail(pkey.error());
   if (auto st =
@@ -97,6 +119,7 @@ util::Result<CaMaterial> load_ca_with_token_key(const std::filesystem::path& dir
   }
   auto certs = pki::load_certificates(crt);
   if (!certs) return util::fail(certs.error());
+  if (auto st = check_is_ca(certs->front().get(), crt); !st) return util::fail(st.error());
   auto pkey = pki::load_pkcs11_key(key.uri, module, pin, pin_origin);
   if (!pkey) return util::fail(pkey.error());
   if (auto st = pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(),
@@ -219,8 +242,8 @@ nlohmann::json to_json(const pki::CertificateInfo& i) {
       {"subject_cn", i.subject_cn},
       {"issuer", i.issuer},
       {"serial", i.serial_hex},
-      {"not_before", pki::format_time(i.not_before)},
-      {"not_after", pki::format_time(i.not_after)},
+      {"not_before", i.not_before_text},
+      {"not_after", i.not_after_text},
       {"days_left", i.days_left},
       {"expired", i.expired},
       {"not_yet_valid", i.not_yet_valid},
@@ -238,10 +261,10 @@ nlohmann::json to_json(const pki::CertificateInfo& i) {
 
 std::string to_text(const pki::CertificateInfo& i) {
   std::vector<std::string> names;
-  for (const auto& n : i.san_dns) names.push_back("DNS:" + n);
-  for (const auto& n : i.san_ip) names.push_back("IP:" + n);
-  for (const auto& n : i.san_email) names.push_back("email:" + n);
-  for (const auto& n : i.san_uri) names.push_back("URI:" + n);
+  for (const auto& n : i.san_dns) names.push_back(pki::san_text("DNS:", n));
+  for (const auto& n : i.san_ip) names.push_back(pki::san_text("IP:", n));
+  for (const auto& n : i.san_email) names.push_back(pki::san_text("email:", n));
+  for (const auto& n : i.san_uri) names.push_back(pki::san_text("URI:", n));
   std::string validity;
   if (i.expired) {
     long ago = -i.days_left - 1;  // days_left is rounded down
@@ -261,8 +284,7 @@ std::string to_text(const pki::CertificateInfo& i) {
   line("subject:", i.subject);
   line("issuer:", i.issuer + (i.self_signed ? " (self-signed)" : ""));
   line("serial:", i.serial_hex);
-  line("valid:", fmt::format("{} to {} ({})", pki::format_time(i.not_before),
-                             pki::format_time(i.not_after), validity));
+  line("valid:", fmt::format("{} to {} ({})", i.not_before_text, i.not_after_text, validity));
   line("names:", names.empty() ? "(none)" : util::join(names, ", "));
   line("key:", key);
   line("key usage:", i.key_usage.empty() ? "(any)" : util::join(i.key_usage, ", "));

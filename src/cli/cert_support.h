@@ -39,7 +39,8 @@ struct CaMaterial {
   std::vector<pki::X509Ptr> certs;  // ca.crt: the issuing CA first, then its chain
   pki::EvpPkeyPtr key;              // ca.key
 };
-// Reads DIR/ca.crt and DIR/ca.key (as `cert ca --out DIR` wrote them).
+// Reads DIR/ca.crt and DIR/ca.key (as `cert ca --out DIR` wrote them); ca.crt
+// must be a CA certificate (basicConstraints CA:TRUE).
 util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir);
 
 // A CA key on a PKCS#11 token instead of DIR/ca.key (`--ca-key pkcs11:...`).
@@ -51,6 +52,12 @@ struct TokenCaKey {
 // Reads DIR/ca.crt and opens the CA key on the token; checks they match.
 util::Result<CaMaterial> load_ca_with_token_key(const std::filesystem::path& dir,
                                                 const TokenCaKey& key);
+
+// An error when `path` exists and `force` is not set: no verb replaces a file
+// (a key, a CA's, a key store) unless told to. `what` names the option that
+// chose the path, for the message.
+util::Status refuse_existing(const std::filesystem::path& path, bool force,
+                             const std::string& what);
 
 // The CA folder's revocation index, DIR/revocations.txt (format: pki/revocation_index.h);
 // none when the file does not exist.

@@ -10,10 +10,13 @@
 
 #include "pki/base64.h"
 #include "pki/pin.h"
+#include "util/peer_text.h"
 #include "util/strings.h"
 
 namespace tlsgate::pki {
 namespace {
+
+constexpr size_t kMaxSanText = 256;  // a DNS name is at most 253 bytes
 
 std::string asn1_string_utf8(const ASN1_STRING* s) {
   unsigned char* out = nullptr;
@@ -210,6 +213,18 @@ util::SystemTime to_system_time(const ASN1_TIME* t) {
       std::clamp<std::time_t>(timegm(&tm), -kLimit, kLimit));
 }
 
+std::string format_asn1_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return "?";
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string san_text(std::string_view kind, std::string_view name) {
+  return std::string(kind) + util::escape_peer_text(name, kMaxSanText);
+}
+
 std::string format_time(util::SystemTime t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -227,9 +242,20 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock) {
   info.serial_hex = serial_to_hex(cert);
   info.not_before = to_system_time(X509_get0_notBefore(cert));
   info.not_after = to_system_time(X509_get0_notAfter(cert));
+  info.not_before_text = format_asn1_time(X509_get0_notBefore(cert));
+  info.not_after_text = format_asn1_time(X509_get0_notAfter(cert));
   auto now = clock.now();
-  info.days_left =
-      static_cast<long>(std::chrono::floor<std::chrono::days>(info.not_after - now).count());
+  // From the certificate's own time, not the clamped one: a root valid to
+  // 9999 has millions of days left, not the 2116 clamp's.
+  Asn1TimePtr now_asn1(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(now)));
+  int days = 0;
+  int secs = 0;
+  if (now_asn1 && ASN1_TIME_diff(&days, &secs, now_asn1.get(), X509_get0_notAfter(cert)) == 1) {
+    info.days_left = days - (days <= 0 && secs < 0 ? 1 : 0);  // rounded down, as before
+  } else {
+    info.days_left =
+        static_cast<long>(std::chrono::floor<std::chrono::days>(info.not_after - now).count());
+  }
   info.expired = now > info.not_after;
   info.not_yet_valid = now < info.not_before;
   read_sans(cert, info);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pki/handles.h"
@@ -13,12 +14,14 @@
 namespace tlsgate::pki {
 
 struct CertificateInfo {
-  std::string subject;     // RFC 2253, e.g. "CN=db1.example.com,O=Example"
-  std::string subject_cn;  // first CN, "" if none
-  std::string issuer;      // RFC 2253
-  std::string serial_hex;  // lowercase hex, no separators, no leading zeros beyond one
-  util::SystemTime not_before{};
+  std::string subject;            // RFC 2253, e.g. "CN=db1.example.com,O=Example"
+  std::string subject_cn;         // first CN, "" if none
+  std::string issuer;             // RFC 2253
+  std::string serial_hex;         // lowercase hex, no separators, no leading zeros beyond one
+  util::SystemTime not_before{};  // clamped to the years 1824-2116 (to_system_time())
   util::SystemTime not_after{};
+  std::string not_before_text;  // as the certificate says, "2126-11-13 10:00:00 UTC"
+  std::string not_after_text;
   long days_left = 0;          // whole days from clock.now() to not_after, negative if expired
   bool expired = false;        // now > not_after
   bool not_yet_valid = false;  // now < not_before
@@ -45,6 +48,14 @@ CertificateInfo describe(const X509* cert, const util::Clock& clock);
 
 // Formats a time point as "2026-11-22 13:15:00 UTC".
 std::string format_time(util::SystemTime t);
+// The same for an ASN1_TIME, any year it can hold ("?" if it cannot be read).
+std::string format_asn1_time(const ASN1_TIME* t);
+
+// One subjectAltName for a message or a report: "DNS:" + the name, its
+// control bytes escaped (util::escape_peer_text). A certificate's names are
+// the peer's words: a "DNS name" holding a newline and "verification: OK"
+// must not print as a line of our report.
+std::string san_text(std::string_view kind, std::string_view name);
 
 // Helpers shared by the pki messages.
 // RFC 2253 one-line form of a name ("CN=db1,O=Example"), UTF-8 kept as is.

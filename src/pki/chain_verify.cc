@@ -18,8 +18,8 @@ bool is_ip_literal(const std::string& host) {
 std::string names_listed(const X509* cert) {
   auto info = describe(cert, util::SystemClock::instance());
   std::vector<std::string> names;
-  for (const auto& n : info.san_dns) names.push_back("DNS:" + n);
-  for (const auto& n : info.san_ip) names.push_back("IP:" + n);
+  for (const auto& n : info.san_dns) names.push_back(san_text("DNS:", n));
+  for (const auto& n : info.san_ip) names.push_back(san_text("IP:", n));
   if (names.empty()) return "it lists no DNS or IP names";
   return "it lists " + util::join(names, ", ");
 }

@@ -120,10 +120,10 @@ bool peer_is_known(const X509* cert, const std::vector<std::string>& known_peers
 std::string presented_names(const X509* cert) {
   auto info = pki::describe(cert, util::SystemClock::instance());
   std::vector<std::string> names;
-  for (const auto& n : info.san_dns) names.push_back("DNS:" + n);
-  for (const auto& n : info.san_uri) names.push_back("URI:" + n);
-  for (const auto& n : info.san_ip) names.push_back("IP:" + n);
-  for (const auto& n : info.san_email) names.push_back("email:" + n);
+  for (const auto& n : info.san_dns) names.push_back(pki::san_text("DNS:", n));
+  for (const auto& n : info.san_uri) names.push_back(pki::san_text("URI:", n));
+  for (const auto& n : info.san_ip) names.push_back(pki::san_text("IP:", n));
+  for (const auto& n : info.san_email) names.push_back(pki::san_text("email:", n));
   return names.empty() ? "no subjectAltName" : util::join(names, ", ");
 }
 

@@ -61,8 +61,8 @@ std::string peer_host(std::string peer) {
 
 std::string names_of(const pki::CertificateInfo& info) {
   std::vector<std::string> names;
-  for (const auto& n : info.san_dns) names.push_back("DNS:" + n);
-  for (const auto& n : info.san_ip) names.push_back("IP:" + n);
+  for (const auto& n : info.san_dns) names.push_back(pki::san_text("DNS:", n));
+  for (const auto& n : info.san_ip) names.push_back(pki::san_text("IP:", n));
   return names.empty() ? "none" : util::join(names, ", ");
 }
 
