@@ -60,6 +60,8 @@ json probe_json(const net::ProbeReport& r, const std::vector<pki::CertificateInf
     j["ocsp"]["revocation_reason"] = r.ocsp.revocation_reason;
     j["ocsp"]["this_update"] = r.ocsp.this_update;
     j["ocsp"]["next_update"] = r.ocsp.next_update;
+    j["ocsp"]["verified"] = r.ocsp.verified;
+    j["ocsp"]["problem"] = r.ocsp.problem.empty() ? json(nullptr) : json(r.ocsp.problem);
   }
   j["resumption"] = {
       {"attempted", r.resumption.attempted},
@@ -151,11 +153,18 @@ std::string probe_text(const net::ProbeReport& r, const std::vector<pki::Certifi
     std::string ocsp = "not stapled";
     if (r.ocsp.stapled) {
       ocsp = "stapled, response " + r.ocsp.response_status;
+      std::string claims;
       if (!r.ocsp.cert_status.empty()) {
-        ocsp += ", certificate " + r.ocsp.cert_status +
-                (r.ocsp.revocation_reason.empty() ? "" : " (" + r.ocsp.revocation_reason + ")") +
-                ", thisUpdate " + r.ocsp.this_update +
-                (r.ocsp.next_update.empty() ? "" : ", nextUpdate " + r.ocsp.next_update);
+        claims = "certificate " + r.ocsp.cert_status +
+                 (r.ocsp.revocation_reason.empty() ? "" : " (" + r.ocsp.revocation_reason + ")") +
+                 ", thisUpdate " + r.ocsp.this_update +
+                 (r.ocsp.next_update.empty() ? "" : ", nextUpdate " + r.ocsp.next_update);
+      }
+      if (r.ocsp.verified) {
+        ocsp += ", verified: " + claims;
+      } else {
+        ocsp += ", NOT VERIFIED (" + r.ocsp.problem + ")" +
+                (claims.empty() ? "" : "; it claims " + claims);
       }
     }
     line(out, "OCSP:", ocsp);

@@ -14,6 +14,7 @@
 #include "net/dial.h"
 #include "net/probe_io.h"
 #include "pki/certificate_info.h"
+#include "pki/ocsp.h"
 #include "pki/openssl_error.h"
 #include "tls/failure_reason.h"
 #include "tls/probe_verdict.h"
@@ -51,12 +52,56 @@ std::string time_text(const ASN1_GENERALIZEDTIME* t) {
   return t == nullptr ? "" : pki::format_time(pki::to_system_time(t));
 }
 
+// The certificate that issued the leaf: from the verified chain, else among
+// those the server sent (a staple can be checked even when the chain did not
+// reach --ca); null when neither has it.
+const X509* issuer_of_leaf(SSL* ssl, const X509* leaf) {
+  std::vector<STACK_OF(X509)*> chains = {SSL_get0_verified_chain(ssl),
+                                         SSL_get_peer_cert_chain(ssl)};
+  for (STACK_OF(X509) * chain : chains) {
+    for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+      X509* c = sk_X509_value(chain, i);
+      if (X509_cmp(c, leaf) != 0 && X509_check_issued(c, pki::unconst(leaf)) == X509_V_OK) {
+        return c;
+      }
+    }
+  }
+  pki::clear_openssl_errors();
+  return nullptr;
+}
+
+// What the server stapled, checked as the gate checks a response before it
+// staples one (pki/ocsp.h): a staple anyone could have signed says nothing.
 OcspStaple read_staple(SSL* ssl) {
   OcspStaple out;
   const unsigned char* der = nullptr;
   long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
   if (der == nullptr || len <= 0) return out;
   out.stapled = true;
+  const X509* leaf = SSL_get0_peer_certificate(ssl);
+  const X509* issuer = leaf != nullptr ? issuer_of_leaf(ssl, leaf) : nullptr;
+  if (issuer == nullptr) {
+    out.problem =
+        "the leaf's issuer is neither in the chain the server sent nor in the trust "
+        "used, so the staple cannot be checked";
+  } else {
+    auto answer = pki::verify_ocsp_response(
+        std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(len)), leaf,
+        issuer, util::SystemClock::instance().now());
+    out.verified = static_cast<bool>(answer);
+    if (answer) {
+      // The leaf's own entry, which need not be the response's first.
+      out.response_status = "successful";
+      out.cert_status = pki::status_name(answer->status);
+      if (answer->status == pki::OcspAnswer::Status::kRevoked) {
+        out.revocation_reason = pki::revocation_reason_name(answer->reason);
+      }
+      out.this_update = pki::format_time(answer->this_update);
+      out.next_update = answer->next_update ? pki::format_time(*answer->next_update) : "";
+      return out;
+    }
+    out.problem = answer.error().message();
+  }
   std::unique_ptr<OCSP_RESPONSE, pki::Free<OCSP_RESPONSE_free>> resp(
       d2i_OCSP_RESPONSE(nullptr, &der, len));
   if (!resp) {
@@ -80,6 +125,26 @@ OcspStaple read_staple(SSL* ssl) {
   out.this_update = time_text(this_update);
   out.next_update = time_text(next_update);
   return out;
+}
+
+// A chain that verified, and a staple that does not, or that says revoked:
+// the verdict fails (Firefox, for one, refuses a server whose staple does
+// not verify).
+void judge_staple(ProbeReport& r) {
+  if (!r.ocsp.verified) {
+    r.verified = false;
+    r.verify_reason = std::string(tls::reason_name(tls::FailureReason::kRevocationUnknown));
+    r.verify_message = r.target +
+                       " staples an OCSP response that does not verify: " + r.ocsp.problem +
+                       "; clients that check staples refuse it: have the server fetch a fresh "
+                       "response from its CA's responder";
+  } else if (r.ocsp.cert_status == "revoked") {
+    r.verified = false;
+    r.verify_reason = std::string(tls::reason_name(tls::FailureReason::kRevoked));
+    r.verify_message = r.target + "'s own stapled OCSP response says its certificate " +
+                       pki::subject_of(r.chain.front().get()) + " is revoked (" +
+                       r.ocsp.revocation_reason + "); install a new certificate";
+  }
 }
 
 // The client context of every connection of one probe.
@@ -285,7 +350,8 @@ ProbeReport run_probe(const ProbeOptions& o) {
 
   long verify = r.chain.empty() ? X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT : SSL_get_verify_result(ssl);
   r.verified = !r.chain.empty() && verify == X509_V_OK;
-  if (!r.verified) {
+  if (r.verified && r.ocsp.stapled) judge_staple(r);
+  if (!r.verified && r.verify_reason.empty()) {
     auto v = tls::explain_probe_verify(verify, r.chain.empty() ? nullptr : r.chain.front().get(),
                                        r.server_name, r.trust);
     if (r.chain.empty()) v.message = peer + " sent no certificate";

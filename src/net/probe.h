@@ -57,6 +57,11 @@ struct OcspStaple {
   std::string revocation_reason;
   std::string this_update;  // "2026-11-22 13:15:00 UTC"
   std::string next_update;  // "" when the responder gave none
+  // pki::verify_ocsp_response's checks passed: signed by the leaf's issuer
+  // (or its delegated responder), about this leaf, current. Otherwise
+  // `problem` says which failed, and what the response claims is not trusted.
+  bool verified = false;
+  std::string problem;
 };
 
 struct Resumption {

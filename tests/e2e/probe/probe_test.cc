@@ -209,25 +209,73 @@ TEST_F(Probe, JsonCarriesTheDocumentedFields) {
   EXPECT_EQ(b["verification"]["reason"], "unknown_ca");
 }
 
-TEST_F(Probe, StapledOcspResponseIsShown) {
+class ProbeStaple : public Probe {
+ protected:
+  // An OCSP response about server.crt into `out`: signed by `signer` (a CA
+  // of this fixture: "ca" or "other-ca"), with the index line's status
+  // (V good, R revoked).
+  void respond(const std::string& signer, const std::string& status, const std::string& out) {
+    test::write_key(path("ca.key"), ca_.ca.key.get());
+    test::write_key(path("other-ca.key"), other_ca_.ca.key.get());
+    ASSERT_EQ(shell("openssl ocsp -issuer ca.crt -cert server.crt -reqout req.der 2>&1").code, 0);
+    std::string revoked = status == "R" ? "261201000000Z,keyCompromise" : "";
+    Proc r = shell(
+        "serial=$(openssl x509 -in server.crt -noout -serial | cut -d= -f2) && "
+        "printf '" +
+        status + "\\t300101000000Z\\t" + revoked +
+        "\\t%s\\tunknown\\t/CN=localhost\\n' \"$serial\" > index.txt && "
+        "openssl ocsp -index index.txt -rsigner " +
+        signer + ".crt -rkey " + signer + ".key -CA ca.crt -reqin req.der -respout " + out +
+        " -ndays 1 2>&1");
+    ASSERT_EQ(r.code, 0) << describe(r);
+  }
+};
+
+TEST_F(ProbeStaple, StapledOcspResponseIsVerifiedAndShown) {
   // s_server staples a response file as is (-status_file).
-  ASSERT_EQ(shell("openssl ocsp -issuer ca.crt -cert server.crt -reqout req.der 2>&1").code, 0);
-  auto ca_key = path("ca.key");
-  test::write_key(ca_key, ca_.ca.key.get());
-  ASSERT_EQ(shell("serial=$(openssl x509 -in server.crt -noout -serial | cut -d= -f2) && "
-                  "printf 'V\\t300101000000Z\\t\\t%s\\tunknown\\t/CN=localhost\\n' \"$serial\" "
-                  "> index.txt && openssl ocsp -index index.txt -rsigner ca.crt -rkey ca.key "
-                  "-CA ca.crt -reqin req.der -respout resp.der -ndays 1 2>&1")
-                .code,
-            0);
+  respond("ca", "V", "resp.der");
   auto s = serve({"-status_file", path("resp.der").string()});
   Proc r = probe(localhost(*s) + " --ca ca.crt --json");
   ASSERT_EQ(r.code, 0) << describe(r);
   json doc = json::parse(r.out);
   EXPECT_EQ(doc["ocsp"]["stapled"], true);
+  EXPECT_EQ(doc["ocsp"]["verified"], true);
+  EXPECT_EQ(doc["ocsp"]["problem"], nullptr);
   EXPECT_EQ(doc["ocsp"]["response_status"], "successful");
   EXPECT_EQ(doc["ocsp"]["cert_status"], "good");
   EXPECT_THAT(doc["ocsp"]["this_update"].get<std::string>(), HasSubstr(" UTC"));
+  Proc text = probe(localhost(*s) + " --ca ca.crt");
+  EXPECT_THAT(text.out, HasSubstr("stapled, response successful, verified: certificate good"));
+}
+
+TEST_F(ProbeStaple, AStapleSignedByAnotherCaFailsTheVerdict) {
+  // "good", but signed by a CA that did not issue the leaf: anyone could have.
+  respond("other-ca", "V", "forged.der");
+  auto s = serve({"-status_file", path("forged.der").string()});
+  Proc r = probe(localhost(*s) + " --ca ca.crt --json");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  json doc = json::parse(r.out);
+  EXPECT_EQ(doc["ocsp"]["verified"], false);
+  EXPECT_FALSE(doc["ocsp"]["problem"].get<std::string>().empty());
+  EXPECT_EQ(doc["verified"], false);
+  EXPECT_EQ(doc["failure"]["reason"], "revocation_unknown");
+  EXPECT_THAT(r.err, HasSubstr("staples an OCSP response that does not verify"));
+  Proc text = probe(localhost(*s) + " --ca ca.crt");
+  EXPECT_THAT(text.out, HasSubstr("NOT VERIFIED ("));
+  EXPECT_THAT(text.out, HasSubstr("it claims certificate good"));
+}
+
+TEST_F(ProbeStaple, AVerifiedStapleThatSaysRevokedFailsTheVerdict) {
+  respond("ca", "R", "revoked.der");
+  auto s = serve({"-status_file", path("revoked.der").string()});
+  Proc r = probe(localhost(*s) + " --ca ca.crt --json");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  json doc = json::parse(r.out);
+  EXPECT_EQ(doc["ocsp"]["verified"], true);
+  EXPECT_EQ(doc["ocsp"]["cert_status"], "revoked");
+  EXPECT_EQ(doc["ocsp"]["revocation_reason"], "keyCompromise");
+  EXPECT_EQ(doc["failure"]["reason"], "revoked");
+  EXPECT_THAT(r.err, HasSubstr("own stapled OCSP response says its certificate"));
 }
 
 TEST_F(Probe, ConnectionRefusedSaysTcp) {
