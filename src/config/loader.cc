@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <system_error>
 
 #include "config/config_builder.h"
 #include "config/cross_checks.h"
 #include "config/key_pattern.h"
 #include "config/properties.h"
+#include "util/atomic_file.h"
 
 namespace tlsgate::config {
 namespace {
@@ -92,16 +91,16 @@ LoadResult load_config(const fs::path& file, const std::vector<std::string>& env
                                               "give the config file's path with -c/--config"));
     return failed;
   }
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    failed.diagnostics.push_back(file_problem(
-        file, "cannot be read: " + std::error_code(errno, std::generic_category()).message(),
-        "check its permissions"));
+  auto text = util::read_file(file);
+  if (!text) {
+    // read_file's message starts with the path, which file_problem's location gives.
+    std::string why = text.error().message();
+    if (why.rfind(file.string() + ": ", 0) == 0) why.erase(0, file.string().size() + 2);
+    failed.diagnostics.push_back(
+        file_problem(file, why, "check the path (-c/--config) and the file's permissions"));
     return failed;
   }
-  return load_config_text(text.str(), file, env);
+  return load_config_text(*text, file, env);
 }
 
 std::vector<std::string> current_environment() {

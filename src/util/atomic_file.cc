@@ -5,8 +5,6 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "util/fd.h"
 #include "util/strings.h"
@@ -59,17 +57,35 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   return {};
 }
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+Result<std::string> read_file(const std::filesystem::path& path, size_t max) {
+  // O_NONBLOCK: a FIFO with no writer must not hang the open (it then reads
+  // as empty); cleared at once, so a pipe with a writer is read to its end.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.valid()) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  if (!fd.valid()) {
+    int err = errno;
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return fail(path.string() + ": no such file");
-    return fail(path.string() + ": cannot read (" + errno_text(errno) + "); check its permissions");
+    return fail(path.string() + ": cannot read (" + errno_text(err) + "); check its permissions");
   }
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return fail(path.string() + ": read error");
-  return out.str();
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return fail(path.string() + ": is a folder, not a file");
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(path.string() + ": read error (" + errno_text(errno) + ")");
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > max) {
+      return fail(path.string() + ": larger than " + std::to_string(max >> 20) +
+                  " MiB; no configuration, certificate, key or CRL file is this large: is it a "
+                  "device or a pipe that never ends?");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
 }
 
 }  // namespace tlsgate::util

@@ -16,7 +16,14 @@ namespace tlsgate::util {
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode);
 
-// Reads a whole file; the error names the path and the reason.
-Result<std::string> read_file(const std::filesystem::path& path);
+// The most read_file() reads: no configuration, certificate, key, CRL or
+// password file comes near it, and a path that names /dev/zero or a
+// never-ending pipe fails here instead of filling the memory.
+inline constexpr size_t kMaxFileRead = size_t{64} << 20;
+
+// Reads a whole file, at most `max` bytes (more is an error); the error names
+// the path and the reason. Pipes (a --password-file <(pass show x)) are
+// read to their end.
+Result<std::string> read_file(const std::filesystem::path& path, size_t max = kMaxFileRead);
 
 }  // namespace tlsgate::util

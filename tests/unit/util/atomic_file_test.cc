@@ -1,6 +1,7 @@
 #include "util/atomic_file.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -35,6 +36,32 @@ TEST(AtomicFile, ReadMissingFileNamesIt) {
   auto r = read_file("/nonexistent-tlsgate-file");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(), "/nonexistent-tlsgate-file: no such file");
+}
+
+TEST(AtomicFile, ReadStopsAtItsBoundAndOnDevices) {
+  // /dev/zero never ends: the read stops at the bound, not at the memory's end.
+  auto zero = read_file("/dev/zero", 1 << 20);
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().message(),
+            "/dev/zero: larger than 1 MiB; no configuration, certificate, key or CRL file is this "
+            "large: is it a device or a pipe that never ends?");
+  test::TempDir dir;
+  auto path = dir.path() / "exact";
+  ASSERT_TRUE(write_file_atomic(path, std::string(4096, 'x'), 0600));
+  EXPECT_EQ(read_file(path, 4096).value().size(), 4096u);
+  EXPECT_FALSE(read_file(path, 4095));
+  auto folder = read_file(dir.path());
+  ASSERT_FALSE(folder);
+  EXPECT_EQ(folder.error().message(), dir.path().string() + ": is a folder, not a file");
+}
+
+TEST(AtomicFile, ReadOfAFifoWithoutAWriterDoesNotHang) {
+  test::TempDir dir;
+  auto fifo = dir.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = read_file(fifo);  // a blocking open would wait for a writer forever
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, "");
 }
 
 }  // namespace
