@@ -70,6 +70,12 @@ class Checker {
     if (conn.upstream_ssl_policy) {
       check_policy(*conn.upstream_ssl_policy, prefix + "upstream_ssl_policy",
                    "remove " + prefix + "upstream_ssl_policy");
+    } else if (c_.origins.count(prefix + "upstream_server_name") &&
+               !rejected_.count(prefix + "upstream_ssl_policy")) {
+      warning(prefix + "upstream_server_name",
+              "has no effect: the backend is reached in plaintext (no " + prefix +
+                  "upstream_ssl_policy), so no name is sent or checked",
+              "set " + prefix + "upstream_ssl_policy, or remove it");
     }
     if (conn.user_map && conn.protocol == Protocol::kTcp && !rejected_.count(prefix + "protocol")) {
       error(prefix + "user_map", "applies only to protocol=postgres, mysql or nats",

@@ -1,5 +1,6 @@
 #include "tls/policy_auditor.h"
 
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "pki/jws.h"
 #include "pki/loader.h"
 #include "pki/ocsp.h"
+#include "pki/openssl_error.h"
 #include "pki/pin.h"
 #include "pki/private_key_loader.h"
 #include "tls/known_peers.h"
@@ -18,6 +20,7 @@
 #include "tls/password.h"
 #include "tls/policy_key.h"
 #include "tls/server_name.h"
+#include "tls/ssl_handles.h"
 #include "util/atomic_file.h"
 #include "util/http_url.h"
 #include "util/strings.h"
@@ -226,6 +229,7 @@ void PolicyAuditor::check_certificate() {
                info.extended_key_usage.end();
   };
   check_curve_offered(info);
+  check_suites_usable(info);
   if (use_.incoming && !has_eku("serverAuth")) {
     error("public_certificate",
           fmt::format("certificate {} in {} lacks the serverAuth extended key usage; clients will "
@@ -244,6 +248,49 @@ void PolicyAuditor::check_certificate() {
 
 // In TLS 1.2 OpenSSL signs with an ECDSA key only when its curve is also a
 // configured group; a groups list without it silently breaks 1.2 clients.
+// A TLSv1.2 suite names how the server proves itself (ECDSA or RSA) and how
+// keys are agreed: a list with no suite the certificate's key can sign for
+// (NULL-SHA, anonymous ADH, RSA suites with an EC key) makes every TLSv1.2
+// handshake fail with "no shared cipher", though each name is valid.
+void PolicyAuditor::check_suites_usable(const pki::CertificateInfo& info) {
+  auto versions = resolve_versions(policy_.tls_versions);
+  if (!versions || versions->min_version > TLS1_2_VERSION) return;
+  auto ciphers = resolve_ciphers(policy_.ciphers, *versions);
+  if (!ciphers || ciphers->tls12.empty()) return;  // check_algorithms() says why
+  const int auth = info.key_type == "RSA" ? NID_auth_rsa
+                   : info.key_type == "EC" || info.key_type == "ED25519" || info.key_type == "ED448"
+                       ? NID_auth_ecdsa
+                       : NID_undef;
+  if (auth == NID_undef) return;
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx || SSL_CTX_set_cipher_list(ctx.get(), ciphers->tls12.c_str()) != 1) {
+    pki::clear_openssl_errors();
+    return;
+  }
+  const STACK_OF(SSL_CIPHER)* list = SSL_CTX_get_ciphers(ctx.get());
+  for (int i = 0; i < sk_SSL_CIPHER_num(list); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(list, i);
+    const int kx = SSL_CIPHER_get_kx_nid(c);
+    const bool needs_psk = kx == NID_kx_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk ||
+                           kx == NID_kx_rsa_psk || kx == NID_kx_srp;
+    if (SSL_CIPHER_get_auth_nid(c) == auth &&  // TLSv1.3 suites say NID_auth_any
+        SSL_CIPHER_get_bits(c, nullptr) > 0 && !needs_psk) {
+      return;
+    }
+  }
+  const bool tls13 = versions->max_version >= TLS1_3_VERSION;
+  error("ciphers",
+        fmt::format("names no TLSv1.2 suite the certificate's {} key can serve (each needs {} "
+                    "authentication, a cipher and no PSK); {}",
+                    info.key_type, auth == NID_auth_rsa ? "RSA" : "ECDSA",
+                    tls13 ? "TLSv1.2 clients cannot complete a handshake"
+                          : "no client can complete a handshake"),
+        fmt::format(
+            "add a suite such as {}{}",
+            auth == NID_auth_rsa ? "ECDHE-RSA-AES128-GCM-SHA256" : "ECDHE-ECDSA-AES128-GCM-SHA256",
+            tls13 ? ", or allow only TLSv1.3" : ""));
+}
+
 void PolicyAuditor::check_curve_offered(const pki::CertificateInfo& info) {
   if (info.key_type != "EC" || info.key_curve.empty()) return;
   bool tls12 = std::any_of(policy_.tls_versions.begin(), policy_.tls_versions.end(),
@@ -528,6 +575,21 @@ void PolicyAuditor::check_identities() {
       !use_.outgoing) {
     warning("allowed_identities", "has no effect: client_auth is NONE, so clients send no identity",
             "set " + key("client_auth") + "=REQUIRE");
+  }
+  // Settings that act only in a use this policy does not have: said, never ignored.
+  if (!policy_.verify_hostname && !use_.outgoing) {
+    warning("verify_hostname",
+            "=false has no effect: no connector names this policy as its upstream_ssl_policy, so "
+            "it dials no server whose name could be checked",
+            "remove it");
+  }
+  if (!policy_.ocsp_responder.empty() && !policy_.ocsp_stapling &&
+      policy_.revocation_checks == config::RevocationChecks::kNone) {
+    warning(
+        "ocsp_responder",
+        "has no effect: neither " + key("ocsp_stapling") + " nor " + key("revocation_checks") +
+            " asks a responder anything",
+        "set " + key("ocsp_stapling") + "=true or " + key("revocation_checks") + ", or remove it");
   }
 }
 

@@ -42,6 +42,7 @@ class PolicyAuditor {
   void check_token_key();
   void check_certificate();
   void check_curve_offered(const pki::CertificateInfo& info);
+  void check_suites_usable(const pki::CertificateInfo& info);
   void check_certificate_validity(const X509* cert, const std::string& what);
   void check_trusted();
   void check_own_chain();

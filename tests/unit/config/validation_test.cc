@@ -252,6 +252,12 @@ INSTANTIATE_TEST_SUITE_P(
              {"warning: tlsgate.conf:2: ssl.policy.bolt.pkcs11_module: is set but private_key is "
               "a file, not a pkcs11: URI; remove it, or set "
               "ssl.policy.bolt.private_key=pkcs11:token=...;object=..."}},
+        Case{"UpstreamServerNameWithoutTlsWarns",
+             "connector.pg.listen_address=:5433\nconnector.pg.upstream_address=db:5432\n"
+             "connector.pg.tls_level=DISABLED\nconnector.pg.upstream_server_name=db.example\n",
+             {"warning: tlsgate.conf:4: connector.pg.upstream_server_name: has no effect: the "
+              "backend is reached in plaintext (no connector.pg.upstream_ssl_policy), so no name "
+              "is sent or checked; set connector.pg.upstream_ssl_policy, or remove it"}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "

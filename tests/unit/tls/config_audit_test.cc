@@ -151,5 +151,49 @@ TEST_F(AuditTest, GroupsWithoutTheCertificatesCurveBreakTls12) {
   EXPECT_TRUE(run().empty());
 }
 
+TEST_F(AuditTest, CiphersTheKeyCannotServeBreakTls12) {
+  // The fixture's key is ECDSA P-256: an RSA suite, a NULL one and an
+  // anonymous one are valid names that no handshake can use.
+  policy().tls_versions = {"TLSv1.2"};
+  for (const char* suite :
+       {"ECDHE-RSA-AES128-GCM-SHA256", "NULL-SHA", "ADH-AES128-GCM-SHA256", "AES128-SHA"}) {
+    policy().ciphers = {suite};
+    EXPECT_EQ(run(),
+              std::vector<std::string>{
+                  conf() + ": ssl.policy.bolt.ciphers: names no TLSv1.2 suite the "
+                           "certificate's EC key can serve (each needs ECDSA "
+                           "authentication, a cipher and no PSK); no client can complete "
+                           "a handshake; add a suite such as ECDHE-ECDSA-AES128-GCM-SHA256"})
+        << suite;
+  }
+  policy().ciphers = {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"};
+  EXPECT_TRUE(run().empty());
+  // With TLSv1.3 too, only TLSv1.2 clients are lost.
+  policy().tls_versions = {"TLSv1.2", "TLSv1.3"};
+  policy().ciphers = {"ECDHE-RSA-AES128-GCM-SHA256", "TLS_AES_128_GCM_SHA256"};
+  auto lines = run();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("TLSv1.2 clients cannot complete a handshake; add a suite such as "
+                          "ECDHE-ECDSA-AES128-GCM-SHA256, or allow only TLSv1.3"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST_F(AuditTest, SettingsWithoutEffectAreSaid) {
+  policy().verify_hostname = false;  // bolt only accepts: nothing dials with it
+  policy().ocsp_responder = "http://127.0.0.1:1/ocsp";
+  auto lines = run();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("warning: " + conf() +
+                          ": ssl.policy.bolt.verify_hostname: =false has no effect"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("ssl.policy.bolt.ocsp_responder: has no effect: neither "
+                          "ssl.policy.bolt.ocsp_stapling nor ssl.policy.bolt.revocation_checks "
+                          "asks a responder anything"),
+            std::string::npos)
+      << lines[1];
+}
+
 }  // namespace
 }  // namespace tlsgate::tls
