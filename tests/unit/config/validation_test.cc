@@ -265,6 +265,27 @@ INSTANTIATE_TEST_SUITE_P(
               "verification; use it only for debugging"}}),
     [](const ::testing::TestParamInfo<Case>& row) { return std::string(row.param.name); });
 
+TEST(ConfigValidationPass, QuotedKeysAndValuesCannotDriveTheTerminalOrRunOn) {
+  // An ESC in a key, a NUL in a value (which ended C-string output there),
+  // and a value of 100 KB.
+  const std::string text = std::string("ssl.policy.a\x1b[2Jb.enabled=true\n") +
+                           "ssl.policy.bolt.tls_versions=TLSv1.2" + std::string(1, '\0') + "x\n" +
+                           "ssl.policy.bolt.client_auth=" + std::string(100000, 'A') + "\n";
+  auto result = load_config_text(text, "tlsgate.conf", {});
+  ASSERT_FALSE(result.diagnostics.empty());
+  std::string all;
+  for (const auto& d : result.diagnostics) {
+    std::string line = format(d);
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+    EXPECT_EQ(line.find('\0'), std::string::npos) << line;
+    EXPECT_LT(line.size(), 4000u);
+    all += line + "\n";
+  }
+  EXPECT_NE(all.find("\\x1b[2J"), std::string::npos) << all;
+  EXPECT_NE(all.find("TLSv1.2\\x00x"), std::string::npos) << all;
+  EXPECT_NE(all.find("more bytes)"), std::string::npos) << all;
+}
+
 TEST(ConfigValidationPass, ReportsEveryProblemInFileOrder) {
   const std::string text =
       "connector.pg.upstream_address=db:5432\n"  // 1: listen_address missing (line 0, last)
