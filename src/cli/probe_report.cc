@@ -100,6 +100,7 @@ json probe_json(const net::ProbeReport& r, const std::vector<pki::CertificateInf
                       {"groups", groups},
                       {"profile", "mozilla-intermediate"},
                       {"findings", found},
+                      {"complete", e->complete()},
                       {"connections", e->connections},
                       {"error", e->error.empty() ? json(nullptr) : json(e->error)}};
   return j;
@@ -177,8 +178,8 @@ std::string probe_text(const net::ProbeReport& r, const std::vector<pki::Certifi
     if (!e->error.empty()) out += "  " + e->error + "\n";
     for (const auto& v : e->versions) {
       if (!v.accepted) {
-        out +=
-            fmt::format("  {:<9} refused{}\n", v.name, v.error.empty() ? "" : " (" + v.error + ")");
+        out += fmt::format("  {:<9} {}\n", v.name,
+                           v.error.empty() ? "refused" : "not known: " + v.error);
         continue;
       }
       std::string order = !v.server_order   ? ""
@@ -195,10 +196,14 @@ std::string probe_text(const net::ProbeReport& r, const std::vector<pki::Certifi
       if (g.accepted) groups.push_back(g.name);
     }
     line(out, "  groups:", groups.empty() ? "(none found)" : util::join(groups, ", "));
+    std::string counted = findings.empty() ? "no findings"
+                                           : std::to_string(findings.size()) + " finding" +
+                                                 (findings.size() == 1 ? "" : "s");
     out += fmt::format("  graded against Mozilla intermediate: {}\n",
-                       findings.empty() ? "no findings"
-                                        : std::to_string(findings.size()) + " finding" +
-                                              (findings.size() == 1 ? "" : "s"));
+                       e->complete() ? counted
+                                     : counted +
+                                           ", but incomplete: a version above was not "
+                                           "answered, so this is no verdict");
     for (const auto& f : findings) {
       out += fmt::format("    {}: {}; {}\n", f.severity == "fail" ? "FAIL" : "warn", f.what, f.fix);
     }

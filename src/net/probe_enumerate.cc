@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 
 #include "net/dial.h"
@@ -50,8 +51,16 @@ struct Attempt {
   bool reached = false;  // TCP and STARTTLS worked
   uint16_t suite = 0;
   std::string group;
-  std::string error;
+  std::string error;  // set when the attempt says nothing of the offer: not reached, no answer
 };
+
+// A server that never answered has refused nothing: its silence is an error
+// of the attempt, not a "refused" (a silent port graded clean before).
+void note_silence(Attempt& a, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  if (a.ok || Clock::now() < deadline) return;
+  a.error = fmt::format("no answer within {:.1f} s (timeout)",
+                        std::chrono::duration<double>(timeout).count());
+}
 
 // A context offering exactly `version`, at security level 0 (legacy versions
 // and suites are what we ask about).
@@ -137,6 +146,7 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
     if (want == Io::kError || !wait_ready(channel->fd.get(), want, deadline)) break;
   }
   pki::clear_openssl_errors();
+  note_silence(a, deadline, o.timeout);
   return a;
 }
 
@@ -156,11 +166,17 @@ Attempt hello_attempt(const ProbeOptions& o, uint16_t version,
   h.suites = suites;
   std::string name = o.server_name.empty() ? o.target.host : o.server_name;
   if (!tls::is_ip_literal(name)) h.server_name = name;
-  if (!send_all(channel->fd.get(), tls::build_client_hello(h), deadline)) return a;
+  if (!send_all(channel->fd.get(), tls::build_client_hello(h), deadline)) {
+    note_silence(a, deadline, o.timeout);
+    return a;
+  }
   std::string got;
   for (int i = 0; i < 1000; ++i) {  // bounded by kMaxServerHelloBytes and the deadline
     auto bytes = read_some(channel->fd.get(), 16384, deadline);
-    if (!bytes) return a;  // closed or silent: refused
+    if (!bytes) {  // closed: refused; silent: an error
+      note_silence(a, deadline, o.timeout);
+      return a;
+    }
     got += *bytes;
     auto r = tls::parse_server_hello(got);
     if (r.kind == tls::ServerHelloResult::Kind::kNeedMore) continue;
@@ -202,7 +218,7 @@ void enumerate_version(const ProbeOptions& o, EnumeratedVersion& v, Progress& pr
     auto a = openssl_attempt(o, v.version, offer, "");
     progress.tick();
     if (!a.ok) {
-      if (!a.reached) v.error = a.error;
+      if (!a.error.empty()) v.error = a.error;
       break;
     }
     auto it = std::find_if(offer.begin(), offer.end(),
@@ -222,7 +238,7 @@ void enumerate_version(const ProbeOptions& o, EnumeratedVersion& v, Progress& pr
       auto a = hello_attempt(o, v.version, rest);
       progress.tick();
       if (!a.ok) {
-        if (!a.reached) v.error = a.error;
+        if (!a.error.empty()) v.error = a.error;
         break;
       }
       rest.erase(std::find(rest.begin(), rest.end(), a.suite));

@@ -16,6 +16,7 @@
 // connection is bounded by options.timeout. Blocking; tooling only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -56,6 +57,12 @@ struct Enumeration {
   std::vector<EnumeratedGroup> groups;
   int connections = 0;  // handshakes and hellos made
   std::string error;    // set when the server could not be reached at all
+  // Every version was answered (accepted or refused): only then does a
+  // grade without findings mean the server fits the profile.
+  bool complete() const {
+    return error.empty() && std::all_of(versions.begin(), versions.end(),
+                                        [](const EnumeratedVersion& v) { return v.error.empty(); });
+  }
 };
 
 // Called after each connection with how many are done and an estimate of the total.

@@ -348,6 +348,25 @@ class HostileServer {
   std::thread thread_;
 };
 
+TEST_F(Probe, EnumerationOfASilentServerIsIncompleteNotClean) {
+  // Every attempt meets the timeout: nothing was refused, and no findings is
+  // no verdict (it read "no findings", the profile's "fits", before).
+  HostileServer silent("");
+  const std::string target = "127.0.0.1:" + std::to_string(silent.port());
+  Proc r = probe(target + " --timeout 0.5 --enumerate --json");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  json doc = json::parse(r.out);
+  EXPECT_EQ(doc["enumeration"]["complete"], false);
+  for (const auto& v : doc["enumeration"]["versions"]) {
+    EXPECT_EQ(v["accepted"], false) << v.dump();
+    ASSERT_TRUE(v["error"].is_string()) << v.dump();
+    EXPECT_THAT(v["error"].get<std::string>(), HasSubstr("no answer within 0.5 s (timeout)"));
+  }
+  Proc text = probe(target + " --timeout 0.5 --enumerate");
+  EXPECT_THAT(text.out, HasSubstr("not known: no answer within 0.5 s (timeout)"));
+  EXPECT_THAT(text.out, HasSubstr("but incomplete: a version above was not answered"));
+}
+
 TEST_F(Probe, HostileServersAreBoundedAndNamed) {
   {
     HostileServer garbage("this is not TLS at all\r\n\r\n", true);
