@@ -19,6 +19,8 @@
 #include "net/probe.h"
 #include "net/probe_enumerate.h"
 #include "pki/certificate_info.h"
+#include "pki/loader.h"
+#include "pki/private_key_loader.h"
 #include "tls/probe_grade.h"
 #include "util/clock.h"
 
@@ -101,7 +103,24 @@ int run_probe(const ProbeOptions& o) {
   for (const auto& f : {o.ca, o.cert, o.key}) {
     std::error_code ec;
     if (!f.empty() && !std::filesystem::is_regular_file(f, ec)) {
-      return report_error(f + ": no such file", kUsage);
+      return report_error(
+          f + (std::filesystem::exists(f, ec) ? ": not a regular file" : ": no such file"), kUsage);
+    }
+  }
+  // Our own files are read here, so that a wrong one is bad usage (exit 2)
+  // naming the option, not a handshake that "failed" (exit 1).
+  if (!o.ca.empty()) {
+    if (auto ca = pki::load_certificates(o.ca); !ca) {
+      return report_error("--ca: " + ca.error().message(), kUsage);
+    }
+  }
+  if (!o.cert.empty()) {
+    auto cert = pki::load_certificates(o.cert);
+    if (!cert) return report_error("--cert: " + cert.error().message(), kUsage);
+    auto key = pki::load_private_key(o.key, std::nullopt);
+    if (!key) return report_error("--key: " + key.error().message(), kUsage);
+    if (auto st = pki::check_key_matches(cert->front().get(), key->get(), o.cert, o.key); !st) {
+      return report_error(st.error().message(), kUsage);
     }
   }
   if (!(o.timeout > 0) || o.timeout > 3600) {

@@ -312,6 +312,20 @@ TEST_F(Probe, BadUsageExitsTwo) {
   r = probe("localhost:5432 --timeout 0");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(probe("localhost:5432 --bogus").code, 2);
+  // Our own files that hold the wrong thing: bad usage naming the option,
+  // before any connection (they "failed at handshake" with exit 1 before).
+  r = probe("localhost:5432 --ca server.key");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--ca: server.key: not a certificate"));
+  r = probe("localhost:5432 --cert app1.key --key app1.key");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--cert: app1.key: not a certificate"));
+  r = probe("localhost:5432 --cert app1.crt --key server.key");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("does not match"));
+  r = probe("localhost:5432 --ca /dev/null");
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("/dev/null: not a regular file"));
 }
 
 // A listener of our own that answers every connection with `answer` (or
