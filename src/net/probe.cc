@@ -241,8 +241,12 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
 // session tickets, or the alert of a server that wanted a client certificate)
 // until a session arrived, up to `wait`. A failure when the server ended the
 // connection with an alert.
+// A close without close_notify right after the handshake is no refusal:
+// a server with no tickets to send, or the gate whose backend is down. An
+// alert is (a TLS 1.3 server that wanted a client certificate says so here).
+// Sets *closed when the server hung up.
 std::optional<ProbeFailure> settle(Connection& c, const std::string& peer,
-                                   std::chrono::milliseconds wait) {
+                                   std::chrono::milliseconds wait, bool* closed) {
   SSL* ssl = c.ssl.get();
   auto deadline = Clock::now() + wait;
   char buf[4096];
@@ -255,12 +259,14 @@ std::optional<ProbeFailure> settle(Connection& c, const std::string& peer,
       if (!wait_ready(c.channel.fd.get(), Io::kWantRead, deadline)) break;
       continue;
     }
-    if (err == SSL_ERROR_SSL) {
+    if (err == SSL_ERROR_SSL &&
+        ERR_GET_REASON(ERR_peek_last_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
       auto v = tls::explain_probe_handshake(ssl, peer);
       return ProbeFailure{ProbeStep::kHandshake, std::string(tls::reason_name(v.reason)),
                           v.message};
     }
-    break;  // closed: nothing more to learn
+    *closed = true;  // nothing more to learn
+    break;
   }
   pki::clear_openssl_errors();
   return std::nullopt;
@@ -335,9 +341,11 @@ ProbeReport run_probe(const ProbeOptions& o) {
   // TLS 1.3 sends tickets, and refuses a missing client certificate, after the handshake.
   const std::string peer = r.target;
   std::optional<ProbeFailure> late;
+  bool closed = false;
   if (SSL_version(ssl) >= TLS1_3_VERSION) {
     late = settle(c, peer,
-                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(500)));
+                  std::min<std::chrono::milliseconds>(o.timeout, std::chrono::milliseconds(500)),
+                  &closed);
   }
   r.client_cert_requested = c.state.cert_request;
   if (STACK_OF(X509_NAME)* names = SSL_get_client_CA_list(ssl)) {
@@ -367,6 +375,11 @@ ProbeReport run_probe(const ProbeOptions& o) {
     return r;
   }
   try_resumption(o, ctx->get(), r.server_name, std::move(c.state.session), r.resumption);
+  if (closed && !r.resumption.attempted) {
+    r.resumption.detail =
+        "the server closed the connection right after the handshake, before "
+        "any session ticket (a gate whose backend is down does so)";
+  }
   if (!r.verified)
     r.failure = ProbeFailure{ProbeStep::kVerification, r.verify_reason, r.verify_message};
   return r;

@@ -228,6 +228,19 @@ TEST_F(ProbeServers, TheGatesNatsConnectorInFrontOfAPlainNatsServer) {
   EXPECT_EQ(doc["client_certificate"]["requested"], true);
 }
 
+TEST_F(ProbeServers, TheGateWithItsBackendDownStillVerifies) {
+  // The gate finishes the handshake, then closes (no backend to connect
+  // to) without close_notify: that is no handshake failure, and the TLS
+  // side is fine (it read "failed at handshake", exit 1, before).
+  int dead = free_loopback_port();
+  int port = 0;
+  auto gate = start_gate("tcp", dead, &port);
+  json doc = probe_json("localhost:" + std::to_string(port) + " --ca ca.crt");
+  EXPECT_EQ(doc["verified"], true) << doc.dump(2) << gate->log();
+  EXPECT_EQ(doc["failure"], nullptr) << doc.dump(2);
+  EXPECT_EQ(doc["tls"]["version"], "TLSv1.3");
+}
+
 TEST_F(ProbeServers, PostgresWithSslOnAndTheGateInFrontOfIt) {
   int pg = start_postgres();
   if (pg == 0) GTEST_SKIP() << "PostgreSQL server binaries not installed";
