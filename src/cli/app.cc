@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <cstring>
+#include <vector>
 
 #include <openssl/crypto.h>
 
@@ -34,7 +36,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 fine, 1 a check or connection failed, 2 bad usage or bad config.\n"
-      "Run `tlsgate COMMAND --help` for a command's options.");
+      "Run `tlsgate help COMMAND` (or `tlsgate COMMAND --help`) for a command's options.");
   Outcome out;
 
   add_serve(app, out);
@@ -60,8 +62,16 @@ int run(int argc, char** argv) {
   add_version(app, out);
   add_manual(app, out);
 
+  // `tlsgate help cert issue` is `tlsgate cert issue --help`, as git and
+  // systemctl users expect; `tlsgate help` is `tlsgate --help`.
+  std::vector<char*> args(argv, argv + argc);
+  static char help_flag[] = "--help";
+  if (argc >= 2 && std::strcmp(argv[1], "help") == 0) {
+    args.erase(args.begin() + 1);
+    args.push_back(help_flag);
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -43,6 +43,20 @@ TEST_F(CliBasics, VerbHelpShowsTheVerbsOptions) {
           "Exit codes: 0 clean (warnings allowed), 1 problems found, 2 the config is unusable."));
 }
 
+TEST_F(CliBasics, HelpVerbIsTheCommandsHelp) {
+  // `tlsgate help cert issue` said "--ca is required" before.
+  for (const char* words : {"cert issue", "probe", "check"}) {
+    Proc help = tg(std::string("help ") + words);
+    Proc flag = tg(std::string(words) + " --help");
+    EXPECT_EQ(help.code, 0) << words << ": " << describe(help);
+    EXPECT_EQ(help.out, flag.out) << words;
+  }
+  Proc top = tg("help");
+  EXPECT_EQ(top.code, 0) << describe(top);
+  EXPECT_EQ(top.out, tg("--help").out);
+  EXPECT_THAT(top.out, HasSubstr("Run `tlsgate help COMMAND`"));
+}
+
 TEST_F(CliBasics, VersionPrintsTlsgateAndOpensslVersions) {
   Proc r = tg("version");
   EXPECT_EQ(r.code, 0) << describe(r);
