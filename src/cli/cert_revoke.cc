@@ -3,7 +3,9 @@
 // Records the revocation in DIR/revocations.txt (pki/revocation_index.h) and
 // writes a fresh CRL of the whole index to DIR/ca.crl. Revoking a serial that
 // is already in the index changes nothing, says so and exits 0 (scripts may
-// run it again); the first revocation's time and reason stay. If DIR/ca.crl
+// run it again); the first revocation's time and reason stay, but for a
+// certificateHold, which a later --reason makes permanent (RFC 5280 5.3.1:
+// a hold may become a revocation), keeping the hold's date. If DIR/ca.crl
 // does not list it (the CRL's write failed the first time), the CRL is
 // written again, so running the command again repairs it. DIR/.lock is held
 // throughout: revocations run at once each land (util/file_lock.h).
@@ -27,6 +29,7 @@ struct CertRevokeOptions {
   std::string target;
   std::string reason = "unspecified";
   int days = 7;
+  bool reason_given = false;  // --reason on the command line
 };
 
 // Whether DIR/ca.crl lists the serial (false when it cannot be read).
@@ -95,7 +98,20 @@ int run_revoke(const CertRevokeOptions& o) {
   std::string who = target->subject == "-"
                         ? "serial " + target->serial_hex
                         : target->subject + " (serial " + target->serial_hex + ")";
-  if (const auto* known = pki::find_revocation(*index, target->serial_hex)) {
+  const auto* known = pki::find_revocation(*index, target->serial_hex);
+  if (known != nullptr && known->reason == pki::RevocationReason::kCertificateHold &&
+      o.reason_given && *reason != pki::RevocationReason::kCertificateHold) {
+    for (auto& entry : *index) {
+      if (&entry == known) entry.reason = *reason;
+    }
+    if (auto st = util::write_file_atomic(index_file, pki::format_revocation_index(*index), 0644);
+        !st) {
+      return report_error(st.error().message(), kFailed);
+    }
+    std::printf("%s was on hold since %s: now revoked, reason %s; recorded in %s\n", who.c_str(),
+                pki::format_rfc3339(known->revoked_at).c_str(),
+                std::string(pki::reason_name(*reason)).c_str(), index_file.c_str());
+  } else if (known != nullptr) {
     std::printf("%s is already revoked since %s (reason %s); nothing changed in %s\n", who.c_str(),
                 pki::format_rfc3339(known->revoked_at).c_str(),
                 std::string(pki::reason_name(known->reason)).c_str(), index_file.c_str());
@@ -126,18 +142,22 @@ void add_cert_revoke(CLI::App& cert, Outcome& out) {
       "revoke",
       "Revoke a certificate of a CA: record it in DIR/revocations.txt and write DIR/ca.crl");
   cmd->add_option("--ca", opts->ca, "CA folder (holding ca.crt and ca.key)")->required();
-  cmd->add_option("--reason", opts->reason,
-                  "RFC 5280 reason: unspecified, keyCompromise, cACompromise, "
-                  "affiliationChanged, superseded, cessationOfOperation, certificateHold, "
-                  "privilegeWithdrawn, aACompromise")
-      ->capture_default_str();
+  auto* reason =
+      cmd->add_option("--reason", opts->reason,
+                      "RFC 5280 reason: unspecified, keyCompromise, cACompromise, "
+                      "affiliationChanged, superseded, cessationOfOperation, certificateHold, "
+                      "privilegeWithdrawn, aACompromise")
+          ->capture_default_str();
   cmd->add_option("--days", opts->days, "Days until the new CRL's nextUpdate")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->add_option("target", opts->target,
                   "The certificate file to revoke, or its serial number (hex)")
       ->required();
-  cmd->callback([opts, &out] { out.code = run_revoke(*opts); });
+  cmd->callback([opts, reason, &out] {
+    opts->reason_given = reason->count() > 0;
+    out.code = run_revoke(*opts);
+  });
 }
 
 }  // namespace tlsgate::cli

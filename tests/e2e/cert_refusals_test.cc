@@ -113,6 +113,25 @@ TEST_F(CertRefusals, RevokingAgainRepairsACrlThatDoesNotListTheSerial) {
   EXPECT_THAT(third.out, Not(HasSubstr("CRL:")));
 }
 
+TEST_F(CertRefusals, AHoldBecomesARevocationWithTheHoldsDate) {
+  tg_ok("cert revoke --ca ca srv/public.crt --reason certificateHold");
+  Proc again = tg_ok("cert revoke --ca ca srv/public.crt");  // no --reason: nothing changes
+  EXPECT_THAT(again.out, HasSubstr("already revoked"));
+  const std::string held_at = lines(read_file(path("ca/revocations.txt")))[1];
+  Proc r = tg_ok("cert revoke --ca ca srv/public.crt --reason keyCompromise");
+  EXPECT_THAT(r.out, HasSubstr("was on hold since"));
+  EXPECT_THAT(r.out, HasSubstr("now revoked, reason keyCompromise"));
+  auto index = lines(read_file(path("ca/revocations.txt")));
+  ASSERT_EQ(index.size(), 2U);
+  EXPECT_THAT(index[1], HasSubstr("\tkeyCompromise\t"));
+  // The date is the hold's (the serial and date fields are unchanged).
+  EXPECT_EQ(index[1].substr(0, index[1].find("\tkeyCompromise")),
+            held_at.substr(0, held_at.find("\tcertificateHold")));
+  Proc crl = shell("openssl crl -in ca/ca.crl -noout -text");
+  EXPECT_THAT(crl.out, HasSubstr("Key Compromise"));
+  EXPECT_THAT(crl.out, Not(HasSubstr("Certificate Hold")));
+}
+
 TEST_F(CertRefusals, ALeafsKeySignsNoCrl) {
   shell("mkdir leafca && cp srv/public.crt leafca/ca.crt && cp srv/private.key leafca/ca.key");
   for (const std::string verb : {"cert crl --ca leafca", "cert revoke --ca leafca 0bad"}) {
