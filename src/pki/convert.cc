@@ -72,6 +72,20 @@ util::Result<Converted> convert(std::string_view input, const std::string& sourc
     if (blocks->empty())
       return util::fail(source + ": truncated or corrupted PEM: no complete PEM block");
     const std::string& name = blocks->front().name;
+    // One kind per conversion: a certificate with its key after it came out
+    // as the certificate alone, the key dropped without a word.
+    for (const auto& b : *blocks) {
+      auto kind = [](const std::string& n) {
+        return n.ends_with("PRIVATE KEY") ? std::string("PRIVATE KEY")
+               : n == "X509 CRL"          ? n
+                                          : std::string("CERTIFICATE");
+      };
+      if (kind(b.name) != kind(name)) {
+        return util::fail(source + " holds a " + name + " block and a " + b.name +
+                          " block; convert takes one kind of object: split the file (one "
+                          "certificate chain, key or CRL per file) and convert each");
+      }
+    }
     if (name == "CERTIFICATE" || name == "X509 CERTIFICATE" || name == "TRUSTED CERTIFICATE") {
       return convert_certificates(input, source, to);
     }

@@ -70,6 +70,19 @@ TEST_F(CertRefusals, NoVerbReplacesAFileWithoutForce) {
   EXPECT_EQ(read_file(path("other/private.key")), key);
 }
 
+TEST_F(CertRefusals, ConvertTakesOneKindOfObjectPerFile) {
+  // A certificate with its key after it came out as the certificate alone.
+  shell("cat srv/public.crt srv/private.key > combo.pem");
+  Proc r = tg("cert convert combo.pem out.pem");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("combo.pem holds a CERTIFICATE block and a PRIVATE KEY block; "
+                               "convert takes one kind of object"));
+  EXPECT_FALSE(fs::exists(path("out.pem")));
+  // A chain (certificates only) still converts to PEM.
+  shell("cat srv/public.crt ca/ca.crt > chain.pem");
+  tg_ok("cert convert chain.pem chain-out.pem");
+}
+
 TEST_F(CertRefusals, AKeyStoreNeedsAPasswordAndATrustStoreNoName) {
   shell(": > empty");
   Proc r =
