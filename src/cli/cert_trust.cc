@@ -11,16 +11,24 @@
 //             Chromium and NSS tools read: `certutil -A -t C,,` / `certutil -D`
 //   --java    ROOT/etc/ssl/certs/java/cacerts (Debian's), password changeit:
 //             `keytool -importcert` / `keytool -delete`
-// ROOT is "/" unless --root. A step whose tool or store is missing (keytool,
-// certutil, the cacerts file) says it was skipped and why, and does not fail
-// the command; a step that fails does (exit 1), after the others ran.
+// ROOT is "/" unless --root. Each store is asked for by name, so a step whose
+// tool or store is missing (update-ca-certificates, certutil, keytool, the
+// cacerts file) fails (exit 1) and says what it looked for; a step that fails
+// does not stop the others. (An NSS database is created when missing.)
 // NAME defaults to the CA's subject CN in lower case with other characters
-// than [a-z0-9._-] turned into '-'.
+// than [a-z0-9._-] turned into '-', then '-' and the first 8 hex digits of the
+// certificate's SHA-256 fingerprint: CAs with the same CN (every `cert ca`
+// without --name is "tlsgate CA") get their own file, alias and nickname. A
+// --name must be a plain file name (no '/', not "." or "..", no control
+// characters). The system step never replaces or removes a NAME.crt that
+// holds another certificate: it says what the file holds and leaves it (exit
+// 1); choose another --name, or uninstall that CA first.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -122,6 +130,29 @@ std::string command_line(const std::vector<std::string>& argv) {
   return out;
 }
 
+// "" when NAME can be a file name in the store's folder, else what is wrong with it.
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (name == "." || name == "..") return "is \"" + name + "\"";
+  if (name.find('/') != std::string::npos) return "contains '/'";
+  if (name.find("..") != std::string::npos) return "contains \"..\"";
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return "";
+}
+
+// The first 8 hex digits of the certificate's SHA-256 fingerprint, lower case.
+std::string short_fingerprint(const X509* cert) {
+  std::string fp = pki::fingerprint_sha256(cert);
+  std::string out;
+  for (char c : fp) {
+    if (c != ':' && out.size() < 8)
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 std::string default_name(const X509* cert) {
   const X509_NAME* subject = X509_get_subject_name(cert);
   std::string cn;
@@ -136,13 +167,17 @@ std::string default_name(const X509* cert) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     out += ok ? c : '-';
   }
-  return out.empty() ? "tlsgate-ca" : out;
+  return (out.empty() ? "tlsgate-ca" : out) + "-" + short_fingerprint(cert);
 }
 
 class Trust {
  public:
-  Trust(const CertTrustOptions& o, std::string pem, std::string name)
-      : o_(o), pem_(std::move(pem)), name_(std::move(name)), install_(o.action == "install") {}
+  Trust(const CertTrustOptions& o, const X509* ca, std::string pem, std::string name)
+      : o_(o),
+        ca_(ca),
+        pem_(std::move(pem)),
+        name_(std::move(name)),
+        install_(o.action == "install") {}
 
   int code() const { return failed_ ? kFailed : kOk; }
 
@@ -153,9 +188,22 @@ class Trust {
     fs::path etc_certs = root / "etc/ssl/certs";
     fs::path prog = find_program("update-ca-certificates");
     if (prog.empty()) {
-      return skipped("system", "update-ca-certificates not found (Debian package ca-certificates)");
+      return fail("system",
+                  "update-ca-certificates not found on PATH, /usr/sbin or /sbin (Debian package "
+                  "ca-certificates)");
     }
     std::error_code ec;
+    if (fs::exists(file, ec)) {
+      // Another CA's file under this name stays: replacing it would drop that CA's trust, and
+      // removing it would drop trust the user did not ask to drop.
+      std::string other = holds_other(file);
+      if (!other.empty()) {
+        return fail("system", file.string() + " holds " + other + ", not " + pki::subject_of(ca_) +
+                                  " (" + o_.ca.string() + "); left it" +
+                                  (install_ ? "; choose another --name, or uninstall that CA first"
+                                            : "; nothing removed"));
+      }
+    }
     if (install_) {
       fs::create_directories(local, ec);
       if (auto st = util::write_file_atomic(file, pem_, 0644); !st) {
@@ -200,7 +248,9 @@ class Trust {
     std::string home = env("HOME");
     if (home.empty()) return fail("nss", "HOME is not set; set it");
     fs::path prog = find_program("certutil");
-    if (prog.empty()) return skipped("nss", "certutil not found (Debian package libnss3-tools)");
+    if (prog.empty()) {
+      return fail("nss", "certutil not found on PATH (Debian package libnss3-tools)");
+    }
     fs::path dir = fs::path(home) / ".pki/nssdb";
     std::string db = "sql:" + dir.string();
     std::error_code ec;
@@ -242,12 +292,12 @@ class Trust {
     fs::path cacerts = root / "etc/ssl/certs/java/cacerts";
     fs::path prog = find_program("keytool");
     if (prog.empty()) {
-      return skipped("java", "keytool not found (Debian package default-jre-headless)");
+      return fail("java", "keytool not found on PATH (Debian package default-jre-headless)");
     }
     std::error_code ec;
     if (!fs::exists(cacerts, ec)) {
-      return skipped("java", "no Java trust store at " + cacerts.string() +
-                                 " (Debian package ca-certificates-java)");
+      return fail("java", "no Java trust store at " + cacerts.string() +
+                              " (Debian package ca-certificates-java); nothing changed");
     }
     std::vector<std::string> base{
         prog.string(), "-keystore", cacerts.string(), "-storepass", "changeit", "-alias", name_};
@@ -291,16 +341,23 @@ class Trust {
     if (!o_.name.empty()) argv.insert(argv.end(), {"--name", o_.name});
     return command_line(argv);
   }
-  void say(const std::string& line) { std::printf("%s\n", line.c_str()); }
-  void skipped(const std::string& step, const std::string& why) {
-    say(step + ": skipped: " + why + "; nothing changed");
+  // "" when FILE holds our CA's certificate, else what it holds instead.
+  std::string holds_other(const fs::path& file) const {
+    auto certs = pki::load_certificates(file);
+    if (!certs) return "no certificate tlsgate can read (" + certs.error().message() + ")";
+    const X509* found = certs->front().get();
+    if (X509_cmp(found, ca_) == 0) return "";
+    return "another certificate: " + pki::subject_of(found) + ", SHA-256 " +
+           pki::fingerprint_sha256(found);
   }
+  void say(const std::string& line) { std::printf("%s\n", line.c_str()); }
   void fail(const std::string& step, const std::string& why) {
     failed_ = true;
     report_error(step + ": " + why, kFailed);
   }
 
   const CertTrustOptions& o_;
+  const X509* ca_;
   std::string pem_;
   std::string name_;
   bool install_;
@@ -312,6 +369,14 @@ int run_trust(const CertTrustOptions& o) {
     return report_error("name the stores to " + o.action + ": --system, --nss and/or --java",
                         kUsage);
   }
+  if (!o.name.empty()) {
+    if (std::string why = name_problem(o.name); !why.empty()) {
+      return report_error("--name \"" + o.name + "\" " + why +
+                              "; give a plain file name such as my-ca (it becomes NAME.crt, the "
+                              "NSS nickname and the Java alias)",
+                          kUsage);
+    }
+  }
   auto certs = pki::load_certificates(o.ca);
   if (!certs) return report_error(certs.error().message(), kFailed);
   const X509* ca = certs->front().get();
@@ -322,7 +387,7 @@ int run_trust(const CertTrustOptions& o) {
   }
   auto pem = pki::certificate_pem(ca);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  Trust trust(o, *pem, o.name.empty() ? default_name(ca) : o.name);
+  Trust trust(o, ca, *pem, o.name.empty() ? default_name(ca) : o.name);
   if (o.system) trust.system();
   if (o.nss) trust.nss();
   if (o.java) trust.java();
@@ -351,7 +416,8 @@ void add_cert_trust(CLI::App& cert, Outcome& out) {
                   "Act on the system and Java stores under this folder instead of / (tests, "
                   "images)");
   cmd->add_option("--name", opts->name,
-                  "Name of the entry (file name and alias); default: the CA's CN, lower case");
+                  "Name of the entry (file name, nickname and alias; a plain file name); "
+                  "default: the CA's CN, lower case, and a short SHA-256 fingerprint");
   cmd->callback([opts, &out] { out.code = run_trust(*opts); });
 }
 
