@@ -22,7 +22,9 @@
 // --name must be a plain file name (no '/', not "." or "..", no control
 // characters). The system step never replaces or removes a NAME.crt that
 // holds another certificate: it says what the file holds and leaves it (exit
-// 1); choose another --name, or uninstall that CA first.
+// 1); choose another --name, or uninstall that CA first. Without --name,
+// uninstall also removes ROOT/.../<CN name>.crt, the file an earlier tlsgate
+// wrote, when (and only when) it holds this CA.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -153,7 +155,9 @@ std::string short_fingerprint(const X509* cert) {
   return out;
 }
 
-std::string default_name(const X509* cert) {
+// The CA's CN in lower case, other characters than [a-z0-9._-] turned into '-': the default
+// name before the fingerprint was added to it.
+std::string cn_name(const X509* cert) {
   const X509_NAME* subject = X509_get_subject_name(cert);
   std::string cn;
   int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
@@ -167,16 +171,21 @@ std::string default_name(const X509* cert) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     out += ok ? c : '-';
   }
-  return (out.empty() ? "tlsgate-ca" : out) + "-" + short_fingerprint(cert);
+  return out.empty() ? "tlsgate-ca" : out;
 }
+
+std::string default_name(const X509* cert) { return cn_name(cert) + "-" + short_fingerprint(cert); }
 
 class Trust {
  public:
-  Trust(const CertTrustOptions& o, const X509* ca, std::string pem, std::string name)
+  // OLD_NAME: where an earlier tlsgate put the CA by default ("" with --name).
+  Trust(const CertTrustOptions& o, const X509* ca, std::string pem, std::string name,
+        std::string old_name)
       : o_(o),
         ca_(ca),
         pem_(std::move(pem)),
         name_(std::move(name)),
+        old_name_(std::move(old_name)),
         install_(o.action == "install") {}
 
   int code() const { return failed_ ? kFailed : kOk; }
@@ -193,6 +202,11 @@ class Trust {
                   "ca-certificates)");
     }
     std::error_code ec;
+    if (!install_ && !old_name_.empty() && !fs::exists(file, ec)) {
+      // Installed by a tlsgate whose default name had no fingerprint: removed only if it is ours.
+      fs::path old = local / (old_name_ + ".crt");
+      if (fs::exists(old, ec) && holds_other(old).empty()) file = old;
+    }
     if (fs::exists(file, ec)) {
       // Another CA's file under this name stays: replacing it would drop that CA's trust, and
       // removing it would drop trust the user did not ask to drop.
@@ -360,6 +374,7 @@ class Trust {
   const X509* ca_;
   std::string pem_;
   std::string name_;
+  std::string old_name_;
   bool install_;
   bool failed_ = false;
 };
@@ -387,7 +402,8 @@ int run_trust(const CertTrustOptions& o) {
   }
   auto pem = pki::certificate_pem(ca);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  Trust trust(o, ca, *pem, o.name.empty() ? default_name(ca) : o.name);
+  Trust trust(o, ca, *pem, o.name.empty() ? default_name(ca) : o.name,
+              o.name.empty() ? cn_name(ca) : "");
   if (o.system) trust.system();
   if (o.nss) trust.nss();
   if (o.java) trust.java();

@@ -236,6 +236,25 @@ TEST_F(CertTrust, FileOfAnotherCaIsLeftAlone) {
   EXPECT_FALSE(fs::exists(file));
 }
 
+// An earlier tlsgate named the file after the CN alone: uninstall still removes it when it
+// holds this CA, and leaves it when it holds another one.
+TEST_F(CertTrust, UninstallFindsTheFileOfAnEarlierDefaultName) {
+  if (!fs::exists("/usr/sbin/update-ca-certificates")) GTEST_SKIP() << "no update-ca-certificates";
+  const fs::path local = path("root/usr/local/share/ca-certificates");
+  fs::create_directories(local);
+  fs::copy_file(path("ca/ca.crt"), local / "trusted-test-ca.crt");
+  fs::copy_file(path("ca/ca.crt"), local / "other-ca.crt");  // not Other CA's certificate
+  Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --system --root root");
+  EXPECT_THAT(u.out, ::testing::StartsWith(
+                         "system: removed root/usr/local/share/ca-certificates/trusted-test-ca.crt "
+                         "and ran update-ca-certificates"));
+  EXPECT_FALSE(fs::exists(local / "trusted-test-ca.crt"));
+  Proc o = tg_ok("cert trust uninstall --ca other/ca.crt --system --root root");
+  EXPECT_EQ(o.out, "system: root/usr/local/share/ca-certificates/other-ca-" + fp8("other/ca.crt") +
+                       ".crt is not there; nothing to remove\n");
+  EXPECT_TRUE(fs::exists(local / "other-ca.crt"));
+}
+
 // --name becomes a file name in the store's folder: anything that could leave it is refused
 // before a store is touched.
 TEST_F(CertTrust, NameMustBeAPlainFileName) {
