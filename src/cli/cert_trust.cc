@@ -276,28 +276,34 @@ class Trust {
       if (r.code != 0) return fail("nss", "certutil -N -d " + db + ": " + r.output);
       say("nss: created the NSS database " + dir.string());
     }
-    bool present = run_program({prog.string(), "-L", "-d", db, "-n", name_}).code == 0;
+    auto lookup = [&](const std::string& n) {
+      return entry({prog.string(), "-L", "-d", db, "-n", n, "-a"});
+    };
+    std::string name = name_;
+    Entry e = pick(lookup, name);
+    if (!e.other.empty()) return held_by_other("nss", "\"" + name + "\" in " + db, e.other);
+    bool present = e.present;
     if (install_) {
-      if (present) return say("nss: \"" + name_ + "\" is already in " + db + "; nothing changed");
-      fs::path tmp = dir / (".tlsgate-" + name_ + ".crt");
+      if (present) return say("nss: \"" + name + "\" is already in " + db + "; nothing changed");
+      fs::path tmp = dir / (".tlsgate-" + name + ".crt");
       if (auto st = util::write_file_atomic(tmp, pem_, 0600); !st) {
         return fail("nss", st.error().message());
       }
-      std::vector<std::string> argv{prog.string(), "-A", "-d",  db,   "-t",
-                                    "C,,",         "-n", name_, "-i", tmp.string()};
+      std::vector<std::string> argv{prog.string(), "-A", "-d", db,   "-t",
+                                    "C,,",         "-n", name, "-i", tmp.string()};
       auto r = run_program(argv);
       fs::remove(tmp, ec);
       if (r.code != 0)
         return fail("nss", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("nss: added \"" + name_ + "\" (trusted for TLS servers, C,,) to " + db +
+      say("nss: added \"" + name + "\" (trusted for TLS servers, C,,) to " + db +
           "; undo: " + undo("--nss"));
     } else {
-      if (!present) return say("nss: \"" + name_ + "\" is not in " + db + "; nothing to remove");
-      std::vector<std::string> argv{prog.string(), "-D", "-d", db, "-n", name_};
+      if (!present) return say("nss: \"" + name + "\" is not in " + db + "; nothing to remove");
+      std::vector<std::string> argv{prog.string(), "-D", "-d", db, "-n", name};
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("nss", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("nss: removed \"" + name_ + "\" from " + db + "; undo: " + undo("--nss"));
+      say("nss: removed \"" + name + "\" from " + db + "; undo: " + undo("--nss"));
     }
   }
 
@@ -313,19 +319,30 @@ class Trust {
       return fail("java", "no Java trust store at " + cacerts.string() +
                               " (Debian package ca-certificates-java); nothing changed");
     }
-    std::vector<std::string> base{
-        prog.string(), "-keystore", cacerts.string(), "-storepass", "changeit", "-alias", name_};
+    std::string name = name_;
+    auto base_for = [&](const std::string& n) {
+      return std::vector<std::string>{
+          prog.string(), "-keystore", cacerts.string(), "-storepass", "changeit", "-alias", n};
+    };
     auto with = [&](std::vector<std::string> argv, std::initializer_list<std::string> more) {
       argv.insert(argv.begin() + 1, more);
       return argv;
     };
-    bool present = run_program(with(base, {"-list"})).code == 0;
+    auto lookup = [&](const std::string& n) {
+      return entry(with(base_for(n), {"-exportcert", "-rfc"}));
+    };
+    Entry e = pick(lookup, name);
+    if (!e.other.empty()) {
+      return held_by_other("java", "\"" + name + "\" in " + cacerts.string(), e.other);
+    }
+    bool present = e.present;
+    std::vector<std::string> base = base_for(name);
     if (install_) {
       if (present) {
-        return say("java: \"" + name_ + "\" is already in " + cacerts.string() +
+        return say("java: \"" + name + "\" is already in " + cacerts.string() +
                    "; nothing changed");
       }
-      fs::path tmp = cacerts.parent_path() / (".tlsgate-" + name_ + ".crt");
+      fs::path tmp = cacerts.parent_path() / (".tlsgate-" + name + ".crt");
       if (auto st = util::write_file_atomic(tmp, pem_, 0600); !st) {
         return fail("java", st.error().message());
       }
@@ -334,16 +351,16 @@ class Trust {
       fs::remove(tmp, ec);
       if (r.code != 0)
         return fail("java", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("java: added \"" + name_ + "\" to " + cacerts.string() + "; undo: " + undo("--java"));
+      say("java: added \"" + name + "\" to " + cacerts.string() + "; undo: " + undo("--java"));
     } else {
       if (!present) {
-        return say("java: \"" + name_ + "\" is not in " + cacerts.string() + "; nothing to remove");
+        return say("java: \"" + name + "\" is not in " + cacerts.string() + "; nothing to remove");
       }
       auto argv = with(base, {"-delete"});
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("java", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("java: removed \"" + name_ + "\" from " + cacerts.string() + "; undo: " + undo("--java"));
+      say("java: removed \"" + name + "\" from " + cacerts.string() + "; undo: " + undo("--java"));
     }
   }
 
@@ -359,10 +376,49 @@ class Trust {
   std::string holds_other(const fs::path& file) const {
     auto certs = pki::load_certificates(file);
     if (!certs) return "no certificate tlsgate can read (" + certs.error().message() + ")";
-    const X509* found = certs->front().get();
+    return other_than_ours(certs->front().get());
+  }
+  std::string other_than_ours(const X509* found) const {
     if (X509_cmp(found, ca_) == 0) return "";
     return "another certificate: " + pki::subject_of(found) + ", SHA-256 " +
            pki::fingerprint_sha256(found);
+  }
+
+  // An NSS or Java entry: whether it is there and, when it holds another certificate, which.
+  struct Entry {
+    bool present = false;
+    std::string other;
+  };
+  // Runs a command that prints the entry's certificate as PEM (certutil -a, keytool -rfc).
+  Entry entry(const std::vector<std::string>& argv) const {
+    auto r = run_program(argv);
+    if (r.code != 0) return {};
+    size_t begin = r.output.find("-----BEGIN CERTIFICATE-----");
+    auto certs =
+        begin == std::string::npos
+            ? util::Result<std::vector<pki::X509Ptr>>(util::fail("no PEM"))
+            : pki::parse_certificates(std::string_view(r.output).substr(begin), command_line(argv));
+    if (!certs || certs->empty()) return {true, "a certificate tlsgate cannot read"};
+    return {true, other_than_ours(certs->front().get())};
+  }
+  // The entry under NAME; on uninstall without --name, when there is none, the entry under the
+  // CN-only name an earlier tlsgate used if it holds this CA (NAME becomes that name).
+  template <typename Lookup>
+  Entry pick(Lookup lookup, std::string& name) const {
+    Entry e = lookup(name);
+    if (install_ || e.present || old_name_.empty()) return e;
+    Entry old = lookup(old_name_);
+    if (old.present && old.other.empty()) {
+      name = old_name_;
+      return old;
+    }
+    return e;
+  }
+  void held_by_other(const std::string& step, const std::string& where, const std::string& other) {
+    fail(step, where + " holds " + other + ", not " + pki::subject_of(ca_) + " (" + o_.ca.string() +
+                   "); left it" +
+                   (install_ ? "; choose another --name, or uninstall that CA first"
+                             : "; nothing removed"));
   }
   void say(const std::string& line) { std::printf("%s\n", line.c_str()); }
   void fail(const std::string& step, const std::string& why) {

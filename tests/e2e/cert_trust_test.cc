@@ -118,6 +118,20 @@ TEST_F(CertTrust, NssDatabaseInHome) {
   EXPECT_EQ(trim(pem.out), trim(read_file(path("ca/ca.crt"))));
   Proc again = tg_home("cert trust install --ca ca/ca.crt --nss --name test-ca");
   EXPECT_THAT(again.out, HasSubstr("nss: \"test-ca\" is already in " + db + "; nothing changed"));
+  // Another CA under the same nickname is neither said to be there nor removes ours.
+  const std::string not_ours = "tlsgate: error: nss: \"test-ca\" in " + db +
+                               " holds another certificate: CN=Trusted Test CA,O=tlsgate, "
+                               "SHA-256 ";
+  Proc other = tg_home("cert trust install --ca other/ca.crt --nss --name test-ca");
+  EXPECT_EQ(other.code, 1) << describe(other);
+  EXPECT_THAT(other.err, ::testing::StartsWith(not_ours));
+  EXPECT_THAT(other.err, HasSubstr(", not CN=Other CA,O=tlsgate (other/ca.crt); left it; choose "
+                                   "another --name, or uninstall that CA first\n"));
+  Proc other_u = tg_home("cert trust uninstall --ca other/ca.crt --nss --name test-ca");
+  EXPECT_EQ(other_u.code, 1) << describe(other_u);
+  EXPECT_THAT(other_u.err, ::testing::StartsWith(not_ours));
+  EXPECT_THAT(other_u.err, HasSubstr("; left it; nothing removed\n"));
+  EXPECT_THAT(shell("certutil -L -d " + q(db)).out, ::testing::ContainsRegex("test-ca +C,,"));
 
   Proc u = tg_home("cert trust uninstall --ca ca/ca.crt --nss --name test-ca");
   ASSERT_EQ(u.code, 0) << describe(u);
@@ -142,6 +156,14 @@ TEST_F(CertTrust, JavaCacertsUnderARoot) {
   ASSERT_EQ(list.code, 0) << describe(list);
   EXPECT_THAT(list.out, HasSubstr("Your keystore contains 2 entries"));
   EXPECT_THAT(list.out, ::testing::ContainsRegex(alias + ", [^\n]*, trustedCertEntry"));
+
+  // Another CA under our alias is not removed.
+  Proc other = tg("cert trust uninstall --ca other/ca.crt --java --root root --name " + alias);
+  EXPECT_EQ(other.code, 1) << describe(other);
+  EXPECT_THAT(other.err,
+              HasSubstr("tlsgate: error: java: \"" + alias + "\" in " + cacerts.string() +
+                        " holds another certificate: CN=Trusted Test CA,O=tlsgate, "));
+  EXPECT_THAT(other.err, HasSubstr("; left it; nothing removed\n"));
 
   Proc u = tg_ok("cert trust uninstall --ca ca/ca.crt --java --root root");
   EXPECT_EQ(u.out, "java: removed \"" + alias + "\" from " + cacerts.string() +
@@ -249,6 +271,17 @@ TEST_F(CertTrust, UninstallFindsTheFileOfAnEarlierDefaultName) {
                          "system: removed root/usr/local/share/ca-certificates/trusted-test-ca.crt "
                          "and ran update-ca-certificates"));
   EXPECT_FALSE(fs::exists(local / "trusted-test-ca.crt"));
+  // The same for an NSS nickname of an earlier tlsgate.
+  if (has("certutil")) {
+    const std::string db = "sql:" + (home_ / ".pki/nssdb").string();
+    fs::create_directories(home_ / ".pki/nssdb");
+    ASSERT_EQ(shell("certutil -N -d " + q(db) + " --empty-password").code, 0);
+    ASSERT_EQ(shell("certutil -A -d " + q(db) + " -t C,, -n trusted-test-ca -i ca/ca.crt").code, 0);
+    Proc n = tg_home("cert trust uninstall --ca ca/ca.crt --nss");
+    EXPECT_EQ(n.code, 0) << describe(n);
+    EXPECT_THAT(n.out, ::testing::StartsWith("nss: removed \"trusted-test-ca\" from "));
+    EXPECT_THAT(shell("certutil -L -d " + q(db)).out, Not(HasSubstr("trusted-test-ca")));
+  }
   Proc o = tg_ok("cert trust uninstall --ca other/ca.crt --system --root root");
   EXPECT_EQ(o.out, "system: root/usr/local/share/ca-certificates/other-ca-" + fp8("other/ca.crt") +
                        ".crt is not there; nothing to remove\n");
