@@ -1,5 +1,8 @@
 // `tlsgate cert pkcs12 --cert C --key K --out P12 [--ca FILE] [--password-file F]`
-// `tlsgate cert pkcs12 --in P12 [--out DIR] [--password-file F]`
+// `tlsgate cert pkcs12 --in P12 [--out DIR] [--password-file F]`: a key store gives
+//  DIR/public.crt (leaf, then chain) and DIR/private.key; a trust store (certificates, no key)
+//  gives DIR/ca.crt with every certificate, PEM, in the store's order -- the file `--ca FILE`
+//  reads. Without --out, each certificate is described.
 // `tlsgate cert pkcs12 --truststore --ca FILE... --out P12 [--password-file F]`: a trust store
 //  whose certificates Java's keytool lists as trustedCertEntry (pki/pkcs12.h).
 #include <cstdio>
@@ -109,6 +112,36 @@ int write_store(const CertPkcs12Options& o) {
   return kOk;
 }
 
+int read_truststore(const CertPkcs12Options& o, const std::vector<pki::X509Ptr>& certs) {
+  if (o.out.empty()) {
+    std::printf("%s: trust store, %zu certificate(s), no private key\n", o.in.c_str(),
+                certs.size());
+    for (size_t i = 0; i < certs.size(); ++i) {
+      std::printf("certificate %zu of %zu\n%s", i + 1, certs.size(),
+                  to_text(pki::describe(certs[i].get(), util::SystemClock::instance())).c_str());
+    }
+    return kOk;
+  }
+  const std::filesystem::path file = o.out / "ca.crt";
+  if (auto st = refuse_existing(file, o.force, "--out"); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::string pem;
+  for (const auto& c : certs) {
+    auto one = pki::certificate_pem(c.get());
+    if (!one) return report_error(one.error().message(), kFailed);
+    pem += *one;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  if (auto st = util::write_file_atomic(file, pem, 0644); !st) {
+    return report_error(st.error().message(), kFailed);
+  }
+  std::printf("extracted %s into %s: ca.crt (trust store, %zu certificate(s))\n", o.in.c_str(),
+              o.out.c_str(), certs.size());
+  return kOk;
+}
+
 int read_store(const CertPkcs12Options& o) {
   auto der = util::read_file(o.in);
   if (!der) return report_error(der.error().message(), kFailed);
@@ -116,6 +149,7 @@ int read_store(const CertPkcs12Options& o) {
   if (!password) return report_error(password.error().message(), kUsage);
   auto contents = pki::read_pkcs12(*der, o.in.string(), *password);
   if (!contents) return report_error(contents.error().message(), kFailed);
+  if (!contents->key) return read_truststore(o, contents->chain);
   if (o.out.empty()) {
     std::printf(
         "%s\n%s", o.in.c_str(),
@@ -159,7 +193,8 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
   auto* in = cmd->add_option("--in", opts->in, "PKCS#12 file to read");
   cmd->add_option(
       "--out", opts->out,
-      "With --cert: the .p12 to write; with --in: folder for public.crt and private.key");
+      "With --cert: the .p12 to write; with --in: folder for public.crt and private.key (a "
+      "trust store: ca.crt)");
   cmd->add_option("--ca", opts->ca,
                   "Extra chain certificates to include; with --truststore: the trusted CAs");
   cmd->add_option("--name", opts->name, "Friendly name (alias) of the entry");
@@ -167,7 +202,8 @@ void add_cert_pkcs12(CLI::App& cert, Outcome& out) {
                   "File whose first line is the store's password (else: prompt)");
   cmd->add_option("--key-password-file", opts->key_password_file, "Password of an encrypted --key");
   cmd->add_flag("--force", opts->force,
-                "Replace the .p12 (or, with --in, DIR's public.crt and private.key) if it exists");
+                "Replace the .p12 (or, with --in, DIR's public.crt and private.key, or ca.crt) "
+                "if it exists");
   c->needs(k);
   k->needs(c);
   in->excludes(c);

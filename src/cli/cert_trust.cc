@@ -11,16 +11,26 @@
 //             Chromium and NSS tools read: `certutil -A -t C,,` / `certutil -D`
 //   --java    ROOT/etc/ssl/certs/java/cacerts (Debian's), password changeit:
 //             `keytool -importcert` / `keytool -delete`
-// ROOT is "/" unless --root. A step whose tool or store is missing (keytool,
-// certutil, the cacerts file) says it was skipped and why, and does not fail
-// the command; a step that fails does (exit 1), after the others ran.
+// ROOT is "/" unless --root. Each store is asked for by name, so a step whose
+// tool or store is missing (update-ca-certificates, certutil, keytool, the
+// cacerts file) fails (exit 1) and says what it looked for; a step that fails
+// does not stop the others. (An NSS database is created when missing.)
 // NAME defaults to the CA's subject CN in lower case with other characters
-// than [a-z0-9._-] turned into '-'.
+// than [a-z0-9._-] turned into '-', then '-' and the first 8 hex digits of the
+// certificate's SHA-256 fingerprint: CAs with the same CN (every `cert ca`
+// without --name is "tlsgate CA") get their own file, alias and nickname. A
+// --name must be a plain file name (no '/', not "." or "..", no control
+// characters). The system step never replaces or removes a NAME.crt that
+// holds another certificate: it says what the file holds and leaves it (exit
+// 1); choose another --name, or uninstall that CA first. Without --name,
+// uninstall also removes ROOT/.../<CN name>.crt, the file an earlier tlsgate
+// wrote, when (and only when) it holds this CA.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -122,7 +132,32 @@ std::string command_line(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::string default_name(const X509* cert) {
+// "" when NAME can be a file name in the store's folder, else what is wrong with it.
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (name == "." || name == "..") return "is \"" + name + "\"";
+  if (name.find('/') != std::string::npos) return "contains '/'";
+  if (name.find("..") != std::string::npos) return "contains \"..\"";
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return "";
+}
+
+// The first 8 hex digits of the certificate's SHA-256 fingerprint, lower case.
+std::string short_fingerprint(const X509* cert) {
+  std::string fp = pki::fingerprint_sha256(cert);
+  std::string out;
+  for (char c : fp) {
+    if (c != ':' && out.size() < 8)
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// The CA's CN in lower case, other characters than [a-z0-9._-] turned into '-': the default
+// name before the fingerprint was added to it.
+std::string cn_name(const X509* cert) {
   const X509_NAME* subject = X509_get_subject_name(cert);
   std::string cn;
   int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
@@ -139,10 +174,19 @@ std::string default_name(const X509* cert) {
   return out.empty() ? "tlsgate-ca" : out;
 }
 
+std::string default_name(const X509* cert) { return cn_name(cert) + "-" + short_fingerprint(cert); }
+
 class Trust {
  public:
-  Trust(const CertTrustOptions& o, std::string pem, std::string name)
-      : o_(o), pem_(std::move(pem)), name_(std::move(name)), install_(o.action == "install") {}
+  // OLD_NAME: where an earlier tlsgate put the CA by default ("" with --name).
+  Trust(const CertTrustOptions& o, const X509* ca, std::string pem, std::string name,
+        std::string old_name)
+      : o_(o),
+        ca_(ca),
+        pem_(std::move(pem)),
+        name_(std::move(name)),
+        old_name_(std::move(old_name)),
+        install_(o.action == "install") {}
 
   int code() const { return failed_ ? kFailed : kOk; }
 
@@ -153,9 +197,27 @@ class Trust {
     fs::path etc_certs = root / "etc/ssl/certs";
     fs::path prog = find_program("update-ca-certificates");
     if (prog.empty()) {
-      return skipped("system", "update-ca-certificates not found (Debian package ca-certificates)");
+      return fail("system",
+                  "update-ca-certificates not found on PATH, /usr/sbin or /sbin (Debian package "
+                  "ca-certificates)");
     }
     std::error_code ec;
+    if (!install_ && !old_name_.empty() && !fs::exists(file, ec)) {
+      // Installed by a tlsgate whose default name had no fingerprint: removed only if it is ours.
+      fs::path old = local / (old_name_ + ".crt");
+      if (fs::exists(old, ec) && holds_other(old).empty()) file = old;
+    }
+    if (fs::exists(file, ec)) {
+      // Another CA's file under this name stays: replacing it would drop that CA's trust, and
+      // removing it would drop trust the user did not ask to drop.
+      std::string other = holds_other(file);
+      if (!other.empty()) {
+        return fail("system", file.string() + " holds " + other + ", not " + pki::subject_of(ca_) +
+                                  " (" + o_.ca.string() + "); left it" +
+                                  (install_ ? "; choose another --name, or uninstall that CA first"
+                                            : "; nothing removed"));
+      }
+    }
     if (install_) {
       fs::create_directories(local, ec);
       if (auto st = util::write_file_atomic(file, pem_, 0644); !st) {
@@ -200,7 +262,9 @@ class Trust {
     std::string home = env("HOME");
     if (home.empty()) return fail("nss", "HOME is not set; set it");
     fs::path prog = find_program("certutil");
-    if (prog.empty()) return skipped("nss", "certutil not found (Debian package libnss3-tools)");
+    if (prog.empty()) {
+      return fail("nss", "certutil not found on PATH (Debian package libnss3-tools)");
+    }
     fs::path dir = fs::path(home) / ".pki/nssdb";
     std::string db = "sql:" + dir.string();
     std::error_code ec;
@@ -212,28 +276,34 @@ class Trust {
       if (r.code != 0) return fail("nss", "certutil -N -d " + db + ": " + r.output);
       say("nss: created the NSS database " + dir.string());
     }
-    bool present = run_program({prog.string(), "-L", "-d", db, "-n", name_}).code == 0;
+    auto lookup = [&](const std::string& n) {
+      return entry({prog.string(), "-L", "-d", db, "-n", n, "-a"});
+    };
+    std::string name = name_;
+    Entry e = pick(lookup, name);
+    if (!e.other.empty()) return held_by_other("nss", "\"" + name + "\" in " + db, e.other);
+    bool present = e.present;
     if (install_) {
-      if (present) return say("nss: \"" + name_ + "\" is already in " + db + "; nothing changed");
-      fs::path tmp = dir / (".tlsgate-" + name_ + ".crt");
+      if (present) return say("nss: \"" + name + "\" is already in " + db + "; nothing changed");
+      fs::path tmp = dir / (".tlsgate-" + name + ".crt");
       if (auto st = util::write_file_atomic(tmp, pem_, 0600); !st) {
         return fail("nss", st.error().message());
       }
-      std::vector<std::string> argv{prog.string(), "-A", "-d",  db,   "-t",
-                                    "C,,",         "-n", name_, "-i", tmp.string()};
+      std::vector<std::string> argv{prog.string(), "-A", "-d", db,   "-t",
+                                    "C,,",         "-n", name, "-i", tmp.string()};
       auto r = run_program(argv);
       fs::remove(tmp, ec);
       if (r.code != 0)
         return fail("nss", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("nss: added \"" + name_ + "\" (trusted for TLS servers, C,,) to " + db +
+      say("nss: added \"" + name + "\" (trusted for TLS servers, C,,) to " + db +
           "; undo: " + undo("--nss"));
     } else {
-      if (!present) return say("nss: \"" + name_ + "\" is not in " + db + "; nothing to remove");
-      std::vector<std::string> argv{prog.string(), "-D", "-d", db, "-n", name_};
+      if (!present) return say("nss: \"" + name + "\" is not in " + db + "; nothing to remove");
+      std::vector<std::string> argv{prog.string(), "-D", "-d", db, "-n", name};
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("nss", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("nss: removed \"" + name_ + "\" from " + db + "; undo: " + undo("--nss"));
+      say("nss: removed \"" + name + "\" from " + db + "; undo: " + undo("--nss"));
     }
   }
 
@@ -242,26 +312,37 @@ class Trust {
     fs::path cacerts = root / "etc/ssl/certs/java/cacerts";
     fs::path prog = find_program("keytool");
     if (prog.empty()) {
-      return skipped("java", "keytool not found (Debian package default-jre-headless)");
+      return fail("java", "keytool not found on PATH (Debian package default-jre-headless)");
     }
     std::error_code ec;
     if (!fs::exists(cacerts, ec)) {
-      return skipped("java", "no Java trust store at " + cacerts.string() +
-                                 " (Debian package ca-certificates-java)");
+      return fail("java", "no Java trust store at " + cacerts.string() +
+                              " (Debian package ca-certificates-java); nothing changed");
     }
-    std::vector<std::string> base{
-        prog.string(), "-keystore", cacerts.string(), "-storepass", "changeit", "-alias", name_};
+    std::string name = name_;
+    auto base_for = [&](const std::string& n) {
+      return std::vector<std::string>{
+          prog.string(), "-keystore", cacerts.string(), "-storepass", "changeit", "-alias", n};
+    };
     auto with = [&](std::vector<std::string> argv, std::initializer_list<std::string> more) {
       argv.insert(argv.begin() + 1, more);
       return argv;
     };
-    bool present = run_program(with(base, {"-list"})).code == 0;
+    auto lookup = [&](const std::string& n) {
+      return entry(with(base_for(n), {"-exportcert", "-rfc"}));
+    };
+    Entry e = pick(lookup, name);
+    if (!e.other.empty()) {
+      return held_by_other("java", "\"" + name + "\" in " + cacerts.string(), e.other);
+    }
+    bool present = e.present;
+    std::vector<std::string> base = base_for(name);
     if (install_) {
       if (present) {
-        return say("java: \"" + name_ + "\" is already in " + cacerts.string() +
+        return say("java: \"" + name + "\" is already in " + cacerts.string() +
                    "; nothing changed");
       }
-      fs::path tmp = cacerts.parent_path() / (".tlsgate-" + name_ + ".crt");
+      fs::path tmp = cacerts.parent_path() / (".tlsgate-" + name + ".crt");
       if (auto st = util::write_file_atomic(tmp, pem_, 0600); !st) {
         return fail("java", st.error().message());
       }
@@ -270,16 +351,16 @@ class Trust {
       fs::remove(tmp, ec);
       if (r.code != 0)
         return fail("java", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("java: added \"" + name_ + "\" to " + cacerts.string() + "; undo: " + undo("--java"));
+      say("java: added \"" + name + "\" to " + cacerts.string() + "; undo: " + undo("--java"));
     } else {
       if (!present) {
-        return say("java: \"" + name_ + "\" is not in " + cacerts.string() + "; nothing to remove");
+        return say("java: \"" + name + "\" is not in " + cacerts.string() + "; nothing to remove");
       }
       auto argv = with(base, {"-delete"});
       auto r = run_program(argv);
       if (r.code != 0)
         return fail("java", command_line(argv) + ": " + std::string(util::trim(r.output)));
-      say("java: removed \"" + name_ + "\" from " + cacerts.string() + "; undo: " + undo("--java"));
+      say("java: removed \"" + name + "\" from " + cacerts.string() + "; undo: " + undo("--java"));
     }
   }
 
@@ -291,18 +372,65 @@ class Trust {
     if (!o_.name.empty()) argv.insert(argv.end(), {"--name", o_.name});
     return command_line(argv);
   }
-  void say(const std::string& line) { std::printf("%s\n", line.c_str()); }
-  void skipped(const std::string& step, const std::string& why) {
-    say(step + ": skipped: " + why + "; nothing changed");
+  // "" when FILE holds our CA's certificate, else what it holds instead.
+  std::string holds_other(const fs::path& file) const {
+    auto certs = pki::load_certificates(file);
+    if (!certs) return "no certificate tlsgate can read (" + certs.error().message() + ")";
+    return other_than_ours(certs->front().get());
   }
+  std::string other_than_ours(const X509* found) const {
+    if (X509_cmp(found, ca_) == 0) return "";
+    return "another certificate: " + pki::subject_of(found) + ", SHA-256 " +
+           pki::fingerprint_sha256(found);
+  }
+
+  // An NSS or Java entry: whether it is there and, when it holds another certificate, which.
+  struct Entry {
+    bool present = false;
+    std::string other;
+  };
+  // Runs a command that prints the entry's certificate as PEM (certutil -a, keytool -rfc).
+  Entry entry(const std::vector<std::string>& argv) const {
+    auto r = run_program(argv);
+    if (r.code != 0) return {};
+    size_t begin = r.output.find("-----BEGIN CERTIFICATE-----");
+    auto certs =
+        begin == std::string::npos
+            ? util::Result<std::vector<pki::X509Ptr>>(util::fail("no PEM"))
+            : pki::parse_certificates(std::string_view(r.output).substr(begin), command_line(argv));
+    if (!certs || certs->empty()) return {true, "a certificate tlsgate cannot read"};
+    return {true, other_than_ours(certs->front().get())};
+  }
+  // The entry under NAME; on uninstall without --name, when there is none, the entry under the
+  // CN-only name an earlier tlsgate used if it holds this CA (NAME becomes that name).
+  template <typename Lookup>
+  Entry pick(Lookup lookup, std::string& name) const {
+    Entry e = lookup(name);
+    if (install_ || e.present || old_name_.empty()) return e;
+    Entry old = lookup(old_name_);
+    if (old.present && old.other.empty()) {
+      name = old_name_;
+      return old;
+    }
+    return e;
+  }
+  void held_by_other(const std::string& step, const std::string& where, const std::string& other) {
+    fail(step, where + " holds " + other + ", not " + pki::subject_of(ca_) + " (" + o_.ca.string() +
+                   "); left it" +
+                   (install_ ? "; choose another --name, or uninstall that CA first"
+                             : "; nothing removed"));
+  }
+  void say(const std::string& line) { std::printf("%s\n", line.c_str()); }
   void fail(const std::string& step, const std::string& why) {
     failed_ = true;
     report_error(step + ": " + why, kFailed);
   }
 
   const CertTrustOptions& o_;
+  const X509* ca_;
   std::string pem_;
   std::string name_;
+  std::string old_name_;
   bool install_;
   bool failed_ = false;
 };
@@ -311,6 +439,14 @@ int run_trust(const CertTrustOptions& o) {
   if (!o.system && !o.nss && !o.java) {
     return report_error("name the stores to " + o.action + ": --system, --nss and/or --java",
                         kUsage);
+  }
+  if (!o.name.empty()) {
+    if (std::string why = name_problem(o.name); !why.empty()) {
+      return report_error("--name \"" + o.name + "\" " + why +
+                              "; give a plain file name such as my-ca (it becomes NAME.crt, the "
+                              "NSS nickname and the Java alias)",
+                          kUsage);
+    }
   }
   auto certs = pki::load_certificates(o.ca);
   if (!certs) return report_error(certs.error().message(), kFailed);
@@ -322,7 +458,8 @@ int run_trust(const CertTrustOptions& o) {
   }
   auto pem = pki::certificate_pem(ca);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  Trust trust(o, *pem, o.name.empty() ? default_name(ca) : o.name);
+  Trust trust(o, ca, *pem, o.name.empty() ? default_name(ca) : o.name,
+              o.name.empty() ? cn_name(ca) : "");
   if (o.system) trust.system();
   if (o.nss) trust.nss();
   if (o.java) trust.java();
@@ -351,7 +488,8 @@ void add_cert_trust(CLI::App& cert, Outcome& out) {
                   "Act on the system and Java stores under this folder instead of / (tests, "
                   "images)");
   cmd->add_option("--name", opts->name,
-                  "Name of the entry (file name and alias); default: the CA's CN, lower case");
+                  "Name of the entry (file name, nickname and alias; a plain file name); "
+                  "default: the CA's CN, lower case, and a short SHA-256 fingerprint");
   cmd->callback([opts, &out] { out.code = run_trust(*opts); });
 }
 

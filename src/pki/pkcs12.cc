@@ -1,6 +1,7 @@
 #include "pki/pkcs12.h"
 
 #include <openssl/err.h>
+#include <openssl/provider.h>
 
 #include <algorithm>
 
@@ -34,6 +35,117 @@ std::string alias_for(const X509* cert, std::vector<std::string>& taken) {
   }
   taken.push_back(alias);
   return alias;
+}
+
+// Makes a library context with OpenSSL 3's default and legacy providers the calling thread's
+// default while it lives, so that one store with RC2 (or other legacy) encryption can be read
+// without any other thread, or anything later on this one, gaining the legacy algorithms.
+// Objects made inside may hold the context's providers: re-encode them before it ends.
+class LegacyScope {
+ public:
+  LegacyScope() : ctx_(OSSL_LIB_CTX_new()) {
+    if (ctx_ == nullptr) return;
+    default_ = OSSL_PROVIDER_load(ctx_, "default");
+    legacy_ = OSSL_PROVIDER_load(ctx_, "legacy");
+    if (default_ != nullptr && legacy_ != nullptr) previous_ = OSSL_LIB_CTX_set0_default(ctx_);
+  }
+  ~LegacyScope() {
+    if (previous_ != nullptr) OSSL_LIB_CTX_set0_default(previous_);
+    if (legacy_ != nullptr) OSSL_PROVIDER_unload(legacy_);
+    if (default_ != nullptr) OSSL_PROVIDER_unload(default_);
+    OSSL_LIB_CTX_free(ctx_);
+  }
+  LegacyScope(const LegacyScope&) = delete;
+  LegacyScope& operator=(const LegacyScope&) = delete;
+  bool active() const { return previous_ != nullptr; }
+
+ private:
+  OSSL_LIB_CTX* ctx_;
+  OSSL_PROVIDER* default_ = nullptr;
+  OSSL_PROVIDER* legacy_ = nullptr;
+  OSSL_LIB_CTX* previous_ = nullptr;
+};
+
+// PKCS12_parse into owned handles; false leaves the reasons in the error queue.
+bool parse(PKCS12* p12, const char* pass, Pkcs12Contents& out) {
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* ca = nullptr;
+  int ok = PKCS12_parse(p12, pass, &key, &cert, &ca);
+  out = Pkcs12Contents{X509Ptr(cert), EvpPkeyPtr(key), {}};
+  X509StackPtr owned_ca(ca);
+  while (owned_ca && sk_X509_num(owned_ca.get()) > 0) {
+    out.chain.emplace_back(sk_X509_shift(owned_ca.get()));
+  }
+  return ok == 1;
+}
+
+template <typename T, int (*Encode)(const T*, unsigned char**)>
+std::string der_of(const T* object) {
+  int len = Encode(object, nullptr);
+  if (len <= 0) return {};
+  std::string der(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  return Encode(object, &p) == len ? der : std::string();
+}
+
+X509Ptr x509_from(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
+
+// Reads the store with the legacy provider (LegacyScope), then re-creates what it holds in the
+// thread's own library context.
+util::Result<Pkcs12Contents> parse_legacy(PKCS12* p12, const char* pass,
+                                          const std::string& source) {
+  std::string key_der;
+  std::string cert_der;
+  std::vector<std::string> chain_der;
+  {
+    LegacyScope legacy;
+    if (!legacy.active()) {
+      // The first reason names the file OpenSSL looked for; the rest repeat it without the name.
+      std::string reasons = drain_openssl_errors();
+      reasons = reasons.substr(0, reasons.find("; "));
+      return util::fail(
+          source +
+          ": uses legacy RC2/3DES encryption that OpenSSL 3 does not load by default, and "
+          "OpenSSL's legacy provider (ossl-modules/legacy.so, Debian package libssl3) cannot be "
+          "loaded" +
+          (reasons.empty() ? std::string() : " (" + reasons + ")") +
+          "; re-export it with AES: openssl pkcs12 -legacy -in " + source +
+          " -nodes | openssl pkcs12 -export -out NEW.p12");
+    }
+    Pkcs12Contents raw;
+    if (!parse(p12, pass, raw)) {
+      return util::fail(openssl_error(source +
+                                      ": truncated or corrupted PKCS#12 key store (read with "
+                                      "OpenSSL's legacy provider)"));
+    }
+    if (raw.key) key_der = der_of<EVP_PKEY, i2d_PrivateKey>(raw.key.get());
+    if (raw.cert) cert_der = der_of<X509, i2d_X509>(raw.cert.get());
+    for (const auto& c : raw.chain) chain_der.push_back(der_of<X509, i2d_X509>(c.get()));
+  }
+  Pkcs12Contents out;
+  bool ok = true;
+  if (!key_der.empty()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(key_der.data());
+    out.key.reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der.size())));
+    ok = ok && out.key;
+  }
+  if (!cert_der.empty()) {
+    out.cert = x509_from(cert_der);
+    ok = ok && out.cert;
+  }
+  for (const auto& der : chain_der) {
+    out.chain.push_back(x509_from(der));
+    ok = ok && out.chain.back();
+  }
+  if (!ok) {
+    return util::fail(openssl_error(source + ": cannot re-create what the legacy PKCS#12 store "
+                                             "holds"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -149,21 +261,31 @@ util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string
       return util::fail(source + ": truncated or corrupted PKCS#12 key store: " + reasons);
     }
   }
-  EVP_PKEY* key = nullptr;
-  X509* cert = nullptr;
-  STACK_OF(X509)* ca = nullptr;
   clear_openssl_errors();
-  int ok = PKCS12_parse(p12.get(), pass, &key, &cert, &ca);
-  Pkcs12Contents out{X509Ptr(cert), EvpPkeyPtr(key), {}};
-  X509StackPtr owned_ca(ca);
-  if (ok != 1) {
-    return util::fail(openssl_error(source + ": truncated or corrupted PKCS#12 key store"));
+  Pkcs12Contents out;
+  if (!parse(p12.get(), pass, out)) {
+    // OpenSSL 3 says "unsupported" for a cipher no loaded provider has: RC2-40-CBC of
+    // `openssl pkcs12 -export -legacy` and of stores from older tools.
+    std::string reasons = drain_openssl_errors();
+    if (reasons.find("unsupported") == std::string::npos) {
+      return util::fail(source + ": truncated or corrupted PKCS#12 key store" +
+                        (reasons.empty() ? std::string() : ": " + reasons));
+    }
+    auto legacy = parse_legacy(p12.get(), pass, source);
+    if (!legacy) return util::fail(legacy.error());
+    out = std::move(*legacy);
   }
-  while (owned_ca && sk_X509_num(owned_ca.get()) > 0) {
-    out.chain.emplace_back(sk_X509_shift(owned_ca.get()));
+  if (!out.key) {
+    // PKCS12_parse returns a certificate as `cert` only when it belongs to the key.
+    if (out.cert) out.chain.insert(out.chain.begin(), std::move(out.cert));
+    if (out.chain.empty()) return util::fail(source + ": the PKCS#12 store holds no certificate");
+    return out;  // a trust store
   }
-  if (!out.cert) return util::fail(source + ": the PKCS#12 key store holds no certificate");
-  if (!out.key) return util::fail(source + ": the PKCS#12 key store holds no private key");
+  if (!out.cert) {
+    return util::fail(source +
+                      ": the PKCS#12 key store holds a private key but not its "
+                      "certificate");
+  }
   return out;
 }
 

@@ -36,6 +36,15 @@ struct Pkcs12Contents {
   EvpPkeyPtr key;
   std::vector<X509Ptr> chain;
 };
+// A key store comes back with cert, key and the other certificates in chain.
+// A trust store (certificates, no private key: `cert pkcs12 --truststore`,
+// `openssl pkcs12 -export -nokeys`, Java's cacerts) comes back with cert and
+// key empty and every certificate in chain, in the store's order; a caller
+// that needs a key must check for it. Stores encrypted with legacy algorithms
+// (RC2-40-CBC: `openssl pkcs12 -export -legacy`, older tools) are read with
+// OpenSSL 3's legacy provider, loaded into a library context of its own that
+// is the calling thread's default only during the read; when that provider
+// cannot be loaded the error says so and how to re-export the store with AES.
 // Errors name the source and say "wrong password" distinctly from corruption:
 // "SOURCE: wrong password for the PKCS#12 key store; check the password (or
 // --password-file)" when the MAC does not match (a store altered after writing

@@ -150,6 +150,98 @@ TEST_F(CertPkcs12, NotAPkcs12FileFails) {
   EXPECT_THAT(r.err, HasSubstr("tlsgate: error: app/public.crt: not a PKCS#12 key store"));
 }
 
+// A store of certificates without a key (a trust store) is read, ours and openssl's: it used
+// to be refused as holding "no certificate".
+TEST_F(CertPkcs12, TrustStoreIsRead) {
+  tg_ok("cert ca --out ca2 --name 'Second CA'");
+  const std::string both = read_file(path("ca/ca.crt")) + read_file(path("ca2/ca.crt"));
+  tg_ok(
+      "cert pkcs12 --truststore --ca ca/ca.crt --ca ca2/ca.crt --out trust.p12 --password-file "
+      "pw");
+  // openssl sees the two certificates and no key.
+  Proc info = shell("openssl pkcs12 -in trust.p12 -passin file:pw -nokeys | grep -c 'BEGIN CERT'");
+  EXPECT_EQ(trim(info.out), "2") << describe(info);
+
+  Proc r = tg_ok("cert pkcs12 --in trust.p12 --password-file pw");
+  auto ls = lines(r.out);
+  ASSERT_FALSE(ls.empty());
+  EXPECT_EQ(ls.front(), "trust.p12: trust store, 2 certificate(s), no private key");
+  EXPECT_THAT(r.out, HasSubstr("certificate 1 of 2\n  subject:     CN=P12 CA,O=tlsgate\n"));
+  EXPECT_THAT(r.out, HasSubstr("certificate 2 of 2\n  subject:     CN=Second CA,O=tlsgate\n"));
+
+  Proc x = tg_ok("cert pkcs12 --in trust.p12 --out extracted --password-file pw");
+  EXPECT_EQ(x.out, "extracted trust.p12 into extracted: ca.crt (trust store, 2 certificate(s))\n");
+  EXPECT_EQ(read_file(path("extracted/ca.crt")), both);
+  EXPECT_EQ(mode_of(path("extracted/ca.crt")), 0644U);
+  EXPECT_FALSE(fs::exists(path("extracted/private.key")));
+  // An existing ca.crt is kept unless --force.
+  Proc again = tg("cert pkcs12 --in trust.p12 --out extracted --password-file pw");
+  EXPECT_EQ(again.code, 1) << describe(again);
+  tg_ok("cert pkcs12 --in trust.p12 --out extracted --password-file pw --force");
+
+  // openssl's own trust store (-nokeys), with OpenSSL 3's defaults.
+  test::write_text(path("both.pem"), both, 0644);
+  Proc made =
+      shell("openssl pkcs12 -export -nokeys -in both.pem -passout file:pw -out openssl-trust.p12");
+  ASSERT_EQ(made.code, 0) << describe(made);
+  Proc o = tg_ok("cert pkcs12 --in openssl-trust.p12 --out from-openssl --password-file pw");
+  EXPECT_EQ(o.out,
+            "extracted openssl-trust.p12 into from-openssl: ca.crt (trust store, 2 "
+            "certificate(s))\n");
+  EXPECT_EQ(read_file(path("from-openssl/ca.crt")), both);
+}
+
+// `openssl pkcs12 -export -legacy` (RC2-40-CBC certificates, 3DES key) is read with OpenSSL's
+// legacy provider; without it, the error says what the store uses and how to re-export it.
+TEST_F(CertPkcs12, LegacyStoreIsRead) {
+  if (shell("openssl list -providers -provider legacy").code != 0) {
+    GTEST_SKIP() << "OpenSSL's legacy provider is not installed";
+  }
+  Proc made = shell(
+      "openssl pkcs12 -export -legacy -in app/public.crt -inkey app/private.key -certfile "
+      "ca/ca.crt -passout file:pw -out legacy.p12");
+  ASSERT_EQ(made.code, 0) << describe(made);
+  Proc info = shell("openssl pkcs12 -legacy -in legacy.p12 -info -noout -passin file:pw 2>&1");
+  EXPECT_THAT(info.out, HasSubstr("pbeWithSHA1And40BitRC2-CBC")) << describe(info);
+
+  Proc r = tg_ok("cert pkcs12 --in legacy.p12 --out extracted --password-file pw");
+  EXPECT_EQ(r.out, "extracted legacy.p12 into extracted: public.crt, private.key\n");
+  EXPECT_EQ(read_file(path("extracted/public.crt")),
+            read_file(path("app/public.crt")) + read_file(path("ca/ca.crt")));
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "extracted/private.key"),
+            openssl_pubkey_of_key(dir_, "app/private.key"));
+  // The extracted pair is usable in the ordinary library context.
+  Proc verify = tg_ok("cert verify --ca ca/ca.crt extracted/public.crt");
+  EXPECT_THAT(verify.out, HasSubstr("extracted/public.crt: OK"));
+  Proc rewritten = tg_ok(
+      "cert pkcs12 --cert extracted/public.crt --key extracted/private.key --out aes.p12 "
+      "--password-file pw");
+  Proc aes = shell("openssl pkcs12 -in aes.p12 -info -noout -passin file:pw 2>&1");
+  EXPECT_THAT(aes.out, HasSubstr("AES-256-CBC")) << describe(aes);
+
+  // A legacy trust store too.
+  Proc trust = shell(
+      "openssl pkcs12 -export -legacy -nokeys -in ca/ca.crt -passout file:pw -out "
+      "legacy-trust.p12");
+  ASSERT_EQ(trust.code, 0) << describe(trust);
+  Proc t = tg_ok("cert pkcs12 --in legacy-trust.p12 --out trust --password-file pw");
+  EXPECT_EQ(read_file(path("trust/ca.crt")), read_file(path("ca/ca.crt")));
+
+  // Without the provider: a plain word on what the store uses and how to re-export it.
+  Proc none = shell("OPENSSL_MODULES=/nonexistent " + shell_quote(tlsgate_bin()) +
+                    " cert pkcs12 --in legacy.p12 --password-file pw");
+  EXPECT_EQ(none.code, 1) << describe(none);
+  EXPECT_THAT(none.err,
+              HasSubstr("tlsgate: error: legacy.p12: uses legacy RC2/3DES encryption that "
+                        "OpenSSL 3 does not load by default, and OpenSSL's legacy provider "
+                        "(ossl-modules/legacy.so, Debian package libssl3) cannot be loaded ("));
+  EXPECT_THAT(none.err, HasSubstr("/nonexistent/legacy.so"));
+  EXPECT_THAT(none.err,
+              HasSubstr("; re-export it with AES: openssl pkcs12 -legacy -in legacy.p12 -nodes | "
+                        "openssl pkcs12 -export -out NEW.p12\n"));
+  EXPECT_THAT(none.err, ::testing::Not(HasSubstr("truncated or corrupted")));
+}
+
 // Java's keytool (Debian default-jre-headless) is the oracle for what Java sees.
 class CertPkcs12Java : public CertPkcs12 {
  protected:
