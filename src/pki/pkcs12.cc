@@ -131,6 +131,7 @@ util::Result<Pkcs12Contents> parse_legacy(PKCS12* p12, const char* pass,
   if (!key_der.empty()) {
     const auto* p = reinterpret_cast<const unsigned char*>(key_der.data());
     out.key.reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der.size())));
+    OPENSSL_cleanse(key_der.data(), key_der.size());  // the key in the clear, copied
     ok = ok && out.key;
   }
   if (!cert_der.empty()) {
