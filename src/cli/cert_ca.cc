@@ -43,10 +43,11 @@ int run_ca(const CertCaOptions& o) {
   if (!ca) return report_error(ca.error().message(), kFailed);
   auto pem = pki::certificate_pem(ca->cert.get());
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (auto st = pki::write_private_key(key_path, ca->key.get(), 0600); !st) {
-    return report_error(st.error().message(), kFailed);
-  }
-  if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
+  auto key_pem = pki::private_key_pem(ca->key.get());
+  if (!key_pem) return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
+  // Both or neither: a lone ca.key would make the next run refuse without --force.
+  if (auto st = util::write_files_atomic({{key_path, *key_pem, 0600}, {crt_path, *pem, 0644}});
+      !st) {
     return report_error(st.error().message(), kFailed);
   }
   std::printf("CA \"%s\" written: %s (certificate), %s (key, keep it secret)\n", o.name.c_str(),

@@ -6,7 +6,8 @@
 // DIR/ca.crt); the key never leaves the token.
 //
 // An existing DIR/private.key is never replaced silently: --reuse-key keeps
-// it (a renewal that keeps the pin), --force replaces it.
+// it (a renewal that keeps the pin), --force replaces it. private.key and
+// public.crt are replaced together or not at all (util::write_files_atomic).
 //
 // --key-format pkcs1 writes PKCS#1 (PEM label `RSA PRIVATE KEY`) (old stacks such as yaSSL); it
 // needs an RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
@@ -105,12 +106,13 @@ int run_issue(const CertIssueOptions& o) {
   }
   auto pem = pki::chain_pem(issued->cert.get(), chain);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (auto st =
-          pki::write_private_key(key_path, issued->key.get(), 0600, std::nullopt, choice->format);
+  auto key_pem = choice->format == pki::KeyFormat::kPkcs1
+                     ? pki::private_key_pkcs1_pem(issued->key.get())
+                     : pki::private_key_pem(issued->key.get());
+  if (!key_pem) return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
+  // Both or neither: a new key next to the old certificate (or the reverse) serves nothing.
+  if (auto st = util::write_files_atomic({{key_path, *key_pem, 0600}, {crt_path, *pem, 0644}});
       !st) {
-    return report_error(st.error().message(), kFailed);
-  }
-  if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
     return report_error(st.error().message(), kFailed);
   }
   std::vector<std::string> roles;

@@ -1,4 +1,6 @@
 // `tlsgate cert ca` and `cert issue`, judged by `openssl verify` and `openssl x509`.
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -236,6 +238,80 @@ TEST_F(CertIssue, IssueKeepsAnExistingKeyUnlessToldWhatToDoWithIt) {
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
             openssl_pubkey_of_cert(dir_, "srv/public.crt"));
   EXPECT_EQ(mode_of(path("srv/private.key")), 0600U);
+}
+
+// Every entry of dir, hidden temporaries included, sorted.
+std::vector<std::string> folder_listing(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(CertIssue, AFailedReplaceKeepsTheOldKeyAndCertificateTogether) {
+  tg_ok("cert issue --ca ca --out srv db.example.com");
+  std::string key_before = read_file(path("srv/private.key"));
+  fs::copy_file(path("srv/public.crt"), path("old.crt"));
+  // A folder where public.crt goes: renaming the new certificate into place fails after the
+  // new key is already in place, and the key must go back.
+  fs::remove(path("srv/public.crt"));
+  fs::create_directory(path("srv/public.crt"));
+  Proc r = tg("cert issue --ca ca --out srv --force db.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: cannot rename into srv/public.crt: Is a directory; nothing was "
+            "changed\n");
+  EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(mode_of(path("srv/private.key")), 0600U);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
+            openssl_pubkey_of_cert(dir_, "old.crt"));
+  EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+
+  // An immutable certificate (where chattr works: root on ext4 and the like) cannot be replaced
+  // either; the key stays with it.
+  fs::remove(path("srv/public.crt"));
+  fs::copy_file(path("old.crt"), path("srv/public.crt"));
+  if (shell("chattr +i srv/public.crt 2>/dev/null").code == 0) {
+    Proc imm = tg("cert issue --ca ca --out srv --force db.example.com");
+    shell("chattr -i srv/public.crt");
+    EXPECT_EQ(imm.code, 1) << describe(imm);
+    EXPECT_THAT(imm.err, HasSubstr("srv/public.crt"));
+    EXPECT_THAT(imm.err, HasSubstr("Operation not permitted"));
+    EXPECT_THAT(imm.err, HasSubstr("nothing was changed"));
+    EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+    EXPECT_EQ(read_file(path("srv/public.crt")), read_file(path("old.crt")));
+    EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+  }
+  // With the way clear the same command works.
+  tg_ok("cert issue --ca ca --out srv --force db.example.com");
+  EXPECT_NE(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
+            openssl_pubkey_of_cert(dir_, "srv/public.crt"));
+  EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+}
+
+TEST_F(CertIssue, AFailedCaWriteLeavesNoOrphanKey) {
+  fs::create_directories(path("hca/ca.crt"));
+  Proc r = tg("cert ca --out hca");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: cannot rename into hca/ca.crt: Is a directory; nothing was changed\n");
+  EXPECT_EQ(folder_listing(path("hca")), std::vector<std::string>{"ca.crt"});
+  // Nothing half-made blocks the next attempt.
+  fs::remove(path("hca/ca.crt"));
+  tg_ok("cert ca --out hca");
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "hca/ca.key"), openssl_pubkey_of_cert(dir_, "hca/ca.crt"));
+
+  // Replacing a CA: the old pair stays when the certificate cannot be written.
+  std::string key_before = read_file(path("ca/ca.key"));
+  fs::copy_file(path("ca/ca.crt"), path("old-ca.crt"));
+  fs::remove(path("ca/ca.crt"));
+  fs::create_directory(path("ca/ca.crt"));
+  Proc forced = tg("cert ca --out ca --force");
+  EXPECT_EQ(forced.code, 1) << describe(forced);
+  EXPECT_THAT(forced.err, HasSubstr("cannot rename into ca/ca.crt: Is a directory"));
+  EXPECT_EQ(read_file(path("ca/ca.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "ca/ca.key"), openssl_pubkey_of_cert(dir_, "old-ca.crt"));
 }
 
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
