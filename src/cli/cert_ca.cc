@@ -1,11 +1,21 @@
 // `tlsgate cert ca --out DIR [--name NAME] [--rsa BITS] [--days N] [--force]`
+//
+// ca.key and ca.crt are written together or not at all. The revocation state
+// of the folder (revocations.txt, crlnumber, ca.crl: `cert revoke`/`cert crl`)
+// belongs to the CA that made it, so a new CA moves it aside as
+// FILE.replaced-<UTC time> and says so: kept for the record (the old CRL still
+// serves clients that trust the old CA), but never signed again by the new one.
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "util/atomic_file.h"
+#include "util/strings.h"
 
 namespace tlsgate::cli {
 namespace {
@@ -17,6 +27,43 @@ struct CertCaOptions {
   int days = 3650;
   bool force = false;
 };
+
+// "20261207T124812Z", for the names of moved-aside files.
+std::string utc_stamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// Moves the revocation state of the replaced CA aside; prints what moved.
+int move_old_revocation_state(const std::filesystem::path& dir) {
+  const std::string suffix = ".replaced-" + utc_stamp();
+  std::vector<std::string> moved;
+  for (const char* name : {"revocations.txt", "crlnumber", "ca.crl"}) {
+    auto from = dir / name;
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(from, ec))) continue;
+    auto to = dir / (std::string(name) + suffix);
+    std::filesystem::rename(from, to, ec);
+    if (ec) {
+      return report_error("the new CA is written, but " + from.string() +
+                              " of the replaced CA cannot be moved aside (" + ec.message() +
+                              "); remove it by hand before `tlsgate cert revoke` or `cert crl`",
+                          kFailed);
+    }
+    moved.push_back(from.string() + " -> " + to.filename().string());
+  }
+  if (!moved.empty()) {
+    std::printf(
+        "the replaced CA's revocation state was moved aside (the new CA has revoked nothing): "
+        "%s\n",
+        util::join(moved, ", ").c_str());
+  }
+  return kOk;
+}
 
 int run_ca(const CertCaOptions& o) {
   pki::CaRequest req;
@@ -52,7 +99,7 @@ int run_ca(const CertCaOptions& o) {
   }
   std::printf("CA \"%s\" written: %s (certificate), %s (key, keep it secret)\n", o.name.c_str(),
               crt_path.c_str(), key_path.c_str());
-  return kOk;
+  return move_old_revocation_state(o.out);
 }
 
 }  // namespace
@@ -68,7 +115,9 @@ void add_cert_ca(CLI::App& cert, Outcome& out) {
   cmd->add_option("--days", opts->days, "Validity in days")
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
-  cmd->add_flag("--force", opts->force, "Replace an existing CA key");
+  cmd->add_flag("--force", opts->force,
+                "Replace an existing CA key (its revocations.txt, crlnumber and ca.crl are "
+                "moved aside as FILE.replaced-<UTC time>)");
   cmd->callback([opts, &out] { out.code = run_ca(*opts); });
 }
 

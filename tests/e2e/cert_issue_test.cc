@@ -314,6 +314,48 @@ TEST_F(CertIssue, AFailedCaWriteLeavesNoOrphanKey) {
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "ca/ca.key"), openssl_pubkey_of_cert(dir_, "old-ca.crt"));
 }
 
+TEST_F(CertIssue, ReplacingACaMovesItsRevocationStateAside) {
+  tg_ok("cert issue --ca ca --out srv srv.example.com");
+  tg_ok("cert revoke --ca ca srv/public.crt");
+  tg_ok("cert crl --ca ca");
+  std::string old_index = read_file(path("ca/revocations.txt"));
+  std::string old_crl = read_file(path("ca/ca.crl"));
+  std::string old_serial = trim(shell("openssl x509 -in srv/public.crt -noout -serial").out);
+  old_serial = old_serial.substr(old_serial.find('=') + 1);
+  ASSERT_THAT(shell("openssl crl -in ca/ca.crl -noout -text").out, HasSubstr(old_serial));
+
+  Proc r = tg_ok("cert ca --out ca --name 'Example CA' --force");
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2U) << r.out;
+  EXPECT_EQ(out[0],
+            "CA \"Example CA\" written: ca/ca.crt (certificate), ca/ca.key (key, keep it secret)");
+  EXPECT_THAT(out[1], ::testing::MatchesRegex(
+                          "the replaced CA's revocation state was moved aside \\(the new CA has "
+                          "revoked nothing\\): ca/revocations.txt -> "
+                          "revocations.txt.replaced-[0-9]{8}T[0-9]{6}Z, ca/crlnumber -> "
+                          "crlnumber.replaced-[0-9]{8}T[0-9]{6}Z, ca/ca.crl -> "
+                          "ca.crl.replaced-[0-9]{8}T[0-9]{6}Z"));
+  EXPECT_FALSE(fs::exists(path("ca/revocations.txt")));
+  EXPECT_FALSE(fs::exists(path("ca/crlnumber")));
+  EXPECT_FALSE(fs::exists(path("ca/ca.crl")));
+  // Kept for the record, unchanged.
+  std::string stamp = out[1].substr(out[1].rfind(".replaced-"));
+  EXPECT_EQ(read_file(path("ca/revocations.txt" + stamp)), old_index);
+  EXPECT_EQ(read_file(path("ca/ca.crl" + stamp)), old_crl);
+
+  // The new CA's first CRL lists nothing of the old one's, starts at number 1 and verifies.
+  tg_ok("cert crl --ca ca");
+  std::string text = shell("openssl crl -in ca/ca.crl -CAfile ca/ca.crt -noout -text 2>&1").out;
+  EXPECT_THAT(text, HasSubstr("verify OK"));
+  EXPECT_THAT(text, HasSubstr("No Revoked Certificates"));
+  EXPECT_THAT(text, Not(HasSubstr(old_serial)));
+  EXPECT_EQ(trim(shell("openssl crl -in ca/ca.crl -noout -crlnumber").out), "crlNumber=0x01");
+
+  // A CA folder without revocation state says nothing about it.
+  Proc again = tg_ok("cert ca --out fresh");
+  EXPECT_EQ(lines(again.out).size(), 1U) << again.out;
+}
+
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
   Proc r = tg("cert issue --ca nope --out x x.example.com");
   EXPECT_EQ(r.code, 1) << describe(r);
