@@ -66,6 +66,9 @@ int move_old_revocation_state(const std::filesystem::path& dir) {
 }
 
 int run_ca(const CertCaOptions& o) {
+  if (auto st = pki::check_common_name(o.name, "--name"); !st) {
+    return report_error(st.error().message(), kUsage);
+  }
   pki::CaRequest req;
   req.name = o.name;
   req.days = o.days;
@@ -109,7 +112,9 @@ void add_cert_ca(CLI::App& cert, Outcome& out) {
   auto* cmd =
       cert.add_subcommand("ca", "Create a certificate authority: DIR/ca.crt and DIR/ca.key");
   cmd->add_option("--out", opts->out, "Folder to write ca.crt and ca.key into")->required();
-  cmd->add_option("--name", opts->name, "The CA's common name")->capture_default_str();
+  cmd->add_option("--name", opts->name,
+                  "The CA's common name: at most 64 characters, no control characters")
+      ->capture_default_str();
   cmd->add_option("--rsa", opts->rsa_bits,
                   "RSA key of BITS (2048, 3072, 4096) instead of ECDSA P-256");
   cmd->add_option("--days", opts->days, "Validity in days")

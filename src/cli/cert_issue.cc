@@ -169,7 +169,8 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   cmd->add_option("--pin-file", opts->ca_key.pin_file,
                   "File whose first line is the token's user PIN (default: $PKCS11_PIN)");
   cmd->add_option("names", opts->names,
-                  "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
+                  "DNS names, IP addresses, emails or URIs; the first of at most 64 characters "
+                  "is also the subject CN (a longer name is in the subjectAltName only)")
       ->required();
   cmd->callback([opts, &out] { out.code = run_issue(*opts); });
 }

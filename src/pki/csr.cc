@@ -54,14 +54,18 @@ util::Result<Csr> create_csr(const CsrRequest& req) {
   clear_openssl_errors();
   X509ReqPtr csr(X509_REQ_new());
   X509NamePtr subject(X509_NAME_new());
-  std::string cn(util::trim(req.names.front()));
+  // As in a certificate: a name too long for a CN is requested in the subjectAltName only.
+  auto cn = leaf_common_name(req.names);
   bool ok = csr && subject && X509_REQ_set_version(csr.get(), X509_REQ_VERSION_1) == 1 &&
-            X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
-                                       reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                                       0) == 1 &&
+            (!cn || X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
+                                               reinterpret_cast<const unsigned char*>(cn->c_str()),
+                                               -1, -1, 0) == 1) &&
             X509_REQ_set_subject_name(csr.get(), subject.get()) == 1 &&
             X509_REQ_set_pubkey(csr.get(), key.get()) == 1;
-  if (!ok) return util::fail(openssl_error("cannot build the certificate request for " + cn));
+  if (!ok) {
+    return util::fail(openssl_error("cannot build the certificate request for " +
+                                    std::string(util::trim(req.names.front()))));
+  }
   X509ExtensionStackPtr exts(sk_X509_EXTENSION_new_null());
   if (!exts) return util::fail(openssl_error("out of memory"));
   auto usages = leaf_usages(key.get(), req.server, req.client, false);

@@ -2,11 +2,12 @@
 // and signed by our CA (`tlsgate cert sign`). Pure functions; thread-safe.
 //
 // A request asks for what `cert issue` would put in the certificate: subject
-// CN = the first name, subjectAltName of every name, basicConstraints
-// CA:FALSE, keyUsage and extendedKeyUsage per issuer.h's rules. Signing a
-// request takes only its public key and its subjectAltName; every other
-// extension it asks for (CA:TRUE, keyCertSign, name constraints, ...) is
-// ignored and our rules apply, so a request cannot make itself a CA.
+// CN = the first name that fits in a CN (leaf_common_name()), subjectAltName
+// of every name, basicConstraints CA:FALSE, keyUsage and extendedKeyUsage per
+// issuer.h's rules. Signing a request takes only its public key and its
+// subjectAltName; every other extension it asks for (CA:TRUE, keyCertSign,
+// name constraints, ...) is ignored and our rules apply, so a request cannot
+// make itself a CA.
 #pragma once
 
 #include <optional>
@@ -22,7 +23,7 @@
 namespace tlsgate::pki {
 
 struct CsrRequest {
-  std::vector<std::string> names;  // SANs; the first is also the subject CN
+  std::vector<std::string> names;  // SANs; the CN is leaf_common_name(names)
   bool server = true;              // serverAuth (also when client is not set)
   bool client = false;             // clientAuth
   KeySpec key;

@@ -2,10 +2,14 @@
 
 #include <openssl/rsa.h>
 
+#include <cstdint>
+#include <string_view>
+
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
 #include "pki/subject_names.h"
 #include "pki/x509_build.h"
+#include "util/peer_text.h"
 #include "util/strings.h"
 
 namespace tlsgate::pki {
@@ -14,24 +18,48 @@ namespace {
 constexpr auto kBackdate = std::chrono::hours(1);
 constexpr size_t kMaxCommonName = 64;  // ub-common-name, RFC 5280
 
-// The first 64 characters (UTF-8 code points, not bytes) of name.
-std::string common_name(const std::string& name) {
+// Code points of UTF-8 text, whether it is valid UTF-8, and whether it holds a control
+// character (C0, DEL, C1), which a name must not: it would break every line that prints it.
+struct TextCount {
   size_t chars = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    bool starts_char = (static_cast<unsigned char>(name[i]) & 0xC0) != 0x80;
-    if (starts_char && ++chars > kMaxCommonName) return name.substr(0, i);
+  bool valid_utf8 = true;
+  bool control = false;
+};
+TextCount count_text(std::string_view text) {
+  TextCount out;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    if (len == 0 || i + len > text.size()) return {out.chars, false, out.control};
+    uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return {out.chars, false, out.control};
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return {out.chars, false, out.control};
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) out.control = true;
+    ++out.chars;
+    i += len;
   }
-  return name;
+  return out;
 }
 
-X509NamePtr make_subject(const std::string& cn) {
+X509NamePtr make_subject(const std::optional<std::string>& cn) {
   X509NamePtr name(X509_NAME_new());
   auto add = [&](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
                                       0) == 1;
   };
-  if (!name || !add("O", "tlsgate") || !add("CN", common_name(cn))) return nullptr;
+  if (!name || !add("O", "tlsgate") || (cn && !add("CN", *cn))) return nullptr;
   return name;
 }
 
@@ -131,6 +159,40 @@ LeafUsages leaf_usages(const EVP_PKEY* key, bool server, bool client, bool ocsp_
   return out;
 }
 
+util::Status check_common_name(const std::string& name, const std::string& option) {
+  if (util::trim(name).empty()) {
+    return util::fail(option + " \"" + name + "\": a name is needed; give one, e.g. " + option +
+                      " \"Example Ops CA\"");
+  }
+  auto text = count_text(name);
+  if (!text.valid_utf8) {
+    return util::fail(option + " " + util::quoted_peer_text(name) +
+                      ": not valid UTF-8; give the name in UTF-8");
+  }
+  if (text.control) {
+    return util::fail(option + " " + util::quoted_peer_text(name) +
+                      ": control characters (newline, tab, ...) are not allowed in a name; use "
+                      "printable characters only");
+  }
+  if (text.chars > kMaxCommonName) {
+    return util::fail(option + ": " + std::to_string(text.chars) +
+                      " characters; a certificate's common name (CN) holds at most " +
+                      std::to_string(kMaxCommonName) + " (RFC 5280); give a shorter name");
+  }
+  return {};
+}
+
+std::optional<std::string> leaf_common_name(const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    std::string name(util::trim(n));
+    auto text = count_text(name);
+    if (!name.empty() && text.valid_utf8 && !text.control && text.chars <= kMaxCommonName) {
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
 util::Result<KeySpec> rsa_key_spec(int bits) {
   if (bits != 2048 && bits != 3072 && bits != 4096) {
     return util::fail("--rsa " + std::to_string(bits) +
@@ -181,6 +243,7 @@ util::Status check_extension_url(const std::string& url, const std::string& opti
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
   auto key = existing_or_new_key(req.existing_key, req.key);
   if (!key) return util::fail(key.error());
+  if (auto st = check_common_name(req.name, "CA name"); !st) return util::fail(st.error());
   X509NamePtr subject = make_subject(req.name);
   if (!subject) return util::fail(openssl_error("cannot build the CA name \"" + req.name + "\""));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);
@@ -221,7 +284,7 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
   auto made = existing_or_new_key(req.existing_key, req.key);
   if (!made) return util::fail(made.error());
   EvpPkeyPtr key = std::move(*made);
-  X509NamePtr subject = make_subject(std::string(util::trim(req.names.front())));
+  X509NamePtr subject = make_subject(leaf_common_name(req.names));
   if (!subject) return util::fail(openssl_error("cannot build the subject name"));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);
   auto not_after = req.not_after.value_or(not_before + std::chrono::days(req.days));

@@ -41,8 +41,19 @@ util::Result<EvpPkeyPtr> existing_or_new_key(const EvpPkeyPtr& existing, const K
 // `option` names the setting in the error ("--ocsp-url \"x\": ...").
 util::Status check_extension_url(const std::string& url, const std::string& option);
 
+// OK when `name` can be a CA's subject CN as given: not blank, UTF-8 without control characters,
+// at most 64 characters (ub-common-name, RFC 5280; a longer name is refused, never cut).
+// `option` names the setting in the error ("--name \"\": ...").
+util::Status check_common_name(const std::string& name, const std::string& option);
+
+// A leaf's subject CN: the first of `names` (trimmed) that fits in a CN (64 characters). A
+// longer name, such as a 133-character DNS name, is in the subjectAltName only, where clients
+// look (RFC 6125); it is never cut into a CN that names nothing. None fits: no CN (the subject
+// is O=tlsgate alone).
+std::optional<std::string> leaf_common_name(const std::vector<std::string>& names);
+
 struct CaRequest {
-  std::string name = "tlsgate CA";  // subject CN (and O=tlsgate)
+  std::string name = "tlsgate CA";  // subject CN (and O=tlsgate); check_common_name() applies
   KeySpec key;
   int days = 3650;
   std::optional<util::SystemTime> not_before;  // overrides clock - 1h (tests: past windows)
@@ -51,7 +62,7 @@ struct CaRequest {
 };
 
 struct CertRequest {
-  std::vector<std::string> names;  // SANs; the first is also the subject CN
+  std::vector<std::string> names;  // SANs; the CN is leaf_common_name(names)
   bool server = true;              // serverAuth (also when neither client nor ocsp_signing is set)
   bool client = false;             // clientAuth
   bool ocsp_signing = false;       // OCSPSigning: a delegated OCSP responder of the CA

@@ -356,6 +356,60 @@ TEST_F(CertIssue, ReplacingACaMovesItsRevocationStateAside) {
   EXPECT_EQ(lines(again.out).size(), 1U) << again.out;
 }
 
+TEST_F(CertIssue, CaNamesAreCheckedNeverCut) {
+  Proc newline = tg("cert ca --out c1 --name \"$(printf 'Evil\\nCA')\"");
+  EXPECT_EQ(newline.code, 2) << describe(newline);
+  EXPECT_EQ(newline.err,
+            "tlsgate: error: --name \"Evil\\x0aCA\": control characters (newline, tab, ...) are "
+            "not allowed in a name; use printable characters only\n");
+  Proc tab = tg("cert ca --out c1 --name \"$(printf 'Evil\\tCA')\"");
+  EXPECT_EQ(tab.code, 2) << describe(tab);
+  EXPECT_THAT(tab.err, HasSubstr("--name \"Evil\\x09CA\": control characters"));
+  Proc empty = tg("cert ca --out c1 --name ''");
+  EXPECT_EQ(empty.code, 2) << describe(empty);
+  EXPECT_EQ(empty.err,
+            "tlsgate: error: --name \"\": a name is needed; give one, e.g. --name \"Example Ops "
+            "CA\"\n");
+  Proc blank = tg("cert ca --out c1 --name '   '");
+  EXPECT_EQ(blank.code, 2) << describe(blank);
+  Proc long_name = tg("cert ca --out c1 --name " + std::string(100, 'N'));
+  EXPECT_EQ(long_name.code, 2) << describe(long_name);
+  EXPECT_EQ(long_name.err,
+            "tlsgate: error: --name: 100 characters; a certificate's common name (CN) holds at "
+            "most 64 (RFC 5280); give a shorter name\n");
+  EXPECT_FALSE(fs::exists(path("c1")));
+
+  // 64 characters are fine, counted as characters, not bytes.
+  std::string umlauts;
+  for (int i = 0; i < 64; ++i) umlauts += "\xc3\xa4";  // U+00E4
+  tg_ok("cert ca --out c64 --name " + q(umlauts));
+  EXPECT_THAT(
+      shell("openssl x509 -in c64/ca.crt -noout -subject -nameopt utf8,sep_comma_plus_space").out,
+      HasSubstr("CN=" + umlauts + "\n"));
+  EXPECT_EQ(shell("openssl verify -CAfile c64/ca.crt c64/ca.crt").code, 0);
+}
+
+TEST_F(CertIssue, ANameTooLongForTheCommonNameIsInTheSanOnly) {
+  // 133 characters: a valid DNS name, too long for a CN (64).
+  std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";
+  ASSERT_EQ(long_dns.size(), 133U);
+  tg_ok("cert issue --ca ca --out long " + long_dns);
+  std::string subject = trim(shell("openssl x509 -in long/public.crt -noout -subject").out);
+  EXPECT_EQ(subject, "subject=O = tlsgate");
+  EXPECT_EQ(ext("long/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:" + long_dns);
+  EXPECT_EQ(
+      shell("openssl verify -CAfile ca/ca.crt -verify_hostname " + long_dns + " long/public.crt")
+          .code,
+      0);
+  // With a shorter name after it, that one is the CN.
+  tg_ok("cert issue --ca ca --out two " + long_dns + " short.example.com");
+  EXPECT_EQ(trim(shell("openssl x509 -in two/public.crt -noout -subject").out),
+            "subject=O = tlsgate, CN = short.example.com");
+  EXPECT_EQ(ext("two/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:" + long_dns + ", DNS:short.example.com");
+}
+
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
   Proc r = tg("cert issue --ca nope --out x x.example.com");
   EXPECT_EQ(r.code, 1) << describe(r);

@@ -71,6 +71,22 @@ TEST_F(CertSign, OwnRequestRoundTrip) {
   EXPECT_THAT(x509_text("req/public.crt"), HasSubstr("email:alice@example.com"));
 }
 
+TEST_F(CertSign, ANameTooLongForTheCommonNameIsRequestedAndSignedInTheSanOnly) {
+  std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";
+  tg_ok("cert csr --out req " + long_dns);
+  Proc req = shell("openssl req -in req/request.csr -noout -verify -subject 2>&1");
+  EXPECT_EQ(req.code, 0) << describe(req);
+  EXPECT_THAT(req.out, Not(HasSubstr("CN")));
+  tg_ok("cert sign --ca ca --out req/public.crt req/request.csr");
+  EXPECT_EQ(trim(shell("openssl x509 -in req/public.crt -noout -subject").out),
+            "subject=O = tlsgate");
+  EXPECT_THAT(x509_text("req/public.crt"), HasSubstr("DNS:" + long_dns));
+  EXPECT_EQ(
+      shell("openssl verify -CAfile ca/ca.crt -verify_hostname " + long_dns + " req/public.crt")
+          .code,
+      0);
+}
+
 TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   tg_ok("cert csr --out req db1");
   // Flip one byte inside the DER of the request's signed part.
