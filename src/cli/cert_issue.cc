@@ -87,6 +87,12 @@ int run_issue(const CertIssueOptions& o) {
   if (o.reuse_key) {
     auto key = pki::load_private_key(key_path, std::nullopt);
     if (!key) return report_error(key.error().message(), kFailed);
+    // A reused key meets the rules of a new one (and of `cert sign`).
+    if (auto st = pki::check_leaf_key(key->get()); !st) {
+      return report_error(key_path.string() + ": " + st.error().message() +
+                              "; --force replaces it with a new key (ECDSA P-256, or --rsa 2048)",
+                          kFailed);
+    }
     req.existing_key = std::move(*key);
   }
   if (auto kinds = pki::classify_names(o.names); !kinds) {
@@ -159,7 +165,8 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->add_flag("--reuse-key", opts->reuse_key,
-                "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
+                "Keep the key in DIR/private.key (renewal that keeps the public-key pin); it "
+                "must be RSA of 2048 bits or more, or ECDSA on P-256, P-384 or P-521");
   cmd->add_flag("--force", opts->force, "Replace an existing private.key in --out");
   cmd->add_option("--ca-key", opts->ca_key.uri,
                   "The CA's key on a PKCS#11 token, as an RFC 7512 URI "

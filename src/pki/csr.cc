@@ -48,6 +48,12 @@ util::Result<Csr> create_csr(const CsrRequest& req) {
   }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());
+  if (req.existing_key) {
+    if (auto st = check_leaf_key(req.existing_key.get()); !st) {
+      return util::fail("the key to reuse is " + st.error().message() +
+                        "; make a new key instead (without --reuse-key)");
+    }
+  }
   auto made = existing_or_new_key(req.existing_key, req.key);
   if (!made) return util::fail(made.error());
   EvpPkeyPtr key = std::move(*made);
@@ -203,10 +209,10 @@ util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                       ": the request's signature does not verify (altered after it was made, or "
                       "not signed by its own key); ask for a new request");
   }
-  if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pub) < 2048) {
-    return util::fail(source + ": the request's RSA key has " +
-                      std::to_string(EVP_PKEY_get_bits(pub)) +
-                      " bits; ask for a request with a key of at least 2048 bits");
+  // The same rule as for a key tlsgate makes or reuses: nothing a TLS client would reject.
+  if (auto st = check_leaf_key(pub); !st) {
+    return util::fail(source + ": the request holds " + st.error().message() +
+                      "; ask for a new request with such a key");
   }
   auto names = requested_names(req, source);
   if (!names) return util::fail(names.error());

@@ -1,5 +1,6 @@
 #include "pki/issuer.h"
 
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
 #include <cstdint>
@@ -224,6 +225,33 @@ util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
   return EvpPkeyPtr(raw);
 }
 
+util::Status check_leaf_key(const EVP_PKEY* key) {
+  static const std::string kRule =
+      "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or "
+      "P-521 (what TLS clients accept)";
+  int id = EVP_PKEY_get_base_id(key);
+  if (id == EVP_PKEY_RSA) {
+    int bits = EVP_PKEY_get_bits(key);
+    if (bits >= 2048) return {};
+    return util::fail("an RSA key of " + std::to_string(bits) + " bits" + kRule);
+  }
+  if (id == EVP_PKEY_EC) {
+    char group[80] = {};
+    size_t len = 0;
+    clear_openssl_errors();
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       &len) != 1) {
+      clear_openssl_errors();
+      return util::fail("an EC key with explicit curve parameters (no named curve)" + kRule);
+    }
+    std::string_view name(group, len);
+    if (name == "prime256v1" || name == "secp384r1" || name == "secp521r1") return {};
+    return util::fail("an EC key on " + std::string(name) + kRule);
+  }
+  const char* type = EVP_PKEY_get0_type_name(key);
+  return util::fail(std::string("an ") + (type != nullptr ? type : "unknown") + " key" + kRule);
+}
+
 util::Status check_extension_url(const std::string& url, const std::string& option) {
   auto bad = [&](const std::string& why) {
     return util::fail(option + " \"" + url + "\": " + why +
@@ -280,6 +308,11 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
     return util::fail("the CA certificate (" + subject_of(ca_cert) +
                       ") is not a CA (no basicConstraints CA:TRUE); issue from a CA made with "
                       "`tlsgate cert ca`");
+  }
+  if (req.existing_key) {
+    if (auto st = check_leaf_key(req.existing_key.get()); !st) {
+      return util::fail(st.error().prefixed("the key to certify"));
+    }
   }
   auto made = existing_or_new_key(req.existing_key, req.key);
   if (!made) return util::fail(made.error());

@@ -36,6 +36,15 @@ util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec);
 // `existing` when set (a renewal that keeps its key and so its pin), else a new key of `spec`.
 util::Result<EvpPkeyPtr> existing_or_new_key(const EvpPkeyPtr& existing, const KeySpec& spec);
 
+// OK when a leaf may be issued for `key` (a reused key, a request's key): the keys tlsgate
+// makes itself and TLS clients accept, RSA of at least 2048 bits and ECDSA on P-256, P-384 or
+// P-521. Anything else is refused, not certified for a client to reject: RSA under 2048 bits,
+// other curves (secp256k1, brainpool), and Ed25519/Ed448, DSA, RSA-PSS keys (tlsgate makes none
+// of them, and most TLS clients refuse Ed25519 certificates). The error describes the key
+// and the rule ("an RSA key of 1024 bits; tlsgate certifies only ..."); callers prefix the
+// file and add what to do.
+util::Status check_leaf_key(const EVP_PKEY* key);
+
 // OK when url may go into an OCSP or CRL URL extension: http:// or https://,
 // a host, at most 1024 characters, no spaces, commas or control characters.
 // `option` names the setting in the error ("--ocsp-url \"x\": ...").
@@ -72,7 +81,8 @@ struct CertRequest {
   int days = 397;
   std::optional<util::SystemTime> not_before;
   std::optional<util::SystemTime> not_after;
-  EvpPkeyPtr existing_key;  // reuse this key instead of generating one (renewal with the same key)
+  EvpPkeyPtr existing_key;  // reuse this key instead of generating one (renewal with the same
+                            // key); check_leaf_key() applies
 };
 
 struct Issued {

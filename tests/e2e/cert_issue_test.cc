@@ -410,6 +410,44 @@ TEST_F(CertIssue, ANameTooLongForTheCommonNameIsInTheSanOnly) {
             "X509v3 Subject Alternative Name:|DNS:" + long_dns + ", DNS:short.example.com");
 }
 
+TEST_F(CertIssue, AReusedKeyMeetsTheRulesOfANewOne) {
+  const std::string rule =
+      "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or "
+      "P-521 (what TLS clients accept); --force replaces it with a new key (ECDSA P-256, or --rsa "
+      "2048)\n";
+  struct Case {
+    std::string folder, genpkey, what;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"rsa1024", "-algorithm RSA -pkeyopt rsa_keygen_bits:1024", "an RSA key of 1024 bits"},
+           {"k1", "-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1", "an EC key on secp256k1"},
+           {"brainpool", "-algorithm EC -pkeyopt ec_paramgen_curve:brainpoolP256r1",
+            "an EC key on brainpoolP256r1"},
+           {"ed", "-algorithm ED25519", "an ED25519 key"}}) {
+    fs::create_directories(path(c.folder));
+    Proc gen = shell("openssl genpkey " + c.genpkey + " -out " + c.folder + "/private.key 2>&1");
+    ASSERT_EQ(gen.code, 0) << describe(gen);
+    std::string key_before = read_file(path(c.folder + "/private.key"));
+    Proc r = tg("cert issue --ca ca --out " + c.folder + " --reuse-key r.example.com");
+    EXPECT_EQ(r.code, 1) << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: " + c.folder + "/private.key: " + c.what + rule);
+    EXPECT_FALSE(fs::exists(path(c.folder + "/public.crt"))) << c.folder;
+    EXPECT_EQ(read_file(path(c.folder + "/private.key")), key_before);
+  }
+  // What tlsgate would make, or could: RSA 2048+ and ECDSA on P-256, P-384, P-521.
+  for (const auto& [folder, genpkey] : std::vector<std::pair<std::string, std::string>>{
+           {"rsa2048", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"},
+           {"p384", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384"},
+           {"p521", "-algorithm EC -pkeyopt ec_paramgen_curve:P-521"}}) {
+    fs::create_directories(path(folder));
+    ASSERT_EQ(shell("openssl genpkey " + genpkey + " -out " + folder + "/private.key").code, 0);
+    tg_ok("cert issue --ca ca --out " + folder + " --reuse-key r.example.com");
+    EXPECT_EQ(openssl_verify("sslserver", folder + "/public.crt"), 0) << folder;
+    EXPECT_EQ(openssl_pubkey_of_key(dir_, folder + "/private.key"),
+              openssl_pubkey_of_cert(dir_, folder + "/public.crt"));
+  }
+}
+
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {
   Proc r = tg("cert issue --ca nope --out x x.example.com");
   EXPECT_EQ(r.code, 1) << describe(r);

@@ -1,5 +1,9 @@
 // `tlsgate cert sign`: our CA signs requests made by `openssl req -new` (and by
 // `cert csr`), taking only their names and key; `openssl verify` is the oracle.
+#include <array>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -109,8 +113,33 @@ TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   Proc weak = tg("cert sign --ca ca --out x.crt s.csr");
   EXPECT_EQ(weak.code, 1);
   EXPECT_EQ(weak.err,
-            "tlsgate: error: s.csr: the request's RSA key has 1024 bits; ask for a request with "
-            "a key of at least 2048 bits\n");
+            "tlsgate: error: s.csr: the request holds an RSA key of 1024 bits; tlsgate certifies "
+            "only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or P-521 (what "
+            "TLS clients accept); ask for a new request with such a key\n");
+}
+
+TEST_F(CertSign, KeysTlsClientsRejectAreRefusedLikeForIssue) {
+  for (const auto& [name, newkey, what] : std::vector<std::array<std::string, 3>>{
+           {"k1", "-newkey ec -pkeyopt ec_paramgen_curve:secp256k1", "an EC key on secp256k1"},
+           {"ed", "-newkey ed25519", "an ED25519 key"}}) {
+    Proc req = shell("openssl req -new " + newkey + " -nodes -keyout " + name + ".key -out " +
+                     name + ".csr -subj /CN=" + name + ".example.com 2>&1");
+    ASSERT_EQ(req.code, 0) << describe(req);
+    Proc r = tg("cert sign --ca ca --out " + name + ".crt " + name + ".csr");
+    EXPECT_EQ(r.code, 1) << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: " + name + ".csr: the request holds " + what +
+                         "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys "
+                         "on P-256, P-384 or P-521 (what TLS clients accept); ask for a new "
+                         "request with such a key\n");
+    EXPECT_FALSE(fs::exists(path(name + ".crt")));
+  }
+  Proc p384 = shell(
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout p.key -out "
+      "p.csr -subj /CN=p.example.com 2>&1");
+  ASSERT_EQ(p384.code, 0) << describe(p384);
+  tg_ok("cert sign --ca ca --out p.crt p.csr");
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -purpose sslserver p.crt").code, 0);
+  EXPECT_THAT(x509_text("p.crt"), HasSubstr("NIST CURVE: P-384"));
 }
 
 }  // namespace
