@@ -2,6 +2,10 @@
 //  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key]
 //  [--force] [--ca-key pkcs11:URI [--pkcs11-module PATH] [--pin-file F]] NAME...`
 //
+// The CA must be valid now (an expired or not-yet-valid ca.crt is an error),
+// and the certificate ends with the CA when --days would take it beyond
+// (capped with a warning, not refused: see pki/issuer.h).
+//
 // --ca-key signs with a CA key on a PKCS#11 token (the CA certificate still
 // DIR/ca.crt); the key never leaves the token.
 //
@@ -55,6 +59,12 @@ int run_issue(const CertIssueOptions& o) {
   }
   auto ca = o.ca_key.uri.empty() ? load_ca_dir(o.ca) : load_ca_with_token_key(o.ca, o.ca_key);
   if (!ca) return report_error(ca.error().message(), kFailed);
+  const std::string ca_source = (o.ca / "ca.crt").string();
+  if (auto st =
+          pki::check_ca_validity(ca->certs.front().get(), ca_source, util::SystemClock::instance());
+      !st) {
+    return report_error(st.error().message(), kFailed);
+  }
 
   pki::CertRequest req;
   req.names = o.names;
@@ -64,6 +74,8 @@ int run_issue(const CertIssueOptions& o) {
   req.ocsp_urls = o.ocsp_urls;
   req.crl_urls = o.crl_urls;
   req.days = o.days;
+  req.ca_source = ca_source;
+  req.on_warning = print_warning;
   for (const auto& url : o.ocsp_urls) {
     if (auto st = pki::check_extension_url(url, "--ocsp-url"); !st) {
       return report_error(st.error().message(), kUsage);
@@ -161,7 +173,9 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
                   "URL where the CA publishes its CRL (CRL Distribution Points); repeat for more")
       ->allow_extra_args(false);
   add_key_options(*cmd, opts->key);
-  cmd->add_option("--days", opts->days, "Validity in days")
+  cmd->add_option("--days", opts->days,
+                  "Validity in days; a certificate never outlives its CA: it ends with the CA "
+                  "when that comes first (with a warning)")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->add_flag("--reuse-key", opts->reuse_key,

@@ -198,6 +198,11 @@ util::Result<std::vector<std::string>> requested_names(const X509_REQ* req,
 util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                                const SignRequest& how, const X509* ca_cert, const EVP_PKEY* ca_key,
                                const util::Clock& clock) {
+  // The CA first: nothing about the request matters when the CA cannot sign anything valid.
+  if (!how.not_before && !how.not_after) {
+    if (auto st = check_ca_validity(ca_cert, how.ca_source, clock); !st)
+      return util::fail(st.error());
+  }
   clear_openssl_errors();
   EVP_PKEY* pub = X509_REQ_get0_pubkey(unconst(req));
   if (pub == nullptr) {
@@ -223,6 +228,8 @@ util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
   cert_req.days = how.days;
   cert_req.not_before = how.not_before;
   cert_req.not_after = how.not_after;
+  cert_req.ca_source = how.ca_source;
+  cert_req.on_warning = how.on_warning;
   cert_req.existing_key = up_ref(pub);
   auto issued = issue_certificate(cert_req, ca_cert, ca_key, clock);
   if (!issued) return util::fail(issued.error().prefixed(source));

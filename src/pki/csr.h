@@ -50,14 +50,17 @@ util::Result<std::vector<std::string>> requested_names(const X509_REQ* req,
 struct SignRequest {
   bool server = true;   // serverAuth (also when client is not set)
   bool client = false;  // clientAuth
-  int days = 397;
+  int days = 397;       // capped at the CA's notAfter, with a warning (issuer.h)
   std::optional<util::SystemTime> not_before;
   std::optional<util::SystemTime> not_after;
+  std::string ca_source = "ca.crt";  // the CA certificate's file, for messages
+  WarningSink on_warning = warn_on_stderr;
 };
 
-// Verifies the request's self-signature (an error names the source when it
-// does not verify), then issues a certificate for its public key and names
-// (requested_names) with issue_certificate()'s extensions.
+// Checks that the CA is valid now (check_ca_validity), verifies the request's
+// self-signature (an error names the source when it does not verify) and its
+// key (check_leaf_key), then issues a certificate for its public key and names
+// (requested_names) with issue_certificate()'s extensions and validity rules.
 util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                                const SignRequest& how, const X509* ca_cert, const EVP_PKEY* ca_key,
                                const util::Clock& clock);

@@ -4,6 +4,7 @@
 #include <openssl/rsa.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 #include "pki/certificate_info.h"
@@ -252,6 +253,29 @@ util::Status check_leaf_key(const EVP_PKEY* key) {
   return util::fail(std::string("an ") + (type != nullptr ? type : "unknown") + " key" + kRule);
 }
 
+util::Status check_ca_validity(const X509* ca_cert, const std::string& source,
+                               const util::Clock& clock) {
+  auto now = clock.now();
+  auto from = to_system_time(X509_get0_notBefore(ca_cert));
+  auto until = to_system_time(X509_get0_notAfter(ca_cert));
+  std::string who = source + ": the CA certificate (" + subject_of(ca_cert) + ")";
+  std::string dates = " (valid " + format_time(from) + " to " + format_time(until) + ")";
+  if (now > until) {
+    return util::fail(who + " expired on " + format_time(until) + dates +
+                      "; nothing it signs now would verify; make a new CA (`tlsgate cert ca "
+                      "--out DIR --force`) and issue again, or check this machine's clock");
+  }
+  if (now < from) {
+    return util::fail(who + " is not valid until " + format_time(from) + dates +
+                      "; check this machine's clock, or wait until then");
+  }
+  return {};
+}
+
+void warn_on_stderr(const std::string& message) {
+  std::fprintf(stderr, "tlsgate: warning: %s\n", message.c_str());
+}
+
 util::Status check_extension_url(const std::string& url, const std::string& option) {
   auto bad = [&](const std::string& why) {
     return util::fail(option + " \"" + url + "\": " + why +
@@ -303,6 +327,11 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
     return util::fail("the CA key does not match the CA certificate (" + subject_of(ca_cert) +
                       "); use the key that was created with that CA certificate");
   }
+  if (!req.not_before && !req.not_after) {
+    if (auto st = check_ca_validity(ca_cert, req.ca_source, clock); !st) {
+      return util::fail(st.error());
+    }
+  }
   // X509_check_ca only fills OpenSSL's extension cache.
   if (X509_check_ca(unconst(ca_cert)) == 0) {
     return util::fail("the CA certificate (" + subject_of(ca_cert) +
@@ -321,6 +350,19 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
   if (!subject) return util::fail(openssl_error("cannot build the subject name"));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);
   auto not_after = req.not_after.value_or(not_before + std::chrono::days(req.days));
+  if (!req.not_before && !req.not_after) {
+    // A certificate beyond its CA's life would fail verification then anyway; say so now.
+    auto ca_end = to_system_time(X509_get0_notAfter(ca_cert));
+    if (not_after > ca_end) {
+      not_after = ca_end;
+      if (req.on_warning) {
+        req.on_warning("the certificate for " + std::string(util::trim(req.names.front())) +
+                       " ends on " + format_time(ca_end) + " with its CA (" + req.ca_source +
+                       "), not " + std::to_string(req.days) +
+                       " days from now; renew the CA before then");
+      }
+    }
+  }
   auto cert = new_certificate(subject.get(), X509_get_subject_name(ca_cert), key.get(), not_before,
                               not_after);
   if (!cert) return util::fail(cert.error());

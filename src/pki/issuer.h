@@ -11,8 +11,18 @@
 // responder, which also gets id-pkix-ocsp-nocheck, RFC 6960 4.2.2.2.1), and on
 // request Authority Information Access (OCSP) and CRL Distribution Points
 // URLs. CAs carry CA:TRUE (critical) and keyCertSign, cRLSign.
+//
+// A leaf never outlives its CA and is never issued by a CA that is not valid
+// now: issuing from an expired or not-yet-valid CA certificate is an error
+// (check_ca_validity), and a leaf that would end after its CA ends on the CA's
+// notAfter instead, with a warning. We cap rather than refuse: the days asked
+// for (397 by default) are a ceiling, and a short-lived CA should still issue
+// with the defaults; the warning makes the shorter life visible. An explicit
+// window (not_before/not_after: the seam tests use for past and future
+// certificates) is taken as given.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +71,16 @@ util::Status check_common_name(const std::string& name, const std::string& optio
 // is O=tlsgate alone).
 std::optional<std::string> leaf_common_name(const std::vector<std::string>& names);
 
+// OK when clock's now lies within the CA certificate's validity. Else an error naming
+// `source` (the CA certificate's file), its dates and what to do.
+util::Status check_ca_validity(const X509* ca_cert, const std::string& source,
+                               const util::Clock& clock);
+
+// Where issuing says what it changed (the notAfter cap). The default writes one line
+// "tlsgate: warning: ..." to stderr, so a caller that sets none still tells the user.
+using WarningSink = std::function<void(const std::string&)>;
+void warn_on_stderr(const std::string& message);
+
 struct CaRequest {
   std::string name = "tlsgate CA";  // subject CN (and O=tlsgate); check_common_name() applies
   KeySpec key;
@@ -78,9 +98,11 @@ struct CertRequest {
   std::vector<std::string> ocsp_urls;  // Authority Information Access, OCSP responders
   std::vector<std::string> crl_urls;   // CRL Distribution Points
   KeySpec key;
-  int days = 397;
+  int days = 397;  // capped at the CA's notAfter, with a warning
   std::optional<util::SystemTime> not_before;
   std::optional<util::SystemTime> not_after;
+  std::string ca_source = "ca.crt";  // the CA certificate's file, for messages
+  WarningSink on_warning = warn_on_stderr;
   EvpPkeyPtr existing_key;  // reuse this key instead of generating one (renewal with the same
                             // key); check_leaf_key() applies
 };

@@ -40,6 +40,34 @@ class CertIssue : public E2eTest {
   std::string x509_text(const std::string& file) const {
     return shell("openssl x509 -in " + q(file) + " -noout -text").out;
   }
+
+  // A CA folder (ca.crt, ca.key) made by `openssl ca -selfsign` with the validity given as
+  // YYYYMMDDHHMMSSZ, such as one that expired years ago, which `tlsgate cert ca` cannot make.
+  void make_openssl_ca(const std::string& folder, const std::string& start,
+                       const std::string& end) const {
+    test::write_text(path(folder + ".cnf"),
+                     "[ca]\ndefault_ca = c\n[c]\ndatabase = " + folder +
+                         ".index\nnew_certs_dir = " + folder + "\nserial = " + folder +
+                         ".serial\ndefault_md = sha256\npolicy = any\nx509_extensions = v3\n"
+                         "[any]\ncommonName = supplied\n[v3]\nbasicConstraints = "
+                         "critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
+                         "subjectKeyIdentifier = hash\n");
+    fs::create_directories(path(folder));
+    Proc r = shell("touch " + folder + ".index && echo 01 > " + folder +
+                   ".serial && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout " +
+                   folder + "/ca.key -out " + folder + ".csr -subj '/CN=" + folder +
+                   " CA' 2>&1 && openssl ca -batch -notext -config " + folder +
+                   ".cnf -selfsign -keyfile " + folder + "/ca.key -in " + folder + ".csr -out " +
+                   folder + "/ca.crt -startdate " + start + " -enddate " + end + " 2>&1");
+    ASSERT_EQ(r.code, 0) << describe(r);
+  }
+
+  // notAfter of a certificate as openssl prints it ("Jan  1 00:00:00 2021 GMT").
+  std::string end_date(const std::string& file) const {
+    std::string line = trim(shell("openssl x509 -in " + q(file) + " -noout -enddate").out);
+    return line.substr(line.find('=') + 1);
+  }
 };
 
 TEST_F(CertIssue, CaIsACertificateAuthorityWithPrivateKeyFile) {
@@ -446,6 +474,54 @@ TEST_F(CertIssue, AReusedKeyMeetsTheRulesOfANewOne) {
     EXPECT_EQ(openssl_pubkey_of_key(dir_, folder + "/private.key"),
               openssl_pubkey_of_cert(dir_, folder + "/public.crt"));
   }
+}
+
+TEST_F(CertIssue, AnExpiredOrNotYetValidCaIssuesNothing) {
+  make_openssl_ca("old", "20200101000000Z", "20210101000000Z");
+  ASSERT_EQ(end_date("old/ca.crt"), "Jan  1 00:00:00 2021 GMT");
+  Proc r = tg("cert issue --ca old --out x x.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: old/ca.crt: the CA certificate (CN=old CA) expired on 2021-01-01 "
+            "00:00:00 UTC (valid 2020-01-01 00:00:00 UTC to 2021-01-01 00:00:00 UTC); nothing it "
+            "signs now would verify; make a new CA (`tlsgate cert ca --out DIR --force`) and "
+            "issue again, or check this machine's clock\n");
+  EXPECT_FALSE(fs::exists(path("x")));
+
+  make_openssl_ca("future", "20990101000000Z", "21000101000000Z");
+  Proc f = tg("cert issue --ca future --out x x.example.com");
+  EXPECT_EQ(f.code, 1) << describe(f);
+  EXPECT_EQ(f.err,
+            "tlsgate: error: future/ca.crt: the CA certificate (CN=future CA) is not valid until "
+            "2099-01-01 00:00:00 UTC (valid 2099-01-01 00:00:00 UTC to 2100-01-01 00:00:00 UTC); "
+            "check this machine's clock, or wait until then\n");
+  EXPECT_FALSE(fs::exists(path("x")));
+}
+
+TEST_F(CertIssue, ALeafNeverOutlivesItsCa) {
+  tg_ok("cert ca --out short --days 30");
+  Proc r = tg_ok("cert issue --ca short --out s s.example.com");
+  EXPECT_EQ(end_date("s/public.crt"), end_date("short/ca.crt"));
+  EXPECT_THAT(r.err, ::testing::MatchesRegex(
+                         "tlsgate: warning: the certificate for s.example.com ends on "
+                         "[-0-9]+ [:0-9]+ UTC with its CA \\(short/ca.crt\\), not 397 days from "
+                         "now; renew the CA before then\n"));
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -purpose sslserver s/public.crt").code, 0);
+  // openssl agrees the leaf is still valid on the CA's last day, and neither is after it.
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -attime $(( $(date +%s) + 29 * 86400 )) "
+                  "s/public.crt")
+                .code,
+            0);
+
+  // --days 3650 from a CA that ends sooner: capped to the CA's end too.
+  tg_ok("cert ca --out eight --days 3000");
+  Proc long_days = tg_ok("cert issue --ca eight --out l --days 3650 l.example.com");
+  EXPECT_EQ(end_date("l/public.crt"), end_date("eight/ca.crt"));
+  EXPECT_THAT(long_days.err, HasSubstr("not 3650 days from now"));
+  // Within the CA's life nothing changes and nothing is said.
+  Proc within = tg_ok("cert issue --ca short --out w --days 7 w.example.com");
+  EXPECT_EQ(within.err, "");
+  EXPECT_NE(end_date("w/public.crt"), end_date("short/ca.crt"));
 }
 
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {

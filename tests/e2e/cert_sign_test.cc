@@ -91,6 +91,38 @@ TEST_F(CertSign, ANameTooLongForTheCommonNameIsRequestedAndSignedInTheSanOnly) {
       0);
 }
 
+TEST_F(CertSign, AnExpiredCaSignsNothingAndALeafNeverOutlivesItsCa) {
+  // An expired CA, made by `openssl ca -selfsign` (tlsgate makes none).
+  test::write_text(path("old.cnf"),
+                   "[ca]\ndefault_ca = c\n[c]\ndatabase = old.index\nnew_certs_dir = old\n"
+                   "serial = old.serial\ndefault_md = sha256\npolicy = any\nx509_extensions = "
+                   "v3\n[any]\ncommonName = supplied\n[v3]\nbasicConstraints = critical,CA:TRUE\n"
+                   "keyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n");
+  Proc ca = shell(
+      "mkdir old && touch old.index && echo 01 > old.serial && openssl req -new -newkey ec "
+      "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout old/ca.key -out old.csr -subj '/CN=Old CA' "
+      "2>&1 && openssl ca -batch -notext -config old.cnf -selfsign -keyfile old/ca.key -in old.csr "
+      "-out old/ca.crt -startdate 20200101000000Z -enddate 20210101000000Z 2>&1");
+  ASSERT_EQ(ca.code, 0) << describe(ca);
+  tg_ok("cert csr --out req app.example.com");
+  Proc r = tg("cert sign --ca old --out app.crt req/request.csr");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ca.crt: the CA certificate (CN=Old CA) expired on 2021-01-01 "
+                               "00:00:00 UTC (valid 2020-01-01 00:00:00 UTC to 2021-01-01 "
+                               "00:00:00 UTC); nothing it signs now would verify; make a new CA"));
+  EXPECT_FALSE(fs::exists(path("app.crt")));
+
+  // A 30-day CA signs for 30 days at most, and says so.
+  tg_ok("cert ca --out short --days 30");
+  Proc capped = tg_ok("cert sign --ca short --out app.crt --days 397 req/request.csr");
+  EXPECT_THAT(capped.err,
+              HasSubstr("tlsgate: warning: the certificate for app.example.com ends on "));
+  EXPECT_THAT(capped.err, HasSubstr("not 397 days from now; renew the CA before then\n"));
+  EXPECT_EQ(shell("openssl x509 -in app.crt -noout -enddate").out,
+            shell("openssl x509 -in short/ca.crt -noout -enddate").out);
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -purpose sslserver app.crt").code, 0);
+}
+
 TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   tg_ok("cert csr --out req db1");
   // Flip one byte inside the DER of the request's signed part.
