@@ -200,8 +200,9 @@ util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                                const util::Clock& clock) {
   // The CA first: nothing about the request matters when the CA cannot sign anything valid.
   if (!how.not_before && !how.not_after) {
-    if (auto st = check_ca_validity(ca_cert, how.ca_source, clock); !st)
+    if (auto st = check_ca_validity(ca_cert, how.ca_source, clock); !st) {
       return util::fail(st.error());
+    }
   }
   clear_openssl_errors();
   EVP_PKEY* pub = X509_REQ_get0_pubkey(unconst(req));

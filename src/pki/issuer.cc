@@ -293,9 +293,9 @@ util::Status check_extension_url(const std::string& url, const std::string& opti
 }
 
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
+  if (auto st = check_common_name(req.name, "CA name"); !st) return util::fail(st.error());
   auto key = existing_or_new_key(req.existing_key, req.key);
   if (!key) return util::fail(key.error());
-  if (auto st = check_common_name(req.name, "CA name"); !st) return util::fail(st.error());
   X509NamePtr subject = make_subject(req.name);
   if (!subject) return util::fail(openssl_error("cannot build the CA name \"" + req.name + "\""));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);
