@@ -174,5 +174,18 @@ TEST_F(CertSign, KeysTlsClientsRejectAreRefusedLikeForIssue) {
   EXPECT_THAT(x509_text("p.crt"), HasSubstr("NIST CURVE: P-384"));
 }
 
+TEST_F(CertSign, OwnRequestsWithAReusedKeyFollowTheSameRule) {
+  fs::create_directories(path("req"));
+  ASSERT_EQ(shell("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out "
+                  "req/private.key")
+                .code,
+            0);
+  Proc r = tg("cert csr --out req --reuse-key db1.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("the key to reuse is an EC key on secp256k1; tlsgate certifies "
+                               "only RSA keys of at least 2048 bits and ECDSA keys on P-256"));
+  EXPECT_FALSE(fs::exists(path("req/request.csr")));
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e
