@@ -107,6 +107,11 @@ int run_issue(const CertIssueOptions& o) {
     }
     req.existing_key = std::move(*key);
   }
+  for (const auto& n : o.names) {
+    if (auto st = pki::check_name_characters(n); !st) {
+      return report_error(st.error().message(), kUsage);
+    }
+  }
   if (auto kinds = pki::classify_names(o.names); !kinds) {
     return report_error(kinds.error().message(), kUsage);
   }

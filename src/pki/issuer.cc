@@ -184,6 +184,16 @@ util::Status check_common_name(const std::string& name, const std::string& optio
   return {};
 }
 
+util::Status check_name_characters(const std::string& name) {
+  auto text = count_text(name);
+  if (!text.valid_utf8 || text.control) {
+    return util::fail(util::quoted_peer_text(name) +
+                      " is not a valid name: control characters (newline, tab, ...) and bytes "
+                      "that are not UTF-8 are not allowed; give the name in printable characters");
+  }
+  return {};
+}
+
 std::optional<std::string> leaf_common_name(const std::vector<std::string>& names) {
   for (const auto& n : names) {
     std::string name(util::trim(n));
@@ -319,6 +329,9 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
     return util::fail(
         "a certificate needs at least one name; give a DNS name, IP address, email "
         "address or URI");
+  }
+  for (const auto& n : req.names) {
+    if (auto st = check_name_characters(n); !st) return util::fail(st.error());
   }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());

@@ -65,6 +65,11 @@ util::Status check_extension_url(const std::string& url, const std::string& opti
 // `option` names the setting in the error ("--name \"\": ...").
 util::Status check_common_name(const std::string& name, const std::string& option);
 
+// OK when a certificate NAME (a SAN: DNS name, IP, email, URI) is UTF-8 without control
+// characters; the error quotes it escaped. issue_certificate() applies it to every name, so a
+// request cannot carry a name that breaks the lines that print it.
+util::Status check_name_characters(const std::string& name);
+
 // A leaf's subject CN: the first of `names` (trimmed) that fits in a CN (64 characters). A
 // longer name, such as a 133-character DNS name, is in the subjectAltName only, where clients
 // look (RFC 6125); it is never cut into a CN that names nothing. None fits: no CN (the subject

@@ -417,6 +417,17 @@ TEST_F(CertIssue, CaNamesAreCheckedNeverCut) {
   EXPECT_EQ(shell("openssl verify -CAfile c64/ca.crt c64/ca.crt").code, 0);
 }
 
+TEST_F(CertIssue, NamesWithControlCharactersAreRefused) {
+  Proc uri = tg("cert issue --ca ca --out u \"$(printf 'spiffe://x/a\\001b')\"");
+  EXPECT_EQ(uri.code, 2) << describe(uri);
+  EXPECT_EQ(uri.err,
+            "tlsgate: error: \"spiffe://x/a\\x01b\" is not a valid name: control characters "
+            "(newline, tab, ...) and bytes that are not UTF-8 are not allowed; give the name in "
+            "printable characters\n");
+  EXPECT_EQ(uri.out, "");
+  EXPECT_FALSE(fs::exists(path("u")));
+}
+
 TEST_F(CertIssue, ANameTooLongForTheCommonNameIsInTheSanOnly) {
   // 133 characters: a valid DNS name, too long for a CN (64).
   std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";
