@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "util/fd.h"
@@ -77,12 +78,15 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
 
 Status write_files_atomic(const std::vector<FileWrite>& files) {
   struct Step {
-    std::string tmp;     // the new content, until renamed
-    std::string backup;  // a hard link to the old target; "" when there was none
+    std::string tmp;                         // the new content, until renamed
+    std::string backup;                      // a hard link to the old target; "" when there is none
+    std::optional<std::string> old_content;  // where no link could be made: the old bytes
+    mode_t old_mode = 0;
     bool renamed = false;
   };
   std::vector<Step> steps;
-  // Removes what is left of the attempt: temporaries and the backups of untouched targets.
+  // Removes what is left of the attempt: temporaries not renamed, and the links that kept the
+  // old files.
   auto discard = [&] {
     for (const auto& s : steps) {
       if (!s.renamed) ::unlink(s.tmp.c_str());
@@ -95,19 +99,24 @@ Status write_files_atomic(const std::vector<FileWrite>& files) {
       discard();
       return fail(tmp.error());
     }
-    steps.push_back(Step{*tmp, "", false});
+    steps.push_back(Step{*tmp, "", std::nullopt, 0, false});
     struct stat st {};
     // A folder in the way is not kept: renaming over it fails below, and that undoes the rest.
-    if (::lstat(f.path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-      std::string backup = *tmp + ".old";
-      if (::link(f.path.c_str(), backup.c_str()) != 0) {
-        int err = errno;
-        discard();
-        return fail("cannot replace " + f.path.string() + ": " + errno_text(err) +
-                    " (keeping the old one aside); nothing was changed");
-      }
+    if (::lstat(f.path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    std::string backup = *tmp + ".old";
+    if (::link(f.path.c_str(), backup.c_str()) == 0) {
       steps.back().backup = backup;
+      continue;
     }
+    // No hard link (an immutable file, a file system without links): keep the bytes instead.
+    auto old = read_file(f.path);
+    if (!old) {
+      discard();
+      return fail("cannot keep the old " + f.path.string() +
+                  " while replacing it: " + old.error().message() + "; nothing was changed");
+    }
+    steps.back().old_content = std::move(*old);
+    steps.back().old_mode = st.st_mode & 07777;
   }
   for (size_t i = 0; i < files.size(); ++i) {
     if (::rename(steps[i].tmp.c_str(), files[i].path.c_str()) == 0) {
@@ -119,14 +128,20 @@ Status write_files_atomic(const std::vector<FileWrite>& files) {
     std::vector<std::string> stuck;
     for (size_t j = 0; j < i; ++j) {
       const auto& target = files[j].path;
-      bool had_old = !steps[j].backup.empty();
-      bool ok = had_old ? ::rename(steps[j].backup.c_str(), target.c_str()) == 0
-                        : ::unlink(target.c_str()) == 0;
-      if (!ok) {
-        stuck.push_back(target.string() + " (" + errno_text(errno) +
-                        (had_old ? "; the old one is " + steps[j].backup : "") + ")");
+      std::string why;
+      if (!steps[j].backup.empty()) {
+        if (::rename(steps[j].backup.c_str(), target.c_str()) != 0) {
+          why = errno_text(errno) + "; the old one is " + steps[j].backup;
+        }
+        steps[j].backup.clear();  // renamed back, or kept for the user
+      } else if (steps[j].old_content) {
+        if (auto st = write_file_atomic(target, *steps[j].old_content, steps[j].old_mode); !st) {
+          why = st.error().message();
+        }
+      } else if (::unlink(target.c_str()) != 0) {
+        why = errno_text(errno);
       }
-      steps[j].backup.clear();  // renamed back, or kept for the user
+      if (!why.empty()) stuck.push_back(target.string() + " (" + why + ")");
     }
     discard();
     for (const auto& f : files) fsync_folder(folder_of(f.path));

@@ -27,12 +27,13 @@ struct FileWrite {
 };
 // Writes every file to a temporary beside it first (mode set, fsynced); only
 // when all are written does it rename them into place, in order. Each target
-// that already exists is kept as a hard link until every rename has
-// succeeded, so when one rename fails the files already replaced get their
-// old content back and files that did not exist are removed again: a failure
-// leaves the old set (or nothing, for new files) as it was, and the error
-// names the file that failed. A crash between two renames can leave a mixed
-// set and a hidden `.NAME.tmpXXXXXX.old` link beside it.
+// that already exists is kept as a hard link (where no link can be made, its
+// bytes and mode are kept in memory) until every rename has succeeded, so when
+// one rename fails the files already replaced get their old content back and
+// files that did not exist are removed again: a failure leaves the old set (or
+// nothing, for new files) as it was, and the error names the file that
+// failed. A crash between two renames can leave a mixed set and a hidden
+// `.NAME.tmpXXXXXX.old` link beside it.
 Status write_files_atomic(const std::vector<FileWrite>& files);
 
 // Reads a whole file; the error names the path and the reason.
