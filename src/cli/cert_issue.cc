@@ -2,11 +2,16 @@
 //  [--key-format pkcs8|pkcs1] [--days N] [--ocsp-url U]... [--crl-url U]... [--reuse-key]
 //  [--force] [--ca-key pkcs11:URI [--pkcs11-module PATH] [--pin-file F]] NAME...`
 //
+// The CA must be valid now (an expired or not-yet-valid ca.crt is an error),
+// and the certificate ends with the CA when --days would take it beyond
+// (capped with a warning, not refused: see pki/issuer.h).
+//
 // --ca-key signs with a CA key on a PKCS#11 token (the CA certificate still
 // DIR/ca.crt); the key never leaves the token.
 //
 // An existing DIR/private.key is never replaced silently: --reuse-key keeps
-// it (a renewal that keeps the pin), --force replaces it.
+// it (a renewal that keeps the pin), --force replaces it. private.key and
+// public.crt are replaced together or not at all (util::write_files_atomic).
 //
 // --key-format pkcs1 writes PKCS#1 (PEM label `RSA PRIVATE KEY`) (old stacks such as yaSSL); it
 // needs an RSA key (--rsa BITS), and an EC key with pkcs1 is refused rather than written as SEC1.
@@ -54,6 +59,12 @@ int run_issue(const CertIssueOptions& o) {
   }
   auto ca = o.ca_key.uri.empty() ? load_ca_dir(o.ca) : load_ca_with_token_key(o.ca, o.ca_key);
   if (!ca) return report_error(ca.error().message(), kFailed);
+  const std::string ca_source = (o.ca / "ca.crt").string();
+  if (auto st =
+          pki::check_ca_validity(ca->certs.front().get(), ca_source, util::SystemClock::instance());
+      !st) {
+    return report_error(st.error().message(), kFailed);
+  }
 
   pki::CertRequest req;
   req.names = o.names;
@@ -63,6 +74,8 @@ int run_issue(const CertIssueOptions& o) {
   req.ocsp_urls = o.ocsp_urls;
   req.crl_urls = o.crl_urls;
   req.days = o.days;
+  req.ca_source = ca_source;
+  req.on_warning = print_warning;
   for (const auto& url : o.ocsp_urls) {
     if (auto st = pki::check_extension_url(url, "--ocsp-url"); !st) {
       return report_error(st.error().message(), kUsage);
@@ -86,7 +99,18 @@ int run_issue(const CertIssueOptions& o) {
   if (o.reuse_key) {
     auto key = pki::load_private_key(key_path, std::nullopt);
     if (!key) return report_error(key.error().message(), kFailed);
+    // A reused key meets the rules of a new one (and of `cert sign`).
+    if (auto st = pki::check_leaf_key(key->get()); !st) {
+      return report_error(key_path.string() + ": " + st.error().message() +
+                              "; --force replaces it with a new key (ECDSA P-256, or --rsa 2048)",
+                          kFailed);
+    }
     req.existing_key = std::move(*key);
+  }
+  for (const auto& n : o.names) {
+    if (auto st = pki::check_name_characters(n); !st) {
+      return report_error(st.error().message(), kUsage);
+    }
   }
   if (auto kinds = pki::classify_names(o.names); !kinds) {
     return report_error(kinds.error().message(), kUsage);
@@ -105,12 +129,13 @@ int run_issue(const CertIssueOptions& o) {
   }
   auto pem = pki::chain_pem(issued->cert.get(), chain);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (auto st =
-          pki::write_private_key(key_path, issued->key.get(), 0600, std::nullopt, choice->format);
+  auto key_pem = choice->format == pki::KeyFormat::kPkcs1
+                     ? pki::private_key_pkcs1_pem(issued->key.get())
+                     : pki::private_key_pem(issued->key.get());
+  if (!key_pem) return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
+  // Both or neither: a new key next to the old certificate (or the reverse) serves nothing.
+  if (auto st = util::write_files_atomic({{key_path, *key_pem, 0600}, {crt_path, *pem, 0644}});
       !st) {
-    return report_error(st.error().message(), kFailed);
-  }
-  if (auto st = util::write_file_atomic(crt_path, *pem, 0644); !st) {
     return report_error(st.error().message(), kFailed);
   }
   std::vector<std::string> roles;
@@ -153,11 +178,14 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
                   "URL where the CA publishes its CRL (CRL Distribution Points); repeat for more")
       ->allow_extra_args(false);
   add_key_options(*cmd, opts->key);
-  cmd->add_option("--days", opts->days, "Validity in days")
+  cmd->add_option("--days", opts->days,
+                  "Validity in days; a certificate never outlives its CA: it ends with the CA "
+                  "when that comes first (with a warning)")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->add_flag("--reuse-key", opts->reuse_key,
-                "Keep the key in DIR/private.key (renewal that keeps the public-key pin)");
+                "Keep the key in DIR/private.key (renewal that keeps the public-key pin); it "
+                "must be RSA of 2048 bits or more, or ECDSA on P-256, P-384 or P-521");
   cmd->add_flag("--force", opts->force, "Replace an existing private.key in --out");
   cmd->add_option("--ca-key", opts->ca_key.uri,
                   "The CA's key on a PKCS#11 token, as an RFC 7512 URI "
@@ -167,7 +195,8 @@ void add_cert_issue(CLI::App& cert, Outcome& out) {
   cmd->add_option("--pin-file", opts->ca_key.pin_file,
                   "File whose first line is the token's user PIN (default: $PKCS11_PIN)");
   cmd->add_option("names", opts->names,
-                  "DNS names, IP addresses, emails or URIs; the first is also the subject CN")
+                  "DNS names, IP addresses, emails or URIs; the first of at most 64 characters "
+                  "is also the subject CN (a longer name is in the subjectAltName only)")
       ->required();
   cmd->callback([opts, &out] { out.code = run_issue(*opts); });
 }

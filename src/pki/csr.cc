@@ -48,20 +48,30 @@ util::Result<Csr> create_csr(const CsrRequest& req) {
   }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());
+  if (req.existing_key) {
+    if (auto st = check_leaf_key(req.existing_key.get()); !st) {
+      return util::fail("the key to reuse is " + st.error().message() +
+                        "; make a new key instead (without --reuse-key)");
+    }
+  }
   auto made = existing_or_new_key(req.existing_key, req.key);
   if (!made) return util::fail(made.error());
   EvpPkeyPtr key = std::move(*made);
   clear_openssl_errors();
   X509ReqPtr csr(X509_REQ_new());
   X509NamePtr subject(X509_NAME_new());
-  std::string cn(util::trim(req.names.front()));
+  // As in a certificate: a name too long for a CN is requested in the subjectAltName only.
+  auto cn = leaf_common_name(req.names);
   bool ok = csr && subject && X509_REQ_set_version(csr.get(), X509_REQ_VERSION_1) == 1 &&
-            X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
-                                       reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                                       0) == 1 &&
+            (!cn || X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
+                                               reinterpret_cast<const unsigned char*>(cn->c_str()),
+                                               -1, -1, 0) == 1) &&
             X509_REQ_set_subject_name(csr.get(), subject.get()) == 1 &&
             X509_REQ_set_pubkey(csr.get(), key.get()) == 1;
-  if (!ok) return util::fail(openssl_error("cannot build the certificate request for " + cn));
+  if (!ok) {
+    return util::fail(openssl_error("cannot build the certificate request for " +
+                                    std::string(util::trim(req.names.front()))));
+  }
   X509ExtensionStackPtr exts(sk_X509_EXTENSION_new_null());
   if (!exts) return util::fail(openssl_error("out of memory"));
   auto usages = leaf_usages(key.get(), req.server, req.client, false);
@@ -188,6 +198,12 @@ util::Result<std::vector<std::string>> requested_names(const X509_REQ* req,
 util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                                const SignRequest& how, const X509* ca_cert, const EVP_PKEY* ca_key,
                                const util::Clock& clock) {
+  // The CA first: nothing about the request matters when the CA cannot sign anything valid.
+  if (!how.not_before && !how.not_after) {
+    if (auto st = check_ca_validity(ca_cert, how.ca_source, clock); !st) {
+      return util::fail(st.error());
+    }
+  }
   clear_openssl_errors();
   EVP_PKEY* pub = X509_REQ_get0_pubkey(unconst(req));
   if (pub == nullptr) {
@@ -199,10 +215,10 @@ util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                       ": the request's signature does not verify (altered after it was made, or "
                       "not signed by its own key); ask for a new request");
   }
-  if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pub) < 2048) {
-    return util::fail(source + ": the request's RSA key has " +
-                      std::to_string(EVP_PKEY_get_bits(pub)) +
-                      " bits; ask for a request with a key of at least 2048 bits");
+  // The same rule as for a key tlsgate makes or reuses: nothing a TLS client would reject.
+  if (auto st = check_leaf_key(pub); !st) {
+    return util::fail(source + ": the request holds " + st.error().message() +
+                      "; ask for a new request with such a key");
   }
   auto names = requested_names(req, source);
   if (!names) return util::fail(names.error());
@@ -213,6 +229,8 @@ util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
   cert_req.days = how.days;
   cert_req.not_before = how.not_before;
   cert_req.not_after = how.not_after;
+  cert_req.ca_source = how.ca_source;
+  cert_req.on_warning = how.on_warning;
   cert_req.existing_key = up_ref(pub);
   auto issued = issue_certificate(cert_req, ca_cert, ca_key, clock);
   if (!issued) return util::fail(issued.error().prefixed(source));

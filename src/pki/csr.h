@@ -2,11 +2,12 @@
 // and signed by our CA (`tlsgate cert sign`). Pure functions; thread-safe.
 //
 // A request asks for what `cert issue` would put in the certificate: subject
-// CN = the first name, subjectAltName of every name, basicConstraints
-// CA:FALSE, keyUsage and extendedKeyUsage per issuer.h's rules. Signing a
-// request takes only its public key and its subjectAltName; every other
-// extension it asks for (CA:TRUE, keyCertSign, name constraints, ...) is
-// ignored and our rules apply, so a request cannot make itself a CA.
+// CN = the first name that fits in a CN (leaf_common_name()), subjectAltName
+// of every name, basicConstraints CA:FALSE, keyUsage and extendedKeyUsage per
+// issuer.h's rules. Signing a request takes only its public key and its
+// subjectAltName; every other extension it asks for (CA:TRUE, keyCertSign,
+// name constraints, ...) is ignored and our rules apply, so a request cannot
+// make itself a CA.
 #pragma once
 
 #include <optional>
@@ -22,7 +23,7 @@
 namespace tlsgate::pki {
 
 struct CsrRequest {
-  std::vector<std::string> names;  // SANs; the first is also the subject CN
+  std::vector<std::string> names;  // SANs; the CN is leaf_common_name(names)
   bool server = true;              // serverAuth (also when client is not set)
   bool client = false;             // clientAuth
   KeySpec key;
@@ -49,14 +50,17 @@ util::Result<std::vector<std::string>> requested_names(const X509_REQ* req,
 struct SignRequest {
   bool server = true;   // serverAuth (also when client is not set)
   bool client = false;  // clientAuth
-  int days = 397;
+  int days = 397;       // capped at the CA's notAfter, with a warning (issuer.h)
   std::optional<util::SystemTime> not_before;
   std::optional<util::SystemTime> not_after;
+  std::string ca_source = "ca.crt";  // the CA certificate's file, for messages
+  WarningSink on_warning = warn_on_stderr;
 };
 
-// Verifies the request's self-signature (an error names the source when it
-// does not verify), then issues a certificate for its public key and names
-// (requested_names) with issue_certificate()'s extensions.
+// Checks that the CA is valid now (check_ca_validity), verifies the request's
+// self-signature (an error names the source when it does not verify) and its
+// key (check_leaf_key), then issues a certificate for its public key and names
+// (requested_names) with issue_certificate()'s extensions and validity rules.
 util::Result<X509Ptr> sign_csr(const X509_REQ* req, const std::string& source,
                                const SignRequest& how, const X509* ca_cert, const EVP_PKEY* ca_key,
                                const util::Clock& clock);

@@ -1,11 +1,17 @@
 #include "pki/issuer.h"
 
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
 
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
 #include "pki/subject_names.h"
 #include "pki/x509_build.h"
+#include "util/peer_text.h"
 #include "util/strings.h"
 
 namespace tlsgate::pki {
@@ -14,24 +20,48 @@ namespace {
 constexpr auto kBackdate = std::chrono::hours(1);
 constexpr size_t kMaxCommonName = 64;  // ub-common-name, RFC 5280
 
-// The first 64 characters (UTF-8 code points, not bytes) of name.
-std::string common_name(const std::string& name) {
+// Code points of UTF-8 text, whether it is valid UTF-8, and whether it holds a control
+// character (C0, DEL, C1), which a name must not: it would break every line that prints it.
+struct TextCount {
   size_t chars = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    bool starts_char = (static_cast<unsigned char>(name[i]) & 0xC0) != 0x80;
-    if (starts_char && ++chars > kMaxCommonName) return name.substr(0, i);
+  bool valid_utf8 = true;
+  bool control = false;
+};
+TextCount count_text(std::string_view text) {
+  TextCount out;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    if (len == 0 || i + len > text.size()) return {out.chars, false, out.control};
+    uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return {out.chars, false, out.control};
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return {out.chars, false, out.control};
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) out.control = true;
+    ++out.chars;
+    i += len;
   }
-  return name;
+  return out;
 }
 
-X509NamePtr make_subject(const std::string& cn) {
+X509NamePtr make_subject(const std::optional<std::string>& cn) {
   X509NamePtr name(X509_NAME_new());
   auto add = [&](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
                                       0) == 1;
   };
-  if (!name || !add("O", "tlsgate") || !add("CN", common_name(cn))) return nullptr;
+  if (!name || !add("O", "tlsgate") || (cn && !add("CN", *cn))) return nullptr;
   return name;
 }
 
@@ -131,6 +161,50 @@ LeafUsages leaf_usages(const EVP_PKEY* key, bool server, bool client, bool ocsp_
   return out;
 }
 
+util::Status check_common_name(const std::string& name, const std::string& option) {
+  if (util::trim(name).empty()) {
+    return util::fail(option + " \"" + name + "\": a name is needed; give one, e.g. " + option +
+                      " \"Example Ops CA\"");
+  }
+  auto text = count_text(name);
+  if (!text.valid_utf8) {
+    return util::fail(option + " " + util::quoted_peer_text(name) +
+                      ": not valid UTF-8; give the name in UTF-8");
+  }
+  if (text.control) {
+    return util::fail(option + " " + util::quoted_peer_text(name) +
+                      ": control characters (newline, tab, ...) are not allowed in a name; use "
+                      "printable characters only");
+  }
+  if (text.chars > kMaxCommonName) {
+    return util::fail(option + ": " + std::to_string(text.chars) +
+                      " characters; a certificate's common name (CN) holds at most " +
+                      std::to_string(kMaxCommonName) + " (RFC 5280); give a shorter name");
+  }
+  return {};
+}
+
+util::Status check_name_characters(const std::string& name) {
+  auto text = count_text(name);
+  if (!text.valid_utf8 || text.control) {
+    return util::fail(util::quoted_peer_text(name) +
+                      " is not a valid name: control characters (newline, tab, ...) and bytes "
+                      "that are not UTF-8 are not allowed; give the name in printable characters");
+  }
+  return {};
+}
+
+std::optional<std::string> leaf_common_name(const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    std::string name(util::trim(n));
+    auto text = count_text(name);
+    if (!name.empty() && text.valid_utf8 && !text.control && text.chars <= kMaxCommonName) {
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
 util::Result<KeySpec> rsa_key_spec(int bits) {
   if (bits != 2048 && bits != 3072 && bits != 4096) {
     return util::fail("--rsa " + std::to_string(bits) +
@@ -162,6 +236,56 @@ util::Result<EvpPkeyPtr> generate_key(const KeySpec& spec) {
   return EvpPkeyPtr(raw);
 }
 
+util::Status check_leaf_key(const EVP_PKEY* key) {
+  static const std::string kRule =
+      "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or "
+      "P-521 (what TLS clients accept)";
+  int id = EVP_PKEY_get_base_id(key);
+  if (id == EVP_PKEY_RSA) {
+    int bits = EVP_PKEY_get_bits(key);
+    if (bits >= 2048) return {};
+    return util::fail("an RSA key of " + std::to_string(bits) + " bits" + kRule);
+  }
+  if (id == EVP_PKEY_EC) {
+    char group[80] = {};
+    size_t len = 0;
+    clear_openssl_errors();
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       &len) != 1) {
+      clear_openssl_errors();
+      return util::fail("an EC key with explicit curve parameters (no named curve)" + kRule);
+    }
+    std::string_view name(group, len);
+    if (name == "prime256v1" || name == "secp384r1" || name == "secp521r1") return {};
+    return util::fail("an EC key on " + std::string(name) + kRule);
+  }
+  const char* type = EVP_PKEY_get0_type_name(key);
+  return util::fail(std::string("an ") + (type != nullptr ? type : "unknown") + " key" + kRule);
+}
+
+util::Status check_ca_validity(const X509* ca_cert, const std::string& source,
+                               const util::Clock& clock) {
+  auto now = clock.now();
+  auto from = to_system_time(X509_get0_notBefore(ca_cert));
+  auto until = to_system_time(X509_get0_notAfter(ca_cert));
+  std::string who = source + ": the CA certificate (" + subject_of(ca_cert) + ")";
+  std::string dates = " (valid " + format_time(from) + " to " + format_time(until) + ")";
+  if (now > until) {
+    return util::fail(who + " expired on " + format_time(until) + dates +
+                      "; nothing it signs now would verify; make a new CA (`tlsgate cert ca "
+                      "--out DIR --force`) and issue again, or check this machine's clock");
+  }
+  if (now < from) {
+    return util::fail(who + " is not valid until " + format_time(from) + dates +
+                      "; check this machine's clock, or wait until then");
+  }
+  return {};
+}
+
+void warn_on_stderr(const std::string& message) {
+  std::fprintf(stderr, "tlsgate: warning: %s\n", message.c_str());
+}
+
 util::Status check_extension_url(const std::string& url, const std::string& option) {
   auto bad = [&](const std::string& why) {
     return util::fail(option + " \"" + url + "\": " + why +
@@ -179,6 +303,7 @@ util::Status check_extension_url(const std::string& url, const std::string& opti
 }
 
 util::Result<Issued> create_ca(const CaRequest& req, const util::Clock& clock) {
+  if (auto st = check_common_name(req.name, "CA name"); !st) return util::fail(st.error());
   auto key = existing_or_new_key(req.existing_key, req.key);
   if (!key) return util::fail(key.error());
   X509NamePtr subject = make_subject(req.name);
@@ -205,6 +330,9 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
         "a certificate needs at least one name; give a DNS name, IP address, email "
         "address or URI");
   }
+  for (const auto& n : req.names) {
+    if (auto st = check_name_characters(n); !st) return util::fail(st.error());
+  }
   auto names = classify_names(req.names);
   if (!names) return util::fail(names.error());
   if (auto match = EVP_PKEY_eq(X509_get0_pubkey(ca_cert), ca_key); match != 1) {
@@ -212,19 +340,42 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
     return util::fail("the CA key does not match the CA certificate (" + subject_of(ca_cert) +
                       "); use the key that was created with that CA certificate");
   }
+  if (!req.not_before && !req.not_after) {
+    if (auto st = check_ca_validity(ca_cert, req.ca_source, clock); !st) {
+      return util::fail(st.error());
+    }
+  }
   // X509_check_ca only fills OpenSSL's extension cache.
   if (X509_check_ca(unconst(ca_cert)) == 0) {
     return util::fail("the CA certificate (" + subject_of(ca_cert) +
                       ") is not a CA (no basicConstraints CA:TRUE); issue from a CA made with "
                       "`tlsgate cert ca`");
   }
+  if (req.existing_key) {
+    if (auto st = check_leaf_key(req.existing_key.get()); !st) {
+      return util::fail(st.error().prefixed("the key to certify"));
+    }
+  }
   auto made = existing_or_new_key(req.existing_key, req.key);
   if (!made) return util::fail(made.error());
   EvpPkeyPtr key = std::move(*made);
-  X509NamePtr subject = make_subject(std::string(util::trim(req.names.front())));
+  X509NamePtr subject = make_subject(leaf_common_name(req.names));
   if (!subject) return util::fail(openssl_error("cannot build the subject name"));
   auto not_before = req.not_before.value_or(clock.now() - kBackdate);
   auto not_after = req.not_after.value_or(not_before + std::chrono::days(req.days));
+  if (!req.not_before && !req.not_after) {
+    // A certificate beyond its CA's life would fail verification then anyway; say so now.
+    auto ca_end = to_system_time(X509_get0_notAfter(ca_cert));
+    if (not_after > ca_end) {
+      not_after = ca_end;
+      if (req.on_warning) {
+        req.on_warning("the certificate for " + std::string(util::trim(req.names.front())) +
+                       " ends on " + format_time(ca_end) + " with its CA (" + req.ca_source +
+                       "), not " + std::to_string(req.days) +
+                       " days from now; renew the CA before then");
+      }
+    }
+  }
   auto cert = new_certificate(subject.get(), X509_get_subject_name(ca_cert), key.get(), not_before,
                               not_after);
   if (!cert) return util::fail(cert.error());

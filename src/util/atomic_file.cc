@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "util/fd.h"
 #include "util/strings.h"
@@ -22,10 +23,15 @@ Status write_all(int fd, std::string_view content, const std::filesystem::path& 
   return {};
 }
 
-}  // namespace
+std::filesystem::path folder_of(const std::filesystem::path& path) {
+  return path.parent_path().empty() ? "." : path.parent_path();
+}
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode) {
-  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+// Writes content to a new temporary file beside path (mode set, fsynced, closed); returns its
+// name. Nothing is left behind on failure.
+Result<std::string> write_temp(const std::filesystem::path& path, std::string_view content,
+                               mode_t mode) {
+  std::filesystem::path dir = folder_of(path);
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
   int raw = ::mkstemp(tmpl.data());
   if (raw < 0) {
@@ -40,20 +46,111 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   }
   if (auto st = write_all(fd.get(), content, path); !st) {
     cleanup();
-    return st;
+    return fail(st.error());
   }
   if (::fsync(fd.get()) != 0) {
     cleanup();
     return fail("cannot fsync " + path.string() + ": " + errno_text(errno));
   }
-  fd.reset();
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    cleanup();
-    return fail("cannot rename into " + path.string() + ": " + errno_text(err));
-  }
+  return tmpl;
+}
+
+void fsync_folder(const std::filesystem::path& dir) {
   Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirfd.valid()) ::fsync(dirfd.get());
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode) {
+  auto tmp = write_temp(path, content, mode);
+  if (!tmp) return fail(tmp.error());
+  if (::rename(tmp->c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp->c_str());
+    return fail("cannot rename into " + path.string() + ": " + errno_text(err));
+  }
+  fsync_folder(folder_of(path));
+  return {};
+}
+
+Status write_files_atomic(const std::vector<FileWrite>& files) {
+  struct Step {
+    std::string tmp;                         // the new content, until renamed
+    std::string backup;                      // a hard link to the old target; "" when there is none
+    std::optional<std::string> old_content;  // where no link could be made: the old bytes
+    mode_t old_mode = 0;
+    bool renamed = false;
+  };
+  std::vector<Step> steps;
+  // Removes what is left of the attempt: temporaries not renamed, and the links that kept the
+  // old files.
+  auto discard = [&] {
+    for (const auto& s : steps) {
+      if (!s.renamed) ::unlink(s.tmp.c_str());
+      if (!s.backup.empty()) ::unlink(s.backup.c_str());
+    }
+  };
+  for (const auto& f : files) {
+    auto tmp = write_temp(f.path, f.content, f.mode);
+    if (!tmp) {
+      discard();
+      return fail(tmp.error());
+    }
+    steps.push_back(Step{*tmp, "", std::nullopt, 0, false});
+    struct stat st {};
+    // A folder in the way is not kept: renaming over it fails below, and that undoes the rest.
+    if (::lstat(f.path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    std::string backup = *tmp + ".old";
+    if (::link(f.path.c_str(), backup.c_str()) == 0) {
+      steps.back().backup = backup;
+      continue;
+    }
+    // No hard link (an immutable file, a file system without links): keep the bytes instead.
+    auto old = read_file(f.path);
+    if (!old) {
+      discard();
+      return fail("cannot keep the old " + f.path.string() +
+                  " while replacing it: " + old.error().message() + "; nothing was changed");
+    }
+    steps.back().old_content = std::move(*old);
+    steps.back().old_mode = st.st_mode & 07777;
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (::rename(steps[i].tmp.c_str(), files[i].path.c_str()) == 0) {
+      steps[i].renamed = true;
+      continue;
+    }
+    int err = errno;
+    std::string message = "cannot rename into " + files[i].path.string() + ": " + errno_text(err);
+    std::vector<std::string> stuck;
+    for (size_t j = 0; j < i; ++j) {
+      const auto& target = files[j].path;
+      std::string why;
+      if (!steps[j].backup.empty()) {
+        if (::rename(steps[j].backup.c_str(), target.c_str()) != 0) {
+          why = errno_text(errno) + "; the old one is " + steps[j].backup;
+        }
+        steps[j].backup.clear();  // renamed back, or kept for the user
+      } else if (steps[j].old_content) {
+        if (auto st = write_file_atomic(target, *steps[j].old_content, steps[j].old_mode); !st) {
+          why = st.error().message();
+        }
+      } else if (::unlink(target.c_str()) != 0) {
+        why = errno_text(errno);
+      }
+      if (!why.empty()) stuck.push_back(target.string() + " (" + why + ")");
+    }
+    discard();
+    for (const auto& f : files) fsync_folder(folder_of(f.path));
+    if (!stuck.empty()) {
+      return fail(message + "; and cannot undo the change of " + join(stuck, ", ") +
+                  ": put the old files back by hand");
+    }
+    return fail(message + "; nothing was changed");
+  }
+  discard();
+  for (const auto& f : files) fsync_folder(folder_of(f.path));
   return {};
 }
 

@@ -1,4 +1,6 @@
 // `tlsgate cert ca` and `cert issue`, judged by `openssl verify` and `openssl x509`.
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -37,6 +39,34 @@ class CertIssue : public E2eTest {
 
   std::string x509_text(const std::string& file) const {
     return shell("openssl x509 -in " + q(file) + " -noout -text").out;
+  }
+
+  // A CA folder (ca.crt, ca.key) made by `openssl ca -selfsign` with the validity given as
+  // YYYYMMDDHHMMSSZ, such as one that expired years ago, which `tlsgate cert ca` cannot make.
+  void make_openssl_ca(const std::string& folder, const std::string& start,
+                       const std::string& end) const {
+    test::write_text(path(folder + ".cnf"),
+                     "[ca]\ndefault_ca = c\n[c]\ndatabase = " + folder +
+                         ".index\nnew_certs_dir = " + folder + "\nserial = " + folder +
+                         ".serial\ndefault_md = sha256\npolicy = any\nx509_extensions = v3\n"
+                         "[any]\ncommonName = supplied\n[v3]\nbasicConstraints = "
+                         "critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
+                         "subjectKeyIdentifier = hash\n");
+    fs::create_directories(path(folder));
+    Proc r = shell("touch " + folder + ".index && echo 01 > " + folder +
+                   ".serial && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout " +
+                   folder + "/ca.key -out " + folder + ".csr -subj '/CN=" + folder +
+                   " CA' 2>&1 && openssl ca -batch -notext -config " + folder +
+                   ".cnf -selfsign -keyfile " + folder + "/ca.key -in " + folder + ".csr -out " +
+                   folder + "/ca.crt -startdate " + start + " -enddate " + end + " 2>&1");
+    ASSERT_EQ(r.code, 0) << describe(r);
+  }
+
+  // notAfter of a certificate as openssl prints it ("Jan  1 00:00:00 2021 GMT").
+  std::string end_date(const std::string& file) const {
+    std::string line = trim(shell("openssl x509 -in " + q(file) + " -noout -enddate").out);
+    return line.substr(line.find('=') + 1);
   }
 };
 
@@ -236,6 +266,273 @@ TEST_F(CertIssue, IssueKeepsAnExistingKeyUnlessToldWhatToDoWithIt) {
   EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
             openssl_pubkey_of_cert(dir_, "srv/public.crt"));
   EXPECT_EQ(mode_of(path("srv/private.key")), 0600U);
+}
+
+// Every entry of dir, hidden temporaries included, sorted.
+std::vector<std::string> folder_listing(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(CertIssue, AFailedReplaceKeepsTheOldKeyAndCertificateTogether) {
+  tg_ok("cert issue --ca ca --out srv db.example.com");
+  std::string key_before = read_file(path("srv/private.key"));
+  fs::copy_file(path("srv/public.crt"), path("old.crt"));
+  // A folder where public.crt goes: renaming the new certificate into place fails after the
+  // new key is already in place, and the key must go back.
+  fs::remove(path("srv/public.crt"));
+  fs::create_directory(path("srv/public.crt"));
+  Proc r = tg("cert issue --ca ca --out srv --force db.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: cannot rename into srv/public.crt: Is a directory; nothing was "
+            "changed\n");
+  EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(mode_of(path("srv/private.key")), 0600U);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
+            openssl_pubkey_of_cert(dir_, "old.crt"));
+  EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+
+  // An immutable certificate (where chattr works: root on ext4 and the like) cannot be replaced
+  // either; the key stays with it.
+  fs::remove(path("srv/public.crt"));
+  fs::copy_file(path("old.crt"), path("srv/public.crt"));
+  if (shell("chattr +i srv/public.crt 2>/dev/null").code == 0) {
+    Proc imm = tg("cert issue --ca ca --out srv --force db.example.com");
+    shell("chattr -i srv/public.crt");
+    EXPECT_EQ(imm.code, 1) << describe(imm);
+    EXPECT_EQ(imm.err,
+              "tlsgate: error: cannot rename into srv/public.crt: Operation not permitted; "
+              "nothing was changed\n");
+    EXPECT_EQ(read_file(path("srv/private.key")), key_before);
+    EXPECT_EQ(read_file(path("srv/public.crt")), read_file(path("old.crt")));
+    EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+  }
+  // With the way clear the same command works.
+  tg_ok("cert issue --ca ca --out srv --force db.example.com");
+  EXPECT_NE(read_file(path("srv/private.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "srv/private.key"),
+            openssl_pubkey_of_cert(dir_, "srv/public.crt"));
+  EXPECT_EQ(folder_listing(path("srv")), (std::vector<std::string>{"private.key", "public.crt"}));
+}
+
+TEST_F(CertIssue, AFailedCaWriteLeavesNoOrphanKey) {
+  fs::create_directories(path("hca/ca.crt"));
+  Proc r = tg("cert ca --out hca");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: cannot rename into hca/ca.crt: Is a directory; nothing was changed\n");
+  EXPECT_EQ(folder_listing(path("hca")), std::vector<std::string>{"ca.crt"});
+  // Nothing half-made blocks the next attempt.
+  fs::remove(path("hca/ca.crt"));
+  tg_ok("cert ca --out hca");
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "hca/ca.key"), openssl_pubkey_of_cert(dir_, "hca/ca.crt"));
+
+  // Replacing a CA: the old pair stays when the certificate cannot be written.
+  std::string key_before = read_file(path("ca/ca.key"));
+  fs::copy_file(path("ca/ca.crt"), path("old-ca.crt"));
+  fs::remove(path("ca/ca.crt"));
+  fs::create_directory(path("ca/ca.crt"));
+  Proc forced = tg("cert ca --out ca --force");
+  EXPECT_EQ(forced.code, 1) << describe(forced);
+  EXPECT_THAT(forced.err, HasSubstr("cannot rename into ca/ca.crt: Is a directory"));
+  EXPECT_EQ(read_file(path("ca/ca.key")), key_before);
+  EXPECT_EQ(openssl_pubkey_of_key(dir_, "ca/ca.key"), openssl_pubkey_of_cert(dir_, "old-ca.crt"));
+}
+
+TEST_F(CertIssue, ReplacingACaMovesItsRevocationStateAside) {
+  tg_ok("cert issue --ca ca --out srv srv.example.com");
+  tg_ok("cert revoke --ca ca srv/public.crt");
+  tg_ok("cert crl --ca ca");
+  std::string old_index = read_file(path("ca/revocations.txt"));
+  std::string old_crl = read_file(path("ca/ca.crl"));
+  std::string old_serial = trim(shell("openssl x509 -in srv/public.crt -noout -serial").out);
+  old_serial = old_serial.substr(old_serial.find('=') + 1);
+  ASSERT_THAT(shell("openssl crl -in ca/ca.crl -noout -text").out, HasSubstr(old_serial));
+
+  Proc r = tg_ok("cert ca --out ca --name 'Example CA' --force");
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2U) << r.out;
+  EXPECT_EQ(out[0],
+            "CA \"Example CA\" written: ca/ca.crt (certificate), ca/ca.key (key, keep it secret)");
+  EXPECT_THAT(out[1], ::testing::MatchesRegex(
+                          "the replaced CA's revocation state was moved aside \\(the new CA has "
+                          "revoked nothing\\): ca/revocations.txt -> "
+                          "revocations.txt.replaced-[0-9]{8}T[0-9]{6}Z, ca/crlnumber -> "
+                          "crlnumber.replaced-[0-9]{8}T[0-9]{6}Z, ca/ca.crl -> "
+                          "ca.crl.replaced-[0-9]{8}T[0-9]{6}Z"));
+  EXPECT_FALSE(fs::exists(path("ca/revocations.txt")));
+  EXPECT_FALSE(fs::exists(path("ca/crlnumber")));
+  EXPECT_FALSE(fs::exists(path("ca/ca.crl")));
+  // Kept for the record, unchanged.
+  std::string stamp = out[1].substr(out[1].rfind(".replaced-"));
+  EXPECT_EQ(read_file(path("ca/revocations.txt" + stamp)), old_index);
+  EXPECT_EQ(read_file(path("ca/ca.crl" + stamp)), old_crl);
+
+  // The new CA's first CRL lists nothing of the old one's, starts at number 1 and verifies.
+  tg_ok("cert crl --ca ca");
+  std::string text = shell("openssl crl -in ca/ca.crl -CAfile ca/ca.crt -noout -text 2>&1").out;
+  EXPECT_THAT(text, HasSubstr("verify OK"));
+  EXPECT_THAT(text, HasSubstr("No Revoked Certificates"));
+  EXPECT_THAT(text, Not(HasSubstr(old_serial)));
+  EXPECT_EQ(trim(shell("openssl crl -in ca/ca.crl -noout -crlnumber").out), "crlNumber=0x01");
+
+  // A CA folder without revocation state says nothing about it.
+  Proc again = tg_ok("cert ca --out fresh");
+  EXPECT_EQ(lines(again.out).size(), 1U) << again.out;
+}
+
+TEST_F(CertIssue, CaNamesAreCheckedNeverCut) {
+  Proc newline = tg("cert ca --out c1 --name \"$(printf 'Evil\\nCA')\"");
+  EXPECT_EQ(newline.code, 2) << describe(newline);
+  EXPECT_EQ(newline.err,
+            "tlsgate: error: --name \"Evil\\x0aCA\": control characters (newline, tab, ...) are "
+            "not allowed in a name; use printable characters only\n");
+  Proc tab = tg("cert ca --out c1 --name \"$(printf 'Evil\\tCA')\"");
+  EXPECT_EQ(tab.code, 2) << describe(tab);
+  EXPECT_THAT(tab.err, HasSubstr("--name \"Evil\\x09CA\": control characters"));
+  Proc empty = tg("cert ca --out c1 --name ''");
+  EXPECT_EQ(empty.code, 2) << describe(empty);
+  EXPECT_EQ(empty.err,
+            "tlsgate: error: --name \"\": a name is needed; give one, e.g. --name \"Example Ops "
+            "CA\"\n");
+  Proc blank = tg("cert ca --out c1 --name '   '");
+  EXPECT_EQ(blank.code, 2) << describe(blank);
+  Proc long_name = tg("cert ca --out c1 --name " + std::string(100, 'N'));
+  EXPECT_EQ(long_name.code, 2) << describe(long_name);
+  EXPECT_EQ(long_name.err,
+            "tlsgate: error: --name: 100 characters; a certificate's common name (CN) holds at "
+            "most 64 (RFC 5280); give a shorter name\n");
+  EXPECT_FALSE(fs::exists(path("c1")));
+
+  // 64 characters are fine, counted as characters, not bytes.
+  std::string umlauts;
+  for (int i = 0; i < 64; ++i) umlauts += "\xc3\xa4";  // U+00E4
+  tg_ok("cert ca --out c64 --name " + q(umlauts));
+  EXPECT_THAT(
+      shell("openssl x509 -in c64/ca.crt -noout -subject -nameopt utf8,sep_comma_plus_space").out,
+      HasSubstr("CN=" + umlauts + "\n"));
+  EXPECT_EQ(shell("openssl verify -CAfile c64/ca.crt c64/ca.crt").code, 0);
+}
+
+TEST_F(CertIssue, NamesWithControlCharactersAreRefused) {
+  Proc uri = tg("cert issue --ca ca --out u \"$(printf 'spiffe://x/a\\001b')\"");
+  EXPECT_EQ(uri.code, 2) << describe(uri);
+  EXPECT_EQ(uri.err,
+            "tlsgate: error: \"spiffe://x/a\\x01b\" is not a valid name: control characters "
+            "(newline, tab, ...) and bytes that are not UTF-8 are not allowed; give the name in "
+            "printable characters\n");
+  EXPECT_EQ(uri.out, "");
+  EXPECT_FALSE(fs::exists(path("u")));
+}
+
+TEST_F(CertIssue, ANameTooLongForTheCommonNameIsInTheSanOnly) {
+  // 133 characters: a valid DNS name, too long for a CN (64).
+  std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";
+  ASSERT_EQ(long_dns.size(), 133U);
+  tg_ok("cert issue --ca ca --out long " + long_dns);
+  std::string subject = trim(shell("openssl x509 -in long/public.crt -noout -subject").out);
+  EXPECT_EQ(subject, "subject=O = tlsgate");
+  EXPECT_EQ(ext("long/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:" + long_dns);
+  EXPECT_EQ(
+      shell("openssl verify -CAfile ca/ca.crt -verify_hostname " + long_dns + " long/public.crt")
+          .code,
+      0);
+  // With a shorter name after it, that one is the CN.
+  tg_ok("cert issue --ca ca --out two " + long_dns + " short.example.com");
+  EXPECT_EQ(trim(shell("openssl x509 -in two/public.crt -noout -subject").out),
+            "subject=O = tlsgate, CN = short.example.com");
+  EXPECT_EQ(ext("two/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:" + long_dns + ", DNS:short.example.com");
+}
+
+TEST_F(CertIssue, AReusedKeyMeetsTheRulesOfANewOne) {
+  const std::string rule =
+      "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or "
+      "P-521 (what TLS clients accept); --force replaces it with a new key (ECDSA P-256, or --rsa "
+      "2048)\n";
+  struct Case {
+    std::string folder, genpkey, what;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"rsa1024", "-algorithm RSA -pkeyopt rsa_keygen_bits:1024", "an RSA key of 1024 bits"},
+           {"k1", "-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1", "an EC key on secp256k1"},
+           {"brainpool", "-algorithm EC -pkeyopt ec_paramgen_curve:brainpoolP256r1",
+            "an EC key on brainpoolP256r1"},
+           {"ed", "-algorithm ED25519", "an ED25519 key"}}) {
+    fs::create_directories(path(c.folder));
+    Proc gen = shell("openssl genpkey " + c.genpkey + " -out " + c.folder + "/private.key 2>&1");
+    ASSERT_EQ(gen.code, 0) << describe(gen);
+    std::string key_before = read_file(path(c.folder + "/private.key"));
+    Proc r = tg("cert issue --ca ca --out " + c.folder + " --reuse-key r.example.com");
+    EXPECT_EQ(r.code, 1) << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: " + c.folder + "/private.key: " + c.what + rule);
+    EXPECT_FALSE(fs::exists(path(c.folder + "/public.crt"))) << c.folder;
+    EXPECT_EQ(read_file(path(c.folder + "/private.key")), key_before);
+  }
+  // What tlsgate would make, or could: RSA 2048+ and ECDSA on P-256, P-384, P-521.
+  for (const auto& [folder, genpkey] : std::vector<std::pair<std::string, std::string>>{
+           {"rsa2048", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"},
+           {"p384", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384"},
+           {"p521", "-algorithm EC -pkeyopt ec_paramgen_curve:P-521"}}) {
+    fs::create_directories(path(folder));
+    ASSERT_EQ(shell("openssl genpkey " + genpkey + " -out " + folder + "/private.key").code, 0);
+    tg_ok("cert issue --ca ca --out " + folder + " --reuse-key r.example.com");
+    EXPECT_EQ(openssl_verify("sslserver", folder + "/public.crt"), 0) << folder;
+    EXPECT_EQ(openssl_pubkey_of_key(dir_, folder + "/private.key"),
+              openssl_pubkey_of_cert(dir_, folder + "/public.crt"));
+  }
+}
+
+TEST_F(CertIssue, AnExpiredOrNotYetValidCaIssuesNothing) {
+  make_openssl_ca("old", "20200101000000Z", "20210101000000Z");
+  ASSERT_EQ(end_date("old/ca.crt"), "Jan  1 00:00:00 2021 GMT");
+  Proc r = tg("cert issue --ca old --out x x.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: old/ca.crt: the CA certificate (CN=old CA) expired on 2021-01-01 "
+            "00:00:00 UTC (valid 2020-01-01 00:00:00 UTC to 2021-01-01 00:00:00 UTC); nothing it "
+            "signs now would verify; make a new CA (`tlsgate cert ca --out DIR --force`) and "
+            "issue again, or check this machine's clock\n");
+  EXPECT_FALSE(fs::exists(path("x")));
+
+  make_openssl_ca("future", "20990101000000Z", "21000101000000Z");
+  Proc f = tg("cert issue --ca future --out x x.example.com");
+  EXPECT_EQ(f.code, 1) << describe(f);
+  EXPECT_EQ(f.err,
+            "tlsgate: error: future/ca.crt: the CA certificate (CN=future CA) is not valid until "
+            "2099-01-01 00:00:00 UTC (valid 2099-01-01 00:00:00 UTC to 2100-01-01 00:00:00 UTC); "
+            "check this machine's clock, or wait until then\n");
+  EXPECT_FALSE(fs::exists(path("x")));
+}
+
+TEST_F(CertIssue, ALeafNeverOutlivesItsCa) {
+  tg_ok("cert ca --out short --days 30");
+  Proc r = tg_ok("cert issue --ca short --out s s.example.com");
+  EXPECT_EQ(end_date("s/public.crt"), end_date("short/ca.crt"));
+  EXPECT_THAT(r.err, ::testing::MatchesRegex(
+                         "tlsgate: warning: the certificate for s.example.com ends on "
+                         "[-0-9]+ [:0-9]+ UTC with its CA \\(short/ca.crt\\), not 397 days from "
+                         "now; renew the CA before then\n"));
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -purpose sslserver s/public.crt").code, 0);
+  // openssl agrees the leaf is still valid on the CA's last day, and neither is after it.
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -attime $(( $(date +%s) + 29 * 86400 )) "
+                  "s/public.crt")
+                .code,
+            0);
+
+  // --days 3650 from a CA that ends sooner: capped to the CA's end too.
+  tg_ok("cert ca --out eight --days 3000");
+  Proc long_days = tg_ok("cert issue --ca eight --out l --days 3650 l.example.com");
+  EXPECT_EQ(end_date("l/public.crt"), end_date("eight/ca.crt"));
+  EXPECT_THAT(long_days.err, HasSubstr("not 3650 days from now"));
+  // Within the CA's life nothing changes and nothing is said.
+  Proc within = tg_ok("cert issue --ca short --out w --days 7 w.example.com");
+  EXPECT_EQ(within.err, "");
+  EXPECT_NE(end_date("w/public.crt"), end_date("short/ca.crt"));
 }
 
 TEST_F(CertIssue, IssuingFromAMissingCaFolderFails) {

@@ -1,5 +1,9 @@
 // `tlsgate cert sign`: our CA signs requests made by `openssl req -new` (and by
 // `cert csr`), taking only their names and key; `openssl verify` is the oracle.
+#include <array>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -71,6 +75,54 @@ TEST_F(CertSign, OwnRequestRoundTrip) {
   EXPECT_THAT(x509_text("req/public.crt"), HasSubstr("email:alice@example.com"));
 }
 
+TEST_F(CertSign, ANameTooLongForTheCommonNameIsRequestedAndSignedInTheSanOnly) {
+  std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";
+  tg_ok("cert csr --out req " + long_dns);
+  Proc req = shell("openssl req -in req/request.csr -noout -verify -subject 2>&1");
+  EXPECT_EQ(req.code, 0) << describe(req);
+  EXPECT_THAT(req.out, Not(HasSubstr("CN")));
+  tg_ok("cert sign --ca ca --out req/public.crt req/request.csr");
+  EXPECT_EQ(trim(shell("openssl x509 -in req/public.crt -noout -subject").out),
+            "subject=O = tlsgate");
+  EXPECT_THAT(x509_text("req/public.crt"), HasSubstr("DNS:" + long_dns));
+  EXPECT_EQ(
+      shell("openssl verify -CAfile ca/ca.crt -verify_hostname " + long_dns + " req/public.crt")
+          .code,
+      0);
+}
+
+TEST_F(CertSign, AnExpiredCaSignsNothingAndALeafNeverOutlivesItsCa) {
+  // An expired CA, made by `openssl ca -selfsign` (tlsgate makes none).
+  test::write_text(path("old.cnf"),
+                   "[ca]\ndefault_ca = c\n[c]\ndatabase = old.index\nnew_certs_dir = old\n"
+                   "serial = old.serial\ndefault_md = sha256\npolicy = any\nx509_extensions = "
+                   "v3\n[any]\ncommonName = supplied\n[v3]\nbasicConstraints = critical,CA:TRUE\n"
+                   "keyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n");
+  Proc ca = shell(
+      "mkdir old && touch old.index && echo 01 > old.serial && openssl req -new -newkey ec "
+      "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout old/ca.key -out old.csr -subj '/CN=Old CA' "
+      "2>&1 && openssl ca -batch -notext -config old.cnf -selfsign -keyfile old/ca.key -in old.csr "
+      "-out old/ca.crt -startdate 20200101000000Z -enddate 20210101000000Z 2>&1");
+  ASSERT_EQ(ca.code, 0) << describe(ca);
+  tg_ok("cert csr --out req app.example.com");
+  Proc r = tg("cert sign --ca old --out app.crt req/request.csr");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ca.crt: the CA certificate (CN=Old CA) expired on 2021-01-01 "
+                               "00:00:00 UTC (valid 2020-01-01 00:00:00 UTC to 2021-01-01 "
+                               "00:00:00 UTC); nothing it signs now would verify; make a new CA"));
+  EXPECT_FALSE(fs::exists(path("app.crt")));
+
+  // A 30-day CA signs for 30 days at most, and says so.
+  tg_ok("cert ca --out short --days 30");
+  Proc capped = tg_ok("cert sign --ca short --out app.crt --days 397 req/request.csr");
+  EXPECT_THAT(capped.err,
+              HasSubstr("tlsgate: warning: the certificate for app.example.com ends on "));
+  EXPECT_THAT(capped.err, HasSubstr("not 397 days from now; renew the CA before then\n"));
+  EXPECT_EQ(shell("openssl x509 -in app.crt -noout -enddate").out,
+            shell("openssl x509 -in short/ca.crt -noout -enddate").out);
+  EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -purpose sslserver app.crt").code, 0);
+}
+
 TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   tg_ok("cert csr --out req db1");
   // Flip one byte inside the DER of the request's signed part.
@@ -93,8 +145,46 @@ TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   Proc weak = tg("cert sign --ca ca --out x.crt s.csr");
   EXPECT_EQ(weak.code, 1);
   EXPECT_EQ(weak.err,
-            "tlsgate: error: s.csr: the request's RSA key has 1024 bits; ask for a request with "
-            "a key of at least 2048 bits\n");
+            "tlsgate: error: s.csr: the request holds an RSA key of 1024 bits; tlsgate certifies "
+            "only RSA keys of at least 2048 bits and ECDSA keys on P-256, P-384 or P-521 (what "
+            "TLS clients accept); ask for a new request with such a key\n");
+}
+
+TEST_F(CertSign, KeysTlsClientsRejectAreRefusedLikeForIssue) {
+  for (const auto& [name, newkey, what] : std::vector<std::array<std::string, 3>>{
+           {"k1", "-newkey ec -pkeyopt ec_paramgen_curve:secp256k1", "an EC key on secp256k1"},
+           {"ed", "-newkey ed25519", "an ED25519 key"}}) {
+    Proc req = shell("openssl req -new " + newkey + " -nodes -keyout " + name + ".key -out " +
+                     name + ".csr -subj /CN=" + name + ".example.com 2>&1");
+    ASSERT_EQ(req.code, 0) << describe(req);
+    Proc r = tg("cert sign --ca ca --out " + name + ".crt " + name + ".csr");
+    EXPECT_EQ(r.code, 1) << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: " + name + ".csr: the request holds " + what +
+                         "; tlsgate certifies only RSA keys of at least 2048 bits and ECDSA keys "
+                         "on P-256, P-384 or P-521 (what TLS clients accept); ask for a new "
+                         "request with such a key\n");
+    EXPECT_FALSE(fs::exists(path(name + ".crt")));
+  }
+  Proc p384 = shell(
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout p.key -out "
+      "p.csr -subj /CN=p.example.com 2>&1");
+  ASSERT_EQ(p384.code, 0) << describe(p384);
+  tg_ok("cert sign --ca ca --out p.crt p.csr");
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -purpose sslserver p.crt").code, 0);
+  EXPECT_THAT(x509_text("p.crt"), HasSubstr("NIST CURVE: P-384"));
+}
+
+TEST_F(CertSign, OwnRequestsWithAReusedKeyFollowTheSameRule) {
+  fs::create_directories(path("req"));
+  ASSERT_EQ(shell("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out "
+                  "req/private.key")
+                .code,
+            0);
+  Proc r = tg("cert csr --out req --reuse-key db1.example.com");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("the key to reuse is an EC key on secp256k1; tlsgate certifies "
+                               "only RSA keys of at least 2048 bits and ECDSA keys on P-256"));
+  EXPECT_FALSE(fs::exists(path("req/request.csr")));
 }
 
 }  // namespace

@@ -162,13 +162,19 @@ TEST(PkiIssuer, SubjectIsFirstNameAndOrganisationTlsgate) {
   EXPECT_EQ(info.subject_cn, "db1.example.com");
 }
 
-TEST(PkiIssuer, LongFirstNameIsTruncatedTo64CharactersInCnButNotInSan) {
+TEST(PkiIssuer, ANameLongerThanACnIsInTheSanOnly) {
+  // A CN holds 64 characters: a cut name names nothing, so the CN is the
+  // first name that fits, or there is none; the SAN has every name whole.
   auto ca = test::make_test_ca();
   std::string name = std::string(60, 'a') + ".example.com";
   auto leaf = test::make_leaf(ca, {name});
   auto info = describe(leaf.cert.get(), util::SystemClock::instance());
-  EXPECT_EQ(info.subject_cn, name.substr(0, 64));
+  EXPECT_EQ(info.subject_cn, "");
   EXPECT_THAT(info.san_dns, ElementsAre(name));
+  auto both = test::make_leaf(ca, {name, "db1.example.com"});
+  auto info2 = describe(both.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(info2.subject_cn, "db1.example.com");
+  EXPECT_THAT(info2.san_dns, ElementsAre(name, "db1.example.com"));
 }
 
 TEST(PkiIssuer, NamesBecomeSansOfTheirKind) {
