@@ -41,6 +41,8 @@ int run_sign(const CertSignOptions& o) {
   how.server = o.server || !o.client;
   how.client = o.client;
   how.days = o.days;
+  how.ca_source = (o.ca / "ca.crt").string();
+  how.on_warning = print_warning;
   auto cert = pki::sign_csr(req->get(), o.csr.string(), how, ca->certs.front().get(), ca->key.get(),
                             util::SystemClock::instance());
   if (!cert) return report_error(cert.error().message(), kFailed);
@@ -74,7 +76,8 @@ void add_cert_sign(CLI::App& cert, Outcome& out) {
       ->required();
   cmd->add_flag("--server", opts->server, "serverAuth (the default without --client)");
   cmd->add_flag("--client", opts->client, "clientAuth (with --server: both)");
-  cmd->add_option("--days", opts->days, "Validity in days")
+  cmd->add_option("--days", opts->days,
+                  "Validity in days (a certificate ends at the latest with its CA)")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->add_flag("--force", opts->force, "Replace --out if it exists");
