@@ -56,7 +56,7 @@ printf '%-14s %10s %9s %7s %7s  %s\n' harness runs exec/s cov ft result
 for name in "${harnesses[@]}"; do
   log="$logs/$name.log"
   rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
-  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
+  done_line=$(grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
@@ -71,7 +71,7 @@ for name in "${harnesses[@]}"; do
 done
 for name in "${harnesses[@]}"; do
   rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
-  if [ "$rc" != 0 ] || ! grep -qE '^#[0-9]+[[:space:]]+DONE' "$logs/$name.log"; then
+  if [ "$rc" != 0 ] || ! grep -aqE '^#[0-9]+[[:space:]]+DONE' "$logs/$name.log"; then
     echo "---- $name: last lines of $logs/$name.log" >&2
     tail -60 "$logs/$name.log" >&2
     ls "$artifacts"/"$name"-* 2>/dev/null | sed 's/^/fuzz: failing input kept: /' >&2 || true

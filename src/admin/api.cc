@@ -15,6 +15,7 @@
 #include "pki/certificate_info.h"
 #include "pki/loader.h"
 #include "util/atomic_file.h"
+#include "util/peer_text.h"
 
 namespace tlsgate::admin {
 namespace {
@@ -130,9 +131,9 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
 
   if (listener == Listener::kAdmin && req.role == Role::kNone) {
     spdlog::warn(
-        "admin API: client {} (identity \"{}\") refused: in neither admin.allowed_identities nor "
+        "admin API: client {} (identity {}) refused: in neither admin.allowed_identities nor "
         "admin.read_only_identities",
-        req.peer, req.identity);
+        req.peer, util::quoted_peer_text(req.identity));
     return done(error_response(403, "identity \"" + req.identity + "\" may not use the admin API",
                                "add it to admin.read_only_identities or admin.allowed_identities"));
   }
@@ -158,8 +159,10 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
   }
   auto forbid_write = [&]() -> bool {
     if (permits(req.role, req.method)) return false;
-    spdlog::warn("admin API: client {} (identity \"{}\", read-only) refused: {} {}", req.peer,
-                 req.identity, req.method, path);
+    // The path is percent-decoded: %0A would end the line. Peer text, escaped.
+    spdlog::warn("admin API: client {} (identity {}, read-only) refused: {} {}", req.peer,
+                 util::quoted_peer_text(req.identity), util::escape_peer_text(req.method, 16),
+                 util::escape_peer_text(path, 300));
     done(error_response(403, "identity \"" + req.identity + "\" may only read (GET)",
                         "add it to admin.allowed_identities to let it change things"));
     return true;
@@ -221,8 +224,8 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
   if (path == "/v1/reload") {
     if (req.method != "POST") return done(method_not_allowed(path, "POST"));
     if (forbid_write()) return;
-    spdlog::info("admin API: client {} (identity \"{}\") asked for a reload", req.peer,
-                 req.identity);
+    spdlog::info("admin API: client {} (identity {}) asked for a reload", req.peer,
+                 util::quoted_peer_text(req.identity));
     return backend_.reload([done](const net::ReloadOutcome& outcome) {
       auto j = reload_json(outcome);
       done(json_response(j["ok"].get<bool>() ? 200 : 400, j));
@@ -370,9 +373,8 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
     const auto& reasons = checked.error().reasons;
     std::string words;
     for (const auto& r : reasons) words += (words.empty() ? "" : "; ") + r;
-    spdlog::warn(
-        "admin API: client {} (identity \"{}\"): certificate upload for policy {} refused: {}",
-        req.peer, req.identity, scope, words);
+    spdlog::warn("admin API: client {} (identity {}): certificate upload for policy {} refused: {}",
+                 req.peer, util::quoted_peer_text(req.identity), scope, words);
     auto j = error_json("the certificate for policy " + scope + " was refused: " + words,
                         "fix what the reasons say and upload again; nothing was changed");
     j["reasons"] = reasons;
@@ -388,8 +390,8 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
     cert =
         certificate_json(pki::describe((*certs)[0].get(), *options_.clock), options_.clock->now());
   }
-  spdlog::info("admin API: client {} (identity \"{}\") replaced the certificate of policy {}",
-               req.peer, req.identity, scope);
+  spdlog::info("admin API: client {} (identity {}) replaced the certificate of policy {}", req.peer,
+               util::quoted_peer_text(req.identity), scope);
   backend_.reload_policy(scope, [this, scope, policy = target.policy, done = std::move(done),
                                  cert](const net::ReloadOutcome& outcome) {
     auto j = reload_json(outcome);
