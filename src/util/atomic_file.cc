@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "util/fd.h"
+#include "util/secret.h"
 #include "util/strings.h"
 
 namespace tlsgate::util {
@@ -86,9 +87,10 @@ Status write_files_atomic(const std::vector<FileWrite>& files) {
   // Removes what is left of the attempt: temporaries not renamed, and the links that kept the
   // old files.
   auto discard = [&] {
-    for (const auto& s : steps) {
+    for (auto& s : steps) {
       if (!s.renamed) ::unlink(s.tmp.c_str());
       if (!s.backup.empty()) ::unlink(s.backup.c_str());
+      if (s.old_content) wipe(*s.old_content);  // it may be a private key
     }
   };
   for (const auto& f : files) {
