@@ -157,10 +157,9 @@ Status write_files_atomic(const std::vector<FileWrite>& files) {
 }
 
 Result<std::string> read_file(const std::filesystem::path& path, size_t max) {
-  // O_NONBLOCK: a FIFO with no writer must not hang the open (it then reads
-  // as empty); cleared at once, so a pipe with a writer is read to its end.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (fd.valid()) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  // A FIFO is read as any reader reads one: the open waits for its writer
+  // (the gate's tests hold its file watcher that way).
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     int err = errno;
     std::error_code ec;

@@ -43,7 +43,7 @@ inline constexpr size_t kMaxFileRead = size_t{64} << 20;
 
 // Reads a whole file, at most `max` bytes (more is an error); the error names
 // the path and the reason. Pipes (a --password-file <(pass show x)) are
-// read to their end.
+// read to their end; a FIFO waits for its writer, as any reader does.
 Result<std::string> read_file(const std::filesystem::path& path, size_t max = kMaxFileRead);
 
 }  // namespace tlsgate::util
