@@ -26,6 +26,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <openssl/x509v3.h>
+
 #include "cli/command.h"
 #include "pki/certificate_info.h"
 #include "pki/chain_verify.h"
@@ -58,7 +60,11 @@ util::Result<std::vector<T>> load_file_or_dir(
   return std::filesystem::is_directory(p, ec) ? dir_loader(p) : file_loader(p);
 }
 
-bool is_ca(const X509* cert) { return pki::describe(cert, util::SystemClock::instance()).is_ca; }
+// basicConstraints CA:TRUE, as CertificateInfo::is_ca, without describing the
+// whole certificate (pins, fingerprints, names) for each of these questions.
+bool is_ca(const X509* cert) {
+  return (X509_get_extension_flags(pki::unconst(cert)) & EXFLAG_CA) != 0;
+}
 
 // Why the certificates of one file are not a leaf followed by its chain; "" when they are.
 std::string order_problem(const std::vector<pki::X509Ptr>& certs) {
