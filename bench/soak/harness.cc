@@ -143,10 +143,34 @@ void Harness::kill_backend() {
 
 void Harness::start_gate(const std::string& name, const GateConfig& g) {
   gate_port_ = free_port();
+  streams_port_ = g.streams_connector ? free_port() : 0;
   fs::path conf = work_ / (name + ".conf");
   gate_log_ = (work_ / (name + "-gate.log")).string();
+  if (peer_ == "nginx") {
+    write_nginx_conf(conf, g);
+    gate_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/sbin/nginx", "-p", work_.string(), "-c", conf.string(), "-e",
+                                 gate_log_},
+        gate_log_, g.nofile);
+  } else {
+    write_gate_conf(conf, g);
+    gate_ = std::make_unique<Child>(
+        std::vector<std::string>{tlsgate_, "serve", "-c", conf.string(), "--allow-root"},
+        gate_log_, g.nofile);
+  }
+  for (int i = 0; i < 1500; ++i) {
+    if (!gate_->running()) break;
+    if (port_accepts(gate_port_)) return;
+    timespec ts{0, 10'000'000};
+    ::nanosleep(&ts, nullptr);
+  }
+  die("the gate did not start listening on 127.0.0.1:" + std::to_string(gate_port_) + " (" +
+      gate_->how_ended() + "); its log: " + read_tail(gate_log_, 0, 8192));
+}
+
+void Harness::write_gate_conf(const fs::path& conf, const GateConfig& g) const {
   std::ofstream out(conf);
-  out << "# soak phase " << name << "\n"
+  out << "# soak phase " << conf.stem().string() << "\n"
       << "ssl.policy.soak.enabled=true\n"
       << "ssl.policy.soak.base_directory=" << (work_ / "server").string() << "\n"
       << "ssl.policy.soak.client_auth=" << g.client_auth << "\n"
@@ -158,9 +182,7 @@ void Harness::start_gate(const std::string& name, const GateConfig& g) {
       << "connector.soak.upstream_address=127.0.0.1:" << backend_port_ << "\n"
       << "connector.soak.ssl_policy=soak\n"
       << "connector.soak.max_connections=" << g.max_connections << "\n";
-  streams_port_ = 0;
   if (g.streams_connector) {
-    streams_port_ = free_port();
     out << "connector.streams.listen_address=127.0.0.1:" << streams_port_ << "\n"
         << "connector.streams.upstream_address=127.0.0.1:" << streams_backend_port_ << "\n"
         << "connector.streams.ssl_policy=soak\n"
@@ -170,18 +192,37 @@ void Harness::start_gate(const std::string& name, const GateConfig& g) {
       << "server.log_level=" << g.log_level << "\n"
       << "server.idle_timeout=" << g.idle_timeout << "\n"
       << "server.shutdown_timeout=10\n";
-  out.close();
-  gate_ = std::make_unique<Child>(
-      std::vector<std::string>{tlsgate_, "serve", "-c", conf.string(), "--allow-root"}, gate_log_,
-      g.nofile);
-  for (int i = 0; i < 1500; ++i) {
-    if (!gate_->running()) break;
-    if (port_accepts(gate_port_)) return;
-    timespec ts{0, 10'000'000};
-    ::nanosleep(&ts, nullptr);
-  }
-  die("the gate did not start listening on 127.0.0.1:" + std::to_string(gate_port_) + " (" +
-      gate_->how_ended() + "); its log: " + read_tail(gate_log_, 0, 8192));
+}
+
+// The same service from nginx's stream module: handshake_timeout is
+// ssl_handshake_timeout, idle_timeout is proxy_timeout (no byte either way),
+// two worker processes for the gate's two threads. Client certificates and
+// the gate's log lines have no counterpart: only the hostile phase runs so.
+void Harness::write_nginx_conf(const fs::path& conf, const GateConfig& g) const {
+  if (g.client_auth != "NONE") die("--peer nginx: only the hostile phase runs against nginx");
+  auto ms = [](double s) { return std::to_string(static_cast<long>(s * 1000)) + "ms"; };
+  auto server = [&](uint16_t port, uint16_t backend) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    proxy_pass 127.0.0.1:" + std::to_string(backend) + ";\n  }\n";
+  };
+  std::ofstream out(conf);
+  out << "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
+      << "worker_processes " << g.worker_threads << ";\n"
+      << "worker_rlimit_nofile 20000;\n"
+      << "daemon off;\n"
+      << "pid " << (work_ / "nginx.pid").string() << ";\n"
+      << "events { worker_connections 16000; }\n"
+      << "stream {\n"
+      << "  ssl_certificate " << (work_ / "server" / "public.crt").string() << ";\n"
+      << "  ssl_certificate_key " << (work_ / "server" / "private.key").string() << ";\n"
+      << "  ssl_protocols TLSv1.3;\n"
+      << "  ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;\n"
+      << "  ssl_ecdh_curve X25519;\n"
+      << "  ssl_handshake_timeout " << ms(g.handshake_timeout) << ";\n";
+  if (g.idle_timeout > 0) out << "  proxy_timeout " << ms(g.idle_timeout) << ";\n";
+  out << server(gate_port_, backend_port_);
+  if (g.streams_connector) out << server(streams_port_, streams_backend_port_);
+  out << "}\n";
 }
 
 std::string Harness::stop_gate(double seconds) {

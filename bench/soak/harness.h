@@ -87,6 +87,11 @@ class Watch {
 class Harness {
  public:
   Harness(std::string tlsgate, std::string self, std::filesystem::path work);
+  // Another TLS proxy in the gate's place (`nginx`), configured as start_gate()
+  // configures the gate (same certificate, suite, timeouts, connectors): for
+  // the hostile phase's latency figures side by side (--peer). Empty: tlsgate.
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  const std::string& peer() const { return peer_; }
 
   // `tlsgate cert`: a CA, a server certificate for localhost and 127.0.0.1,
   // a client certificate from that CA and one from a CA the gate does not trust.
@@ -128,6 +133,10 @@ class Harness {
   // A backend process listening on `port` (0: a free one); sets *bound.
   std::unique_ptr<Child> launch_backend(uint16_t port, uint16_t* bound);
 
+  void write_gate_conf(const std::filesystem::path& conf, const GateConfig& g) const;
+  void write_nginx_conf(const std::filesystem::path& conf, const GateConfig& g) const;
+
+  std::string peer_;
   std::unique_ptr<Child> backend_;
   uint16_t backend_port_ = 0;
   int backend_starts_ = 0;

@@ -7,6 +7,7 @@
 //
 //   tlsgate-soak --tlsgate PATH [--scale full|ci] [--phases LIST] [--work DIR]
 //                [--keep] [--out FILE] [--NUMBER-OPTION VALUE]...
+//   tlsgate-soak ... --phases hostile --peer nginx   (nginx in the gate's place)
 //   tlsgate-soak backend --port P [--max-seconds S]   (the backend it starts)
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ constexpr const char* kUsage =
     "                    [--connections N] [--hold S] [--slowloris N] [--silent N]\n"
     "                    [--nonreaders N] [--hostile S] [--bad-handshakes N]\n"
     "                    [--backend-kills N] [--sighup-for S]\n"
+    "                    [--peer nginx (with --phases hostile: its latency figures)]\n"
     "       tlsgate-soak backend --port P [--max-seconds S]\n";
 
 std::string self_path() {
@@ -72,7 +74,7 @@ void apply_overrides(const Args& a, Scale* s) {
 int run(int argc, char** argv) {
   Args a(argc, argv,
          {"tlsgate", "scale", "phases", "work", "out", "connections", "hold", "slowloris", "silent",
-          "nonreaders", "hostile", "bad-handshakes", "backend-kills", "sighup-for"},
+          "nonreaders", "hostile", "bad-handshakes", "backend-kills", "sighup-for", "peer"},
          {"keep"});
   std::string tlsgate = a.str("tlsgate", "");
   if (tlsgate.empty()) {
@@ -96,6 +98,10 @@ int run(int argc, char** argv) {
       }
       phases.push_back(p);
     }
+  }
+  const std::string peer = a.str("peer", "");
+  if (!peer.empty() && (peer != "nginx" || phases != std::vector<std::string>{"hostile"})) {
+    die("--peer: only `--peer nginx --phases hostile` (the other phases read the gate's log)");
   }
   long nofile = raise_nofile_limit();
   const long needed = 2 * static_cast<long>(scale.connections) + 64;
@@ -128,6 +134,7 @@ int run(int argc, char** argv) {
   std::cerr << "soak: scale " << scale.name << ", phases " << a.str("phases", "all")
             << ", RLIMIT_NOFILE " << nofile << ", work " << work.string() << std::endl;
   Harness h(tlsgate, self_path(), work);
+  h.set_peer(peer);
   h.mint_certificates();
   std::vector<Check> checks;
   uint64_t t0 = now_ns();

@@ -266,6 +266,7 @@ std::string run_hostile(Harness& h, const Scale& s, std::vector<Check>* checks) 
 
   Json out;
   out.add("phase", "hostile")
+      .add("proxy", h.peer().empty() ? "tlsgate" : h.peer())
       .add("handshake_timeout_s", s.handshake_timeout)
       .add("idle_timeout_s", s.idle_timeout)
       .add("hostile_seconds", static_cast<double>(h1 - h0) / 1e9)
