@@ -50,6 +50,9 @@ int run_explain(const std::string& key) {
     if (!text->empty() && text->back() != '\n') std::printf("\n");
     return kOk;
   }
+  if (auto bad = config::bad_name_in_key(key)) {
+    return report_error("unknown key " + key + ": " + bad->problem + "; " + bad->fix, kUsage);
+  }
   auto near = config::nearest_key(key);
   return report_error(
       "unknown key " + key + (near ? "; did you mean " + *near + "?" : "; check the spelling"),

@@ -46,6 +46,11 @@ INSTANTIATE_TEST_SUITE_P(
              "ssl.polcy.bolt.enabled=true\n",
              {"tlsgate.conf:1: ssl.polcy.bolt.enabled: unknown key; did you mean "
               "ssl.policy.bolt.enabled?"}},
+        Case{"ScopeNameOutsideTheAllowedSet",
+             "ssl.policy.p\xc3\xb3licy.enabled=true\n",
+             {"tlsgate.conf:1: ssl.policy.p\xc3\xb3licy.enabled: the scope name \"p\xc3\xb3licy\" "
+              "holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3); a scope name may hold only ASCII "
+              "letters, digits, '_' and '-'; rename the scope"}},
         Case{"UnknownKeyWithoutSuggestion",
              "favourite.colour=blue\n",
              {"tlsgate.conf:1: favourite.colour: unknown key; remove it or check the spelling"}},
