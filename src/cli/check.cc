@@ -87,10 +87,13 @@ int run_check(const CheckOptions& o) {
   size_t errors = 0;
   for (const auto& d : findings) errors += d.severity == Severity::kError ? 1 : 0;
   size_t warnings = findings.size() - errors;
-  int code = !loaded.ok() ? kUsage : errors > 0 ? kFailed : kOk;
+  // A value OpenSSL rejects makes the config unusable, as a value the loader
+  // rejects does: serve refuses both (DESIGN.md).
+  const bool valid_config = loaded.ok() && audit.config_errors == 0;
+  int code = !valid_config ? kUsage : errors > 0 ? kFailed : kOk;
 
   if (o.json) {
-    nlohmann::json j{{"config", o.config},         {"valid_config", loaded.ok()},
+    nlohmann::json j{{"config", o.config},         {"valid_config", valid_config},
                      {"policies", audit.policies}, {"errors", errors},
                      {"warnings", warnings},       {"findings", nlohmann::json::array()}};
     for (const auto& d : findings) j["findings"].push_back(to_json(d));
