@@ -526,6 +526,57 @@ TEST_F(Check, ServeRefusesAMalformedPinAsCheckDoes) {
   EXPECT_EQ(s.err, c.out.substr(0, c.out.find('\n') + 1) + kServeRefused);
 }
 
+// trust_all skips the pins as it skips the chain (DESIGN.md): pins beside it
+// protect nothing, so check and serve refuse the pair, in the same words.
+TEST_F(Check, PinsBesideTrustAllAreRefusedByCheckAndServe) {
+  tour();
+  const auto pin = openssl_pin(dir_, path("app/public.crt")).first;
+  conf(std::string(kTourConf) + "ssl.policy.bolt.trust_all=true\n" +
+       "ssl.policy.bolt.pinned_certs=" + pin + "\n" + bolt_connector());
+  const std::string trust_all =
+      "warning: tlsgate.conf:3: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
+      "trusted without verification; use it only for debugging\n";
+  const std::string pins =
+      "tlsgate.conf:4: ssl.policy.bolt.pinned_certs: is not checked: "
+      "ssl.policy.bolt.trust_all=true accepts any certificate a peer presents, without checking "
+      "its chain or its pin; remove ssl.policy.bolt.trust_all to have the pins checked (on top "
+      "of chain verification), or remove ssl.policy.bolt.pinned_certs\n";
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_EQ(c.out, trust_all + pins +
+                       "tlsgate.conf: 1 error in the configuration; certificates were not "
+                       "checked\n");
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_EQ(s.err, trust_all + pins + kServeRefused);
+  // Without trust_all the same pins apply, on top of the chain: clean.
+  conf(std::string(kTourConf) + "ssl.policy.bolt.pinned_certs=" + pin + "\n");
+  Proc pinned = check();
+  EXPECT_EQ(pinned.code, 0) << describe(pinned);
+}
+
+// A scope name outside ASCII letters, digits, '_' and '-' is named as the
+// fault, its character escaped, and not "corrected" into another key.
+TEST_F(Check, ScopeNameWithANonAsciiLetterIsNamedNotReplaced) {
+  conf("ssl.policy.p\xc3\xb3licy.enabled=true\n");
+  const std::string problem =
+      "the scope name \"p\xc3\xb3licy\" holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3); a scope "
+      "name may hold only ASCII letters, digits, '_' and '-'; rename the scope";
+  const std::string line = "tlsgate.conf:1: ssl.policy.p\xc3\xb3licy.enabled: " + problem + "\n";
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_EQ(c.out,
+            line + "tlsgate.conf: 1 error in the configuration; certificates were not checked\n");
+  EXPECT_THAT(c.out, Not(HasSubstr("did you mean")));
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_EQ(s.err, line + kServeRefused);
+  Proc e = tg("check --explain ssl.policy.p\xc3\xb3licy.enabled");
+  EXPECT_EQ(e.code, 2) << describe(e);
+  EXPECT_EQ(e.err,
+            "tlsgate: error: unknown key ssl.policy.p\xc3\xb3licy.enabled: " + problem + "\n");
+}
+
 TEST_F(Check, CipherFromTheEnvironmentIsNamedByItsVariable) {
   tour();
   Proc env = sh(dir_, "TLSGATE_ssl_policy_bolt_ciphers=BOGUS-SHA " + shell_quote(tlsgate_bin()) +
