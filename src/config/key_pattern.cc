@@ -258,6 +258,7 @@ std::optional<KeyProblem> bad_name_in_key(std::string_view key) {
       "a " + what + " name may hold only ASCII letters, digits, '_' and '-'; rename the " + what;
   if (name.empty()) {
     out.problem = "the " + what + " name is empty";
+    out.fix = "name the " + what + " between the dots with ASCII letters, digits, '_' and '-'";
     return out;
   }
   std::vector<std::string> shown;

@@ -172,6 +172,8 @@ TEST(ConfigKeyDocs, BadNameInKeyNamesEachCharacterEscaped) {
   }
   EXPECT_EQ(bad_name_in_key("ssl.policy.p\xc3\xb3licy.enabled")->fix,
             "a scope name may hold only ASCII letters, digits, '_' and '-'; rename the scope");
+  EXPECT_EQ(bad_name_in_key("ssl.policy..enabled")->fix,
+            "name the scope between the dots with ASCII letters, digits, '_' and '-'");
   EXPECT_EQ(bad_name_in_key("connector.my pg.listen_address")->fix,
             "a connector name may hold only ASCII letters, digits, '_' and '-'; rename the "
             "connector");
