@@ -50,6 +50,9 @@ int run_explain(const std::string& key) {
     if (!text->empty() && text->back() != '\n') std::printf("\n");
     return kOk;
   }
+  if (auto bad = config::bad_name_in_key(key)) {
+    return report_error("unknown key " + key + ": " + bad->problem + "; " + bad->fix, kUsage);
+  }
   auto near = config::nearest_key(key);
   return report_error(
       "unknown key " + key + (near ? "; did you mean " + *near + "?" : "; check the spelling"),
@@ -84,10 +87,13 @@ int run_check(const CheckOptions& o) {
   size_t errors = 0;
   for (const auto& d : findings) errors += d.severity == Severity::kError ? 1 : 0;
   size_t warnings = findings.size() - errors;
-  int code = !loaded.ok() ? kUsage : errors > 0 ? kFailed : kOk;
+  // A value OpenSSL rejects makes the config unusable, as a value the loader
+  // rejects does: serve refuses both (DESIGN.md).
+  const bool valid_config = loaded.ok() && audit.config_errors == 0;
+  int code = !valid_config ? kUsage : errors > 0 ? kFailed : kOk;
 
   if (o.json) {
-    nlohmann::json j{{"config", o.config},         {"valid_config", loaded.ok()},
+    nlohmann::json j{{"config", o.config},         {"valid_config", valid_config},
                      {"policies", audit.policies}, {"errors", errors},
                      {"warnings", warnings},       {"findings", nlohmann::json::array()}};
     for (const auto& d : findings) j["findings"].push_back(to_json(d));

@@ -171,6 +171,9 @@ std::string host_name() {
 }
 
 Diagnostic unknown_key(const Entry& entry) {
+  if (auto bad = bad_name_in_key(entry.key)) {
+    return {Diagnostic::Severity::kError, entry.where, entry.key, bad->problem, bad->fix};
+  }
   Diagnostic d{Diagnostic::Severity::kError, entry.where, entry.key, "unknown key",
                "remove it or check the spelling"};
   if (auto near = nearest_key(entry.key)) {

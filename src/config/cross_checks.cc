@@ -51,6 +51,7 @@ class Checker {
         warning("ssl.policy." + scope + ".trust_all",
                 "trust_all is on: every peer is trusted without verification",
                 "use it only for debugging");
+        check_pins_under_trust_all(scope, policy);
       }
     }
     return std::move(out_);
@@ -109,6 +110,20 @@ class Checker {
       error(prefix + "upstream_tls_first", "needs TLS to the backend",
             "set " + prefix + "upstream_ssl_policy or remove " + prefix + "upstream_tls_first");
     }
+  }
+
+  // trust_all disables chain verification and pins alike (DESIGN.md,
+  // tls::check_peer_certificate): pins set beside it would look like
+  // protection and be none.
+  void check_pins_under_trust_all(const std::string& scope, const Policy& policy) {
+    const std::string prefix = "ssl.policy." + scope + ".";
+    if (policy.pinned_certs.empty()) return;
+    error(prefix + "pinned_certs",
+          "is not checked: " + prefix +
+              "trust_all=true accepts any certificate a peer presents, without checking its "
+              "chain or its pin",
+          "remove " + prefix + "trust_all to have the pins checked (on top of chain " +
+              "verification), or remove " + prefix + "pinned_certs");
   }
 
   void check_pkcs11(const std::string& scope, const Policy& policy) {

@@ -3,7 +3,8 @@
 // Patterns use "<scope>" and "<name>" for the variable part:
 // "ssl.policy.<scope>.client_auth", "connector.<name>.listen_address",
 // "server.worker_threads". find_key_doc() matches a concrete key against the
-// patterns; nearest_key() produces the "did you mean" for unknown keys.
+// patterns; nearest_key() produces the "did you mean" for unknown keys, and
+// bad_name_in_key() the error for a key whose scope or name cannot be one.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,16 @@ const KeyDoc* find_key_doc(std::string_view key);
 // when nothing is close enough to be a useful suggestion, or KEY is longer
 // than 256 characters (no real key is; the search is quadratic in the length).
 std::optional<std::string> nearest_key(std::string_view key);
+
+// An unknown KEY that would be a key but for its <scope> or <name>, which is
+// empty or holds a character other than ASCII letters, digits, '_' and '-':
+// what is wrong, naming each such character escaped ("the scope name
+// \"p\xc3\xb3licy\" holds U+00F3 ..."), and the fix. nullopt for any other key.
+struct KeyProblem {
+  std::string problem;
+  std::string fix;
+};
+std::optional<KeyProblem> bad_name_in_key(std::string_view key);
 
 // Text for `tlsgate check --explain KEY`: key pattern, type, default,
 // allowed values and doc. nullopt if the key is unknown.

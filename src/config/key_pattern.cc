@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 
 #include "util/strings.h"
 
@@ -128,6 +130,25 @@ std::string instantiate(std::string_view pattern, std::string_view var) {
   return out;
 }
 
+std::optional<NameMismatch> match_key_but_name(std::string_view key) {
+  auto parts = components(strip_alias(key));
+  for (const auto& doc : key_docs()) {
+    auto pattern = components(doc.pattern);
+    if (pattern.size() != parts.size()) continue;
+    std::optional<std::string_view> var;
+    bool ok = true;
+    for (size_t i = 0; ok && i < parts.size(); ++i) {
+      if (is_variable(pattern[i])) {
+        var = parts[i];
+      } else {
+        ok = pattern[i] == parts[i];
+      }
+    }
+    if (ok && var && !is_valid_name(*var)) return NameMismatch{&doc, std::string(*var)};
+  }
+  return std::nullopt;
+}
+
 std::optional<KeyMatch> match_key(std::string_view key) {
   auto canonical = strip_alias(key);
   auto parts = components(canonical);
@@ -157,8 +178,112 @@ const KeyDoc* find_key_doc(std::string_view key) {
 }
 
 namespace {
+
 constexpr size_t kMaxSuggestedKeyLength = 256;
+constexpr size_t kMaxCharactersShown = 5;
+
+std::string escaped(std::string_view bytes) {
+  std::string out;
+  for (char c : bytes) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+    out += hex;
+  }
+  return out;
+}
+
+// Code points a terminal shows as nothing, as a blank or on top of the
+// quote before them: these are named by number only.
+bool invisible(uint32_t cp) {
+  return cp <= 0xa0 || cp == 0xad || (cp >= 0x300 && cp <= 0x36f) ||
+         (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+         (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || (cp >= 0xe000 && cp <= 0xf8ff) ||
+         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || (cp >= 0xfff0 && cp <= 0xffff) ||
+         cp >= 0xe0000;
+}
+
+// The character of TEXT at I as a message names it, and I moved past it:
+// "@", " " (\x20), \x1b, U+00F3 "ó" (bytes \xc3\xb3), U+200B (bytes
+// \xe2\x80\x8b), or byte \xff (not UTF-8).
+std::string describe_character(std::string_view text, size_t& i) {
+  const auto b = static_cast<unsigned char>(text[i]);
+  if (b < 0x80) {
+    ++i;
+    if (b < 0x20 || b == 0x7f) return escaped(text.substr(i - 1, 1));
+    if (b == ' ') return "\" \" (\\x20)";
+    return "\"" + std::string(1, static_cast<char>(b)) + "\"";
+  }
+  const size_t len = b >= 0xc2 && b <= 0xdf   ? 2
+                     : b >= 0xe0 && b <= 0xef ? 3
+                     : b >= 0xf0 && b <= 0xf4 ? 4
+                                              : 0;
+  uint32_t cp = len == 2 ? b & 0x1fU : len == 3 ? b & 0x0fU : b & 0x07U;
+  bool ok = len != 0 && i + len <= text.size();
+  for (size_t k = 1; ok && k < len; ++k) {
+    const auto c = static_cast<unsigned char>(text[i + k]);
+    ok = (c & 0xc0) == 0x80;
+    cp = (cp << 6) | (c & 0x3fU);
+  }
+  // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either.
+  ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+       !(cp >= 0xd800 && cp <= 0xdfff);
+  if (!ok) {
+    ++i;
+    return "byte " + escaped(text.substr(i - 1, 1)) + " (not UTF-8)";
+  }
+  const auto sequence = text.substr(i, len);
+  i += len;
+  char number[16];
+  std::snprintf(number, sizeof number, "U+%04X", static_cast<unsigned>(cp));
+  std::string out = number;
+  if (!invisible(cp)) out += " \"" + std::string(sequence) + "\"";
+  return out + " (bytes " + escaped(sequence) + ")";
+}
+
+bool allowed_in_name(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x80 && std::isalnum(u) != 0) || c == '_' || c == '-';
+}
+
 }  // namespace
+
+std::optional<KeyProblem> bad_name_in_key(std::string_view key) {
+  auto mismatch = detail::match_key_but_name(key);
+  if (!mismatch) return std::nullopt;
+  const std::string what =
+      mismatch->doc->pattern.find("<name>") != std::string::npos ? "connector" : "scope";
+  const std::string& name = mismatch->name;
+  KeyProblem out;
+  out.fix =
+      "a " + what + " name may hold only ASCII letters, digits, '_' and '-'; rename the " + what;
+  if (name.empty()) {
+    out.problem = "the " + what + " name is empty";
+    out.fix = "name the " + what + " between the dots with ASCII letters, digits, '_' and '-'";
+    return out;
+  }
+  std::vector<std::string> shown;
+  size_t more = 0;
+  for (size_t i = 0; i < name.size();) {
+    if (allowed_in_name(name[i])) {
+      ++i;
+      continue;
+    }
+    auto character = describe_character(name, i);
+    if (std::find(shown.begin(), shown.end(), character) != shown.end()) continue;
+    if (shown.size() == kMaxCharactersShown) {
+      ++more;
+    } else {
+      shown.push_back(std::move(character));
+    }
+  }
+  if (more > 0) shown.push_back(std::to_string(more) + " more");
+  std::string list = shown.front();
+  for (size_t k = 1; k < shown.size(); ++k) {
+    list += (k + 1 == shown.size() ? " and " : ", ") + shown[k];
+  }
+  out.problem = "the " + what + " name \"" + name + "\" holds " + list;
+  return out;
+}
 
 std::optional<std::string> nearest_key(std::string_view key) {
   const auto bare = detail::strip_alias(key);
@@ -193,9 +318,16 @@ std::optional<std::string> nearest_key(std::string_view key) {
       continue;
     }
     // The key's own component at the variable's position is the likely
-    // scope; its neighbours cover typos that add or drop a dot before it.
+    // scope. A key with one component fewer may have dropped a dot before
+    // it (the scope is one to the left), one with a component more may have
+    // added one (one to the right); with as many components as the pattern,
+    // no other component is a plausible scope (ssl.policy.pólicy.enabled
+    // does not mean ssl.policy.policy.enabled).
     auto index = static_cast<size_t>(var_at - pattern.begin());
-    for (size_t at : {index, index - 1, index + 1}) {  // index - 1 wraps when index is 0
+    size_t neighbour = parts.size() + 1 == pattern.size()   ? index - 1  // wraps when index is 0
+                       : parts.size() == pattern.size() + 1 ? index + 1
+                                                            : index;
+    for (size_t at : {index, neighbour}) {
       if (at < parts.size() && detail::is_valid_name(parts[at])) {
         consider(detail::instantiate(doc.pattern, parts[at]));
       }

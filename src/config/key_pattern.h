@@ -33,6 +33,14 @@ bool is_neo4j_key(std::string_view key);
 
 std::optional<KeyMatch> match_key(std::string_view key);
 
+// The pattern KEY would match but for its <scope>/<name> component, which
+// is_valid_name() refuses, and that component; nullopt otherwise.
+struct NameMismatch {
+  const KeyDoc* doc = nullptr;
+  std::string name;
+};
+std::optional<NameMismatch> match_key_but_name(std::string_view key);
+
 // "ssl.policy.<scope>.enabled" with "bolt" -> "ssl.policy.bolt.enabled".
 std::string instantiate(std::string_view pattern, std::string_view var);
 

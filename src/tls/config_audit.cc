@@ -3,10 +3,30 @@
 #include <algorithm>
 
 #include "config/user_map.h"
+#include "pki/pin.h"
+#include "tls/openssl_names.h"
 #include "tls/policy_auditor.h"
 
 namespace tlsgate::tls {
 namespace {
+
+void check_values(const config::Config& cfg, const config::Policy& policy,
+                  std::vector<config::Diagnostic>& out) {
+  const std::string prefix = "ssl.policy." + policy.scope + ".";
+  auto error = [&](const char* suffix, std::string problem) {
+    out.push_back({config::Diagnostic::Severity::kError, cfg.where(prefix + suffix),
+                   prefix + suffix, std::move(problem), ""});
+  };
+  if (auto versions = resolve_versions(policy.tls_versions); !versions) {
+    error("tls_versions", versions.error().message());
+  } else {
+    for (auto& e : check_ciphers(policy.ciphers, *versions)) error("ciphers", std::move(e));
+  }
+  for (auto& e : check_groups(policy.groups)) error("groups", std::move(e));
+  for (const auto& pin : policy.pinned_certs) {
+    if (auto parsed = pki::parse_pin(pin); !parsed) error("pinned_certs", parsed.error().message());
+  }
+}
 
 bool is_any_address(const std::string& host) {
   return host.empty() || host == "0.0.0.0" || host == "::" || host == "*";
@@ -77,10 +97,22 @@ AuditReport audit(const config::Config& config, const util::Clock& clock,
   for (const auto& [scope, policy] : config.policies) {
     if (!policy.enabled) continue;
     report.policies.push_back(scope);
+    std::vector<config::Diagnostic> values;
+    check_values(config, policy, values);
+    report.config_errors += static_cast<int>(values.size());
+    report.findings.insert(report.findings.end(), values.begin(), values.end());
     PolicyAuditor(config, policy, uses[scope], clock, options, report.findings).run();
   }
   check_user_maps(config, report.findings);
   return report;
+}
+
+std::vector<config::Diagnostic> check_policy_values(const config::Config& config) {
+  std::vector<config::Diagnostic> out;
+  for (const auto& [scope, policy] : config.policies) {
+    if (policy.enabled) check_values(config, policy, out);
+  }
+  return out;
 }
 
 }  // namespace tlsgate::tls

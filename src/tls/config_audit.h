@@ -8,6 +8,11 @@
 // touches the network. Findings are config::Diagnostics located at the key
 // that names the culprit (its line when the key was set, else the file).
 // Thread-safe; reads files only.
+//
+// check_policy_values() is the part that reads no file: the values of the
+// enabled policies that only OpenSSL can judge (config/ knows no OpenSSL).
+// An error there is a config error, as the loader's are: `serve` refuses to
+// start and `check` exits 2 (DESIGN.md), both with the same messages.
 #pragma once
 
 #include <sys/types.h>
@@ -29,11 +34,16 @@ struct AuditOptions {
 struct AuditReport {
   std::vector<std::string> policies;         // scopes audited, in order
   std::vector<config::Diagnostic> findings;  // errors and warnings
+  int config_errors = 0;                     // of the errors, those check_policy_values() finds
   int errors() const;
   int warnings() const;
 };
 
 AuditReport audit(const config::Config& config, const util::Clock& clock,
                   const AuditOptions& options);
+
+// tls_versions, ciphers and groups names OpenSSL rejects, and pinned_certs
+// entries that are not pins, of every enabled policy; errors only.
+std::vector<config::Diagnostic> check_policy_values(const config::Config& config);
 
 }  // namespace tlsgate::tls

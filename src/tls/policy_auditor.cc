@@ -13,7 +13,6 @@
 #include "pki/loader.h"
 #include "pki/ocsp.h"
 #include "pki/openssl_error.h"
-#include "pki/pin.h"
 #include "pki/private_key_loader.h"
 #include "tls/known_peers.h"
 #include "tls/openssl_names.h"
@@ -96,7 +95,6 @@ void PolicyAuditor::warning(const std::string& suffix, std::string problem, std:
 }
 
 void PolicyAuditor::run() {
-  check_algorithms();
   check_identities();
   check_acme_files();
   if (policy_.acme() && !file_exists(policy_.public_certificate)) {
@@ -256,7 +254,7 @@ void PolicyAuditor::check_suites_usable(const pki::CertificateInfo& info) {
   auto versions = resolve_versions(policy_.tls_versions);
   if (!versions || versions->min_version > TLS1_2_VERSION) return;
   auto ciphers = resolve_ciphers(policy_.ciphers, *versions);
-  if (!ciphers || ciphers->tls12.empty()) return;  // check_algorithms() says why
+  if (!ciphers || ciphers->tls12.empty()) return;  // check_policy_values() says why
   const int auth = info.key_type == "RSA" ? NID_auth_rsa
                    : info.key_type == "EC" || info.key_type == "ED25519" || info.key_type == "ED448"
                        ? NID_auth_ecdsa
@@ -389,8 +387,8 @@ void PolicyAuditor::check_own_chain() {
   }
 }
 
-// Checks that read no key material: CRLs, names, algorithm names, pins and
-// identities.
+// Checks that read no key material: CRLs, names and identities (algorithm
+// names and pins are check_policy_values()'s, in config_audit.cc).
 
 void PolicyAuditor::check_revoked() {
   const auto& dir = policy_.revoked_dir;
@@ -556,21 +554,7 @@ void PolicyAuditor::check_stapling() {
   }
 }
 
-void PolicyAuditor::check_algorithms() {
-  auto versions = resolve_versions(policy_.tls_versions);
-  if (!versions) {
-    error("tls_versions", versions.error().message(), "");
-    return;
-  }
-  for (auto& e : check_ciphers(policy_.ciphers, *versions)) error("ciphers", e, "");
-  for (auto& e : check_groups(policy_.groups)) error("groups", e, "");
-}
-
 void PolicyAuditor::check_identities() {
-  for (const auto& pin : policy_.pinned_certs) {
-    if (auto parsed = pki::parse_pin(pin); !parsed)
-      error("pinned_certs", parsed.error().message(), "");
-  }
   if (!policy_.allowed_identities.empty() && policy_.client_auth == config::ClientAuth::kNone &&
       !use_.outgoing) {
     warning("allowed_identities", "has no effect: client_auth is NONE, so clients send no identity",

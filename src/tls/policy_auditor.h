@@ -50,7 +50,6 @@ class PolicyAuditor {
   void check_names();
   void check_stapling();
   void check_acme_files();
-  void check_algorithms();
   void check_identities();
 
   const config::Config& config_;

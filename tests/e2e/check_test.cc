@@ -1,6 +1,8 @@
 // `tlsgate check -c FILE`: the README tour is clean; each classic mistake, in
 // its own fixture, is found, named (key and file) and exits 1; a config that
-// cannot be read exits 2. Plus --json and --explain.
+// cannot be read or validated (a key, or a value the loader or OpenSSL
+// rejects) exits 2, as `serve` does with the same messages. Plus --json and
+// --explain.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -43,6 +45,24 @@ class Check : public E2eTest {
   void conf(const std::string& text) { test::write_text(path("tlsgate.conf"), text, 0644); }
 
   Proc check(const std::string& extra = "") const { return tg("check -c tlsgate.conf" + extra); }
+
+  // serve on the same file, bounded: the configs given to it here are refused
+  // before any listener opens (as root, which the test machines may be, serve
+  // needs --allow-root to get that far).
+  Proc serve() const {
+    return shell("timeout 60 " + shell_quote(tlsgate_bin()) +
+                 " serve -c tlsgate.conf --allow-root");
+  }
+
+  // A connector for serve, on a port nothing listens on (never bound).
+  static std::string bolt_connector() {
+    return "connector.bolt.listen_address=127.0.0.1:" + std::to_string(free_loopback_port()) +
+           "\nconnector.bolt.upstream_address=127.0.0.1:" + std::to_string(free_loopback_port()) +
+           "\nconnector.bolt.max_connections=100\n";
+  }
+
+  static constexpr const char* kServeRefused =
+      "tlsgate: error: tlsgate.conf: the configuration has errors; nothing was started\n";
 
   fs::path bolt(const std::string& rel = "") const {
     return rel.empty() ? path("certificates/bolt") : path("certificates/bolt/" + rel);
@@ -463,7 +483,7 @@ TEST_F(Check, CipherNameOpensslRejects) {
   tour();
   conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=TLS_AES_128_GCM_SHA256,BOGUS-SHA\n");
   Proc r = check();
-  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.code, 2) << describe(r);  // the config, not the material, is at fault
   EXPECT_EQ(
       r.out,
       "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or OpenSSL "
@@ -473,11 +493,95 @@ TEST_F(Check, CipherNameOpensslRejects) {
   EXPECT_NE(shell("openssl ciphers BOGUS-SHA").code, 0);
 }
 
+// A value only OpenSSL can judge is a config error all the same: check and
+// serve both exit 2 (DESIGN.md: bad config) and name it by FILE:LINE and key,
+// in the same words; serve opens nothing.
+TEST_F(Check, ServeRefusesAValueOpensslRejectsAsCheckDoes) {
+  tour();
+  conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=NOT-A-CIPHER\n" +
+       "ssl.policy.bolt.groups=X25519,NOT-A-GROUP\n" + bolt_connector());
+  const std::string cipher =
+      "tlsgate.conf:3: ssl.policy.bolt.ciphers: OpenSSL rejects \"NOT-A-CIPHER\"; use IANA or "
+      "OpenSSL suite names (`openssl ciphers -s -v` lists them)\n";
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_THAT(c.out, HasSubstr(cipher));
+  EXPECT_THAT(c.out, HasSubstr("tlsgate.conf:4: ssl.policy.bolt.groups: "));
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  // Every line check printed for the values, then the refusal.
+  const auto groups_line = c.out.substr(c.out.find("tlsgate.conf:4: "));
+  EXPECT_EQ(s.err, cipher + groups_line.substr(0, groups_line.find('\n') + 1) + kServeRefused);
+  EXPECT_EQ(s.out, "");
+}
+
+TEST_F(Check, ServeRefusesAMalformedPinAsCheckDoes) {
+  tour();
+  conf(std::string(kTourConf) + bolt_connector() + "ssl.policy.bolt.pinned_certs=sha256:beef\n");
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_THAT(c.out, HasSubstr("tlsgate.conf:6: ssl.policy.bolt.pinned_certs: "));
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_EQ(s.err, c.out.substr(0, c.out.find('\n') + 1) + kServeRefused);
+}
+
+// trust_all skips the pins as it skips the chain (DESIGN.md): pins beside it
+// protect nothing, so check and serve refuse the pair, in the same words.
+TEST_F(Check, PinsBesideTrustAllAreRefusedByCheckAndServe) {
+  tour();
+  const auto pin = openssl_pin(dir_, path("app/public.crt")).first;
+  conf(std::string(kTourConf) + "ssl.policy.bolt.trust_all=true\n" +
+       "ssl.policy.bolt.pinned_certs=" + pin + "\n" + bolt_connector());
+  const std::string trust_all =
+      "warning: tlsgate.conf:3: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
+      "trusted without verification; use it only for debugging\n";
+  const std::string pins =
+      "tlsgate.conf:4: ssl.policy.bolt.pinned_certs: is not checked: "
+      "ssl.policy.bolt.trust_all=true accepts any certificate a peer presents, without checking "
+      "its chain or its pin; remove ssl.policy.bolt.trust_all to have the pins checked (on top "
+      "of chain verification), or remove ssl.policy.bolt.pinned_certs\n";
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_EQ(c.out, trust_all + pins +
+                       "tlsgate.conf: 1 error in the configuration; certificates were not "
+                       "checked\n");
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_EQ(s.err, trust_all + pins + kServeRefused);
+  // Without trust_all the same pins apply, on top of the chain: clean.
+  conf(std::string(kTourConf) + "ssl.policy.bolt.pinned_certs=" + pin + "\n");
+  Proc pinned = check();
+  EXPECT_EQ(pinned.code, 0) << describe(pinned);
+}
+
+// A scope name outside ASCII letters, digits, '_' and '-' is named as the
+// fault, its character escaped, and not "corrected" into another key.
+TEST_F(Check, ScopeNameWithANonAsciiLetterIsNamedNotReplaced) {
+  conf("ssl.policy.p\xc3\xb3licy.enabled=true\n");
+  const std::string problem =
+      "the scope name \"p\xc3\xb3licy\" holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3); a scope "
+      "name may hold only ASCII letters, digits, '_' and '-'; rename the scope";
+  const std::string line = "tlsgate.conf:1: ssl.policy.p\xc3\xb3licy.enabled: " + problem + "\n";
+  Proc c = check();
+  EXPECT_EQ(c.code, 2) << describe(c);
+  EXPECT_EQ(c.out,
+            line + "tlsgate.conf: 1 error in the configuration; certificates were not checked\n");
+  EXPECT_THAT(c.out, Not(HasSubstr("did you mean")));
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_EQ(s.err, line + kServeRefused);
+  Proc e = tg("check --explain ssl.policy.p\xc3\xb3licy.enabled");
+  EXPECT_EQ(e.code, 2) << describe(e);
+  EXPECT_EQ(e.err,
+            "tlsgate: error: unknown key ssl.policy.p\xc3\xb3licy.enabled: " + problem + "\n");
+}
+
 TEST_F(Check, CipherFromTheEnvironmentIsNamedByItsVariable) {
   tour();
   Proc env = sh(dir_, "TLSGATE_ssl_policy_bolt_ciphers=BOGUS-SHA " + shell_quote(tlsgate_bin()) +
                           " check -c tlsgate.conf");
-  EXPECT_EQ(env.code, 1) << describe(env);
+  EXPECT_EQ(env.code, 2) << describe(env);
   EXPECT_THAT(env.out,
               HasSubstr("environment TLSGATE_ssl_policy_bolt_ciphers: ssl.policy.bolt.ciphers: "
                         "OpenSSL rejects \"BOGUS-SHA\""));
@@ -527,11 +631,11 @@ TEST_F(Check, JsonCountsErrorsAndWarnings) {
                   fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   conf(std::string(kTourConf) + "ssl.policy.bolt.ciphers=BOGUS-SHA,TLS_AES_128_GCM_SHA256\n");
   Proc r = check(" --json");
-  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.code, 2) << describe(r);  // the cipher makes the config unusable
   nlohmann::json j;
   ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;
   EXPECT_EQ(j["config"], "tlsgate.conf");
-  EXPECT_EQ(j["valid_config"], true);
+  EXPECT_EQ(j["valid_config"], false);
   EXPECT_EQ(j["policies"], nlohmann::json::array({"bolt"}));
   EXPECT_EQ(j["errors"], 2);
   EXPECT_EQ(j["warnings"], 0);

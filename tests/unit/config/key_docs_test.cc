@@ -131,6 +131,54 @@ TEST(ConfigKeyDocs, NearestKeyKeepsTheScope) {
   for (const auto& c : cases) EXPECT_EQ(nearest_key(c.key), c.want) << c.key;
 }
 
+// A suggestion must be one a person could have meant: a scope name that
+// cannot be one is not replaced by a neighbouring component of the key.
+TEST(ConfigKeyDocs, NearestKeyDoesNotPutAnotherComponentInTheScopesPlace) {
+  EXPECT_EQ(nearest_key("ssl.policy.p\xc3\xb3licy.enabled"), std::nullopt);
+  EXPECT_EQ(nearest_key("ssl.policy..enabled"), std::nullopt);
+  EXPECT_EQ(nearest_key("ssl.policy.a b.client_auth"), std::nullopt);
+  EXPECT_EQ(nearest_key("connector.p\xc3\xa9.listen_address"), std::nullopt);
+  // A look-alike letter in a fixed part is still a plausible typo.
+  EXPECT_EQ(nearest_key("ssl.p\xd0\xbelicy.bolt.enabled"), "ssl.policy.bolt.enabled");
+}
+
+TEST(ConfigKeyDocs, BadNameInKeyNamesEachCharacterEscaped) {
+  EXPECT_EQ(bad_name_in_key("ssl.policy.bolt.enabled"), std::nullopt);
+  EXPECT_EQ(bad_name_in_key("ssl.policy.bolt.client_auht"), std::nullopt);
+  EXPECT_EQ(bad_name_in_key("favourite.colour"), std::nullopt);
+  struct Case {
+    const char* key;
+    const char* problem;
+  };
+  const Case cases[] = {
+      {"ssl.policy.p\xc3\xb3licy.enabled",
+       "the scope name \"p\xc3\xb3licy\" holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3)"},
+      {"dbms.ssl.policy.p\xc3\xb3l\xc3\xad"
+       "cy.enabled",
+       "the scope name \"p\xc3\xb3l\xc3\xad"
+       "cy\" holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3) and "
+       "U+00ED \"\xc3\xad\" (bytes \\xc3\\xad)"},
+      {"connector.my pg.listen_address", "the connector name \"my pg\" holds \" \" (\\x20)"},
+      {"ssl.policy.a\xe2\x80\x8b.enabled",  // a zero-width space: shown by its number only
+       "the scope name \"a\xe2\x80\x8b\" holds U+200B (bytes \\xe2\\x80\\x8b)"},
+      {"ssl.policy.a\xff@\x1b@.enabled",
+       "the scope name \"a\xff@\x1b@\" holds byte \\xff (not UTF-8), \"@\" and \\x1b"},
+      {"ssl.policy..enabled", "the scope name is empty"},
+  };
+  for (const auto& c : cases) {
+    auto got = bad_name_in_key(c.key);
+    ASSERT_TRUE(got.has_value()) << c.key;
+    EXPECT_EQ(got->problem, c.problem) << c.key;
+  }
+  EXPECT_EQ(bad_name_in_key("ssl.policy.p\xc3\xb3licy.enabled")->fix,
+            "a scope name may hold only ASCII letters, digits, '_' and '-'; rename the scope");
+  EXPECT_EQ(bad_name_in_key("ssl.policy..enabled")->fix,
+            "name the scope between the dots with ASCII letters, digits, '_' and '-'");
+  EXPECT_EQ(bad_name_in_key("connector.my pg.listen_address")->fix,
+            "a connector name may hold only ASCII letters, digits, '_' and '-'; rename the "
+            "connector");
+}
+
 // Found by tests/fuzz/config_fuzz (a timeout): one 4002-byte line of "a."
 // took the "did you mean" search minutes, every dot-separated component being
 // tried in every key pattern with a quadratic edit distance each.

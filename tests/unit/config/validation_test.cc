@@ -46,6 +46,11 @@ INSTANTIATE_TEST_SUITE_P(
              "ssl.polcy.bolt.enabled=true\n",
              {"tlsgate.conf:1: ssl.polcy.bolt.enabled: unknown key; did you mean "
               "ssl.policy.bolt.enabled?"}},
+        Case{"ScopeNameOutsideTheAllowedSet",
+             "ssl.policy.p\xc3\xb3licy.enabled=true\n",
+             {"tlsgate.conf:1: ssl.policy.p\xc3\xb3licy.enabled: the scope name \"p\xc3\xb3licy\" "
+              "holds U+00F3 \"\xc3\xb3\" (bytes \\xc3\\xb3); a scope name may hold only ASCII "
+              "letters, digits, '_' and '-'; rename the scope"}},
         Case{"UnknownKeyWithoutSuggestion",
              "favourite.colour=blue\n",
              {"tlsgate.conf:1: favourite.colour: unknown key; remove it or check the spelling"}},
@@ -258,6 +263,15 @@ INSTANTIATE_TEST_SUITE_P(
              {"warning: tlsgate.conf:4: connector.pg.upstream_server_name: has no effect: the "
               "backend is reached in plaintext (no connector.pg.upstream_ssl_policy), so no name "
               "is sent or checked; set connector.pg.upstream_ssl_policy, or remove it"}},
+        Case{"PinsUnderTrustAllAreNeverChecked",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=true\n"
+             "ssl.policy.bolt.pinned_certs=sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
+              "trusted without verification; use it only for debugging",
+              "tlsgate.conf:3: ssl.policy.bolt.pinned_certs: is not checked: "
+              "ssl.policy.bolt.trust_all=true accepts any certificate a peer presents, without "
+              "checking its chain or its pin; remove ssl.policy.bolt.trust_all to have the pins "
+              "checked (on top of chain verification), or remove ssl.policy.bolt.pinned_certs"}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "

@@ -138,6 +138,36 @@ TEST_F(AuditTest, RejectedCipherAndMissingFolder) {
                           policy().trusted_dir.string() +
                           " does not exist; create it and put the CA certificates that issue your "
                           "peers' certificates into it");
+  // The cipher is the config's fault (serve refuses it), the folder the material's.
+  EXPECT_EQ(report_.errors(), 2);
+  EXPECT_EQ(report_.config_errors, 1);
+}
+
+// What serve checks before it builds a context: the same findings, with no
+// file read, for enabled policies only.
+TEST_F(AuditTest, PolicyValuesAreCheckedWithoutTheMaterial) {
+  config_.origins["ssl.policy.bolt.groups"] = {conf(), 7};
+  policy().ciphers = {"BOGUS-SHA", "TLS_AES_128_GCM_SHA256"};
+  policy().groups = {"X25519", "P-999"};
+  policy().pinned_certs = {"sha256:beef"};
+  std::filesystem::remove_all(dir_.path() / "certificates");
+  auto values = check_policy_values(config_);
+  std::vector<std::string> lines;
+  for (const auto& d : values) {
+    EXPECT_EQ(d.severity, Severity::kError) << config::format(d);
+    lines.push_back(config::format(d));
+  }
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], conf() +
+                          ": ssl.policy.bolt.ciphers: OpenSSL rejects \"BOGUS-SHA\"; use IANA or "
+                          "OpenSSL suite names (`openssl ciphers -s -v` lists them)");
+  EXPECT_EQ(lines[1].rfind(conf() + ":7: ssl.policy.bolt.groups: ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind(conf() + ": ssl.policy.bolt.pinned_certs: ", 0), 0u) << lines[2];
+  // The audit reports them too, counted as config errors.
+  run();
+  EXPECT_EQ(report_.config_errors, 3);
+  policy().enabled = false;
+  EXPECT_TRUE(check_policy_values(config_).empty());
 }
 
 TEST_F(AuditTest, GroupsWithoutTheCertificatesCurveBreakTls12) {
