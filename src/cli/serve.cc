@@ -82,17 +82,13 @@ int run_serve(const ServeOptions& o) {
   // Read (and removed from the environment) before any thread starts.
   auto notify = net::SdNotify::from_environment();
   if (!notify) return report_error(notify.error().message(), kUsage);
-  auto loaded = config::load_config(o.config, config::current_environment());
   // The values only OpenSSL can judge are config errors too, located and
   // worded as `check` words them, before any context is built.
-  std::vector<config::Diagnostic> bad_values;
-  if (loaded.ok()) bad_values = tls::check_policy_values(*loaded.config);
-  if (!loaded.ok() || !bad_values.empty()) {
-    for (const auto* list : {&loaded.diagnostics, &bad_values}) {
-      for (const auto& d : *list) {
-        bool warning = d.severity == config::Diagnostic::Severity::kWarning;
-        std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", config::format(d).c_str());
-      }
+  auto loaded = tls::load_config_checked(o.config, config::current_environment());
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics) {
+      bool warning = d.severity == config::Diagnostic::Severity::kWarning;
+      std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", config::format(d).c_str());
     }
     return report_error(o.config + ": the configuration has errors; nothing was started", kUsage);
   }

@@ -114,16 +114,26 @@ class Checker {
 
   // trust_all disables chain verification and pins alike (DESIGN.md,
   // tls::check_peer_certificate): pins set beside it would look like
-  // protection and be none.
+  // protection and be none. So would an allow-list: a certificate nobody
+  // verified can name any identity, and check_peer_certificate takes it.
   void check_pins_under_trust_all(const std::string& scope, const Policy& policy) {
     const std::string prefix = "ssl.policy." + scope + ".";
-    if (policy.pinned_certs.empty()) return;
-    error(prefix + "pinned_certs",
-          "is not checked: " + prefix +
-              "trust_all=true accepts any certificate a peer presents, without checking its "
-              "chain or its pin",
-          "remove " + prefix + "trust_all to have the pins checked (on top of chain " +
-              "verification), or remove " + prefix + "pinned_certs");
+    if (!policy.pinned_certs.empty()) {
+      error(prefix + "pinned_certs",
+            "is not checked: " + prefix +
+                "trust_all=true accepts any certificate a peer presents, without checking its "
+                "chain or its pin",
+            "remove " + prefix + "trust_all to have the pins checked (on top of chain " +
+                "verification), or remove " + prefix + "pinned_certs");
+    }
+    if (!policy.allowed_identities.empty()) {
+      error(prefix + "allowed_identities",
+            "is not checked: " + prefix +
+                "trust_all=true accepts any certificate a peer presents, and one nobody verified "
+                "can name any identity",
+            "remove " + prefix + "trust_all to have the identities checked, or remove " + prefix +
+                "allowed_identities");
+    }
   }
 
   void check_pkcs11(const std::string& scope, const Policy& policy) {

@@ -7,6 +7,7 @@
 
 #include "config/loader.h"
 #include "pki/certificate_info.h"
+#include "tls/config_audit.h"
 
 namespace tlsgate::net {
 
@@ -132,7 +133,9 @@ void Reloader::reload_user_maps(const std::string& only) {
 
 ReloadOutcome Reloader::reload_config() {
   ReloadOutcome outcome;
-  auto loaded = config::load_config(started_.file, config::current_environment());
+  // A value only OpenSSL can judge (a cipher name, say) fails the reload as
+  // it fails a start, at its FILE:LINE, rather than one policy's context.
+  auto loaded = tls::load_config_checked(started_.file, config::current_environment());
   if (!loaded.ok()) {
     outcome.config_ok = false;
     for (const auto& d : loaded.diagnostics) {

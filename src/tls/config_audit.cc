@@ -115,4 +115,16 @@ std::vector<config::Diagnostic> check_policy_values(const config::Config& config
   return out;
 }
 
+config::LoadResult load_config_checked(const std::filesystem::path& file,
+                                       const std::vector<std::string>& env) {
+  auto loaded = config::load_config(file, env);
+  if (!loaded.ok()) return loaded;
+  auto bad_values = check_policy_values(*loaded.config);
+  if (!bad_values.empty()) {
+    loaded.config.reset();
+    loaded.diagnostics.insert(loaded.diagnostics.end(), bad_values.begin(), bad_values.end());
+  }
+  return loaded;
+}
+
 }  // namespace tlsgate::tls

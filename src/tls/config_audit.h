@@ -17,10 +17,12 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/loader.h"
 #include "config/settings.h"
 #include "util/clock.h"
 
@@ -45,5 +47,11 @@ AuditReport audit(const config::Config& config, const util::Clock& clock,
 // tls_versions, ciphers and groups names OpenSSL rejects, and pinned_certs
 // entries that are not pins, of every enabled policy; errors only.
 std::vector<config::Diagnostic> check_policy_values(const config::Config& config);
+
+// config::load_config() with check_policy_values()'s errors among its own
+// diagnostics: a config that has one is not loaded (`serve` and a reload
+// refuse it alike).
+config::LoadResult load_config_checked(const std::filesystem::path& file,
+                                       const std::vector<std::string>& env);
 
 }  // namespace tlsgate::tls

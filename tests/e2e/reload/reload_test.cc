@@ -265,5 +265,29 @@ TEST_F(ReloadTest, SighupAppliesAllowedIdentitiesToNewConnectionsOnly) {
   EXPECT_TRUE(gate_->wait_for_log("sent no certificate")) << gate_->log();
 }
 
+TEST_F(ReloadTest, SighupWithACipherOpenSslRejectsKeepsTheOldConfigAndNamesTheLine) {
+  // As `serve` refuses it at start: the whole reload fails at FILE:LINE,
+  // not only that policy's context with OpenSSL's words.
+  auto conf = gate_->config_file();
+  write_text(conf,
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=NONE\n"
+             "ssl.policy.bolt.ciphers=NOT-A-CIPHER\n"
+             "server.reload_settle=0.1\nserver.log_level=debug\n"
+             "connector.bolt.listen_address=127.0.0.1:" +
+                 std::to_string(port_) + "\nconnector.bolt.upstream_address=127.0.0.1:" +
+                 std::to_string(echo_.port()) + "\n");
+  ASSERT_EQ(::kill(gate_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(gate_->wait_for_log("the old configuration stays in force")) << gate_->log();
+  EXPECT_NE(gate_->log().find("reload: " + conf.string() +
+                              ":3: ssl.policy.bolt.ciphers: OpenSSL rejects \"NOT-A-CIPHER\""),
+            std::string::npos)
+      << gate_->log();
+  std::string why;
+  auto c = client_.connect(port_, &why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_TRUE(Client::round_trip(*c, "still served\n"));
+  EXPECT_EQ(c->serial, first_serial_);
+}
+
 }  // namespace
 }  // namespace tlsgate::test

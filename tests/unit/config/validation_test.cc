@@ -272,6 +272,15 @@ INSTANTIATE_TEST_SUITE_P(
               "ssl.policy.bolt.trust_all=true accepts any certificate a peer presents, without "
               "checking its chain or its pin; remove ssl.policy.bolt.trust_all to have the pins "
               "checked (on top of chain verification), or remove ssl.policy.bolt.pinned_certs"}},
+        Case{"AnAllowListUnderTrustAllIsNeverChecked",
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=true\n"
+             "ssl.policy.bolt.allowed_identities=CN=app\n",
+             {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
+              "trusted without verification; use it only for debugging",
+              "tlsgate.conf:3: ssl.policy.bolt.allowed_identities: is not checked: "
+              "ssl.policy.bolt.trust_all=true accepts any certificate a peer presents, and one "
+              "nobody verified can name any identity; remove ssl.policy.bolt.trust_all to have the "
+              "identities checked, or remove ssl.policy.bolt.allowed_identities"}},
         Case{"TrustAllWarns",
              "ssl.policy.bolt.enabled=true\nssl.policy.bolt.trust_all=ON\n",
              {"warning: tlsgate.conf:2: ssl.policy.bolt.trust_all: trust_all is on: every peer is "
