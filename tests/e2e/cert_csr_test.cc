@@ -82,6 +82,32 @@ TEST_F(CertCsr, RefusesToOverwriteWithoutForceAndReusesTheKey) {
             "be ECDSA P-256; add --rsa 2048 or use --key-format pkcs8\n");
 }
 
+// The key and the request are written together or not at all: when the request cannot be
+// written (a folder stands at its path), no new key is left behind and an old key stays.
+TEST_F(CertCsr, KeyAndRequestAreWrittenAllOrNothing) {
+  fs::create_directories(path("fresh/request.csr"));
+  Proc fresh = tg("cert csr --out fresh --force db1");
+  EXPECT_EQ(fresh.code, 1) << describe(fresh);
+  EXPECT_THAT(fresh.err, HasSubstr("request.csr"));
+  EXPECT_FALSE(fs::exists(path("fresh/private.key")));
+  for (const auto& e : fs::directory_iterator(path("fresh"))) {
+    EXPECT_EQ(e.path().filename(), "request.csr") << "left behind: " << e.path();
+  }
+
+  tg_ok("cert csr --out renew db1");
+  std::string key = read_file(path("renew/private.key"));
+  fs::remove(path("renew/request.csr"));
+  fs::create_directories(path("renew/request.csr"));
+  Proc renew = tg("cert csr --out renew --force db1");
+  EXPECT_EQ(renew.code, 1) << describe(renew);
+  EXPECT_EQ(read_file(path("renew/private.key")), key);
+  EXPECT_EQ(mode_of(path("renew/private.key")), 0600U);
+  for (const auto& e : fs::directory_iterator(path("renew"))) {
+    EXPECT_THAT(e.path().filename().string(), ::testing::AnyOf("request.csr", "private.key"))
+        << "left behind: " << e.path();
+  }
+}
+
 // cert csr -> an outside CA signs with `openssl x509 -req` -> `tlsgate serve` serves it and
 // `openssl s_client` verifies it against the outside CA.
 TEST_F(CertCsr, SignedByAnOutsideCaAndServedByTheGate) {
