@@ -10,6 +10,7 @@
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/csr.h"
 #include "pki/encode.h"
 #include "pki/private_key_loader.h"
@@ -45,7 +46,8 @@ int run_csr(const CertCsrOptions& o) {
   auto csr_path = o.out / "request.csr";
   std::error_code ec;
   if (o.reuse_key) {
-    auto key = pki::load_private_key(key_path, std::nullopt);
+    auto key =
+        pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted(key_path.string()));
     if (!key) return report_error(key.error().message(), kFailed);
     req.existing_key = std::move(*key);
   } else if (!o.force) {

@@ -82,6 +82,24 @@ TEST_F(CertCsr, RefusesToOverwriteWithoutForceAndReusesTheKey) {
             "be ECDSA P-256; add --rsa 2048 or use --key-format pkcs8\n");
 }
 
+// --reuse-key takes no password: an encrypted key is refused with the way to decrypt it.
+TEST_F(CertCsr, ReuseOfAnEncryptedKeySaysHowToDecryptIt) {
+  tg_ok("cert csr --out req db1");
+  test::write_text(path("pw"), "s3cret\n", 0600);
+  Proc enc = shell(
+      "openssl pkcs8 -topk8 -v2 aes256 -in req/private.key -out req/enc.key -passout file:pw "
+      "2>&1 && mv req/enc.key req/private.key");
+  ASSERT_EQ(enc.code, 0) << describe(enc);
+  std::string request = read_file(path("req/request.csr"));
+  Proc r = tg("cert csr --out req --reuse-key db1 db2");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: req/private.key: the private key is encrypted; this command cannot "
+            "read an encrypted key: decrypt it first with `openssl pkey -in req/private.key -out "
+            "PLAIN.key`\n");
+  EXPECT_EQ(read_file(path("req/request.csr")), request);
+}
+
 // The key and the request are written together or not at all: when the request cannot be
 // written (a folder stands at its path), no new key is left behind and an old key stays.
 TEST_F(CertCsr, KeyAndRequestAreWrittenAllOrNothing) {
