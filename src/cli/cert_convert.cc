@@ -7,6 +7,7 @@
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/convert.h"
 #include "util/atomic_file.h"
 #include "util/strings.h"
@@ -38,7 +39,8 @@ int run_convert(const CertConvertOptions& o) {
     if (!pw) return report_error(pw.error().message(), kUsage);
     password = *pw;
   }
-  auto converted = pki::convert(*input, o.in.string(), to, password);
+  auto converted =
+      pki::convert(*input, o.in.string(), to, password, pass_password_with("--password-file"));
   if (!converted) return report_error(converted.error().message(), kFailed);
   mode_t mode = converted->kind == pki::ObjectKind::kPrivateKey ? 0600 : 0644;
   if (auto st = util::write_file_atomic(o.out, converted->data, mode); !st) {

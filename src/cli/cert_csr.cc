@@ -2,14 +2,15 @@
 //  [--reuse-key] [--force] NAME...`
 //
 // Writes DIR/request.csr (0644) for an outside CA and DIR/private.key (0600),
-// both atomically. Existing files are kept unless --force; --reuse-key signs
-// the new request with DIR/private.key (a renewal that keeps the pin) and
-// replaces only request.csr.
+// together or not at all (util::write_files_atomic). Existing files are kept
+// unless --force; --reuse-key signs the new request with DIR/private.key (a
+// renewal that keeps the pin) and replaces only request.csr.
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/csr.h"
 #include "pki/encode.h"
 #include "pki/private_key_loader.h"
@@ -45,7 +46,8 @@ int run_csr(const CertCsrOptions& o) {
   auto csr_path = o.out / "request.csr";
   std::error_code ec;
   if (o.reuse_key) {
-    auto key = pki::load_private_key(key_path, std::nullopt);
+    auto key =
+        pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted(key_path.string()));
     if (!key) return report_error(key.error().message(), kFailed);
     req.existing_key = std::move(*key);
   } else if (!o.force) {
@@ -64,15 +66,23 @@ int run_csr(const CertCsrOptions& o) {
   if (!csr) return report_error(csr.error().message(), kFailed);
   auto pem = pki::csr_pem(csr->request.get());
   if (!pem) return report_error(pem.error().message(), kFailed);
-  if (!o.reuse_key) {
-    if (auto st =
-            pki::write_private_key(key_path, csr->key.get(), 0600, std::nullopt, choice->format);
+  if (o.reuse_key) {
+    if (auto st = util::write_file_atomic(csr_path, *pem, 0644); !st) {
+      return report_error(st.error().message(), kFailed);
+    }
+  } else {
+    auto key_pem = choice->format == pki::KeyFormat::kPkcs1
+                       ? pki::private_key_pkcs1_pem(csr->key.get())
+                       : pki::private_key_pem(csr->key.get());
+    if (!key_pem) {
+      return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
+    }
+    // Both or neither: a new key without its request (or an old request whose key was just
+    // replaced) is of no use to anyone.
+    if (auto st = util::write_files_atomic({{key_path, *key_pem, 0600}, {csr_path, *pem, 0644}});
         !st) {
       return report_error(st.error().message(), kFailed);
     }
-  }
-  if (auto st = util::write_file_atomic(csr_path, *pem, 0644); !st) {
-    return report_error(st.error().message(), kFailed);
   }
   std::printf("request for %s written: %s, %s%s\n", util::join(o.names, ", ").c_str(),
               csr_path.c_str(), key_path.c_str(), o.reuse_key ? " (kept)" : "");

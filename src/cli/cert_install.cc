@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/layout.h"
 
 namespace tlsgate::cli {
@@ -17,6 +18,7 @@ void add_cert_install(CLI::App& cert, Outcome& out) {
   cmd->add_option("--ca", req->ca, "CA certificate(s) to trust; default: the certificate itself");
   cmd->add_option("--base", req->base, "Folder that holds certificates/")->capture_default_str();
   cmd->callback([req, &out] {
+    req->key_password_advice = cannot_read_encrypted(req->key.string());
     auto dir = pki::install(*req);
     if (!dir) {
       out.code = report_error(dir.error().message(), kFailed);

@@ -10,6 +10,7 @@
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/encode.h"
 #include "pki/loader.h"
 #include "pki/pkcs12.h"
@@ -85,7 +86,7 @@ int write_store(const CertPkcs12Options& o) {
     if (!pw) return report_error(pw.error().message(), kUsage);
     key_password = *pw;
   }
-  auto key = pki::load_private_key(o.key, key_password);
+  auto key = pki::load_private_key(o.key, key_password, pass_password_with("--key-password-file"));
   if (!key) return report_error(key.error().message(), kFailed);
   if (auto st =
           pki::check_key_matches(certs->front().get(), key->get(), o.cert.string(), o.key.string());
@@ -147,7 +148,10 @@ int read_store(const CertPkcs12Options& o) {
   if (!der) return report_error(der.error().message(), kFailed);
   auto password = read_password(o.password_file, "Password for " + o.in.string(), false);
   if (!password) return report_error(password.error().message(), kUsage);
-  auto contents = pki::read_pkcs12(*der, o.in.string(), *password);
+  auto contents =
+      pki::read_pkcs12(*der, o.in.string(), *password,
+                       o.password_file ? "check the password in " + o.password_file->string()
+                                       : std::string("check the password you typed"));
   if (!contents) return report_error(contents.error().message(), kFailed);
   if (!contents->key) return read_truststore(o, contents->chain);
   if (o.out.empty()) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "cli/probe_report.h"
 #include "config/value_parsers.h"
 #include "net/probe.h"
@@ -117,7 +118,7 @@ int run_probe(const ProbeOptions& o) {
   if (!o.cert.empty()) {
     auto cert = pki::load_certificates(o.cert);
     if (!cert) return report_error("--cert: " + cert.error().message(), kUsage);
-    auto key = pki::load_private_key(o.key, std::nullopt);
+    auto key = pki::load_private_key(o.key, std::nullopt, cannot_read_encrypted(o.key));
     if (!key) return report_error("--key: " + key.error().message(), kUsage);
     if (auto st = pki::check_key_matches(cert->front().get(), key->get(), o.cert, o.key); !st) {
       return report_error(st.error().message(), kUsage);

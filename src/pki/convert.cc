@@ -41,8 +41,9 @@ util::Result<Converted> convert_crls(std::string_view input, const std::string& 
 }
 
 util::Result<Converted> convert_key(std::string_view input, const std::string& source, Encoding to,
-                                    const std::optional<util::Secret>& password) {
-  auto key = parse_private_key(input, source, password);
+                                    const std::optional<util::Secret>& password,
+                                    std::string_view password_advice) {
+  auto key = parse_private_key(input, source, password, password_advice);
   if (!key) return util::fail(key.error());
   auto encoded = to == Encoding::kDer ? private_key_der(key->get(), password)
                                       : private_key_pem(key->get(), password);
@@ -50,17 +51,18 @@ util::Result<Converted> convert_key(std::string_view input, const std::string& s
   return Converted{ObjectKind::kPrivateKey, std::move(*encoded)};
 }
 
+// The input is a key, but locked: its error says so better than "not a certificate…" would.
 bool is_key_error(const util::Error& error, const std::string& source) {
   const std::string& m = error.message();
-  return m == source +
-                  ": the private key is encrypted; set private_key_password (or --password-file)" ||
+  return m.starts_with(source + ": the private key is encrypted") ||
          m == source + ": wrong password for the encrypted private key";
 }
 
 }  // namespace
 
 util::Result<Converted> convert(std::string_view input, const std::string& source, Encoding to,
-                                const std::optional<util::Secret>& password) {
+                                const std::optional<util::Secret>& password,
+                                std::string_view password_advice) {
   if (is_blank(input)) {
     return util::fail(source +
                       ": empty file; expected a PEM or DER certificate, private key or CRL");
@@ -90,14 +92,16 @@ util::Result<Converted> convert(std::string_view input, const std::string& sourc
       return convert_certificates(input, source, to);
     }
     if (name == "X509 CRL") return convert_crls(input, source, to);
-    if (name.ends_with("PRIVATE KEY")) return convert_key(input, source, to, password);
+    if (name.ends_with("PRIVATE KEY")) {
+      return convert_key(input, source, to, password, password_advice);
+    }
     return util::fail(source + ": cannot convert a " + name +
                       " block; expected a certificate, private key or CRL");
   }
   // DER carries no label: try each kind, most common first.
   if (auto certs = convert_certificates(input, source, to)) return certs;
   if (auto crls = convert_crls(input, source, to)) return crls;
-  auto key = convert_key(input, source, to, password);
+  auto key = convert_key(input, source, to, password, password_advice);
   if (key || is_key_error(key.error(), source)) return key;
   clear_openssl_errors();
   return util::fail(source +

@@ -26,7 +26,10 @@ struct Converted {
   std::string data;
 };
 
+// PASSWORD_ADVICE: how to supply the password of an encrypted key (see
+// parse_private_key in pki/private_key_loader.h).
 util::Result<Converted> convert(std::string_view input, const std::string& source, Encoding to,
-                                const std::optional<util::Secret>& password = {});
+                                const std::optional<util::Secret>& password = {},
+                                std::string_view password_advice = {});
 
 }  // namespace tlsgate::pki

@@ -59,7 +59,8 @@ util::Result<std::filesystem::path> install(const InstallRequest& req) {
   if (!certs) return util::fail(certs.error());
   auto key_bytes = util::read_file(req.key);
   if (!key_bytes) return util::fail(key_bytes.error());
-  auto key = parse_private_key(*key_bytes, req.key.string(), req.key_password);
+  auto key =
+      parse_private_key(*key_bytes, req.key.string(), req.key_password, req.key_password_advice);
   if (!key) return util::fail(key.error());
   const X509* leaf = certs->front().get();
   if (auto st = check_key_matches(leaf, key->get(), req.cert.string(), req.key.string()); !st) {

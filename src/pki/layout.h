@@ -21,6 +21,7 @@ struct InstallRequest {
   std::optional<std::filesystem::path> ca;   // CA certificate(s) for trusted/; default: cert itself
   std::filesystem::path base = ".";          // folder that holds certificates/
   std::optional<util::Secret> key_password;  // for an encrypted key (checked, then copied as is)
+  std::string key_password_advice;           // how to supply it (pki/private_key_loader.h)
 };
 
 // Validates (key matches cert, files parse, scope is a valid name, the

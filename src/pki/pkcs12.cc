@@ -231,7 +231,8 @@ util::Result<std::string> write_pkcs12(const X509* cert, const EVP_PKEY* key,
 }
 
 util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string& source,
-                                         const util::Secret& password) {
+                                         const util::Secret& password,
+                                         std::string_view password_advice) {
   clear_openssl_errors();
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())));
@@ -255,9 +256,9 @@ util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string
       bool wrong = ERR_peek_last_error() == 0;
       std::string reasons = drain_openssl_errors();
       if (wrong) {
-        return util::fail(source +
-                          ": wrong password for the PKCS#12 key store; check the password "
-                          "(or --password-file)");
+        return util::fail(source + ": wrong password for the PKCS#12 key store; " +
+                          (password_advice.empty() ? std::string("check the password")
+                                                   : std::string(password_advice)));
       }
       return util::fail(source + ": truncated or corrupted PKCS#12 key store: " + reasons);
     }

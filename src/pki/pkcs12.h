@@ -46,11 +46,14 @@ struct Pkcs12Contents {
 // is the calling thread's default only during the read; when that provider
 // cannot be loaded the error says so and how to re-export the store with AES.
 // Errors name the source and say "wrong password" distinctly from corruption:
-// "SOURCE: wrong password for the PKCS#12 key store; check the password (or
-// --password-file)" when the MAC does not match (a store altered after writing
-// looks the same), "SOURCE: not a PKCS#12 key store, or truncated or corrupted:
-// <openssl reason>" when it cannot be parsed.
+// "SOURCE: wrong password for the PKCS#12 key store; PASSWORD_ADVICE" when the
+// MAC does not match (a store altered after writing looks the same);
+// PASSWORD_ADVICE is the caller's, in the words of its interface ("check the
+// password in pw.txt"; default "check the password"). "SOURCE: not a PKCS#12
+// key store, or truncated or corrupted: <openssl reason>" when it cannot be
+// parsed.
 util::Result<Pkcs12Contents> read_pkcs12(std::string_view der, const std::string& source,
-                                         const util::Secret& password);
+                                         const util::Secret& password,
+                                         std::string_view password_advice = {});
 
 }  // namespace tlsgate::pki

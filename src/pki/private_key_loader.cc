@@ -27,9 +27,11 @@ int password_callback(char* buf, int size, int /*rwflag*/, void* user) {
   return static_cast<int>(pw.size());
 }
 
-util::Error encrypted_no_password(const std::string& source) {
-  return util::Error(
-      source + ": the private key is encrypted; set private_key_password (or --password-file)");
+util::Error encrypted_no_password(const std::string& source, std::string_view advice) {
+  if (advice.empty()) {
+    return util::Error(source + ": the private key is encrypted and no password was given for it");
+  }
+  return util::Error(source + ": the private key is encrypted; " + std::string(advice));
 }
 
 util::Error wrong_password(const std::string& source) {
@@ -46,7 +48,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 util::Result<EvpPkeyPtr> parse_pem_key(std::string_view data, const std::string& source,
-                                       const std::optional<util::Secret>& password) {
+                                       const std::optional<util::Secret>& password,
+                                       std::string_view advice) {
   auto blocks = read_pem_blocks(data);
   if (!blocks) return util::fail(corrupted(source, blocks.error().message()));
   const PemBlock* key_block = nullptr;
@@ -68,7 +71,7 @@ util::Result<EvpPkeyPtr> parse_pem_key(std::string_view data, const std::string&
   }
   bool encrypted = key_block->name == "ENCRYPTED PRIVATE KEY" ||
                    key_block->header.find("ENCRYPTED") != std::string::npos;
-  if (encrypted && !password) return util::fail(encrypted_no_password(source));
+  if (encrypted && !password) return util::fail(encrypted_no_password(source, advice));
 
   BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
   PasswordState state{&password};
@@ -80,13 +83,14 @@ util::Result<EvpPkeyPtr> parse_pem_key(std::string_view data, const std::string&
   }
   if (encrypted || state.asked) {
     clear_openssl_errors();
-    return util::fail(password ? wrong_password(source) : encrypted_no_password(source));
+    return util::fail(password ? wrong_password(source) : encrypted_no_password(source, advice));
   }
   return util::fail(corrupted(source, drain_openssl_errors()));
 }
 
 util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string& source,
-                                       const std::optional<util::Secret>& password) {
+                                       const std::optional<util::Secret>& password,
+                                       std::string_view advice) {
   const auto* begin = reinterpret_cast<const unsigned char*>(data.data());
   const auto* end = begin + data.size();
   const auto len = static_cast<long>(data.size());
@@ -95,7 +99,7 @@ util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string&
   const unsigned char* p = begin;
   X509SigPtr sig(d2i_X509_SIG(nullptr, &p, len));
   if (sig && p == end) {  // EncryptedPrivateKeyInfo
-    if (!password) return util::fail(encrypted_no_password(source));
+    if (!password) return util::fail(encrypted_no_password(source, advice));
     const std::string& pw = password->reveal();
     Pkcs8InfoPtr info(PKCS8_decrypt(sig.get(), pw.data(), static_cast<int>(pw.size())));
     if (!info) {
@@ -132,17 +136,21 @@ util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string&
 }  // namespace
 
 util::Result<EvpPkeyPtr> parse_private_key(std::string_view data, const std::string& source,
-                                           const std::optional<util::Secret>& password) {
+                                           const std::optional<util::Secret>& password,
+                                           std::string_view password_advice) {
   if (is_blank(data)) return util::fail(source + ": empty file; expected a PEM or DER private key");
-  if (detect_encoding(data) == Encoding::kPem) return parse_pem_key(data, source, password);
-  return parse_der_key(data, source, password);
+  if (detect_encoding(data) == Encoding::kPem) {
+    return parse_pem_key(data, source, password, password_advice);
+  }
+  return parse_der_key(data, source, password, password_advice);
 }
 
 util::Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path,
-                                          const std::optional<util::Secret>& password) {
+                                          const std::optional<util::Secret>& password,
+                                          std::string_view password_advice) {
   auto data = util::read_file(path);
   if (!data) return util::fail(data.error());
-  return parse_private_key(*data, path.string(), password);
+  return parse_private_key(*data, path.string(), password, password_advice);
 }
 
 }  // namespace tlsgate::pki

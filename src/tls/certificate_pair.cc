@@ -70,7 +70,8 @@ tl::expected<void, PairRefusal> check_pair(const CertificatePair& m, const PairT
   PairRefusal refusal;
   auto& reasons = refusal.reasons;
   auto certs = pki::parse_certificates(m.certificate_pem, m.certificate_source());
-  auto key = pki::parse_private_key(m.private_key_pem, m.key_source(), literal_password(t.policy));
+  auto key = pki::parse_private_key(m.private_key_pem, m.key_source(), literal_password(t.policy),
+                                    "set ssl.policy." + t.policy.scope + ".private_key_password");
   if (!certs) reasons.push_back(certs.error().message());
   if (certs && certs->empty()) reasons.push_back(m.certificate_source() + " holds no certificate");
   if (!key) reasons.push_back(key.error().message());

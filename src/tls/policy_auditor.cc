@@ -185,7 +185,8 @@ void PolicyAuditor::check_private_key() {
             "run `tlsgate serve --expand-commands` to use it");
     return;
   }
-  auto key = pki::load_private_key(path, policy_.private_key_password);
+  const std::string advice = "set " + key("private_key_password");
+  auto key = pki::load_private_key(path, policy_.private_key_password, advice);
   if (!key) {
     error("private_key", key.error().message(), "");
     return;

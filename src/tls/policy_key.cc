@@ -8,7 +8,8 @@ namespace tlsgate::tls {
 util::Result<pki::EvpPkeyPtr> load_policy_key(const config::Policy& policy,
                                               const std::optional<util::Secret>& password) {
   if (!config::is_pkcs11_uri(policy.private_key)) {
-    return pki::load_private_key(policy.private_key, password);
+    return pki::load_private_key(policy.private_key, password,
+                                 "set ssl.policy." + policy.scope + ".private_key_password");
   }
   if (policy.pkcs11_module.empty()) {
     return util::fail(policy_key_source(policy) + ": a pkcs11: key needs ssl.policy." +

@@ -109,6 +109,21 @@ TEST_F(CertConvert, PrivateKeyPemToDerToPemKeepsTheKeyAndItsSecrecy) {
   EXPECT_EQ(read_file(path("key.pem")), read_file(path("server/private.key")));
 }
 
+// An encrypted key needs --password-file, and the error names that option.
+TEST_F(CertConvert, EncryptedKeyNamesPasswordFile) {
+  test::write_text(path("pw"), "s3cret\n", 0600);
+  Proc enc = shell(
+      "openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out enc.key -passout file:pw 2>&1");
+  ASSERT_EQ(enc.code, 0) << describe(enc);
+  Proc r = tg("cert convert enc.key enc.der");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: enc.key: the private key is encrypted; pass --password-file with a "
+            "file that holds its password\n");
+  EXPECT_FALSE(fs::exists(path("enc.der")));
+  tg_ok("cert convert --password-file pw enc.key enc.der");
+}
+
 TEST_F(CertConvert, OpensslTraditionalRsaKeyBecomesPkcs8) {
   ASSERT_EQ(shell("openssl genrsa -traditional -out rsa.key 2048").code, 0);
   ASSERT_THAT(read_file(path("rsa.key")), HasSubstr("BEGIN RSA "

@@ -82,6 +82,50 @@ TEST_F(CertCsr, RefusesToOverwriteWithoutForceAndReusesTheKey) {
             "be ECDSA P-256; add --rsa 2048 or use --key-format pkcs8\n");
 }
 
+// --reuse-key takes no password: an encrypted key is refused with the way to decrypt it.
+TEST_F(CertCsr, ReuseOfAnEncryptedKeySaysHowToDecryptIt) {
+  tg_ok("cert csr --out req db1");
+  test::write_text(path("pw"), "s3cret\n", 0600);
+  Proc enc = shell(
+      "openssl pkcs8 -topk8 -v2 aes256 -in req/private.key -out req/enc.key -passout file:pw "
+      "2>&1 && mv req/enc.key req/private.key");
+  ASSERT_EQ(enc.code, 0) << describe(enc);
+  std::string request = read_file(path("req/request.csr"));
+  Proc r = tg("cert csr --out req --reuse-key db1 db2");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: req/private.key: the private key is encrypted; this command cannot "
+            "read an encrypted key: decrypt it first with `openssl pkey -in req/private.key -out "
+            "PLAIN.key`\n");
+  EXPECT_EQ(read_file(path("req/request.csr")), request);
+}
+
+// The key and the request are written together or not at all: when the request cannot be
+// written (a folder stands at its path), no new key is left behind and an old key stays.
+TEST_F(CertCsr, KeyAndRequestAreWrittenAllOrNothing) {
+  fs::create_directories(path("fresh/request.csr"));
+  Proc fresh = tg("cert csr --out fresh --force db1");
+  EXPECT_EQ(fresh.code, 1) << describe(fresh);
+  EXPECT_THAT(fresh.err, HasSubstr("request.csr"));
+  EXPECT_FALSE(fs::exists(path("fresh/private.key")));
+  for (const auto& e : fs::directory_iterator(path("fresh"))) {
+    EXPECT_EQ(e.path().filename(), "request.csr") << "left behind: " << e.path();
+  }
+
+  tg_ok("cert csr --out renew db1");
+  std::string key = read_file(path("renew/private.key"));
+  fs::remove(path("renew/request.csr"));
+  fs::create_directories(path("renew/request.csr"));
+  Proc renew = tg("cert csr --out renew --force db1");
+  EXPECT_EQ(renew.code, 1) << describe(renew);
+  EXPECT_EQ(read_file(path("renew/private.key")), key);
+  EXPECT_EQ(mode_of(path("renew/private.key")), 0600U);
+  for (const auto& e : fs::directory_iterator(path("renew"))) {
+    EXPECT_THAT(e.path().filename().string(), ::testing::AnyOf("request.csr", "private.key"))
+        << "left behind: " << e.path();
+  }
+}
+
 // cert csr -> an outside CA signs with `openssl x509 -req` -> `tlsgate serve` serves it and
 // `openssl s_client` verifies it against the outside CA.
 TEST_F(CertCsr, SignedByAnOutsideCaAndServedByTheGate) {

@@ -113,9 +113,26 @@ TEST_F(CertPkcs12, WrongPasswordFailsWithExitOne) {
   EXPECT_THAT(r.err, HasSubstr("wrong password"));
   EXPECT_EQ(r.err,
             "tlsgate: error: app.p12: wrong password for the PKCS#12 key store; check the password "
-            "(or --password-file)\n");
+            "in bad-pw\n");
   EXPECT_FALSE(fs::exists(path("extracted/private.key")));
   EXPECT_FALSE(fs::exists(path("extracted/public.crt")));
+}
+
+// An encrypted --key is read with --key-password-file, and the error says so (not a config key,
+// not the store's --password-file).
+TEST_F(CertPkcs12, EncryptedKeyNamesKeyPasswordFile) {
+  Proc enc = shell(
+      "openssl pkcs8 -topk8 -v2 aes256 -in app/private.key -out enc.key -passout file:pw 2>&1");
+  ASSERT_EQ(enc.code, 0) << describe(enc);
+  Proc r = tg("cert pkcs12 --cert app/public.crt --key enc.key --out app.p12 --password-file pw");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: enc.key: the private key is encrypted; pass --key-password-file with "
+            "a file that holds its password\n");
+  EXPECT_FALSE(fs::exists(path("app.p12")));
+  tg_ok(
+      "cert pkcs12 --cert app/public.crt --key enc.key --key-password-file pw --out app.p12 "
+      "--password-file pw");
 }
 
 TEST_F(CertPkcs12, MismatchedKeyIsRefusedBeforeWriting) {

@@ -737,5 +737,36 @@ TEST_F(Check, ClusterSecretFileIsChecked) {
   EXPECT_THAT(check().out, HasSubstr("is 5 bytes, not 32"));
 }
 
+// An encrypted key without its password: check and serve name the config key that takes it, and
+// no command-line option (neither has one).
+TEST_F(Check, EncryptedKeyWithoutPasswordNamesTheConfigKey) {
+  tour();
+  test::write_text(path("pw"), "s3cret\n", 0600);
+  Proc enc = shell(
+      "openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out enc.key -passout file:pw 2>&1");
+  ASSERT_EQ(enc.code, 0) << describe(enc);
+  replace_key(path("enc.key"));
+  const std::string problem = bolt_s("private.key") +
+                              ": the private key is encrypted; set "
+                              "ssl.policy.bolt.private_key_password";
+  Proc r = check();
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("tlsgate.conf: ssl.policy.bolt.private_key: " + problem + "\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("--password-file")));
+
+  int port = free_loopback_port();
+  conf(std::string(kTourConf) + "connector.bolt.listen_address=127.0.0.1:" + std::to_string(port) +
+       "\nconnector.bolt.upstream_address=127.0.0.1:1\n");
+  Proc serve = shell("timeout 30 " + q(tlsgate_bin()) + " serve -c tlsgate.conf --allow-root");
+  EXPECT_EQ(serve.code, 2) << describe(serve);
+  EXPECT_THAT(serve.err, HasSubstr(problem));
+  EXPECT_THAT(serve.err, Not(HasSubstr("--password-file")));
+
+  // With the password set, both are content.
+  conf(std::string(kTourConf) + "ssl.policy.bolt.private_key_password=s3cret\n");
+  Proc fixed = check();
+  EXPECT_EQ(fixed.code, 0) << describe(fixed);
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e

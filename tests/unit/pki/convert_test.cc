@@ -85,10 +85,9 @@ TEST_F(PkiConvert, EncryptedKeyStaysEncrypted) {
   openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -out " +
              q(dir_ / "enc.key") + " -passout pass:pw");
   std::string enc = read(dir_ / "enc.key");
-  auto none = convert(enc, "enc.key", Encoding::kDer);
+  auto none = convert(enc, "enc.key", Encoding::kDer, std::nullopt, "pass --password-file");
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().message(),
-            "enc.key: the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(none.error().message(), "enc.key: the private key is encrypted; pass --password-file");
   auto der = convert(enc, "enc.key", Encoding::kDer, util::Secret("pw"));
   ASSERT_TRUE(der) << der.error().message();
   auto locked = parse_private_key(der->data, "enc.der", {});

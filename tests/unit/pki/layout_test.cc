@@ -143,11 +143,11 @@ TEST_F(PkiInstall, EncryptedKeyIsCheckedWithItsPasswordAndCopiedAsIs) {
   ASSERT_TRUE(write_private_key(in_ / "enc.key", leaf_.key.get(), 0600, util::Secret("pw")));
   auto req = request();
   req.key = in_ / "enc.key";
+  req.key_password_advice = "decrypt it first";
   auto locked = install(req);
   ASSERT_FALSE(locked);
   EXPECT_EQ(locked.error().message(),
-            (in_ / "enc.key").string() +
-                ": the private key is encrypted; set private_key_password (or --password-file)");
+            (in_ / "enc.key").string() + ": the private key is encrypted; decrypt it first");
   EXPECT_TRUE(nothing_written());
   req.key_password = util::Secret("pw");
   auto folder = install(req);

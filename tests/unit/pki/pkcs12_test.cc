@@ -79,9 +79,12 @@ TEST_F(PkiPkcs12, WrongPasswordIsNotCorruption) {
   std::string der = store("changeit");
   auto wrong = read_pkcs12(der, "db1.p12", util::Secret("nope"));
   ASSERT_FALSE(wrong);
-  EXPECT_EQ(
-      wrong.error().message(),
-      "db1.p12: wrong password for the PKCS#12 key store; check the password (or --password-file)");
+  EXPECT_EQ(wrong.error().message(),
+            "db1.p12: wrong password for the PKCS#12 key store; check the password");
+  EXPECT_EQ(read_pkcs12(der, "db1.p12", util::Secret("nope"), "check the password in pw.txt")
+                .error()
+                .message(),
+            "db1.p12: wrong password for the PKCS#12 key store; check the password in pw.txt");
   auto empty = read_pkcs12(der, "db1.p12", util::Secret(""));
   ASSERT_FALSE(empty);
   EXPECT_THAT(empty.error().message(), HasSubstr("wrong password"));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "loader_fixture.h"
+#include "pki/encode.h"
 #include "pki/private_key_loader.h"
 #include "pki_test_util.h"
 
@@ -61,11 +62,11 @@ TEST_F(PkiKeyLoader, EncryptedPkcs8NeedsTheRightPassword) {
   EXPECT_THAT(read(enc), StartsWith("-----BEGIN ENCRYPTED "
                                     "PRIVATE KEY-----"));
 
-  auto none = load_private_key(enc, {});
+  auto none = load_private_key(enc, {}, "set ssl.policy.bolt.private_key_password");
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().message(),
-            enc.string() +
-                ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(
+      none.error().message(),
+      enc.string() + ": the private key is encrypted; set ssl.policy.bolt.private_key_password");
   auto wrong = load_private_key(enc, util::Secret("nope"));
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().message(),
@@ -79,9 +80,8 @@ TEST_F(PkiKeyLoader, EncryptedDerPkcs8NeedsTheRightPassword) {
   auto enc = dir_ / "enc.der";
   openssl_ok("openssl pkcs8 -topk8 -v2 aes256 -in " + q(dir_ / "leaf.key") + " -outform DER -out " +
              q(enc) + " -passout pass:s3cret");
-  EXPECT_EQ(load_private_key(enc, {}).error().message(),
-            enc.string() +
-                ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, {}, "pass --key-password-file").error().message(),
+            enc.string() + ": the private key is encrypted; pass --key-password-file");
   EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
             enc.string() + ": wrong password for the encrypted private key");
   auto right = load_private_key(enc, util::Secret("s3cret"));
@@ -95,12 +95,29 @@ TEST_F(PkiKeyLoader, LegacyEncryptedPemNeedsTheRightPassword) {
   openssl_ok("openssl rsa -traditional -aes256 -in " + q(rsa) + " -out " + q(enc) +
              " -passout pass:s3cret");
   EXPECT_THAT(read(enc), HasSubstr("Proc-Type: 4,ENCRYPTED"));
-  EXPECT_EQ(load_private_key(enc, {}).error().message(),
-            enc.string() +
-                ": the private key is encrypted; set private_key_password (or --password-file)");
+  EXPECT_EQ(load_private_key(enc, {}, "decrypt it first").error().message(),
+            enc.string() + ": the private key is encrypted; decrypt it first");
   EXPECT_EQ(load_private_key(enc, util::Secret("nope")).error().message(),
             enc.string() + ": wrong password for the encrypted private key");
   EXPECT_TRUE(load_private_key(enc, util::Secret("s3cret")));
+}
+
+// pki knows no config key or option: the advice is the caller's, and without one the message
+// names none.
+TEST_F(PkiKeyLoader, EncryptedKeyAdviceIsTheCallers) {
+  ASSERT_TRUE(write_private_key(dir_ / "enc.key", leaf_.key.get(), 0600, util::Secret("pw")));
+  std::string pem = read(dir_ / "enc.key");
+  auto bare = parse_private_key(pem, "enc.key", std::nullopt);
+  ASSERT_FALSE(bare);
+  EXPECT_EQ(bare.error().message(),
+            "enc.key: the private key is encrypted and no password was given for it");
+  auto advised = parse_private_key(pem, "enc.key", std::nullopt, "pass --password-file");
+  ASSERT_FALSE(advised);
+  EXPECT_EQ(advised.error().message(),
+            "enc.key: the private key is encrypted; pass --password-file");
+  for (const auto& m : {bare.error().message(), advised.error().message()}) {
+    EXPECT_THAT(m, ::testing::Not(HasSubstr("private_key_password")));
+  }
 }
 
 TEST_F(PkiKeyLoader, PasswordForAPlainKeyIsIgnored) {
