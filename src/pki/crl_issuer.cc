@@ -125,8 +125,7 @@ util::Result<X509CrlPtr> sign_crl(const X509* ca_cert, const EVP_PKEY* ca_key, c
     if (auto st = add_entry(crl.get(), e); !st) return util::fail(st.error());
   }
   X509_CRL_sort(crl.get());
-  auto aki =
-      make_extension(NID_authority_key_identifier, "keyid:always", ca_cert, nullptr, crl.get());
+  auto aki = authority_key_identifier(ca_cert);
   if (!aki) return util::fail(aki.error());
   clear_openssl_errors();
   if (X509_CRL_add_ext(crl.get(), aki->get(), -1) != 1 ||

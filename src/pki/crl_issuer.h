@@ -48,9 +48,11 @@ struct CrlSpec {
   std::optional<util::SystemTime> next_update;  // this_update + 7 days unless set
 };
 
-// A CRL (v2, with AKI and the CRL number of spec) signed by the CA. Entries carry their own
-// revocation date and, unless unspecified, a reasonCode extension (RFC 5280 5.3.1 says to omit
-// it for unspecified). Errors name a bad serial and a CA key that does not match.
+// A CRL (v2, with AKI and the CRL number of spec) signed by the CA. The AKI's key identifier is
+// the CA's subjectKeyIdentifier, or the SHA-1 of its public key for a CA without one
+// (x509_build.h authority_key_identifier). Entries carry their own revocation date and, unless
+// unspecified, a reasonCode extension (RFC 5280 5.3.1 says to omit it for unspecified). Errors
+// name a bad serial and a CA key that does not match.
 util::Result<X509CrlPtr> sign_crl(const X509* ca_cert, const EVP_PKEY* ca_key, const CrlSpec& spec,
                                   const util::Clock& clock);
 

@@ -87,6 +87,45 @@ TEST_F(CertCrl, InstallIntoAPolicysRevokedFolder) {
             "cert install` creates it)\n");
 }
 
+// A CA made by plain openssl without a subjectKeyIdentifier: the CRL still carries the
+// authorityKeyIdentifier RFC 5280 5.2.1 requires, its key identifier computed as OpenSSL's
+// subjectKeyIdentifier=hash would (SHA-1 of the public key), and OpenSSL verifies it.
+TEST_F(CertCrl, ImportedCaWithoutSubjectKeyIdentifier) {
+  Proc made = shell(
+      "mkdir imported && cd imported && openssl req -x509 -newkey ec -pkeyopt "
+      "ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -subj /CN=Imported -days 30 "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
+      "-addext subjectKeyIdentifier=none -addext authorityKeyIdentifier=none 2>&1");
+  ASSERT_EQ(made.code, 0) << describe(made);
+  ASSERT_THAT(shell("openssl x509 -in imported/ca.crt -noout -text").out,
+              ::testing::Not(HasSubstr("Subject Key Identifier")));
+  tg_ok("cert issue --ca imported --out gone gone.example.com");
+  tg_ok("cert issue --ca imported --out kept kept.example.com");
+  Proc revoked = tg("cert revoke --ca imported gone/public.crt");
+  ASSERT_EQ(revoked.code, 0) << describe(revoked);
+  Proc r = tg("cert crl --ca imported");
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("CRL: 1 revoked certificate, CRL number 2,"));
+  EXPECT_EQ(shell("openssl crl -in imported/ca.crl -CAfile imported/ca.crt -noout 2>&1").out,
+            "verify OK\n");
+  // The same key with subjectKeyIdentifier=hash shows the identifier OpenSSL computes.
+  Proc twin = shell(
+      "openssl req -x509 -key imported/ca.key -subj /CN=Imported -days 1 -addext "
+      "subjectKeyIdentifier=hash | openssl x509 -noout -ext subjectKeyIdentifier");
+  ASSERT_EQ(twin.code, 0) << describe(twin);
+  std::string keyid = trim(lines(twin.out).back());
+  ASSERT_FALSE(keyid.empty());
+  EXPECT_THAT(shell("openssl crl -in imported/ca.crl -noout -text").out,
+              HasSubstr("X509v3 Authority Key Identifier: \n                " + keyid + "\n"));
+  std::string verify =
+      "openssl verify -crl_check -CAfile imported/ca.crt -CRLfile imported/ca.crl ";
+  Proc gone = shell(verify + "gone/public.crt 2>&1");
+  EXPECT_NE(gone.code, 0);
+  EXPECT_THAT(gone.out, HasSubstr("certificate revoked"));
+  Proc kept = shell(verify + "kept/public.crt 2>&1");
+  EXPECT_EQ(kept.code, 0) << describe(kept);
+}
+
 TEST_F(CertCrl, BrokenIndexIsNamed) {
   test::write_text(path("ca/revocations.txt"), "# x\nnot a line\n", 0644);
   Proc r = tg("cert crl --ca ca");

@@ -113,6 +113,67 @@ TEST(PkiCrl, EntriesCarryTheirDatesReasonsAndTheCrlNumber) {
   }
 }
 
+// The keyIdentifier of the CRL's authorityKeyIdentifier, as bytes.
+std::string crl_aki_keyid(const X509_CRL* crl) {
+  using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
+  AuthorityKeyIdPtr akid(static_cast<AUTHORITY_KEYID*>(
+      X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, nullptr, nullptr)));
+  if (!akid || akid->keyid == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(akid->keyid)),
+                     static_cast<size_t>(ASN1_STRING_length(akid->keyid)));
+}
+
+TEST(PkiCrl, AkiIsTheCasSubjectKeyIdentifier) {
+  auto ca = test::make_test_ca();
+  auto crl = create_crl(ca.ca.cert.get(), ca.ca.key.get(), {}, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.ca.cert.get());
+  ASSERT_NE(ski, nullptr);
+  EXPECT_EQ(crl_aki_keyid(crl->get()),
+            std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                        static_cast<size_t>(ASN1_STRING_length(ski))));
+}
+
+// A CA made by a tool that writes no subjectKeyIdentifier (plain `openssl req -x509` with a
+// minimal config): RFC 5280 5.2.1 still wants the key identifier in the CRL, so it is the SHA-1
+// of the CA's public key (4.2.1.2 method 1), and OpenSSL accepts the CRL.
+TEST(PkiCrl, CaWithoutSubjectKeyIdentifierGetsTheSha1OfItsKey) {
+  auto ca = test::make_test_ca("No SKI CA");
+  auto leaf = test::make_leaf(ca, {"db1"});
+  X509* original = ca.ca.cert.get();
+  int at = X509_get_ext_by_NID(original, NID_subject_key_identifier, -1);
+  ASSERT_GE(at, 0);
+  X509ExtensionPtr(X509_delete_ext(original, at));
+  ASSERT_GT(X509_sign(original, ca.ca.key.get(), EVP_sha256()), 0);
+  X509Ptr reparsed(X509_dup(original));  // OpenSSL caches the extensions it has seen
+  X509* cert = reparsed.get();
+  ASSERT_EQ(X509_get0_subject_key_id(cert), nullptr);
+
+  CrlSpec spec;
+  spec.entries = {{serial_to_hex(leaf.cert.get()), util::SystemClock::instance().now()}};
+  auto crl = sign_crl(cert, ca.ca.key.get(), spec, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ASSERT_EQ(X509_pubkey_digest(cert, EVP_sha1(), md, &len), 1);
+  EXPECT_EQ(crl_aki_keyid(crl->get()), std::string(reinterpret_cast<const char*>(md), len));
+
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", cert);
+  test::write_cert(dir / "leaf.crt", leaf.cert.get());
+  ASSERT_TRUE(util::write_file_atomic(dir / "ca.crl", crl_pem(crl->get()).value(), 0644));
+  EXPECT_THAT(openssl_ok("openssl crl -noout -CAfile " + q(dir / "ca.crt") + " -in " +
+                         q(dir / "ca.crl") + " 2>&1"),
+              HasSubstr("verify OK"));
+  int rc = -1;
+  EXPECT_THAT(
+      test::run_command("openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
+                            q(dir / "ca.crl") + " " + q(dir / "leaf.crt") + " 2>&1",
+                        &rc),
+      HasSubstr("certificate revoked"));
+  EXPECT_NE(rc, 0);
+}
+
 TEST(PkiCrl, ABadSerialIsNamed) {
   auto ca = test::make_test_ca();
   CrlSpec spec;
