@@ -79,6 +79,11 @@ util::Result<Target> resolve_target(const CertRevokeOptions& o, const CaMaterial
                       "\" is neither a certificate file nor a serial number in hex; give the "
                       "certificate (public.crt) or its serial as `tlsgate cert inspect` prints it");
   }
+  // A typed serial longer than any a conforming CA issues is a typo or a fingerprint. A
+  // certificate file is taken whatever its serial: that certificate exists and may need revoking.
+  if (auto st = pki::check_serial_length(*serial); !st) {
+    return util::fail("\"" + o.target + "\": " + st.error().message());
+  }
   return Target{*serial, "-"};
 }
 

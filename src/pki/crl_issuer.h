@@ -67,4 +67,12 @@ util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
 // "3F:0a", "0x3f0a", "3f0a" to "3f0a" (serial_to_hex's form); nullopt when it is not hex.
 std::optional<std::string> normalize_serial_hex(std::string_view text);
 
+// RFC 5280 4.1.2.2: a conforming CA uses serial numbers of at most 20 octets.
+inline constexpr size_t kMaxSerialOctets = 20;
+// Octets of the DER INTEGER content of the positive serial serial_hex (normalize_serial_hex's
+// form): "7f" is 1, "80" is 2 (a leading zero octet keeps it positive).
+size_t serial_octets(std::string_view serial_hex);
+// An error naming the serial and the limit when serial_hex needs more than kMaxSerialOctets.
+util::Status check_serial_length(const std::string& serial_hex);
+
 }  // namespace tlsgate::pki

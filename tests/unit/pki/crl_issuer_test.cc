@@ -174,6 +174,32 @@ TEST(PkiCrl, CaWithoutSubjectKeyIdentifierGetsTheSha1OfItsKey) {
   EXPECT_NE(rc, 0);
 }
 
+TEST(PkiCrl, SerialOctetsCountTheDerInteger) {
+  EXPECT_EQ(serial_octets("0"), 1U);
+  EXPECT_EQ(serial_octets("7f"), 1U);
+  EXPECT_EQ(serial_octets("80"), 2U);
+  EXPECT_EQ(serial_octets("fff"), 2U);
+  EXPECT_EQ(serial_octets("7" + std::string(39, 'f')), 20U);
+  EXPECT_EQ(serial_octets("8" + std::string(39, '0')), 21U);
+  EXPECT_EQ(serial_octets("1" + std::string(40, '0')), 21U);
+  // OpenSSL's DER encoding of the serial agrees.
+  for (const std::string& hex :
+       std::vector<std::string>{"7f", "80", "fff", "8" + std::string(39, '0')}) {
+    BIGNUM* raw = nullptr;
+    ASSERT_GT(BN_hex2bn(&raw, hex.c_str()), 0);
+    BignumPtr bn(raw);
+    Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    // DER: tag, one length octet (short form below 128), then the content.
+    int der = i2d_ASN1_INTEGER(serial.get(), nullptr);
+    EXPECT_EQ(serial_octets(hex), static_cast<size_t>(der - 2)) << hex;
+  }
+  EXPECT_TRUE(check_serial_length("7" + std::string(39, 'f')));
+  auto too_long = check_serial_length("8" + std::string(39, '0'));
+  ASSERT_FALSE(too_long);
+  EXPECT_THAT(too_long.error().message(),
+              HasSubstr("is 21 octets long; RFC 5280 serial numbers are at most 20 octets"));
+}
+
 TEST(PkiCrl, ABadSerialIsNamed) {
   auto ca = test::make_test_ca();
   CrlSpec spec;
