@@ -8,7 +8,9 @@
 // a hold may become a revocation), keeping the hold's date. If DIR/ca.crl
 // does not list it (the CRL's write failed the first time), the CRL is
 // written again, so running the command again repairs it. DIR/.lock is held
-// throughout: revocations run at once each land (util/file_lock.h).
+// throughout: revocations run at once each land (util/file_lock.h). A serial
+// typed on the command line must fit RFC 5280's 20 octets (a longer one is a
+// typo or a fingerprint); a certificate file is revoked whatever its serial.
 #include <cstdio>
 #include <filesystem>
 
