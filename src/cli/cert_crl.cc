@@ -5,7 +5,9 @@
 // stale. --install-into writes it also into a policy's revoked/ folder, as
 // REVOKED/<CA folder name>.crl, atomically, so a running gate reloads it.
 // DIR/.lock is held while the number is taken and the CRL written, as
-// `cert revoke` does (util/file_lock.h).
+// `cert revoke` does (util/file_lock.h). A run that fails takes no number
+// (publish_crl checks the targets first, cli/cert_support.h); only a signed
+// CRL whose write fails uses one up.
 #include <cstdio>
 #include <filesystem>
 

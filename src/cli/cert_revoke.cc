@@ -8,7 +8,9 @@
 // a hold may become a revocation), keeping the hold's date. If DIR/ca.crl
 // does not list it (the CRL's write failed the first time), the CRL is
 // written again, so running the command again repairs it. DIR/.lock is held
-// throughout: revocations run at once each land (util/file_lock.h).
+// throughout: revocations run at once each land (util/file_lock.h). A serial
+// typed on the command line must fit RFC 5280's 20 octets (a longer one is a
+// typo or a fingerprint); a certificate file is revoked whatever its serial.
 #include <cstdio>
 #include <filesystem>
 
@@ -78,6 +80,11 @@ util::Result<Target> resolve_target(const CertRevokeOptions& o, const CaMaterial
     return util::fail("\"" + o.target +
                       "\" is neither a certificate file nor a serial number in hex; give the "
                       "certificate (public.crt) or its serial as `tlsgate cert inspect` prints it");
+  }
+  // A typed serial longer than any a conforming CA issues is a typo or a fingerprint. A
+  // certificate file is taken whatever its serial: that certificate exists and may need revoking.
+  if (auto st = pki::check_serial_length(*serial); !st) {
+    return util::fail("\"" + o.target + "\": " + st.error().message());
   }
   return Target{*serial, "-"};
 }

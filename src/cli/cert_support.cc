@@ -3,7 +3,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -139,9 +141,73 @@ util::Result<std::vector<pki::Revocation>> load_revocations(const std::filesyste
   return pki::parse_revocation_index(*text, file.string());
 }
 
+namespace {
+
+// Where the CRL goes, checked before a CRL number is taken: every folder exists and can be
+// written, no target is a folder. A failure here must not use up a number.
+util::Result<std::vector<std::filesystem::path>> crl_files(const std::filesystem::path& ca_dir,
+                                                           const CrlTargets& targets) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files{targets.out};
+  if (targets.install_into) {
+    const auto& into = *targets.install_into;
+    if (!std::filesystem::exists(into, ec)) {
+      return util::fail(into.string() +
+                        ": no such folder; give a policy's revoked/ folder (`tlsgate cert install` "
+                        "creates it)");
+    }
+    if (!std::filesystem::is_directory(into, ec)) {
+      return util::fail(into.string() + ": not a folder; give a policy's revoked/ folder");
+    }
+    auto name = std::filesystem::absolute(ca_dir, ec).lexically_normal();
+    std::string stem =
+        name.filename().empty() ? name.parent_path().filename().string() : name.filename().string();
+    auto installed = into / ((stem.empty() ? "ca" : stem) + ".crl");
+    // --out naming the installed file itself: one write.
+    std::error_code a_ec, b_ec;
+    auto a = std::filesystem::weakly_canonical(installed, a_ec);
+    auto b = std::filesystem::weakly_canonical(targets.out, b_ec);
+    if (a_ec || b_ec || a != b) files.push_back(installed);
+  }
+  auto writable = [](const std::filesystem::path& folder, const std::filesystem::path& file,
+                     const std::string& fix) -> util::Status {
+    auto where = folder.empty() ? std::filesystem::path(".") : folder;
+    std::error_code dir_ec;
+    if (!std::filesystem::is_directory(where, dir_ec)) {
+      return util::fail(file.string() + ": no such folder " + where.string() +
+                        "; create it or choose another path");
+    }
+    if (::access(where.c_str(), W_OK | X_OK) != 0) {
+      return util::fail(file.string() + ": cannot write into " + where.string() + " (" +
+                        std::strerror(errno) + "); " + fix);
+    }
+    return {};
+  };
+  if (auto st = writable(ca_dir, ca_dir / "crlnumber",
+                         "the CA folder must be writable to record the CRL number");
+      !st) {
+    return util::fail(st.error());
+  }
+  for (const auto& f : files) {
+    if (std::filesystem::is_directory(f, ec)) {
+      return util::fail(f.string() + ": is a folder; give the path of the CRL file");
+    }
+    if (auto st = writable(f.parent_path(), f,
+                           "let the user running tlsgate write there, or choose another path");
+        !st) {
+      return util::fail(st.error());
+    }
+  }
+  return files;
+}
+
+}  // namespace
+
 util::Result<PublishedCrl> publish_crl(const std::filesystem::path& ca_dir, const CaMaterial& ca,
                                        const std::vector<pki::Revocation>& index,
                                        const CrlTargets& targets) {
+  auto files = crl_files(ca_dir, targets);
+  if (!files) return util::fail(files.error());
   auto number_file = ca_dir / "crlnumber";
   uint64_t last = 0;
   std::error_code ec;
@@ -162,28 +228,20 @@ util::Result<PublishedCrl> publish_crl(const std::filesystem::path& ca_dir, cons
   if (!crl) return util::fail(crl.error());
   auto pem = pki::crl_pem(crl->get());
   if (!pem) return util::fail(pem.error());
+  // The number is taken only now that a CRL carries it, and stored before the CRL leaves
+  // memory: a CRL someone may have read never shares its number with a later one.
   if (auto st = util::write_file_atomic(number_file, std::to_string(spec.number) + "\n", 0644);
       !st) {
     return util::fail(st.error());
   }
-  PublishedCrl out{spec.number, spec.entries.size(), *spec.next_update, {}};
-  std::vector<std::filesystem::path> files{targets.out};
-  if (targets.install_into) {
-    if (!std::filesystem::is_directory(*targets.install_into, ec)) {
-      return util::fail(targets.install_into->string() +
-                        ": no such folder; give a policy's revoked/ folder (`tlsgate cert install` "
-                        "creates it)");
-    }
-    auto name = std::filesystem::absolute(ca_dir, ec).lexically_normal();
-    std::string stem =
-        name.filename().empty() ? name.parent_path().filename().string() : name.filename().string();
-    files.push_back(*targets.install_into / ((stem.empty() ? "ca" : stem) + ".crl"));
+  std::vector<util::FileWrite> writes;
+  for (const auto& f : *files) writes.push_back(util::FileWrite{f, *pem, 0644});
+  if (auto st = util::write_files_atomic(writes); !st) {
+    return util::fail(st.error().message() + "; CRL number " + std::to_string(spec.number) +
+                      " was used by the CRL that could not be written, the next run takes " +
+                      std::to_string(spec.number + 1));
   }
-  for (const auto& f : files) {
-    if (auto st = util::write_file_atomic(f, *pem, 0644); !st) return util::fail(st.error());
-    out.written.push_back(f);
-  }
-  return out;
+  return PublishedCrl{spec.number, spec.entries.size(), *spec.next_update, *files};
 }
 
 std::string describe(const PublishedCrl& crl) {

@@ -74,9 +74,13 @@ struct PublishedCrl {
   util::SystemTime next_update;
   std::vector<std::filesystem::path> written;
 };
-// Signs a CRL of every entry of the index with the next CRL number (DIR/crlnumber, stored
-// before the CRL is written, so a number is never issued twice) and writes it atomically
-// (0644) to targets.out and, with install_into, to INSTALL_INTO/<CA folder name>.crl.
+// Signs a CRL of every entry of the index with the next CRL number and writes it atomically
+// (0644) to targets.out and, with install_into, to INSTALL_INTO/<CA folder name>.crl (both or
+// neither). Everything that can be checked beforehand is (each folder exists and is writable,
+// install_into is a folder, DIR/crlnumber parses), so a failed run leaves DIR/crlnumber as it
+// was. The number is stored once the CRL is signed and before it is written: a signed CRL
+// whose write then fails (disk full) uses up its number — it existed in memory only — but no
+// number is ever issued twice.
 util::Result<PublishedCrl> publish_crl(const std::filesystem::path& ca_dir, const CaMaterial& ca,
                                        const std::vector<pki::Revocation>& index,
                                        const CrlTargets& targets);

@@ -1,6 +1,7 @@
 #include "pki/crl_issuer.h"
 
 #include <array>
+#include <cctype>
 
 #include "pki/certificate_info.h"
 #include "pki/openssl_error.h"
@@ -100,6 +101,26 @@ std::optional<std::string> normalize_serial_hex(std::string_view text) {
   return first == std::string::npos ? "0" : digits.substr(first);
 }
 
+size_t serial_octets(std::string_view serial_hex) {
+  if (serial_hex.empty()) return 1;
+  size_t octets = (serial_hex.size() + 1) / 2;
+  // With an even number of digits the first octet is the first two digits; when its top bit
+  // is set, DER puts a zero octet in front to keep the INTEGER positive.
+  char first = static_cast<char>(std::tolower(static_cast<unsigned char>(serial_hex.front())));
+  bool top_bit = (first >= '8' && first <= '9') || (first >= 'a' && first <= 'f');
+  return octets + (serial_hex.size() % 2 == 0 && top_bit ? 1 : 0);
+}
+
+util::Status check_serial_length(const std::string& serial_hex) {
+  size_t octets = serial_octets(serial_hex);
+  if (octets <= kMaxSerialOctets) return {};
+  return util::fail("serial " + serial_hex + " is " + std::to_string(octets) +
+                    " octets long; RFC 5280 serial numbers are at most " +
+                    std::to_string(kMaxSerialOctets) +
+                    " octets (40 hex digits), so this is no conforming CA's serial: check the "
+                    "number (a SHA-256 fingerprint is 32 octets), or give the certificate file");
+}
+
 util::Result<X509CrlPtr> sign_crl(const X509* ca_cert, const EVP_PKEY* ca_key, const CrlSpec& spec,
                                   const util::Clock& clock) {
   if (EVP_PKEY_eq(X509_get0_pubkey(ca_cert), ca_key) != 1) {
@@ -125,8 +146,7 @@ util::Result<X509CrlPtr> sign_crl(const X509* ca_cert, const EVP_PKEY* ca_key, c
     if (auto st = add_entry(crl.get(), e); !st) return util::fail(st.error());
   }
   X509_CRL_sort(crl.get());
-  auto aki =
-      make_extension(NID_authority_key_identifier, "keyid:always", ca_cert, nullptr, crl.get());
+  auto aki = authority_key_identifier(ca_cert);
   if (!aki) return util::fail(aki.error());
   clear_openssl_errors();
   if (X509_CRL_add_ext(crl.get(), aki->get(), -1) != 1 ||

@@ -48,9 +48,11 @@ struct CrlSpec {
   std::optional<util::SystemTime> next_update;  // this_update + 7 days unless set
 };
 
-// A CRL (v2, with AKI and the CRL number of spec) signed by the CA. Entries carry their own
-// revocation date and, unless unspecified, a reasonCode extension (RFC 5280 5.3.1 says to omit
-// it for unspecified). Errors name a bad serial and a CA key that does not match.
+// A CRL (v2, with AKI and the CRL number of spec) signed by the CA. The AKI's key identifier is
+// the CA's subjectKeyIdentifier, or the SHA-1 of its public key for a CA without one
+// (x509_build.h authority_key_identifier). Entries carry their own revocation date and, unless
+// unspecified, a reasonCode extension (RFC 5280 5.3.1 says to omit it for unspecified). Errors
+// name a bad serial and a CA key that does not match.
 util::Result<X509CrlPtr> sign_crl(const X509* ca_cert, const EVP_PKEY* ca_key, const CrlSpec& spec,
                                   const util::Clock& clock);
 
@@ -64,5 +66,13 @@ util::Result<X509CrlPtr> create_crl(const X509* ca_cert, const EVP_PKEY* ca_key,
 
 // "3F:0a", "0x3f0a", "3f0a" to "3f0a" (serial_to_hex's form); nullopt when it is not hex.
 std::optional<std::string> normalize_serial_hex(std::string_view text);
+
+// RFC 5280 4.1.2.2: a conforming CA uses serial numbers of at most 20 octets.
+inline constexpr size_t kMaxSerialOctets = 20;
+// Octets of the DER INTEGER content of the positive serial serial_hex (normalize_serial_hex's
+// form): "7f" is 1, "80" is 2 (a leading zero octet keeps it positive).
+size_t serial_octets(std::string_view serial_hex);
+// An error naming the serial and the limit when serial_hex needs more than kMaxSerialOctets.
+util::Status check_serial_length(const std::string& serial_hex);
 
 }  // namespace tlsgate::pki

@@ -6,6 +6,7 @@
 #include "pki/certificate_info.h"
 #include "pki/loader.h"
 #include "pki/openssl_error.h"
+#include "pki/pem_blocks.h"
 #include "pki/subject_names.h"
 #include "pki/x509_build.h"
 #include "util/strings.h"
@@ -112,25 +113,43 @@ util::Result<std::string> csr_pem(const X509_REQ* req) {
 util::Result<X509ReqPtr> parse_csr(std::string_view data, const std::string& source) {
   if (data.empty())
     return util::fail(source + ": empty file; expected a PEM or DER certificate request");
-  clear_openssl_errors();
-  X509ReqPtr req;
-  if (detect_encoding(data) == Encoding::kPem) {
-    BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-    req.reset(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!req) {
-      std::string reasons = drain_openssl_errors();
-      return util::fail(source +
-                        ": not a PEM certificate request (no -----BEGIN CERTIFICATE REQUEST----- "
-                        "block), or a corrupted one" +
-                        (reasons.empty() ? std::string() : ": " + reasons));
+  const bool pem = detect_encoding(data) == Encoding::kPem;
+  const std::string not_one =
+      source + (pem ? ": not a PEM certificate request (no -----BEGIN CERTIFICATE REQUEST----- "
+                      "block), or a corrupted one"
+                    : ": not a DER certificate request, or a corrupted one");
+  std::string_view der = data;
+  std::vector<PemBlock> blocks;  // der may point into one of them
+  if (pem) {
+    auto read = read_pem_blocks(data);
+    if (!read) return util::fail(not_one + ": " + read.error().message());
+    blocks = std::move(*read);
+    size_t found = 0;
+    for (const auto& b : blocks) {
+      if (b.name == "CERTIFICATE REQUEST" || b.name == "NEW CERTIFICATE REQUEST") {
+        if (found++ == 0) der = b.der;
+      }
     }
-    return req;
+    if (found == 0) return util::fail(not_one);
+    if (found > 1) {
+      return util::fail(source + ": holds " + std::to_string(found) +
+                        " certificate requests; give one request per file");
+    }
   }
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(data.size())));
+  clear_openssl_errors();
+  const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
+  const auto* p = begin;
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!req) {
-    return util::fail(
-        openssl_error(source + ": not a DER certificate request, or a corrupted one"));
+    std::string reasons = drain_openssl_errors();
+    return util::fail(not_one + (reasons.empty() ? std::string() : ": " + reasons));
+  }
+  // As loader.h reads certificates and CRLs: exactly one DER object; bytes after it are
+  // corruption (files concatenated, a transfer that appended something), never ignored.
+  if (auto used = static_cast<size_t>(p - begin); used != der.size()) {
+    return util::fail(source + ": truncated or corrupted certificate request: " +
+                      std::to_string(der.size() - used) +
+                      " bytes after the request; give a file that holds the request alone");
   }
   return req;
 }

@@ -38,7 +38,9 @@ struct Csr {
 util::Result<Csr> create_csr(const CsrRequest& req);
 util::Result<std::string> csr_pem(const X509_REQ* req);
 
-// PEM (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST) or DER. Errors name the source.
+// PEM (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST) or DER, one request. Errors name the
+// source; as for certificates (loader.h), bytes after the request's DER (in the file, or inside
+// its PEM block) are an error ("N bytes after the request"), and so are two request blocks.
 util::Result<X509ReqPtr> parse_csr(std::string_view data, const std::string& source);
 
 // The names of a request's subjectAltName, spelled as `cert issue` takes them

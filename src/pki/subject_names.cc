@@ -77,18 +77,32 @@ bool is_uri(std::string_view s) {
   return true;
 }
 
-bool is_email(std::string_view s) {
-  size_t at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos) {
+// RFC 5322 3.2.3 dot-atom: atext runs joined by single dots. An rfc822Name SAN is ASCII
+// (RFC 5280 4.2.1.6); quoted local parts are not taken, and neither is a "mailto:" prefix.
+bool is_local_part(std::string_view s) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~";
+  if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) {
     return false;
   }
-  for (char c : s.substr(0, at)) {
-    if (std::isspace(static_cast<unsigned char>(c)) ||
-        std::iscntrl(static_cast<unsigned char>(c))) {
-      return false;
-    }
-  }
-  return is_dns_name(s.substr(at + 1)) && !s.substr(at + 1).starts_with("*.");
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    return c == '.' || kSpecials.find(c) != std::string_view::npos ||
+           (static_cast<unsigned char>(c) < 0x80 && std::isalnum(static_cast<unsigned char>(c)));
+  });
+}
+
+bool is_email(std::string_view s) {
+  size_t at = s.find('@');
+  if (at == std::string_view::npos || s.find('@', at + 1) != std::string_view::npos) return false;
+  return is_local_part(s.substr(0, at)) && is_dns_name(s.substr(at + 1)) &&
+         !s.substr(at + 1).starts_with("*.");
+}
+
+// "*.com", "*.localhost": a wildcard over a single label. RFC 6125 6.4.3 leaves such patterns
+// to the client, and clients refuse them: OpenSSL's X509_check_host needs two labels after
+// the "*", browsers refuse wildcards over a public suffix. A certificate for one would match
+// nothing it seems to promise.
+bool is_single_label_wildcard(std::string_view name) {
+  return name.starts_with("*.") && name.find('.', 2) == std::string_view::npos;
 }
 
 }  // namespace
@@ -105,6 +119,10 @@ util::Result<SubjectNames> classify_names(const std::vector<std::string>& names)
       }
       out.uri.push_back(name);
     } else if (name.find('@') != std::string::npos) {
+      if (util::starts_with_nocase(name, "mailto:") && is_email(name.substr(7))) {
+        return util::fail("\"" + name + "\" is a mailto: URI; for an email name give the address " +
+                          "alone: " + name.substr(7));
+      }
       if (!is_email(name)) {
         return util::fail("\"" + name +
                           "\" is not a valid email address; write it as user@example.com");
@@ -112,6 +130,10 @@ util::Result<SubjectNames> classify_names(const std::vector<std::string>& names)
       out.email.push_back(name);
     } else if (is_ipv4(name) || is_ipv6(name)) {
       out.ip.push_back(name);
+    } else if (is_dns_name(name) && is_single_label_wildcard(name)) {
+      return util::fail("\"" + name + "\": a wildcard needs two labels or more after \"*.\", " +
+                        "as in *.example.com (TLS clients match *.com, *.localhost and the like " +
+                        "to nothing); list the names themselves instead");
     } else if (is_dns_name(name)) {
       out.dns.push_back(name);
     } else {

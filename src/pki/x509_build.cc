@@ -47,6 +47,31 @@ util::Result<X509ExtensionPtr> make_extension(int nid, const std::string& value,
   return ext;
 }
 
+util::Result<X509ExtensionPtr> authority_key_identifier(const X509* issuer) {
+  using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
+  clear_openssl_errors();
+  AuthorityKeyIdPtr akid(AUTHORITY_KEYID_new());
+  if (!akid) return util::fail(openssl_error("out of memory"));
+  // X509_get0_subject_key_id only reads the certificate (filling its extension cache).
+  if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(unconst(issuer)); ski != nullptr) {
+    akid->keyid = ASN1_OCTET_STRING_dup(ski);
+  } else {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    akid->keyid = ASN1_OCTET_STRING_new();
+    if (akid->keyid != nullptr &&
+        (X509_pubkey_digest(issuer, EVP_sha1(), md, &len) != 1 ||
+         ASN1_OCTET_STRING_set(akid->keyid, md, static_cast<int>(len)) != 1)) {
+      return util::fail(openssl_error("cannot compute the issuer's key identifier"));
+    }
+  }
+  X509ExtensionPtr ext(akid->keyid == nullptr
+                           ? nullptr
+                           : X509V3_EXT_i2d(NID_authority_key_identifier, 0, akid.get()));
+  if (!ext) return util::fail(openssl_error("cannot build the authorityKeyIdentifier extension"));
+  return ext;
+}
+
 const EVP_MD* signature_digest(const EVP_PKEY* key) {
   int id = EVP_PKEY_get_base_id(key);
   return (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) ? nullptr : EVP_sha256();

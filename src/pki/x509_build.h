@@ -22,6 +22,13 @@ util::Result<Asn1IntegerPtr> random_serial();
 util::Result<X509ExtensionPtr> make_extension(int nid, const std::string& value, const X509* issuer,
                                               X509* subject, X509_CRL* crl = nullptr);
 
+// The authorityKeyIdentifier (non-critical, keyIdentifier only) of something `issuer` signs:
+// the issuer's subjectKeyIdentifier, or, for an issuer without one (a CA made by plain openssl
+// or an old tool), the SHA-1 of its subjectPublicKey, RFC 5280 4.2.1.2 method 1. RFC 5280
+// 5.2.1 requires the key identifier in every CRL; verifiers compare it with the issuer's SKI
+// only when the issuer has one, so the computed value matches where it is checked at all.
+util::Result<X509ExtensionPtr> authority_key_identifier(const X509* issuer);
+
 // SHA-256 for RSA/EC keys; none for Ed25519/Ed448, which hash internally.
 const EVP_MD* signature_digest(const EVP_PKEY* key);
 

@@ -1,5 +1,10 @@
 // `tlsgate cert crl`: re-signing the CA's CRL from its index, with a growing
 // CRL number and a new nextUpdate, judged by `openssl crl`.
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -85,6 +90,120 @@ TEST_F(CertCrl, InstallIntoAPolicysRevokedFolder) {
   EXPECT_EQ(missing.err,
             "tlsgate: error: nowhere: no such folder; give a policy's revoked/ folder (`tlsgate "
             "cert install` creates it)\n");
+}
+
+// A CA made by plain openssl without a subjectKeyIdentifier: the CRL still carries the
+// authorityKeyIdentifier RFC 5280 5.2.1 requires, its key identifier computed as OpenSSL's
+// subjectKeyIdentifier=hash would (SHA-1 of the public key), and OpenSSL verifies it.
+TEST_F(CertCrl, ImportedCaWithoutSubjectKeyIdentifier) {
+  Proc made = shell(
+      "mkdir imported && cd imported && openssl req -x509 -newkey ec -pkeyopt "
+      "ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -subj /CN=Imported -days 30 "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
+      "-addext subjectKeyIdentifier=none -addext authorityKeyIdentifier=none 2>&1");
+  ASSERT_EQ(made.code, 0) << describe(made);
+  ASSERT_THAT(shell("openssl x509 -in imported/ca.crt -noout -text").out,
+              ::testing::Not(HasSubstr("Subject Key Identifier")));
+  tg_ok("cert issue --ca imported --out gone gone.example.com");
+  tg_ok("cert issue --ca imported --out kept kept.example.com");
+  Proc revoked = tg("cert revoke --ca imported gone/public.crt");
+  ASSERT_EQ(revoked.code, 0) << describe(revoked);
+  Proc r = tg("cert crl --ca imported");
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_THAT(r.out, HasSubstr("CRL: 1 revoked certificate, CRL number 2,"));
+  EXPECT_EQ(shell("openssl crl -in imported/ca.crl -CAfile imported/ca.crt -noout 2>&1").out,
+            "verify OK\n");
+  // The same key with subjectKeyIdentifier=hash shows the identifier OpenSSL computes.
+  Proc twin = shell(
+      "openssl req -x509 -key imported/ca.key -subj /CN=Imported -days 1 -addext "
+      "subjectKeyIdentifier=hash | openssl x509 -noout -ext subjectKeyIdentifier");
+  ASSERT_EQ(twin.code, 0) << describe(twin);
+  std::string keyid = trim(lines(twin.out).back());
+  ASSERT_FALSE(keyid.empty());
+  EXPECT_THAT(shell("openssl crl -in imported/ca.crl -noout -text").out,
+              HasSubstr("X509v3 Authority Key Identifier: \n                " + keyid + "\n"));
+  std::string verify =
+      "openssl verify -crl_check -CAfile imported/ca.crt -CRLfile imported/ca.crl ";
+  Proc gone = shell(verify + "gone/public.crt 2>&1");
+  EXPECT_NE(gone.code, 0);
+  EXPECT_THAT(gone.out, HasSubstr("certificate revoked"));
+  Proc kept = shell(verify + "kept/public.crt 2>&1");
+  EXPECT_EQ(kept.code, 0) << describe(kept);
+}
+
+// A run that fails leaves DIR/crlnumber as it was: the next good CRL's number follows the
+// last one published, with no gap for the failures in between.
+TEST_F(CertCrl, AFailedRunTakesNoCrlNumber) {
+  tg_ok("cert crl --ca ca");
+  ASSERT_EQ(trim(read_file(path("ca/crlnumber"))), "1");
+  const std::string crl = read_file(path("ca/ca.crl"));
+  test::write_text(path("plain"), "not a folder\n", 0644);
+  struct Failure {
+    std::string args;
+    std::string err;
+  };
+  const std::vector<Failure> failures = {
+      {"--install-into nowhere",
+       "nowhere: no such folder; give a policy's revoked/ folder (`tlsgate cert install` creates "
+       "it)"},
+      {"--install-into plain", "plain: not a folder; give a policy's revoked/ folder"},
+      {"--out missing/ca.crl",
+       "missing/ca.crl: no such folder missing; create it or choose another path"},
+      {"--out ca", "ca: is a folder; give the path of the CRL file"},
+  };
+  for (const auto& f : failures) {
+    Proc r = tg("cert crl --ca ca " + f.args);
+    EXPECT_EQ(r.code, 1) << f.args << "\n" << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: " + f.err + "\n") << f.args;
+    EXPECT_EQ(trim(read_file(path("ca/crlnumber"))), "1") << f.args;
+  }
+  // A CA key that cannot be read.
+  const std::string key = read_file(path("ca/ca.key"));
+  test::write_text(path("ca/ca.key"), "-----BEGIN PRIVATE KEY-----\nbroken\n", 0600);
+  Proc broken = tg("cert crl --ca ca");
+  EXPECT_EQ(broken.code, 1) << describe(broken);
+  EXPECT_THAT(broken.err, HasSubstr("ca/ca.key"));
+  EXPECT_EQ(trim(read_file(path("ca/crlnumber"))), "1");
+  test::write_text(path("ca/ca.key"), key, 0600);
+  EXPECT_EQ(read_file(path("ca/ca.crl")), crl);
+
+  Proc good = tg_ok("cert crl --ca ca");
+  EXPECT_THAT(good.out, HasSubstr("CRL number 2,"));
+  EXPECT_EQ(crl_field("ca/ca.crl", "-crlnumber"), "crlNumber=0x02");
+  EXPECT_EQ(trim(read_file(path("ca/crlnumber"))), "2");
+}
+
+// A revoked/ folder the user cannot write: found before the number is taken. A folder's mode
+// does not bind root, so as root the binary runs as nobody.
+TEST_F(CertCrl, AnUnwritableInstallFolderTakesNoCrlNumber) {
+  std::string as_user;
+  if (::geteuid() == 0) {
+    if (shell("command -v setpriv").code != 0) GTEST_SKIP() << "root, and no setpriv";
+    as_user = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    ASSERT_EQ(shell("chown -R 65534:65534 .").code, 0);
+    if (shell(as_user + "test -w .").code != 0) GTEST_SKIP() << "nobody cannot reach " << dir_;
+  }
+  auto run = [&](const std::string& args) {
+    return shell(as_user + q(tlsgate_bin()) + " " + args);
+  };
+  Proc first = run("cert crl --ca ca");
+  ASSERT_EQ(first.code, 0) << describe(first);
+  fs::create_directories(path("revoked"));
+  if (!as_user.empty()) {
+    ASSERT_EQ(shell("chown 65534:65534 revoked").code, 0);
+  }
+  fs::permissions(path("revoked"), fs::perms(0555));
+  Proc r = run("cert crl --ca ca --install-into revoked");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: revoked/ca.crl: cannot write into revoked (Permission denied); let "
+            "the user running tlsgate write there, or choose another path\n");
+  EXPECT_EQ(trim(read_file(path("ca/crlnumber"))), "1");
+  fs::permissions(path("revoked"), fs::perms(0755));
+  Proc good = run("cert crl --ca ca --install-into revoked");
+  EXPECT_EQ(good.code, 0) << describe(good);
+  EXPECT_THAT(good.out, HasSubstr("CRL number 2,"));
+  EXPECT_EQ(read_file(path("revoked/ca.crl")), read_file(path("ca/ca.crl")));
 }
 
 TEST_F(CertCrl, BrokenIndexIsNamed) {

@@ -428,6 +428,56 @@ TEST_F(CertIssue, NamesWithControlCharactersAreRefused) {
   EXPECT_FALSE(fs::exists(path("u")));
 }
 
+// A wildcard over a single label (OpenSSL and browsers match it to nothing) and a mailto:
+// URI given where an email address belongs are refused by `issue`, and by `csr` and `sign`,
+// which check names the same way.
+TEST_F(CertIssue, WildcardsOverOneLabelAndMailtoNamesAreRefused) {
+  const std::string wildcard =
+      "\": a wildcard needs two labels or more after \"*.\", as in *.example.com (TLS clients "
+      "match *.com, *.localhost and the like to nothing); list the names themselves instead\n";
+  for (std::string name : {"*.com", "*.localhost"}) {
+    Proc r = tg("cert issue --ca ca --out w " + q(name));
+    EXPECT_EQ(r.code, 2) << describe(r);
+    EXPECT_EQ(r.err, "tlsgate: error: \"" + name + wildcard);
+    Proc csr = tg("cert csr --out wr " + q(name));
+    EXPECT_EQ(csr.code, 2) << describe(csr);
+    EXPECT_EQ(csr.err, "tlsgate: error: \"" + name + wildcard);
+  }
+  Proc star = tg("cert issue --ca ca --out w '*'");
+  EXPECT_EQ(star.code, 2) << describe(star);
+  EXPECT_THAT(star.err, HasSubstr("\"*\" is not a valid DNS name"));
+  Proc mailto = tg("cert issue --ca ca --out w --client mailto:ops@example.com");
+  EXPECT_EQ(mailto.code, 2) << describe(mailto);
+  EXPECT_EQ(mailto.err,
+            "tlsgate: error: \"mailto:ops@example.com\" is a mailto: URI; for an email name give "
+            "the address alone: ops@example.com\n");
+  Proc colon = tg("cert issue --ca ca --out w --client 'user:pw@example.com'");
+  EXPECT_EQ(colon.code, 2) << describe(colon);
+  EXPECT_EQ(colon.err,
+            "tlsgate: error: \"user:pw@example.com\" is not a valid email address; write it as "
+            "user@example.com\n");
+  EXPECT_FALSE(fs::exists(path("w")));
+  EXPECT_FALSE(fs::exists(path("wr")));
+  // A request made elsewhere for such a name gets no certificate either.
+  Proc req = shell(
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout r.key "
+      "-out r.csr -subj /CN=x -addext 'subjectAltName=DNS:*.com' 2>&1");
+  ASSERT_EQ(req.code, 0) << describe(req);
+  Proc sign = tg("cert sign --ca ca --out r.crt r.csr");
+  EXPECT_EQ(sign.code, 1) << describe(sign);
+  EXPECT_THAT(sign.err, HasSubstr("\"*.com" + wildcard.substr(0, wildcard.size() - 1)));
+  EXPECT_FALSE(fs::exists(path("r.crt")));
+  // Two labels after the wildcard, and URIs, are fine; OpenSSL matches the wildcard.
+  tg_ok("cert issue --ca ca --out ok '*.db.localhost' http://x spiffe://cluster/db");
+  EXPECT_EQ(ext("ok/public.crt", "subjectAltName"),
+            "X509v3 Subject Alternative Name:|DNS:*.db.localhost, URI:http://x, "
+            "URI:spiffe://cluster/db");
+  EXPECT_EQ(shell("openssl verify -CAfile ca/ca.crt -verify_hostname a.db.localhost "
+                  "ok/public.crt")
+                .code,
+            0);
+}
+
 TEST_F(CertIssue, ANameTooLongForTheCommonNameIsInTheSanOnly) {
   // 133 characters: a valid DNS name, too long for a CN (64).
   std::string long_dns = std::string(63, 'a') + "." + std::string(61, 'b') + ".example";

@@ -112,5 +112,34 @@ TEST_F(CertRevoke, BadInputIsRefusedWithTheFix) {
   EXPECT_FALSE(fs::exists(path("ca/ca.crl")));
 }
 
+// RFC 5280 4.1.2.2: serials are at most 20 octets. A longer one typed on the command line is a
+// typo or a fingerprint pasted in its place; recording it would revoke nothing.
+TEST_F(CertRevoke, ASerialOfMoreThan20OctetsIsRefused) {
+  const std::string limit =
+      " octets long; RFC 5280 serial numbers are at most 20 octets (40 hex digits), so this is no "
+      "conforming CA's serial: check the number (a SHA-256 fingerprint is 32 octets), or give the "
+      "certificate file\n";
+  // 40 digits with the top bit set: DER needs a 21st, leading zero octet.
+  const std::string top_bit = "80" + std::string(38, '0');
+  Proc r = tg("cert revoke --ca ca " + top_bit);
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_EQ(r.err, "tlsgate: error: \"" + top_bit + "\": serial " + top_bit + " is 21" + limit);
+  const std::string digits41 = "0x1" + std::string(40, '0');
+  Proc longer = tg("cert revoke --ca ca " + digits41);
+  EXPECT_EQ(longer.code, 2) << describe(longer);
+  EXPECT_EQ(longer.err, "tlsgate: error: \"" + digits41 + "\": serial " + digits41.substr(2) +
+                            " is 21" + limit);
+  Proc fp = shell("openssl x509 -in db1/public.crt -noout -fingerprint -sha256 | cut -d= -f2");
+  ASSERT_EQ(fp.code, 0) << describe(fp);
+  Proc fingerprint = tg("cert revoke --ca ca " + trim(fp.out));
+  EXPECT_EQ(fingerprint.code, 2) << describe(fingerprint);
+  EXPECT_THAT(fingerprint.err, HasSubstr(" octets long; RFC 5280 serial numbers are at most 20"));
+  EXPECT_FALSE(fs::exists(path("ca/revocations.txt")));
+  EXPECT_FALSE(fs::exists(path("ca/ca.crl")));
+  // 20 octets is the limit, not beyond it.
+  Proc twenty = tg_ok("cert revoke --ca ca 7f" + std::string(38, 'f'));
+  EXPECT_THAT(twenty.out, HasSubstr("revoked serial 7f" + std::string(38, 'f') + " at "));
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e

@@ -123,6 +123,36 @@ TEST_F(CertSign, AnExpiredCaSignsNothingAndALeafNeverOutlivesItsCa) {
   EXPECT_EQ(shell("openssl verify -CAfile short/ca.crt -purpose sslserver app.crt").code, 0);
 }
 
+// Bytes after the request are corruption, as for a certificate file: refused, the file named.
+TEST_F(CertSign, TrailingBytesAfterTheRequestAreRefused) {
+  tg_ok("cert csr --out req db1");
+  Proc der = shell(
+      "openssl req -in req/request.csr -outform DER -out r.der && "
+      "cp r.der trailing.der && printf 'extra' >> trailing.der && "
+      "cat r.der r.der > twice.der");
+  ASSERT_EQ(der.code, 0) << describe(der);
+  Proc r = tg("cert sign --ca ca --out x.crt trailing.der");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "tlsgate: error: trailing.der: truncated or corrupted certificate request: 5 bytes "
+            "after the request; give a file that holds the request alone\n");
+  EXPECT_FALSE(fs::exists(path("x.crt")));
+  size_t size = fs::file_size(path("r.der"));
+  Proc twice = tg("cert sign --ca ca --out x.crt twice.der");
+  EXPECT_EQ(twice.code, 1);
+  EXPECT_THAT(twice.err, HasSubstr("twice.der: truncated or corrupted certificate request: " +
+                                   std::to_string(size) + " bytes after the request"));
+  // Two PEM requests in one file: which one was meant is not guessed.
+  shell("cat req/request.csr req/request.csr > two.csr");
+  Proc two = tg("cert sign --ca ca --out x.crt two.csr");
+  EXPECT_EQ(two.code, 1);
+  EXPECT_EQ(two.err,
+            "tlsgate: error: two.csr: holds 2 certificate requests; give one request per file\n");
+  EXPECT_FALSE(fs::exists(path("x.crt")));
+  // The request alone is fine.
+  tg_ok("cert sign --ca ca --out x.crt r.der");
+}
+
 TEST_F(CertSign, TamperedOrForeignInputIsRefused) {
   tg_ok("cert csr --out req db1");
   // Flip one byte inside the DER of the request's signed part.

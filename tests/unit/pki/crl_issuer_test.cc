@@ -113,6 +113,93 @@ TEST(PkiCrl, EntriesCarryTheirDatesReasonsAndTheCrlNumber) {
   }
 }
 
+// The keyIdentifier of the CRL's authorityKeyIdentifier, as bytes.
+std::string crl_aki_keyid(const X509_CRL* crl) {
+  using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
+  AuthorityKeyIdPtr akid(static_cast<AUTHORITY_KEYID*>(
+      X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, nullptr, nullptr)));
+  if (!akid || akid->keyid == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(akid->keyid)),
+                     static_cast<size_t>(ASN1_STRING_length(akid->keyid)));
+}
+
+TEST(PkiCrl, AkiIsTheCasSubjectKeyIdentifier) {
+  auto ca = test::make_test_ca();
+  auto crl = create_crl(ca.ca.cert.get(), ca.ca.key.get(), {}, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.ca.cert.get());
+  ASSERT_NE(ski, nullptr);
+  EXPECT_EQ(crl_aki_keyid(crl->get()),
+            std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                        static_cast<size_t>(ASN1_STRING_length(ski))));
+}
+
+// A CA made by a tool that writes no subjectKeyIdentifier (plain `openssl req -x509` with a
+// minimal config): RFC 5280 5.2.1 still wants the key identifier in the CRL, so it is the SHA-1
+// of the CA's public key (4.2.1.2 method 1), and OpenSSL accepts the CRL.
+TEST(PkiCrl, CaWithoutSubjectKeyIdentifierGetsTheSha1OfItsKey) {
+  auto ca = test::make_test_ca("No SKI CA");
+  auto leaf = test::make_leaf(ca, {"db1"});
+  X509* original = ca.ca.cert.get();
+  int at = X509_get_ext_by_NID(original, NID_subject_key_identifier, -1);
+  ASSERT_GE(at, 0);
+  X509ExtensionPtr(X509_delete_ext(original, at));
+  ASSERT_GT(X509_sign(original, ca.ca.key.get(), EVP_sha256()), 0);
+  X509Ptr reparsed(X509_dup(original));  // OpenSSL caches the extensions it has seen
+  X509* cert = reparsed.get();
+  ASSERT_EQ(X509_get0_subject_key_id(cert), nullptr);
+
+  CrlSpec spec;
+  spec.entries = {{serial_to_hex(leaf.cert.get()), util::SystemClock::instance().now()}};
+  auto crl = sign_crl(cert, ca.ca.key.get(), spec, util::SystemClock::instance());
+  ASSERT_TRUE(crl) << crl.error().message();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ASSERT_EQ(X509_pubkey_digest(cert, EVP_sha1(), md, &len), 1);
+  EXPECT_EQ(crl_aki_keyid(crl->get()), std::string(reinterpret_cast<const char*>(md), len));
+
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", cert);
+  test::write_cert(dir / "leaf.crt", leaf.cert.get());
+  ASSERT_TRUE(util::write_file_atomic(dir / "ca.crl", crl_pem(crl->get()).value(), 0644));
+  EXPECT_THAT(openssl_ok("openssl crl -noout -CAfile " + q(dir / "ca.crt") + " -in " +
+                         q(dir / "ca.crl") + " 2>&1"),
+              HasSubstr("verify OK"));
+  int rc = -1;
+  EXPECT_THAT(
+      test::run_command("openssl verify -crl_check -CAfile " + q(dir / "ca.crt") + " -CRLfile " +
+                            q(dir / "ca.crl") + " " + q(dir / "leaf.crt") + " 2>&1",
+                        &rc),
+      HasSubstr("certificate revoked"));
+  EXPECT_NE(rc, 0);
+}
+
+TEST(PkiCrl, SerialOctetsCountTheDerInteger) {
+  EXPECT_EQ(serial_octets("0"), 1U);
+  EXPECT_EQ(serial_octets("7f"), 1U);
+  EXPECT_EQ(serial_octets("80"), 2U);
+  EXPECT_EQ(serial_octets("fff"), 2U);
+  EXPECT_EQ(serial_octets("7" + std::string(39, 'f')), 20U);
+  EXPECT_EQ(serial_octets("8" + std::string(39, '0')), 21U);
+  EXPECT_EQ(serial_octets("1" + std::string(40, '0')), 21U);
+  // OpenSSL's DER encoding of the serial agrees.
+  for (const std::string& hex :
+       std::vector<std::string>{"7f", "80", "fff", "8" + std::string(39, '0')}) {
+    BIGNUM* raw = nullptr;
+    ASSERT_GT(BN_hex2bn(&raw, hex.c_str()), 0);
+    BignumPtr bn(raw);
+    Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    // DER: tag, one length octet (short form below 128), then the content.
+    int der = i2d_ASN1_INTEGER(serial.get(), nullptr);
+    EXPECT_EQ(serial_octets(hex), static_cast<size_t>(der - 2)) << hex;
+  }
+  EXPECT_TRUE(check_serial_length("7" + std::string(39, 'f')));
+  auto too_long = check_serial_length("8" + std::string(39, '0'));
+  ASSERT_FALSE(too_long);
+  EXPECT_THAT(too_long.error().message(),
+              HasSubstr("is 21 octets long; RFC 5280 serial numbers are at most 20 octets"));
+}
+
 TEST(PkiCrl, ABadSerialIsNamed) {
   auto ca = test::make_test_ca();
   CrlSpec spec;

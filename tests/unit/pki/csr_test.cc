@@ -1,6 +1,7 @@
 // pki/csr.h: requests we make, requests we sign (and what we refuse to copy from them).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
 
 #include "pki/certificate_info.h"
 #include "pki/csr.h"
@@ -111,6 +112,38 @@ TEST(PkiCsr, ParseErrorsNameTheSource) {
   ASSERT_FALSE(cert);
   EXPECT_THAT(cert.error().message(), HasSubstr("x.csr: not a PEM certificate request"));
   EXPECT_FALSE(parse_csr("garbage", "x.csr"));
+}
+
+TEST(PkiCsr, BytesAfterTheRequestAreRefused) {
+  CsrRequest request;
+  request.names = {"db1.example.com"};
+  auto csr = create_csr(request).value();
+  unsigned char* raw = nullptr;
+  int len = i2d_X509_REQ(csr.request.get(), &raw);
+  ASSERT_GT(len, 0);
+  OpensslBytes owned(raw);
+  std::string der(reinterpret_cast<const char*>(raw), static_cast<size_t>(len));
+  ASSERT_TRUE(parse_csr(der, "r.der"));
+  auto trailing = parse_csr(der + "\n\n\n", "r.der");
+  ASSERT_FALSE(trailing);
+  EXPECT_EQ(trailing.error().message(),
+            "r.der: truncated or corrupted certificate request: 3 bytes after the request; give "
+            "a file that holds the request alone");
+  // Inside a PEM block too: the block's DER must be the request alone.
+  std::string text = csr_pem(csr.request.get()).value();
+  ASSERT_TRUE(parse_csr(text, "r.csr"));
+  std::string padded = der + std::string(4, '\0');
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_GT(PEM_write_bio(bio.get(), "CERTIFICATE REQUEST", "",
+                          reinterpret_cast<const unsigned char*>(padded.data()),
+                          static_cast<long>(padded.size())),
+            0);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  auto inside = parse_csr(std::string(data, static_cast<size_t>(size)), "r.csr");
+  ASSERT_FALSE(inside);
+  EXPECT_THAT(inside.error().message(),
+              HasSubstr("r.csr: truncated or corrupted certificate request: 4 bytes after"));
 }
 
 TEST(PkiKeyFormat, Pkcs1ForRsaOnly) {

@@ -43,5 +43,41 @@ TEST(PkiClassifyNames, RejectsMalformedNamesWithTheFix) {
             "\"://x\" is not a valid URI; write it as scheme://rest, e.g. spiffe://cluster/node1");
 }
 
+// TLS clients never match a wildcard over one label, so such a certificate would promise
+// names it can never serve.
+TEST(PkiClassifyNames, RefusesAWildcardOverASingleLabel) {
+  for (std::string bad : {"*.com", "*.localhost", "*.internal"}) {
+    auto r = classify_names({"db1.example.com", bad});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message(),
+              "\"" + bad +
+                  "\": a wildcard needs two labels or more after \"*.\", as in *.example.com (TLS "
+                  "clients match *.com, *.localhost and the like to nothing); list the names "
+                  "themselves instead");
+  }
+  auto two = classify_names({"*.example.com", "*.co.uk", "*.db.localhost"}).value();
+  EXPECT_THAT(two.dns, ElementsAre("*.example.com", "*.co.uk", "*.db.localhost"));
+}
+
+TEST(PkiClassifyNames, AnEmailIsAnAddressNotAUri) {
+  auto mailto = classify_names({"mailto:a@b.example"});
+  ASSERT_FALSE(mailto);
+  EXPECT_EQ(mailto.error().message(),
+            "\"mailto:a@b.example\" is a mailto: URI; for an email name give the address alone: "
+            "a@b.example");
+  for (std::string bad : {"mailto:a@b", "MAILTO:x@y.z", "user:pw@host.example", "a b@example.com",
+                          ".a@example.com", "a.@example.com", "a..b@example.com",
+                          "\xc3\xa9@example.com", "@example.com", "a@*.example.com"}) {
+    auto r = classify_names({bad});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_THAT(r.error().message(), ::testing::HasSubstr("\"" + bad + "\" is ")) << bad;
+  }
+  auto good = classify_names({"first.last@example.com", "o'brien+tag@example.com",
+                              "a!#$%&*/=?^_`{|}~-b@example.com"})
+                  .value();
+  EXPECT_THAT(good.email, ElementsAre("first.last@example.com", "o'brien+tag@example.com",
+                                      "a!#$%&*/=?^_`{|}~-b@example.com"));
+}
+
 }  // namespace
 }  // namespace tlsgate::pki
