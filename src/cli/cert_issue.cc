@@ -20,6 +20,7 @@
 
 #include "cli/cert_support.h"
 #include "cli/command.h"
+#include "cli/key_password_advice.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/loader.h"
@@ -97,7 +98,8 @@ int run_issue(const CertIssueOptions& o) {
                         kFailed);
   }
   if (o.reuse_key) {
-    auto key = pki::load_private_key(key_path, std::nullopt);
+    auto key =
+        pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted(key_path.string()));
     if (!key) return report_error(key.error().message(), kFailed);
     // A reused key meets the rules of a new one (and of `cert sign`).
     if (auto st = pki::check_leaf_key(key->get()); !st) {

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/key_password_advice.h"
 #include "pki/crl_issuer.h"
 #include "pki/encode.h"
 #include "pki/loader.h"
@@ -81,7 +82,7 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   auto certs = pki::load_certificates(crt);
   if (!certs) return util::fail(certs.error());
   if (auto st = check_is_ca(certs->front().get(), crt); !st) return util::fail(st.error());
-  auto pkey = pki::load_private_key(key, std::nullopt);
+  auto pkey = pki::load_private_key(key, std::nullopt, cannot_read_encrypted(key.string()));
   if (!pkey) return util::fail(pkey.error());
   if (auto st =
           pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
