@@ -90,7 +90,11 @@ json probe_json(const net::ProbeReport& r, const std::vector<pki::CertificateInf
   }
   json groups = json::array();
   for (const auto& g : e->groups) {
-    groups.push_back({{"name", g.name}, {"accepted", g.accepted}, {"method", g.method}});
+    groups.push_back({{"name", g.name},
+                      {"accepted", g.accepted},
+                      {"method", g.method},
+                      {"known", g.known},
+                      {"note", g.note.empty() ? json(nullptr) : json(g.note)}});
   }
   json found = json::array();
   for (const auto& f : findings) {
@@ -196,6 +200,9 @@ std::string probe_text(const net::ProbeReport& r, const std::vector<pki::Certifi
       if (g.accepted) groups.push_back(g.name);
     }
     line(out, "  groups:", groups.empty() ? "(none found)" : util::join(groups, ", "));
+    for (const auto& g : e->groups) {
+      if (!g.known) out += fmt::format("    {}: {}\n", g.name, g.note);
+    }
     std::string counted = findings.empty() ? "no findings"
                                            : std::to_string(findings.size()) + " finding" +
                                                  (findings.size() == 1 ? "" : "s");
