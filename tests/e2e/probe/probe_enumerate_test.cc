@@ -137,8 +137,8 @@ TEST_F(ProbeEnumerate, Tls12EcdsaServerPreferringItsCurveLeavesOtherGroupsUnknow
                   {"-tls1_2", "-serverpref", "-groups", "P-256:X25519"});
   ASSERT_EQ(s.start(), "");
   Proc text = tg("probe localhost:" + std::to_string(s.port()) + " --ca ca.crt --enumerate");
-  EXPECT_THAT(text.out, HasSubstr("    X25519: not known: TLS 1.2 only, and the server's ECDSA "
-                                  "certificate is on P-256"));
+  EXPECT_THAT(text.out, HasSubstr("    X25519, P-384, P-521, X448: not known: TLS 1.2 only, and "
+                                  "the server's ECDSA certificate is on P-256"));
 }
 
 TEST_F(ProbeEnumerate, ClientOrderIsRecognised) {
