@@ -19,6 +19,7 @@
 #include "config/value_parsers.h"
 #include "net/probe.h"
 #include "net/probe_enumerate.h"
+#include "net/probe_plaintext.h"
 #include "pki/certificate_info.h"
 #include "pki/loader.h"
 #include "pki/private_key_loader.h"
@@ -138,8 +139,10 @@ int run_probe(const ProbeOptions& o) {
   auto chain = describe_chain(report);
   std::optional<net::Enumeration> e;
   std::vector<tls::Finding> findings;
+  // A plaintext port has no TLS to enumerate: 40 connections would say nothing more.
   if (o.enumerate && (!report.failure || report.handshake_done ||
-                      report.failure->step == net::ProbeStep::kHandshake)) {
+                      (report.failure->step == net::ProbeStep::kHandshake &&
+                       report.failure->reason != net::kPlaintextPeerReason))) {
     bool bar = ::isatty(STDERR_FILENO) == 1;
     e = net::enumerate(p, [bar](int done, int total) {
       if (!bar) return;

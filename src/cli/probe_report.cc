@@ -1,5 +1,9 @@
 #include "cli/probe_report.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "cli/cert_support.h"
@@ -90,7 +94,11 @@ json probe_json(const net::ProbeReport& r, const std::vector<pki::CertificateInf
   }
   json groups = json::array();
   for (const auto& g : e->groups) {
-    groups.push_back({{"name", g.name}, {"accepted", g.accepted}, {"method", g.method}});
+    groups.push_back({{"name", g.name},
+                      {"accepted", g.accepted},
+                      {"method", g.method},
+                      {"known", g.known},
+                      {"note", g.note.empty() ? json(nullptr) : json(g.note)}});
   }
   json found = json::array();
   for (const auto& f : findings) {
@@ -196,6 +204,18 @@ std::string probe_text(const net::ProbeReport& r, const std::vector<pki::Certifi
       if (g.accepted) groups.push_back(g.name);
     }
     line(out, "  groups:", groups.empty() ? "(none found)" : util::join(groups, ", "));
+    // Groups not known, one line per reason (usually one reason for all).
+    std::vector<std::pair<std::string, std::vector<std::string>>> unknown;
+    for (const auto& g : e->groups) {
+      if (g.known) continue;
+      auto it = std::find_if(unknown.begin(), unknown.end(),
+                             [&g](const auto& u) { return u.first == g.note; });
+      if (it == unknown.end()) it = unknown.insert(unknown.end(), {g.note, {}});
+      it->second.push_back(g.name);
+    }
+    for (const auto& [note, names] : unknown) {
+      out += fmt::format("    {}: {}\n", util::join(names, ", "), note);
+    }
     std::string counted = findings.empty() ? "no findings"
                                            : std::to_string(findings.size()) + " finding" +
                                                  (findings.size() == 1 ? "" : "s");

@@ -5,14 +5,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 
 #include "net/dial.h"
 #include "net/probe_io.h"
+#include "net/probe_plaintext.h"
 #include "pki/certificate_info.h"
 #include "pki/ocsp.h"
 #include "pki/openssl_error.h"
@@ -27,11 +30,53 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The first bytes the server sent over TLS are kept: enough to tell a
+// plaintext port (an HTTP or NATS answer) from a TLS peer.
+constexpr size_t kFirstBytes = 64;
+constexpr std::chrono::milliseconds kLineWait{300};
+
 // What the callbacks of one connection learn.
 struct ConnState {
   bool cert_request = false;   // a CertificateRequest arrived
   tls::SslSessionPtr session;  // the first session the server gave us
+  std::string first_bytes;     // the first kFirstBytes the server sent after STARTTLS
 };
+
+// The socket BIO's reads, seen before OpenSSL's record layer judges them.
+long on_bio(BIO* bio, int oper, const char* argp, size_t /*len*/, int /*argi*/, long /*argl*/,
+            int ret, size_t* processed) {
+  if ((oper & BIO_CB_RETURN) == 0) return 1;  // before the operation: let it run
+  auto* state = reinterpret_cast<ConnState*>(BIO_get_callback_arg(bio));
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && state != nullptr && argp != nullptr &&
+      processed != nullptr && state->first_bytes.size() < kFirstBytes) {
+    state->first_bytes.append(argp, std::min(*processed, kFirstBytes - state->first_bytes.size()));
+  }
+  return ret;
+}
+
+// The server asked for a client certificate and this client had none to send.
+bool certificate_unanswered(SSL* ssl, const ConnState& state) {
+  return state.cert_request && SSL_get_certificate(ssl) == nullptr;
+}
+
+// A server that answered in plaintext, not TLS (its first bytes cannot
+// start a TLS record); nullopt for a TLS peer. OpenSSL read only a record
+// header's 5 bytes: the rest of the first line is read here, briefly, for
+// the sentence to quote.
+std::optional<ProbeFailure> plaintext_failure(const ProbeOptions& o, int fd, ConnState& state) {
+  if (!plaintext_protocol(state.first_bytes)) return std::nullopt;
+  pki::clear_openssl_errors();
+  auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(o.timeout, kLineWait);
+  std::string& got = state.first_bytes;
+  for (int i = 0; i < 16 && got.size() < kFirstBytes && got.find('\n') == std::string::npos; ++i) {
+    auto more = read_some(fd, kFirstBytes - got.size(), deadline);
+    if (!more) break;
+    got += *more;
+  }
+  return ProbeFailure{ProbeStep::kHandshake, std::string(kPlaintextPeerReason),
+                      explain_plaintext_peer(got, config::to_string(o.target),
+                                             o.starttls != StartTlsProtocol::kNone)};
+}
 
 void on_message(int write_p, int /*version*/, int content_type, const void* buf, size_t len,
                 SSL* /*ssl*/, void* arg) {
@@ -209,6 +254,8 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
   SSL* ssl = c.ssl.get();
   SSL_set_app_data(ssl, &c.state);
   SSL_set_msg_callback_arg(ssl, &c.state);
+  BIO_set_callback_ex(SSL_get_rbio(ssl), on_bio);
+  BIO_set_callback_arg(SSL_get_rbio(ssl), reinterpret_cast<char*>(&c.state));
   tls::set_sni(ssl, name);
   tls::expect_name(SSL_get0_param(ssl), name);
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
@@ -226,12 +273,16 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
               : err == SSL_ERROR_WANT_WRITE ? Io::kWantWrite
                                             : Io::kError;
     if (want == Io::kError) {
-      auto v = tls::explain_probe_handshake(ssl, peer);
+      if (auto plain = plaintext_failure(o, c.channel.fd.get(), c.state))
+        return tl::unexpected(*plain);
+      auto v = tls::explain_probe_handshake(ssl, peer, certificate_unanswered(ssl, c.state));
       return tl::unexpected(
           ProbeFailure{ProbeStep::kHandshake, std::string(tls::reason_name(v.reason)), v.message});
     }
     if (!wait_ready(c.channel.fd.get(), want, deadline)) break;
   }
+  // A few bytes of text and then silence ("-ERR" without its line end) is no TLS peer either.
+  if (auto plain = plaintext_failure(o, c.channel.fd.get(), c.state)) return tl::unexpected(*plain);
   return tl::unexpected(
       probe_failure(ProbeStep::kHandshake, tls::FailureReason::kTimeout,
                     peer + " did not finish the TLS handshake within " + seconds_text(o.timeout)));
@@ -261,7 +312,7 @@ std::optional<ProbeFailure> settle(Connection& c, const std::string& peer,
     }
     if (err == SSL_ERROR_SSL &&
         ERR_GET_REASON(ERR_peek_last_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-      auto v = tls::explain_probe_handshake(ssl, peer);
+      auto v = tls::explain_probe_handshake(ssl, peer, certificate_unanswered(ssl, c.state));
       return ProbeFailure{ProbeStep::kHandshake, std::string(tls::reason_name(v.reason)),
                           v.message};
     }

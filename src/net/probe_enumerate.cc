@@ -51,6 +51,7 @@ struct Attempt {
   bool reached = false;  // TCP and STARTTLS worked
   uint16_t suite = 0;
   std::string group;
+  std::string certificate_curve;  // the server's ECDSA certificate's curve, or ""
   std::string error;  // set when the attempt says nothing of the offer: not reached, no answer
 };
 
@@ -136,6 +137,7 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
       a.ok = true;
       a.suite = code_of(SSL_get_current_cipher(ssl.get()));
       a.group = negotiated_group(ssl.get());
+      a.certificate_curve = certificate_curve(ssl.get());
       SSL_shutdown(ssl.get());
       break;
     }
@@ -225,6 +227,11 @@ void enumerate_version(const ProbeOptions& o, EnumeratedVersion& v, Progress& pr
                            [&a](const SSL_CIPHER* c) { return code_of(c) == a.suite; });
     if (it == offer.end()) break;
     offer.erase(it);
+    auto& curves = v.certificate_curves;
+    if (!a.certificate_curve.empty() &&
+        std::find(curves.begin(), curves.end(), a.certificate_curve) == curves.end()) {
+      curves.push_back(a.certificate_curve);
+    }
     v.suites.push_back(describe_suite(a.suite, "openssl"));
   }
   size_t by_openssl = v.suites.size();
@@ -274,6 +281,33 @@ void enumerate_group(const ProbeOptions& o, EnumeratedGroup& g, Progress& progre
   auto a = openssl_attempt(o, top, suites, std::string(g.name));
   progress.tick();
   g.accepted = a.ok && a.group == g.name;
+}
+
+// A TLS 1.2 group that failed alone, offered again first and followed by
+// `curve`, the server's ECDSA certificate's (accepted alone or not, as
+// `curve_accepted` says). `server_order`: the server imposes its own suite
+// order (OpenSSL's servers order groups the same way), if known.
+void enumerate_group_with_curve(const ProbeOptions& o, EnumeratedGroup& g, const std::string& curve,
+                                bool curve_accepted, std::optional<bool> server_order,
+                                Progress& progress) {
+  auto a = openssl_attempt(o, tls::kTls12, openssl_suites(tls::kTls12), g.name + ":" + curve);
+  progress.tick();
+  const std::string why = "TLS 1.2 only, and the server's ECDSA certificate is on " + curve +
+                          ", which a TLS 1.2 client must offer too";
+  if (a.ok && a.group == g.name) {
+    g.accepted = true;
+    g.note = "offered followed by " + curve + ": " + why;
+  } else if (!a.error.empty()) {
+    g.known = false;
+    g.note = "not known: " + a.error;
+  } else if (a.ok && a.group != g.name && curve_accepted && server_order.value_or(true)) {
+    // Offered first, yet not taken: refused under the client's order, but
+    // a server with an order of its own may just prefer the curve.
+    g.known = false;
+    g.note =
+        "not known: " + why + ", and the server picked " + a.group +
+        (server_order ? " in its own order" : " (whose order, the server's or ours, is not known)");
+  }
 }
 
 }  // namespace
@@ -331,6 +365,29 @@ Enumeration enumerate(const ProbeOptions& o, const EnumerationProgress& report) 
       work.emplace_back([&o, &g, &progress, top] { enumerate_group(o, g, progress, top); });
     }
     run();
+    if (top == tls::kTls12) {
+      const auto& v12 =
+          *std::find_if(e.versions.begin(), e.versions.end(),
+                        [](const EnumeratedVersion& v) { return v.version == tls::kTls12; });
+      auto accepted = [&e](const std::string& name) {
+        return std::any_of(e.groups.begin(), e.groups.end(), [&name](const EnumeratedGroup& g) {
+          return g.name == name && g.accepted;
+        });
+      };
+      for (const auto& curve : v12.certificate_curves) {
+        bool curve_accepted = accepted(curve);
+        for (auto& g : e.groups) {
+          // ffdhe groups are not asked for under TLS 1.2 (OpenSSL 3.0 cannot).
+          if (g.accepted || !g.known || g.name == curve || g.name.starts_with("ffdhe")) {
+            continue;
+          }
+          work.emplace_back([&o, &g, curve, curve_accepted, &v12, &progress] {
+            enumerate_group_with_curve(o, g, curve, curve_accepted, v12.server_order, progress);
+          });
+        }
+        run();
+      }
+    }
   }
   e.connections = progress.done();
   return e;

@@ -44,12 +44,24 @@ struct EnumeratedVersion {
   std::vector<EnumeratedSuite> suites;  // in the order the server picked them
   std::optional<bool> server_order;     // unknown with fewer than two suites
   std::string error;                    // a connection that failed along the way
+  // The curves of the ECDSA certificates the server showed under this
+  // version ("P-256"): TLS 1.2 groups must be asked for with them (below).
+  std::vector<std::string> certificate_curves;
 };
 
+// Groups are tried one at a time under the highest version accepted. Under
+// TLS 1.2 the groups a client offers also bound the curve of the server's
+// ECDSA certificate (RFC 8422 section 5.1), so a group alone would fail
+// against such a server whatever its key exchange allows: a group refused
+// alone is offered again followed by the certificate's curve. When the
+// server then picks the curve and imposes its own order (or its order is not
+// known), whether it takes the group is not known, and `known` says so.
 struct EnumeratedGroup {
   std::string name;  // "X25519", "P-256", ...
   bool accepted = false;
   std::string method = "openssl";
+  bool known = true;  // false: neither accepted nor refused could be established
+  std::string note;   // how it was found or why it is not known; "" for a plain answer
 };
 
 struct Enumeration {

@@ -51,6 +51,16 @@ std::string negotiated_group(SSL* ssl) {
   return "";
 }
 
+std::string certificate_curve(SSL* ssl) {
+  const X509* leaf = SSL_get0_peer_certificate(ssl);
+  EVP_PKEY* key = leaf != nullptr ? X509_get0_pubkey(leaf) : nullptr;
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return "";
+  char name[80] = {};
+  size_t len = 0;
+  if (EVP_PKEY_get_group_name(key, name, sizeof name, &len) != 1) return "";
+  return group_name(name);
+}
+
 std::string seconds_text(std::chrono::milliseconds ms) {
   auto tenths = ms.count() / 100;
   return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") +

@@ -17,6 +17,10 @@ namespace tlsgate::net {
 // ("X25519", "P-256", "ffdhe2048"; "DH 2048 bits" for TLS 1.2 DHE), or "".
 std::string negotiated_group(ssl_st* ssl);
 
+// The curve of the server's certificate when it is an EC key, in the same
+// spelling ("P-256"), else "" (RSA, Ed25519, no certificate).
+std::string certificate_curve(ssl_st* ssl);
+
 // "1.5 s", for the sentences that name a timeout.
 std::string seconds_text(std::chrono::milliseconds ms);
 

@@ -46,12 +46,47 @@ ProbeVerdict explain_probe_verify(long verify_error, const X509* leaf, const std
   return v;
 }
 
-ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer) {
+namespace {
+
+// What a server that wanted a client certificate and got none ends the
+// handshake with: TLS 1.2 has no certificate_required alert, so OpenSSL says
+// handshake_failure, Java bad_certificate, others certificate_unknown,
+// unknown_ca or access_denied, or simply close.
+bool refuses_missing_certificate(int reason) {
+  switch (reason) {
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer,
+                                     bool certificate_unanswered) {
   ProbeVerdict v;
   v.reason = classify_handshake_failure(ssl);
   unsigned long first = ERR_peek_error();
   std::string detail = pki::drain_openssl_errors();
   int reason = ERR_GET_LIB(first) == ERR_LIB_SSL ? ERR_GET_REASON(first) : 0;
+  if (certificate_unanswered && refuses_missing_certificate(reason)) {
+    v.reason = FailureReason::kNoCertificate;
+    v.message = peer +
+                " requires a client certificate; pass one with --cert FILE --key FILE (it asked "
+                "for one, none was sent, and it ended the handshake: " +
+                (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING ? std::string("closed the connection")
+                                                              : detail) +
+                ")";
+    return v;
+  }
   switch (v.reason) {
     case FailureReason::kProtocolVersion:
       v.message = peer + " and this client have no TLS version in common (" + detail +

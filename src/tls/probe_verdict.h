@@ -28,7 +28,11 @@ ProbeVerdict explain_probe_verify(long verify_error, const X509* leaf, const std
                                   const std::string& trust);
 
 // A handshake that SSL_connect() refused: reads (and drains) the thread's
-// OpenSSL error queue. `peer` is the address dialled.
-ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer);
+// OpenSSL error queue. `peer` is the address dialled. `certificate_unanswered`:
+// the server sent a CertificateRequest and this client had no certificate to
+// send, so an alert after it (a TLS 1.2 server says handshake_failure, not
+// certificate_required) is the missing certificate, not a cipher problem.
+ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer,
+                                     bool certificate_unanswered = false);
 
 }  // namespace tlsgate::tls

@@ -100,6 +100,47 @@ TEST_F(ProbeEnumerate, Tls12WithTwoGcmSuitesInTheServersOrder) {
   EXPECT_EQ(findings(doc), "warn: TLSv1.3 is not accepted\n");
 }
 
+// Under TLS 1.2 the groups offered also bound the curve of an ECDSA
+// certificate: X25519 or P-384 offered alone fail against a P-256
+// certificate, although the server takes both for its key exchange. The
+// groups found are the server's, not the certificate's curve.
+TEST_F(ProbeEnumerate, Tls12EcdsaServerShowsItsGroupsNotItsCertificatesCurve) {
+  json doc = enumerate("ec", {"-tls1_2", "-groups", "X25519:P-384"});
+  ASSERT_TRUE(doc.contains("enumeration")) << doc.dump(2);
+  EXPECT_THAT(accepted_versions(doc), ElementsAre("TLSv1.2"));
+  EXPECT_THAT(groups(doc), ElementsAre("X25519", "P-384")) << doc["enumeration"]["groups"].dump(2);
+  for (const auto& g : doc["enumeration"]["groups"]) {
+    EXPECT_EQ(g["known"], true) << g.dump();
+    if (g["name"] == "X25519") {
+      EXPECT_THAT(g["note"].get<std::string>(), HasSubstr("offered followed by P-256"));
+    }
+  }
+}
+
+// A TLS 1.2 server with its own order that prefers its certificate's curve:
+// whether it also takes another group cannot be told, and the report says so
+// rather than "refused".
+TEST_F(ProbeEnumerate, Tls12EcdsaServerPreferringItsCurveLeavesOtherGroupsUnknown) {
+  json doc = enumerate("ec", {"-tls1_2", "-serverpref", "-groups", "P-256:X25519"});
+  ASSERT_TRUE(doc.contains("enumeration")) << doc.dump(2);
+  EXPECT_THAT(groups(doc), ElementsAre("P-256"));
+  bool x25519_seen = false;
+  for (const auto& g : doc["enumeration"]["groups"]) {
+    if (g["name"] != "X25519") continue;
+    x25519_seen = true;
+    EXPECT_EQ(g["accepted"], false);
+    EXPECT_EQ(g["known"], false);
+    EXPECT_THAT(g["note"].get<std::string>(), HasSubstr("not known: TLS 1.2 only"));
+  }
+  EXPECT_TRUE(x25519_seen);
+  OpensslServer s(path("ec.crt"), path("ec.key"),
+                  {"-tls1_2", "-serverpref", "-groups", "P-256:X25519"});
+  ASSERT_EQ(s.start(), "");
+  Proc text = tg("probe localhost:" + std::to_string(s.port()) + " --ca ca.crt --enumerate");
+  EXPECT_THAT(text.out, HasSubstr("    X25519, P-384, P-521, X448: not known: TLS 1.2 only, and "
+                                  "the server's ECDSA certificate is on P-256"));
+}
+
 TEST_F(ProbeEnumerate, ClientOrderIsRecognised) {
   json doc = enumerate(
       "ec", {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"});

@@ -161,6 +161,28 @@ TEST_F(Probe, RequiredClientCertificateWithAndWithoutCertKey) {
   EXPECT_THAT(with.out, HasSubstr("client certificate: requested, one sent"));
 }
 
+// TLS 1.2 has no certificate_required alert: OpenSSL's server ends the
+// handshake with handshake_failure after its CertificateRequest, which read
+// as "no cipher suite in common" before.
+TEST_F(Probe, RequiredClientCertificateUnderTls12AndTls13) {
+  for (std::string version : {"-tls1_2", "-tls1_3"}) {
+    SCOPED_TRACE(version);
+    auto s = serve({version, "-Verify", "1", "-CAfile", path("client-ca.crt").string()});
+    Proc without = probe(localhost(*s) + " --ca ca.crt --json");
+    EXPECT_EQ(without.code, 1) << describe(without);
+    EXPECT_THAT(without.err, HasSubstr("failed at handshake [no_certificate]: " + localhost(*s) +
+                                       " requires a client certificate; pass one with --cert "
+                                       "FILE --key FILE"));
+    EXPECT_THAT(without.err, Not(HasSubstr("no_shared_cipher")));
+    json doc = json::parse(without.out);
+    EXPECT_EQ(doc["failure"]["reason"], "no_certificate");
+    EXPECT_EQ(doc["client_certificate"]["requested"], true);
+    Proc with = probe(localhost(*s) + " --ca ca.crt --cert app1.crt --key app1.key");
+    EXPECT_EQ(with.code, 0) << describe(with);
+    EXPECT_THAT(with.out, HasSubstr("client certificate: requested, one sent"));
+  }
+}
+
 TEST_F(Probe, Tls12ServerShowsItsGroupAndSessionResumption) {
   auto s = serve({"-tls1_2", "-groups", "P-384"});
   Proc r = probe(localhost(*s) + " --ca ca.crt");
