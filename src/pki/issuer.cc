@@ -386,8 +386,7 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
       {NID_basic_constraints, "critical,CA:FALSE"},
       {NID_key_usage, usages.key_usage},
       {NID_ext_key_usage, usages.extended_key_usage},
-      {NID_subject_key_identifier, "hash"},
-      {NID_authority_key_identifier, "keyid,issuer"}};
+      {NID_subject_key_identifier, "hash"}};
   // A client need not ask whether the responder's own certificate is revoked.
   if (req.ocsp_signing) extensions.emplace_back(NID_id_pkix_OCSP_noCheck, "ignored");
   std::vector<std::string> access, points;
@@ -404,6 +403,15 @@ util::Result<Issued> issue_certificate(const CertRequest& req, const X509* ca_ce
     extensions.emplace_back(NID_crl_distribution_points, util::join(points, ","));
   for (const auto& [nid, value] : extensions) {
     if (auto st = add_extension(x, ca_cert, nid, value); !st) return util::fail(st.error());
+  }
+  // The key identifier RFC 5280 4.2.1.1 asks for, also under a CA made
+  // elsewhere without a subjectKeyIdentifier (its issuer and serial, which
+  // OpenSSL's "keyid,issuer" put there instead, tie the leaf to one CA certificate).
+  auto aki = authority_key_identifier(ca_cert);
+  if (!aki) return util::fail(aki.error());
+  clear_openssl_errors();
+  if (X509_add_ext(x, aki->get(), -1) != 1) {
+    return util::fail(openssl_error("cannot add the authorityKeyIdentifier extension"));
   }
   if (auto st = add_san(x, *names); !st) return util::fail(st.error());
   if (auto st = sign(x, ca_key); !st) return util::fail(st.error());

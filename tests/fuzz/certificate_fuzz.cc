@@ -1,7 +1,9 @@
 // parse_certificates (pki/loader.h) on arbitrary PEM or DER, then what the
 // gate and the tools do with a certificate they read: describe() (cert
 // inspect, check, metrics), SPKI pins, the identity mappings of
-// identity_from, and the PEM/DER round trip of `cert convert`.
+// identity_from, and the PEM/DER round trip of `cert convert`. The same
+// bytes as a certificate request (pki/csr.h: `cert sign` reads one sent by
+// someone else).
 #include <openssl/x509.h>
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include "fuzz_check.h"
 #include "pki/certificate_info.h"
 #include "pki/convert.h"
+#include "pki/csr.h"
 #include "pki/encode.h"
 #include "pki/loader.h"
 #include "pki/pin.h"
@@ -26,6 +29,11 @@ bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tlsgate;
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  if (auto csr = pki::parse_csr(in, "fuzz.csr"); !csr) {
+    FUZZ_CHECK(starts_with(csr.error().message(), "fuzz.csr: "));
+  } else {
+    FUZZ_CHECK(*csr != nullptr);
+  }
   auto certs = pki::parse_certificates(in, "fuzz.crt");
   if (!certs) {
     FUZZ_CHECK(starts_with(certs.error().message(), "fuzz.crt: "));

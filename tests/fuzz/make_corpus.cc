@@ -30,6 +30,7 @@
 #include "net/starttls/postgres.h"
 #include "pki/base64.h"
 #include "pki/crl_issuer.h"
+#include "pki/csr.h"
 #include "pki/encode.h"
 #include "pki/issuer.h"
 #include "pki/pin.h"
@@ -117,6 +118,10 @@ void certificate_seeds(const Pki& p, const fs::path& dir) {
   write(dir, "rsa.der", must(pki::certificate_der(p.rsa.cert.get())));
   write(dir, "no_expiry.pem", must(pki::certificate_pem(no_expiry_copy(p).get())));
   write(dir, "crl_not_cert.pem", must(pki::crl_pem(p.crl.get())));
+  // A certificate request (the harness parses every input as one too); its key is not kept.
+  pki::CsrRequest req;
+  req.names = {"fuzz.example", "127.0.0.1"};
+  write(dir, "request.pem", must(pki::csr_pem(must(pki::create_csr(req)).request.get())));
 }
 
 void crl_seeds(const Pki& p, const fs::path& dir) {

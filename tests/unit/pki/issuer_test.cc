@@ -138,6 +138,37 @@ TEST(PkiIssuer, LeafCarriesCriticalCaFalseAndKeyIdentifiers) {
   EXPECT_EQ(info.issuer, "CN=tlsgate test CA,O=tlsgate");
 }
 
+// A CA made elsewhere without a subjectKeyIdentifier: the leaf's authorityKeyIdentifier is
+// still a key identifier (RFC 5280 4.2.1.1), the SHA-1 of the CA's key, and OpenSSL verifies it.
+TEST(PkiIssuer, LeafOfACaWithoutSubjectKeyIdentifierNamesTheCasKey) {
+  auto ca = test::make_test_ca("No SKI CA");
+  X509* original = ca.ca.cert.get();
+  int at = X509_get_ext_by_NID(original, NID_subject_key_identifier, -1);
+  ASSERT_GE(at, 0);
+  X509ExtensionPtr(X509_delete_ext(original, at));
+  ASSERT_GT(X509_sign(original, ca.ca.key.get(), EVP_sha256()), 0);
+  X509Ptr no_ski(X509_dup(original));  // OpenSSL caches the extensions it has seen
+  ASSERT_EQ(X509_get0_subject_key_id(no_ski.get()), nullptr);
+
+  CertRequest req;
+  req.names = {"db1.example.com"};
+  auto leaf = issue_certificate(req, no_ski.get(), ca.ca.key.get(), util::SystemClock::instance());
+  ASSERT_TRUE(leaf) << leaf.error().message();
+  const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(leaf->cert.get());
+  ASSERT_NE(aki, nullptr);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ASSERT_EQ(X509_pubkey_digest(no_ski.get(), EVP_sha1(), md, &len), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(aki)),
+                        static_cast<size_t>(ASN1_STRING_length(aki))),
+            std::string(reinterpret_cast<const char*>(md), len));
+  test::TempDir dir;
+  test::write_cert(dir / "ca.crt", no_ski.get());
+  test::write_cert(dir / "leaf.crt", leaf->cert.get());
+  EXPECT_THAT(openssl_ok("openssl verify -CAfile " + q(dir / "ca.crt") + " " + q(dir / "leaf.crt")),
+              HasSubstr(": OK"));
+}
+
 TEST(PkiIssuer, SerialsArePositiveRandom128BitNumbers) {
   auto ca = test::make_test_ca();
   std::set<std::string> seen{describe(ca.ca.cert.get(), util::SystemClock::instance()).serial_hex};
