@@ -148,15 +148,15 @@ void Harness::start_gate(const std::string& name, const GateConfig& g) {
   gate_log_ = (work_ / (name + "-gate.log")).string();
   if (peer_ == "nginx") {
     write_nginx_conf(conf, g);
-    gate_ = std::make_unique<Child>(
-        std::vector<std::string>{"/usr/sbin/nginx", "-p", work_.string(), "-c", conf.string(), "-e",
-                                 gate_log_},
-        gate_log_, g.nofile);
+    gate_ =
+        std::make_unique<Child>(std::vector<std::string>{"/usr/sbin/nginx", "-p", work_.string(),
+                                                         "-c", conf.string(), "-e", gate_log_},
+                                gate_log_, g.nofile);
   } else {
     write_gate_conf(conf, g);
     gate_ = std::make_unique<Child>(
-        std::vector<std::string>{tlsgate_, "serve", "-c", conf.string(), "--allow-root"},
-        gate_log_, g.nofile);
+        std::vector<std::string>{tlsgate_, "serve", "-c", conf.string(), "--allow-root"}, gate_log_,
+        g.nofile);
   }
   for (int i = 0; i < 1500; ++i) {
     if (!gate_->running()) break;

@@ -46,8 +46,7 @@ int run_csr(const CertCsrOptions& o) {
   auto csr_path = o.out / "request.csr";
   std::error_code ec;
   if (o.reuse_key) {
-    auto key =
-        pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted(key_path.string()));
+    auto key = pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted());
     if (!key) return report_error(key.error().message(), kFailed);
     req.existing_key = std::move(*key);
   } else if (!o.force) {
@@ -71,9 +70,7 @@ int run_csr(const CertCsrOptions& o) {
       return report_error(st.error().message(), kFailed);
     }
   } else {
-    auto key_pem = choice->format == pki::KeyFormat::kPkcs1
-                       ? pki::private_key_pkcs1_pem(csr->key.get())
-                       : pki::private_key_pem(csr->key.get());
+    auto key_pem = pki::encode_private_key(csr->key.get(), choice->format);
     if (!key_pem) {
       return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
     }

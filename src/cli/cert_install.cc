@@ -1,6 +1,9 @@
-// `tlsgate cert install --scope NAME --cert C --key K [--ca CA] [--base DIR]`
+// `tlsgate cert install --scope NAME --cert C --key K [--key-password-file F] [--ca CA]
+// [--base DIR]`: an encrypted key is checked with its password and copied as it is (the
+// policy's private_key_password opens it in the gate).
 #include <cstdio>
 
+#include "cli/cert_support.h"
 #include "cli/command.h"
 #include "cli/key_password_advice.h"
 #include "pki/layout.h"
@@ -9,16 +12,26 @@ namespace tlsgate::cli {
 
 void add_cert_install(CLI::App& cert, Outcome& out) {
   auto req = std::make_shared<pki::InstallRequest>();
+  auto password_file = std::make_shared<std::optional<std::filesystem::path>>();
   auto* cmd = cert.add_subcommand(
       "install",
       "Lay out certificates/SCOPE/{private.key,public.crt,trusted/,revoked/} for a policy");
   cmd->add_option("--scope", req->scope, "Policy scope, e.g. bolt, https, cluster, pg")->required();
   cmd->add_option("--cert", req->cert, "Certificate (leaf first, then chain)")->required();
   cmd->add_option("--key", req->key, "Its private key")->required();
+  cmd->add_option("--key-password-file", *password_file, "Password of an encrypted --key");
   cmd->add_option("--ca", req->ca, "CA certificate(s) to trust; default: the certificate itself");
   cmd->add_option("--base", req->base, "Folder that holds certificates/")->capture_default_str();
-  cmd->callback([req, &out] {
-    req->key_password_advice = cannot_read_encrypted(req->key.string());
+  cmd->callback([req, password_file, &out] {
+    req->key_password_advice = pass_password_with("--key-password-file");
+    if (*password_file) {
+      auto pw = read_password(*password_file, "", false);
+      if (!pw) {
+        out.code = report_error(pw.error().message(), kUsage);
+        return;
+      }
+      req->key_password = std::move(*pw);
+    }
     auto dir = pki::install(*req);
     if (!dir) {
       out.code = report_error(dir.error().message(), kFailed);

@@ -98,8 +98,7 @@ int run_issue(const CertIssueOptions& o) {
                         kFailed);
   }
   if (o.reuse_key) {
-    auto key =
-        pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted(key_path.string()));
+    auto key = pki::load_private_key(key_path, std::nullopt, cannot_read_encrypted());
     if (!key) return report_error(key.error().message(), kFailed);
     // A reused key meets the rules of a new one (and of `cert sign`).
     if (auto st = pki::check_leaf_key(key->get()); !st) {
@@ -131,9 +130,7 @@ int run_issue(const CertIssueOptions& o) {
   }
   auto pem = pki::chain_pem(issued->cert.get(), chain);
   if (!pem) return report_error(pem.error().message(), kFailed);
-  auto key_pem = choice->format == pki::KeyFormat::kPkcs1
-                     ? pki::private_key_pkcs1_pem(issued->key.get())
-                     : pki::private_key_pem(issued->key.get());
+  auto key_pem = pki::encode_private_key(issued->key.get(), choice->format);
   if (!key_pem) return report_error(key_pem.error().prefixed(key_path.string()).message(), kFailed);
   // Both or neither: a new key next to the old certificate (or the reverse) serves nothing.
   if (auto st = util::write_files_atomic({{key_path, *key_pem, 0600}, {crt_path, *pem, 0644}});

@@ -82,7 +82,7 @@ util::Result<CaMaterial> load_ca_dir(const std::filesystem::path& dir) {
   auto certs = pki::load_certificates(crt);
   if (!certs) return util::fail(certs.error());
   if (auto st = check_is_ca(certs->front().get(), crt); !st) return util::fail(st.error());
-  auto pkey = pki::load_private_key(key, std::nullopt, cannot_read_encrypted(key.string()));
+  auto pkey = pki::load_private_key(key, std::nullopt, ca_key_cannot_be_encrypted());
   if (!pkey) return util::fail(pkey.error());
   if (auto st =
           pki::check_key_matches(certs->front().get(), pkey->get(), crt.string(), key.string());
@@ -153,6 +153,7 @@ util::Result<std::vector<std::filesystem::path>> crl_files(const std::filesystem
   if (targets.install_into) {
     const auto& into = *targets.install_into;
     if (!std::filesystem::exists(into, ec)) {
+      if (ec) return util::fail(into.string() + ": cannot look at it (" + ec.message() + ")");
       return util::fail(into.string() +
                         ": no such folder; give a policy's revoked/ folder (`tlsgate cert install` "
                         "creates it)");
@@ -175,10 +176,16 @@ util::Result<std::vector<std::filesystem::path>> crl_files(const std::filesystem
     auto where = folder.empty() ? std::filesystem::path(".") : folder;
     std::error_code dir_ec;
     if (!std::filesystem::is_directory(where, dir_ec)) {
+      if (dir_ec && dir_ec != std::errc::no_such_file_or_directory &&
+          dir_ec != std::errc::not_a_directory) {
+        return util::fail(file.string() + ": cannot look at " + where.string() + " (" +
+                          dir_ec.message() + ")");
+      }
       return util::fail(file.string() + ": no such folder " + where.string() +
                         "; create it or choose another path");
     }
-    if (::access(where.c_str(), W_OK | X_OK) != 0) {
+    // The effective ids decide what the writes may do (access(2) asks for the real ones).
+    if (::eaccess(where.c_str(), W_OK | X_OK) != 0) {
       return util::fail(file.string() + ": cannot write into " + where.string() + " (" +
                         std::strerror(errno) + "); " + fix);
     }

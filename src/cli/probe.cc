@@ -119,7 +119,7 @@ int run_probe(const ProbeOptions& o) {
   if (!o.cert.empty()) {
     auto cert = pki::load_certificates(o.cert);
     if (!cert) return report_error("--cert: " + cert.error().message(), kUsage);
-    auto key = pki::load_private_key(o.key, std::nullopt, cannot_read_encrypted(o.key));
+    auto key = pki::load_private_key(o.key, std::nullopt, cannot_read_encrypted());
     if (!key) return report_error("--key: " + key.error().message(), kUsage);
     if (auto st = pki::check_key_matches(cert->front().get(), key->get(), o.cert, o.key); !st) {
       return report_error(st.error().message(), kUsage);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "util/peer_text.h"
 #include "util/strings.h"
 
 namespace tlsgate::config {
@@ -13,6 +14,11 @@ namespace {
 
 bool is_variable(std::string_view component) {
   return component == "<scope>" || component == "<name>";
+}
+
+bool allowed_in_name(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x80 && std::isalnum(u) != 0) || c == '_' || c == '-';
 }
 
 }  // namespace
@@ -116,9 +122,7 @@ std::vector<std::string_view> components(std::string_view key) {
 }
 
 bool is_valid_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-  });
+  return !name.empty() && std::all_of(name.begin(), name.end(), allowed_in_name);
 }
 
 std::string instantiate(std::string_view pattern, std::string_view var) {
@@ -182,15 +186,8 @@ namespace {
 constexpr size_t kMaxSuggestedKeyLength = 256;
 constexpr size_t kMaxCharactersShown = 5;
 
-std::string escaped(std::string_view bytes) {
-  std::string out;
-  for (char c : bytes) {
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
-    out += hex;
-  }
-  return out;
-}
+// Only ever given control bytes and bytes of 0x80 and above: each as \xNN.
+std::string escaped(std::string_view bytes) { return util::escape_peer_text(bytes, bytes.size()); }
 
 // Code points a terminal shows as nothing, as a blank or on top of the
 // quote before them: these are named by number only.
@@ -240,11 +237,6 @@ std::string describe_character(std::string_view text, size_t& i) {
   return out + " (bytes " + escaped(sequence) + ")";
 }
 
-bool allowed_in_name(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u < 0x80 && std::isalnum(u) != 0) || c == '_' || c == '-';
-}
-
 }  // namespace
 
 std::optional<KeyProblem> bad_name_in_key(std::string_view key) {
@@ -264,7 +256,7 @@ std::optional<KeyProblem> bad_name_in_key(std::string_view key) {
   std::vector<std::string> shown;
   size_t more = 0;
   for (size_t i = 0; i < name.size();) {
-    if (allowed_in_name(name[i])) {
+    if (detail::allowed_in_name(name[i])) {
       ++i;
       continue;
     }

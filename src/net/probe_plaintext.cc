@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "net/probe_starttls.h"
+#include "util/peer_text.h"
 
 namespace tlsgate::net {
 namespace {
@@ -20,11 +20,9 @@ bool mysql_greeting(std::string_view b) {
   return len > 0 && len < 0x10000 && (u(4) == 0x0a || u(4) == 0xff);
 }
 
-// The first line (at most 60 characters) in printable text.
+// The first line, escaped (it goes between quotes) and cut at 60 bytes.
 std::string first_line(std::string_view b) {
-  auto end = b.find_first_of("\r\n");
-  std::string_view line = b.substr(0, std::min<size_t>(end, 60));
-  return printable(line);
+  return util::escape_peer_text(b.substr(0, b.find_first_of("\r\n")), 60);
 }
 
 }  // namespace
@@ -34,6 +32,8 @@ std::optional<std::string> plaintext_protocol(std::string_view b) {
   auto b0 = static_cast<unsigned char>(b[0]);
   // A TLS record header: content type change_cipher_spec .. heartbeat, major version 3.
   if (b0 >= 20 && b0 <= 24 && (b.size() < 2 || b[1] == 3)) return std::nullopt;
+  // Before the SSLv2 test: a greeting over 127 bytes has its length's low byte >= 0x80.
+  if (mysql_greeting(b)) return "MySQL/MariaDB";
   if (b0 & 0x80) return std::nullopt;  // could be an SSLv2 record: not ours to judge
   if (starts_with(b, "HTTP/")) return "HTTP";
   if (starts_with(b, "INFO ") || starts_with(b, "INFO{")) return "NATS";
@@ -42,7 +42,6 @@ std::optional<std::string> plaintext_protocol(std::string_view b) {
   if (starts_with(b, "220")) return "SMTP or FTP";
   if (starts_with(b, "* OK")) return "IMAP";
   if (starts_with(b, "+OK")) return "POP3";
-  if (mysql_greeting(b)) return "MySQL/MariaDB";
   bool text = std::all_of(b.begin(), b.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
     return (u >= 0x20 && u < 0x7f) || c == '\r' || c == '\n' || c == '\t';
@@ -65,7 +64,10 @@ std::string explain_plaintext_peer(std::string_view first_bytes, const std::stri
   out += ": is this a plaintext port? ";
   if (what == "NATS") return out + "For NATS use --starttls nats";
   if (what == "MySQL/MariaDB") return out + "For MySQL/MariaDB use --starttls mysql";
-  return out + "For STARTTLS protocols use --starttls postgres|mysql|nats";
+  if (what == "plain text" || what == "a protocol other than TLS") {
+    return out + "For STARTTLS protocols use --starttls postgres|mysql|nats";
+  }
+  return out + "Probe the service's TLS port (--starttls covers postgres, mysql and nats only)";
 }
 
 }  // namespace tlsgate::net

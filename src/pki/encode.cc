@@ -121,14 +121,17 @@ util::Result<std::string> chain_pem(const X509* leaf, const std::vector<X509Ptr>
   return out;
 }
 
+util::Result<std::string> encode_private_key(const EVP_PKEY* key, KeyFormat format,
+                                             const std::optional<util::Secret>& password) {
+  if (format == KeyFormat::kPkcs8) return private_key_pem(key, password);
+  if (password)
+    return util::fail("an encrypted key is written as PKCS#8 only; use --key-format pkcs8");
+  return private_key_pkcs1_pem(key);
+}
+
 util::Status write_private_key(const std::filesystem::path& path, const EVP_PKEY* key, mode_t mode,
                                const std::optional<util::Secret>& password, KeyFormat format) {
-  if (format == KeyFormat::kPkcs1 && password) {
-    return util::fail(path.string() +
-                      ": an encrypted key is written as PKCS#8 only; use --key-format pkcs8");
-  }
-  auto pem =
-      format == KeyFormat::kPkcs1 ? private_key_pkcs1_pem(key) : private_key_pem(key, password);
+  auto pem = encode_private_key(key, format, password);
   if (!pem) return util::fail(pem.error().prefixed(path.string()));
   return util::write_file_atomic(path, *pem, mode);
 }

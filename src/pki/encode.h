@@ -30,6 +30,9 @@ util::Result<KeyFormat> parse_key_format(const std::string& text);
 // PKCS#1 RSAPrivateKey PEM. An EC or other key is refused: "PKCS#1 holds RSA keys only; this
 // is an EC key: use --key-format pkcs8, or --rsa BITS for an RSA key".
 util::Result<std::string> private_key_pkcs1_pem(const EVP_PKEY* key);
+// The PEM of `format` (one of the two above); PKCS#1 cannot be encrypted (an error).
+util::Result<std::string> encode_private_key(const EVP_PKEY* key, KeyFormat format,
+                                             const std::optional<util::Secret>& password = {});
 
 util::Result<std::string> crl_pem(const X509_CRL* crl);
 util::Result<std::string> crl_der(const X509_CRL* crl);

@@ -69,6 +69,7 @@ using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_ST
 using Asn1BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Free<ASN1_BIT_STRING_free>>;
 using Asn1ObjectStackPtr = std::unique_ptr<STACK_OF(ASN1_OBJECT), Free<free_asn1_objects>>;
 using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Free<BASIC_CONSTRAINTS_free>>;
+using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
 using X509SigPtr = std::unique_ptr<X509_SIG, Free<X509_SIG_free>>;
 using Pkcs8InfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Free<PKCS8_PRIV_KEY_INFO_free>>;
 using StringStackPtr = std::unique_ptr<STACK_OF(OPENSSL_STRING), Free<free_string_stack>>;

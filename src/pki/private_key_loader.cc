@@ -43,6 +43,18 @@ util::Error corrupted(const std::string& source, const std::string& reason) {
                      (reason.empty() ? std::string("cannot decode it") : reason));
 }
 
+// A key OpenSSL decoded but cannot encode again (an EC scalar longer than its
+// curve's order, say) is damaged: refused here, not at the first handshake it
+// cannot sign, nor by `cert convert` after it was accepted.
+util::Result<EvpPkeyPtr> encodable(EvpPkeyPtr key, const std::string& source) {
+  clear_openssl_errors();
+  if (i2d_PrivateKey(key.get(), nullptr) <= 0) {
+    return util::fail(
+        corrupted(source, "its fields do not make a valid key (" + drain_openssl_errors() + ")"));
+  }
+  return key;
+}
+
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -77,10 +89,7 @@ util::Result<EvpPkeyPtr> parse_pem_key(std::string_view data, const std::string&
   PasswordState state{&password};
   clear_openssl_errors();
   EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, password_callback, &state));
-  if (key) {
-    clear_openssl_errors();
-    return key;
-  }
+  if (key) return encodable(std::move(key), source);
   if (encrypted || state.asked) {
     clear_openssl_errors();
     return util::fail(password ? wrong_password(source) : encrypted_no_password(source, advice));
@@ -108,16 +117,13 @@ util::Result<EvpPkeyPtr> parse_der_key(std::string_view data, const std::string&
     }
     EvpPkeyPtr key(EVP_PKCS82PKEY(info.get()));
     if (!key) return util::fail(corrupted(source, drain_openssl_errors()));
-    return key;
+    return encodable(std::move(key), source);
   }
 
   clear_openssl_errors();
   p = begin;
   EvpPkeyPtr key(d2i_AutoPrivateKey(nullptr, &p, len));
-  if (key && p == end) {
-    clear_openssl_errors();
-    return key;
-  }
+  if (key && p == end) return encodable(std::move(key), source);
   std::string reasons = drain_openssl_errors();
 
   p = begin;

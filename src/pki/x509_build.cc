@@ -48,7 +48,6 @@ util::Result<X509ExtensionPtr> make_extension(int nid, const std::string& value,
 }
 
 util::Result<X509ExtensionPtr> authority_key_identifier(const X509* issuer) {
-  using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
   clear_openssl_errors();
   AuthorityKeyIdPtr akid(AUTHORITY_KEYID_new());
   if (!akid) return util::fail(openssl_error("out of memory"));

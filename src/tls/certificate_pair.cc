@@ -11,6 +11,7 @@
 #include "pki/loader.h"
 #include "pki/private_key_loader.h"
 #include "tls/context.h"
+#include "tls/policy_key.h"
 #include "tls/server_name.h"
 #include "util/atomic_file.h"
 
@@ -71,7 +72,7 @@ tl::expected<void, PairRefusal> check_pair(const CertificatePair& m, const PairT
   auto& reasons = refusal.reasons;
   auto certs = pki::parse_certificates(m.certificate_pem, m.certificate_source());
   auto key = pki::parse_private_key(m.private_key_pem, m.key_source(), literal_password(t.policy),
-                                    "set ssl.policy." + t.policy.scope + ".private_key_password");
+                                    policy_key_password_advice(t.policy));
   if (!certs) reasons.push_back(certs.error().message());
   if (certs && certs->empty()) reasons.push_back(m.certificate_source() + " holds no certificate");
   if (!key) reasons.push_back(key.error().message());

@@ -185,8 +185,8 @@ void PolicyAuditor::check_private_key() {
             "run `tlsgate serve --expand-commands` to use it");
     return;
   }
-  const std::string advice = "set " + key("private_key_password");
-  auto key = pki::load_private_key(path, policy_.private_key_password, advice);
+  auto key = pki::load_private_key(path, policy_.private_key_password,
+                                   policy_key_password_advice(policy_));
   if (!key) {
     error("private_key", key.error().message(), "");
     return;

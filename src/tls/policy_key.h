@@ -22,4 +22,8 @@ util::Result<pki::EvpPkeyPtr> load_policy_key(const config::Policy& policy,
 // How messages name the key: its path, or the URI without any PIN in it.
 std::string policy_key_source(const config::Policy& policy);
 
+// What to do about an encrypted key of this policy ("set ssl.policy.S.private_key_password"):
+// the password_advice of pki::load_private_key.
+std::string policy_key_password_advice(const config::Policy& policy);
+
 }  // namespace tlsgate::tls

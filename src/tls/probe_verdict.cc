@@ -60,7 +60,6 @@ bool refuses_missing_certificate(int reason) {
     case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
     case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
     case SSL_R_UNEXPECTED_EOF_WHILE_READING:
       return true;
     default:
@@ -77,15 +76,14 @@ ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer,
   unsigned long first = ERR_peek_error();
   std::string detail = pki::drain_openssl_errors();
   int reason = ERR_GET_LIB(first) == ERR_LIB_SSL ? ERR_GET_REASON(first) : 0;
+  // It asked for a certificate, none was sent, and it ended the handshake:
+  // what it ended it with says why only in TLS 1.3 (certificate_required).
+  std::string asked;
   if (certificate_unanswered && refuses_missing_certificate(reason)) {
     v.reason = FailureReason::kNoCertificate;
-    v.message = peer +
-                " requires a client certificate; pass one with --cert FILE --key FILE (it asked "
-                "for one, none was sent, and it ended the handshake: " +
-                (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING ? std::string("closed the connection")
-                                                              : detail) +
-                ")";
-    return v;
+    asked = reason == SSL_R_UNEXPECTED_EOF_WHILE_READING
+                ? " (most likely: it asked for one, none was sent, and it closed the connection)"
+                : " (it asked for one, none was sent, and it ended the handshake: " + detail + ")";
   }
   switch (v.reason) {
     case FailureReason::kProtocolVersion:
@@ -97,7 +95,8 @@ ProbeVerdict explain_probe_handshake(const SSL* ssl, const std::string& peer,
                   detail + "); `tlsgate probe --enumerate` lists what it accepts";
       return v;
     case FailureReason::kNoCertificate:
-      v.message = peer + " requires a client certificate; pass one with --cert FILE --key FILE";
+      v.message =
+          peer + " requires a client certificate; pass one with --cert FILE --key FILE" + asked;
       return v;
     case FailureReason::kUnknownCa:
       v.message = peer + " does not trust the client certificate sent (alert: " + detail +

@@ -95,8 +95,8 @@ TEST_F(CertCsr, ReuseOfAnEncryptedKeySaysHowToDecryptIt) {
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_EQ(r.err,
             "tlsgate: error: req/private.key: the private key is encrypted; this command cannot "
-            "read an encrypted key: decrypt it first with `openssl pkey -in req/private.key -out "
-            "PLAIN.key`\n");
+            "read an encrypted key: give it a decrypted copy (`openssl pkey -in KEY -out "
+            "PLAIN.key` asks for the password)\n");
   EXPECT_EQ(read_file(path("req/request.csr")), request);
 }
 

@@ -48,6 +48,32 @@ TEST_F(CertInstall, BoltLayoutAndModes) {
             openssl_pubkey_of_cert(dir_, bolt / "public.crt"));
 }
 
+// An encrypted key is checked against its certificate with --key-password-file and
+// installed as it is (the policy's private_key_password opens it); without the password
+// the message names the option.
+TEST_F(CertInstall, AnEncryptedKeyIsInstalledWithItsPassword) {
+  test::write_text(path("pw"), "s3cret\n", 0600);
+  ASSERT_EQ(shell("openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out server/enc.key "
+                  "-passout file:pw 2>&1")
+                .code,
+            0);
+  Proc bare = tg("cert install --scope bolt --cert server/public.crt --key server/enc.key");
+  EXPECT_EQ(bare.code, 1) << describe(bare);
+  EXPECT_EQ(bare.err,
+            "tlsgate: error: server/enc.key: the private key is encrypted; pass "
+            "--key-password-file with a file that holds its password\n");
+  EXPECT_FALSE(fs::exists(path("certificates/bolt/private.key")));
+  Proc wrong_file =
+      tg("cert install --scope bolt --cert server/public.crt --key server/enc.key "
+         "--key-password-file nope");
+  EXPECT_EQ(wrong_file.code, 2) << describe(wrong_file);
+  EXPECT_THAT(wrong_file.err, HasSubstr("nope"));
+  tg_ok(
+      "cert install --scope bolt --cert server/public.crt --key server/enc.key "
+      "--key-password-file pw");
+  EXPECT_EQ(read_file(path("certificates/bolt/private.key")), read_file(path("server/enc.key")));
+}
+
 TEST_F(CertInstall, ReinstallOverAReadOnlyKeyAndBaseFolder) {
   fs::create_directories(path("neo4j"));
   tg_ok(

@@ -83,8 +83,9 @@ TEST_F(ProbePlaintext, HttpServerIsNamedNotAVersionProblem) {
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_THAT(r.err, HasSubstr("failed at handshake [plaintext_peer]: " + http.target() +
                                " answered with plaintext, not TLS (looks like HTTP: "
-                               "\"HTTP/1.1 400 Bad Request\"): is this a plaintext port? For "
-                               "STARTTLS protocols use --starttls postgres|mysql|nats"));
+                               "\"HTTP/1.1 400 Bad Request\"): is this a plaintext port? "
+                               "Probe the service's TLS port (--starttls covers postgres, "
+                               "mysql and nats only)"));
   EXPECT_THAT(r.err, Not(HasSubstr("protocol_version")));
   Proc j = probe(http.target() + " --json");
   EXPECT_EQ(j.code, 1) << describe(j);
@@ -100,8 +101,9 @@ TEST_F(ProbePlaintext, NatsInfoLineSuggestsStarttlsNats) {
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_THAT(r.err, HasSubstr("[plaintext_peer]: " + nats.target() +
                                " answered with plaintext, not TLS (looks like NATS: \"INFO "
-                               "{\"server_id\":\"NDX\",\"version\":\"2.10.7\"}\"): is this a "
-                               "plaintext port? For NATS use --starttls nats"));
+                               "{\\x22server_id\\x22:\\x22NDX\\x22,\\x22version\\x22:"
+                               "\\x222.10.7\\x22}\"): is this a plaintext port? For NATS use "
+                               "--starttls nats"));
 }
 
 TEST_F(ProbePlaintext, MysqlGreetingSuggestsStarttlsMysql) {

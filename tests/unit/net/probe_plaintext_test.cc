@@ -36,6 +36,9 @@ TEST(PlaintextProtocol, NamesWhatItLooksLike) {
   EXPECT_EQ(plaintext_protocol("+OK POP3 ready\r\n"), "POP3");
   EXPECT_EQ(plaintext_protocol(bytes({0x4a, 0x00, 0x00, 0x00, 0x0a})), "MySQL/MariaDB");
   EXPECT_EQ(plaintext_protocol(bytes({0x17, 0x00, 0x00, 0x00, 0xff})), "MySQL/MariaDB");  // error
+  // A greeting of 128 bytes or more: its length's low byte has the top bit set, as an
+  // SSLv2 record's first byte does.
+  EXPECT_EQ(plaintext_protocol(bytes({0x8c, 0x00, 0x00, 0x00, 0x0a})), "MySQL/MariaDB");
   EXPECT_EQ(plaintext_protocol("hello there\n"), "plain text");
   // The content type of a record, a wrong major version: not TLS either.
   EXPECT_EQ(plaintext_protocol(bytes({0x16, 0x48})), "a protocol other than TLS");
@@ -45,8 +48,11 @@ TEST(PlaintextProtocol, NamesWhatItLooksLike) {
 TEST(ExplainPlaintextPeer, SaysWhatItIsAndWhatToDo) {
   EXPECT_EQ(explain_plaintext_peer("HTTP/1.1 400 Bad Request\r\nServer: x\r\n", "web:443", false),
             "web:443 answered with plaintext, not TLS (looks like HTTP: \"HTTP/1.1 400 Bad "
-            "Request\"): is this a plaintext port? For STARTTLS protocols use --starttls "
-            "postgres|mysql|nats");
+            "Request\"): is this a plaintext port? Probe the service's TLS port (--starttls "
+            "covers postgres, mysql and nats only)");
+  EXPECT_EQ(explain_plaintext_peer("hello\n", "x:1", false),
+            "x:1 answered with plaintext, not TLS (looks like plain text: \"hello\"): is this a "
+            "plaintext port? For STARTTLS protocols use --starttls postgres|mysql|nats");
   EXPECT_EQ(explain_plaintext_peer("INFO {}\r\n", "nats:4222", false),
             "nats:4222 answered with plaintext, not TLS (looks like NATS: \"INFO {}\"): is this a "
             "plaintext port? For NATS use --starttls nats");
@@ -61,8 +67,12 @@ TEST(ExplainPlaintextPeer, SaysWhatItIsAndWhatToDo) {
 TEST(ExplainPlaintextPeer, PeerTextIsEscapedAndCut) {
   std::string line = "HTTP/1.1 200 " + std::string(100, 'a') + "\x1b[31m\r\n";
   std::string s = explain_plaintext_peer(line, "p:1", false);
-  EXPECT_NE(s.find("\"HTTP/1.1 200 " + std::string(47, 'a') + "\""), std::string::npos) << s;
+  EXPECT_NE(s.find("\"HTTP/1.1 200 " + std::string(47, 'a') + "...\""), std::string::npos) << s;
   EXPECT_EQ(s.find('\x1b'), std::string::npos);
+  // Quotes and backslashes cannot end the quoted text early.
+  EXPECT_NE(
+      explain_plaintext_peer("HTTP/1.1 \"x\\\r\n", "p:1", false).find("\"HTTP/1.1 \\x22x\\x5c\""),
+      std::string::npos);
   EXPECT_EQ(plaintext_protocol("ok \x1b[31m\n"), "a protocol other than TLS");
 }
 

@@ -115,7 +115,6 @@ TEST(PkiCrl, EntriesCarryTheirDatesReasonsAndTheCrlNumber) {
 
 // The keyIdentifier of the CRL's authorityKeyIdentifier, as bytes.
 std::string crl_aki_keyid(const X509_CRL* crl) {
-  using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, Free<AUTHORITY_KEYID_free>>;
   AuthorityKeyIdPtr akid(static_cast<AUTHORITY_KEYID*>(
       X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, nullptr, nullptr)));
   if (!akid || akid->keyid == nullptr) return "";

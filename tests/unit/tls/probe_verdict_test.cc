@@ -56,6 +56,10 @@ TEST_F(ProbeVerdictTest, OtherRefusalsOfAMissingCertificate) {
     SCOPED_TRACE(reason);
     EXPECT_EQ(after(reason, true).reason, FailureReason::kNoCertificate);
   }
+  // A close says least: the verdict says it is the likely reading.
+  EXPECT_THAT(after(SSL_R_UNEXPECTED_EOF_WHILE_READING, true).message,
+              HasSubstr("--key FILE (most likely: it asked for one, none was sent, and it closed "
+                        "the connection)"));
   // Not about certificates: still said as it is.
   EXPECT_EQ(after(SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, true).reason,
             FailureReason::kProtocolVersion);
