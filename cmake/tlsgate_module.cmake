@@ -47,7 +47,10 @@ endfunction()
 # One gtest binary from every .cc in the current folder: the *_test.cc files
 # and the fixtures they share (a fixture is a .h plus a .cc, like src/).
 # Registered with ctest; none without a *_test.cc. Tests find the binary
-# under test through $TLSGATE_BIN.
+# under test through $TLSGATE_BIN. Unity batches as for modules (a cold
+# `make test` compiles the unit tests in three trees): helpers in a test
+# file's anonymous namespace must differ from its folder neighbours', and
+# what two files share belongs in a fixture or tests/support.
 function(tlsgate_test NAME)
   cmake_parse_arguments(T "" "" "DEPS;LABELS" ${ARGN})
   file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
@@ -56,6 +59,7 @@ function(tlsgate_test NAME)
   endif()
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   add_executable(${NAME} ${srcs})
+  set_target_properties(${NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
   target_link_libraries(${NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_dependencies(${NAME} tlsgate)
   # One aggregate target per label (tests-unit, tests-e2e): `make test-asan`

@@ -21,12 +21,6 @@ namespace {
 
 using std::chrono::seconds;
 
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // What a node logs when it talks to the CA for an order (acme/manager.cc).
 constexpr const char* kOrdering = "acme_directory: obtaining a certificate for";
 // What the gate logs when the CA's own tls-alpn-01 connection reached it.
@@ -142,14 +136,14 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
 
   // Only a talked to the CA; the CA's check reached b (not the renewer),
   // which answered a's challenge as published through etcd.
-  EXPECT_GE(count(log_of(0), kOrdering), 1u) << logs();
-  EXPECT_EQ(count(log_of(1), kOrdering), 0u) << logs();
-  EXPECT_EQ(count(log_of(2), kOrdering), 0u) << logs();
+  EXPECT_GE(occurrences(log_of(0), kOrdering), 1u) << logs();
+  EXPECT_EQ(occurrences(log_of(1), kOrdering), 0u) << logs();
+  EXPECT_EQ(occurrences(log_of(2), kOrdering), 0u) << logs();
   EXPECT_NE(log_of(1).find("answers the tls-alpn-01 challenge of node a's order"),
             std::string::npos)
       << logs();
-  EXPECT_GE(count(log_of(1), kAnswered), 1u) << logs();
-  EXPECT_EQ(count(log_of(0), kAnswered), 0u) << logs();
+  EXPECT_GE(occurrences(log_of(1), kAnswered), 1u) << logs();
+  EXPECT_EQ(occurrences(log_of(0), kAnswered), 0u) << logs();
   auto r = replacement(1);
   ASSERT_TRUE(r.is_object()) << status(1).dump();
   EXPECT_EQ(r.value("proposer", ""), "ACME renewal on node a") << r.dump();
@@ -159,14 +153,14 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
 
   // a dies without a word: its lease runs out (2 s), another node takes the
   // lock and does the next renewal, for the nodes that are left.
-  const size_t ordered_by_a = count(log_of(0), kOrdering);
+  const size_t ordered_by_a = occurrences(log_of(0), kOrdering);
   ASSERT_EQ(::kill(node_[0]->pid(), SIGKILL), 0);
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(node_[0]->wait_exit(Millis(10000)));
   const std::string took = "now renews ACME scope cluster";
   bool taken = false;
   for (int i = 0; i < 1000 && !taken; ++i) {
-    taken = count(log_of(1), took) + count(log_of(2), took) >= 1;
+    taken = occurrences(log_of(1), took) + occurrences(log_of(2), took) >= 1;
     if (!taken && node_[1]->wait_exit(Millis(20))) break;  // a pause that ends if b dies
     if (std::chrono::steady_clock::now() - killed > seconds(15)) break;
   }
@@ -179,10 +173,10 @@ TEST_F(AcmeCluster, OneNodeRenewsAnotherAnswersTheCaAndEveryNodeSwitchesThenATak
   const auto second = wait_new_serial(1, first, Millis(45000));
   ASSERT_NE(second, "") << logs() << pebble_->output();
   ASSERT_TRUE(wait_serving({1, 2}, second, Millis(15000))) << logs();
-  const bool b_renewed = count(log_of(1), kOrdering) >= 1;
-  const bool c_renewed = count(log_of(2), kOrdering) >= 1;
+  const bool b_renewed = occurrences(log_of(1), kOrdering) >= 1;
+  const bool c_renewed = occurrences(log_of(2), kOrdering) >= 1;
   EXPECT_TRUE(b_renewed != c_renewed) << "exactly one of b and c renews\n" << logs();
-  EXPECT_EQ(count(log_of(0), kOrdering), ordered_by_a);
+  EXPECT_EQ(occurrences(log_of(0), kOrdering), ordered_by_a);
   r = replacement(1);
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r.value("proposer", ""), std::string("ACME renewal on node ") + (b_renewed ? "b" : "c"))
@@ -200,15 +194,15 @@ TEST_F(AcmeCluster, Http01TokenOfTheRenewersOrderIsAnsweredByAnotherNode) {
   const auto renewed = wait_new_serial(0, initial_serial_, Millis(45000));
   ASSERT_NE(renewed, "") << logs() << pebble_->output();
   ASSERT_TRUE(wait_serving({0, 1, 2}, renewed, Millis(15000))) << logs();
-  EXPECT_GE(count(log_of(0), kOrdering), 1u) << logs();
-  EXPECT_EQ(count(log_of(1), kOrdering), 0u) << logs();
-  EXPECT_EQ(count(log_of(2), kOrdering), 0u) << logs();
+  EXPECT_GE(occurrences(log_of(0), kOrdering), 1u) << logs();
+  EXPECT_EQ(occurrences(log_of(1), kOrdering), 0u) << logs();
+  EXPECT_EQ(occurrences(log_of(2), kOrdering), 0u) << logs();
   EXPECT_NE(log_of(1).find("answers the http-01 challenge of node a's order"), std::string::npos)
       << logs();
   const std::string answered = "HTTP-01 responder on port " + std::to_string(pebble_->http_port()) +
                                " answered the challenge";
-  EXPECT_GE(count(log_of(1), answered), 1u) << logs();
-  EXPECT_EQ(count(log_of(0), "answered the challenge of token"), 0u) << logs();
+  EXPECT_GE(occurrences(log_of(1), answered), 1u) << logs();
+  EXPECT_EQ(occurrences(log_of(0), "answered the challenge of token"), 0u) << logs();
   EXPECT_EQ(etcd_keys("acme/challenges/"), 0);
 }
 

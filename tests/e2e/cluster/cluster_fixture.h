@@ -35,6 +35,13 @@ namespace tlsgate::e2e::cluster {
 namespace fs = std::filesystem;
 using test::Millis;
 
+// How many times `needle` occurs in `text` (overlapping ones too).
+inline size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // One TLS client handshake to 127.0.0.1:port, verifying against the CA
 // file `trust`, optionally with an echo round trip.
 struct Handshake {

@@ -76,12 +76,6 @@ std::string last_link_identity(const std::string& log) {
   return log.substr(at, log.find('"', at) - at);
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 class ClusterLinks : public ClusterFixture {};
 
 TEST_F(ClusterLinks, MutualTlsLinksWithKnownPeersNeverFailDuringANewIssuerSwitch) {
@@ -112,7 +106,7 @@ TEST_F(ClusterLinks, MutualTlsLinksWithKnownPeersNeverFailDuringANewIssuerSwitch
   }
   const auto serial =
       write_leaf(new_ca, {"127.0.0.1", "localhost", "spiffe://e2e/cluster/next"}, "next");
-  const int refused_before = count(logs(), "[reason: ");
+  const size_t refused_before = occurrences(logs(), "[reason: ");
 
   LinkLoop links({link_port_[0], link_port_[1], link_port_[2]});
   HandshakeLoop clients({port_[0], port_[1], port_[2]}, trust_);
@@ -140,18 +134,19 @@ TEST_F(ClusterLinks, MutualTlsLinksWithKnownPeersNeverFailDuringANewIssuerSwitch
   EXPECT_EQ(links.failures(), 0) << "of " << links.attempts() << " round trips through the links";
   EXPECT_GT(links.attempts(), 9);
   EXPECT_EQ(clients.failures(), 0) << clients.first_failure();
-  const int refused_during = count(logs(), "[reason: ") - refused_before;
-  EXPECT_EQ(refused_during, 0) << "handshakes refused during the switch";
+  const size_t refused_during = occurrences(logs(), "[reason: ") - refused_before;
+  EXPECT_EQ(refused_during, 0u) << "handshakes refused during the switch";
   for (int i = 0; i < kNodes; ++i) {
     EXPECT_EQ(last_link_identity(node_[i]->log()), "next")
         << "node " << name(i) << "'s last link peer still presents the old certificate";
-    EXPECT_GT(count(node_[i]->log(), "identity \"spiffe://e2e/cluster/next\""), 0) << name(i);
+    EXPECT_GT(occurrences(node_[i]->log(), "identity \"spiffe://e2e/cluster/next\""), 0u)
+        << name(i);
   }
   auto rep = wait_replacement([](const auto& j) { return j["phase"] == "applied"; }, 10000ms);
   EXPECT_EQ(rep["phase"], "applied") << rep.dump(2);
   std::printf(
       "[ measured ] new-issuer switch with mutual-TLS links: %d round trips through the links, "
-      "%d failed; %d client handshakes, %d failed; %d handshakes refused in the logs; all three "
+      "%d failed; %d client handshakes, %d failed; %zu handshakes refused in the logs; all three "
       "served serial %s %lld ms after the proposal\n",
       links.attempts(), links.failures(), clients.attempts(), clients.failures(), refused_during,
       serial.c_str(), static_cast<long long>(switched.count()));

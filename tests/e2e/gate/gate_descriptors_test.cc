@@ -14,10 +14,6 @@
 namespace tlsgate::e2e::gate {
 namespace {
 
-long long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
-}
-
 class GateDescriptors : public GateFixture {
  protected:
   // Starts the gate with RLIMIT_NOFILE soft:hard and waits until it serves.

@@ -22,6 +22,11 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using test::q;
 
+// Milliseconds from `t` to now.
+inline long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
 // `openssl s_client -connect 127.0.0.1:PORT ARGS` with stdin from /dev/null:
 // handshake, print the session, close. Bounded by `timeout 15`; code and
 // out (stdout and stderr).

@@ -10,10 +10,6 @@
 namespace tlsgate::e2e::gate {
 namespace {
 
-long long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
-}
-
 // Until the kernel's accept queues of the gate's listeners on `port` are
 // empty: every connection made before has been accepted by the gate (ss
 // shows a listener's queue length as Recv-Q). A loaded machine can leave a

@@ -9,10 +9,6 @@
 namespace tlsgate::e2e::gate {
 namespace {
 
-long long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<Millis>(Clock::now() - t).count();
-}
-
 class GateLimits : public GateFixture {};
 
 TEST_F(GateLimits, ConnectionAboveMaxConnectionsIsClosedAtOnce) {

@@ -27,7 +27,9 @@ using acme::ChallengeKind;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-pki::SecretBox box() { return *pki::SecretBox::from_bytes(util::Secret(std::string(32, 's'))); }
+pki::SecretBox link_box() {
+  return *pki::SecretBox::from_bytes(util::Secret(std::string(32, 's')));
+}
 
 // A node's local answerer (the gate's challenge store or its http-01
 // responder in serve): what it was asked to answer.
@@ -54,7 +56,7 @@ class RecordingResponder : public acme::ChallengeResponder {
   std::map<std::string, std::string> answers_;
 };
 
-struct TestNode {
+struct LinkNode {
   test::TempDir dir;
   config::Config config;
   std::unique_ptr<FilesHost> host;
@@ -80,7 +82,7 @@ class AcmeLinkTest : public ::testing::Test {
 
   void make_nodes(std::chrono::seconds answer_timeout = std::chrono::seconds(5)) {
     for (const char* name : {"a", "b", "c"}) {
-      auto n = std::make_unique<TestNode>();
+      auto n = std::make_unique<LinkNode>();
       auto leaf = test::make_leaf(ca_, {"localhost", "127.0.0.1"}, true, true);
       n->config.policies["cluster"] = test::make_policy(n->dir.path(), "cluster", ca_, leaf);
       config::Connector c;
@@ -98,8 +100,8 @@ class AcmeLinkTest : public ::testing::Test {
       options.cluster = n->config.cluster;
       options.state_dir = n->dir.path() / "state";
       options.acme_scopes = {"cluster"};
-      n->node =
-          std::make_unique<Node>(store_, *n->host, box(), options, util::SystemClock::instance());
+      n->node = std::make_unique<Node>(store_, *n->host, link_box(), options,
+                                       util::SystemClock::instance());
       n->link = std::make_unique<AcmeLink>(*n->node, answer_timeout);
       n->link->answer_with("cluster", n->local);
       nodes_[name] = std::move(n);
@@ -124,7 +126,7 @@ class AcmeLinkTest : public ::testing::Test {
   test::MemoryStore store_;
   Keys keys_ = keys_for("/tlsgate", "test");
   test::TestCa ca_;
-  std::map<std::string, std::unique_ptr<TestNode>> nodes_;
+  std::map<std::string, std::unique_ptr<LinkNode>> nodes_;
 };
 
 TEST_F(AcmeLinkTest, OneNodeTakesTheLockAndAnotherTakesItOverWhenItsLeaseEnds) {

@@ -20,12 +20,13 @@ TEST(ConfigValueParsers, Bool) {
 }
 
 TEST(ConfigValueParsers, Duration) {
-  struct Case {
+  struct DurationText {
     const char* text;
     double seconds;
   };
-  const Case good[] = {{"10", 10},   {"0.5", 0.5},  {"500ms", 0.5}, {"30s", 30}, {"5m", 300},
-                       {"1h", 3600}, {"1d", 86400}, {"2 S", 2},     {"1.5m", 90}};
+  const DurationText good[] = {{"10", 10},    {"0.5", 0.5}, {"500ms", 0.5},
+                               {"30s", 30},   {"5m", 300},  {"1h", 3600},
+                               {"1d", 86400}, {"2 S", 2},   {"1.5m", 90}};
   for (const auto& c : good) {
     auto d = parse_duration(c.text, false);
     ASSERT_TRUE(d) << c.text;

@@ -86,19 +86,19 @@ class OcspResponder {
   uint16_t port_ = 0;
 };
 
-struct Outcome {
+struct OcspOutcome {
   int calls = 0;
   std::optional<util::Result<HttpResponse>> result;
 };
 
-void run_to_end(asio::io_context& io, const Outcome& outcome) {
+void run_until_answered(asio::io_context& io, const OcspOutcome& outcome) {
   auto end = std::chrono::steady_clock::now() + 15s;
   while (outcome.calls == 0 && std::chrono::steady_clock::now() < end) {
     if (io.run_one_for(50ms) == 0 && io.stopped()) break;
   }
 }
 
-util::HttpUrl url(const std::string& text) {
+util::HttpUrl responder_url(const std::string& text) {
   auto u = util::parse_http_url(text);
   if (!u) throw std::runtime_error(u.error().message());
   return *u;
@@ -135,14 +135,14 @@ std::string get_path(const std::string& der) {
 TEST(HttpClientOcsp, PostToOpensslOcspGetsAVerifiableGoodAnswer) {
   OcspResponder responder;
   asio::io_context io{1};
-  Outcome outcome;
-  auto exchange = http_post(io, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/"),
-                            "application/ocsp-request", responder.request(), {},
-                            [&](util::Result<HttpResponse> r) {
-                              ++outcome.calls;
-                              outcome.result = std::move(r);
-                            });
-  run_to_end(io, outcome);
+  OcspOutcome outcome;
+  auto exchange = http_post(
+      io, responder_url("http://127.0.0.1:" + std::to_string(responder.port()) + "/"),
+      "application/ocsp-request", responder.request(), {}, [&](util::Result<HttpResponse> r) {
+        ++outcome.calls;
+        outcome.result = std::move(r);
+      });
+  run_until_answered(io, outcome);
   ASSERT_EQ(outcome.calls, 1);
   ASSERT_TRUE(*outcome.result) << outcome.result->error().message();
   EXPECT_EQ((*outcome.result)->status, 200);
@@ -155,15 +155,15 @@ TEST(HttpClientOcsp, PostToOpensslOcspGetsAVerifiableGoodAnswer) {
 TEST(HttpClientOcsp, GetFormOfRfc6960Works) {
   OcspResponder responder;
   asio::io_context io{1};
-  Outcome outcome;
-  auto exchange = http_get(
-      io,
-      url("http://127.0.0.1:" + std::to_string(responder.port()) + get_path(responder.request())),
-      {}, [&](util::Result<HttpResponse> r) {
-        ++outcome.calls;
-        outcome.result = std::move(r);
-      });
-  run_to_end(io, outcome);
+  OcspOutcome outcome;
+  auto exchange = http_get(io,
+                           responder_url("http://127.0.0.1:" + std::to_string(responder.port()) +
+                                         get_path(responder.request())),
+                           {}, [&](util::Result<HttpResponse> r) {
+                             ++outcome.calls;
+                             outcome.result = std::move(r);
+                           });
+  run_until_answered(io, outcome);
   ASSERT_EQ(outcome.calls, 1);
   ASSERT_TRUE(*outcome.result) << outcome.result->error().message();
   EXPECT_EQ((*outcome.result)->content_type, "application/ocsp-response");

@@ -7,14 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/bytes.h"
+
 namespace tlsgate::net {
 namespace {
 
-std::string bytes(std::initializer_list<int> b) {
-  std::string out;
-  for (int c : b) out += static_cast<char>(c);
-  return out;
-}
+using tlsgate::test::bytes;
 
 TEST(PlaintextProtocol, TlsRecordsAndNothingAreNotPlaintext) {
   EXPECT_EQ(plaintext_protocol(""), std::nullopt);

@@ -2,17 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/bytes.h"
+
 namespace tlsgate::net {
 namespace {
 
 using boost::asio::ip::make_address;
 using boost::asio::ip::tcp;
 
-std::string bytes(std::initializer_list<int> values) {
-  std::string out;
-  for (int v : values) out += static_cast<char>(v);
-  return out;
-}
+using tlsgate::test::bytes;
 
 TEST(ProxyHeader, Ipv4WithoutTls) {
   ProxyInfo info;

@@ -48,7 +48,7 @@ class Manager {
 };
 
 TEST(SdNotify, SendsOneDatagramPerStateToAPath) {
-  test::TempDir tmp;
+  tlsgate::test::TempDir tmp;
   auto path = (tmp.path() / "n.sock").string();
   Manager m(path);
   ASSERT_TRUE(m.bound());
@@ -91,7 +91,7 @@ TEST(SdNotify, BadAddressesAreNamed) {
 }
 
 TEST(SdNotify, AManagerThatIsGoneIsAnErrorNamingTheSocket) {
-  test::TempDir tmp;
+  tlsgate::test::TempDir tmp;
   auto n = SdNotify::create((tmp.path() / "absent.sock").string());
   ASSERT_TRUE(n);
   auto sent = n->send("READY=1");
@@ -103,7 +103,7 @@ TEST(SdNotify, AManagerThatIsGoneIsAnErrorNamingTheSocket) {
 }
 
 TEST(SdNotify, FromEnvironmentTakesTheVariablesAway) {
-  test::TempDir tmp;
+  tlsgate::test::TempDir tmp;
   auto path = (tmp.path() / "n.sock").string();
   ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
   ::setenv("WATCHDOG_USEC", "3000000", 1);

@@ -27,7 +27,7 @@ VerifyOptions for_purpose(Purpose purpose) {
   return options;
 }
 
-constexpr auto kStart = std::chrono::sys_days(std::chrono::year(2020) / 1 / 1);
+constexpr auto kChainStart = std::chrono::sys_days(std::chrono::year(2020) / 1 / 1);
 
 class PkiVerifier : public ::testing::Test {
  protected:
@@ -63,17 +63,17 @@ TEST_F(PkiVerifier, AcceptsALeafIssuedByATrustedCa) {
 
 TEST_F(PkiVerifier, ExpiredCertificate) {
   CaRequest old_ca_req;
-  old_ca_req.not_before = kStart;
+  old_ca_req.not_before = kChainStart;
   auto old_ca = test::TestCa{create_ca(old_ca_req, util::SystemClock::instance()).value(), "old"};
   trusted_.push_back(up_ref(old_ca.ca.cert.get()));
   auto old = test::make_leaf(old_ca, {"db1"}, true, false,
-                             test::Validity{kStart, kStart + std::chrono::days(30)});
+                             test::Validity{kChainStart, kChainStart + std::chrono::days(30)});
   EXPECT_EQ(
       error_of(old.cert.get(), {}),
       who(old.cert.get()) + "certificate has expired (notAfter 2020-01-31 00:00:00 UTC); renew it");
   // ... but it was fine in its time.
   VerifyOptions then;
-  then.at = kStart + std::chrono::days(1);
+  then.at = kChainStart + std::chrono::days(1);
   EXPECT_TRUE(verify_chain(old.cert.get(), {}, trusted_, {}, then));
   VerifyOptions no_time;
   no_time.check_time = false;
@@ -149,7 +149,7 @@ TEST_F(PkiVerifier, MissingOrExpiredCrl) {
                 "checks off");
   std::vector<X509CrlPtr> crls;
   crls.push_back(create_crl(ca_.ca.cert.get(), ca_.ca.key.get(), {}, util::SystemClock::instance(),
-                            kStart, kStart + std::chrono::days(7))
+                            kChainStart, kChainStart + std::chrono::days(7))
                      .value());
   EXPECT_EQ(error_of(leaf_.cert.get(), crl_check(), crls),
             who(leaf_.cert.get()) +

@@ -3,14 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/bytes.h"
+
 namespace tlsgate::tls {
 namespace {
 
-std::string bytes(std::initializer_list<int> b) {
-  std::string s;
-  for (int c : b) s.push_back(static_cast<char>(c));
-  return s;
-}
+using tlsgate::test::bytes;
 
 // A handshake record holding a ServerHello with `version`, `suite` and the given extensions.
 std::string server_hello(uint16_t version, uint16_t suite, const std::string& extensions = "") {

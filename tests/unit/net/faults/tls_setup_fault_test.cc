@@ -26,10 +26,10 @@ namespace {
 std::atomic<int> ssl_new_calls{0};  // made by the gate's threads
 std::atomic<int> ssl_new_failures{0};
 std::atomic<int> bio_new_failures{0};
-std::thread::id test_thread;
+std::thread::id setup_thread;
 
 bool take(std::atomic<int>& armed) {
-  if (std::this_thread::get_id() == test_thread) return false;
+  if (std::this_thread::get_id() == setup_thread) return false;
   int n = armed.load();
   while (n > 0 && !armed.compare_exchange_weak(n, n - 1)) {
   }
@@ -40,7 +40,7 @@ bool take(std::atomic<int>& armed) {
 
 extern "C" SSL* SSL_new(SSL_CTX* ctx) {
   static auto* real = reinterpret_cast<SSL* (*)(SSL_CTX*)>(::dlsym(RTLD_NEXT, "SSL_new"));
-  if (std::this_thread::get_id() != test_thread) ++ssl_new_calls;
+  if (std::this_thread::get_id() != setup_thread) ++ssl_new_calls;
   return take(ssl_new_failures) ? nullptr : real(ctx);
 }
 
@@ -78,7 +78,7 @@ const std::string kClientHelloStart("\x16\x03\x01\x00\x05", 5);
 class TlsSetupFault : public ::testing::Test {
  protected:
   void SetUp() override {
-    test_thread = std::this_thread::get_id();
+    setup_thread = std::this_thread::get_id();
     ssl_new_calls = 0;
     ssl_new_failures = 0;
     bio_new_failures = 0;

@@ -7,101 +7,101 @@
 namespace tlsgate::net::starttls {
 namespace {
 
-using Next = NatsStep::Next;
+using NatsNext = NatsStep::Next;
 using config::TlsLevel;
 
 const std::string kInfo =
     "INFO {\"server_id\":\"S\",\"port\":4223,\"connect_urls\":[\"10.0.0.1:4223\"]}\r\n";
 
-NatsOptions options(TlsLevel level = TlsLevel::kRequired) {
+NatsOptions nats_options(TlsLevel level = TlsLevel::kRequired) {
   NatsOptions o;
   o.level = level;
   return o;
 }
 
 TEST(NatsNegotiation, InfoUpgrade) {
-  NatsNegotiation n(options());
-  EXPECT_EQ(n.start().next, Next::kReadBackend);
-  EXPECT_EQ(n.from_backend(kInfo.substr(0, 10)).next, Next::kReadBackend);
+  NatsNegotiation n(nats_options());
+  EXPECT_EQ(n.start().next, NatsNext::kReadBackend);
+  EXPECT_EQ(n.from_backend(kInfo.substr(0, 10)).next, NatsNext::kReadBackend);
   auto s = n.from_backend(kInfo.substr(10));
-  ASSERT_EQ(s.next, Next::kPeekClient);
+  ASSERT_EQ(s.next, NatsNext::kPeekClient);
   EXPECT_TRUE(s.windowed);
   EXPECT_TRUE(s.to_client.empty());
   s = n.client_first(std::nullopt);  // the window passed
-  ASSERT_EQ(s.next, Next::kPeekClient);
+  ASSERT_EQ(s.next, NatsNext::kPeekClient);
   EXPECT_FALSE(s.windowed);
   EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n");
   s = n.client_first(0x16);
-  EXPECT_EQ(s.next, Next::kClientTls);
+  EXPECT_EQ(s.next, NatsNext::kClientTls);
   EXPECT_TRUE(s.to_client.empty());
   s = n.client_tls_ready();
-  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_EQ(s.next, NatsNext::kRelay);
   EXPECT_TRUE(s.to_client.empty());  // INFO went out before TLS
   EXPECT_TRUE(n.client_on_tls());
 }
 
 TEST(NatsNegotiation, TlsFirstGetsInfoInsideTls) {
-  auto o = options();
+  auto o = nats_options();
   o.client_certificates_required = true;
   NatsNegotiation n(o);
   n.start();
-  ASSERT_EQ(n.from_backend(kInfo).next, Next::kPeekClient);
+  ASSERT_EQ(n.from_backend(kInfo).next, NatsNext::kPeekClient);
   auto s = n.client_first(0x16);
-  EXPECT_EQ(s.next, Next::kClientTls);
+  EXPECT_EQ(s.next, NatsNext::kClientTls);
   EXPECT_TRUE(s.to_client.empty());
   s = n.client_tls_ready();
-  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_EQ(s.next, NatsNext::kRelay);
   EXPECT_EQ(s.to_client,
             "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true,\"tls_verify\":true}"
             "\r\n");
 }
 
 TEST(NatsNegotiation, PlaintextUnderRequiredGetsTheServersWords) {
-  NatsNegotiation n(options());
+  NatsNegotiation n(nats_options());
   n.start();
   n.from_backend(kInfo);
   n.client_first(std::nullopt);
   auto s = n.client_first('C');
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_TRUE(s.refused_plaintext);
   EXPECT_EQ(s.to_client, "-ERR 'Secure Connection - TLS Required'\r\n");
   EXPECT_TRUE(s.to_backend.empty());
 }
 
 TEST(NatsNegotiation, EagerPlaintextClientGetsInfoThenTheRefusal) {
-  NatsNegotiation n(options());
+  NatsNegotiation n(nats_options());
   n.start();
   n.from_backend(kInfo);
   auto s = n.client_first('C');  // within the window
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_EQ(s.to_client,
             "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n"
             "-ERR 'Secure Connection - TLS Required'\r\n");
 }
 
 TEST(NatsNegotiation, OptionalRelaysPlaintext) {
-  NatsNegotiation n(options(TlsLevel::kOptional));
+  NatsNegotiation n(nats_options(TlsLevel::kOptional));
   n.start();
   n.from_backend(kInfo);
   auto s = n.client_first(std::nullopt);
   EXPECT_EQ(s.to_client,
             "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false,\"tls_available\":true}"
             "\r\n");
-  EXPECT_EQ(n.client_first('C').next, Next::kRelay);
+  EXPECT_EQ(n.client_first('C').next, NatsNext::kRelay);
   EXPECT_FALSE(n.client_on_tls());
 }
 
 TEST(NatsNegotiation, DisabledSendsInfoAtOnce) {
-  NatsNegotiation n(options(TlsLevel::kDisabled));
+  NatsNegotiation n(nats_options(TlsLevel::kDisabled));
   n.start();
   auto s = n.from_backend(kInfo + "PING\r\n");
-  EXPECT_EQ(s.next, Next::kRelay);
+  EXPECT_EQ(s.next, NatsNext::kRelay);
   EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false}\r\n");
   EXPECT_EQ(n.backend_rest(), "PING\r\n");
 }
 
 TEST(NatsNegotiation, UserMapReadsConnectBeforeTheBackendSeesIt) {
-  auto o = options();
+  auto o = nats_options();
   std::string asked;
   o.check_user = [&asked](std::string_view user) {
     asked = user;
@@ -113,17 +113,17 @@ TEST(NatsNegotiation, UserMapReadsConnectBeforeTheBackendSeesIt) {
     n.start();
     n.from_backend(kInfo);
     n.client_first(0x16);
-    ASSERT_EQ(n.client_tls_ready().next, Next::kReadClient);
+    ASSERT_EQ(n.client_tls_ready().next, NatsNext::kReadClient);
     std::string connect =
         "CONNECT {\"verbose\":false,\"user\":\"" + user + "\",\"pass\":\"pw\"}\r\nPING\r\n";
-    EXPECT_EQ(n.from_client(connect.substr(0, 20)).next, Next::kReadClient);
+    EXPECT_EQ(n.from_client(connect.substr(0, 20)).next, NatsNext::kReadClient);
     auto s = n.from_client(connect.substr(20));
     EXPECT_EQ(asked, user);
     if (allowed) {
-      EXPECT_EQ(s.next, Next::kRelay);
+      EXPECT_EQ(s.next, NatsNext::kRelay);
       EXPECT_EQ(s.to_backend, connect);
     } else {
-      EXPECT_EQ(s.next, Next::kClose);
+      EXPECT_EQ(s.next, NatsNext::kClose);
       EXPECT_TRUE(s.refused_user);
       EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
       EXPECT_EQ(s.reason, "identity may not log in as mallory");
@@ -133,7 +133,7 @@ TEST(NatsNegotiation, UserMapReadsConnectBeforeTheBackendSeesIt) {
 }
 
 TEST(NatsNegotiation, UserMapRefusesAnythingButConnect) {
-  auto o = options();
+  auto o = nats_options();
   o.check_user = [](std::string_view) { return std::string(); };
   NatsNegotiation n(o);
   n.start();
@@ -141,29 +141,29 @@ TEST(NatsNegotiation, UserMapRefusesAnythingButConnect) {
   n.client_first(0x16);
   n.client_tls_ready();
   auto s = n.from_client("PUB x 1\r\na\r\n");
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
 }
 
 TEST(NatsNegotiation, UpstreamTlsUpgradeNeedsTheBackendToOfferIt) {
-  auto o = options();
+  auto o = nats_options();
   o.upstream_tls = true;
   NatsNegotiation n(o);
   n.start();
   auto s = n.from_backend(kInfo);
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_TRUE(s.backend_fault);
   NatsNegotiation m(o);
   m.start();
-  EXPECT_EQ(m.from_backend("INFO {\"tls_required\":true}\r\n").next, Next::kBackendTls);
-  EXPECT_EQ(m.backend_tls_ready().next, Next::kPeekClient);
+  EXPECT_EQ(m.from_backend("INFO {\"tls_required\":true}\r\n").next, NatsNext::kBackendTls);
+  EXPECT_EQ(m.backend_tls_ready().next, NatsNext::kPeekClient);
 }
 
 TEST(NatsNegotiation, BackendRequiringTlsNeedsUpstreamTls) {
-  NatsNegotiation n(options());
+  NatsNegotiation n(nats_options());
   n.start();
   auto s = n.from_backend("INFO {\"tls_required\":true}\r\n");
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_TRUE(s.backend_fault);
   EXPECT_EQ(s.reason,
             "the NATS backend requires TLS (tls_required in its INFO) but the gate speaks "
@@ -171,27 +171,27 @@ TEST(NatsNegotiation, BackendRequiringTlsNeedsUpstreamTls) {
 }
 
 TEST(NatsNegotiation, UpstreamTlsFirstReadsInfoInsideTls) {
-  auto o = options();
+  auto o = nats_options();
   o.upstream_tls = true;
   o.upstream_tls_first = true;
   NatsNegotiation n(o);
-  EXPECT_EQ(n.start().next, Next::kBackendTls);
-  EXPECT_EQ(n.backend_tls_ready().next, Next::kReadBackend);
-  EXPECT_EQ(n.from_backend(kInfo).next, Next::kPeekClient);
+  EXPECT_EQ(n.start().next, NatsNext::kBackendTls);
+  EXPECT_EQ(n.backend_tls_ready().next, NatsNext::kReadBackend);
+  EXPECT_EQ(n.from_backend(kInfo).next, NatsNext::kPeekClient);
 }
 
 TEST(NatsNegotiation, BoundsAndRefusesWhatIsNotInfo) {
-  NatsNegotiation n(options());
+  NatsNegotiation n(nats_options());
   n.start();
   std::string chunk(4096, 'x');
   NatsStep s;
-  for (int i = 0; i < 20 && s.next != Next::kClose; ++i) s = n.from_backend(chunk);
-  EXPECT_EQ(s.next, Next::kClose);
+  for (int i = 0; i < 20 && s.next != NatsNext::kClose; ++i) s = n.from_backend(chunk);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_EQ(s.reason, "the NATS backend's INFO line is longer than 65536 bytes");
-  NatsNegotiation m(options());
+  NatsNegotiation m(nats_options());
   m.start();
   s = m.from_backend("+OK\r\n");
-  EXPECT_EQ(s.next, Next::kClose);
+  EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_EQ(s.reason, "the backend did not start with a NATS INFO line; is it a nats-server?");
 }
 
