@@ -112,9 +112,7 @@ TEST_F(CertConvert, PrivateKeyPemToDerToPemKeepsTheKeyAndItsSecrecy) {
 // An encrypted key needs --password-file, and the error names that option.
 TEST_F(CertConvert, EncryptedKeyNamesPasswordFile) {
   test::write_text(path("pw"), "s3cret\n", 0600);
-  Proc enc = shell(
-      "openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out enc.key -passout file:pw 2>&1");
-  ASSERT_EQ(enc.code, 0) << describe(enc);
+  ASSERT_TRUE(encrypt_key("server/private.key", "enc.key"));
   Proc r = tg("cert convert enc.key enc.der");
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_EQ(r.err,

@@ -86,10 +86,7 @@ TEST_F(CertCsr, RefusesToOverwriteWithoutForceAndReusesTheKey) {
 TEST_F(CertCsr, ReuseOfAnEncryptedKeySaysHowToDecryptIt) {
   tg_ok("cert csr --out req db1");
   test::write_text(path("pw"), "s3cret\n", 0600);
-  Proc enc = shell(
-      "openssl pkcs8 -topk8 -v2 aes256 -in req/private.key -out req/enc.key -passout file:pw "
-      "2>&1 && mv req/enc.key req/private.key");
-  ASSERT_EQ(enc.code, 0) << describe(enc);
+  ASSERT_TRUE(encrypt_key("req/private.key", "req/private.key"));
   std::string request = read_file(path("req/request.csr"));
   Proc r = tg("cert csr --out req --reuse-key db1 db2");
   EXPECT_EQ(r.code, 1) << describe(r);

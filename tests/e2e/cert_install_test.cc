@@ -53,10 +53,7 @@ TEST_F(CertInstall, BoltLayoutAndModes) {
 // the message names the option.
 TEST_F(CertInstall, AnEncryptedKeyIsInstalledWithItsPassword) {
   test::write_text(path("pw"), "s3cret\n", 0600);
-  ASSERT_EQ(shell("openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out server/enc.key "
-                  "-passout file:pw 2>&1")
-                .code,
-            0);
+  ASSERT_TRUE(encrypt_key("server/private.key", "server/enc.key"));
   Proc bare = tg("cert install --scope bolt --cert server/public.crt --key server/enc.key");
   EXPECT_EQ(bare.code, 1) << describe(bare);
   EXPECT_EQ(bare.err,

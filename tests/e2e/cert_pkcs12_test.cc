@@ -121,9 +121,7 @@ TEST_F(CertPkcs12, WrongPasswordFailsWithExitOne) {
 // An encrypted --key is read with --key-password-file, and the error says so (not a config key,
 // not the store's --password-file).
 TEST_F(CertPkcs12, EncryptedKeyNamesKeyPasswordFile) {
-  Proc enc = shell(
-      "openssl pkcs8 -topk8 -v2 aes256 -in app/private.key -out enc.key -passout file:pw 2>&1");
-  ASSERT_EQ(enc.code, 0) << describe(enc);
+  ASSERT_TRUE(encrypt_key("app/private.key", "enc.key"));
   Proc r = tg("cert pkcs12 --cert app/public.crt --key enc.key --out app.p12 --password-file pw");
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_EQ(r.err,

@@ -742,9 +742,7 @@ TEST_F(Check, ClusterSecretFileIsChecked) {
 TEST_F(Check, EncryptedKeyWithoutPasswordNamesTheConfigKey) {
   tour();
   test::write_text(path("pw"), "s3cret\n", 0600);
-  Proc enc = shell(
-      "openssl pkcs8 -topk8 -v2 aes256 -in server/private.key -out enc.key -passout file:pw 2>&1");
-  ASSERT_EQ(enc.code, 0) << describe(enc);
+  ASSERT_TRUE(encrypt_key("server/private.key", "enc.key"));
   replace_key(path("enc.key"));
   const std::string problem = bolt_s("private.key") +
                               ": the private key is encrypted; set "

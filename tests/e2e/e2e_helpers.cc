@@ -92,4 +92,12 @@ Proc E2eTest::tg_ok(const std::string& args) const {
   return r;
 }
 
+::testing::AssertionResult E2eTest::encrypt_key(const std::string& in, const std::string& out,
+                                                const std::string& password_file) const {
+  Proc r = shell("openssl pkcs8 -topk8 -v2 aes256 -in " + q(in) + " -out " + q(out + ".enc") +
+                 " -passout file:" + q(password_file) + " && mv " + q(out + ".enc") + " " + q(out));
+  if (r.code == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "encrypting " << in << ": " << describe(r);
+}
+
 }  // namespace tlsgate::e2e

@@ -73,6 +73,10 @@ class E2eTest : public ::testing::Test {
   Proc shell(const std::string& cmd) const { return sh(dir_, cmd); }
   // tlsgate that must succeed.
   Proc tg_ok(const std::string& args) const;
+  // Encrypts the private key `in` into `out` (the same file may be both) as
+  // PKCS#8 with AES-256 under the password in `password_file`, by openssl.
+  ::testing::AssertionResult encrypt_key(const std::string& in, const std::string& out,
+                                         const std::string& password_file = "pw") const;
   fs::path path(const std::string& rel) const { return dir_ / rel; }
 
   test::TempDir tmp_;
