@@ -78,14 +78,6 @@ std::optional<ProbeFailure> plaintext_failure(const ProbeOptions& o, int fd, Con
                                              o.starttls != StartTlsProtocol::kNone)};
 }
 
-void on_message(int write_p, int /*version*/, int content_type, const void* buf, size_t len,
-                SSL* /*ssl*/, void* arg) {
-  if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE || len == 0 || arg == nullptr) return;
-  if (static_cast<const unsigned char*>(buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
-    static_cast<ConnState*>(arg)->cert_request = true;
-  }
-}
-
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* state = static_cast<ConnState*>(SSL_get_app_data(ssl));
   if (state == nullptr || state->session) return 0;
@@ -208,15 +200,9 @@ tl::expected<tls::SslCtxPtr, ProbeFailure> make_context(const ProbeOptions& o,
     return fail("cannot read --ca " + o.ca_file.string());
   }
   if (!o.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1) {
-      return fail("cannot read --cert " + o.cert_file.string());
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return fail("cannot read --key " + o.key_file.string());
-    }
-    if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-      return fail("--key " + o.key_file.string() + " does not match --cert " +
-                  o.cert_file.string());
+    if (auto used = use_client_certificate(ctx.get(), o.cert_file, o.key_file); !used) {
+      return tl::unexpected(
+          probe_failure(ProbeStep::kHandshake, tls::FailureReason::kOther, used.error()));
     }
   }
   // Verification is recorded, not enforced: the report shows the chain either way.
@@ -224,7 +210,6 @@ tl::expected<tls::SslCtxPtr, ProbeFailure> make_context(const ProbeOptions& o,
   SSL_CTX_set_session_cache_mode(ctx.get(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), on_new_session);
-  SSL_CTX_set_msg_callback(ctx.get(), on_message);
   return ctx;
 }
 
@@ -253,7 +238,7 @@ tl::expected<void, ProbeFailure> connect_tls(const ProbeOptions& o, SSL_CTX* ctx
   }
   SSL* ssl = c.ssl.get();
   SSL_set_app_data(ssl, &c.state);
-  SSL_set_msg_callback_arg(ssl, &c.state);
+  watch_certificate_request(ssl, &c.state.cert_request);
   BIO_set_callback_ex(SSL_get_rbio(ssl), on_bio);
   BIO_set_callback_arg(SSL_get_rbio(ssl), reinterpret_cast<char*>(&c.state));
   tls::set_sni(ssl, name);

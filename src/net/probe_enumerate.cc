@@ -120,6 +120,12 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
     a.error = pki::openssl_error("this OpenSSL refuses the offer").message();
     return a;
   }
+  if (!o.cert_file.empty()) {
+    if (auto used = use_client_certificate(ctx.get(), o.cert_file, o.key_file); !used) {
+      a.error = used.error();
+      return a;
+    }
+  }
   auto deadline = Clock::now() + o.timeout;
   auto channel = open_channel(o, deadline);
   if (!channel) {
@@ -130,6 +136,8 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
   tls::SslPtr ssl(SSL_new(ctx.get()));
   if (!ssl || SSL_set_fd(ssl.get(), channel->fd.get()) != 1) return a;
   tls::set_sni(ssl.get(), o.server_name.empty() ? o.target.host : o.server_name);
+  bool certificate_requested = false;
+  watch_certificate_request(ssl.get(), &certificate_requested);
   for (int i = 0; i < 10000; ++i) {  // bounded by the deadline as well
     pki::clear_openssl_errors();
     int rc = SSL_connect(ssl.get());
@@ -146,6 +154,16 @@ Attempt openssl_attempt(const ProbeOptions& o, uint16_t version,
               : err == SSL_ERROR_WANT_WRITE ? Io::kWantWrite
                                             : Io::kError;
     if (want == Io::kError || !wait_ready(channel->fd.get(), want, deadline)) break;
+  }
+  // A TLS 1.2 server that asks for a client certificate has chosen its suite
+  // (ServerHello) and group (ServerKeyExchange) before it refuses a client
+  // without one: what the offer asked is answered all the same.
+  const SSL_CIPHER* chosen = SSL_get_pending_cipher(ssl.get());
+  if (!a.ok && certificate_requested && version != tls::kTls13 && chosen != nullptr) {
+    a.ok = true;
+    a.suite = code_of(chosen);
+    a.group = negotiated_group(ssl.get());
+    a.certificate_curve = certificate_curve(ssl.get());
   }
   pki::clear_openssl_errors();
   note_silence(a, deadline, o.timeout);

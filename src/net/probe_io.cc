@@ -11,6 +11,7 @@
 
 #include "net/dial.h"
 #include "pki/handles.h"
+#include "pki/openssl_error.h"
 #include "util/strings.h"
 
 namespace tlsgate::net {
@@ -28,7 +29,39 @@ std::string group_name(const char* openssl_name) {
   return n;
 }
 
+void on_message(int write_p, int /*version*/, int content_type, const void* buf, size_t len,
+                SSL* /*ssl*/, void* arg) {
+  if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE || len == 0 || arg == nullptr) return;
+  if (static_cast<const unsigned char*>(buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
+    *static_cast<bool*>(arg) = true;
+  }
+}
+
 }  // namespace
+
+tl::expected<void, std::string> use_client_certificate(SSL_CTX* ctx,
+                                                       const std::filesystem::path& cert,
+                                                       const std::filesystem::path& key) {
+  auto fail = [](const std::string& what) {
+    return tl::unexpected(pki::openssl_error(what).message());
+  };
+  pki::clear_openssl_errors();
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
+    return fail("cannot read --cert " + cert.string());
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return fail("cannot read --key " + key.string());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return fail("--key " + key.string() + " does not match --cert " + cert.string());
+  }
+  return {};
+}
+
+void watch_certificate_request(SSL* ssl, bool* seen) {
+  SSL_set_msg_callback(ssl, on_message);
+  SSL_set_msg_callback_arg(ssl, seen);
+}
 
 std::string negotiated_group(SSL* ssl) {
   int nid = SSL_get_negotiated_group(ssl);

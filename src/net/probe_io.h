@@ -4,12 +4,14 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
 #include <tl/expected.hpp>
 
 struct ssl_st;
+struct ssl_ctx_st;
 
 namespace tlsgate::net {
 
@@ -20,6 +22,16 @@ std::string negotiated_group(ssl_st* ssl);
 // The curve of the server's certificate when it is an EC key, in the same
 // spelling ("P-256"), else "" (RSA, Ed25519, no certificate).
 std::string certificate_curve(ssl_st* ssl);
+
+// Presents `cert` (a PEM chain) with `key` when a server asks for a client
+// certificate. The error names --cert or --key and gives OpenSSL's reason.
+tl::expected<void, std::string> use_client_certificate(ssl_ctx_st* ctx,
+                                                       const std::filesystem::path& cert,
+                                                       const std::filesystem::path& key);
+
+// Sets *seen when the server of `ssl` sends a CertificateRequest (the
+// connection's message callback and its argument).
+void watch_certificate_request(ssl_st* ssl, bool* seen);
 
 // "1.5 s", for the sentences that name a timeout.
 std::string seconds_text(std::chrono::milliseconds ms);

@@ -2,6 +2,7 @@
 // suites and groups: the enumeration shows exactly those, and says which
 // method found each (a suite this process's OpenSSL cannot offer, SEED without
 // the legacy provider, is found by our own ClientHello).
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,6 +20,7 @@ namespace {
 using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 class ProbeEnumerate : public E2eTest {
  protected:
@@ -139,6 +141,35 @@ TEST_F(ProbeEnumerate, Tls12EcdsaServerPreferringItsCurveLeavesOtherGroupsUnknow
   Proc text = tg("probe localhost:" + std::to_string(s.port()) + " --ca ca.crt --enumerate");
   EXPECT_THAT(text.out, HasSubstr("    X25519, P-384, P-521, X448: not known: TLS 1.2 only, and "
                                   "the server's ECDSA certificate is on P-256"));
+}
+
+// A TLS 1.2 server that requires a client certificate has chosen its suite
+// and group when it asks for one: enumeration reads them there, so it finds
+// the same without --cert as with it (it found nothing before).
+TEST_F(ProbeEnumerate, Tls12ServerRequiringAClientCertificateIsEnumeratedWithOrWithoutOne) {
+  auto client = test::make_leaf(ca_, {"client.test"}, false, true);
+  test::write_cert(path("client.crt"), client.cert.get());
+  test::write_key(path("client.key"), client.key.get());
+  OpensslServer s(path("ec.crt"), path("ec.key"),
+                  {"-tls1_2", "-Verify", "1", "-CAfile", path("ca.crt").string(), "-cipher",
+                   "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384", "-groups",
+                   "P-256:X25519"});
+  ASSERT_EQ(s.start(), "");
+  for (std::string cert : {"", " --cert client.crt --key client.key"}) {
+    SCOPED_TRACE(cert);
+    Proc r = tg("probe localhost:" + std::to_string(s.port()) + " --ca ca.crt --enumerate --json" +
+                cert);
+    EXPECT_EQ(r.code, cert.empty() ? 1 : 0) << describe(r);
+    json doc = json::parse(r.out);
+    ASSERT_TRUE(doc.contains("enumeration")) << doc.dump(2);
+    EXPECT_THAT(accepted_versions(doc), ElementsAre("TLSv1.2"));
+    auto found = suites(version(doc, "TLSv1.2"));
+    std::sort(found.begin(), found.end());
+    EXPECT_THAT(found, ElementsAre("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                   "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"));
+    EXPECT_THAT(groups(doc), UnorderedElementsAre("P-256", "X25519"))
+        << doc["enumeration"]["groups"].dump(2);
+  }
 }
 
 TEST_F(ProbeEnumerate, ClientOrderIsRecognised) {
