@@ -150,10 +150,10 @@ TEST_F(ProbeEnumerate, Tls12ServerRequiringAClientCertificateIsEnumeratedWithOrW
   auto client = test::make_leaf(ca_, {"client.test"}, false, true);
   test::write_cert(path("client.crt"), client.cert.get());
   test::write_key(path("client.key"), client.key.get());
-  OpensslServer s(path("ec.crt"), path("ec.key"),
-                  {"-tls1_2", "-Verify", "1", "-CAfile", path("ca.crt").string(), "-cipher",
-                   "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384", "-groups",
-                   "P-256:X25519"});
+  OpensslServer s(
+      path("ec.crt"), path("ec.key"),
+      {"-tls1_2", "-Verify", "1", "-CAfile", path("ca.crt").string(), "-cipher",
+       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384", "-groups", "P-256:X25519"});
   ASSERT_EQ(s.start(), "");
   for (std::string cert : {"", " --cert client.crt --key client.key"}) {
     SCOPED_TRACE(cert);
