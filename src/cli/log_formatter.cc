@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/peer_text.h"
+
 namespace tlsgate::cli {
 namespace {
 
@@ -37,26 +39,6 @@ std::string_view level_name(spdlog::level::level_enum level) {
 
 }  // namespace
 
-std::string escape_control(std::string_view message) {
-  std::string out;
-  out.reserve(message.size());
-  for (char c : message) {
-    auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7f) {
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else {
-      out += fmt::format("\\x{:02x}", b);
-    }
-  }
-  return out;
-}
-
 void LogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   std::string_view message(msg.payload.data(), msg.payload.size());
   std::string line;
@@ -67,7 +49,7 @@ void LogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_bu
     line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = fmt::format("{} {} {}", timestamp(msg.time, ' ', false), level_name(msg.level),
-                       escape_control(message));
+                       util::escape_controls(message));
   }
   line += '\n';
   dest.append(line.data(), line.data() + line.size());

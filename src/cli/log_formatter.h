@@ -31,7 +31,4 @@ class LogFormatter final : public spdlog::formatter {
   config::LogFormat format_;
 };
 
-// MESSAGE with control bytes escaped, for one-line text records.
-std::string escape_control(std::string_view message);
-
 }  // namespace tlsgate::cli

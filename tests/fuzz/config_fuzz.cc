@@ -35,6 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& d : result.diagnostics) {
     auto line = format(d);
     FUZZ_CHECK(!line.empty());
+    // Quoted text cannot end the line, drive a terminal or reverse the line.
+    for (unsigned char c : line) FUZZ_CHECK(c >= 0x20 && c != 0x7f);
+    FUZZ_CHECK(line.find("\xe2\x80\xae") == std::string::npos);  // U+202E
     FUZZ_CHECK(!d.problem.empty());
     has_error = has_error || d.severity == Diagnostic::Severity::kError;
     if (!d.key.empty()) {

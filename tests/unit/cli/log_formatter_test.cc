@@ -38,9 +38,16 @@ TEST(LogFormatter, TextRecordIsOneLineWithControlBytesEscaped) {
       << line;
 }
 
-TEST(LogFormatter, EscapeControlLeavesPrintableTextAlone) {
-  EXPECT_EQ(escape_control("CN=db1.example.com, O=Ünïcode"), "CN=db1.example.com, O=Ünïcode");
-  EXPECT_EQ(escape_control(std::string("a\nb\x7f", 4)), "a\\nb\\x7f");
+// A peer's name that reverses the rest of the line (U+202E) or carries a C1
+// CSI (U+009B) reads as its bytes in a text record; other UTF-8 as it is.
+TEST(LogFormatter, TextRecordShowsBidiAndC1ControlsAsBytes) {
+  std::string line = render(config::LogFormat::kText,
+                            "identity \"CN=db1, O=\xc3\x9cn\xc3\xaf"
+                            "code\xe2\x80\xaetxt.exe\xc2\x9b"
+                            "2J\"");
+  EXPECT_NE(line.find(R"(identity "CN=db1, O=Ünïcode\xe2\x80\xaetxt.exe\xc2\x9b2J")"),
+            std::string::npos)
+      << line;
 }
 
 TEST(LogFormatter, JsonRecordParsesAndKeepsTheMessageWhole) {

@@ -40,5 +40,22 @@ TEST(ConfigDiagnostic, FormatOmitsEmptyParts) {
   for (const auto& c : cases) EXPECT_EQ(format(c.d), c.text);
 }
 
+// What the file holds is quoted with its controls and bidirectional
+// overrides as bytes: a config line cannot forge a report line or reverse it.
+TEST(ConfigDiagnostic, FormatShowsControlsAndBidiOverridesAsBytes) {
+  Diagnostic d{Severity::kError,
+               {"tlsgate.conf", 2},
+               "ssl.policy.a\xe2\x80\xae"
+               "b.enabled",
+               "\"O=\xc3\x9cn\xc3\xaf"
+               "code\nFORGED\"",
+               ""};
+  EXPECT_EQ(format(d),
+            "tlsgate.conf:2: ssl.policy.a\\xe2\\x80\\xaeb.enabled: \"O=\xc3\x9cn\xc3\xaf"
+            "code\\nFORGED\"");
+  d.problem = std::string(1500, 'x');
+  EXPECT_EQ(format(d).substr(format(d).size() - 40), std::string(20, 'x') + "... (500 more bytes)");
+}
+
 }  // namespace
 }  // namespace tlsgate::config
