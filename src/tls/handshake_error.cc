@@ -38,10 +38,65 @@ std::string explain_crl_refusal(long verify, const CrlFile* crl, const config::P
          dir;
 }
 
+// What a verify error means for the peer's certificate `cert` under the
+// policy, appended to OpenSSL's words: which certificate or folder is at
+// fault and what to do. "" when there is nothing to add.
+std::string verify_advice(long verify, const X509* cert, const Context& ctx, util::SystemTime at) {
+  if (cert == nullptr) return "";
+  const auto& p = ctx.policy;
+  const std::string key = "ssl.policy." + p.scope + ".";
+  const std::string trusted = p.trusted_dir.string();
+  const std::string holder = ctx.side == Side::kServer ? "client" : "backend";
+  const auto info = pki::describe(cert, util::FixedClock(at));
+  switch (verify) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return ": its issuer " + info.issuer + " is not among the CAs in " + trusted +
+             "; put that CA's certificate there (tlsgate reloads it), or reissue the " + holder +
+             "'s certificate from a CA that is";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      return ": it is self-signed and not in " + trusted +
+             "; put it there if you trust it, or use a certificate issued by a CA that is";
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return ": its chain ends at a root that is not in " + trusted +
+             "; put that root there if you trust it";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      if (!info.expired) {
+        return ": a CA certificate of its chain has expired; renew that CA certificate (in the "
+               "chain the " +
+               holder + " sends, or in " + key + "trusted_dir)";
+      }
+      return ": it expired on " + info.not_after_text + "; the " + holder +
+             " must renew its certificate";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      if (!info.not_yet_valid) return ": a CA certificate of its chain is not valid yet";
+      return ": it is not valid until " + info.not_before_text +
+             "; this machine's clock is behind or the certificate is dated ahead: check the "
+             "clock (NTP)";
+    case X509_V_ERR_CERT_REVOKED: {
+      const CrlFile* crl = ctx.crl_for_issuer(X509_get_issuer_name(cert));
+      return ": its issuer " + info.issuer + " revoked it (serial " + info.serial_hex + ")" +
+             (crl ? " in the CRL " + crl->file.string() + " of " + key + "revoked_dir"
+                  : " (a CRL in " + key + "revoked_dir or an OCSP answer)") +
+             "; the " + holder + " needs a new certificate if it should keep its access";
+    }
+    case X509_V_ERR_INVALID_PURPOSE:
+      return ctx.side == Side::kServer
+                 ? ": it is not for TLS clients (its extendedKeyUsage lacks clientAuth); reissue "
+                   "it for client use (tlsgate cert issue --client)"
+                 : ": it is not for TLS servers (its extendedKeyUsage lacks serverAuth); reissue "
+                   "it for server use (tlsgate cert issue --server)";
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 std::string explain_verify_failure(long verify_error, const X509* cert, const Context& ctx,
-                                   const std::string& peer, const char* host, const CrlFile* crl) {
+                                   const std::string& peer, const char* host, const CrlFile* crl,
+                                   std::optional<util::SystemTime> at) {
   std::string what =
       std::string(ctx.side == Side::kServer ? "client certificate " : "backend certificate ") +
       (cert ? pki::describe(cert, util::SystemClock::instance()).subject : "");
@@ -58,8 +113,18 @@ std::string explain_verify_failure(long verify_error, const X509* cert, const Co
     return what + " from " + peer +
            " refused: " + explain_crl_refusal(verify_error, crl, ctx.policy);
   }
-  return what + " from " + peer + " failed verification against ssl.policy." + ctx.policy.scope +
-         ".trusted_dir: " + X509_verify_cert_error_string(verify_error);
+  // The trust errors are trusted_dir's; the others (dates, revocation, key
+  // usage) are the certificate's own.
+  const bool trust = verify_error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                     verify_error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                     verify_error == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+                     verify_error == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+                     verify_error == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                     verify_error == X509_V_ERR_CERT_UNTRUSTED;
+  return what + " from " + peer + " failed verification" +
+         (trust ? " against ssl.policy." + ctx.policy.scope + ".trusted_dir" : "") + ": " +
+         X509_verify_cert_error_string(verify_error) +
+         verify_advice(verify_error, cert, ctx, at.value_or(util::SystemClock::instance().now()));
 }
 
 std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const std::string& peer) {

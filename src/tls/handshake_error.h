@@ -12,11 +12,13 @@
 // CRL from CN=Demo CA into /c/revoked; tlsgate reloads it".
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <openssl/ssl.h>
 
 #include "tls/context.h"
+#include "util/clock.h"
 
 namespace tlsgate::tls {
 
@@ -27,9 +29,11 @@ std::string explain_handshake_failure(const SSL* ssl, const Context& ctx, const 
 // re-check's (tls/revalidate.h) alike. `host`: the name the certificate had
 // to carry, for a hostname mismatch (null: "the dialled address"). `crl`:
 // the CRL that refused it (refusing_crl()), if known; else a stale or early
-// CRL is looked up by cert's issuer.
+// CRL is looked up by cert's issuer. `at`: the time verification used (a
+// re-check's; else now), which tells an expired leaf from an expired CA.
 std::string explain_verify_failure(long verify_error, const X509* cert, const Context& ctx,
                                    const std::string& peer, const char* host,
-                                   const CrlFile* crl = nullptr);
+                                   const CrlFile* crl = nullptr,
+                                   std::optional<util::SystemTime> at = std::nullopt);
 
 }  // namespace tlsgate::tls

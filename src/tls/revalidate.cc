@@ -55,7 +55,7 @@ Verdict verify_chain(const ConnectedPeer& peer, const Context& ctx, util::System
   pki::clear_openssl_errors();
   if (ok == 1) return {};
   return {error, explain_verify_failure(error, peer.leaf, ctx, peer.address,
-                                        host.empty() ? nullptr : host.c_str())};
+                                        host.empty() ? nullptr : host.c_str(), nullptr, now)};
 }
 
 // A leaf whose chain cannot be built again: its validity period, and the
@@ -80,7 +80,8 @@ util::Status check_leaf_alone(const ConnectedPeer& peer, const Context& ctx, uti
   X509_STORE_unlock(store);
   pki::clear_openssl_errors();
   if (error == X509_V_OK) return {};
-  return util::fail(explain_verify_failure(error, peer.leaf, ctx, peer.address, nullptr));
+  return util::fail(
+      explain_verify_failure(error, peer.leaf, ctx, peer.address, nullptr, nullptr, now));
 }
 
 // A ticket's application data: this tag, then the DER certificates the

@@ -14,8 +14,10 @@
 //     the name dialled; at the time `now`, so an expired certificate fails;
 //  3. check_peer_certificate(): pinned_certs and allowed_identities.
 // A refusal reads like the handshake's ("client certificate CN=app1,O=x from
-// 10.0.0.7:4711 failed verification against ssl.policy.db.trusted_dir:
-// certificate revoked", "... is not in ssl.policy.db.allowed_identities").
+// 10.0.0.7:4711 failed verification: certificate revoked: its issuer CN=CA
+// revoked it (serial 1f) in the CRL /c/revoked/ca.crl of
+// ssl.policy.db.revoked_dir; ...", "... is not in
+// ssl.policy.db.allowed_identities").
 //
 // No I/O, no event loop: it reads its arguments and the immutable Context,
 // and may run on any thread; it leaves the thread's OpenSSL error queue empty.

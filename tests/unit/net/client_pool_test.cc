@@ -286,7 +286,11 @@ TEST_F(ClientPoolTest, UntrustedBackendIsNamed) {
             "backend certificate " + pki::describe(server_leaf_.cert.get(), wall()).subject +
                 " from " + backend() +
                 " failed verification against ssl.policy.stranger.trusted_dir: unable to get local "
-                "issuer certificate");
+                "issuer certificate: its issuer " +
+                pki::describe(server_leaf_.cert.get(), wall()).issuer +
+                " is not among the CAs in " + policies_["stranger"].trusted_dir.string() +
+                "; put that CA's certificate there (tlsgate reloads it), or reissue the backend's "
+                "certificate from a CA that is");
   EXPECT_EQ(pool.stats().open, 0u);
 }
 

@@ -125,13 +125,16 @@ TEST_F(ContextCrlTest, StaleCrlUnderWarnLetsThePeerInAndCountsIt) {
 }
 
 TEST_F(ContextCrlTest, StaleCrlUnderWarnStillRefusesTheCertificatesItLists) {
-  stale_crl({client_leaf_.cert.get()});
+  auto crl = stale_crl({client_leaf_.cert.get()});
   auto r = connect();
   EXPECT_FALSE(r.server_ok);
-  EXPECT_EQ(r.server_error, std::string("client certificate CN=app1,O=tlsgate from ") +
-                                kClientAddress +
-                                " failed verification against ssl.policy.srv.trusted_dir: "
-                                "certificate revoked");
+  auto leaf = pki::describe(client_leaf_.cert.get(), util::SystemClock::instance());
+  EXPECT_EQ(r.server_error,
+            std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
+                " failed verification: certificate revoked: its issuer " + leaf.issuer +
+                " revoked it (serial " + leaf.serial_hex + ") in the CRL " + crl.string() +
+                " of ssl.policy.srv.revoked_dir; the client needs a new "
+                "certificate if it should keep its access");
   EXPECT_EQ(server_ctx_->crl_counters->stale_admitted.load(), 0u);
   // Another client of the same CA still gets in on that CRL.
   auto other = test::make_leaf(ca_, {"app2"}, false, true);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 
+#include "pki/certificate_info.h"
 #include "tls_fixture.h"
 
 namespace tlsgate::tls {
@@ -104,7 +105,25 @@ TEST_F(HandshakeErrorTest, ClientFromAnUntrustedCaNamesItsCertificate) {
   EXPECT_EQ(r.server_error, std::string("client certificate CN=stranger,O=tlsgate from ") +
                                 kClientAddress +
                                 " failed verification against ssl.policy.srv.trusted_dir: "
-                                "unable to get local issuer certificate");
+                                "unable to get local issuer certificate: its issuer CN=Other "
+                                "CA,O=tlsgate is not among the CAs in " +
+                                server_.trusted_dir.string() +
+                                "; put that CA's certificate there (tlsgate reloads it), or "
+                                "reissue the client's certificate from a CA that is");
+}
+
+// A server certificate presented as a client's: the key usage is named, and
+// how to reissue it (it was "unsuitable certificate purpose" alone).
+TEST_F(HandshakeErrorTest, ClientWithAServerOnlyCertificateIsToldToReissueItForClients) {
+  server_.client_auth = config::ClientAuth::kRequire;
+  client_ =
+      testing::make_policy(dir_.path(), "cli", ca_, test::make_leaf(ca_, {"web"}, true, false));
+  auto r = fail();
+  EXPECT_EQ(r.server_error, std::string("client certificate CN=web,O=tlsgate from ") +
+                                kClientAddress +
+                                " failed verification: unsuitable certificate purpose: it is not "
+                                "for TLS clients (its extendedKeyUsage lacks clientAuth); reissue "
+                                "it for client use (tlsgate cert issue --client)");
 }
 
 TEST_F(HandshakeErrorTest, ServerFromAnUntrustedCa) {
@@ -115,7 +134,11 @@ TEST_F(HandshakeErrorTest, ServerFromAnUntrustedCa) {
   EXPECT_EQ(r.client_error, std::string("backend certificate CN=localhost,O=tlsgate from ") +
                                 kServerAddress +
                                 " failed verification against ssl.policy.cli.trusted_dir: "
-                                "unable to get local issuer certificate");
+                                "unable to get local issuer certificate: its issuer CN=Error "
+                                "CA,O=tlsgate is not among the CAs in " +
+                                client_.trusted_dir.string() +
+                                "; put that CA's certificate there (tlsgate reloads it), or "
+                                "reissue the backend's certificate from a CA that is");
   EXPECT_EQ(r.server_error, std::string("certificate unknown from ") + kClientAddress +
                                 ": the client does not trust our certificate (issuer "
                                 "CN=Error CA,O=tlsgate); give it that CA, or use a certificate "
@@ -139,10 +162,11 @@ TEST_F(HandshakeErrorTest, ExpiredServerCertificate) {
                       test::Validity{now - std::chrono::hours(48), now - std::chrono::hours(24)});
   server_ = testing::make_policy(dir_.path(), "srv", ca_, expired);
   auto r = fail();
-  EXPECT_EQ(r.client_error, std::string("backend certificate CN=localhost,O=tlsgate from ") +
-                                kServerAddress +
-                                " failed verification against ssl.policy.cli.trusted_dir: "
-                                "certificate has expired");
+  EXPECT_EQ(r.client_error,
+            std::string("backend certificate CN=localhost,O=tlsgate from ") + kServerAddress +
+                " failed verification: certificate has expired: it expired on " +
+                pki::describe(expired.cert.get(), util::SystemClock::instance()).not_after_text +
+                "; the backend must renew its certificate");
   EXPECT_EQ(r.server_error, std::string("certificate_expired from ") + kClientAddress +
                                 ": the peer says our certificate expired; renew " +
                                 server_.public_certificate.string());

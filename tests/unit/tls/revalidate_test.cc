@@ -25,6 +25,16 @@ using testing::kClientAddress;
 using testing::kServerAddress;
 using testing::MemoryConnection;
 
+// How explain_verify_failure() words a certificate its issuer revoked in the
+// CRL file `crl` of policy `scope`, after "failed verification: ".
+std::string revoked_words(const X509* cert, const std::filesystem::path& crl,
+                          const std::string& scope, const std::string& holder) {
+  auto info = pki::describe(cert, util::SystemClock::instance());
+  return "certificate revoked: its issuer " + info.issuer + " revoked it (serial " +
+         info.serial_hex + ") in the CRL " + crl.string() + " of ssl.policy." + scope +
+         ".revoked_dir; the " + holder + " needs a new certificate if it should keep its access";
+}
+
 // A connection established under server_ and client_ (both trust the CA of
 // both certificates), then re-checked against contexts built from changed
 // policies. The expected refusals are those of a fresh handshake under the
@@ -105,8 +115,9 @@ TEST_F(RecheckTest, NewCrlRefusesTheRevokedClientInTheHandshakesWords) {
   revoke(server_, client_leaf_.cert.get());
   auto refusal = server_recheck(server_);
   EXPECT_EQ(refusal, std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
-                         " failed verification against ssl.policy.srv.trusted_dir: certificate "
-                         "revoked");
+                         " failed verification: " +
+                         revoked_words(client_leaf_.cert.get(), server_.revoked_dir / "ca.crl",
+                                       "srv", "client"));
   EXPECT_EQ(refusal, handshake_refusal(server_));
 }
 
@@ -157,10 +168,12 @@ TEST_F(RecheckTest, TheClientCertificateExpiresAtItsNotAfter) {
   ASSERT_TRUE(expiry);
   EXPECT_LE(*expiry, not_after);  // the CA may expire first
   EXPECT_EQ(server_recheck(server_, *expiry - 1s), "");
-  EXPECT_EQ(server_recheck(server_, not_after + 1s),
-            std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
-                " failed verification against ssl.policy.srv.trusted_dir: certificate has "
-                "expired");
+  EXPECT_EQ(
+      server_recheck(server_, not_after + 1s),
+      std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
+          " failed verification: certificate has expired: it expired on " +
+          pki::describe(client_leaf_.cert.get(), util::SystemClock::instance()).not_after_text +
+          "; the client must renew its certificate");
 }
 
 TEST_F(RecheckTest, PeerExpiryIsTheEarliestOfTheVerifiedChain) {
@@ -213,7 +226,8 @@ TEST_F(RecheckTest, RevokedBackendIsRefusedByTheClientSide) {
   revoke(client_, server_leaf());
   EXPECT_EQ(client_recheck(client_),
             std::string("backend certificate CN=localhost,O=tlsgate from ") + kServerAddress +
-                " failed verification against ssl.policy.cli.trusted_dir: certificate revoked");
+                " failed verification: " +
+                revoked_words(server_leaf(), client_.revoked_dir / "ca.crl", "cli", "backend"));
 }
 
 TEST_F(RecheckTest, BackendNameIsCheckedWhenThePolicySaysSo) {
@@ -296,7 +310,9 @@ TEST_F(ResumedRecheckTest, AResumedClientRevokedByItsIntermediatesCrlIsRefused) 
   test::write_text(server_.revoked_dir / "inter.crl", *pki::crl_pem(crl->get()));
   EXPECT_EQ(resumed_recheck(server_),
             std::string("client certificate CN=app1,O=tlsgate from ") + kClientAddress +
-                " failed verification against ssl.policy.srv.trusted_dir: certificate revoked");
+                " failed verification: " +
+                revoked_words(client_leaf_.cert.get(), server_.revoked_dir / "inter.crl", "srv",
+                              "client"));
 }
 
 // The intermediate leaves trusted_dir, the root stays: a full handshake
