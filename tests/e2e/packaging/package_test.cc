@@ -116,8 +116,8 @@ TEST_F(Package, ShipsTheFilesAndMaintainerScripts) {
   auto unit = test::read_text(root_ / "lib/systemd/system/tlsgate.service");
   for (const char* line :
        {"Type=notify\n", "User=tlsgate\n", "ExecReload=/bin/kill -HUP $MAINPID\n",
-        "ProtectSystem=strict\n", "ReadWritePaths=/var/lib/tlsgate\n", "NoNewPrivileges=true\n",
-        "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n",
+        "ProtectSystem=strict\n", "ReadWritePaths=/var/lib/tlsgate -/etc/tlsgate/certificates\n",
+        "NoNewPrivileges=true\n", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n",
         "AmbientCapabilities=CAP_NET_BIND_SERVICE\n", "PrivateTmp=true\n", "WatchdogSec="}) {
     EXPECT_NE(unit.find(line), std::string::npos) << line;
   }
