@@ -297,8 +297,13 @@ void Session::connect_upstream() {
       if (no_fds) note_fd_refusal(connector_, fd_limit_);
       return fail_upstream(
           tls::FailureReason::kConnectFailed,
-          fmt::format("cannot connect to backend {}: {}",
-                      config::to_string(connector_.settings.upstream_address), ec.message()),
+          no_fds
+              ? fmt::format("cannot connect to backend {}: {}",
+                            config::to_string(connector_.settings.upstream_address), ec.message())
+              : fmt::format("cannot connect to backend {}: {}; is it running and listening "
+                            "there? (connector.{}.upstream_address)",
+                            config::to_string(connector_.settings.upstream_address), ec.message(),
+                            connector_.settings.name),
           !no_fds);
     }
     on_upstream_connected();
@@ -392,7 +397,7 @@ void Session::fail_backend(tls::FailureReason why, const std::string& reason, bo
     connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
     counters_->upstream_failure(why);
   }
-  finish(tls::with_reason(reason, why), true);
+  finish(tls::with_reason(reason, why), true, true);
 }
 
 void Session::refuse_client(tls::FailureReason why, const std::string& reason) {
@@ -782,7 +787,7 @@ void Session::arm_idle() {
   });
 }
 
-void Session::finish(const std::string& reason, bool failure) {
+void Session::finish(const std::string& reason, bool failure, bool backend) {
   if (closed_) return;
   closed_ = true;
   untrack();
@@ -799,13 +804,14 @@ void Session::finish(const std::string& reason, bool failure) {
   upstream_socket_.close(ec);
   if (failure) {
     auto held_back = connector_.failure_log.admit();
+    auto level = backend ? spdlog::level::warn : spdlog::level::info;
     if (held_back && *held_back == 0) {
-      spdlog::info("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+      spdlog::log(level, "connector {}: client {}: {}", connector_.settings.name, peer_, reason);
     } else if (held_back) {
-      spdlog::info(
-          "connector {}: client {}: {} ({} failure line(s) of this connector held back "
-          "before this one: more than 20 a second)",
-          connector_.settings.name, peer_, reason, *held_back);
+      spdlog::log(level,
+                  "connector {}: client {}: {} ({} failure line(s) of this connector held back "
+                  "before this one: more than 20 a second)",
+                  connector_.settings.name, peer_, reason, *held_back);
     }
   } else {
     spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, reason);

@@ -191,7 +191,10 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // `upstream`: a backend phase (its timeout is an upstream failure).
   void arm_deadline(const tls::Context* policy, std::string what, bool upstream = false);
   void arm_idle();
-  void finish(const std::string& reason, bool failure);
+  // A failure is logged at info (rate-limited per connector), a backend's at
+  // warning: one client's mistake is routine, a backend that fails is an
+  // outage an operator at log_level=warn must see.
+  void finish(const std::string& reason, bool failure, bool backend = false);
   // session_revalidate.cc: lists the session once the peer on `side` passed
   // its checks; false when a context published meanwhile refused it (closed).
   bool on_peer_checked(tls::Side side);

@@ -228,8 +228,12 @@ TEST_F(GateTimeouts, UnreachableBackendClosesTheClientAndSaysWhy) {
   conf_.set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(dead_port));
   start_gate();
   EXPECT_TRUE(refused(gate_port_, client_options()));
+  // At warning level, so that an outage shows at log_level=warn, with what to check.
+  EXPECT_TRUE(gate_->wait_for_log(" warning connector echo: client 127.0.0.1:"));
   EXPECT_TRUE(
-      gate_->wait_for_log("cannot connect to backend 127.0.0.1:" + std::to_string(dead_port)))
+      gate_->wait_for_log("cannot connect to backend 127.0.0.1:" + std::to_string(dead_port) +
+                          ": Connection refused; is it running and listening there? "
+                          "(connector.echo.upstream_address) [reason: connect_failed]"))
       << log();
   EXPECT_TRUE(gate_->running());
 }
