@@ -409,8 +409,7 @@ void PolicyAuditor::check_revoked() {
       continue;
     }
     for (const auto& crl : *crls) {
-      pki::OpensslString issuer_text(X509_NAME_oneline(X509_CRL_get_issuer(crl.get()), nullptr, 0));
-      std::string issuer = issuer_text ? issuer_text.get() : "?";
+      const std::string issuer = pki::name_to_string(X509_CRL_get_issuer(crl.get()));
       const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
       time_t now = std::chrono::system_clock::to_time_t(clock_.now());
       if (next != nullptr && X509_cmp_time(next, &now) < 0) {

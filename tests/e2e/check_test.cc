@@ -396,7 +396,7 @@ TEST_F(CheckCrl, StaleCrl) {
   Proc r = check();
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_EQ(r.out, "tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
-                       " from /O=tlsgate/CN=Example CA is stale: its nextUpdate " +
+                       " from CN=Example CA,O=tlsgate is stale: its nextUpdate " +
                        pki::format_time(now - 24h) +
                        " has passed; ssl.policy.bolt.stale_crl: WARN still uses it (the "
                        "certificates it lists stay refused), but certificates revoked since get "
@@ -442,7 +442,7 @@ TEST_F(CheckCrl, CrlFromAForeignCaIsAWarning) {
   EXPECT_EQ(r.code, 0) << describe(r);
   EXPECT_EQ(r.out,
             "warning: tlsgate.conf: ssl.policy.bolt.revoked_dir: CRL " + bolt_s("revoked/ca.crl") +
-                " is from /O=tlsgate/CN=Other CA, which is not in " + bolt_s("trusted") +
+                " is from CN=Other CA,O=tlsgate, which is not in " + bolt_s("trusted") +
                 "; it cannot be checked; add that CA to the trusted folder, or remove the CRL\n" +
                 summary("1 policy (bolt)", 0, 1) + "\n");
 }
