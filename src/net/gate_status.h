@@ -95,7 +95,7 @@ struct GateStatus {
   unsigned workers = 0;
   // The last configuration reload (SIGHUP, the API): nullopt before any.
   std::optional<util::SystemTime> last_config_reload;
-  std::string last_config_reload_error;  // "" when it succeeded
+  std::string last_config_reload_error;                  // "" when it succeeded
   std::vector<std::string> last_config_reload_warnings;  // ReloadOutcome::warnings
   std::vector<UserMapStatus> user_maps;                  // every connector with a user_map
   std::vector<ConnectorStatus> connectors;

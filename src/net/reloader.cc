@@ -143,8 +143,8 @@ std::vector<UserMapStatus> Reloader::reload_user_maps(const std::string& only, b
       {
         util::MutexLock lock(state_mu_);
         auto& state = map_states_[key];
-        repeated = !state.status.ok && state.status.error == st.error &&
-                   state.failed_content == digest;
+        repeated =
+            !state.status.ok && state.status.error == st.error && state.failed_content == digest;
         state.status = st;
         state.failed_content = digest;
       }

@@ -104,7 +104,7 @@ class Reloader {
   UserMapObserver on_user_map_;  // set before the watcher starts, then only read
   FailureObserver on_failure_;   // likewise
   util::Mutex reload_mutex_;
-  mutable util::Mutex state_mu_;                                // never held while reloading
+  mutable util::Mutex state_mu_;                                      // never held while reloading
   std::map<std::string, MapState> map_states_ GUARDED_BY(state_mu_);  // by map key
   std::vector<std::string> last_warnings_ GUARDED_BY(state_mu_);
   std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above

@@ -83,8 +83,7 @@ std::vector<ReloadReport> ContextRegistry::rebuild(
       } else {
         r.ok = true;
         r.new_serial = (*ctx)->certificate ? (*ctx)->certificate->serial_hex : "";
-        r.new_not_after =
-            (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
+        r.new_not_after = (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
         r.warnings = crl_warnings(**ctx, clock_.now());
         // What cannot be told (a key on a token) counts as changed.
         r.changed = !inputs || !slot.inputs || *inputs != *slot.inputs ||

@@ -16,7 +16,8 @@ namespace {
 constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                              IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF;
 
-void add_name(std::map<std::filesystem::path, WatchedNames>& out, const std::filesystem::path& file) {
+void add_name(std::map<std::filesystem::path, WatchedNames>& out,
+              const std::filesystem::path& file) {
   if (file.empty() || file.parent_path().empty()) return;
   out[file.parent_path()].names.insert(file.filename().string());
 }
@@ -71,7 +72,8 @@ util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
   auto watch = [&w](const std::filesystem::path& dir, const std::string& scope,
                     const WatchedNames& filter) {
     int wd = ::inotify_add_watch(w->inotify_.get(), dir.c_str(), kEvents);
-    if (wd >= 0) w->scopes_by_watch_[wd][scope].add(filter);  // a missing folder is check's business
+    if (wd >= 0)
+      w->scopes_by_watch_[wd][scope].add(filter);  // a missing folder is check's business
   };
   for (const auto& p : policies) {
     for (const auto& [dir, filter] : folders_of(p)) watch(dir, p.scope, filter);

@@ -86,8 +86,8 @@ class ReloadReportTest : public GateTest {
     fs::remove(body, ec);
     auto r = run_shell("curl -sS --max-time 15 -o " + q(body) + " -w '%{http_code}' --cacert " +
                            q(ca_file_) + " --cert " + q(dir_ / (who + ".crt")) + " --key " +
-                           q(dir_ / (who + ".key")) + " -X " + method + " https://127.0.0.1:" +
-                           std::to_string(admin_port_) + path,
+                           q(dir_ / (who + ".key")) + " -X " + method +
+                           " https://127.0.0.1:" + std::to_string(admin_port_) + path,
                        {}, Millis(30000));
     Answer a;
     a.status = std::atoi(r.out.c_str());
@@ -97,8 +97,8 @@ class ReloadReportTest : public GateTest {
 
   std::string metrics() {
     auto r = run_shell(
-        "curl -sS --max-time 10 http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics",
-        {}, Millis(20000));
+        "curl -sS --max-time 10 http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics", {},
+        Millis(20000));
     return r.code == 0 ? r.out : "";
   }
 
@@ -168,8 +168,7 @@ TEST_F(ReloadReportTest, BrokenUserMapFailsTheAnswerAndShowsInStatusAndMetrics) 
   EXPECT_EQ(m["file"], map_.string());
   EXPECT_EQ(m["ok"], false);
   EXPECT_EQ(m["changed"], false);
-  EXPECT_NE(m["error"].get<std::string>().find(map_.string() + ":2: \"broken\""),
-            std::string::npos)
+  EXPECT_NE(m["error"].get<std::string>().find(map_.string() + ":2: \"broken\""), std::string::npos)
       << m.dump();
 
   auto status = call("viewer", "GET", "/v1/status");
