@@ -15,14 +15,17 @@ namespace tlsgate::net {
 
 namespace {
 
-void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
+// requested: a reload someone asked for (SIGHUP, the API), which says of
+// each policy what it found, at info; a file event that found nothing new
+// (the watcher's event after the gate's own upload) is no new reload.
+void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger,
+                 bool requested) {
   for (const auto& r : reports) {
     const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
     if (r.ok && !r.changed) {
-      // Another event for files already read (the gate's own upload, a
-      // second write of the same bytes): not a new reload.
-      spdlog::debug("ssl.policy.{} ({}): unchanged after {}: certificate serial {}", r.scope, side,
-                    trigger, r.new_serial.empty() ? "none" : r.new_serial);
+      spdlog::log(requested ? spdlog::level::info : spdlog::level::debug,
+                  "ssl.policy.{} ({}): reloaded after {}: unchanged, certificate serial {}",
+                  r.scope, side, trigger, r.new_serial.empty() ? "none" : r.new_serial);
       for (const auto& w : r.warnings) spdlog::warn("{}", w);
     } else if (r.ok) {
       spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
@@ -75,8 +78,9 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
 
 void Reloader::stop() { watcher_.reset(); }
 
-void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
-  log_reloads(reports, trigger);
+void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger,
+                      bool requested) {
+  log_reloads(reports, trigger, requested);
   if (!on_failure_) return;
   for (const auto& r : reports) {
     if (!r.ok || !r.changed) on_failure_(r);
@@ -117,7 +121,7 @@ void Reloader::on_file_change(const std::string& name) {
     reload_user_maps(name, false);
     return;
   }
-  report(registry_.reload(policies_, {name}), "a file change");
+  report(registry_.reload(policies_, {name}), "a file change", false);
 }
 
 // A user_map keeps its old content when the new one does not parse, like a
@@ -203,7 +207,7 @@ ReloadOutcome Reloader::reload_config() {
     }
     policies_ = next.policies;
     outcome.reports = registry_.reload(policies_);
-    report(outcome.reports, "a configuration reload");
+    report(outcome.reports, "a configuration reload", true);
     outcome.user_maps = reload_user_maps("", true);
   }
   {
@@ -226,7 +230,7 @@ ReloadOutcome Reloader::reload_policy(const std::string& scope) {
                                     ": no connector or admin listener of this gate uses it");
     return outcome;
   }
-  report(outcome.reports, "a request to reload it");
+  report(outcome.reports, "a request to reload it", true);
   return outcome;
 }
 

@@ -79,8 +79,10 @@ class Reloader {
  private:
   Reloader(const config::Config& config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
-  // Logs the reports and tells on_failure_ of the failed ones.
-  void report(const std::vector<tls::ReloadReport>& reports, const char* trigger);
+  // Logs the reports and tells on_failure_ of the failed and unchanged ones.
+  // requested: SIGHUP or the API (an unchanged policy is logged at info),
+  // not a file change (at debug).
+  void report(const std::vector<tls::ReloadReport>& reports, const char* trigger, bool requested);
   void on_file_change(const std::string& name);
   // Reloads the user_map of connector map key `only` (all when empty).
   // requested: a reload someone asked for, which logs a failure even when
