@@ -41,6 +41,10 @@ json connector_json(const net::ConnectorStatus& c) {
           {"revalidation_closed", c.revalidation_closed}};
 }
 
+json user_map_json(const net::UserMapStatus& m) {
+  return {{"connector", m.connector}, {"file", m.file}, {"ok", m.ok}, {"error", m.error}};
+}
+
 json staple_json(const net::StapleState& st) {
   return {{"status", st.status},
           {"responder", st.responder},
@@ -146,8 +150,11 @@ json status_json(const net::GateStatus& s, util::SystemTime now) {
   if (s.last_config_reload) {
     last_reload = {{"at", rfc3339(*s.last_config_reload)},
                    {"ok", s.last_config_reload_error.empty()},
-                   {"error", s.last_config_reload_error}};
+                   {"error", s.last_config_reload_error},
+                   {"warnings", s.last_config_reload_warnings}};
   }
+  json user_maps = json::array();
+  for (const auto& m : s.user_maps) user_maps.push_back(user_map_json(m));
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - s.started_at).count();
   return {{"version", s.version},
           {"started_at", rfc3339(s.started_at)},
@@ -156,6 +163,7 @@ json status_json(const net::GateStatus& s, util::SystemTime now) {
           {"config_file", s.config_file},
           {"last_config_reload", std::move(last_reload)},
           {"connectors", std::move(connectors)},
+          {"user_maps", std::move(user_maps)},
           {"ocsp",
            {{"fetches", s.ocsp_fetches},
             {"fetch_failures", s.ocsp_fetch_failures},
@@ -200,7 +208,20 @@ json reload_json(const net::ReloadOutcome& o) {
                         {"new_serial", r.new_serial},
                         {"error", r.error}});
   }
-  return {{"ok", ok}, {"config_errors", o.config_errors}, {"policies", std::move(policies)}};
+  // A map that failed keeps the old one in force, as a policy that failed
+  // keeps its old context: the reload did not fully apply.
+  json user_maps = json::array();
+  for (const auto& m : o.user_maps) {
+    ok = ok && m.ok;
+    auto j = user_map_json(m);
+    j["changed"] = m.changed;
+    user_maps.push_back(std::move(j));
+  }
+  return {{"ok", ok},
+          {"config_errors", o.config_errors},
+          {"warnings", o.warnings},
+          {"policies", std::move(policies)},
+          {"user_maps", std::move(user_maps)}};
 }
 
 json acme_json(const std::vector<acme::PolicyStatus>& policies, util::SystemTime now) {

@@ -147,6 +147,11 @@ void connectors(Families& fs, const net::GateStatus& s) {
     for (const auto& [reason, v] : c.revalidation_closed)
       fs.add(revalidation, {l[0], {"reason", reason}}, n(v));
   }
+  if (s.user_maps.empty()) return;
+  auto& map_failing =
+      fs.family("tlsgate_user_map_failing", MetricType::Gauge,
+                "1 while a connector's user_map does not parse (the old map stays in force)");
+  for (const auto& m : s.user_maps) fs.add(map_failing, {{"connector", m.connector}}, m.ok ? 0 : 1);
 }
 
 // Each step of a replacement is a metric (issue 15): its phase, and each

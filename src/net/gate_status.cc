@@ -162,6 +162,10 @@ GateStatus Gate::status() const {
   out.ocsp_fetches = oc.fetches.load(std::memory_order_relaxed);
   out.ocsp_fetch_failures = oc.fetch_failures.load(std::memory_order_relaxed);
   out.ocsp_own_revoked = oc.own_revoked.load(std::memory_order_relaxed);
+  if (s.reloader) {
+    out.user_maps = s.reloader->user_maps();
+    out.last_config_reload_warnings = s.reloader->last_config_warnings();
+  }
   auto totals = s.client_failures();
   util::MutexLock lock(s.admin_mu);
   out.last_config_reload = s.last_config_reload;

@@ -79,6 +79,15 @@ struct FailureMinute {
   std::map<std::string, uint64_t> by_reason;  // only reasons seen
 };
 
+// A connector's user_map as the last load of it left it.
+struct UserMapStatus {
+  std::string connector;
+  std::string file;      // the map's path
+  bool ok = true;        // it parsed; when not, the map loaded before stays in force
+  bool changed = false;  // in a reload: a new map was published
+  std::string error;     // when !ok: FILE:LINE: what is wrong; what to do
+};
+
 struct GateStatus {
   std::string version;
   std::string config_file;
@@ -86,7 +95,9 @@ struct GateStatus {
   unsigned workers = 0;
   // The last configuration reload (SIGHUP, the API): nullopt before any.
   std::optional<util::SystemTime> last_config_reload;
-  std::string last_config_reload_error;  // "" when it succeeded
+  std::string last_config_reload_error;                  // "" when it succeeded
+  std::vector<std::string> last_config_reload_warnings;  // ReloadOutcome::warnings
+  std::vector<UserMapStatus> user_maps;                  // every connector with a user_map
   std::vector<ConnectorStatus> connectors;
   std::vector<PolicyStatus> policies;
   std::vector<StapleState> staples;
@@ -117,6 +128,11 @@ struct ReloadOutcome {
   bool config_ok = true;                   // the config file read and validated
   std::vector<std::string> config_errors;  // when not: FILE:LINE: KEY: ... lines
   std::vector<tls::ReloadReport> reports;  // one per (policy, side) rebuilt
+  // What the reload did not apply: each restart-only key that changed
+  // (net/restart_only.h), "FILE:LINE: KEY changed; it takes effect only
+  // after a restart (...)". The reload is still ok: the rest was applied.
+  std::vector<std::string> warnings;
+  std::vector<UserMapStatus> user_maps;  // config reloads: every connector's map
 };
 
 }  // namespace tlsgate::net

@@ -1,22 +1,33 @@
 #include "net/reloader.h"
 
 #include <map>
-#include <tuple>
 
 #include <spdlog/spdlog.h>
 
 #include "config/loader.h"
+#include "net/restart_only.h"
 #include "pki/certificate_info.h"
 #include "tls/config_audit.h"
+#include "tls/policy_inputs.h"
+#include "util/atomic_file.h"
 
 namespace tlsgate::net {
 
 namespace {
 
-void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
+// requested: a reload someone asked for (SIGHUP, the API), which says of
+// each policy what it found, at info; a file event that found nothing new
+// (the watcher's event after the gate's own upload) is no new reload.
+void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trigger,
+                 bool requested) {
   for (const auto& r : reports) {
     const char* side = r.side == tls::Side::kServer ? "incoming" : "outgoing";
-    if (r.ok) {
+    if (r.ok && !r.changed) {
+      spdlog::log(requested ? spdlog::level::info : spdlog::level::debug,
+                  "ssl.policy.{} ({}): reloaded after {}: unchanged, certificate serial {}",
+                  r.scope, side, trigger, r.new_serial.empty() ? "none" : r.new_serial);
+      for (const auto& w : r.warnings) spdlog::warn("{}", w);
+    } else if (r.ok) {
       spdlog::info("ssl.policy.{} ({}): reloaded after {}: certificate serial {} -> {}, expires {}",
                    r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial,
                    r.new_serial.empty() ? "none" : r.new_serial,
@@ -25,27 +36,6 @@ void log_reloads(const std::vector<tls::ReloadReport>& reports, const char* trig
     } else {
       spdlog::error("ssl.policy.{} ({}): reload after {} failed, still serving serial {}: {}",
                     r.scope, side, trigger, r.old_serial.empty() ? "none" : r.old_serial, r.error);
-    }
-  }
-}
-
-auto acme_settings(const config::Policy& p) {
-  return std::tie(p.acme_directory, p.acme_email, p.acme_names, p.acme_challenge,
-                  p.acme_http_address, p.acme_key_type, p.acme_ca_bundle, p.acme_eab_kid,
-                  p.acme_eab_hmac_file);
-}
-
-// The ACME manager runs with the settings it started with (acme/manager.h).
-void warn_acme_changes(const config::Config& started, const config::Config& next) {
-  static const config::Policy kNone;
-  for (const auto& [scope, p] : next.policies) {
-    auto old = started.policies.find(scope);
-    const auto& before = old == started.policies.end() ? kNone : old->second;
-    if (acme_settings(before) != acme_settings(p)) {
-      spdlog::warn(
-          "reload: the acme_* settings of ssl.policy.{} changed in {}; ACME issuance and renewal "
-          "take them only after a restart",
-          scope, started.file.string());
     }
   }
 }
@@ -69,6 +59,15 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
   std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
   r->on_user_map_ = std::move(on_user_map);
   r->on_failure_ = std::move(on_failure);
+  {
+    util::MutexLock lock(r->state_mu_);
+    for (const auto& c : connectors) {
+      if (!c->user_map) continue;
+      auto& st = r->map_states_[user_map_key(c->settings.name)].status;
+      st.connector = c->settings.name;
+      st.file = c->settings.user_map->string();
+    }
+  }
   // What the contexts built at start carry (a stale CRL), logged like a reload's.
   for (const auto& [key, state] : registry.states()) {
     for (const auto& w : state.warnings) spdlog::warn("{}", w);
@@ -79,12 +78,25 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
 
 void Reloader::stop() { watcher_.reset(); }
 
-void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger) {
-  log_reloads(reports, trigger);
+void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger,
+                      bool requested) {
+  log_reloads(reports, trigger, requested);
   if (!on_failure_) return;
   for (const auto& r : reports) {
-    if (!r.ok) on_failure_(r);
+    if (!r.ok || !r.changed) on_failure_(r);
   }
+}
+
+std::vector<UserMapStatus> Reloader::user_maps() const {
+  util::MutexLock lock(state_mu_);
+  std::vector<UserMapStatus> out;
+  for (const auto& [key, state] : map_states_) out.push_back(state.status);
+  return out;
+}
+
+std::vector<std::string> Reloader::last_config_warnings() const {
+  util::MutexLock lock(state_mu_);
+  return last_warnings_;
 }
 
 util::Status Reloader::watch_files() {
@@ -105,30 +117,67 @@ util::Status Reloader::watch_files() {
 
 void Reloader::on_file_change(const std::string& name) {
   util::MutexLock lock(reload_mutex_);
-  if (name.starts_with("connector.")) return reload_user_maps(name);
-  report(registry_.reload(policies_, {name}), "a file change");
+  if (name.starts_with("connector.")) {
+    reload_user_maps(name, false);
+    return;
+  }
+  report(registry_.reload(policies_, {name}), "a file change", false);
 }
 
 // A user_map keeps its old content when the new one does not parse, like a
 // policy keeps its old context.
-void Reloader::reload_user_maps(const std::string& only) {
+std::vector<UserMapStatus> Reloader::reload_user_maps(const std::string& only, bool requested) {
+  std::vector<UserMapStatus> out;
   for (auto& c : connectors_) {
     auto key = user_map_key(c->settings.name);
     if (!c->user_map || (!only.empty() && only != key)) continue;
-    auto map = config::UserMap::load(*c->settings.user_map);
+    UserMapStatus st;
+    st.connector = c->settings.name;
+    st.file = c->settings.user_map->string();
+    auto text = util::read_file(*c->settings.user_map);
+    auto map = text ? config::UserMap::parse(*text, *c->settings.user_map)
+                    : util::Result<config::UserMap>(util::fail(text.error()));
     if (!map) {
-      spdlog::error("{}: reload failed, the old map stays in force: {}", key,
-                    map.error().message());
+      st.ok = false;
+      st.error = key + ": reload failed, the old map stays in force: " + map.error().message();
+      // The same error for the same text was logged already: a change of
+      // another file in the folder says nothing new.
+      auto digest = tls::content_digest(text ? *text : std::string());
+      bool repeated = false;
+      {
+        util::MutexLock lock(state_mu_);
+        auto& state = map_states_[key];
+        repeated =
+            !state.status.ok && state.status.error == st.error && state.failed_content == digest;
+        state.status = st;
+        state.failed_content = digest;
+      }
+      if (repeated && !requested) {
+        spdlog::debug("{}", st.error);
+      } else {
+        spdlog::error("{}", st.error);
+      }
+      out.push_back(std::move(st));
       continue;
     }
     // The watch is on the folder: other files changing there (a log, say)
     // must not count as reloads.
-    if (*map == *c->user_map->get()) continue;
+    st.changed = !(*map == *c->user_map->get());
+    {
+      util::MutexLock lock(state_mu_);
+      auto& state = map_states_[key];
+      if (!state.status.ok) spdlog::info("{}: {} parses again", key, st.file);
+      state.status = st;
+      state.failed_content.clear();
+    }
+    out.push_back(st);
+    if (!st.changed) continue;
     spdlog::info("{}: reloaded {} ({} identities)", key, c->settings.user_map->string(),
                  map->size());
     c->user_map->publish(std::make_shared<const config::UserMap>(std::move(*map)));
     if (on_user_map_) on_user_map_(*c);
   }
+  return out;
 }
 
 ReloadOutcome Reloader::reload_config() {
@@ -145,22 +194,25 @@ ReloadOutcome Reloader::reload_config() {
     }
     spdlog::error("reload of {} failed: the old configuration stays in force",
                   started_.file.string());
+    util::MutexLock lock(state_mu_);
+    last_warnings_.clear();
     return outcome;
   }
   const auto& next = *loaded.config;
   {
     util::MutexLock lock(reload_mutex_);
-    if (next.connectors != started_.connectors || next.server != started_.server) {
-      spdlog::warn(
-          "reload: connector or server.* settings changed in {}; they take effect only after a "
-          "restart",
-          started_.file.string());
+    for (const auto& change : restart_only_changes(started_, next)) {
+      outcome.warnings.push_back(describe(change));
+      spdlog::warn("reload: {}", outcome.warnings.back());
     }
-    warn_acme_changes(started_, next);
     policies_ = next.policies;
     outcome.reports = registry_.reload(policies_);
-    report(outcome.reports, "a configuration reload");
-    reload_user_maps("");
+    report(outcome.reports, "a configuration reload", true);
+    outcome.user_maps = reload_user_maps("", true);
+  }
+  {
+    util::MutexLock lock(state_mu_);
+    last_warnings_ = outcome.warnings;
   }
   // Outside the lock: replacing the watcher joins its thread, which may be
   // waiting for the lock in a file-change reload.
@@ -178,7 +230,7 @@ ReloadOutcome Reloader::reload_policy(const std::string& scope) {
                                     ": no connector or admin listener of this gate uses it");
     return outcome;
   }
-  report(outcome.reports, "a request to reload it");
+  report(outcome.reports, "a request to reload it", true);
   return outcome;
 }
 

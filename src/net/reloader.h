@@ -4,8 +4,15 @@
 //
 // Each rebuilds what changed and publishes it (ContextRegistry::reload, a
 // user_map's Versioned, then on_user_map for that connector); what fails to
-// build keeps the old version and is logged, naming key and file. Connector and server.* settings
-// take effect only at a restart; a reload that changes them says so.
+// build keeps the old version and is logged, naming key and file, and is
+// kept for status() (a broken user_map: user_maps()). Connector, server.*,
+// admin.*, cluster.* and acme_* settings take effect only at a restart; a
+// reload that changes them names each key (net/restart_only.h), in the log
+// and in its outcome's warnings.
+//
+// A user_map that stays broken is logged once per content: the watch is on
+// its folder, and a file there (the gate's own log, say) must not repeat
+// the same error on every change.
 //
 // File changes are handled on the watcher's thread, reload_config() on the
 // caller's (the gate's control loop); reload_mutex serialises them. The
@@ -35,9 +42,9 @@ class Reloader {
   // Called right after a connector's new user_map is published, on the
   // reloading thread (the watcher's or reload_config()'s caller); quick.
   using UserMapObserver = std::function<void(const ConnectorRuntime&)>;
-  // Called with each policy rebuild that failed (the old context stays), on
-  // the reloading thread; the registry's subscribers hear only of contexts
-  // published. Quick.
+  // Called with each policy rebuild the registry's subscribers do not hear
+  // of: those that failed (the old context stays) and those whose inputs had
+  // not changed (ReloadReport::changed false), on the reloading thread. Quick.
   using FailureObserver = std::function<void(const tls::ReloadReport&)>;
 
   // Starts watching the files of every policy in the registry and each
@@ -64,13 +71,30 @@ class Reloader {
   // No more file-change reloads (the gate drains); joins the watcher's thread.
   void stop();
 
+  // Every connector's user_map as its last load left it; any thread.
+  std::vector<UserMapStatus> user_maps() const;
+  // The warnings of the last reload_config() (ReloadOutcome::warnings); any thread.
+  std::vector<std::string> last_config_warnings() const;
+
  private:
   Reloader(const config::Config& config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
-  // Logs the reports and tells on_failure_ of the failed ones.
-  void report(const std::vector<tls::ReloadReport>& reports, const char* trigger);
+  // Logs the reports and tells on_failure_ of the failed and unchanged ones.
+  // requested: SIGHUP or the API (an unchanged policy is logged at info),
+  // not a file change (at debug).
+  void report(const std::vector<tls::ReloadReport>& reports, const char* trigger, bool requested);
   void on_file_change(const std::string& name);
-  void reload_user_maps(const std::string& only) REQUIRES(reload_mutex_);
+  // Reloads the user_map of connector map key `only` (all when empty).
+  // requested: a reload someone asked for, which logs a failure even when
+  // it is the one already logged.
+  std::vector<UserMapStatus> reload_user_maps(const std::string& only, bool requested)
+      REQUIRES(reload_mutex_);
+
+  // What the last load of a user_map found.
+  struct MapState {
+    UserMapStatus status;
+    std::string failed_content;  // SHA-256 of the text that failed, to log it once
+  };
 
   // The configuration the gate started with: its file, server.* and
   // connectors never change without a restart, so it is read without a lock.
@@ -82,6 +106,9 @@ class Reloader {
   UserMapObserver on_user_map_;  // set before the watcher starts, then only read
   FailureObserver on_failure_;   // likewise
   util::Mutex reload_mutex_;
+  mutable util::Mutex state_mu_;                                      // never held while reloading
+  std::map<std::string, MapState> map_states_ GUARDED_BY(state_mu_);  // by map key
+  std::vector<std::string> last_warnings_ GUARDED_BY(state_mu_);
   std::unique_ptr<tls::FileWatcher> watcher_;  // last: its thread uses the members above
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tls/policy_inputs.h"
+
 namespace tlsgate::tls {
 namespace {
 
@@ -19,9 +21,11 @@ util::Result<ContextRegistry::Entry> ContextRegistry::acquire(const config::Poli
   util::MutexLock lock(mu_);
   Key key{policy.scope, side};
   if (auto it = slots_.find(key); it != slots_.end()) return it->second.entry;
+  auto inputs = policy_inputs_digest(policy);
   auto ctx = build_context(policy, side, options_, clock_);
   if (!ctx) return util::fail(ctx.error());
   Slot slot;
+  slot.inputs = std::move(inputs);
   slot.entry = std::make_shared<util::Versioned<Context>>(*ctx);
   record_certificate(slot.state, **ctx, clock_.now());
   auto entry = slot.entry;
@@ -71,19 +75,32 @@ std::vector<ReloadReport> ContextRegistry::rebuild(
       r.error = "ssl.policy." + scope +
                 " is no longer defined or enabled; its connectors keep the "
                 "old settings until a restart";
-    } else if (auto ctx = build_context(policy->second, side, options_, clock_); !ctx) {
-      r.error = ctx.error().message();
     } else {
-      r.ok = true;
-      r.new_serial = (*ctx)->certificate ? (*ctx)->certificate->serial_hex : "";
-      r.new_not_after = (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
-      r.warnings = crl_warnings(**ctx, clock_.now());
-      slot.entry->publish(*ctx);
-      r.changed = true;
-      record_certificate(slot.state, **ctx, clock_.now());
+      // Read before the build: a file written during it differs next time.
+      auto inputs = policy_inputs_digest(policy->second);
+      if (auto ctx = build_context(policy->second, side, options_, clock_); !ctx) {
+        r.error = ctx.error().message();
+      } else {
+        r.ok = true;
+        r.new_serial = (*ctx)->certificate ? (*ctx)->certificate->serial_hex : "";
+        r.new_not_after = (*ctx)->certificate ? (*ctx)->certificate->not_after : util::SystemTime{};
+        r.warnings = crl_warnings(**ctx, clock_.now());
+        // What cannot be told (a key on a token) counts as changed.
+        r.changed = !inputs || !slot.inputs || *inputs != *slot.inputs ||
+                    slot.entry->get()->policy != policy->second;
+        // Published either way: an equal context costs nothing, and one
+        // wrongly judged equal must still be served.
+        slot.entry->publish(*ctx);
+        slot.inputs = std::move(inputs);
+        if (r.changed) {
+          record_certificate(slot.state, **ctx, clock_.now());
+        } else {
+          slot.state.warnings = r.warnings;
+        }
+      }
     }
     if (r.ok) {
-      ++slot.state.reloads_ok;
+      if (r.changed) ++slot.state.reloads_ok;  // the same files again are no new reload
       slot.state.last_error.clear();
     } else {
       ++slot.state.reloads_failed;

@@ -34,6 +34,7 @@
 namespace tlsgate::tls {
 
 struct PolicyState {
+  // Reloads that published a changed context (ReloadReport::changed).
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
   std::string last_error;  // "" after a successful reload
@@ -47,7 +48,11 @@ struct ReloadReport {
   std::string scope;
   Side side = Side::kServer;
   bool ok = false;
-  bool changed = false;  // a new context was published
+  // What is served changed: the policy's settings or the bytes of its key,
+  // certificate, trusted_dir or revoked_dir files (tls/policy_inputs.h); true
+  // when that cannot be told (a key on a token). When ok and false, the same
+  // context was built again and published; observers are not told.
+  bool changed = false;
   std::string old_serial, new_serial;
   util::SystemTime new_not_after{};
   std::string error;  // when !ok: names key and file
@@ -97,8 +102,8 @@ class ContextRegistry {
   util::Result<Entry> acquire(const config::Policy& policy, Side side);
 
   // Rebuilds every entry whose scope is in `scopes` (all when empty) from
-  // `policies` (the config now in force) and publishes what built.
-  // Then calls every observer once per report with changed=true, on the
+  // `policies` (the config now in force) and publishes what built (also
+  // when unchanged). Then calls every observer once per report with changed=true, on the
   // reloading thread, after the new context is published and outside the
   // registry's lock (an observer may call acquire() or states()).
   std::vector<ReloadReport> reload(const std::map<std::string, config::Policy>& policies,
@@ -121,6 +126,7 @@ class ContextRegistry {
   struct Slot {
     Entry entry;
     PolicyState state;
+    std::optional<std::string> inputs;  // policy_inputs_digest() of the context served
   };
   struct Observers {
     util::Mutex mu;  // held while an observer runs, so reset() waits for it

@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace tlsgate::tls {
 namespace {
@@ -15,15 +16,38 @@ namespace {
 constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                              IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF;
 
-// The folders whose changes matter to a policy: those holding its key and
-// certificate (renames into place land there) and its trust folders. A key
-// on a token (pkcs11: URI) has no folder; its certificate file still reloads.
-std::set<std::filesystem::path> folders_of(const config::Policy& p) {
-  std::set<std::filesystem::path> out{p.base_directory, p.public_certificate.parent_path(),
-                                      p.trusted_dir, p.revoked_dir};
-  if (!config::is_pkcs11_uri(p.private_key)) out.insert(p.private_key.parent_path());
+void add_name(std::map<std::filesystem::path, WatchedNames>& out,
+              const std::filesystem::path& file) {
+  if (file.empty() || file.parent_path().empty()) return;
+  out[file.parent_path()].names.insert(file.filename().string());
+}
+
+// A log, a README or an editor's swap file changing in a policy's folder
+// must not reload it (review s22 §5).
+// The folders whose changes matter to a policy, and the names in each: its
+// key and certificate (renames into place land in their folders), the
+// contents of its trust folders, and those folders themselves (created or
+// renamed into place in their parents). A key on a token (pkcs11: URI) has no
+// folder; its certificate file still reloads.
+std::map<std::filesystem::path, WatchedNames> folders_of(const config::Policy& p) {
+  std::map<std::filesystem::path, WatchedNames> out;
+  if (!config::is_pkcs11_uri(p.private_key)) add_name(out, p.private_key);
+  add_name(out, p.public_certificate);
+  for (const auto& dir : {p.trusted_dir, p.revoked_dir}) {
+    if (dir.empty()) continue;
+    out[dir].any = true;
+    add_name(out, dir);
+  }
   out.erase(std::filesystem::path());
   return out;
+}
+
+// A Kubernetes secret or configmap volume swaps its "..data" symlink (and
+// "..2024_..." folders) by rename: the files the policy names are links
+// into it, and change with it.
+bool matters(const WatchedNames& f, std::string_view name) {
+  if (f.any || name.empty()) return true;  // empty: the folder itself (deleted, moved)
+  return f.names.count(std::string(name)) > 0 || name.starts_with("..");
 }
 
 }  // namespace
@@ -44,15 +68,20 @@ util::Result<std::unique_ptr<FileWatcher>> FileWatcher::create(
   }
   std::unique_ptr<FileWatcher> w(
       new FileWatcher(std::move(inotify), std::move(wake), settle, std::move(on_change)));
+  // By watch: two paths of one folder (a symlink) get one watch descriptor.
+  auto watch = [&w](const std::filesystem::path& dir, const std::string& scope,
+                    const WatchedNames& filter) {
+    int wd = ::inotify_add_watch(w->inotify_.get(), dir.c_str(), kEvents);
+    if (wd >= 0)
+      w->scopes_by_watch_[wd][scope].add(filter);  // a missing folder is check's business
+  };
   for (const auto& p : policies) {
-    for (const auto& dir : folders_of(p)) {
-      int wd = ::inotify_add_watch(w->inotify_.get(), dir.c_str(), kEvents);
-      if (wd >= 0) w->scopes_by_watch_[wd].insert(p.scope);  // a missing folder is check's business
-    }
+    for (const auto& [dir, filter] : folders_of(p)) watch(dir, p.scope, filter);
   }
   for (const auto& [name, file] : files) {
-    int wd = ::inotify_add_watch(w->inotify_.get(), file.parent_path().c_str(), kEvents);
-    if (wd >= 0) w->scopes_by_watch_[wd].insert(name);
+    WatchedNames only_the_file;
+    only_the_file.names.insert(file.filename().string());
+    watch(file.parent_path(), name, only_the_file);
   }
   w->thread_ = std::thread([raw = w.get()] { raw->run(); });
   return w;
@@ -97,7 +126,10 @@ void FileWatcher::run() {
         for (ssize_t off = 0; off < n;) {
           const auto* ev = reinterpret_cast<const inotify_event*>(buf.data() + off);
           if (auto it = scopes_by_watch_.find(ev->wd); it != scopes_by_watch_.end()) {
-            for (const auto& scope : it->second) due[scope] = Clock::now() + settle_;
+            std::string_view name = ev->len > 0 ? std::string_view(ev->name) : std::string_view();
+            for (const auto& [scope, filter] : it->second) {
+              if (matters(filter, name)) due[scope] = Clock::now() + settle_;
+            }
           }
           off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
         }

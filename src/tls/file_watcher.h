@@ -3,7 +3,10 @@
 //
 // Watches, with inotify, every folder that holds a watched path (so a file
 // renamed into place, or a Kubernetes `..data` symlink swap, counts) and each
-// trusted_dir and revoked_dir. After an event for a scope it waits `settle`
+// trusted_dir and revoked_dir. Only events that name a watched file (or a
+// `..` name: Kubernetes), anything in trusted_dir or revoked_dir, or a
+// watched folder itself count: a log or a README in the folder changing does
+// not reload. After an event for a scope it waits `settle`
 // (server.reload_settle) past the last event, so a certificate and key
 // written one after the other are read as a pair, then calls on_change(scope)
 // on the watcher's own thread. stop() (or the destructor) ends the thread.
@@ -24,6 +27,16 @@
 #include "util/result.h"
 
 namespace tlsgate::tls {
+
+// The names in a watched folder whose changes matter to one scope.
+struct WatchedNames {
+  bool any = false;             // every name (trusted_dir, revoked_dir)
+  std::set<std::string> names;  // else these only (and Kubernetes "..*" names)
+  void add(const WatchedNames& other) {
+    any = any || other.any;
+    names.insert(other.names.begin(), other.names.end());
+  }
+};
 
 class FileWatcher {
  public:
@@ -49,7 +62,9 @@ class FileWatcher {
   util::Fd wake_;  // eventfd that stop() signals
   std::chrono::milliseconds settle_;
   OnChange on_change_;
-  std::map<int, std::set<std::string>> scopes_by_watch_;  // written before the thread starts
+  // By watch descriptor: the scopes it serves and the names that matter to
+  // each. Written before the thread starts.
+  std::map<int, std::map<std::string, WatchedNames>> scopes_by_watch_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -101,6 +101,8 @@ TEST_F(RegistryTest, ASubscriptionMayOutliveItsRegistry) {
   auto subscription = registry->subscribe([&](const ReloadReport&) { ++calls; });
   auto moved = std::move(subscription);  // the moved-from one unregisters nothing
   registry->acquire(policies_["bolt"], Side::kClient).value();
+  test::write_cert(policies_["bolt"].trusted_dir / "other-ca.crt",
+                   test::make_test_ca("Other CA").ca.cert.get());  // a change to hear of
   registry->reload(policies_);
   EXPECT_EQ(calls, 1);
   registry.reset();
@@ -109,6 +111,62 @@ TEST_F(RegistryTest, ASubscriptionMayOutliveItsRegistry) {
 
 // A stale CRL is something to log at start and at every reload until a
 // fresh one replaces it.
+// `changed` says whether what is served changed (review s22 §12): the same
+// files and settings again (an idle reload, the watcher's event after an
+// upload) are no new reload; observers hear nothing and nothing is counted.
+TEST_F(RegistryTest, ChangedOnlyWhenWhatIsServedChanged) {
+  auto entry = registry_.acquire(policies_["bolt"], Side::kServer).value();
+  int heard = 0;
+  auto subscription = registry_.subscribe([&](const ReloadReport&) { ++heard; });
+  auto reload = [&] {
+    auto reports = registry_.reload(policies_);
+    EXPECT_EQ(reports.size(), 1u);
+    EXPECT_TRUE(reports.at(0).ok) << reports.at(0).error;
+    return reports.at(0);
+  };
+  auto r = reload();
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(r.old_serial, first_serial_);
+  EXPECT_EQ(r.new_serial, first_serial_);
+  EXPECT_EQ(heard, 0);
+  EXPECT_EQ(registry_.states().begin()->second.reloads_ok, 0u);
+  EXPECT_EQ(served_serial(entry), first_serial_);  // still served (published again)
+
+  // The same bytes written again.
+  const auto cert = policies_["bolt"].public_certificate;
+  test::write_text(cert, test::read_text(cert));
+  EXPECT_FALSE(reload().changed);
+
+  // The trust store's contents.
+  test::write_cert(policies_["bolt"].trusted_dir / "other-ca.crt",
+                   test::make_test_ca("Other CA").ca.cert.get());
+  EXPECT_TRUE(reload().changed);
+  EXPECT_EQ(heard, 1);
+  EXPECT_EQ(registry_.states().begin()->second.reloads_ok, 1u);
+  EXPECT_FALSE(reload().changed);
+
+  // A CRL.
+  auto now = std::chrono::system_clock::now();
+  test::write_crl(policies_["bolt"].revoked_dir / "ca.crl", ca_, {}, now - std::chrono::hours(1),
+                  now + std::chrono::hours(24));
+  EXPECT_TRUE(reload().changed);
+
+  // A setting, with the same files.
+  policies_["bolt"].tls_versions = {"TLSv1.3"};
+  EXPECT_TRUE(reload().changed);
+  EXPECT_FALSE(reload().changed);
+
+  // A new certificate and key.
+  auto next = test::make_leaf(ca_, {"localhost"});
+  test::write_cert(policies_["bolt"].public_certificate, next.cert.get());
+  test::write_key(policies_["bolt"].private_key, next.key.get());
+  r = reload();
+  EXPECT_TRUE(r.changed);
+  EXPECT_NE(r.new_serial, first_serial_);
+  EXPECT_EQ(heard, 4);
+  EXPECT_EQ(registry_.states().begin()->second.reloads_ok, 4u);
+}
+
 TEST_F(RegistryTest, StaleCrlIsAWarningOfTheStateAndOfTheReload) {
   using namespace std::chrono_literals;
   auto now = std::chrono::system_clock::now();

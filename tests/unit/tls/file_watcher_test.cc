@@ -130,6 +130,27 @@ TEST_F(FileWatcherTest, SingleFilesAreReportedUnderTheirName) {
   EXPECT_EQ(reports_.scopes(), std::vector<std::string>{"connector.pg.user_map"});
 }
 
+// A log or a README beside the policy's files or beside a user_map must not
+// reload them: the gate's own log in that folder made an endless loop
+// (review s22 §5).
+TEST_F(FileWatcherTest, OtherFilesInThePolicyAndMapFoldersAreNoChange) {
+  fs::path map = dir_.path() / "maps" / "users.map";
+  test::write_text(map, "app1 app1\n");
+  auto watcher = watch({bolt_}, {{"connector.pg.user_map", map}});
+  ASSERT_TRUE(watcher);
+  for (int i = 0; i < 5; ++i) {
+    test::write_text(bolt_.public_certificate.parent_path() / "README", std::to_string(i) + "\n");
+    test::write_text(map.parent_path() / "gate.log", std::to_string(i) + "\n");
+  }
+  EXPECT_FALSE(reports_.wait_for(1, 300ms)) << reports_.scopes().front();
+  test::write_text(map, "app1 app1\napp2 app2\n");
+  ASSERT_TRUE(reports_.wait_for(1, 5s));
+  test::write_cert(bolt_.trusted_dir / "other-ca.crt",
+                   test::make_test_ca("Other CA").ca.cert.get());
+  ASSERT_TRUE(reports_.wait_for(2, 5s));
+  EXPECT_EQ(reports_.scopes(), (std::vector<std::string>{"connector.pg.user_map", "bolt"}));
+}
+
 TEST_F(FileWatcherTest, NothingIsReportedAfterStop) {
   auto watcher = watch({bolt_});
   ASSERT_TRUE(watcher);
