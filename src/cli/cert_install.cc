@@ -3,12 +3,36 @@
 // policy's private_key_password opens it in the gate).
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "cli/cert_support.h"
 #include "cli/command.h"
 #include "cli/key_password_advice.h"
 #include "pki/layout.h"
+#include "pki/loader.h"
+#include "pki/served_validity.h"
 
 namespace tlsgate::cli {
+namespace {
+
+// Installed all the same (a test setup may want it; a clock may be wrong),
+// but said at once: served, it is every client's refusal.
+void warn_if_refused_soon(const pki::InstallRequest& req, const std::filesystem::path& dir) {
+  auto certs = pki::load_certificates(dir / "public.crt");
+  if (!certs || certs->empty()) return;
+  auto info = pki::describe(certs->front().get(), util::SystemClock::instance());
+  auto notice = pki::served_validity(info, 30);
+  if (!notice) return;
+  std::string fix = info.not_yet_valid ? notice->fix
+                                       : "get a renewed certificate and install it with "
+                                         "tlsgate cert install --scope " +
+                                             req.scope;
+  print_warning(fmt::format("scope {}: installed {} (serial {}) from {} {}; {}", req.scope,
+                            info.subject, info.serial_hex, req.cert.string(), notice->problem,
+                            fix));
+}
+
+}  // namespace
 
 void add_cert_install(CLI::App& cert, Outcome& out) {
   auto req = std::make_shared<pki::InstallRequest>();
@@ -37,6 +61,7 @@ void add_cert_install(CLI::App& cert, Outcome& out) {
       out.code = report_error(dir.error().message(), kFailed);
       return;
     }
+    warn_if_refused_soon(*req, *dir);
     std::printf(
         "installed for scope %s in %s:\n  private.key (0400), public.crt (0644), trusted/, "
         "revoked/\n"

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/serve_support.h"
 #include "config/key_docs.h"
 #include "config/loader.h"
 #include "net/fd_budget.h"
@@ -65,9 +66,16 @@ int run_check(const CheckOptions& o) {
   auto loaded = config::load_config(o.config, config::current_environment());
   std::vector<config::Diagnostic> findings = loaded.diagnostics;
   tls::AuditReport audit;
+  std::vector<config::Diagnostic> unmet;
   if (loaded.ok()) {
     audit = tls::audit(*loaded.config, util::SystemClock::instance(), {30, ::geteuid()});
     findings.insert(findings.end(), audit.findings.begin(), audit.findings.end());
+    // What serve refuses besides, worded alike: a config error (exit 2) in a
+    // file meant for serve. A file of policies only (the README's tour, the
+    // SSL section of a neo4j.conf) is checked as such and stays clean; one
+    // that enables the admin API, which only serve runs, is meant for serve.
+    if (loaded.config->admin.enabled) unmet = serve_requirements(*loaded.config);
+    findings.insert(findings.end(), unmet.begin(), unmet.end());
     // serve raises its soft limit to this shell's hard one; under systemd,
     // LimitNOFILE= sets it instead.
     auto shortfall = net::fd_shortfall(*loaded.config, util::fd_limit().hard);
@@ -89,7 +97,7 @@ int run_check(const CheckOptions& o) {
   size_t warnings = findings.size() - errors;
   // A value OpenSSL rejects makes the config unusable, as a value the loader
   // rejects does: serve refuses both (DESIGN.md).
-  const bool valid_config = loaded.ok() && audit.config_errors == 0;
+  const bool valid_config = loaded.ok() && audit.config_errors == 0 && unmet.empty();
   int code = !valid_config ? kUsage : errors > 0 ? kFailed : kOk;
 
   if (o.json) {

@@ -11,6 +11,7 @@
 #include "admin/admin_server.h"
 #include "cli/command.h"
 #include "cli/log_formatter.h"
+#include "cli/serve_support.h"
 #include "cluster/runtime.h"
 #include "config/loader.h"
 #include "net/gate.h"
@@ -95,10 +96,9 @@ int run_serve(const ServeOptions& o) {
   // Warnings (keys not implemented yet, trust_all) go through the log, in its format.
   setup_logging(loaded.config->server);
   for (const auto& d : loaded.diagnostics) spdlog::warn("{}", config::format(d));
-  if (loaded.config->connectors.empty()) {
-    return report_error(
-        o.config + ": no connector.<name>.listen_address is set, so there is nothing to serve",
-        kUsage);
+  if (auto unmet = serve_requirements(*loaded.config); !unmet.empty()) {
+    for (const auto& d : unmet) report_error(config::format(d), kUsage);
+    return kUsage;
   }
   // Process limits are the application's, not the library's: as many
   // descriptors as the hard limit allows, before the gate opens any.
@@ -123,7 +123,7 @@ int run_serve(const ServeOptions& o) {
     return report_error(made.error().message(), kUsage);
   }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
-  if (!gate) return report_error(gate.error().message(), kUsage);
+  if (!gate) return report_error(start_error(*loaded.config, gate.error().message()), kUsage);
   acme::GateHost acme_host(**gate);
   auto acme = acme::Manager::create(*loaded.config, acme_host, {},
                                     cluster ? &cluster->acme_link() : nullptr);
@@ -138,7 +138,9 @@ int run_serve(const ServeOptions& o) {
     options.cluster = cluster.get();
     options.acme = acme->get();
     auto created = admin::AdminServer::create(**gate, loaded.config->admin, options);
-    if (!created) return report_error(created.error().message(), kUsage);
+    if (!created) {
+      return report_error(start_error(*loaded.config, created.error().message()), kUsage);
+    }
     admin_server = std::move(*created);
   }
   (*gate)->on_event([&n = *notify](net::GateEvent e) { tell(n, e); });

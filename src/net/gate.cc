@@ -15,9 +15,11 @@
 
 #include "net/block_pool.h"
 #include "net/gate_impl.h"
+#include "net/listen_failure.h"
 #include "net/listen_fds.h"
 #include "net/stream.h"
 #include "pki/certificate_info.h"
+#include "pki/served_validity.h"
 #include "util/fd_limit.h"
 #include "util/strings.h"
 
@@ -40,6 +42,56 @@ util::Result<tcp::endpoint> resolve_listen(const config::HostPort& hp) {
   auto results = resolver.resolve(host, std::to_string(hp.port), ec);
   if (ec || results.empty()) return util::fail("cannot resolve " + host + ": " + ec.message());
   return results.begin()->endpoint();
+}
+
+// Whether `endpoint` is free to listen on, by binding a probe socket to it
+// WITHOUT SO_REUSEPORT (with SO_REUSEADDR, as the real listeners, so that
+// connections of an earlier run in TIME_WAIT do not block). The workers'
+// listeners share the port with SO_REUSEPORT to spread the accepts, and the
+// kernel lets any socket of the same user that sets SO_REUSEPORT join such a
+// group: a second gate (a stale process, a second unit, a test config left
+// running) would silently take a share of the clients, with its own and
+// perhaps weaker policy. Linux refuses this probe's bind with EADDRINUSE
+// while any socket listens on the address (a wildcard one included), so a
+// second gate stops with an error instead. A process of the same user that
+// sets SO_REUSEPORT itself on purpose could still join; that takes that
+// user's rights, which could replace the gate anyway. The probe is closed
+// before the real listeners bind. Returns 0 or the errno.
+int probe_address_free(const tcp::endpoint& endpoint) {
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  return ec ? ec.value() : 0;
+}
+
+// Within this many days of its end, a served certificate is worth a warning
+// at start (as `check` warns).
+constexpr long kExpiryWarningDays = 30;
+
+// A served certificate that every client refuses (expired, not yet valid)
+// would otherwise first show as each client's failed handshake: said once
+// at start, per policy, with the file and what to do. ACME policies renew
+// by themselves, so their coming expiry is left to the ACME log.
+void warn_about_served_certificates(
+    const std::map<tls::ContextRegistry::Key, tls::ContextRegistry::Entry>& entries) {
+  for (const auto& [key, entry] : entries) {
+    if (key.second != tls::Side::kServer || !entry) continue;
+    auto context = entry->get();
+    if (!context || !context->certificate) continue;
+    const auto& info = *context->certificate;
+    const auto& policy = context->policy;
+    auto notice = pki::served_validity(info, kExpiryWarningDays);
+    if (!notice || (!notice->refused && policy.acme())) continue;
+    std::string fix = notice->fix;
+    if (!info.not_yet_valid) {
+      fix += fmt::format(" (tlsgate cert install --scope {} --cert CERT --key KEY)", policy.scope);
+    }
+    spdlog::warn("ssl.policy.{} serves {} (serial {}) in {} {}; {}", policy.scope, info.subject,
+                 info.serial_hex, policy.public_certificate.string(), notice->problem, fix);
+  }
 }
 
 }  // namespace
@@ -118,6 +170,11 @@ util::Status Gate::Impl::bind_all() {
       spdlog::info("{}: using the listening socket systemd passed (fd {})", where, passed.get());
     }
     c->listener_prepared = true;
+    if (!passed.valid()) {
+      if (int error = probe_address_free(*endpoint); error != 0) {
+        return util::fail(listen_failure(where, c->settings.listen_address, error));
+      }
+    }
     for (auto& w : workers) {
       auto acceptor = std::make_unique<tcp::acceptor>(w->loop);
       boost::system::error_code ec;
@@ -134,12 +191,7 @@ util::Status Gate::Impl::bind_all() {
         if (!ec) acceptor->bind(*endpoint, ec);
         if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
       }
-      if (ec) {
-        return util::fail(
-            fmt::format("{}: cannot listen on {}: {}; stop what uses it or pick another "
-                        "address",
-                        where, config::to_string(c->settings.listen_address), ec.message()));
-      }
+      if (ec) return util::fail(listen_failure(where, c->settings.listen_address, ec.value()));
       if (!Stream::prepare_listener(acceptor->native_handle())) c->listener_prepared = false;
       w->acceptors.push_back(std::move(acceptor));
       w->peers.emplace_back();
@@ -354,6 +406,7 @@ util::Result<std::unique_ptr<Gate>> Gate::create(const config::Config& config,
     impl->signals = std::make_unique<asio::signal_set>(impl->control, SIGINT, SIGTERM, SIGHUP);
   }
   if (auto st = impl->build_contexts(); !st) return util::fail(st.error());
+  warn_about_served_certificates(impl->entries);
   {
     // Every context published, for status().reloads (the Reloader adds
     // the failed attempts).

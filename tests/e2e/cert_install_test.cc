@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "e2e_helpers.h"
+#include "pki/certificate_info.h"
+#include "support/test_pki.h"
+#include "util/clock.h"
 
 namespace tlsgate::e2e {
 namespace {
@@ -18,6 +21,41 @@ class CertInstall : public E2eTest {
     tg_ok("cert issue --ca ca --out server db1.example.com localhost 127.0.0.1");
   }
 };
+
+// Review s22 §10: installed all the same, but an expired (or not yet valid)
+// certificate is said at once, as serve and check say it.
+TEST_F(CertInstall, ExpiredCertificateIsInstalledWithAWarning) {
+  auto ca = test::make_test_ca("Old CA");
+  auto now = std::chrono::system_clock::now();
+  auto leaf = test::make_leaf(
+      ca, {"localhost"}, true, false,
+      test::Validity{now - std::chrono::hours(24 * 60), now - std::chrono::hours(24 * 3)});
+  test::write_cert(path("old.crt"), leaf.cert.get());
+  test::write_key(path("old.key"), leaf.key.get());
+  auto info = pki::describe(leaf.cert.get(), util::SystemClock::instance());
+  Proc r = tg("cert install --scope bolt --cert old.crt --key old.key");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_TRUE(fs::exists(path("certificates/bolt/public.crt")));
+  EXPECT_EQ(r.err, "tlsgate: warning: scope bolt: installed " + info.subject + " (serial " +
+                       info.serial_hex + ") from old.crt which expired on " +
+                       pki::format_time(info.not_after) +
+                       "; every client will refuse it; get a renewed certificate and install it "
+                       "with tlsgate cert install --scope bolt\n");
+}
+
+TEST_F(CertInstall, NotYetValidCertificateIsInstalledWithAWarning) {
+  auto ca = test::make_test_ca("Future CA");
+  auto now = std::chrono::system_clock::now();
+  auto leaf = test::make_leaf(
+      ca, {"localhost"}, true, false,
+      test::Validity{now + std::chrono::hours(24), now + std::chrono::hours(24 * 90)});
+  test::write_cert(path("future.crt"), leaf.cert.get());
+  test::write_key(path("future.key"), leaf.key.get());
+  Proc r = tg("cert install --scope bolt --cert future.crt --key future.key");
+  EXPECT_EQ(r.code, 0) << describe(r);
+  EXPECT_THAT(r.err, testing::StartsWith("tlsgate: warning: scope bolt: installed "));
+  EXPECT_THAT(r.err, HasSubstr("which is not valid before "));
+}
 
 TEST_F(CertInstall, BoltLayoutAndModes) {
   Proc r = tg_ok(

@@ -617,6 +617,31 @@ TEST_F(Check, BadValueIsAConfigError) {
   EXPECT_THAT(r.out, HasSubstr("NONE, OPTIONAL, REQUIRE"));
 }
 
+// Review s22 §13: a config for serve (it enables the admin API) without any
+// connector was called clean by check, and refused by serve.
+TEST_F(Check, ServeConfigWithoutAConnectorIsAConfigErrorAsInServe) {
+  tour();
+  tg_ok(
+      "cert install --scope admin --cert server/public.crt --key server/private.key --ca "
+      "ca/ca.crt");
+  conf(
+      "admin.enabled=true\nadmin.listen_address=127.0.0.1:" + std::to_string(free_loopback_port()) +
+      "\nssl.policy.admin.enabled=true\nssl.policy.admin.client_auth=REQUIRE\n"
+      "admin.allowed_identities=ops\n");
+  const std::string message =
+      "tlsgate.conf: no connector.<name>.listen_address is set, so there is nothing to serve; "
+      "add connector.NAME.listen_address and connector.NAME.upstream_address";
+  Proc r = check();
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_THAT(lines(r.out), testing::Contains(message)) << r.out;
+  Proc s = serve();
+  EXPECT_EQ(s.code, 2) << describe(s);
+  EXPECT_THAT(s.err, HasSubstr("tlsgate: error: " + message + "\n"));
+  // A file of policies only is checked as such: the README's tour stays clean.
+  conf(kTourConf);
+  EXPECT_EQ(check().code, 0);
+}
+
 TEST_F(Check, MissingConfigFileIsAConfigError) {
   Proc r = tg("check -c nope.conf");
   EXPECT_EQ(r.code, 2) << describe(r);

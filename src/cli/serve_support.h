@@ -1,0 +1,23 @@
+// What `serve` and `check` share about starting a gate: the rule a valid
+// config must also meet to be served, and the wording of a start-up error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/settings.h"
+
+namespace tlsgate::cli {
+
+// Errors that make a valid config impossible to serve (serve refuses it,
+// check exits 2): no connector, so nothing to listen on.
+std::vector<config::Diagnostic> serve_requirements(const config::Config& config);
+
+// A start-up error (a Gate::create() or listener message, "KEY: problem")
+// worded as check words it: check's own finding, with its fix, when the
+// audit finds that very problem; else the message located at its key,
+// "FILE:LINE: KEY: problem". Messages that start with no key stay as they are.
+std::string start_error(const config::Config& config, const std::string& message);
+
+}  // namespace tlsgate::cli
