@@ -73,7 +73,9 @@ struct Shared {
         api(backend, ApiOptions{.version = options.version,
                                 .expand_commands = options.expand_commands,
                                 .cluster = options.cluster,
-                                .acme = options.acme}),
+                                .acme = options.acme,
+                                .admin_policy = settings.ssl_policy,
+                                .admin_listen_host = settings.listen_address.host}),
         access(settings),
         limits(options.limits),
         admin_context(gate.admin_context()) {}
@@ -91,7 +93,13 @@ struct Shared {
 
 namespace {
 
-http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool keep_alive) {
+// head: the answer to HEAD, the GET's status and headers (Content-Length
+// included) without its body.
+// How log lines name the plaintext listener.
+constexpr const char* kMetricsListenerName = "admin metrics listener (admin.metrics_address)";
+
+http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool keep_alive,
+                                          bool head = false) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
@@ -101,6 +109,7 @@ http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool 
   res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  if (head) res.body().clear();  // Content-Length stays the GET's
   return res;
 }
 
@@ -157,6 +166,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
 
  private:
   size_t& active() { return kTls ? shared_->active_tls : shared_->active_plain; }
+  static const char* listener_name() { return kTls ? "admin API" : kMetricsListenerName; }
 
   std::optional<asio::ssl::context> make_ssl_ctx() {
     if constexpr (!kTls) {
@@ -268,7 +278,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
       what = "the request's body exceeds " + std::to_string(shared_->limits.body_bytes) + " bytes";
       fix = "send a body of at most 1 MiB";
     }
-    spdlog::info("admin API: client {}: {}", peer_, what);
+    spdlog::info("{}: client {}: {}", listener_name(), peer_, what);
     respond(error_response(status, what, fix), 11, false);
   }
 
@@ -284,15 +294,17 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
     r.peer = peer_;
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
-    shared_->api.handle(r, kTls ? Listener::kAdmin : Listener::kMetrics,
-                        [self = this->shared_from_this(), version, keep_alive](ApiResponse res) {
-                          self->respond(std::move(res), version, keep_alive);
-                        });
+    const bool head = req.method() == http::verb::head;
+    shared_->api.handle(
+        r, kTls ? Listener::kAdmin : Listener::kMetrics,
+        [self = this->shared_from_this(), version, keep_alive, head](ApiResponse res) {
+          self->respond(std::move(res), version, keep_alive, head);
+        });
   }
 
-  void respond(ApiResponse r, unsigned version, bool keep_alive) {
+  void respond(ApiResponse r, unsigned version, bool keep_alive, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
-        to_http(std::move(r), version, keep_alive));
+        to_http(std::move(r), version, keep_alive, head));
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -424,8 +436,8 @@ class Acceptor : public std::enable_shared_from_this<Acceptor<kTls>> {
     if (active >= shared_->limits.max_connections) {
       // Over the cap: closed at once, before any byte is read.
       if (shared_->refused_over_cap++ % 1000 == 0) {
-        spdlog::warn("admin API: {} connections open, the most allowed; closing new ones at once",
-                     active);
+        spdlog::warn("{}: {} connections open, the most allowed; closing new ones at once",
+                     kTls ? "admin API" : kMetricsListenerName, active);
       }
       beast::error_code ec;
       socket.close(ec);
