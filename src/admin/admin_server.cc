@@ -17,6 +17,7 @@
 #include "net/gate.h"
 #include "tls/peer_identity.h"
 #include "tls/revalidate.h"
+#include "util/peer_text.h"
 
 namespace tlsgate::admin {
 namespace {
@@ -225,9 +226,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
           tls::recheck_peer(peer, *current, std::chrono::system_clock::now(), snapshot_.get());
       if (!again) {
         spdlog::warn(
-            "admin API: client {} (identity \"{}\"): connection closed: ssl.policy.{} was "
-            "reloaded {} and now refuses it: {}",
-            peer_, identity_, current->policy.scope, when, again.error().message());
+            "admin API: client {} (identity {}): connection closed: ssl.policy.{} was reloaded "
+            "{} and now refuses it: {}",
+            peer_, util::quoted_peer_text(identity_), current->policy.scope, when,
+            again.error().message());
         close();
         return false;
       }
