@@ -1,8 +1,12 @@
 #include "admin/admin_server.h"
 
+#include <unordered_map>
+#include <vector>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -12,6 +16,8 @@
 #include "net/endpoint_text.h"
 #include "net/gate.h"
 #include "tls/peer_identity.h"
+#include "tls/revalidate.h"
+#include "util/peer_text.h"
 
 namespace tlsgate::admin {
 namespace {
@@ -48,6 +54,16 @@ class GateBackend final : public Backend {
   std::string version_;
 };
 
+// An HTTPS session the reload watch re-checks (control loop only).
+class Recheckable {
+ public:
+  // After the admin context was republished: the peer is checked against the
+  // new one, and the connection closed when it would now be refused.
+  virtual void recheck_after_reload() = 0;
+  virtual ~Recheckable() = default;
+};
+struct PlainSession {};  // the metrics listener's: nothing to re-check
+
 }  // namespace
 
 // What every session shares; held by shared_ptr so a handler that outlives
@@ -58,7 +74,9 @@ struct Shared {
         api(backend, ApiOptions{.version = options.version,
                                 .expand_commands = options.expand_commands,
                                 .cluster = options.cluster,
-                                .acme = options.acme}),
+                                .acme = options.acme,
+                                .admin_policy = settings.ssl_policy,
+                                .admin_listen_host = settings.listen_address.host}),
         access(settings),
         limits(options.limits),
         admin_context(gate.admin_context()) {}
@@ -69,11 +87,20 @@ struct Shared {
   std::shared_ptr<util::Versioned<tls::Context>> admin_context;
   size_t active_tls = 0, active_plain = 0;  // control loop only
   uint64_t refused_over_cap = 0;
+  // The open HTTPS sessions, by a number of their own (control loop only).
+  uint64_t last_session = 0;
+  std::unordered_map<uint64_t, std::weak_ptr<Recheckable>> tls_sessions;
 };
 
 namespace {
 
-http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool keep_alive) {
+// head: the answer to HEAD, the GET's status and headers (Content-Length
+// included) without its body.
+// How log lines name the plaintext listener.
+constexpr const char* kMetricsListenerName = "admin metrics listener (admin.metrics_address)";
+
+http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool keep_alive,
+                                          bool head = false) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
@@ -83,12 +110,28 @@ http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool 
   res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  if (head) res.body().clear();  // Content-Length stays the GET's
   return res;
 }
 
 // One connection: (TLS handshake,) then requests one after the other.
+//
+// Revocation on a kept-alive connection (review s22 section 2): the role is
+// decided at the handshake, but an admin client may keep its connection for
+// as long as it sends a request every idle_timeout. So whenever the admin
+// policy's context was republished (a reload: new CRL in revoked/, trusted/,
+// certificate, settings) since this connection's peer was last checked, the
+// peer's certificate is checked again against the new context, as
+// connectors' revalidate_established does (tls::recheck_peer: chain against
+// the new store and its CRLs, validity now, allowed_identities, pins), and
+// the connection is closed, without an answer, when it would now be refused:
+//  - before each request is served (nothing is served under the old check);
+//  - within kReloadWatchPeriod for idle kept-alive connections (ReloadWatch).
+// A peer that still passes keeps its connection. Admin connections are
+// always re-checked, whatever ssl.policy.<admin>.revalidate_established says.
 template <bool kTls>
-class Session : public std::enable_shared_from_this<Session<kTls>> {
+class Session : public std::enable_shared_from_this<Session<kTls>>,
+                public std::conditional_t<kTls, Recheckable, PlainSession> {
  public:
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
@@ -104,10 +147,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     peer_ = net::endpoint_text(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
     ++active();
   }
-  ~Session() { --active(); }
+  ~Session() {
+    --active();
+    if constexpr (kTls) shared_->tls_sessions.erase(number_);
+  }
 
   void start() {
     if constexpr (kTls) {
+      number_ = ++shared_->last_session;
+      shared_->tls_sessions.emplace(number_, this->shared_from_this());
       beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
       stream_.async_handshake(
           asio::ssl::stream_base::server,
@@ -119,6 +167,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
  private:
   size_t& active() { return kTls ? shared_->active_tls : shared_->active_plain; }
+  static const char* listener_name() { return kTls ? "admin API" : kMetricsListenerName; }
 
   std::optional<asio::ssl::context> make_ssl_ctx() {
     if constexpr (!kTls) {
@@ -151,7 +200,43 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       }
       identity_ = peer->identity;
       role_ = shared_->access.role_of(identity_);
+      checked_ = snapshot_;
+      // A reload during the handshake: checked against the new context now.
+      if (!still_admitted("during its handshake")) return;
       read_next(shared_->limits.request_timeout);
+    }
+  }
+
+ public:
+  void recheck_after_reload() /* Recheckable */ { still_admitted("while it was open"); }
+
+ private:
+  // True when the connection may go on serving: its peer was checked against
+  // the admin context published now, or passes it now (then its identity
+  // and role follow the new context). Else it is closed and logged.
+  bool still_admitted(std::string_view when) {
+    if constexpr (!kTls) {
+      return true;
+    } else {
+      if (!checked_ || closed_) return !closed_;  // no handshake yet: check_peer comes first
+      auto current = shared_->admin_context->get();
+      if (current == checked_) return true;
+      auto peer = tls::connected_peer(stream_.native_handle(), peer_);
+      auto again =
+          tls::recheck_peer(peer, *current, std::chrono::system_clock::now(), snapshot_.get());
+      if (!again) {
+        spdlog::warn(
+            "admin API: client {} (identity {}): connection closed: ssl.policy.{} was reloaded "
+            "{} and now refuses it: {}",
+            peer_, util::quoted_peer_text(identity_), current->policy.scope, when,
+            again.error().message());
+        close();
+        return false;
+      }
+      checked_ = std::move(current);
+      identity_ = again->identity;
+      role_ = shared_->access.role_of(identity_);
+      return true;
     }
   }
 
@@ -168,6 +253,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    if (!still_admitted("since its last request")) return;
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -194,7 +280,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       what = "the request's body exceeds " + std::to_string(shared_->limits.body_bytes) + " bytes";
       fix = "send a body of at most 1 MiB";
     }
-    spdlog::info("admin API: client {}: {}", peer_, what);
+    spdlog::info("{}: client {}: {}", listener_name(), peer_, what);
     respond(error_response(status, what, fix), 11, false);
   }
 
@@ -210,15 +296,17 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     r.peer = peer_;
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
-    shared_->api.handle(r, kTls ? Listener::kAdmin : Listener::kMetrics,
-                        [self = this->shared_from_this(), version, keep_alive](ApiResponse res) {
-                          self->respond(std::move(res), version, keep_alive);
-                        });
+    const bool head = req.method() == http::verb::head;
+    shared_->api.handle(
+        r, kTls ? Listener::kAdmin : Listener::kMetrics,
+        [self = this->shared_from_this(), version, keep_alive, head](ApiResponse res) {
+          self->respond(std::move(res), version, keep_alive, head);
+        });
   }
 
-  void respond(ApiResponse r, unsigned version, bool keep_alive) {
+  void respond(ApiResponse r, unsigned version, bool keep_alive, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
-        to_http(std::move(r), version, keep_alive));
+        to_http(std::move(r), version, keep_alive, head));
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -229,6 +317,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void close() {
+    closed_ = true;
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
     beast::get_lowest_layer(stream_).close();
@@ -243,6 +332,54 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::string peer_;
   std::string identity_;
   Role role_ = Role::kNone;
+  // TLS: the admin context the peer was last checked against (null before
+  // the handshake), and this session's number in shared_->tls_sessions.
+  std::shared_ptr<const tls::Context> checked_;
+  uint64_t number_ = 0;
+  bool closed_ = false;
+};
+
+// How often ReloadWatch looks for a republished admin context.
+constexpr std::chrono::milliseconds kReloadWatchPeriod{250};
+
+// Re-checks every open HTTPS session soon after the admin context was
+// republished, so an idle kept-alive connection of a peer the reload refuses
+// does not wait for its next request to be closed.
+class ReloadWatch : public std::enable_shared_from_this<ReloadWatch> {
+ public:
+  ReloadWatch(asio::io_context& loop, std::shared_ptr<Shared> shared)
+      : timer_(loop), shared_(std::move(shared)), seen_(shared_->admin_context->generation()) {}
+  void start() { arm(); }
+  void close() {
+    closed_ = true;
+    timer_.cancel();
+  }
+
+ private:
+  void arm() {
+    timer_.expires_after(kReloadWatchPeriod);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      self->tick();
+      self->arm();
+    });
+  }
+  void tick() {
+    auto now = shared_->admin_context->generation();
+    if (now == seen_) return;
+    seen_ = now;
+    // Collected first: a session closed here may leave the map.
+    std::vector<std::shared_ptr<Recheckable>> open;
+    for (auto& [number, weak] : shared_->tls_sessions) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+    for (auto& s : open) s->recheck_after_reload();
+  }
+
+  asio::steady_timer timer_;
+  std::shared_ptr<Shared> shared_;
+  uint64_t seen_;
+  bool closed_ = false;
 };
 
 // Accepts on one address for ever (until closed), one Session per client.
@@ -301,8 +438,8 @@ class Acceptor : public std::enable_shared_from_this<Acceptor<kTls>> {
     if (active >= shared_->limits.max_connections) {
       // Over the cap: closed at once, before any byte is read.
       if (shared_->refused_over_cap++ % 1000 == 0) {
-        spdlog::warn("admin API: {} connections open, the most allowed; closing new ones at once",
-                     active);
+        spdlog::warn("{}: {} connections open, the most allowed; closing new ones at once",
+                     kTls ? "admin API" : kMetricsListenerName, active);
       }
       beast::error_code ec;
       socket.close(ec);
@@ -339,6 +476,7 @@ struct AdminServer::Impl {
   std::shared_ptr<Shared> shared;
   std::shared_ptr<Acceptor<true>> https;
   std::shared_ptr<Acceptor<false>> metrics;
+  std::shared_ptr<ReloadWatch> reload_watch;
 };
 
 util::Result<std::unique_ptr<AdminServer>> AdminServer::create(net::Gate& gate,
@@ -361,6 +499,8 @@ util::Result<std::unique_ptr<AdminServer>> AdminServer::create(net::Gate& gate,
   }
   impl->https->start();
   if (impl->metrics) impl->metrics->start();
+  impl->reload_watch = std::make_shared<ReloadWatch>(gate.control_loop(), impl->shared);
+  impl->reload_watch->start();
   spdlog::info("admin API listening on {} (https)",
                config::to_string({settings.listen_address.host, impl->https->port()}));
   if (impl->metrics) {
@@ -375,6 +515,7 @@ AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AdminServer::~AdminServer() {
   if (impl_->https) impl_->https->close();
   if (impl_->metrics) impl_->metrics->close();
+  if (impl_->reload_watch) impl_->reload_watch->close();
 }
 
 uint16_t AdminServer::port() const { return impl_->https->port(); }

@@ -7,7 +7,10 @@
 // served once the gate's run() runs that loop. Each accepted HTTPS
 // connection takes the admin context published at that moment
 // (gate.admin_context()->get()), so a reload of the admin policy applies to
-// the next connection, as for every connector.
+// the next connection, as for every connector. Open HTTPS connections are
+// re-checked against a republished admin context (chain, CRLs, validity,
+// allowed_identities, pins) before their next request and, when idle,
+// within a quarter second; a peer it refuses is closed (docs/ADMIN.md).
 //
 // TLS: Beast's ssl_stream over asio::ssl, which wraps the admin context's
 // own SSL_CTX (one reference taken per connection) rather than a second
@@ -17,6 +20,8 @@
 // request rates, and Beast's parser and timeouts come with it (the gate's
 // own socket BIO stream, net/stream.h, is no Beast AsyncStream). After the
 // handshake tls::check_peer() maps the identity as connectors do.
+//
+// HEAD is answered as GET without the body.
 //
 // HTTP/1.1 by Boost.Beast, keep-alive; limits per connection (Limits).
 // Everything runs on the control loop; create() and the destructor must be

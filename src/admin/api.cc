@@ -1,5 +1,6 @@
 #include "admin/api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -94,7 +95,9 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
   return v;
 }
 
-ApiResponse method_not_allowed(const std::string& path, const std::string& allow) {
+ApiResponse method_not_allowed(const std::string& path, const std::string& method) {
+  // HEAD is served wherever GET is (RFC 9110 9.3.2).
+  const std::string allow = method == "GET" ? "GET, HEAD" : method;
   auto r = error_response(405, "method not allowed on " + path, "use " + allow);
   r.headers.emplace_back("Allow", allow);
   return r;
@@ -121,6 +124,13 @@ ApiResponse error_response(unsigned status, const std::string& error, const std:
 Api::Api(Backend& backend, ApiOptions options) : backend_(backend), options_(std::move(options)) {}
 
 void Api::handle(const ApiRequest& req, Listener listener, std::function<void(ApiResponse)> done) {
+  if (req.method == "HEAD") {
+    // Answered as GET, status and headers alike; the server sends no body
+    // (admin_server.cc).
+    ApiRequest get = req;
+    get.method = "GET";
+    return handle(get, listener, std::move(done));
+  }
   auto target = split_target(req.target);
   if (!target.ok) {
     return done(error_response(400, "the request target is not well-formed percent-encoding",
@@ -200,6 +210,23 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     }
     std::string connector;
     if (auto it = target.query.find("connector"); it != target.query.end()) connector = it->second;
+    if (!connector.empty()) {
+      // A typo must not read as "no connections".
+      auto status = backend_.status();
+      std::string known;
+      bool found = false;
+      for (const auto& c : status.connectors) {
+        found = found || c.name == connector;
+        known += (known.empty() ? "" : ", ") + c.name;
+      }
+      if (!found) {
+        return done(
+            error_response(404, "no connector \"" + util::escape_peer_text(connector, 100) + "\"",
+                           known.empty() ? std::string("no connector is configured")
+                                         : "name one of the configured connectors: " + known +
+                                               ", or leave connector= out for all"));
+      }
+    }
     return backend_.connections(connector, limit,
                                 [done](const std::vector<net::ConnectionInfo>& list) {
                                   done(json_response(200, connections_json(list)));
@@ -355,6 +382,14 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
         "send {\"certificate\": PEM, \"private_key\": PEM} or {\"pkcs12\": BASE64, \"password\": "
         "\"...\"}"));
   }
+  // Nothing is written over a symbolic link (review s22 section 11).
+  if (auto links = refuse_symbolic_links(policy->context->policy); !links) {
+    spdlog::warn("admin API: client {} (identity {}): certificate upload for policy {} refused: {}",
+                 req.peer, util::quoted_peer_text(req.identity), scope, links.error().message());
+    return done(error_response(
+        409, "the certificate for policy " + scope + " was refused: " + links.error().message(),
+        "nothing was changed"));
+  }
   tls::PairTarget target;
   target.policy = policy->context->policy;
   target.serves_clients = policy->side == tls::Side::kServer;
@@ -366,6 +401,17 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
         auto host = host_of(c.listen_address);
         if (!host.empty()) target.listen_hosts.push_back(host);
       }
+    }
+    // The admin listener serves its own policy: a certificate that does not
+    // name its host locks every operator out of the API.
+    const auto& admin_host = options_.admin_listen_host;
+    if (scope == options_.admin_policy && !admin_host.empty() && admin_host != "0.0.0.0" &&
+        admin_host != "::" && admin_host != "*") {
+      if (std::find(target.listen_hosts.begin(), target.listen_hosts.end(), admin_host) ==
+          target.listen_hosts.end()) {
+        target.listen_hosts.push_back(admin_host);
+      }
+      target.listen_host_keys.emplace(admin_host, "admin.listen_address");
     }
   }
   auto checked = tls::check_pair(*material, target, *options_.clock);

@@ -50,6 +50,10 @@ struct ApiOptions {
   cluster::ClusterRuntime* cluster = nullptr;
   // The ACME manager when a policy uses ACME (GET /v1/acme, metrics), else null.
   const acme::Manager* acme = nullptr;
+  // admin.ssl_policy and the host of admin.listen_address: an upload for
+  // that policy must cover the host. "" host: none to check (any address).
+  std::string admin_policy = "admin";
+  std::string admin_listen_host;
 };
 
 class Api {

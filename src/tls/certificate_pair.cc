@@ -128,9 +128,14 @@ tl::expected<void, PairRefusal> check_pair(const CertificatePair& m, const PairT
   }
   for (const auto& host : t.listen_hosts) {
     if (!names_cover(leaf, host)) {
-      reasons.push_back("certificate " + info.subject + " does not cover \"" + host +
-                        "\", a listen host of a connector that serves ssl.policy." +
-                        t.policy.scope + "; add it to the certificate's subjectAltName");
+      auto named = t.listen_host_keys.find(host);
+      reasons.push_back(
+          "certificate " + info.subject + " does not cover \"" + host + "\", " +
+          (named != t.listen_host_keys.end()
+               ? "the host of " + named->second + ", served with ssl.policy." + t.policy.scope +
+                     "; clients connecting there would refuse it"
+               : "a listen host of a connector that serves ssl.policy." + t.policy.scope) +
+          "; add it to the certificate's subjectAltName");
     }
   }
   if (reasons.empty()) {

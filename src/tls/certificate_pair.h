@@ -15,6 +15,7 @@
 
 #include <openssl/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,10 @@ struct PairTarget {
   config::Policy policy;                  // the settings the policy is served with now
   bool serves_clients = false;            // a connector terminates TLS with it (server side)
   std::vector<std::string> listen_hosts;  // of those connectors; "" and wildcards skipped
-  bool expand_commands = false;           // serve --expand-commands, for private_key_password
+  // For messages: the config key a listen host comes from when it is not a
+  // connector's (e.g. "127.0.0.1" -> "admin.listen_address").
+  std::map<std::string, std::string> listen_host_keys;
+  bool expand_commands = false;  // serve --expand-commands, for private_key_password
   // PEM certificates trusted on top of trusted_dir: a new issuer that the
   // cluster's trust-first phase is adding.
   std::string extra_trust_pem;

@@ -47,7 +47,17 @@ std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
     }
     if (c.upstream_ssl_policy) uses[*c.upstream_ssl_policy].outgoing = true;
   }
-  if (cfg.admin.enabled) uses[cfg.admin.ssl_policy].incoming = true;
+  if (cfg.admin.enabled) {
+    // The admin API's own certificate must name the host operators dial,
+    // or every client fails hostname verification and nobody can fix it
+    // through the API (review s22 section 6). admin.metrics_address is
+    // plaintext: no certificate to cover it.
+    auto& use = uses[cfg.admin.ssl_policy];
+    use.incoming = true;
+    if (!is_any_address(cfg.admin.listen_address.host)) {
+      use.listen_hosts.emplace_back("admin.listen_address", cfg.admin.listen_address.host);
+    }
+  }
   if (cfg.cluster.enabled) {
     uses[cfg.cluster.ssl_policy].incoming = true;
     uses[cfg.cluster.ssl_policy].outgoing = true;

@@ -19,7 +19,9 @@ class AdminApi : public ::testing::Test {
 
   ApiResponse call(const std::string& method, const std::string& target, Role role,
                    const std::string& body = "", Listener listener = Listener::kAdmin) {
-    Api api(backend_, ApiOptions{"9.9.9", false, &util::SystemClock::instance()});
+    ApiOptions options;
+    options.version = "9.9.9";
+    Api api(backend_, options);
     ApiRequest r{method, target,          body, role == Role::kNone ? "CN=stranger" : "CN=ops",
                  role,   "127.0.0.1:4000"};
     std::optional<ApiResponse> out;
@@ -98,6 +100,30 @@ TEST_F(AdminApi, ConnectionsPassConnectorAndLimit) {
   }
 }
 
+// Review s22 section 14: a typo in the connector is no empty list.
+TEST_F(AdminApi, ConnectionsOfAnUnknownConnectorAre404NamingTheKnownOnes) {
+  backend_.asked_connector = "untouched";
+  auto r = call("GET", "/v1/connections?connector=nosuch", Role::kReadOnly);
+  ASSERT_EQ(r.status, 404u) << r.body;
+  EXPECT_EQ(body(r)["error"], "no connector \"nosuch\"");
+  EXPECT_NE(body(r)["fix"].get<std::string>().find("connectors: pg"), std::string::npos) << r.body;
+  EXPECT_EQ(backend_.asked_connector, "untouched");  // the gate was not asked
+}
+
+// HEAD is answered as GET (the server drops the body): same status and headers.
+TEST_F(AdminApi, HeadIsAnsweredAsGet) {
+  for (const char* path :
+       {"/v1/status", "/v1/certificates", "/v1/connections", "/healthz", "/metrics", "/"}) {
+    auto get = call("GET", path, Role::kReadOnly);
+    auto head = call("HEAD", path, Role::kReadOnly);
+    EXPECT_EQ(head.status, get.status) << path;
+    EXPECT_EQ(head.content_type, get.content_type) << path;
+    EXPECT_EQ(head.headers, get.headers) << path;
+  }
+  EXPECT_EQ(call("HEAD", "/metrics", Role::kNone, "", Listener::kMetrics).status, 200u);
+  EXPECT_EQ(call("HEAD", "/v1/reload", Role::kReadWrite).status, 405u);
+}
+
 TEST_F(AdminApi, ReadOnlyMayNotChangeAnything) {
   for (auto [method, target] : {std::pair{"DELETE", "/v1/connections/42"},
                                 {"POST", "/v1/reload"},
@@ -144,7 +170,7 @@ TEST_F(AdminApi, WrongMethodAndPathAnswerInJson) {
   auto r = call("POST", "/v1/status", Role::kReadWrite);
   EXPECT_EQ(r.status, 405u);
   ASSERT_EQ(r.headers.size(), 1u);
-  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, HEAD"}));
   auto nf = call("GET", "/v2/status", Role::kReadWrite);
   EXPECT_EQ(nf.status, 404u);
   EXPECT_EQ(body(nf)["error"], "no such path: /v2/status");

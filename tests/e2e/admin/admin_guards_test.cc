@@ -1,0 +1,157 @@
+// Review s22 sections 6, 11 and 14 (admin): an admin certificate that does
+// not name admin.listen_address (upload and check), uploads over symbolic
+// links, GET /v1/connections of an unknown connector, HEAD, and the metrics
+// listener's name in its log lines.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/admin/admin_fixture.h"
+#include "pki/certificate_info.h"
+#include "pki/encode.h"
+#include "support/gate_process.h"
+#include "support/loopback.h"
+#include "support/process.h"
+#include "support/test_pki.h"
+
+namespace tlsgate::e2e::admin {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::q;
+
+class AdminGuards : public AdminGate {
+ protected:
+  static std::string upload_json(const pki::Issued& leaf) {
+    return json{{"certificate", *pki::certificate_pem(leaf.cert.get())},
+                {"private_key", *pki::private_key_pem(leaf.key.get())}}
+        .dump();
+  }
+  // curl with `args` (its own URL included); stdout with the headers first.
+  static test::CommandResult curl(const std::string& args) {
+    return test::run_shell("curl -sS --max-time 10 " + args, {}, test::Millis(20000));
+  }
+};
+
+TEST_F(AdminGuards, AdminCertificateUploadMustNameTheAdminHost) {
+  start_gate();
+  const auto admin_dir = dir_ / "certs" / "admin";
+  const auto crt_before = test::read_text(admin_dir / "public.crt");
+  auto elsewhere = test::make_leaf(ca_, {"db.example.com"});
+  auto r = call("ops", "PUT", "/v1/policies/admin/certificate", upload_json(elsewhere));
+  ASSERT_EQ(r.status, 400) << r.body << log();
+  auto j = json::parse(r.body);
+  const auto error = j["error"].get<std::string>();
+  EXPECT_NE(error.find("does not cover \"127.0.0.1\", the host of admin.listen_address"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(test::read_text(admin_dir / "public.crt"), crt_before);
+  EXPECT_FALSE(fs::exists(admin_dir / "public.crt.bak"));
+  // The API still answers (hostname verification by curl passes).
+  EXPECT_EQ(call("ops", "GET", "/healthz").status, 200) << log();
+  // A certificate that names it is taken.
+  auto good = test::make_leaf(ca_, {"127.0.0.1", "localhost"});
+  auto ok = call("ops", "PUT", "/v1/policies/admin/certificate", upload_json(good));
+  EXPECT_EQ(ok.status, 200) << ok.body << log();
+  EXPECT_EQ(call("ops", "GET", "/healthz").status, 200) << log();
+}
+
+TEST_F(AdminGuards, CheckReportsAnAdminCertificateWithoutTheAdminHost) {
+  const auto admin_dir = dir_ / "certs" / "admin";
+  auto elsewhere = test::make_leaf(ca_, {"db.example.com"});
+  test::write_cert(admin_dir / "public.crt", elsewhere.cert.get());
+  test::write_key(admin_dir / "private.key", elsewhere.key.get());
+  test::write_text(dir_ / "check.conf", conf_.text());
+  auto r = test::run_shell(q(test::GateProcess::binary()) + " check -c check.conf", dir_);
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const auto said = r.out + r.err;
+  EXPECT_NE(said.find("ssl.policy.admin.public_certificate"), std::string::npos) << said;
+  EXPECT_NE(said.find("does not name 127.0.0.1, the host of admin.listen_address"),
+            std::string::npos)
+      << said;
+}
+
+TEST_F(AdminGuards, UploadOverSymbolicLinksIsRefusedAndWritesNothing) {
+  // The policy's files are links into a renewal tool's folder, as with certbot.
+  const auto live = dir_ / "live";
+  fs::create_directories(live);
+  fs::copy_file(policy_dir_ / "public.crt", live / "cert.pem");
+  fs::copy_file(policy_dir_ / "private.key", live / "key.pem");
+  fs::remove(policy_dir_ / "public.crt");
+  fs::remove(policy_dir_ / "private.key");
+  fs::create_symlink("../../live/cert.pem", policy_dir_ / "public.crt");
+  fs::create_symlink("../../live/key.pem", policy_dir_ / "private.key");
+  start_gate();
+  const auto old_serial = served_serial();
+  const auto live_before = test::read_text(live / "cert.pem");
+  auto fresh = test::make_leaf(ca_, {"localhost", "127.0.0.1"});
+  auto r = call("ops", "PUT", "/v1/policies/gate/certificate", upload_json(fresh));
+  ASSERT_EQ(r.status, 409) << r.body << log();
+  const auto error = json::parse(r.body)["error"].get<std::string>();
+  EXPECT_NE(error.find("public.crt is a symbolic link to ../../live/cert.pem"), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("update the target (where your renewal tool writes) or replace the link "
+                       "by a file first"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(fs::is_symlink(policy_dir_ / "public.crt"));
+  EXPECT_TRUE(fs::is_symlink(policy_dir_ / "private.key"));
+  EXPECT_FALSE(fs::exists(policy_dir_ / "public.crt.bak"));
+  EXPECT_FALSE(fs::exists(policy_dir_ / "private.key.bak"));
+  EXPECT_EQ(test::read_text(live / "cert.pem"), live_before);
+  EXPECT_EQ(served_serial(), old_serial);
+}
+
+TEST_F(AdminGuards, ConnectionsOfAnUnknownConnectorAre404) {
+  start_gate();
+  auto r = call("viewer", "GET", "/v1/connections?connector=nosuch");
+  ASSERT_EQ(r.status, 404) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["error"], "no connector \"nosuch\"");
+  EXPECT_NE(j["fix"].get<std::string>().find("echo"), std::string::npos) << r.body;
+  EXPECT_EQ(call("viewer", "GET", "/v1/connections?connector=echo").status, 200);
+}
+
+TEST_F(AdminGuards, HeadWorksWhereGetDoes) {
+  start_gate();
+  const std::string metrics_url = "http://127.0.0.1:" + std::to_string(metrics_port_);
+  for (const char* path : {"/metrics", "/healthz"}) {
+    auto head = curl("-I " + metrics_url + path);
+    EXPECT_EQ(head.code, 0) << path << head.err;
+    EXPECT_TRUE(head.out.starts_with("HTTP/1.1 200")) << path << ": " << head.out;
+    // The GET's length, and no body after the headers.
+    EXPECT_NE(head.out.find("Content-Length: "), std::string::npos) << head.out;
+    EXPECT_EQ(head.out.find("Content-Length: 0\r"), std::string::npos) << head.out;
+    EXPECT_TRUE(head.out.ends_with("\r\n\r\n")) << head.out;
+  }
+  const std::string tls = "--cacert " + q(ca_file_) + " --cert " + q(clients_ / "viewer.crt") +
+                          " --key " + q(clients_ / "viewer.key") +
+                          " https://127.0.0.1:" + std::to_string(admin_port_);
+  for (const char* path : {"/v1/status", "/v1/certificates", "/v1/connections", "/metrics", "/"}) {
+    auto head = curl("-I " + tls + path);
+    EXPECT_TRUE(head.out.starts_with("HTTP/1.1 200")) << path << ": " << head.out << head.err;
+  }
+  // Several HEADs on one kept-alive connection: no body bytes in between.
+  auto twice = curl("-I " + tls + "/healthz " + tls + "/v1/status");
+  EXPECT_EQ(twice.code, 0) << twice.err;
+  auto allow = curl("-i -X POST " + metrics_url + "/metrics");
+  EXPECT_NE(allow.out.find("Allow: GET, HEAD"), std::string::npos) << allow.out;
+}
+
+TEST_F(AdminGuards, NonHttpOnTheMetricsListenerIsLoggedAsIt) {
+  start_gate();
+  int fd = test::connect_loopback(metrics_port_);
+  ASSERT_GE(fd, 0);
+  const std::string junk = "\x16\x03\x01 this is no HTTP\r\n\r\n";
+  ASSERT_GT(::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL), 0);
+  EXPECT_TRUE(gate_->wait_for_log("admin metrics listener (admin.metrics_address): client"))
+      << log();
+  ::close(fd);
+  EXPECT_EQ(log().find("admin API: client 127.0.0.1"), std::string::npos) << log();
+}
+
+}  // namespace
+}  // namespace tlsgate::e2e::admin
