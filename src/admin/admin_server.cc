@@ -15,6 +15,8 @@
 #include "admin/api.h"
 #include "net/endpoint_text.h"
 #include "net/gate.h"
+#include "net/listen_failure.h"
+#include "tls/handshake_error.h"
 #include "tls/peer_identity.h"
 #include "tls/revalidate.h"
 #include "util/peer_text.h"
@@ -179,6 +181,31 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
       return std::optional<asio::ssl::context>(std::in_place, raw);
     }
   }
+  // Why the client's handshake failed, in the connectors' words where the
+  // certificate is the cause (the verify result outlives the error queue,
+  // which Asio has drained into `ec`).
+  std::string handshake_failure(const beast::error_code& ec) {
+    SSL* ssl = stream_.native_handle();
+    const auto& policy = snapshot_->policy;
+    if (long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
+      const X509* cert = SSL_get0_peer_certificate(ssl);
+      if (cert == nullptr) cert = tls::rejected_peer_certificate(ssl);
+      if (cert != nullptr) {
+        return tls::explain_verify_failure(verify, cert, *snapshot_, peer_, nullptr) + " [" +
+               ec.message() + "]";
+      }
+    }
+    if (SSL_get0_peer_certificate(ssl) == nullptr &&
+        policy.client_auth == config::ClientAuth::kRequire &&
+        ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+            SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+      return "the client sent no certificate, but ssl.policy." + policy.scope +
+             ".client_auth is REQUIRE: an operator presents one (curl --cert FILE --key FILE)";
+    }
+    return ec.message();
+  }
+
   Stream make_stream(tcp::socket socket) {
     if constexpr (kTls) {
       return Stream(beast::tcp_stream(std::move(socket)), *ssl_ctx_);
@@ -190,7 +217,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
   void on_handshake(beast::error_code ec) {
     if constexpr (kTls) {
       if (ec) {
-        spdlog::info("admin API: TLS handshake with {} failed: {}", peer_, ec.message());
+        spdlog::info("admin API: TLS handshake with {} failed: {}", peer_, handshake_failure(ec));
         return;
       }
       auto peer = tls::check_peer(stream_.native_handle(), *snapshot_);
@@ -407,10 +434,7 @@ class Acceptor : public std::enable_shared_from_this<Acceptor<kTls>> {
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return util::fail(key + ": cannot listen on " + config::to_string(where) + ": " +
-                        ec.message() + "; free the port or choose another");
-    }
+    if (ec) return util::fail(net::listen_failure(key, where, ec.value()));
     return {};
   }
   uint16_t port() const {

@@ -153,5 +153,23 @@ TEST_F(AdminGuards, NonHttpOnTheMetricsListenerIsLoggedAsIt) {
   EXPECT_EQ(log().find("admin API: client 127.0.0.1"), std::string::npos) << log();
 }
 
+// Review s22 section 8: the admin listener's refused handshakes said
+// "certificate verify failed" or "peer did not return a certificate" alone;
+// they now say which certificate, which folder, and what to do.
+TEST_F(AdminGuards, RefusedAdminHandshakesSayWhyAndWhatToDo) {
+  start_gate();
+  EXPECT_EQ(call("mallory", "GET", "/healthz").status, 0);
+  EXPECT_TRUE(gate_->wait_for_log("failed: client certificate CN=mallory"));
+  EXPECT_TRUE(gate_->wait_for_log(
+      "failed verification against ssl.policy.admin.trusted_dir: unable to get local issuer "
+      "certificate: its issuer "))
+      << log();
+  EXPECT_EQ(call("", "GET", "/healthz").status, 0);
+  EXPECT_TRUE(gate_->wait_for_log(
+      "failed: the client sent no certificate, but ssl.policy.admin.client_auth is REQUIRE: an "
+      "operator presents one (curl --cert FILE --key FILE)"))
+      << log();
+}
+
 }  // namespace
 }  // namespace tlsgate::e2e::admin
