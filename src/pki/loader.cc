@@ -101,24 +101,9 @@ const Kind<X509_CRL, X509CrlPtr>& crl_kind() {
 // Parses every file of dir in name order and hands each file's objects to add(file, objects).
 template <typename Parse, typename Add>
 util::Status load_dir(const std::filesystem::path& dir, const char* what, Parse parse, Add add) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) {
-    return util::fail(dir.string() + ": no such folder; create it and put the " + what +
-                      " files in it (it may stay empty)");
-  }
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return util::fail(dir.string() + ": not a folder; it must be a folder of " + what + " files");
-  }
-  std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto& path = it->path();
-    if (path.filename().string().starts_with(".")) continue;
-    std::error_code type_ec;
-    if (std::filesystem::is_regular_file(path, type_ec)) files.push_back(path);
-  }
-  if (ec) return util::fail(dir.string() + ": cannot list the folder: " + ec.message());
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
+  auto files = folder_files(dir, what);
+  if (!files) return util::fail(files.error());
+  for (const auto& file : *files) {
     auto objects = parse(file);
     if (!objects) return util::fail(objects.error());
     add(file, std::move(*objects));
@@ -162,6 +147,28 @@ util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& pat
   auto data = util::read_file(path);
   if (!data) return util::fail(data.error());
   return parse_crls(*data, path.string());
+}
+
+util::Result<std::vector<std::filesystem::path>> folder_files(const std::filesystem::path& dir,
+                                                              const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    return util::fail(dir.string() + ": no such folder; create it and put the " + what +
+                      " files in it (it may stay empty)");
+  }
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return util::fail(dir.string() + ": not a folder; it must be a folder of " + what + " files");
+  }
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& path = it->path();
+    if (path.filename().string().starts_with(".")) continue;
+    std::error_code type_ec;
+    if (std::filesystem::is_regular_file(path, type_ec)) files.push_back(path);
+  }
+  if (ec) return util::fail(dir.string() + ": cannot list the folder: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir) {

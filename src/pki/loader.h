@@ -49,6 +49,10 @@ util::Result<std::vector<X509CrlPtr>> load_crls(const std::filesystem::path& pat
 // the trusted CA certificate files in it (it may stay empty)" (CRL files for
 // revoked_dir), "DIR: not a folder; it must be a folder of ... files".
 util::Result<std::vector<X509Ptr>> load_certificates_dir(const std::filesystem::path& dir);
+// The files those loaders read, in that order; `what` names them in the
+// errors above ("trusted CA certificate", "CRL").
+util::Result<std::vector<std::filesystem::path>> folder_files(const std::filesystem::path& dir,
+                                                              const char* what);
 util::Result<std::vector<X509CrlPtr>> load_crls_dir(const std::filesystem::path& dir);
 
 // load_crls_dir() that keeps the file each CRL came from (one entry per CRL,

@@ -2,12 +2,12 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <vector>
 
 #include "pki/handles.h"
+#include "pki/loader.h"
 #include "util/atomic_file.h"
 
 namespace tlsgate::tls {
@@ -51,24 +51,15 @@ void add_file(Sha256& h, const std::filesystem::path& file) {
   }
 }
 
-// As pki's folder loaders list it: regular files not starting with '.', by name.
+// The files pki's folder loaders read, in their order.
 void add_folder(Sha256& h, const std::filesystem::path& dir) {
   h.add(dir.string());
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    h.add("no folder");
+  auto files = pki::folder_files(dir, "");
+  if (!files) {
+    h.add("! " + files.error().message());
     return;
   }
-  std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto& path = it->path();
-    if (path.filename().string().starts_with(".")) continue;
-    std::error_code type_ec;
-    if (std::filesystem::is_regular_file(path, type_ec)) files.push_back(path);
-  }
-  if (ec) h.add("! " + ec.message());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) add_file(h, f);
+  for (const auto& f : *files) add_file(h, f);
 }
 
 }  // namespace
