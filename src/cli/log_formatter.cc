@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/log_fields.h"
 #include "util/peer_text.h"
 
 namespace tlsgate::cli {
@@ -46,6 +47,15 @@ void LogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_bu
     nlohmann::ordered_json record = {{"time", timestamp(msg.time, 'T', true)},
                                      {"level", level_name(msg.level)},
                                      {"message", message}};
+    if (const auto* fields = util::current_log_fields()) {
+      const std::pair<const char*, std::string_view> named[] = {{"connector", fields->connector},
+                                                                {"client", fields->client},
+                                                                {"identity", fields->identity},
+                                                                {"reason", fields->reason}};
+      for (const auto& [name, value] : named) {
+        if (!value.empty()) record[name] = value;
+      }
+    }
     line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = fmt::format("{} {} {}", timestamp(msg.time, ' ', false), level_name(msg.level),

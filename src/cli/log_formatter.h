@@ -7,7 +7,10 @@
 //         MESSAGE escaped (\n, \r, \t, \xNN), so one record is one line;
 //   json  {"time":"2026-12-06T01:02:03.456+0000","level":"info","message":…}
 //         built with nlohmann::json, so quotes, control bytes and invalid
-//         UTF-8 (replaced by U+FFFD) stay inside the message string.
+//         UTF-8 (replaced by U+FFFD) stay inside their strings. A record
+//         about a connection adds "connector", "client", "identity" (once
+//         verified) and "reason" (of a failure) where known
+//         (util/log_fields.h); the message still says them in words.
 // A spdlog::formatter; spdlog calls it under the sink's lock.
 #pragma once
 

@@ -21,6 +21,7 @@
 #include "tls/handshake_error.h"
 #include "tls/revalidate.h"
 #include "tls/server_name.h"
+#include "util/log_fields.h"
 
 namespace tlsgate::net {
 
@@ -130,7 +131,7 @@ void Session::start() {
   detect();
 }
 
-void Session::abort() { finish("closed at shutdown", false); }
+void Session::abort() { finish("closed at shutdown"); }
 
 void Session::detect() {
   unsigned char byte = 0;
@@ -138,7 +139,7 @@ void Session::detect() {
   if (n == 1) {
     on_detected(byte);
   } else if (n == 0) {
-    finish("client closed the connection before sending anything", false);
+    finish("client closed the connection before sending anything");
   } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
     wait(client_, Io::kWantRead, &Session::detect);
   } else {
@@ -189,7 +190,7 @@ void Session::fail_tls_setup(bool upstream) {
                                             : "cannot set up TLS with the client (out of memory?)");
   // Counted as refused at setup (the gate's memory), not as the peer's failure.
   if (upstream) return fail_upstream(tls::FailureReason::kOther, reason.message());
-  finish(tls::with_reason(reason.message(), tls::FailureReason::kOther), true);
+  fail(tls::FailureReason::kOther, reason.message());
 }
 
 void Session::client_handshake() {
@@ -209,9 +210,8 @@ void Session::on_client_ready() {
   if (const auto* name = tls::answered_acme_challenge(client_.ssl())) {
     // An ACME CA's tls-alpn-01 check: it saw the challenge certificate in
     // the handshake; nothing of it goes to the backend.
-    spdlog::info("connector {}: client {}: answered the ACME tls-alpn-01 check for {}",
-                 connector_.settings.name, peer_, *name);
-    return finish("ACME tls-alpn-01 check answered", false);
+    log(spdlog::level::info, "answered the ACME tls-alpn-01 check for {}", *name);
+    return finish("ACME tls-alpn-01 check answered");
   }
   auto checked = tls::check_peer(client_.ssl(), *client_ctx_);
   if (!checked) {
@@ -239,19 +239,18 @@ void Session::on_client_ready() {
   if (!on_peer_checked(tls::Side::kServer)) return;
   counters_->handshake(version_of(client_.ssl()), SSL_session_reused(client_.ssl()) == 1);
   if (client_ctx_->policy.trust_all) {
-    spdlog::debug("connector {}: client {}: NOT verified (ssl.policy.{}.trust_all=true)",
-                  connector_.settings.name, peer_, client_ctx_->policy.scope);
+    log(spdlog::level::debug, "NOT verified (ssl.policy.{}.trust_all=true)",
+        client_ctx_->policy.scope);
   }
   if (const auto* renewed = tls::renewed_trusted_leaf(client_.ssl())) {
-    spdlog::info(
-        "connector {}: client {}: certificate trusted as the renewal of {} (same public key and "
+    log(spdlog::level::info,
+        "certificate trusted as the renewal of {} (same public key and "
         "issuer; ssl.policy.{}.implicit_trust_renewed)",
-        connector_.settings.name, peer_, *renewed, client_ctx_->policy.scope);
+        *renewed, client_ctx_->policy.scope);
   }
-  spdlog::debug("connector {}: client {}: TLS handshake done: {} {} peer \"{}\" identity \"{}\"",
-                connector_.settings.name, peer_, SSL_get_version(client_.ssl()),
-                SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())), identity_.subject,
-                identity_.identity);
+  log(spdlog::level::debug, "TLS handshake done: {} {} peer \"{}\" identity \"{}\"",
+      SSL_get_version(client_.ssl()), SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl())),
+      identity_.subject, identity_.identity);
   check_revocation(true, &Session::on_client_checked);
 }
 
@@ -397,12 +396,12 @@ void Session::fail_backend(tls::FailureReason why, const std::string& reason, bo
     connector_.stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
     counters_->upstream_failure(why);
   }
-  finish(tls::with_reason(reason, why), true, true);
+  fail(why, reason, true);
 }
 
 void Session::refuse_client(tls::FailureReason why, const std::string& reason) {
   counters_->handshake_failure(why);
-  finish(tls::with_reason(reason, why), true);
+  fail(why, reason);
 }
 
 void Session::start_upstream_tls() {
@@ -438,10 +437,10 @@ void Session::upstream_handshake() {
   }
   if (!on_peer_checked(tls::Side::kClient)) return;
   if (const auto* renewed = tls::renewed_trusted_leaf(upstream_->ssl())) {
-    spdlog::info(
-        "connector {}: backend {}: certificate trusted as the renewal of {} (same public key "
-        "and issuer; ssl.policy.{}.implicit_trust_renewed)",
-        connector_.settings.name, backend, *renewed, upstream_ctx_->policy.scope);
+    log(spdlog::level::info,
+        "backend {}: certificate trusted as the renewal of {} (same public key and issuer; "
+        "ssl.policy.{}.implicit_trust_renewed)",
+        backend, *renewed, upstream_ctx_->policy.scope);
   }
   check_revocation(false, &Session::on_upstream_checked);
 }
@@ -517,7 +516,7 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
   };
   switch (status.kind) {
     case PeerStatus::Kind::kGood:
-      spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, status.detail);
+      log(spdlog::level::debug, "{}", status.detail);
       return (this->*then)();
     case PeerStatus::Kind::kRevoked:
       connector_.stats.peers_revoked.fetch_add(1, std::memory_order_relaxed);
@@ -534,8 +533,8 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
   const tls::CrlFile* crl =
       leaf != nullptr ? ctx.crl_for_issuer(X509_get_issuer_name(leaf)) : nullptr;
   if (crl != nullptr && !crl->stale_at(util::SystemClock::instance().now())) {
-    spdlog::debug("connector {}: client {}: {}; status established by the CRL {}",
-                  connector_.settings.name, peer_, status.detail, crl->file.string());
+    log(spdlog::level::debug, "{}; status established by the CRL {}", status.detail,
+        crl->file.string());
     return (this->*then)();
   }
   if (ctx.policy.revocation_checks == config::RevocationChecks::kStrict) {
@@ -548,9 +547,8 @@ void Session::on_revocation(uint32_t seq, const PeerStatus& status) {
   connector_.stats.revocation_soft_fails.fetch_add(1, std::memory_order_relaxed);
   counters_->revocation_soft_fails.add();
   if (auto held_back = connector_.failure_log.admit()) {
-    spdlog::warn("connector {}: client {}: {} let in without a revocation status: {} ({}={})",
-                 connector_.settings.name, peer_, who, status.detail, key,
-                 config::to_string(ctx.policy.revocation_checks));
+    log(spdlog::level::warn, "{} let in without a revocation status: {} ({}={})", who,
+        status.detail, key, config::to_string(ctx.policy.revocation_checks));
   }
   (this->*then)();
 }
@@ -614,7 +612,7 @@ void Session::send_preamble() {
     }
   }
   if (cancel_only_) {
-    finish("CancelRequest relayed to the backend", false);
+    finish("CancelRequest relayed to the backend");
     return;
   }
   arm_idle();
@@ -687,7 +685,7 @@ void Session::pump(Direction& d) {
       return fail_io(*d.from, d);
     }
   }
-  if (up_.done && down_.done) finish("closed by both sides", false);
+  if (up_.done && down_.done) finish("closed by both sides");
 }
 
 // A TLS peer that ends the connection with an alert (a backend refusing our
@@ -704,10 +702,10 @@ void Session::fail_io(Stream& s, const Direction& d) {
     // certificate after a TLS 1.3 handshake) failed as a backend; a client's
     // alert after its handshake is only logged.
     if (!client) return fail_backend(why, text);
-    return finish(tls::with_reason(text, why), true);
+    return fail(why, text);
   }
   pki::clear_openssl_errors();
-  finish(fmt::format("connection reset ({})", d.name), false);
+  finish(fmt::format("connection reset ({})", d.name));
 }
 
 void Session::wait(Stream& s, Io want, void (Session::*then)()) {
@@ -779,16 +777,15 @@ void Session::arm_idle() {
   timer_.async_wait([this, self = shared_from_this(), idle](const boost::system::error_code& ec) {
     if (ec || closed_) return;
     if (std::chrono::steady_clock::now() - last_activity_ >= idle) {
-      finish(fmt::format("idle for {}s (server.idle_timeout)", connector_.idle_timeout.count()),
-             false);
+      finish(fmt::format("idle for {}s (server.idle_timeout)", connector_.idle_timeout.count()));
     } else {
       arm_idle();
     }
   });
 }
 
-void Session::finish(const std::string& reason, bool failure, bool backend) {
-  if (closed_) return;
+bool Session::close_all() {
+  if (closed_) return false;
   closed_ = true;
   untrack();
   if (live_listed_) {
@@ -802,20 +799,50 @@ void Session::finish(const std::string& reason, bool failure, bool backend) {
   if (upstream_) upstream_->detach();
   client_socket_.close(ec);
   upstream_socket_.close(ec);
-  if (failure) {
-    auto held_back = connector_.failure_log.admit();
-    auto level = backend ? spdlog::level::warn : spdlog::level::info;
-    if (held_back && *held_back == 0) {
-      spdlog::log(level, "connector {}: client {}: {}", connector_.settings.name, peer_, reason);
-    } else if (held_back) {
-      spdlog::log(level,
-                  "connector {}: client {}: {} ({} failure line(s) of this connector held back "
-                  "before this one: more than 20 a second)",
-                  connector_.settings.name, peer_, reason, *held_back);
-    }
-  } else {
-    spdlog::debug("connector {}: client {}: {}", connector_.settings.name, peer_, reason);
+  return true;
+}
+
+void Session::finish(const std::string& reason) {
+  if (close_all()) log(spdlog::level::debug, "{}", reason);
+}
+
+void Session::fail(tls::FailureReason why, const std::string& text, bool backend) {
+  if (!close_all()) return;
+  failure_ = why;
+  auto held_back = connector_.failure_log.admit();
+  if (!held_back) return;
+  auto level = backend ? spdlog::level::warn : spdlog::level::info;
+  auto line = tls::with_reason(text, why);
+  if (*held_back == 0) return log_text(level, line);
+  log(level,
+      "{} ({} failure line(s) of this connector held back before this one: more than 20 a "
+      "second)",
+      line, *held_back);
+}
+
+void Session::log_text(spdlog::level::level_enum level, std::string_view text,
+                       std::string_view note) const {
+  util::LogFields fields;
+  fields.connector = connector_.settings.name;
+  fields.client = peer_;
+  // Under trust_all nobody verified the certificate that names it.
+  if (identity_.presented && client_ctx_ && !client_ctx_->policy.trust_all) {
+    fields.identity = identity_.identity;
   }
+  if (failure_) fields.reason = tls::reason_name(*failure_);
+  util::ScopedLogFields scope(fields);
+  if (note.empty()) {
+    spdlog::log(level, "connector {}: client {}: {}", connector_.settings.name, peer_, text);
+  } else {
+    spdlog::log(level, "connector {}: client {} ({}): {}", connector_.settings.name, peer_, note,
+                text);
+  }
+}
+
+std::string Session::closing_note() const {
+  return client_.is_tls() && identity_.presented
+             ? fmt::format("identity \"{}\"", identity_.identity)
+             : std::string("no client certificate");
 }
 
 ConnectionInfo Session::info() const {
@@ -838,12 +865,8 @@ ConnectionInfo Session::info() const {
 void Session::close_by(const std::string& who) {
   if (closed_) return;
   auto self = shared_from_this();  // closing must not end it under our feet
-  std::string identity = client_.is_tls() && identity_.presented
-                             ? fmt::format("identity \"{}\"", identity_.identity)
-                             : std::string("no client certificate");
-  spdlog::info("connector {}: client {} ({}): closed by {}", connector_.settings.name, peer_,
-               identity, who);
-  finish("closed on request", false);
+  log_text(spdlog::level::info, "closed by " + who, closing_note());
+  finish("closed on request");
 }
 
 }  // namespace tlsgate::net

@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -191,10 +192,27 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // `upstream`: a backend phase (its timeout is an upstream failure).
   void arm_deadline(const tls::Context* policy, std::string what, bool upstream = false);
   void arm_idle();
-  // A failure is logged at info (rate-limited per connector), a backend's at
-  // warning: one client's mistake is routine, a backend that fails is an
-  // outage an operator at log_level=warn must see.
-  void finish(const std::string& reason, bool failure, bool backend = false);
+  // Ends the session as failed for `why`, logged with it: at info
+  // (rate-limited per connector), a backend's at warning: one client's
+  // mistake is routine, a backend that fails is an outage an operator at
+  // log_level=warn must see.
+  void fail(tls::FailureReason why, const std::string& text, bool backend = false);
+  // Ends the session; `reason` is logged at debug (fail() logs failures).
+  void finish(const std::string& reason);
+  // Closes both sides and leaves the tables; true when it was still open.
+  bool close_all();
+  // Logs "connector C: client P: TEXT" (with `note`: "client P (NOTE):
+  // TEXT"); a JSON record also carries the connector, the client, the
+  // verified identity and the failure's reason as fields (util/log_fields.h).
+  template <typename... Args>
+  void log(spdlog::level::level_enum level, fmt::format_string<Args...> text,
+           Args&&... args) const {
+    if (spdlog::should_log(level)) log_text(level, fmt::format(text, std::forward<Args>(args)...));
+  }
+  void log_text(spdlog::level::level_enum level, std::string_view text,
+                std::string_view note = {}) const;
+  // `identity "X"` or "no client certificate": whom a closing line names.
+  std::string closing_note() const;
   // session_revalidate.cc: lists the session once the peer on `side` passed
   // its checks; false when a context published meanwhile refused it (closed).
   bool on_peer_checked(tls::Side side);
@@ -247,12 +265,13 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   uint32_t revocation_seq_ = 0;                   // which check an answer belongs to
   PeerHold client_hold_, upstream_hold_;          // keep the OCSP engine asking about the peers
   bool closed_ = false;
-  SessionTable* sessions_ = nullptr;    // the worker's, for re-validation
-  TurnQueue* turns_ = nullptr;          // the worker's, for bulk turns and handshakes
-  bool client_checked_ = false;         // the client passed its peer checks
-  bool upstream_checked_ = false;       // the backend passed its peer checks
-  std::optional<std::string> db_user_;  // the database user user_map admitted
-  bool user_refused_ = false;           // user_map refused the database user
+  std::optional<tls::FailureReason> failure_;  // why the session failed, once it has
+  SessionTable* sessions_ = nullptr;           // the worker's, for re-validation
+  TurnQueue* turns_ = nullptr;                 // the worker's, for bulk turns and handshakes
+  bool client_checked_ = false;                // the client passed its peer checks
+  bool upstream_checked_ = false;              // the backend passed its peer checks
+  std::optional<std::string> db_user_;         // the database user user_map admitted
+  bool user_refused_ = false;                  // user_map refused the database user
   // The worker's (count_in); else a shared sink that nothing reads.
   ConnectorCounters* counters_;
   LiveSessions* live_ = nullptr;

@@ -35,8 +35,7 @@ void Session::mysql_flush() {
         return finish(to_client ? "client went away during the MySQL connection phase"
                                 : "MySQL backend " +
                                       config::to_string(connector_.settings.upstream_address) +
-                                      " went away during the connection phase",
-                      false);
+                                      " went away during the connection phase");
       }
     }
   }
@@ -81,7 +80,7 @@ void Session::mysql_read(bool from_client) {
   if (r.status != Io::kOk) {
     pki::clear_openssl_errors();
     if (from_client) {
-      return finish("client closed the connection during the MySQL connection phase", false);
+      return finish("client closed the connection during the MySQL connection phase");
     }
     return fail_backend(tls::FailureReason::kOther,
                         "MySQL backend " + config::to_string(connector_.settings.upstream_address) +

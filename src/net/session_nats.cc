@@ -70,8 +70,7 @@ void Session::nats_flush() {
         return finish(to_client ? "client went away during the NATS connection phase"
                                 : "NATS backend " +
                                       config::to_string(connector_.settings.upstream_address) +
-                                      " went away during the connection phase",
-                      false);
+                                      " went away during the connection phase");
       }
     }
   }
@@ -122,7 +121,7 @@ void Session::nats_read(bool from_client) {
   if (r.status != Io::kOk) {
     pki::clear_openssl_errors();
     if (from_client) {
-      return finish("client closed the connection during the NATS connection phase", false);
+      return finish("client closed the connection during the NATS connection phase");
     }
     return fail_backend(tls::FailureReason::kOther,
                         "NATS backend " + config::to_string(connector_.settings.upstream_address) +
@@ -141,7 +140,7 @@ void Session::nats_peek() {
   unsigned char byte = 0;
   ssize_t n = ::recv(client_.fd(), &byte, 1, MSG_PEEK);
   if (n == 1) return nats_peeked(byte);
-  if (n == 0) return finish("client closed the connection during the NATS connection phase", false);
+  if (n == 0) return finish("client closed the connection during the NATS connection phase");
   if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     return refuse_client(tls::FailureReason::kOther, fmt::format("cannot read from client: {}",
                                                                  std::strerror(errno)));  // NOLINT
@@ -170,8 +169,7 @@ void Session::nats_peek() {
 void Session::nats_peeked(std::optional<unsigned char> byte) {
   ++nats_->peek_seq;
   if (nats_->step.windowed) {
-    spdlog::debug("connector {}: client {}: NATS client: {}", connector_.settings.name, peer_,
-                  byte == 0x16 ? "TLS first" : "INFO first");
+    log(spdlog::level::debug, "NATS client: {}", byte == 0x16 ? "TLS first" : "INFO first");
   }
   nats_apply(nats_->negotiation.client_first(byte));
 }

@@ -37,7 +37,7 @@ void Session::negotiate_postgres() {
       return;
     }
     if (r.status != Io::kOk) {
-      finish("client closed the connection during the PostgreSQL negotiation", false);
+      finish("client closed the connection during the PostgreSQL negotiation");
       return;
     }
     auto step = postgres_->consume(std::string_view(buf.data(), r.bytes));
@@ -46,11 +46,11 @@ void Session::negotiate_postgres() {
         continue;
       case Action::kReply:
         if (!send_to_client(step.reply))
-          return finish("client went away during the negotiation", false);
+          return finish("client went away during the negotiation");
         continue;
       case Action::kStartTls: {
         if (!send_to_client(step.reply))
-          return finish("client went away during the negotiation", false);
+          return finish("client went away during the negotiation");
         return start_client_tls();
       }
       case Action::kRelay:

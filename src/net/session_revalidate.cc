@@ -96,12 +96,8 @@ void Session::revalidate(const Revalidation& what) {
 void Session::close_revalidated(RevalidationClose kind, const std::string& why) {
   connector_.stats.revalidation_closed.fetch_add(1, std::memory_order_relaxed);
   counters_->revalidation(kind);
-  std::string who = client_.is_tls() && identity_.presented
-                        ? fmt::format("identity \"{}\"", identity_.identity)
-                        : std::string("no client certificate");
-  spdlog::info("connector {}: client {} ({}): closed by re-validation {}", connector_.settings.name,
-               peer_, who, why);
-  finish("closed by re-validation", false);
+  log_text(spdlog::level::info, "closed by re-validation " + why, closing_note());
+  finish("closed by re-validation");
 }
 
 }  // namespace tlsgate::net

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/log_fields.h"
+
 namespace tlsgate::cli {
 namespace {
 
@@ -64,6 +66,49 @@ TEST(LogFormatter, JsonRecordParsesAndKeepsTheMessageWhole) {
   std::string message = record["message"];
   EXPECT_EQ(message.substr(0, kHostile.size() - 6), kHostile.substr(0, kHostile.size() - 6));
   EXPECT_NE(message.find("\xef\xbf\xbd"), std::string::npos);
+}
+
+// The connection a record is about travels beside the message: fields in
+// JSON (the identity a peer chose stays a string), nothing added to text,
+// and nothing once the logging call's scope has ended.
+TEST(LogFormatter, JsonRecordCarriesTheFieldsOfTheLoggingCall) {
+  const std::string identity = "app\" \"level\":\"error\n";
+  std::string json, text;
+  {
+    util::ScopedLogFields scope(util::LogFields{.connector = "pg",
+                                                .client = "127.0.0.1:50000",
+                                                .identity = identity,
+                                                .reason = "identity_not_allowed"});
+    json = render(config::LogFormat::kJson, "connector pg: client 127.0.0.1:50000: refused");
+    text = render(config::LogFormat::kText, "connector pg: client 127.0.0.1:50000: refused");
+  }
+  auto record = nlohmann::json::parse(json);
+  EXPECT_EQ(record.size(), 7U) << json;
+  EXPECT_EQ(record["connector"], "pg");
+  EXPECT_EQ(record["client"], "127.0.0.1:50000");
+  EXPECT_EQ(record["identity"], identity);
+  EXPECT_EQ(record["reason"], "identity_not_allowed");
+  EXPECT_EQ(record["message"], "connector pg: client 127.0.0.1:50000: refused");
+  EXPECT_TRUE(text.ends_with(" info connector pg: client 127.0.0.1:50000: refused\n")) << text;
+
+  util::LogFields some;
+  some.connector = "pg";
+  some.client = "[::1]:5";
+  util::ScopedLogFields partial(some);
+  record = nlohmann::json::parse(render(config::LogFormat::kJson, "x"));
+  EXPECT_EQ(record.size(), 5U) << record.dump();
+  EXPECT_FALSE(record.contains("identity"));
+  EXPECT_FALSE(record.contains("reason"));
+}
+
+TEST(LogFormatter, JsonRecordOutsideAConnectionHasNoFields) {
+  {
+    util::LogFields ended;
+    ended.connector = "pg";
+    util::ScopedLogFields scope(ended);
+  }
+  auto record = nlohmann::json::parse(render(config::LogFormat::kJson, "started"));
+  EXPECT_EQ(record.size(), 3U) << record.dump();
 }
 
 }  // namespace
