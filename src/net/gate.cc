@@ -477,13 +477,14 @@ void Gate::Impl::close_peers(const std::string& scope, tls::Side side,
 }
 
 // An OCSP answer that a peer is revoked closes its established connections
-// in every policy that checks revocation (the engine's thread calls this).
+// in every policy that checks revocation now, as the last reload left the
+// policies (the engine's thread calls this).
 void Gate::Impl::close_revoked(const std::string& fingerprint, const std::string& detail) {
-  for (const auto& [scope, policy] : config.policies) {
+  for (const auto& policy : registry.policies()) {
     if (policy.revocation_checks == config::RevocationChecks::kNone) continue;
     for (auto side : {tls::Side::kServer, tls::Side::kClient}) {
       close_peers(
-          scope, side,
+          policy.scope, side,
           [fingerprint](const X509& leaf) { return pki::fingerprint_sha256(&leaf) == fingerprint; },
           detail);
     }
@@ -499,6 +500,11 @@ const config::Config& Gate::config() const { return impl_->config; }
 boost::asio::io_context& Gate::control_loop() { return impl_->control; }
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::admin_context() const { return impl_->admin; }
+
+tls::ContextRegistry::Subscription Gate::subscribe_reloads(
+    tls::ContextRegistry::ReloadObserver on_reload) {
+  return impl_->registry.subscribe(std::move(on_reload));
+}
 
 std::shared_ptr<util::Versioned<tls::Context>> Gate::cluster_context() const {
   return impl_->cluster_link;

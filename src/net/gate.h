@@ -45,6 +45,7 @@
 #include "net/connector_runtime.h"
 #include "net/gate_status.h"
 #include "tls/context.h"
+#include "tls/context_registry.h"
 #include "util/result.h"
 
 namespace boost::asio {
@@ -96,6 +97,11 @@ class Gate {
   // The server context of admin.ssl_policy, from the same registry as every
   // other (so it reloads like them); null when admin.enabled is false.
   std::shared_ptr<util::Versioned<tls::Context>> admin_context() const;
+  // Tells `on_reload` of every changed context the registry publishes
+  // (tls::ContextRegistry::subscribe: on the reloading thread; be quick,
+  // reload nothing) until the subscription is dropped, before the gate.
+  [[nodiscard]] tls::ContextRegistry::Subscription subscribe_reloads(
+      tls::ContextRegistry::ReloadObserver on_reload);
   // The client context of cluster.ssl_policy (the link to etcd), from the
   // same registry, so its files and SIGHUP reload it; null when the cluster
   // is off or reaches etcd over http:// only.

@@ -55,10 +55,10 @@ util::Result<std::unique_ptr<Reloader>> Reloader::create(const config::Config& c
                                                          tls::ContextRegistry& registry,
                                                          Connectors& connectors,
                                                          UserMapObserver on_user_map,
-                                                         FailureObserver on_failure) {
+                                                         UnheardObserver on_unheard) {
   std::unique_ptr<Reloader> r(new Reloader(config, registry, connectors));
   r->on_user_map_ = std::move(on_user_map);
-  r->on_failure_ = std::move(on_failure);
+  r->on_unheard_ = std::move(on_unheard);
   {
     util::MutexLock lock(r->state_mu_);
     for (const auto& c : connectors) {
@@ -81,9 +81,9 @@ void Reloader::stop() { watcher_.reset(); }
 void Reloader::report(const std::vector<tls::ReloadReport>& reports, const char* trigger,
                       bool requested) {
   log_reloads(reports, trigger, requested);
-  if (!on_failure_) return;
+  if (!on_unheard_) return;
   for (const auto& r : reports) {
-    if (!r.ok || !r.changed) on_failure_(r);
+    if (!r.ok || !r.changed) on_unheard_(r);
   }
 }
 

@@ -45,7 +45,7 @@ class Reloader {
   // Called with each policy rebuild the registry's subscribers do not hear
   // of: those that failed (the old context stays) and those whose inputs had
   // not changed (ReloadReport::changed false), on the reloading thread. Quick.
-  using FailureObserver = std::function<void(const tls::ReloadReport&)>;
+  using UnheardObserver = std::function<void(const tls::ReloadReport&)>;
 
   // Starts watching the files of every policy in the registry and each
   // connector's user_map; `config` is the configuration the gate started
@@ -54,7 +54,7 @@ class Reloader {
                                                         tls::ContextRegistry& registry,
                                                         Connectors& connectors,
                                                         UserMapObserver on_user_map = {},
-                                                        FailureObserver on_failure = {});
+                                                        UnheardObserver on_unheard = {});
   ~Reloader();
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
@@ -79,7 +79,7 @@ class Reloader {
  private:
   Reloader(const config::Config& config, tls::ContextRegistry& registry, Connectors& connectors);
   util::Status watch_files();
-  // Logs the reports and tells on_failure_ of the failed and unchanged ones.
+  // Logs the reports and tells on_unheard_ of the failed and unchanged ones.
   // requested: SIGHUP or the API (an unchanged policy is logged at info),
   // not a file change (at debug).
   void report(const std::vector<tls::ReloadReport>& reports, const char* trigger, bool requested);
@@ -104,7 +104,7 @@ class Reloader {
   tls::ContextRegistry& registry_;
   Connectors& connectors_;
   UserMapObserver on_user_map_;  // set before the watcher starts, then only read
-  FailureObserver on_failure_;   // likewise
+  UnheardObserver on_unheard_;   // likewise
   util::Mutex reload_mutex_;
   mutable util::Mutex state_mu_;                                      // never held while reloading
   std::map<std::string, MapState> map_states_ GUARDED_BY(state_mu_);  // by map key

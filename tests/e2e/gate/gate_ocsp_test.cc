@@ -252,6 +252,32 @@ TEST_F(GateOcspPeers, ARevocationLearnedLaterClosesTheEstablishedConnectionsOfTh
   EXPECT_TRUE(other.echoes("bob, still here\n"));
 }
 
+// Revocation checks turned on by a reload apply to the connections let in
+// before it: the answer the reload's re-validation asks for closes the
+// revoked one (the policy as reloaded decides, not as the gate started).
+TEST_F(GateOcspPeers, RevocationChecksTurnedOnByAReloadCloseAnEstablishedRevokedClient) {
+  auto alice = client_with_aia("alice");
+  auto bob = client_with_aia("bob");
+  start_responder();
+  responder_->set_good(bob.issued.cert.get());
+  responder_->set_revoked(alice.issued.cert.get(), util::SystemClock::instance().now());
+  conf_.set("ssl.policy.gate.revocation_checks", "NONE");
+  start_gate();
+  TlsClient first, other;
+  ASSERT_EQ(first.connect(gate_port_, client_options(alice)), "");
+  ASSERT_TRUE(first.echoes("alice, unchecked\n"));
+  ASSERT_EQ(other.connect(gate_port_, client_options(bob)), "");
+  ASSERT_TRUE(other.echoes("bob, unchecked\n"));
+  conf_.set("ssl.policy.gate.revocation_checks", "IF_PRESENT");
+  test::write_text(gate_->config_file(), conf_.text());
+  ::kill(gate_->pid(), SIGHUP);
+  EXPECT_TRUE(
+      gate_->wait_for_log("closed by re-validation after a revocation check", Millis(20000)))
+      << log();
+  EXPECT_NE(first.read(1, Millis(5000)).end, End::kData);
+  EXPECT_TRUE(other.echoes("bob, still here\n"));
+}
+
 // Established connections hold their peer's certificate: the engine asks
 // again while they are open (here: after its 5 s retry, the first ask
 // having failed), and a revocation learned then closes that connection only.
