@@ -16,6 +16,7 @@
 #include "net/endpoint_text.h"
 #include "net/gate.h"
 #include "net/listen_failure.h"
+#include "tls/failure_classifier.h"
 #include "tls/handshake_error.h"
 #include "tls/peer_identity.h"
 #include "tls/revalidate.h"
@@ -128,7 +129,8 @@ http::response<http::string_body> to_http(ApiResponse r, unsigned version, bool 
 // the new store and its CRLs, validity now, allowed_identities, pins), and
 // the connection is closed, without an answer, when it would now be refused:
 //  - before each request is served (nothing is served under the old check);
-//  - within kReloadWatchPeriod for idle kept-alive connections (ReloadWatch).
+//  - for idle kept-alive connections, as soon as the registry tells of the
+//    republication (AdminServer::create subscribes).
 // A peer that still passes keeps its connection. Admin connections are
 // always re-checked, whatever ssl.policy.<admin>.revalidate_established says.
 template <bool kTls>
@@ -183,27 +185,37 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
   }
   // Why the client's handshake failed, in the connectors' words where the
   // certificate is the cause (the verify result outlives the error queue,
-  // which Asio has drained into `ec`).
-  std::string handshake_failure(const beast::error_code& ec) {
+  // which Asio has drained into `ec`), and under which reason it counts.
+  std::pair<std::string, tls::FailureReason> handshake_failure(const beast::error_code& ec) {
     SSL* ssl = stream_.native_handle();
     const auto& policy = snapshot_->policy;
+    const unsigned long error = ec.category() == asio::error::get_ssl_category()
+                                    ? static_cast<unsigned long>(ec.value())
+                                    : 0;
+    auto reason = tls::classify_handshake_failure(ssl, error);
     if (long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
       const X509* cert = SSL_get0_peer_certificate(ssl);
       if (cert == nullptr) cert = tls::rejected_peer_certificate(ssl);
       if (cert != nullptr) {
-        return tls::explain_verify_failure(verify, cert, *snapshot_, peer_, nullptr) + " [" +
-               ec.message() + "]";
+        return {tls::explain_verify_failure(verify, cert, *snapshot_, peer_, nullptr) + " [" +
+                    ec.message() + "]",
+                reason};
       }
     }
     if (SSL_get0_peer_certificate(ssl) == nullptr &&
         policy.client_auth == config::ClientAuth::kRequire &&
-        ec.category() == asio::error::get_ssl_category() &&
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-            SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-      return "the client sent no certificate, but ssl.policy." + policy.scope +
-             ".client_auth is REQUIRE: an operator presents one (curl --cert FILE --key FILE)";
+        ERR_GET_REASON(error) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+      return {"the client sent no certificate, but ssl.policy." + policy.scope +
+                  ".client_auth is REQUIRE: an operator presents one (curl --cert FILE --key FILE)",
+              reason};
     }
-    return ec.message();
+    return {ec.message(), reason};
+  }
+
+  // Counts a refused client for /metrics and logs why, with the reason.
+  void refused(spdlog::level::level_enum level, const std::string& why, tls::FailureReason reason) {
+    ++shared_->api.listener_counts().handshake_failures[static_cast<size_t>(reason)];
+    spdlog::log(level, "admin API: {}", tls::with_reason(why, reason));
   }
 
   Stream make_stream(tcp::socket socket) {
@@ -217,12 +229,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
   void on_handshake(beast::error_code ec) {
     if constexpr (kTls) {
       if (ec) {
-        spdlog::info("admin API: TLS handshake with {} failed: {}", peer_, handshake_failure(ec));
-        return;
+        auto [why, reason] = handshake_failure(ec);
+        return refused(spdlog::level::info, "TLS handshake with " + peer_ + " failed: " + why,
+                       reason);
       }
       auto peer = tls::check_peer(stream_.native_handle(), *snapshot_);
       if (!peer) {
-        spdlog::warn("admin API: client {} refused: {}", peer_, peer.error().message());
+        refused(spdlog::level::warn, "client " + peer_ + " refused: " + peer.error().message(),
+                tls::classify_peer_refusal(SSL_get0_peer_certificate(stream_.native_handle()),
+                                           *snapshot_));
         return close();
       }
       identity_ = peer->identity;
@@ -366,48 +381,16 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
   bool closed_ = false;
 };
 
-// How often ReloadWatch looks for a republished admin context.
-constexpr std::chrono::milliseconds kReloadWatchPeriod{250};
-
-// Re-checks every open HTTPS session soon after the admin context was
-// republished, so an idle kept-alive connection of a peer the reload refuses
-// does not wait for its next request to be closed.
-class ReloadWatch : public std::enable_shared_from_this<ReloadWatch> {
- public:
-  ReloadWatch(asio::io_context& loop, std::shared_ptr<Shared> shared)
-      : timer_(loop), shared_(std::move(shared)), seen_(shared_->admin_context->generation()) {}
-  void start() { arm(); }
-  void close() {
-    closed_ = true;
-    timer_.cancel();
+// Re-checks every open TLS session against the admin context now published
+// (those whose peer it would refuse are closed).
+void recheck_open_sessions(Shared& shared) {
+  // Collected first: a session closed here may leave the map.
+  std::vector<std::shared_ptr<Recheckable>> open;
+  for (auto& [number, weak] : shared.tls_sessions) {
+    if (auto s = weak.lock()) open.push_back(std::move(s));
   }
-
- private:
-  void arm() {
-    timer_.expires_after(kReloadWatchPeriod);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->closed_) return;
-      self->tick();
-      self->arm();
-    });
-  }
-  void tick() {
-    auto now = shared_->admin_context->generation();
-    if (now == seen_) return;
-    seen_ = now;
-    // Collected first: a session closed here may leave the map.
-    std::vector<std::shared_ptr<Recheckable>> open;
-    for (auto& [number, weak] : shared_->tls_sessions) {
-      if (auto s = weak.lock()) open.push_back(std::move(s));
-    }
-    for (auto& s : open) s->recheck_after_reload();
-  }
-
-  asio::steady_timer timer_;
-  std::shared_ptr<Shared> shared_;
-  uint64_t seen_;
-  bool closed_ = false;
-};
+  for (auto& s : open) s->recheck_after_reload();
+}
 
 // Accepts on one address for ever (until closed), one Session per client.
 template <bool kTls>
@@ -500,7 +483,8 @@ struct AdminServer::Impl {
   std::shared_ptr<Shared> shared;
   std::shared_ptr<Acceptor<true>> https;
   std::shared_ptr<Acceptor<false>> metrics;
-  std::shared_ptr<ReloadWatch> reload_watch;
+  // The admin policy's republications, for idle kept-alive sessions.
+  tls::ContextRegistry::Subscription admin_reloads;
 };
 
 util::Result<std::unique_ptr<AdminServer>> AdminServer::create(net::Gate& gate,
@@ -523,8 +507,14 @@ util::Result<std::unique_ptr<AdminServer>> AdminServer::create(net::Gate& gate,
   }
   impl->https->start();
   if (impl->metrics) impl->metrics->start();
-  impl->reload_watch = std::make_shared<ReloadWatch>(gate.control_loop(), impl->shared);
-  impl->reload_watch->start();
+  impl->admin_reloads = gate.subscribe_reloads(
+      [&loop = gate.control_loop(), shared = std::weak_ptr<Shared>(impl->shared),
+       scope = settings.ssl_policy](const tls::ReloadReport& r) {
+        if (r.scope != scope || r.side != tls::Side::kServer) return;
+        asio::post(loop, [shared] {
+          if (auto s = shared.lock()) recheck_open_sessions(*s);
+        });
+      });
   spdlog::info("admin API listening on {} (https)",
                config::to_string({settings.listen_address.host, impl->https->port()}));
   if (impl->metrics) {
@@ -539,7 +529,6 @@ AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AdminServer::~AdminServer() {
   if (impl_->https) impl_->https->close();
   if (impl_->metrics) impl_->metrics->close();
-  if (impl_->reload_watch) impl_->reload_watch->close();
 }
 
 uint16_t AdminServer::port() const { return impl_->https->port(); }

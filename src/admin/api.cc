@@ -158,8 +158,8 @@ void Api::handle(const ApiRequest& req, Listener listener, std::function<void(Ap
     if (options_.cluster) cluster = options_.cluster->status();
     std::optional<std::vector<acme::PolicyStatus>> acme;
     if (options_.acme) acme = options_.acme->status();
-    r.body =
-        metrics_text(backend_.status(), cluster ? &*cluster : nullptr, acme ? &*acme : nullptr);
+    r.body = metrics_text(backend_.status(), cluster ? &*cluster : nullptr, acme ? &*acme : nullptr,
+                          &listener_counts_);
     return done(std::move(r));
   }
   if (listener == Listener::kMetrics) {
@@ -383,7 +383,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
         "\"...\"}"));
   }
   // Nothing is written over a symbolic link (review s22 section 11).
-  if (auto links = refuse_symbolic_links(policy->context->policy); !links) {
+  if (auto links = tls::refuse_symbolic_links(policy->context->policy); !links) {
     spdlog::warn("admin API: client {} (identity {}): certificate upload for policy {} refused: {}",
                  req.peer, util::quoted_peer_text(req.identity), scope, links.error().message());
     return done(error_response(

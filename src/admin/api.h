@@ -16,6 +16,7 @@
 #include "acme/manager.h"
 #include "admin/access.h"
 #include "admin/backend.h"
+#include "admin/metrics.h"
 #include "cluster/runtime.h"
 #include "util/clock.h"
 
@@ -60,6 +61,8 @@ class Api {
  public:
   Api(Backend& backend, ApiOptions options);
   void handle(const ApiRequest& request, Listener listener, std::function<void(ApiResponse)> done);
+  // The admin listener counts its refusals here; /metrics shows them.
+  AdminListenerCounts& listener_counts() { return listener_counts_; }
 
  private:
   void cluster_request(const std::string& path, const ApiRequest& request,
@@ -69,6 +72,7 @@ class Api {
 
   Backend& backend_;
   ApiOptions options_;
+  AdminListenerCounts listener_counts_;
 };
 
 // The JSON error answer: {"error": ..., "fix": ...}.

@@ -209,16 +209,29 @@ void acme_metrics(Families& fs, const std::vector<acme::PolicyStatus>& policies)
   }
 }
 
+void admin_listener_metrics(Families& fs, const AdminListenerCounts& counts) {
+  auto& failures = fs.family("tlsgate_admin_handshake_failures_total", MetricType::Counter,
+                             "Admin API clients refused at or right after the TLS handshake, by "
+                             "reason");
+  for (size_t r = 0; r < tls::kFailureReasonCount; ++r) {
+    fs.add(failures,
+           {{"reason", std::string(tls::reason_name(static_cast<tls::FailureReason>(r)))}},
+           static_cast<double>(counts.handshake_failures[r]));
+  }
+}
+
 }  // namespace
 
 std::string metrics_text(const net::GateStatus& status, const cluster::ClusterStatus* cluster,
-                         const std::vector<acme::PolicyStatus>* acme) {
+                         const std::vector<acme::PolicyStatus>* acme,
+                         const AdminListenerCounts* admin) {
   Families fs;
   certificates(fs, status);
   staples(fs, status);
   connectors(fs, status);
   if (cluster) cluster_metrics(fs, *cluster);
   if (acme) acme_metrics(fs, *acme);
+  if (admin) admin_listener_metrics(fs, *admin);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, fs.all());
   return out.str();

@@ -45,10 +45,13 @@ FailureReason classify_verify_error(long verify_error) {
 }
 
 FailureReason classify_handshake_failure(const SSL* ssl) {
+  return classify_handshake_failure(ssl, ERR_peek_error());
+}
+
+FailureReason classify_handshake_failure(const SSL* ssl, unsigned long error) {
   if (refused_pending_certificate(ssl)) return FailureReason::kCertificatePending;
-  unsigned long first = ERR_peek_error();
-  if (ERR_GET_LIB(first) != ERR_LIB_SSL) return FailureReason::kOther;
-  switch (ERR_GET_REASON(first)) {
+  if (ERR_GET_LIB(error) != ERR_LIB_SSL) return FailureReason::kOther;
+  switch (ERR_GET_REASON(error)) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:

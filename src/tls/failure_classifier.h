@@ -23,6 +23,9 @@ FailureReason classify_verify_error(long verify_error);
 // A handshake SSL_do_handshake() refused (or an alert that ended the
 // connection), from the error queue's first entry and the verify result.
 FailureReason classify_handshake_failure(const SSL* ssl);
+// The same from an error already taken off the queue (`error`: a packed
+// ERR_get_error() code, as Asio's SSL error category holds it).
+FailureReason classify_handshake_failure(const SSL* ssl, unsigned long error);
 
 // A peer that check_peer_certificate() (tls/peer_identity.h) refused under
 // ctx: no certificate, a pin, or allowed_identities.

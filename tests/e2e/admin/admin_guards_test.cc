@@ -155,7 +155,8 @@ TEST_F(AdminGuards, NonHttpOnTheMetricsListenerIsLoggedAsIt) {
 
 // Review s22 section 8: the admin listener's refused handshakes said
 // "certificate verify failed" or "peer did not return a certificate" alone;
-// they now say which certificate, which folder, and what to do.
+// they now say which certificate, which folder, and what to do, and are
+// counted by reason in /metrics.
 TEST_F(AdminGuards, RefusedAdminHandshakesSayWhyAndWhatToDo) {
   start_gate();
   EXPECT_EQ(call("mallory", "GET", "/healthz").status, 0);
@@ -167,8 +168,20 @@ TEST_F(AdminGuards, RefusedAdminHandshakesSayWhyAndWhatToDo) {
   EXPECT_EQ(call("", "GET", "/healthz").status, 0);
   EXPECT_TRUE(gate_->wait_for_log(
       "failed: the client sent no certificate, but ssl.policy.admin.client_auth is REQUIRE: an "
-      "operator presents one (curl --cert FILE --key FILE)"))
+      "operator presents one (curl --cert FILE --key FILE) [reason: no_certificate]"))
       << log();
+  // Counted by reason, apart from the connectors' clients.
+  auto text = metrics();
+  EXPECT_NE(text.find("tlsgate_admin_handshake_failures_total{reason=\"unknown_ca\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tlsgate_admin_handshake_failures_total{reason=\"no_certificate\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("tlsgate_handshake_failures_total{connector=\"echo\",reason=\"unknown_ca\"} 0"),
+      std::string::npos)
+      << text;
 }
 
 }  // namespace
