@@ -59,22 +59,4 @@ util::Result<tls::CertificatePair> parse_upload(std::string_view body) {
   return tls::CertificatePair{std::move(*cert), std::move(*key)};
 }
 
-util::Status refuse_symbolic_links(const config::Policy& policy) {
-  namespace fs = std::filesystem;
-  for (const auto& path : {policy.public_certificate, policy.private_key}) {
-    std::error_code ec;
-    if (!fs::is_symlink(path, ec)) continue;
-    auto target = fs::read_symlink(path, ec);
-    std::string where = ec ? std::string("a target it cannot read") : target.string();
-    if (!ec && target.is_relative()) {
-      auto resolved = fs::weakly_canonical(path.parent_path() / target, ec);
-      if (!ec) where += " (" + resolved.string() + ")";
-    }
-    return util::fail(path.string() + " is a symbolic link to " + where +
-                      "; update the target (where your renewal tool writes) or replace the link "
-                      "by a file first");
-  }
-  return {};
-}
-
 }  // namespace tlsgate::admin

@@ -15,11 +15,4 @@ namespace tlsgate::admin {
 // Errors say what the body lacks, e.g. "the body is not JSON: ...".
 util::Result<tls::CertificatePair> parse_upload(std::string_view body);
 
-// An upload replaces the policy's files by regular files. A file that is a
-// symbolic link (say, to certbot's live/ folder) would be replaced by a
-// copy, silently detaching the tool that renews its target; so it is
-// refused before anything is written: "FILE is a symbolic link to TARGET;
-// update the target ... or replace the link by a file first".
-util::Status refuse_symbolic_links(const config::Policy& policy);
-
 }  // namespace tlsgate::admin

@@ -147,7 +147,25 @@ tl::expected<void, PairRefusal> check_pair(const CertificatePair& m, const PairT
   return {};
 }
 
+util::Status refuse_symbolic_links(const config::Policy& policy) {
+  for (const auto& path : {policy.public_certificate, policy.private_key}) {
+    std::error_code ec;
+    if (!fs::is_symlink(path, ec)) continue;
+    auto target = fs::read_symlink(path, ec);
+    std::string where = ec ? std::string("a target it cannot read") : target.string();
+    if (!ec && target.is_relative()) {
+      auto resolved = fs::weakly_canonical(path.parent_path() / target, ec);
+      if (!ec) where += " (" + resolved.string() + ")";
+    }
+    return util::fail(path.string() + " is a symbolic link to " + where +
+                      "; update the target (where your renewal tool writes) or replace the link "
+                      "by a file first");
+  }
+  return {};
+}
+
 util::Status install_pair(const CertificatePair& m, const config::Policy& policy) {
+  if (auto links = refuse_symbolic_links(policy); !links) return links;
   // The backups first: once the new pair is in place the old one must
   // still exist somewhere.
   for (const auto& [path, mode] : {std::pair{policy.private_key, mode_t{0400}},

@@ -1,7 +1,8 @@
 // CertificatePair: a new certificate and key for a policy, checked as a
 // reload would check them and then written over the policy's files — the
 // one-node core of certificate replacement, shared by the admin API's upload
-// (PUT /v1/policies/SCOPE/certificate) and the cluster's staged replacement.
+// (PUT /v1/policies/SCOPE/certificate), the cluster's staged replacement and
+// ACME renewals.
 //
 // check_pair() checks the material (key matches, chain verifies against the
 // policy's trusted_dir plus any issuer to trust first, names cover the listen
@@ -55,7 +56,15 @@ struct PairRefusal {
 tl::expected<void, PairRefusal> check_pair(const CertificatePair& material,
                                            const PairTarget& target, const util::Clock& clock);
 
-// Writes the pair (after check_pair()); the old files become *.bak.
+// The policy's files are replaced by regular files. A file that is a
+// symbolic link (say, to certbot's live/ folder, or a mounted secret) would
+// be replaced by a copy, silently detaching the tool that renews its target;
+// so it is refused before anything is written: "FILE is a symbolic link to
+// TARGET; update the target ... or replace the link by a file first".
+util::Status refuse_symbolic_links(const config::Policy& policy);
+
+// Writes the pair (after check_pair()); the old files become *.bak. Refuses
+// (writing nothing) where refuse_symbolic_links() does.
 util::Status install_pair(const CertificatePair& material, const config::Policy& policy);
 
 // The certificate names `host`: an IP literal in its IP SANs, a DNS name

@@ -6,7 +6,6 @@
 #include "pki/base64.h"
 #include "pki/encode.h"
 #include "pki/pkcs12.h"
-#include "support/temp_dir.h"
 #include "support/test_pki.h"
 
 namespace tlsgate::admin {
@@ -35,33 +34,6 @@ TEST(CertificateUpload, BodyFormsIncludingPkcs12) {
       parse_upload(nlohmann::json{{"pkcs12", pki::encode_base64(*p12)}, {"password", "no"}}.dump());
   ASSERT_FALSE(wrong);
   EXPECT_NE(wrong.error().message().find("wrong password"), std::string::npos);
-}
-
-// Review s22 section 11: a link into a renewal tool's folder is not written over.
-TEST(CertificateUpload, SymbolicLinksAreRefusedNamingTheTarget) {
-  namespace fs = std::filesystem;
-  test::TempDir dir;
-  const auto base = dir.path();
-  fs::create_directories(base / "live");
-  fs::create_directories(base / "policy");
-  test::write_text(base / "live" / "cert.pem", "x");
-  test::write_text(base / "policy" / "private.key", "x");
-  config::Policy policy;
-  policy.public_certificate = base / "policy" / "public.crt";
-  policy.private_key = base / "policy" / "private.key";
-  fs::create_symlink("../live/cert.pem", policy.public_certificate);
-  auto refused = refuse_symbolic_links(policy);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().message(),
-            policy.public_certificate.string() + " is a symbolic link to ../live/cert.pem (" +
-                (fs::canonical(base) / "live" / "cert.pem").string() +
-                "); update the target (where your renewal tool writes) or replace the link by a "
-                "file first");
-  fs::remove(policy.public_certificate);
-  test::write_text(policy.public_certificate, "x");
-  EXPECT_TRUE(refuse_symbolic_links(policy));
-  policy.public_certificate = base / "policy" / "absent.crt";  // not there yet: nothing to refuse
-  EXPECT_TRUE(refuse_symbolic_links(policy));
 }
 
 }  // namespace

@@ -114,5 +114,39 @@ TEST_F(PairCheck, EveryReasonIsSaidInWords) {
             std::string::npos);
 }
 
+// A link into a renewal tool's folder is not written over (the admin
+// API's upload, cluster replacements, ACME renewals).
+TEST(PairInstall, SymbolicLinksAreRefusedNamingTheTarget) {
+  test::TempDir dir;
+  const auto base = dir.path();
+  fs::create_directories(base / "live");
+  fs::create_directories(base / "policy");
+  test::write_text(base / "live" / "cert.pem", "x");
+  test::write_text(base / "policy" / "private.key", "x");
+  config::Policy policy;
+  policy.public_certificate = base / "policy" / "public.crt";
+  policy.private_key = base / "policy" / "private.key";
+  fs::create_symlink("../live/cert.pem", policy.public_certificate);
+  auto refused = refuse_symbolic_links(policy);
+  ASSERT_FALSE(refused);
+  // install_pair() refuses alike and writes nothing.
+  auto installed = install_pair(CertificatePair{"new certificate", "new key"}, policy);
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().message(), refused.error().message());
+  EXPECT_EQ(test::read_text(base / "live" / "cert.pem"), "x");
+  EXPECT_EQ(test::read_text(policy.private_key), "x");
+  EXPECT_FALSE(fs::exists(policy.private_key.string() + ".bak"));
+  EXPECT_EQ(refused.error().message(),
+            policy.public_certificate.string() + " is a symbolic link to ../live/cert.pem (" +
+                (fs::canonical(base) / "live" / "cert.pem").string() +
+                "); update the target (where your renewal tool writes) or replace the link by a "
+                "file first");
+  fs::remove(policy.public_certificate);
+  test::write_text(policy.public_certificate, "x");
+  EXPECT_TRUE(refuse_symbolic_links(policy));
+  policy.public_certificate = base / "policy" / "absent.crt";  // not there yet: nothing to refuse
+  EXPECT_TRUE(refuse_symbolic_links(policy));
+}
+
 }  // namespace
 }  // namespace tlsgate::tls
