@@ -14,7 +14,7 @@ util::Result<LocalHost::ScopeFacts> GateHost::facts(const std::string& scope) {
   ScopeFacts f;
   f.target.policy = chosen.context->policy;
   f.target.serves_clients = chosen.side == tls::Side::kServer;
-  f.target.listen_hosts = listen_hosts(gate_.config(), scope);
+  add_listen_hosts(f.target, gate_.config(), scope);
   f.target.expand_commands = expand_commands_;
   if (chosen.context->certificate) {
     f.serial = chosen.context->certificate->serial_hex;

@@ -22,15 +22,27 @@ Served read_served(const std::filesystem::path& certificate, const util::Clock& 
 
 }  // namespace
 
-std::vector<std::string> listen_hosts(const config::Config& config, const std::string& scope) {
-  std::vector<std::string> hosts;
+void add_listen_hosts(tls::PairTarget& target, const config::Config& config,
+                      const std::string& scope) {
+  // True when `h` was added (not a wildcard, not there yet).
+  auto add = [&target](const std::string& h) {
+    auto& hosts = target.listen_hosts;
+    if (h.empty() || h == "0.0.0.0" || h == "::" ||
+        std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
+      return false;
+    }
+    hosts.push_back(h);
+    return true;
+  };
   for (const auto& [name, c] : config.connectors) {
-    if (c.tls_level == config::TlsLevel::kDisabled || c.ssl_policy != scope) continue;
-    const auto& h = c.listen_address.host;
-    if (h.empty() || h == "0.0.0.0" || h == "::") continue;
-    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+    if (c.tls_level != config::TlsLevel::kDisabled && c.ssl_policy == scope) {
+      add(c.listen_address.host);
+    }
   }
-  return hosts;
+  const auto& admin = config.admin;
+  if (admin.enabled && admin.ssl_policy == scope && add(admin.listen_address.host)) {
+    target.listen_host_keys.emplace(admin.listen_address.host, "admin.listen_address");
+  }
 }
 
 util::Result<LocalHost::ScopeFacts> FilesHost::facts(const std::string& scope) {
@@ -43,11 +55,12 @@ util::Result<LocalHost::ScopeFacts> FilesHost::facts(const std::string& scope) {
   }
   ScopeFacts f;
   f.target.policy = it->second;
-  f.target.listen_hosts = listen_hosts(config_, scope);
+  add_listen_hosts(f.target, config_, scope);
   for (const auto& [name, c] : config_.connectors) {
     if (c.tls_level != config::TlsLevel::kDisabled && c.ssl_policy == scope)
       f.target.serves_clients = true;
   }
+  if (config_.admin.enabled && config_.admin.ssl_policy == scope) f.target.serves_clients = true;
   f.target.expand_commands = expand_commands_;
   auto served = read_served(it->second.public_certificate, clock_);
   f.serial = served.serial;

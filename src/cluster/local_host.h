@@ -44,8 +44,11 @@ class FilesHost : public LocalHost {
   const util::Clock& clock_;
 };
 
-// The hosts the server-side connectors of `scope` listen on ("" and
-// wildcard addresses skipped): what a certificate of that scope must name.
-std::vector<std::string> listen_hosts(const config::Config& config, const std::string& scope);
+// Adds to `target` the hosts a certificate of `scope` must name: those the
+// server-side connectors of `scope` listen on, and the admin listener's when
+// it serves with `scope` (a certificate without it would lock the operators
+// out of the API); "" and wildcard addresses skipped.
+void add_listen_hosts(tls::PairTarget& target, const config::Config& config,
+                      const std::string& scope);
 
 }  // namespace tlsgate::cluster
