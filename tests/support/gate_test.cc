@@ -33,6 +33,32 @@ void GateTest::TearDown() {
   }
 }
 
+void GateTest::enable_admin(const fs::path& client_dir, const std::vector<std::string>& clients) {
+  const auto admin_dir = dir_ / "certs" / "admin";
+  fs::create_directories(admin_dir / "trusted");
+  write_cert(admin_dir / "trusted" / "ca.crt", ca_.ca.cert.get());
+  auto admin_cert = make_leaf(ca_, {"127.0.0.1", "localhost"});
+  write_cert(admin_dir / "public.crt", admin_cert.cert.get());
+  write_key(admin_dir / "private.key", admin_cert.key.get());
+  fs::create_directories(client_dir);
+  for (const auto& who : clients) {
+    auto c = make_leaf(ca_, {who}, false, true);
+    write_cert(client_dir / (who + ".crt"), c.cert.get());
+    write_key(client_dir / (who + ".key"), c.key.get());
+  }
+  admin_port_ = free_loopback_port();
+  metrics_port_ = free_loopback_port();
+  conf_.set("ssl.policy.admin.enabled", "true")
+      .set("ssl.policy.admin.base_directory", "certs/admin")
+      .set("ssl.policy.admin.client_auth", "REQUIRE")
+      .set("ssl.policy.admin.identity_from", "cn")
+      .set("admin.enabled", "true")
+      .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
+      .set("admin.metrics_address", "127.0.0.1:" + std::to_string(metrics_port_))
+      .set("admin.allowed_identities", "ops")
+      .set("admin.read_only_identities", "viewer");
+}
+
 void GateTest::install_gate_certificate(const std::vector<std::string>& names) {
   gate_cert_ = make_leaf(ca_, names, true, false);
   write_cert(policy_dir_ / "public.crt", gate_cert_.cert.get());

@@ -34,6 +34,13 @@ class GateTest : public ::testing::Test {
 
   // The gate's own certificate and key, issued by ca_ for `names`.
   void install_gate_certificate(const std::vector<std::string>& names);
+  // An admin listener in conf_: policy `admin` (certs/admin, its certificate
+  // for 127.0.0.1 and localhost, client certificates required, identity
+  // from the CN) on admin_port_, plaintext /metrics on metrics_port_;
+  // allowed_identities ops, read_only_identities viewer. A client
+  // certificate for each of `clients` in `client_dir` (NAME.crt, NAME.key).
+  void enable_admin(const std::filesystem::path& client_dir,
+                    const std::vector<std::string>& clients);
   // Starts the gate with conf_ and waits until it serves (fatal on failure).
   void start_gate();
   // The gate's log so far ("" before start_gate()).
@@ -46,6 +53,7 @@ class GateTest : public ::testing::Test {
   std::filesystem::path policy_dir_;
   pki::Issued gate_cert_;
   int gate_port_ = 0;
+  int admin_port_ = 0, metrics_port_ = 0;  // after enable_admin()
   GateConfig conf_;
   std::unique_ptr<GateProcess> gate_;
 

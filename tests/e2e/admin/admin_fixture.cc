@@ -28,26 +28,7 @@ void AdminGate::SetUp() {
   std::signal(SIGPIPE, SIG_IGN);
   GateTest::SetUp();
   if (IsSkipped() || HasFatalFailure()) return;
-  const auto admin_dir = dir_ / "certs" / "admin";
-  fs::create_directories(admin_dir / "trusted");
-  test::write_cert(admin_dir / "trusted" / "ca.crt", ca_.ca.cert.get());
-  auto admin_cert = test::make_leaf(ca_, {"127.0.0.1", "localhost"});
-  test::write_cert(admin_dir / "public.crt", admin_cert.cert.get());
-  test::write_key(admin_dir / "private.key", admin_cert.key.get());
   clients_ = dir_ / "clients";
-  fs::create_directories(clients_);
-  for (const char* who : {"ops", "viewer", "stranger"}) {
-    auto c = test::make_leaf(ca_, {who}, false, true);
-    test::write_cert(clients_ / (std::string(who) + ".crt"), c.cert.get());
-    test::write_key(clients_ / (std::string(who) + ".key"), c.key.get());
-  }
-  auto other_ca = test::make_test_ca("nobody trusts this CA");
-  auto mallory = test::make_leaf(other_ca, {"mallory"}, false, true);
-  test::write_cert(clients_ / "mallory.crt", mallory.cert.get());
-  test::write_key(clients_ / "mallory.key", mallory.key.get());
-
-  admin_port_ = test::free_loopback_port();
-  metrics_port_ = test::free_loopback_port();
   conf_.set("server.worker_threads", "2")
       .set("server.log_level", "debug")
       .set("server.shutdown_timeout", "1")
@@ -56,16 +37,12 @@ void AdminGate::SetUp() {
       .set("ssl.policy.gate.base_directory", "certs/gate")
       .set("connector.echo.listen_address", "127.0.0.1:" + std::to_string(gate_port_))
       .set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(echo_.port()))
-      .set("connector.echo.ssl_policy", "gate")
-      .set("ssl.policy.admin.enabled", "true")
-      .set("ssl.policy.admin.base_directory", "certs/admin")
-      .set("ssl.policy.admin.client_auth", "REQUIRE")
-      .set("ssl.policy.admin.identity_from", "cn")
-      .set("admin.enabled", "true")
-      .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
-      .set("admin.metrics_address", "127.0.0.1:" + std::to_string(metrics_port_))
-      .set("admin.allowed_identities", "ops")
-      .set("admin.read_only_identities", "viewer");
+      .set("connector.echo.ssl_policy", "gate");
+  enable_admin(clients_, {"ops", "viewer", "stranger"});
+  auto other_ca = test::make_test_ca("nobody trusts this CA");
+  auto mallory = test::make_leaf(other_ca, {"mallory"}, false, true);
+  test::write_cert(clients_ / "mallory.crt", mallory.cert.get());
+  test::write_key(clients_ / "mallory.key", mallory.key.get());
 }
 
 Http AdminGate::call(const std::string& who, const std::string& method, const std::string& path,

@@ -61,7 +61,6 @@ class AdminGate : public test::GateTest {
   bool connect_as(const std::string& who);
 
   test::EchoServer echo_;
-  int admin_port_ = 0, metrics_port_ = 0;
   std::filesystem::path clients_;  // who.crt / who.key
 };
 

@@ -285,26 +285,13 @@ class Dashboard : public test::GateTest {
     test::write_cert(policy_dir_ / "public.crt", gate_cert_.cert.get());
     test::write_key(policy_dir_ / "private.key", gate_cert_.key.get());
 
-    // The admin listener's policy: same CA, its own certificate.
-    const fs::path admin_dir = dir_ / "certs" / "admin";
-    fs::create_directories(admin_dir / "trusted");
-    test::write_cert(admin_dir / "trusted" / "ca.crt", ca_.ca.cert.get());
-    auto admin_cert = test::make_leaf(ca_, {"127.0.0.1", "localhost"}, true, false);
-    test::write_cert(admin_dir / "public.crt", admin_cert.cert.get());
-    test::write_key(admin_dir / "private.key", admin_cert.key.get());
-
-    // The operator (may write), and a stranger for the failed handshake.
-    fs::create_directories(dir_ / "clients");
-    auto ops = test::make_leaf(ca_, {"ops"}, false, true);
+    // The admin listener; the operator (may write), an auditor (may read),
+    // and a stranger for the failed handshake.
+    enable_admin(dir_ / "clients", {"ops", "auditor"});
     ops_cert_ = dir_ / "clients" / "ops.crt";
     ops_key_ = dir_ / "clients" / "ops.key";
-    test::write_cert(ops_cert_, ops.cert.get());
-    test::write_key(ops_key_, ops.key.get());
-    auto auditor = test::make_leaf(ca_, {"auditor"}, false, true);
     auditor_cert_ = dir_ / "clients" / "auditor.crt";
     auditor_key_ = dir_ / "clients" / "auditor.key";
-    test::write_cert(auditor_cert_, auditor.cert.get());
-    test::write_key(auditor_key_, auditor.key.get());
     auto stranger_ca = test::make_test_ca("stranger CA");
     auto mallory = test::make_leaf(stranger_ca, {"mallory"}, false, true);
     mallory_cert_ = dir_ / "clients" / "mallory.crt";
@@ -312,7 +299,6 @@ class Dashboard : public test::GateTest {
     test::write_cert(mallory_cert_, mallory.cert.get());
     test::write_key(mallory_key_, mallory.key.get());
 
-    admin_port_ = test::free_loopback_port();
     conf_.set("server.worker_threads", "2")
         .set("server.log_level", "debug")
         .set("server.shutdown_timeout", "1")
@@ -322,14 +308,7 @@ class Dashboard : public test::GateTest {
         .set("connector.echo.listen_address", "127.0.0.1:" + std::to_string(gate_port_))
         .set("connector.echo.upstream_address", "127.0.0.1:" + std::to_string(echo_.port()))
         .set("connector.echo.ssl_policy", "gate")
-        .set("ssl.policy.admin.enabled", "true")
-        .set("ssl.policy.admin.base_directory", "certs/admin")
-        .set("ssl.policy.admin.client_auth", "REQUIRE")
-        .set("ssl.policy.admin.identity_from", "cn")
-        .set("admin.enabled", "true")
-        .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
         .set("admin.ssl_policy", "admin")
-        .set("admin.allowed_identities", "ops")
         .set("admin.read_only_identities", "auditor");
   }
 
@@ -370,7 +349,6 @@ class Dashboard : public test::GateTest {
   }
 
   test::EchoServer echo_;
-  int admin_port_ = 0;
   fs::path ops_cert_, ops_key_, auditor_cert_, auditor_key_, mallory_cert_, mallory_key_;
   std::string last_error_;
   std::vector<std::string> console_;  // of the last load

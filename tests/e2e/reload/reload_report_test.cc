@@ -42,21 +42,8 @@ class ReloadReportTest : public GateTest {
   void SetUp() override {
     GateTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    const auto admin_dir = dir_ / "certs" / "admin";
-    fs::create_directories(admin_dir / "trusted");
-    write_cert(admin_dir / "trusted" / "ca.crt", ca_.ca.cert.get());
-    auto admin_cert = make_leaf(ca_, {"127.0.0.1", "localhost"});
-    write_cert(admin_dir / "public.crt", admin_cert.cert.get());
-    write_key(admin_dir / "private.key", admin_cert.key.get());
-    for (const char* who : {"ops", "viewer"}) {
-      auto c = make_leaf(ca_, {who}, false, true);
-      write_cert(dir_ / (std::string(who) + ".crt"), c.cert.get());
-      write_key(dir_ / (std::string(who) + ".key"), c.key.get());
-    }
     map_ = dir_ / "maps" / "users.map";
     write_text(map_, "app1 app1\n");
-    admin_port_ = free_loopback_port();
-    metrics_port_ = free_loopback_port();
     conf_.set("server.log_level", "debug")
         .set("server.reload_settle", "50ms")
         .set("ssl.policy.gate.enabled", "true")
@@ -68,16 +55,8 @@ class ReloadReportTest : public GateTest {
         .set("connector.pg.upstream_address", "127.0.0.1:" + std::to_string(free_loopback_port()))
         .set("connector.pg.protocol", "postgres")
         .set("connector.pg.ssl_policy", "gate")
-        .set("connector.pg.user_map", "maps/users.map")
-        .set("ssl.policy.admin.enabled", "true")
-        .set("ssl.policy.admin.base_directory", "certs/admin")
-        .set("ssl.policy.admin.client_auth", "REQUIRE")
-        .set("ssl.policy.admin.identity_from", "cn")
-        .set("admin.enabled", "true")
-        .set("admin.listen_address", "127.0.0.1:" + std::to_string(admin_port_))
-        .set("admin.metrics_address", "127.0.0.1:" + std::to_string(metrics_port_))
-        .set("admin.allowed_identities", "ops")
-        .set("admin.read_only_identities", "viewer");
+        .set("connector.pg.user_map", "maps/users.map");
+    enable_admin(dir_, {"ops", "viewer"});
   }
 
   Answer call(const std::string& who, const std::string& method, const std::string& path) {
@@ -125,7 +104,6 @@ class ReloadReportTest : public GateTest {
   }
 
   EchoServer echo_;
-  int admin_port_ = 0, metrics_port_ = 0;
   fs::path map_;
 };
 
