@@ -45,12 +45,10 @@ void Session::negotiate_postgres() {
       case Action::kNeedMore:
         continue;
       case Action::kReply:
-        if (!send_to_client(step.reply))
-          return finish("client went away during the negotiation");
+        if (!send_to_client(step.reply)) return finish("client went away during the negotiation");
         continue;
       case Action::kStartTls: {
-        if (!send_to_client(step.reply))
-          return finish("client went away during the negotiation");
+        if (!send_to_client(step.reply)) return finish("client went away during the negotiation");
         return start_client_tls();
       }
       case Action::kRelay:
@@ -75,6 +73,7 @@ void Session::negotiate_postgres() {
         send_to_client(step.reply);
         return refuse_client(tls::FailureReason::kPlaintextRefused, step.reason);
       case Action::kError:
+        if (!step.reply.empty()) send_to_client(step.reply);
         return refuse_client(tls::FailureReason::kOther, step.reason);
     }
   }

@@ -1,5 +1,10 @@
 #include "net/starttls/postgres.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "util/peer_text.h"
+
 namespace tlsgate::net::starttls {
 namespace {
 
@@ -21,20 +26,38 @@ PgStep error(std::string reason) {
   return s;
 }
 
-// The value of `name` in a StartupMessage's parameter list (name\0value\0
-// pairs ending in \0); "" when absent or malformed.
-std::string startup_parameter(std::string_view params, std::string_view name) {
+// A StartupMessage's parameter list (name\0value\0 pairs ending in \0),
+// or why it cannot be taken: malformed, or a name given twice. PostgreSQL
+// keeps the last `user` of a list that names it twice, so checking the first
+// against user_map would let the second log in (review s23 defect 2); no
+// client sends a name twice, so such a list is refused outright.
+struct StartupParameters {
+  std::string user;
+  std::string refusal;  // "" when the list is sound
+};
+
+StartupParameters startup_parameters(std::string_view params) {
+  StartupParameters out;
+  std::vector<std::string_view> seen;
   while (!params.empty() && params.front() != '\0') {
     auto name_end = params.find('\0');
-    if (name_end == std::string_view::npos) return "";
-    auto value_end = params.find('\0', name_end + 1);
-    if (value_end == std::string_view::npos) return "";
-    if (params.substr(0, name_end) == name) {
-      return std::string(params.substr(name_end + 1, value_end - name_end - 1));
+    auto value_end =
+        name_end == std::string_view::npos ? name_end : params.find('\0', name_end + 1);
+    if (value_end == std::string_view::npos) {
+      out.refusal = "its parameter list is not terminated";
+      return out;
     }
+    auto name = params.substr(0, name_end);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      out.refusal = "it names parameter " + util::quoted_peer_text(name) + " twice";
+      return out;
+    }
+    seen.push_back(name);
+    if (name == "user")
+      out.user = std::string(params.substr(name_end + 1, value_end - name_end - 1));
     params.remove_prefix(value_end + 1);
   }
-  return "";
+  return out;
 }
 
 }  // namespace
@@ -111,8 +134,14 @@ PgStep PostgresNegotiation::consume(std::string_view bytes) {
         "client sent a plaintext StartupMessage to a TLS-only port; answered with an ErrorResponse";
     return s;
   }
+  auto params = startup_parameters(std::string_view(buffer_).substr(8, length - 8));
+  if (!params.refusal.empty()) {
+    auto e = error("client's StartupMessage refused: " + params.refusal);
+    e.reply = pg_error_response("08P01", "tlsgate: invalid startup packet: " + params.refusal);
+    return e;
+  }
   s.action = PgStep::Action::kRelay;
-  s.user = startup_parameter(std::string_view(buffer_).substr(8, length - 8), "user");
+  s.user = std::move(params.user);
   s.forward = std::move(buffer_);
   buffer_.clear();
   return s;

@@ -31,8 +31,8 @@ struct PgStep {
     kStartTls,  // send `reply` ('S'), then the TLS handshake with the client
     kRelay,     // plaintext session: send `forward` to the backend, then relay both ways
     kCancel,    // send `forward` (a CancelRequest) to the backend, then close
-    kRefuse,    // send `reply` (an ErrorResponse) to the client, then close
-    kError,     // close; `reason` says why
+    kRefuse,    // plaintext to a TLS-only port: send `reply` (an ErrorResponse), then close
+    kError,     // send `reply` (an ErrorResponse) if any, then close; `reason` says why
   };
   Action action = Action::kNeedMore;
   std::string reply;

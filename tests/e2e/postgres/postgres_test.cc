@@ -150,6 +150,62 @@ class PostgresGate : public ::testing::Test {
         rc);
   }
 
+  // Direct TLS (ALPN postgresql, no SSLRequest) to the gate, verified, then
+  // a StartupMessage with `params`; what came back (at most 512 bytes, up
+  // to 10 s), "" when nothing did. The client is OpenSSL itself, presenting
+  // app1's certificate when `with_certificate`.
+  std::string direct_tls_startup(const std::string& params, bool with_certificate = false) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(gate_port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      ADD_FAILURE() << "cannot connect to the gate";
+      return "";
+    }
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    EXPECT_EQ(SSL_CTX_load_verify_locations(ctx, (dir_ / "ca.crt").c_str(), nullptr), 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (with_certificate) {
+      EXPECT_EQ(SSL_CTX_use_certificate_file(ctx, (dir_ / "app1.crt").c_str(), SSL_FILETYPE_PEM),
+                1);
+      EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx, (dir_ / "app1.key").c_str(), SSL_FILETYPE_PEM), 1);
+    }
+    static const unsigned char kAlpn[] = "\x0apostgresql";
+    SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set1_host(ssl, "localhost");
+    std::string reply;
+    if (SSL_connect(ssl) == 1) {
+      const unsigned char* proto = nullptr;
+      unsigned len = 0;
+      SSL_get0_alpn_selected(ssl, &proto, &len);
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(proto), len), "postgresql");
+      std::string startup(8, '\0');
+      uint32_t length = htonl(static_cast<uint32_t>(8 + params.size()));
+      uint32_t version = htonl(196608);
+      std::memcpy(startup.data(), &length, 4);
+      std::memcpy(startup.data() + 4, &version, 4);
+      startup += params;
+      EXPECT_EQ(SSL_write(ssl, startup.data(), static_cast<int>(startup.size())),
+                static_cast<int>(startup.size()));
+      std::array<char, 512> buf{};
+      int n = SSL_read(ssl, buf.data(), static_cast<int>(buf.size()));
+      if (n > 0) reply.assign(buf.data(), static_cast<size_t>(n));
+    } else {
+      ADD_FAILURE() << "TLS handshake with the gate failed";
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    ::close(fd);
+    return reply;
+  }
+
   TempDir dir_;
   std::string bin_;
   int pg_port_ = 0;
@@ -300,44 +356,37 @@ TEST_F(PostgresGate, PgbenchRunsWithoutErrors) {
 // the client is OpenSSL itself.
 TEST_F(PostgresGate, DirectTlsWithAlpnPostgresql) {
   auto gate = start_gate("ssl.policy.pg.client_auth=NONE\n");
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(gate_port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx, (dir_ / "ca.crt").c_str(), nullptr), 1);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  static const unsigned char kAlpn[] = "\x0apostgresql";
-  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn - 1);
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  SSL_set1_host(ssl, "localhost");
-  ASSERT_EQ(SSL_connect(ssl), 1) << gate->log();
-  const unsigned char* proto = nullptr;
-  unsigned len = 0;
-  SSL_get0_alpn_selected(ssl, &proto, &len);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(proto), len), "postgresql");
-
-  std::string params = std::string("user\0postgres\0database\0postgres\0\0", 33);
-  std::string startup(8, '\0');
-  uint32_t length = htonl(static_cast<uint32_t>(8 + params.size()));
-  uint32_t version = htonl(196608);
-  std::memcpy(startup.data(), &length, 4);
-  std::memcpy(startup.data() + 4, &version, 4);
-  startup += params;
-  ASSERT_EQ(SSL_write(ssl, startup.data(), static_cast<int>(startup.size())),
-            static_cast<int>(startup.size()));
-  std::array<char, 9> reply{};
-  ASSERT_EQ(SSL_read(ssl, reply.data(), static_cast<int>(reply.size())), 9) << gate->log();
+  auto reply = direct_tls_startup(std::string("user\0postgres\0database\0postgres\0\0", 33));
+  ASSERT_GE(reply.size(), 9U) << gate->log();
   EXPECT_EQ(reply[0], 'R') << "AuthenticationOk (trust) from the backend, through TLS";
-  EXPECT_EQ(std::string(reply.data() + 1, 8), std::string("\0\0\0\x08\0\0\0\0", 8));
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  ::close(fd);
+  EXPECT_EQ(reply.substr(1, 8), std::string("\0\0\0\x08\0\0\0\0", 8));
+}
+
+// PostgreSQL logs in the last `user` of a StartupMessage that names it
+// twice, user_map would have checked the first (review s23 defect 2): the
+// gate answers such a message itself and the backend never sees it.
+TEST_F(PostgresGate, AStartupMessageNamingTheUserTwiceIsRefusedBeforeTheBackend) {
+  std::ofstream(dir_ / "users.map") << "app1 app1\n";
+  auto gate = start_gate(
+      "ssl.policy.pg.client_auth=REQUIRE\nssl.policy.pg.identity_from=cn\n"
+      "connector.pg.user_map=users.map\n");
+  auto reply = direct_tls_startup(
+      std::string("user\0app1\0database\0postgres\0user\0postgres\0\0", 43), true);
+  ASSERT_FALSE(reply.empty()) << gate->log();
+  EXPECT_EQ(reply[0], 'E') << reply;
+  EXPECT_NE(reply.find("tlsgate: invalid startup packet: it names parameter \"user\" twice"),
+            std::string::npos)
+      << reply;
+  EXPECT_TRUE(
+      gate->wait_for_log("client's StartupMessage refused: it names parameter \"user\" "
+                         "twice [reason: other]"))
+      << gate->log();
+  std::ifstream log(dir_ / "pg.log");
+  std::string line;
+  int received = 0;
+  while (std::getline(log, line))
+    received += line.find("connection received: host=127.0.0.1") != std::string::npos;
+  EXPECT_EQ(received, 0);
 }
 
 // The backend has TLS on: the gate sends its own SSLRequest and verifies the

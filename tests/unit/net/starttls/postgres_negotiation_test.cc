@@ -66,6 +66,30 @@ TEST(PostgresNegotiation, PlaintextStartupUnderOptionalIsRelayed) {
   EXPECT_EQ(s.forward, startup());
 }
 
+// PostgreSQL logs in the LAST `user` of a list that names it twice: the
+// first was the one user_map checked (review s23 defect 2).
+TEST(PostgresNegotiation, AStartupMessageThatNamesAParameterTwiceIsRefused) {
+  PostgresNegotiation n(TlsLevel::kOptional);
+  auto s =
+      n.consume(packet(kProtocol3, std::string("user\0app1\0database\0x\0user\0postgres\0\0", 36)));
+  ASSERT_EQ(s.action, Action::kError);
+  EXPECT_EQ(s.reason, "client's StartupMessage refused: it names parameter \"user\" twice");
+  EXPECT_NE(s.reply.find(std::string("C08P01\0", 7)), std::string::npos);
+  EXPECT_NE(s.reply.find("tlsgate: invalid startup packet: it names parameter \"user\" twice"),
+            std::string::npos);
+  EXPECT_TRUE(s.forward.empty());
+
+  PostgresNegotiation unterminated(TlsLevel::kOptional);
+  s = unterminated.consume(packet(kProtocol3, std::string("user\0app1", 9)));
+  ASSERT_EQ(s.action, Action::kError);
+  EXPECT_EQ(s.reason, "client's StartupMessage refused: its parameter list is not terminated");
+
+  PostgresNegotiation sound(TlsLevel::kOptional);
+  s = sound.consume(startup());
+  ASSERT_EQ(s.action, Action::kRelay);
+  EXPECT_EQ(s.user, "app");
+}
+
 TEST(PostgresNegotiation, SslRequestUnderDisabledIsAnsweredN) {
   PostgresNegotiation n(TlsLevel::kDisabled);
   auto s = n.consume(pg_ssl_request());
