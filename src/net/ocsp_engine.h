@@ -104,6 +104,8 @@ class PeerHold {
     return *this;
   }
   ~PeerHold() { release(); }
+  // A certificate is under watch through this hold.
+  bool holds() const { return !id_.empty(); }
 
  private:
   friend class OcspEngine;

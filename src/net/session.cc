@@ -455,16 +455,10 @@ void Session::on_upstream_checked() {
 // byte is forwarded. The engine answers on its own thread; the answer comes
 // back to this one, and a timer bounds the wait (the session lives through
 // it). CRLs were already applied by the handshake.
-void Session::check_revocation(bool client, void (Session::*then)()) {
-  const tls::Context& ctx = client ? *client_ctx_ : *upstream_ctx_;
+PeerQuery Session::revocation_query(bool client, const tls::Context& ctx) {
   SSL* ssl = client ? client_.ssl() : upstream_->ssl();
-  X509* leaf = SSL_get0_peer_certificate(ssl);
-  if (ctx.policy.revocation_checks == config::RevocationChecks::kNone || leaf == nullptr ||
-      connector_.ocsp == nullptr || ctx.policy.trust_all) {
-    return (this->*then)();
-  }
   PeerQuery query;
-  query.leaf = pki::up_ref(leaf);
+  query.leaf = pki::up_ref(SSL_get0_peer_certificate(ssl));
   STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
   if (chain != nullptr && sk_X509_num(chain) > 1)
     query.issuer = pki::up_ref(sk_X509_value(chain, 1));
@@ -474,6 +468,18 @@ void Session::check_revocation(bool client, void (Session::*then)()) {
   if (stapled != nullptr && stapled_size > 0) {
     query.stapled.assign(reinterpret_cast<const char*>(stapled), static_cast<size_t>(stapled_size));
   }
+  return query;
+}
+
+void Session::check_revocation(bool client, void (Session::*then)()) {
+  const tls::Context& ctx = client ? *client_ctx_ : *upstream_ctx_;
+  SSL* ssl = client ? client_.ssl() : upstream_->ssl();
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (ctx.policy.revocation_checks == config::RevocationChecks::kNone || leaf == nullptr ||
+      connector_.ocsp == nullptr || ctx.policy.trust_all) {
+    return (this->*then)();
+  }
+  PeerQuery query = revocation_query(client, ctx);
   revocation_then_ = then;
   revocation_client_ = client;
   // A late answer (after the timer gave up) must not be taken for the next check's.

@@ -158,6 +158,13 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void on_client_ready();
   void on_client_checked();
   void check_revocation(bool client, void (Session::*then)());
+  // What the OCSP engine is asked about the peer on the client (or backend) side.
+  PeerQuery revocation_query(bool client, const tls::Context& ctx);
+  // session_revalidate.cc: an established peer that passed its re-check
+  // under `ctx` is put under the OCSP engine's watch when `ctx` checks
+  // revocation and it was let in without (revocation_checks turned on by a
+  // reload); a revoked answer closes it.
+  void watch_revocation(tls::Side side, const tls::Context& ctx);
   void on_revocation(uint32_t seq, const PeerStatus& status);
   void on_upstream_checked();
   void connect_upstream();
