@@ -408,6 +408,7 @@ ProbeReport run_probe(const ProbeOptions& o) {
   c.channel.fd.reset();
   if (late) {
     r.failure = *late;
+    r.resumption.detail = "not tried: the server refused this client after the handshake";
     return r;
   }
   try_resumption(o, ctx->get(), r.server_name, std::move(c.state.session), r.resumption);

@@ -156,6 +156,8 @@ TEST_F(Probe, RequiredClientCertificateWithAndWithoutCertKey) {
   EXPECT_EQ(without.code, 1) << describe(without);
   EXPECT_THAT(without.err, HasSubstr("failed at handshake [no_certificate]"));
   EXPECT_THAT(without.err, HasSubstr("pass one with --cert FILE --key FILE"));
+  EXPECT_THAT(without.out, HasSubstr("resumption:         no: not tried: the server refused this "
+                                     "client after the handshake"));
   Proc with = probe(localhost(*s) + " --ca ca.crt --cert app1.crt --key app1.key");
   EXPECT_EQ(with.code, 0) << describe(with);
   EXPECT_THAT(with.out, HasSubstr("client certificate: requested, one sent"));
