@@ -80,7 +80,22 @@ int run_check(const CheckOptions& o) {
     // LimitNOFILE= sets it instead.
     auto shortfall = net::fd_shortfall(*loaded.config, util::fd_limit().hard);
     if (!shortfall.empty()) {
-      findings.push_back({Severity::kWarning, config::Location{o.config, 0}, "", shortfall, ""});
+      // Located at the largest max_connections (its line when set, else
+      // its connector's listen_address line): the one to lower first.
+      const config::Connector* largest = nullptr;
+      for (const auto& [name, c] : loaded.config->connectors) {
+        if (largest == nullptr || c.max_connections > largest->max_connections) largest = &c;
+      }
+      std::string key;
+      config::Location where{o.config, 0};
+      if (largest != nullptr) {
+        key = "connector." + largest->name + ".max_connections";
+        where = loaded.config->where(key);
+        if (where.line == 0) {
+          where = loaded.config->where("connector." + largest->name + ".listen_address");
+        }
+      }
+      findings.push_back({Severity::kWarning, where, key, shortfall, ""});
     }
     // The cluster secret must open what the other nodes seal (check never
     // contacts etcd: that is probe's and serve's business).

@@ -124,6 +124,9 @@ int run_serve(const ServeOptions& o) {
   }
   auto gate = net::Gate::create(*loaded.config, {o.expand_commands, true});
   if (!gate) return report_error(start_error(*loaded.config, gate.error().message()), kUsage);
+  for (const auto& d : start_warnings(*loaded.config)) {
+    spdlog::warn("{} (tlsgate check reports this as an error)", config::format(d));
+  }
   acme::GateHost acme_host(**gate);
   auto acme = acme::Manager::create(*loaded.config, acme_host, {},
                                     cluster ? &cluster->acme_link() : nullptr);

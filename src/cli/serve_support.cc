@@ -36,4 +36,18 @@ std::string start_error(const config::Config& config, const std::string& message
       {config::Diagnostic::Severity::kError, config.where(key), key, problem, ""});
 }
 
+std::vector<config::Diagnostic> start_warnings(const config::Config& config) {
+  auto audit = tls::audit(config, util::SystemClock::instance(), {30, ::geteuid()});
+  std::vector<config::Diagnostic> out;
+  for (auto& d : audit.findings) {
+    if (d.severity != config::Diagnostic::Severity::kError) continue;
+    const bool served_validity =
+        d.key.ends_with(".public_certificate") &&
+        (d.problem.find(" expired on ") != std::string::npos ||
+         d.problem.find(" is not valid before ") != std::string::npos);
+    if (!served_validity) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 }  // namespace tlsgate::cli

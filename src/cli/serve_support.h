@@ -20,4 +20,12 @@ std::vector<config::Diagnostic> serve_requirements(const config::Config& config)
 // "FILE:LINE: KEY: problem". Messages that start with no key stay as they are.
 std::string start_error(const config::Config& config, const std::string& message);
 
+// What `check` reports as errors in a config that serve could start with
+// (a cipher list the key cannot serve, a key others can read, a certificate
+// that does not name the listen host, identities under client_auth=NONE):
+// serve says them at start, as warnings, rather than let each client's
+// failed handshake be the first sign. Not the served certificate's validity,
+// which the gate itself warns about (net/gate.cc).
+std::vector<config::Diagnostic> start_warnings(const config::Config& config);
+
 }  // namespace tlsgate::cli

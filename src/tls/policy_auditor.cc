@@ -555,10 +555,26 @@ void PolicyAuditor::check_stapling() {
 }
 
 void PolicyAuditor::check_identities() {
-  if (!policy_.allowed_identities.empty() && policy_.client_auth == config::ClientAuth::kNone &&
-      !use_.outgoing) {
-    warning("allowed_identities", "has no effect: client_auth is NONE, so clients send no identity",
-            "set " + key("client_auth") + "=REQUIRE");
+  // Under client_auth=NONE no client sends a certificate, and a policy that
+  // names identities or pins refuses every client without one
+  // (tls/peer_identity.cc): not "no effect" but no client at all.
+  if (policy_.client_auth == config::ClientAuth::kNone && (use_.incoming || !use_.outgoing)) {
+    for (const char* suffix : {"allowed_identities", "pinned_certs"}) {
+      const bool set = std::string_view(suffix) == "allowed_identities"
+                           ? !policy_.allowed_identities.empty()
+                           : !policy_.pinned_certs.empty();
+      if (!set) continue;
+      std::string problem =
+          "client_auth is NONE, so clients send no certificate, and a policy "
+          "with " +
+          std::string(suffix) + " refuses a client without one: ";
+      std::string fix = "set " + key("client_auth") + "=REQUIRE, or remove " + key(suffix);
+      if (use_.incoming) {
+        error(suffix, problem + "every client is refused", fix);
+      } else {
+        warning(suffix, problem + "every client would be refused", fix);
+      }
+    }
   }
   // Settings that act only in a use this policy does not have: said, never ignored.
   if (!policy_.verify_hostname && !use_.outgoing) {

@@ -3,6 +3,9 @@
 // cannot be read or validated (a key, or a value the loader or OpenSSL
 // rejects) exits 2, as `serve` does with the same messages. Plus --json and
 // --explain.
+#include <algorithm>
+#include <cstring>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -324,13 +327,18 @@ TEST_F(Check, DescriptorLimitBelowMaxConnectionsWarns) {
        "server.worker_threads=2\n");
   Proc r = shell("prlimit --nofile=256:256 " + test::q(tlsgate_bin()) + " check -c tlsgate.conf");
   EXPECT_EQ(r.code, 0) << describe(r);
-  EXPECT_EQ(r.out,
-            "warning: tlsgate.conf: file descriptors: connector.db.max_connections=500 may need "
-            "1042 (2 per connection, and 42 for the gate itself: 5 on each of its 2 worker "
-            "thread(s) (server.worker_threads) and 32 more), but the limit (RLIMIT_NOFILE) is "
-            "256; clients beyond it are refused. Raise LimitNOFILE (systemd) / ulimit -n to 1042 "
-            "or lower connector.db.max_connections\n" +
-                summary("1 policy (bolt)", 0, 1) + "\n");
+  // At the line of the largest max_connections, the one to lower.
+  const auto line = std::count(kTourConf, kTourConf + std::strlen(kTourConf), '\n') + 4;
+  EXPECT_EQ(
+      r.out,
+      "warning: tlsgate.conf:" + std::to_string(line) +
+          ": connector.db.max_connections: file descriptors: "
+          "connector.db.max_connections=500 may need "
+          "1042 (2 per connection, and 42 for the gate itself: 5 on each of its 2 worker "
+          "thread(s) (server.worker_threads) and 32 more), but the limit (RLIMIT_NOFILE) is "
+          "256; clients beyond it are refused. Raise LimitNOFILE (systemd) / ulimit -n to 1042 "
+          "or lower connector.db.max_connections\n" +
+          summary("1 policy (bolt)", 0, 1) + "\n");
   Proc fits = check();
   EXPECT_EQ(fits.code, 0) << describe(fits);
   EXPECT_EQ(fits.out.find("file descriptors"), std::string::npos) << fits.out;

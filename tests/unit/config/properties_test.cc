@@ -50,6 +50,24 @@ TEST(ConfigProperties, LineWithoutEqualsIsADiagnostic) {
   EXPECT_EQ(format(parsed.diagnostics[1]), "t.conf:3: line has no key before '='; write key=value");
 }
 
+// The README once showed `key=value   # note`: the note is part of the value,
+// which a warning says (an identity list silently lost its last name).
+TEST(ConfigProperties, ATrailingCommentIsPartOfTheValueAndWarnedAbout) {
+  auto parsed = parse_properties(
+      "ssl.policy.pg.allowed_identities=app1;app2   # only these clients\n"
+      "a=b#c\n"
+      "ssl.policy.pg.private_key_password=pass #1\n",
+      "t.conf");
+  ASSERT_EQ(parsed.entries.size(), 3u);
+  EXPECT_EQ(parsed.entries[0].value, "app1;app2   # only these clients");
+  ASSERT_EQ(parsed.diagnostics.size(), 1u);  // not `b#c`, and never a password
+  EXPECT_EQ(parsed.diagnostics[0].severity, Diagnostic::Severity::kWarning);
+  EXPECT_EQ(format(parsed.diagnostics[0]),
+            "t.conf:1: ssl.policy.pg.allowed_identities: the value holds \"# only these "
+            "clients\", which reads like a comment; a comment is a line of its own, so this is "
+            "part of the value; move the comment to a line above the key");
+}
+
 TEST(ConfigProperties, EnvironmentNameMangling) {
   EXPECT_EQ(environment_name("ssl.policy.bolt.base_directory"),
             "TLSGATE_ssl_policy_bolt_base__directory");

@@ -225,5 +225,38 @@ TEST_F(AuditTest, SettingsWithoutEffectAreSaid) {
       << lines[1];
 }
 
+// A policy that names identities or pins refuses a client that sends no
+// certificate, and under client_auth=NONE none does: not "no effect", but
+// no client at all (review s23 defect 6). A policy that only dials backends
+// checks their certificates with them, and is fine.
+TEST_F(AuditTest, IdentitiesOrPinsUnderClientAuthNoneRefuseEveryClient) {
+  policy().client_auth = config::ClientAuth::kNone;
+  policy().allowed_identities = {"alice"};
+  policy().pinned_certs = {"sha256:" + std::string(64, 'a')};
+  auto lines = run();
+  ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], conf() +
+                          ": ssl.policy.bolt.allowed_identities: client_auth is NONE, so clients "
+                          "send no certificate, and a policy with allowed_identities refuses a "
+                          "client without one: every client is refused; set "
+                          "ssl.policy.bolt.client_auth=REQUIRE, or remove "
+                          "ssl.policy.bolt.allowed_identities");
+  EXPECT_NE(lines[1].find("ssl.policy.bolt.pinned_certs: client_auth is NONE"), std::string::npos)
+      << lines[1];
+  EXPECT_EQ(report_.errors(), 2);
+
+  config::Connector c;
+  c.name = "db";
+  c.listen_address = {"127.0.0.1", 7000};
+  c.upstream_address = {"127.0.0.1", 7001};
+  c.ssl_policy = "in";
+  c.upstream_ssl_policy = "bolt";
+  config_.connectors["db"] = c;
+  config_.policies["in"] = testing::make_policy(dir_.path(), "in", ca_, leaf_);
+  for (const auto& line : run()) {
+    EXPECT_EQ(line.find("client_auth is NONE"), std::string::npos) << line;
+  }
+}
+
 }  // namespace
 }  // namespace tlsgate::tls
