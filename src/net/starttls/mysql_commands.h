@@ -8,7 +8,9 @@
 // in the next packet, whatever that packet's sequence id or first byte.
 // Packets with a sequence id above 0 (LOAD DATA LOCAL INFILE content, the
 // answers of an authentication exchange) are no commands. The server reads
-// the stream the same way, so a command it would run is a command here.
+// the stream the same way, so a command it would run is a command here; the
+// reverse errs on the safe side: a LOAD DATA packet whose id wrapped to 0 is
+// taken for a command.
 // Payloads are skipped by their length, never copied; only a change-user's
 // user name is kept, bounded by kMaxMysqlUserName.
 //
@@ -44,9 +46,10 @@ class MysqlCommandFollower {
  public:
   // Reads `in`, the next bytes the client sent, up to the end of the next
   // COM_CHANGE_USER's user name and returns that name; `in` is left with
-  // the bytes after it. nullopt: `in` is used up and held none. The name is
-  // known before its packet is complete, so a caller that checks it before
-  // it forwards these bytes decides before the server can act on it.
+  // the bytes after it. nullopt: `in` is used up and held none. The name
+  // ends at or before its packet's end, so a caller that checks each name
+  // before it forwards the bytes it read decides before the server has the
+  // whole command.
   std::optional<MysqlChangeUser> next_change_user(std::string_view& in);
 
  private:

@@ -3,6 +3,7 @@
 // pieces and one byte at a time.
 #include "net/starttls/mysql_commands.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
