@@ -659,7 +659,7 @@ void Session::pump(Direction& d) {
       r = d.from->read(d.buffer.get(), kBufferSize);
     }
     if (r.status == Io::kOk) {
-      if (mysql_commands_ && &d == &up_ && !mysql_follow({d.buffer.get(), r.bytes})) return;
+      if (mysql_relay_ && &d == &up_ && !mysql_follow({d.buffer.get(), r.bytes})) return;
       if (&d == &up_) {
         bytes_from_client_ += r.bytes;
         counters_->bytes_from_clients.add(r.bytes);

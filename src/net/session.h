@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -249,8 +250,16 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   std::unique_ptr<starttls::MysqlNegotiation> mysql_;
   starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
-  // protocol=mysql with a user_map, once relaying: finds COM_CHANGE_USER.
-  std::unique_ptr<starttls::MysqlCommandFollower> mysql_commands_;
+  // protocol=mysql with a user_map, once relaying (session_mysql.cc).
+  struct MysqlRelay {
+    starttls::MysqlCommandFollower commands;  // finds each COM_CHANGE_USER
+    // Users before the latest allowed change (db_user_): a change the
+    // backend refuses leaves the session as one of them, so a user_map
+    // reload checks them too. Distinct, at most kMaxMysqlEarlierUsers.
+    std::vector<std::string> earlier_users;
+  };
+  static constexpr size_t kMaxMysqlEarlierUsers = 16;
+  std::unique_ptr<MysqlRelay> mysql_relay_;
   // protocol=nats only (session_nats.cc): other sessions pay one pointer.
   struct Nats {
     Nats(starttls::NatsOptions options, boost::asio::any_io_executor ex)

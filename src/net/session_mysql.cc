@@ -69,7 +69,7 @@ void Session::mysql_act() {
     case MysqlNext::kRelay:
       mysql_.reset();
       // The map binds the session, not only its login.
-      if (connector_.user_map) mysql_commands_ = std::make_unique<starttls::MysqlCommandFollower>();
+      if (connector_.user_map) mysql_relay_ = std::make_unique<MysqlRelay>();
       return on_upstream_ready();
     case MysqlNext::kClose:
       if (mysql_step_.refused_plaintext) {
@@ -110,11 +110,22 @@ void Session::mysql_read(bool from_client) {
 // its user name comes before the end: checked here, before these bytes are
 // forwarded, a refused one never takes effect.
 bool Session::mysql_follow(std::string_view bytes) {
-  while (auto change = mysql_commands_->next_change_user(bytes)) {
-    std::string refusal =
-        change->too_long ? fmt::format("tlsgate: a user name longer than {} bytes is not accepted",
-                                       starttls::kMaxMysqlUserName)
-                         : user_refusal(change->user);
+  while (auto change = mysql_relay_->commands.next_change_user(bytes)) {
+    std::string refusal;
+    auto& earlier = mysql_relay_->earlier_users;
+    bool known = !db_user_ || *db_user_ == change->user ||
+                 std::find(earlier.begin(), earlier.end(), *db_user_) != earlier.end();
+    if (change->too_long) {
+      refusal = fmt::format("tlsgate: a user name longer than {} bytes is not accepted",
+                            starttls::kMaxMysqlUserName);
+    } else if (!known && earlier.size() == kMaxMysqlEarlierUsers) {
+      refusal = fmt::format(
+          "tlsgate: more than {} different users in one session; reconnect to log in as {}",
+          kMaxMysqlEarlierUsers + 1, change->user);
+    } else {
+      if (!known) earlier.push_back(*db_user_);
+      refusal = user_refusal(change->user);
+    }
     if (refusal.empty()) {
       log(spdlog::level::debug, "COM_CHANGE_USER to MySQL user \"{}\" allowed by the user_map",
           change->user);

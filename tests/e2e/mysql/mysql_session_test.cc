@@ -255,6 +255,25 @@ TEST_F(MysqlSession, ChangeUserToAMappedUserWorksAndReloadsCheckTheNewUser) {
   EXPECT_TRUE(c.closed());
 }
 
+// MariaDB keeps the session as it was when it refuses a COM_CHANGE_USER:
+// a reload of the map checks the earlier user too.
+TEST_F(MysqlSession, ChangeUserTheBackendRefusesLeavesTheEarlierUserChecked) {
+  use_user_map();
+  test::write_text(dir_ / "users.map", "app1 app1\napp1 admin1\n");
+  start_gate();
+  RawClient c;
+  ASSERT_EQ(log_in(c, "app1", kApp1Password), "") << log();
+  EXPECT_EQ(c.change_user("admin1", "not-the-password"),
+            "ERR 1045: Access denied for user 'admin1'@'127.0.0.1' (using password: YES)");
+  EXPECT_EQ(c.query("SELECT CURRENT_USER()"), "app1@%");
+
+  test::write_text(dir_ / "users.map.new", "app1 admin1\n");
+  fs::rename(dir_ / "users.map.new", dir_ / "users.map");
+  EXPECT_TRUE(gate_->wait_for_log("may not log in as app1 (connector.my.user_map)", Millis(10000)))
+      << log();
+  EXPECT_TRUE(c.closed());
+}
+
 TEST_F(MysqlSession, UserMapTakesCompressionAway) {
   auto compression = [&] {
     return mariadb(verified_tls() + " " + client_cert() + " " + app1() + " --compress",
