@@ -113,17 +113,18 @@ bool Session::mysql_follow(std::string_view bytes) {
   while (auto change = mysql_relay_->commands.next_change_user(bytes)) {
     std::string refusal;
     auto& earlier = mysql_relay_->earlier_users;
-    bool known = !db_user_ || *db_user_ == change->user ||
-                 std::find(earlier.begin(), earlier.end(), *db_user_) != earlier.end();
+    // Whether a reload would check the current user without a new entry.
+    bool remembered = !db_user_ || *db_user_ == change->user ||
+                      std::find(earlier.begin(), earlier.end(), *db_user_) != earlier.end();
     if (change->too_long) {
       refusal = fmt::format("tlsgate: a user name longer than {} bytes is not accepted",
                             starttls::kMaxMysqlUserName);
-    } else if (!known && earlier.size() == kMaxMysqlEarlierUsers) {
+    } else if (!remembered && earlier.size() == kMaxMysqlEarlierUsers) {
       refusal = fmt::format(
           "tlsgate: more than {} different users in one session; reconnect to log in as {}",
           kMaxMysqlEarlierUsers + 1, change->user);
     } else {
-      if (!known) earlier.push_back(*db_user_);
+      if (!remembered) earlier.push_back(*db_user_);
       refusal = user_refusal(change->user);
     }
     if (refusal.empty()) {

@@ -274,6 +274,39 @@ TEST_F(MysqlSession, ChangeUserTheBackendRefusesLeavesTheEarlierUserChecked) {
   EXPECT_TRUE(c.closed());
 }
 
+// What a session may hold is bounded: a user name no server takes, and the
+// users a reload must check.
+TEST_F(MysqlSession, ChangeUserLimits) {
+  use_user_map();
+  test::write_text(dir_ / "users.map", "app1 *\n");
+  start_gate();
+  {
+    RawClient c;
+    ASSERT_EQ(log_in(c, "app1", kApp1Password), "") << log();
+    EXPECT_EQ(c.change_user(std::string(513, 'u'), "x"),
+              "ERR 1045: tlsgate: a user name longer than 512 bytes is not accepted");
+    EXPECT_TRUE(c.closed());
+  }
+  std::string sql;
+  for (int i = 1; i <= 17; ++i) {
+    sql += "CREATE USER IF NOT EXISTS 'user" + std::to_string(i) + "'@'%' IDENTIFIED BY 'pw';";
+  }
+  int rc = 0;
+  auto out = server().root_sql(sql, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  RawClient c;
+  ASSERT_EQ(log_in(c, "app1", kApp1Password), "") << log();
+  for (int i = 1; i <= 15; ++i) ASSERT_EQ(c.change_user("user" + std::to_string(i), "pw"), "");
+  // Users a reload checks now: app1 and user1..15, and the current one.
+  EXPECT_EQ(c.change_user("app1", kApp1Password), "");
+  EXPECT_EQ(c.change_user("user16", "pw"), "") << "app1 needs no new entry";
+  EXPECT_EQ(c.query("SELECT CURRENT_USER()"), "user16@%");
+  EXPECT_EQ(c.change_user("user17", "pw"),
+            "ERR 1045: tlsgate: more than 17 different users in one session; reconnect to log "
+            "in as user17");
+  EXPECT_TRUE(c.closed());
+}
+
 TEST_F(MysqlSession, UserMapTakesCompressionAway) {
   auto compression = [&] {
     return mariadb(verified_tls() + " " + client_cert() + " " + app1() + " --compress",
