@@ -665,6 +665,7 @@ void Session::pump(Direction& d) {
       r = d.from->read(d.buffer.get(), kBufferSize);
     }
     if (r.status == Io::kOk) {
+      if (mysql_relay_ && &d == &up_ && !mysql_follow({d.buffer.get(), r.bytes})) return;
       if (&d == &up_) {
         bytes_from_client_ += r.bytes;
         counters_->bytes_from_clients.add(r.bytes);
@@ -769,6 +770,15 @@ void Session::arm_deadline(const tls::Context* policy, std::string what, bool up
   timer_.async_wait([this, self = shared_from_this(), what = std::move(what), timeout,
                      key = std::move(key), upstream](const boost::system::error_code& ec) {
     if (ec || closed_) return;
+    if (!upstream && mysql_ && mysql_->awaits_greeting()) {
+      // Connected, but silent: something that waits for the client to speak first.
+      return fail_upstream(
+          tls::FailureReason::kTimeout,
+          fmt::format("MySQL backend {} sent no greeting within {}s ({}); is upstream_address a "
+                      "MySQL/MariaDB server?",
+                      config::to_string(connector_.settings.upstream_address), timeout.count(),
+                      key));
+    }
     connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
     auto why = fmt::format("{} not completed within {}s ({})", what, timeout.count(), key);
     if (upstream) return fail_backend(tls::FailureReason::kTimeout, why);

@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -43,6 +44,7 @@
 #include "net/ready_wait.h"
 #include "net/session_table.h"
 #include "net/starttls/mysql.h"
+#include "net/starttls/mysql_commands.h"
 #include "net/starttls/nats.h"
 #include "net/starttls/postgres.h"
 #include "net/stream.h"
@@ -140,6 +142,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   void mysql_read_client() { mysql_read(true); }
   void mysql_read_backend() { mysql_read(false); }
   std::string user_refusal(std::string_view user);
+  // With a user_map, each read from the client while relaying: false when a
+  // COM_CHANGE_USER was refused (the session is closed, `bytes` not sent).
+  bool mysql_follow(std::string_view bytes);
   // protocol=nats (session_nats.cc)
   void start_nats();
   void nats_apply(starttls::NatsStep step);
@@ -175,8 +180,8 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // upstream failure (not when the fault is the gate's, as with EMFILE).
   void fail_upstream(tls::FailureReason why, const std::string& reason, bool count = true);
   // A client refused before it was established (handshake, peer checks,
-  // plaintext, user_map, revocation, timeout): counted under `why`, logged
-  // with it.
+  // plaintext, user_map, revocation, timeout) or for a MySQL COM_CHANGE_USER
+  // user_map refuses: counted under `why`, logged with it.
   void refuse_client(tls::FailureReason why, const std::string& reason);
   // The backend failed: counted under `why` (when `count`), logged with it;
   // the client gets no message in its protocol (fail_upstream() sends one).
@@ -252,6 +257,16 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   std::unique_ptr<starttls::PostgresNegotiation> postgres_;
   std::unique_ptr<starttls::MysqlNegotiation> mysql_;
   starttls::MysqlStep mysql_step_;  // what is being sent now, and what comes after
+  // protocol=mysql with a user_map, once relaying (session_mysql.cc).
+  struct MysqlRelay {
+    starttls::MysqlCommandFollower commands;  // finds each COM_CHANGE_USER
+    // Users before the latest allowed change (db_user_): a change the
+    // backend refuses leaves the session as one of them, so a user_map
+    // reload checks them too. Distinct, at most kMaxMysqlEarlierUsers.
+    std::vector<std::string> earlier_users;
+  };
+  static constexpr size_t kMaxMysqlEarlierUsers = 16;
+  std::unique_ptr<MysqlRelay> mysql_relay_;
   // protocol=nats only (session_nats.cc): other sessions pay one pointer.
   struct Nats {
     Nats(starttls::NatsOptions options, boost::asio::any_io_executor ex)

@@ -13,6 +13,22 @@ namespace tlsgate::net {
 
 using MysqlNext = starttls::MysqlStep::Next;
 
+namespace {
+
+// A backend that closes before its OK: often one that does not take the
+// PROXY header it was sent first (MariaDB without proxy_protocol_networks).
+std::string backend_gone(const ConnectorRuntime& connector) {
+  std::string text = "MySQL backend " + config::to_string(connector.settings.upstream_address) +
+                     " closed the connection during the connection phase";
+  if (connector.settings.proxy_protocol == config::ProxyProtocol::kV2) {
+    text += "; does it accept the PROXY v2 header the gate sends (connector." +
+            connector.settings.name + ".proxy_protocol=v2; MariaDB: proxy_protocol_networks)?";
+  }
+  return text;
+}
+
+}  // namespace
+
 void Session::mysql_apply(starttls::MysqlStep step) {
   mysql_step_ = std::move(step);
   mysql_flush();
@@ -32,10 +48,8 @@ void Session::mysql_flush() {
         break;  // closing anyway: the refusal could not be delivered
       } else {
         pki::clear_openssl_errors();
-        return finish(to_client ? "client went away during the MySQL connection phase"
-                                : "MySQL backend " +
-                                      config::to_string(connector_.settings.upstream_address) +
-                                      " went away during the connection phase");
+        if (to_client) return finish("client went away during the MySQL connection phase");
+        return fail_upstream(tls::FailureReason::kOther, backend_gone(connector_));
       }
     }
   }
@@ -54,6 +68,8 @@ void Session::mysql_act() {
       return start_upstream_tls();  // then upstream_handshake() -> backend_tls_ready()
     case MysqlNext::kRelay:
       mysql_.reset();
+      // The map binds the session, not only its login.
+      if (connector_.user_map) mysql_relay_ = std::make_unique<MysqlRelay>();
       return on_upstream_ready();
     case MysqlNext::kClose:
       if (mysql_step_.refused_plaintext) {
@@ -82,15 +98,49 @@ void Session::mysql_read(bool from_client) {
     if (from_client) {
       return finish("client closed the connection during the MySQL connection phase");
     }
-    return fail_backend(tls::FailureReason::kOther,
-                        "MySQL backend " + config::to_string(connector_.settings.upstream_address) +
-                            " closed the connection during the connection phase",
-                        false);
+    return fail_upstream(tls::FailureReason::kOther, backend_gone(connector_));
   }
   std::string_view bytes(buf.data(), r.bytes);
   auto step = from_client ? mysql_->from_client(bytes) : mysql_->from_backend(bytes);
   util::wipe(buf.data(), r.bytes);  // may have held a clear password
   mysql_apply(std::move(step));
+}
+
+// The server runs a COM_CHANGE_USER only once its packet is complete, and
+// its user name comes before the end: checked here, before these bytes are
+// forwarded, a refused one never takes effect.
+bool Session::mysql_follow(std::string_view bytes) {
+  while (auto change = mysql_relay_->commands.next_change_user(bytes)) {
+    std::string refusal;
+    auto& earlier = mysql_relay_->earlier_users;
+    // Whether a reload would check the current user without a new entry.
+    bool remembered = !db_user_ || *db_user_ == change->user ||
+                      std::find(earlier.begin(), earlier.end(), *db_user_) != earlier.end();
+    if (change->too_long) {
+      refusal = fmt::format("tlsgate: a user name longer than {} bytes is not accepted",
+                            starttls::kMaxMysqlUserName);
+    } else if (!remembered && earlier.size() == kMaxMysqlEarlierUsers) {
+      refusal = fmt::format(
+          "tlsgate: more than {} different users in one session; reconnect to log in as {}",
+          kMaxMysqlEarlierUsers + 1, change->user);
+    } else {
+      if (!remembered) earlier.push_back(*db_user_);
+      refusal = user_refusal(change->user);
+    }
+    if (refusal.empty()) {
+      log(spdlog::level::debug, "COM_CHANGE_USER to MySQL user \"{}\" allowed by the user_map",
+          change->user);
+      continue;
+    }
+    // The answer to a command (sequence id 0) is 1; as the login's refusal.
+    auto err = starttls::mysql_err_packet(1, starttls::kErAccessDenied, "28000", refusal);
+    client_.write(err.data(), err.size());  // best effort: the session ends here
+    refuse_client(
+        tls::FailureReason::kUserNotMapped,
+        fmt::format("COM_CHANGE_USER to MySQL user \"{}\" refused: {}", change->user, refusal));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace tlsgate::net

@@ -75,7 +75,13 @@ void Session::revalidate(const Revalidation& what) {
       return;
     case Kind::kUserMap: {
       if (!db_user_ || !connector_.user_map || !revalidates(connector_, tls::Side::kServer)) return;
-      auto refusal = connector_.user_map->get()->refusal(identity_.identity, *db_user_);
+      auto map = connector_.user_map->get();
+      auto refusal = map->refusal(identity_.identity, *db_user_);
+      if (mysql_relay_) {
+        for (const auto& user : mysql_relay_->earlier_users) {
+          if (refusal.empty()) refusal = map->refusal(identity_.identity, user);
+        }
+      }
       if (refusal.empty()) return;
       close_revalidated(RevalidationClose::kUserMapChanged,
                         fmt::format("after {}: {} (connector.{}.user_map)", what.trigger, refusal,

@@ -70,6 +70,14 @@ size_t MysqlNegotiation::client_bytes_wanted() const { return client_buf_.bytes_
 
 size_t MysqlNegotiation::backend_bytes_wanted() const { return backend_buf_.bytes_wanted(); }
 
+// The session follows a checked client's commands after login
+// (MysqlCommandFollower), which a compressed stream would hide: compression
+// is not offered to the client, nor granted by the backend to one that asks
+// for it unoffered.
+uint32_t MysqlNegotiation::withdrawn_caps() const {
+  return options_.check_user ? kClientCompress | kClientZstdCompression : 0;
+}
+
 bool MysqlNegotiation::backend_link_plaintext_under_tls() const {
   return client_tls_ && !options_.upstream_tls;
 }
@@ -232,6 +240,7 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
   size_t caps_at = r.pos();
   auto caps_lo = r.uint(2);
   if (!caps_lo || !r.bytes(3)) return malformed("truncated in the capability flags");
+  size_t caps_hi_at = r.pos();
   auto caps_hi = r.uint(2);
   auto data_len = r.uint(1);
   if (!caps_hi || !data_len || !r.bytes(10)) return malformed("truncated in the reserved bytes");
@@ -258,8 +267,10 @@ MysqlStep MysqlNegotiation::on_greeting(uint8_t seq, std::string_view payload) {
   bool disabled = options_.level == config::TlsLevel::kDisabled;
   std::string out(payload);
   // We are the client's TLS endpoint whatever the backend offers.
-  uint32_t caps = disabled ? (*caps_lo & ~kClientSsl) : (*caps_lo | kClientSsl);
-  mysql_set_uint(out, caps_at, caps, 2);
+  uint32_t caps = disabled ? (server_caps_ & ~kClientSsl) : (server_caps_ | kClientSsl);
+  caps &= ~withdrawn_caps();
+  mysql_set_uint(out, caps_at, caps & 0xffff, 2);
+  mysql_set_uint(out, caps_hi_at, caps >> 16, 2);
   MysqlStep s;
   s.to_client = mysql_packet(seq, out);
   client_seq_ = seq;
@@ -392,12 +403,12 @@ MysqlStep MysqlNegotiation::on_handshake_response(std::string_view payload) {
     out.append(payload);
   }
   if (options_.upstream_tls) {
-    mysql_set_uint(out, 0, caps | kClientSsl, 4);
+    mysql_set_uint(out, 0, (caps | kClientSsl) & ~withdrawn_caps(), 4);
     handshake_response_ = std::move(out);
     return to_backend(std::string_view(handshake_response_).substr(0, 32), Next::kBackendTls,
                       State::kBackendTls);
   }
-  mysql_set_uint(out, 0, caps & ~kClientSsl, 4);
+  mysql_set_uint(out, 0, caps & ~(kClientSsl | withdrawn_caps()), 4);
   auto s =
       to_backend(out, Next::kReadBackend, sha256_clear ? State::kPublicKey : State::kAuthBackend);
   util::wipe(out);

@@ -3,14 +3,13 @@
 //
 // MySQL's server speaks first: the gate connects to the backend, reads its
 // initial handshake packet and forwards it with CLIENT_SSL added to the
-// capabilities (every other bit kept). A client that wants TLS answers with a
-// 32-byte SSL Request and starts its TLS handshake at once; the gate runs
-// that handshake, reads the real HandshakeResponse inside TLS and relays it to
-// the backend with CLIENT_SSL cleared, so the backend sees an ordinary
-// plaintext login. Sequence ids are kept per side: every packet the gate
-// forwards carries (last id seen on that side) + 1, so the two sides may
-// drift apart (the SSL Request is one packet the backend never sees; the
-// caching_sha2_password key exchange is three packets the client never sees).
+// capabilities (every other bit kept, but compression under check_user). A client that wants TLS
+// answers with a 32-byte SSL Request and starts its TLS handshake at once; the gate runs that
+// handshake, reads the real HandshakeResponse inside TLS and relays it to the backend with
+// CLIENT_SSL cleared, so the backend sees an ordinary plaintext login. Sequence ids are kept per
+// side: every packet the gate forwards carries (last id seen on that side) + 1, so the two sides
+// may drift apart (the SSL Request is one packet the backend never sees; the caching_sha2_password
+// key exchange is three packets the client never sees).
 //
 // Authentication exchanges (auth switch, ed25519, caching_sha2 fast and full)
 // are relayed packet by packet until the backend sends OK or ERR; then the
@@ -72,7 +71,10 @@ struct MysqlOptions {
   bool upstream_tls = false;  // the gate does the backend's own SSL Request
   // Called with the user name of the HandshakeResponse before it reaches the
   // backend; returns a refusal message (sent to the client as ERR 1045) or ""
-  // to let it through. May be empty (no user_map).
+  // to let it through. May be empty (no user_map). When set, compression
+  // (CLIENT_COMPRESS, CLIENT_ZSTD_COMPRESSION_ALGORITHM) is withdrawn from
+  // the greeting and the HandshakeResponse, so that the session can follow
+  // the client's commands after login (starttls/mysql_commands.h).
   std::function<std::string(std::string_view user)> check_user;
 };
 
@@ -97,6 +99,8 @@ class MysqlNegotiation {
 
   const std::string& user() const { return user_; }
   bool client_on_tls() const { return client_tls_; }
+  // Still waiting for the backend's greeting (a timeout is the backend's).
+  bool awaits_greeting() const { return state_ == State::kGreeting; }
 
  private:
   enum class State {
@@ -125,6 +129,8 @@ class MysqlNegotiation {
   MysqlStep close(std::string reason, uint16_t code = 0, std::string_view sqlstate = {},
                   std::string_view message = {});
   bool backend_link_plaintext_under_tls() const;
+  // Capabilities taken out of the greeting and the HandshakeResponse.
+  uint32_t withdrawn_caps() const;
   void forget_password();
 
   MysqlOptions options_;

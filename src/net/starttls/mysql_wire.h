@@ -17,12 +17,14 @@ namespace tlsgate::net::starttls {
 
 // Capability flags (MySQL protocol documentation, "Capabilities Flags").
 inline constexpr uint32_t kClientConnectWithDb = 0x00000008;
+inline constexpr uint32_t kClientCompress = 0x00000020;
 inline constexpr uint32_t kClientProtocol41 = 0x00000200;
 inline constexpr uint32_t kClientSsl = 0x00000800;
 inline constexpr uint32_t kClientSecureConnection = 0x00008000;
 inline constexpr uint32_t kClientPluginAuth = 0x00080000;
 inline constexpr uint32_t kClientConnectAttrs = 0x00100000;
 inline constexpr uint32_t kClientPluginAuthLenencData = 0x00200000;
+inline constexpr uint32_t kClientZstdCompression = 0x04000000;  // CLIENT_ZSTD_COMPRESSION_ALGORITHM
 
 // MySQL error 3159 ER_SECURE_TRANSPORT_REQUIRED.
 inline constexpr uint16_t kErSecureTransportRequired = 3159;

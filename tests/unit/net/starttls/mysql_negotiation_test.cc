@@ -45,6 +45,9 @@ constexpr uint32_t kClientCaps = 0x1 | 0x4 | kClientProtocol41 | 0x2000 | kClien
                                  kClientPluginAuthLenencData | 0x01000000;
 // A MySQL 8 server's capabilities without CLIENT_SSL (TLS not set up on it).
 constexpr uint32_t kServerCaps = 0xdfffffff & ~kClientSsl;
+// What a user check takes out of the greeting and the HandshakeResponse.
+constexpr uint32_t kCompression = kClientCompress | kClientZstdCompression;
+static_assert((kServerCaps & kCompression) == kCompression, "the server offers both");
 
 std::string greeting(uint32_t caps = kServerCaps, const std::string& plugin = kSha2,
                      const std::string& scramble = kScramble) {
@@ -197,10 +200,12 @@ class MysqlFlow : public testing::TestWithParam<bool> {
 
   // Greeting, SSL Request and TLS; leaves the machine awaiting the
   // HandshakeResponse inside TLS.
-  void open_tls(Driver& d, uint32_t server_caps = kServerCaps) {
+  // `withdrawn`: the capabilities the greeting loses on the way (kCompression
+  // under a user check).
+  void open_tls(Driver& d, uint32_t server_caps = kServerCaps, uint32_t withdrawn = 0) {
     EXPECT_EQ(d.start().next, Next::kReadBackend);
     auto s = d.backend(greeting(server_caps));
-    EXPECT_EQ(s.to_client, greeting(server_caps | kClientSsl));
+    EXPECT_EQ(s.to_client, greeting((server_caps | kClientSsl) & ~withdrawn));
     EXPECT_EQ(s.next, Next::kReadClient);
     s = d.client(ssl_request());
     EXPECT_EQ(s.next, Next::kClientTls);
@@ -260,7 +265,7 @@ TEST_P(MysqlFlow, DisabledWithAUserCheckStillChecksTheUser) {
   o.check_user = [](std::string_view) { return std::string(); };
   Driver d(std::move(o), bytewise());
   auto s = d.backend(greeting(kServerCaps | kClientSsl));
-  EXPECT_EQ(s.to_client, greeting(kServerCaps));
+  EXPECT_EQ(s.to_client, greeting(kServerCaps & ~kCompression));
   EXPECT_EQ(s.next, Next::kReadClient);
   s = d.client(Response{}.packet(1));
   EXPECT_EQ(s.to_backend, Response{}.packet(1));
@@ -373,7 +378,7 @@ TEST_P(MysqlFlow, UserMapRefusalGetsErr1045AndNothingReachesTheBackend) {
     return std::string("tlsgate: identity CN=bob may not log in as alice");
   };
   Driver d(std::move(o), bytewise());
-  open_tls(d);
+  open_tls(d, kServerCaps, kCompression);
   auto s = d.client(with_ssl(Response{}).packet(2));
   EXPECT_EQ(seen, "alice");
   EXPECT_EQ(s.to_client,
@@ -383,6 +388,48 @@ TEST_P(MysqlFlow, UserMapRefusalGetsErr1045AndNothingReachesTheBackend) {
   EXPECT_EQ(s.reason,
             "login as MySQL user \"alice\" refused: tlsgate: identity CN=bob may not log in as "
             "alice");
+}
+
+// After login the session follows the client's commands for COM_CHANGE_USER
+// (mysql_commands.h), which a compressed stream would hide: neither side
+// may turn compression on, even a client that asks for it unoffered.
+TEST_P(MysqlFlow, UserCheckWithdrawsCompressionFromBothSides) {
+  MysqlOptions o = options();
+  o.check_user = [](std::string_view) { return std::string(); };
+  Driver d(std::move(o), bytewise());
+  open_tls(d, kServerCaps, kCompression);
+  Response r;
+  r.caps |= kCompression;
+  auto s = d.client(with_ssl(r).packet(2));
+  Response forwarded = r;
+  forwarded.caps &= ~kCompression;
+  EXPECT_EQ(s.to_backend, forwarded.packet(1));
+  EXPECT_EQ(s.next, Next::kReadBackend);
+}
+
+TEST_P(MysqlFlow, WithoutUserCheckCompressionIsLeftToTheEnds) {
+  Driver d(options(), bytewise());
+  open_tls(d);  // the greeting keeps both compression bits
+  Response r;
+  r.caps |= kClientCompress;
+  auto s = d.client(with_ssl(r).packet(2));
+  EXPECT_EQ(s.to_backend, r.packet(1));
+}
+
+TEST_P(MysqlFlow, UserCheckWithUpstreamTlsWithdrawsCompressionFromTheSslRequestToo) {
+  MysqlOptions o = options(TlsLevel::kRequired, true);
+  o.check_user = [](std::string_view) { return std::string(); };
+  Driver d(std::move(o), bytewise());
+  open_tls(d, kServerCaps | kClientSsl, kCompression);
+  Response r;
+  r.caps |= kCompression;
+  auto s = d.client(with_ssl(r).packet(2));
+  Response forwarded = with_ssl(r);
+  forwarded.caps &= ~kCompression;
+  EXPECT_EQ(s.to_backend, pkt(1, fixed_part(forwarded.caps)));
+  EXPECT_EQ(s.next, Next::kBackendTls);
+  s = d.n().backend_tls_ready();
+  EXPECT_EQ(s.to_backend, forwarded.packet(2));
 }
 
 TEST_P(MysqlFlow, NativePasswordOkRelays) {
