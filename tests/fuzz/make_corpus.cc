@@ -598,6 +598,20 @@ void admin_seeds(const Pki& p, const fs::path& dir, bool with_keys) {
 
 }  // namespace
 
+// The client's stream after login (mysql_commands_fuzz.cc): commands, a
+// change-user among them, split across reads.
+void mysql_command_seeds(const fs::path& dir) {
+  std::string query = pkt(0, "\x03SELECT 1");
+  std::string change = pkt(0, "\x11" + nul("bob") + std::string("\x14", 1) + std::string(20, 's') +
+                                  nul("db") + std::string("\x2d\x00", 2));
+  std::string infile = pkt(1, "rows\n") + pkt(2, "");
+  write(dir, "query_change_user", std::string(1, '\0') + record(query) + record(change));
+  write(dir, "split_header_and_name",
+        std::string(1, '\0') + record(change.substr(0, 2)) + record(change.substr(2, 5)) +
+            record(change.substr(7)) + record(query));
+  write(dir, "load_data_then_change", std::string(1, '\0') + record(query + infile + change));
+}
+
 int main(int argc, char** argv) {
   if (argc != 3 || (std::string(argv[1]) != "--committed" && std::string(argv[1]) != "--keys")) {
     std::cerr << "usage: make_corpus --committed DIR | --keys DIR\n";
@@ -620,6 +634,7 @@ int main(int argc, char** argv) {
     proxy_seeds(root / "proxy_header");
     postgres_seeds(root / "postgres");
     mysql_seeds(root / "mysql");
+    mysql_command_seeds(root / "mysql_commands");
     nats_seeds(root / "nats");
     admin_seeds(p, root / "admin_api", /*with_keys=*/false);
     return 0;
