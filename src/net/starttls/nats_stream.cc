@@ -192,7 +192,8 @@ bool NatsFraming::frame(std::string_view in, std::string* out) {
         const void* nl = std::memchr(in.data(), '\n', in.size());
         const size_t n =
             nl ? static_cast<size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
-        if (line_.size() + n > (nl ? kMaxNatsLine + 2 : kMaxNatsLine)) {
+        // At most kMaxNatsLine bytes before the '\n', wherever reads split it.
+        if (line_.size() + n > (nl ? kMaxNatsLine + 1 : kMaxNatsLine)) {
           return fail("a control line from the " + std::string(side_) + " is longer than " +
                       std::to_string(kMaxNatsLine) + " bytes");
         }

@@ -56,9 +56,10 @@ std::optional<std::string_view> nats_line_json(std::string_view line, std::strin
 
 // Splits one direction of a NATS connection into control lines and message
 // payloads, as nats-server's parser does: a control line ends at '\n' and is
-// held until complete, at most kMaxNatsLine bytes; a payload of the length its
-// line declared, followed by CRLF, is never held nor looked into (with an
-// output it is appended as it is fed, without one it is skipped by length).
+// held until complete, at most kMaxNatsLine bytes before the '\n' (wherever
+// the reads split it); a payload of the length its line declared, followed
+// by CRLF, is never held nor looked into (with an output it is appended as
+// it is fed, without one it is skipped by length).
 // The subclass reads each control line; after a fault nothing more is fed.
 class NatsFraming {
  public:

@@ -210,6 +210,13 @@ TEST(NatsClientStream, BoundsTheControlLineNotPayloads) {
   EXPECT_LE(s.held(), kMaxNatsLine);
   EXPECT_EQ(s.error(), "a control line from the client is longer than 65536 bytes");
 
+  // The bound does not depend on where the reads split the line: a line of
+  // kMaxNatsLine bytes before its '\n' passes, one more does not.
+  const std::string longest = "PUB a 0" + std::string(kMaxNatsLine - 8, ' ') + "\r";
+  ASSERT_EQ(longest.size(), kMaxNatsLine);
+  EXPECT_TRUE(follows(longest + "\n\r\n"));
+  EXPECT_FALSE(follows(" " + longest + "\n\r\n"));
+
   NatsClientStream t;
   ASSERT_TRUE(t.feed("PUB s 1000000\r\n"));
   ASSERT_TRUE(t.feed(std::string(500000, 'p')));
