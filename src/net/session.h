@@ -120,11 +120,14 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
     bool waiting = false;  // an async wait is pending for this direction
     bool drained = false;  // the last read, in this handler, left `from` empty
     const char* name = "";
-    // protocol=nats, backend->client: what is read goes through the
-    // session's NatsServerStream into `text`, which is what gets written.
+    // protocol=nats: what is read goes through nats_filter(). Backend->
+    // client (`rewrites`): the session's NatsServerStream writes into `text`,
+    // which is what gets written. Client->backend with a user_map: its
+    // NatsClientStream follows the bytes, which pass as they were read.
     bool filtered = false;
+    bool rewrites = false;
     std::string text;
-    char* data() { return filtered ? text.data() : buffer.get(); }
+    char* data() { return rewrites ? text.data() : buffer.get(); }
   };
 
   void detect();
@@ -274,6 +277,7 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
     starttls::NatsNegotiation negotiation;
     starttls::NatsStep step;                            // as mysql_step_
     std::unique_ptr<starttls::NatsServerStream> down;   // the relay's server side
+    std::unique_ptr<starttls::NatsClientStream> up;     // its client side, with a user_map
     boost::asio::steady_timer window;                   // ends the TLS-first window
     std::chrono::steady_clock::time_point accepted_at;  // the window starts here
     uint32_t peek_seq = 0;                              // which peek a wake-up belongs to

@@ -1,12 +1,14 @@
 // Session phases for protocol=nats: the connection phase from the backend's
 // INFO to the client's CONNECT (net/starttls/nats.h decides, this file does
-// the I/O), the TLS-first window, and the server->client filter of the relay
-// (net/starttls/nats_stream.h). Each step's bytes are written out in full,
+// the I/O), the TLS-first window, and the filters of the relay
+// (net/starttls/nats_stream.h): server->client always, client->server only
+// with a user_map. Each step's bytes are written out in full,
 // client first, before the session acts on what the step says comes next.
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -101,6 +103,10 @@ void Session::nats_act() {
       if (nats_->step.refused_plaintext) {
         connector_.stats.plaintext_refused.fetch_add(1, std::memory_order_relaxed);
       }
+      // A CONNECT refused for its shape never reached user_refusal().
+      if (nats_->step.refused_user && !std::exchange(user_refused_, true)) {
+        connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+      }
       return refuse_client(nats_->step.refused_plaintext ? tls::FailureReason::kPlaintextRefused
                            : nats_->step.refused_user    ? tls::FailureReason::kUserNotMapped
                                                          : tls::FailureReason::kOther,
@@ -175,9 +181,13 @@ void Session::nats_peeked(std::optional<unsigned char> byte) {
 }
 
 void Session::nats_relay() {
-  down_.filtered = true;
+  down_.filtered = down_.rewrites = true;
   auto& n = nats_->negotiation;
   nats_->down = std::make_unique<starttls::NatsServerStream>(n.rewrite());
+  // Only with a user_map: without one a later CONNECT changes nothing the
+  // gate checked, and the client's side stays a plain copy.
+  nats_->up = n.take_client_stream();
+  up_.filtered = nats_->up != nullptr;
   // What the backend sent after its first INFO goes out first.
   if (!n.backend_rest().empty()) {
     down_.text.clear();
@@ -194,8 +204,31 @@ void Session::nats_relay() {
 }
 
 bool Session::nats_filter(Direction& d, size_t bytes) {
+  std::string_view in(d.buffer.get(), bytes);
+  if (&d == &up_) {
+    if (!nats_->up->feed(in)) {
+      // The client gets no -ERR: the server's side may be in the middle of
+      // a message, and a line written into it would corrupt it.
+      if (!nats_->up->refused_connect()) {
+        fail(tls::FailureReason::kOther,
+             nats_->up->error() +
+                 "; the session is closed, as nothing after it can be relayed safely");
+        return false;
+      }
+      // Counted and logged as a refused first CONNECT is.
+      if (!std::exchange(user_refused_, true)) {
+        connector_.stats.users_refused.fetch_add(1, std::memory_order_relaxed);
+      }
+      refuse_client(tls::FailureReason::kUserNotMapped,
+                    nats_->up->error() + " (connector." + connector_.settings.name + ".user_map)");
+      return false;
+    }
+    d.begin = 0;
+    d.end = bytes;
+    return true;
+  }
   d.text.clear();
-  if (!nats_->down->feed(std::string_view(d.buffer.get(), bytes), d.text)) {
+  if (!nats_->down->feed(in, d.text)) {
     fail_backend(tls::FailureReason::kOther,
                  "NATS backend " + config::to_string(connector_.settings.upstream_address) + ": " +
                      nats_->down->error() +

@@ -1,5 +1,6 @@
-// NatsNegotiation and NatsServerStream (net/starttls/nats.h, nats_stream.h),
-// driven as the session drives them, and rewrite_info on its own.
+// NatsNegotiation, NatsServerStream and NatsClientStream (net/starttls/nats.h,
+// nats_stream.h), driven as the session drives them, and rewrite_info on its
+// own.
 //
 // Input (fuzz_records.h): option byte: bits 0-1 tls_level (mod 3), bit 2
 // upstream TLS, bit 3 upstream_tls_first, bit 4 user_map (users starting
@@ -7,8 +8,9 @@
 // required. Each record answers what the last step awaits: bytes from the
 // backend or the client, the client's first byte (a flagged record: the
 // window passed), a TLS handshake done. After kRelay every record is bytes
-// from the backend for the stream filter; a flagged one is also given to
-// rewrite_info as a line of its own.
+// from the backend for the stream filter (and, with user_map, from the client
+// for the client's stream); a flagged one is also given to rewrite_info as a
+// line of its own.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -132,17 +134,39 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // The relay: fed in the fuzzer's reads, then whole; same answer, bounded.
+  // With user_map the client's side is followed too: the stream the
+  // negotiation began gets the same reads, and so does a fresh one, which
+  // must then agree with one fed them whole.
+  auto up = n.take_client_stream();
+  FUZZ_CHECK(static_cast<bool>(up) == checks_users);
+  NatsClientStream up_split;
+  bool up_ok = up != nullptr, up_split_ok = up_ok;
+  std::string up_in;
   const auto how = n.rewrite();
   NatsServerStream split(how);
   std::string in = n.backend_rest(), out_split;
   bool ok = split.feed(in, out_split);
-  for (int i = 0; i < 1000 && ok; ++i) {
+  for (int i = 0; i < 1000 && (ok || up_split_ok); ++i) {
     auto rec = records.next();
     if (!rec) break;
+    if (up_ok) up_ok = up->feed(rec->data);
+    if (up_split_ok) {
+      up_in.append(rec->data);
+      up_split_ok = up_split.feed(rec->data);
+      FUZZ_CHECK(up->held() <= kMaxNatsLine && up_split.held() <= kMaxNatsLine);
+    }
+    if (!ok) continue;
     if (rec->flag) check_info(rec->data, how);
     in.append(rec->data);
     ok = split.feed(rec->data, out_split);
     FUZZ_CHECK(split.held() <= kMaxNatsLine);
+  }
+  if (up) {
+    FUZZ_CHECK(up_ok || !up->error().empty());
+    NatsClientStream up_whole;
+    const bool up_whole_ok = up_whole.feed(up_in);
+    FUZZ_CHECK(up_whole_ok == up_split_ok && up_whole.error() == up_split.error() &&
+               up_whole.refused_connect() == up_split.refused_connect());
   }
   NatsServerStream whole(how);
   std::string out_whole;

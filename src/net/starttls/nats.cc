@@ -1,5 +1,8 @@
 #include "net/starttls/nats.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -24,6 +27,97 @@ bool json_true(const std::vector<JsonMember>& members, std::string_view key) {
     if (m.key == key) return m.value == "true";
   }
   return false;
+}
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+// Whether KEY names the member NAME (lower case) for Go's encoding/json,
+// which nats-server decodes CONNECT with: it matches keys without case.
+// Keys that are not plain ASCII are refused before this is asked (Go folds
+// "ſ" to "s" and "K", the Kelvin sign, to "k"), so ASCII folding is enough.
+bool names(std::string_view key, std::string_view name) {
+  return key.size() == name.size() &&
+         std::equal(key.begin(), key.end(), name.begin(),
+                    [](char k, char n) { return ascii_lower(k) == n; });
+}
+
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// Go's decoder turns bytes that are not UTF-8 (and lone surrogates) into
+// U+FFFD: the server would see another user than the one checked.
+bool is_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1, cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2, cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3, cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0u) != 0x80u) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    const uint32_t least = n == 2 ? 0x800 : n == 3 ? 0x10000 : 0x80;
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// The members of a CONNECT that log in without a user: nats-server
+// authenticates by them (and may ignore `user`), which user_map cannot check.
+constexpr std::array<std::string_view, 4> kLoginsWithoutUser = {"jwt", "nkey", "auth_token", "sig"};
+
+// What makes a CONNECT's members unfit for user_map ("" if nothing); USER
+// gets the one user they name ("" when none). The server must see the user
+// that was checked: one member named `user` under the decoder's rules,
+// spelled exactly so (no two that Go would take the last of, no "USER"),
+// and no other way to log in.
+std::string connect_refusal(const std::vector<JsonMember>& members, std::string& user) {
+  bool have_user = false;
+  for (const auto& m : members) {
+    if (!is_ascii(m.key)) {
+      return "the client's CONNECT has a member name that is not plain ASCII, which nats-server "
+             "might take for user";
+    }
+    if (names(m.key, "user")) {
+      if (m.key != "user") {
+        return "the client's CONNECT spells its user member " + json_quote(m.key) +
+               ", which nats-server takes for user; only \"user\" is accepted";
+      }
+      if (std::exchange(have_user, true)) {
+        return "the client's CONNECT has more than one user member (nats-server would take the "
+               "last)";
+      }
+      auto value = json_string_value(m.value);
+      if (!value) return "the client's CONNECT has a user that is not a string";
+      if (!is_utf8(*value)) return "the client's CONNECT has a user that is not UTF-8";
+      user = std::move(*value);
+      continue;
+    }
+    for (std::string_view login : kLoginsWithoutUser) {
+      if (names(m.key, login) && m.value != "\"\"" && m.value != "null") {
+        return "the client's CONNECT carries " + std::string(login) +
+               " (a JWT, nkey or token login), which user_map cannot check";
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -189,20 +283,19 @@ NatsStep NatsNegotiation::from_client(std::string_view bytes) {
     s.refused_user = true;
     return s;
   }
-  for (const auto& m : *members) {
-    if (m.key != "user") continue;
-    auto user = json_string_value(m.value);
-    if (!user) {
-      auto s = close("the client's CONNECT has a user that is not a string", kNatsAuthViolation);
-      s.refused_user = true;
-      return s;
-    }
-    user_ = std::move(*user);
-    break;
-  }
-  if (auto refusal = options_.check_user(user_); !refusal.empty()) {
-    auto s = close(refusal, kNatsAuthViolation);
+  std::string refusal = connect_refusal(*members, user_);
+  if (refusal.empty()) refusal = options_.check_user(user_);
+  if (!refusal.empty()) {
+    auto s = close(std::move(refusal), kNatsAuthViolation);
     s.refused_user = true;
+    return s;
+  }
+  // What came with the CONNECT is followed as the relay will follow the rest.
+  client_stream_ = std::make_unique<NatsClientStream>();
+  if (!client_stream_->feed(std::string_view(connect_).substr(nl + 1))) {
+    auto s = close(client_stream_->error(),
+                   client_stream_->refused_connect() ? kNatsAuthViolation : std::string_view());
+    s.refused_user = client_stream_->refused_connect();
     return s;
   }
   state_ = State::kRelay;

@@ -16,8 +16,16 @@
 //
 // With check_user (user_map) the client's CONNECT is read (bounded by
 // kMaxNatsLine) and its `user` checked before a byte of it reaches the
-// backend; a refusal is `-ERR 'Authorization Violation'`. Everything else,
-// and every INFO after the first, is the relay's (nats_stream.h).
+// backend; a refusal is `-ERR 'Authorization Violation'`. nats-server decodes
+// CONNECT with Go's encoding/json, which matches member names without case
+// and keeps the last of duplicates, so the check refuses any CONNECT in which
+// the server could see another user than the one checked: a member name that
+// is not plain ASCII, a user member spelled otherwise than `user` or given
+// twice, a user that is not a UTF-8 string; and one that logs in another way
+// (jwt, nkey, auth_token, sig not empty). The client's bytes after the
+// CONNECT, in this read and in the relay, go through a NatsClientStream,
+// which refuses a second CONNECT. Everything else, and every INFO after the
+// first, is the relay's (nats_stream.h).
 //
 // Toward the backend: with upstream TLS the gate either starts TLS at once
 // (upstream_tls_first, then INFO inside TLS) or reads the plaintext INFO,
@@ -27,6 +35,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +56,7 @@ struct NatsStep {
     kClientTls,    // TLS handshake with the client, then client_tls_ready()
     kReadClient,   // read from the client, feed from_client()
     kRelay,        // negotiation over: relay, the server's side through NatsServerStream
+                   // (and with check_user the client's through take_client_stream())
     kClose,        // close both sides; `reason` says why (for the log)
   };
   // Sent before acting on `next`: first to_client, then to_backend.
@@ -92,6 +102,10 @@ class NatsNegotiation {
   const std::string& backend_rest() const { return backend_rest_; }
   bool client_on_tls() const { return client_tls_; }
   const std::string& user() const { return user_; }
+  // For kRelay with check_user: the stream that follows the client's bytes
+  // from here on (it has seen those that came with the CONNECT). Null
+  // without check_user: the client's side is relayed as it is.
+  std::unique_ptr<NatsClientStream> take_client_stream() { return std::move(client_stream_); }
 
  private:
   enum class State {
@@ -119,6 +133,7 @@ class NatsNegotiation {
   std::string backend_rest_;  // backend bytes after it
   std::string connect_;       // client bytes up to and past its CONNECT line
   std::string user_;
+  std::unique_ptr<NatsClientStream> client_stream_;
 };
 
 }  // namespace tlsgate::net::starttls

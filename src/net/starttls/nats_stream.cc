@@ -19,7 +19,7 @@ bool iequals(std::string_view a, std::string_view b) {
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 // Up to kMaxArgs words of S; `count` is how many there were (it may exceed
-// kMaxArgs: no server line has that many, and the caller refuses it). No
+// kMaxArgs: no NATS line has that many, and the caller refuses it). No
 // allocation: this runs once per message.
 constexpr size_t kMaxArgs = 6;
 struct Args {
@@ -50,6 +50,39 @@ std::optional<uint64_t> parse_size(std::string_view s) {
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   return v;
+}
+
+// The verb of a control line and the rest (its arguments).
+std::pair<std::string_view, std::string_view> split_verb(std::string_view text) {
+  size_t end = 0;
+  while (end < text.size() && !is_space(text[end])) ++end;
+  return {text.substr(0, end), text.substr(end)};
+}
+
+// The payload size of a message line: ARGS is FIXED words (subject, and sid
+// from a server), an optional reply subject, then the size, or the header
+// size and total size (HEADERS). nullopt: WHY completes "the <side> sent ...".
+std::optional<uint64_t> message_size(std::string_view args, size_t fixed, bool headers,
+                                     std::string& why) {
+  auto words = split_args(args);
+  const size_t fewest = fixed + (headers ? 2 : 1);
+  if (words.count < fewest || words.count > fewest + 1) {
+    why = "a message line with the wrong number of arguments";
+    return std::nullopt;
+  }
+  auto total = parse_size(words.word[words.count - 1]);
+  if (!total || *total > kMaxNatsPayload) {
+    why = "a message size that is not a number up to " + std::to_string(kMaxNatsPayload);
+    return std::nullopt;
+  }
+  if (headers) {
+    auto header = parse_size(words.word[words.count - 2]);
+    if (!header || *header > *total) {
+      why = "a header size that is not within its message's size";
+      return std::nullopt;
+    }
+  }
+  return total;
 }
 
 std::string_view strip_line_end(std::string_view line) {
@@ -117,7 +150,7 @@ std::optional<std::string> rewrite_info(std::string_view line, const NatsInfoRew
   return "INFO {" + body + "}\r\n";
 }
 
-bool NatsServerStream::fail(std::string why) {
+bool NatsFraming::fail(std::string why) {
   state_ = State::kBroken;
   error_ = std::move(why);
   line_.clear();
@@ -125,45 +158,48 @@ bool NatsServerStream::fail(std::string why) {
   return false;
 }
 
-bool NatsServerStream::feed(std::string_view in, std::string& out) {
+void NatsFraming::expect_payload(uint64_t size) {
+  payload_ = size;
+  state_ = size > 0 ? State::kPayload : State::kPayloadCr;
+}
+
+bool NatsFraming::frame(std::string_view in, std::string* out) {
   while (!in.empty()) {
     switch (state_) {
       case State::kBroken:
         return false;
       case State::kPayload: {
         size_t n = static_cast<size_t>(std::min<uint64_t>(payload_, in.size()));
-        out.append(in.data(), n);
+        if (out) out->append(in.data(), n);
         in.remove_prefix(n);
         payload_ -= n;
         if (payload_ == 0) state_ = State::kPayloadCr;
         break;
       }
       case State::kPayloadCr:
-        if (in.front() != '\r') return fail("a message payload is not followed by CRLF");
-        out.push_back('\r');
+      case State::kPayloadLf: {
+        const bool cr = state_ == State::kPayloadCr;
+        if (in.front() != (cr ? '\r' : '\n')) {
+          return fail("a message payload from the " + std::string(side_) +
+                      " is not followed by CRLF");
+        }
+        if (out) out->push_back(in.front());
         in.remove_prefix(1);
-        state_ = State::kPayloadLf;
+        state_ = cr ? State::kPayloadLf : State::kLine;
         break;
-      case State::kPayloadLf:
-        if (in.front() != '\n') return fail("a message payload is not followed by CRLF");
-        out.push_back('\n');
-        in.remove_prefix(1);
-        state_ = State::kLine;
-        break;
+      }
       case State::kLine: {
         const void* nl = std::memchr(in.data(), '\n', in.size());
+        const size_t n =
+            nl ? static_cast<size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
+        // At most kMaxNatsLine bytes before the '\n', wherever reads split it.
+        if (line_.size() + n > (nl ? kMaxNatsLine + 1 : kMaxNatsLine)) {
+          return fail("a control line from the " + std::string(side_) + " is longer than " +
+                      std::to_string(kMaxNatsLine) + " bytes");
+        }
         if (nl == nullptr) {
-          if (line_.size() + in.size() > kMaxNatsLine) {
-            return fail("a control line from the server is longer than " +
-                        std::to_string(kMaxNatsLine) + " bytes");
-          }
           line_.append(in);
           return true;
-        }
-        size_t n = static_cast<size_t>(static_cast<const char*>(nl) - in.data()) + 1;
-        if (line_.size() + n > kMaxNatsLine + 2) {
-          return fail("a control line from the server is longer than " +
-                      std::to_string(kMaxNatsLine) + " bytes");
         }
         bool ok;
         if (line_.empty()) {
@@ -183,47 +219,56 @@ bool NatsServerStream::feed(std::string_view in, std::string& out) {
 }
 
 // LINE ends with '\n'. Passed as it is, except INFO.
-bool NatsServerStream::on_line(std::string_view line, std::string& out) {
+bool NatsServerStream::on_line(std::string_view line, std::string* out) {
   std::string_view text = strip_line_end(line);
-  size_t verb_end = 0;
-  while (verb_end < text.size() && !is_space(text[verb_end])) ++verb_end;
-  std::string_view verb = text.substr(0, verb_end);
+  auto [verb, rest] = split_verb(text);
   if (iequals(verb, "INFO")) {
     auto rewritten = rewrite_info(text, how_);
     if (!rewritten) return fail("the server sent an INFO line that is not one JSON object");
-    out += *rewritten;
+    out->append(*rewritten);
     return true;
   }
   if (iequals(verb, "MSG") || iequals(verb, "HMSG")) {
-    const bool headers = verb.size() == 4;
-    auto args = split_args(text.substr(verb_end));
     // MSG subject sid [reply] size; HMSG subject sid [reply] header_size total_size.
-    const size_t fewest = headers ? 4 : 3;
-    if (args.count < fewest || args.count > fewest + 1) {
-      return fail("the server sent a malformed " + std::string(headers ? "HMSG" : "MSG") + " line");
-    }
-    auto total = parse_size(args.word[args.count - 1]);
-    if (!total || *total > kMaxNatsPayload) {
-      return fail("the server sent a message size that is not a number up to " +
-                  std::to_string(kMaxNatsPayload));
-    }
-    if (headers) {
-      auto header = parse_size(args.word[args.count - 2]);
-      if (!header || *header > *total) {
-        return fail("the server sent an HMSG whose header size is not within its total size");
-      }
-    }
-    out.append(line);
-    payload_ = *total;
-    state_ = payload_ > 0 ? State::kPayload : State::kPayloadCr;
+    const bool headers = verb.size() == 4;
+    std::string why;
+    auto size = message_size(rest, 2, headers, why);
+    if (!size) return fail("the server sent " + why);
+    out->append(line);
+    expect_payload(*size);
     return true;
   }
   if (iequals(verb, "PING") || iequals(verb, "PONG") || iequals(verb, "+OK") ||
       iequals(verb, "-ERR") || text.empty()) {
-    out.append(line);
+    out->append(line);
     return true;
   }
   return fail("the server sent an operation a NATS server does not send to clients");
+}
+
+bool NatsClientStream::on_line(std::string_view line, std::string* /*out*/) {
+  auto [verb, rest] = split_verb(strip_line_end(line));
+  if (iequals(verb, "PUB") || iequals(verb, "HPUB")) {
+    // PUB subject [reply] size; HPUB subject [reply] header_size total_size.
+    std::string why;
+    auto size = message_size(rest, 1, verb.size() == 4, why);
+    if (!size) return fail("the client sent " + why);
+    expect_payload(*size);
+    return true;
+  }
+  if (iequals(verb, "CONNECT")) {
+    refused_connect_ = true;
+    return fail(
+        "the client sent a second CONNECT; refused, as it would log the connection in again "
+        "past the check of the first");
+  }
+  if (iequals(verb, "SUB") || iequals(verb, "UNSUB") || iequals(verb, "PING") ||
+      iequals(verb, "PONG")) {
+    return true;
+  }
+  return fail(
+      "the client sent an operation a NATS client does not send; the gate cannot follow "
+      "the stream past it");
 }
 
 }  // namespace tlsgate::net::starttls

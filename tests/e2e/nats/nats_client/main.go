@@ -11,6 +11,9 @@
 //	         the same checks as pubsub.
 //	plain    plaintext TCP: prints the INFO line, sends CONNECT and PING,
 //	         prints what comes back.
+//	raw      TLS first: sends each -send (\r and \n for CR and LF; no
+//	         CONNECT of its own), after each one with a PING the lines up to PONG,
+//	         then prints what comes back until the gate closes.
 //	watch    TLS first: prints every INFO line ("INFO-LINE ...") until
 //	         -infos lines came or -timeout passed; then nats.go's view of
 //	         the servers ("SERVERS ...") from a second connection.
@@ -54,7 +57,19 @@ var (
 	rate    = flag.Int("rate", 200, "messages a second (steady)")
 	stop    = flag.String("stop", "", "steady stops once this file exists")
 	subject = flag.String("subject", "tlsgate.test", "subject")
+	sends   sendList
 )
+
+// -send, given once per write (raw).
+type sendList []string
+
+func (s *sendList) String() string { return strings.Join(*s, " ") }
+func (s *sendList) Set(v string) error {
+	*s = append(*s, strings.NewReplacer(`\r`, "\r", `\n`, "\n").Replace(v))
+	return nil
+}
+
+func init() { flag.Var(&sends, "send", `bytes to write, \r and \n for CR and LF (raw; repeatable)`) }
 
 func fail(format string, args ...interface{}) {
 	fmt.Printf("FAIL "+format+"\n", args...)
@@ -155,7 +170,8 @@ type raw struct {
 	info []string
 }
 
-func dialTLSFirst() *raw {
+// A TLS-first connection that has read its INFO, before CONNECT.
+func tlsFirstInfo() *raw {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	c, err := tls.DialWithDialer(d, "tcp", *addr, tlsConfig())
 	if err != nil {
@@ -168,6 +184,11 @@ func dialTLSFirst() *raw {
 		fail("first line inside TLS is not INFO: %q", line)
 	}
 	rc.info = append(rc.info, line)
+	return rc
+}
+
+func dialTLSFirst() *raw {
+	rc := tlsFirstInfo()
 	connect := map[string]string{"verbose": "false", "pedantic": "false", "tls_required": "true",
 		"protocol": "1", "headers": "true", "no_responders": "true"}
 	var b strings.Builder
@@ -312,6 +333,32 @@ func plain() {
 	}
 }
 
+func rawMode() {
+	rc := tlsFirstInfo()
+	for _, s := range sends {
+		rc.send(s)
+		for strings.Contains(s, "PING") {
+			l, err := rc.r.ReadString('\n')
+			if l != "" {
+				fmt.Printf("LINE %s", l)
+			}
+			if err != nil || l == "PONG\r\n" {
+				break
+			}
+		}
+	}
+	for {
+		l, err := rc.r.ReadString('\n')
+		if l != "" {
+			fmt.Printf("LINE %s", l)
+		}
+		if err != nil {
+			fmt.Printf("OK closed: %v\n", err)
+			return
+		}
+	}
+}
+
 func watch() {
 	rc := dialTLSFirst()
 	for len(rc.info) < *infos {
@@ -420,7 +467,7 @@ func load() {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: nats_client pubsub|tlsfirst|plain|watch|steady|load [flags]")
+		fail("usage: nats_client pubsub|tlsfirst|plain|raw|watch|steady|load [flags]")
 	}
 	mode := os.Args[1]
 	flag.CommandLine.Parse(os.Args[2:])
@@ -431,6 +478,8 @@ func main() {
 		tlsfirst()
 	case "plain":
 		plain()
+	case "raw":
+		rawMode()
 	case "watch":
 		watch()
 	case "steady":

@@ -145,6 +145,107 @@ TEST(NatsNegotiation, UserMapRefusesAnythingButConnect) {
   EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
 }
 
+// A negotiation with a user_map that allows "alice" only, waiting for CONNECT.
+NatsNegotiation at_connect(std::string* asked = nullptr) {
+  auto o = nats_options();
+  o.check_user = [asked](std::string_view user) {
+    if (asked) *asked = user;
+    return user == "alice" ? std::string() : "identity may not log in as " + std::string(user);
+  };
+  NatsNegotiation n(o);
+  n.start();
+  n.from_backend(kInfo);
+  n.client_first(0x16);
+  EXPECT_EQ(n.client_tls_ready().next, NatsNext::kReadClient);
+  return n;
+}
+
+// nats-server decodes CONNECT with Go's encoding/json: member names match
+// without case (Unicode folding: "ſ" is "s") and the last duplicate wins. A
+// CONNECT the server could read as another user than the one checked is
+// refused before the map is asked.
+TEST(NatsNegotiation, UserMapRefusesConnectsTheServerReadsOtherwise) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"user":"alice","USER":"admin","pass":"pw"})", "spells its user member \"USER\""},
+      {R"({"user":"alice","user":"admin"})", "more than one user member"},
+      {R"({"user":"alice","\u0075ser":"admin"})", "more than one user member"},
+      {R"({"User":"alice"})", "spells its user member \"User\""},
+      {R"({"\u0055SER":"alice"})", "spells its user member \"USER\""},
+      {"{\"u\u017fer\":\"admin\",\"user\":\"alice\"}", "member name that is not plain ASCII"},
+      {R"({"user":"alice","u\u017fer":"admin"})", "member name that is not plain ASCII"},
+      {R"({"user":"alice","x\ud800":1})", "member name that is not plain ASCII"},
+      {"{\"user\":\"alice\xff\"}", "a user that is not UTF-8"},
+      {R"({"user":"alice\udc00"})", "a user that is not UTF-8"},
+      {R"({"user":["alice"]})", "a user that is not a string"},
+      {R"({"jwt":"eyJ0","sig":"c2ln"})", "carries jwt"},
+      {R"({"user":"alice","jwt":"eyJ0","sig":"c2ln"})", "carries jwt"},
+      {R"({"nkey":"UABC","sig":"c2ln"})", "carries nkey"},
+      {R"({"user":"alice","pass":"pw","nkey":"UABC"})", "carries nkey"},
+      {R"({"auth_token":"t0k"})", "carries auth_token"},
+      {R"({"user":"alice","AUTH_TOKEN":"t0k"})", "carries auth_token"},
+      {R"({"user":"alice","jwt":"eyJ0","jwt":null})", "carries jwt"},
+  };
+  for (const auto& [json, why] : cases) {
+    std::string asked = "(not asked)";
+    auto n = at_connect(&asked);
+    auto s = n.from_client("CONNECT " + json + "\r\nPING\r\n");
+    EXPECT_EQ(s.next, NatsNext::kClose) << json;
+    EXPECT_TRUE(s.refused_user) << json;
+    EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n") << json;
+    EXPECT_TRUE(s.to_backend.empty()) << json;
+    EXPECT_NE(s.reason.find(why), std::string::npos) << json << ": " << s.reason;
+    EXPECT_EQ(asked, "(not asked)") << json;
+  }
+}
+
+TEST(NatsNegotiation, UserMapTakesWhatTheServerTakesForUser) {
+  for (std::string json : {R"({"user":"alice","pass":"pw","verbose":false})",
+                           R"({"\u0075ser":"alice"})", R"({"user":"\u0061lice","jwt":""})",
+                           R"({"nkey":null,"auth_token":"","user":"alice","userx":"admin"})"}) {
+    std::string asked;
+    auto n = at_connect(&asked);
+    auto s = n.from_client("CONNECT " + json + "\r\n");
+    EXPECT_EQ(s.next, NatsNext::kRelay) << json << ": " << s.reason;
+    EXPECT_EQ(asked, "alice") << json;
+    EXPECT_EQ(n.user(), "alice");
+  }
+}
+
+// What came in the same read as the first CONNECT is followed as the relay
+// follows the rest: a second CONNECT is refused, a payload is data.
+TEST(NatsNegotiation, UserMapFollowsTheBytesAfterConnect) {
+  const std::string connect = "CONNECT {\"user\":\"alice\",\"pass\":\"pw\"}\r\n";
+  auto n = at_connect();
+  auto s = n.from_client(connect + "PING\r\nCONNECT {\"user\":\"admin\",\"pass\":\"pw\"}\r\n");
+  EXPECT_EQ(s.next, NatsNext::kClose);
+  EXPECT_TRUE(s.refused_user);
+  EXPECT_EQ(s.to_client, "-ERR 'Authorization Violation'\r\n");
+  EXPECT_TRUE(s.to_backend.empty());
+  EXPECT_NE(s.reason.find("second CONNECT"), std::string::npos) << s.reason;
+
+  auto m = at_connect();
+  const std::string payload = "CONNECT {\"user\":\"admin\"}\r\n";
+  const std::string rest = "PUB a " + std::to_string(payload.size()) + "\r\n" + payload + "\r\nPU";
+  s = m.from_client(connect + rest);
+  ASSERT_EQ(s.next, NatsNext::kRelay) << s.reason;
+  EXPECT_EQ(s.to_backend, connect + rest);
+  // The relay carries on where the negotiation stopped, in a line.
+  auto up = m.take_client_stream();
+  ASSERT_NE(up, nullptr);
+  EXPECT_TRUE(up->feed("B b 2\r\nhi\r\nCONN"));
+  EXPECT_FALSE(up->feed("ECT {\"user\":\"admin\"}\r\n"));
+  EXPECT_TRUE(up->refused_connect());
+}
+
+TEST(NatsNegotiation, NoUserMapNoClientStream) {
+  NatsNegotiation n(nats_options());
+  n.start();
+  n.from_backend(kInfo);
+  n.client_first(0x16);
+  ASSERT_EQ(n.client_tls_ready().next, NatsNext::kRelay);
+  EXPECT_EQ(n.take_client_stream(), nullptr);
+}
+
 TEST(NatsNegotiation, UpstreamTlsUpgradeNeedsTheBackendToOfferIt) {
   auto o = nats_options();
   o.upstream_tls = true;

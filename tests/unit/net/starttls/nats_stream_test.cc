@@ -143,5 +143,85 @@ TEST(NatsServerStream, HoldsOnlyTheIncompleteLineNotPayloads) {
   EXPECT_EQ(s.held(), 0u);  // still inside the payload
 }
 
+// NatsClientStream fed whole and byte by byte must agree; returns whether it
+// accepted IN (and sets *connect to refused_connect()).
+bool follows(std::string_view in, bool* connect = nullptr) {
+  NatsClientStream whole;
+  const bool ok_whole = whole.feed(in);
+  NatsClientStream bytes;
+  bool ok_bytes = true;
+  for (char c : in) {
+    if (!bytes.feed(std::string_view(&c, 1))) {
+      ok_bytes = false;
+      break;
+    }
+  }
+  EXPECT_EQ(ok_whole, ok_bytes) << in;
+  EXPECT_EQ(whole.refused_connect(), bytes.refused_connect()) << in;
+  EXPECT_EQ(whole.error(), bytes.error()) << in;
+  if (connect) *connect = whole.refused_connect();
+  return ok_whole;
+}
+
+TEST(NatsClientStream, PayloadHoldingConnectIsData) {
+  const std::string payload = "CONNECT {\"user\":\"admin\",\"pass\":\"pw\"}\r\nPUB x 1\r\n";
+  const std::string in = "SUB a.> 1\r\nsub b q 2\r\nPUB a.b " + std::to_string(payload.size()) +
+                         "\r\n" + payload + "\r\npub a.b _INBOX.r 0\r\n\r\nHPUB a.b 12 " +
+                         std::to_string(12 + payload.size()) + "\r\nNATS/1.0\r\n\r\n" + payload +
+                         "\r\nHPUB a _INBOX.r 12 12\r\nNATS/1.0\r\n\r\n\r\nUNSUB 1\r\nUNSUB 2 "
+                         "5\r\nPING\r\nPONG\r\nPUB\tt\t2\r\nhi\r\n";
+  EXPECT_TRUE(follows(in));
+}
+
+TEST(NatsClientStream, RefusesASecondConnect) {
+  for (std::string_view in :
+       {"CONNECT {\"user\":\"admin\"}\r\n", "PING\r\nconnect {}\r\n",
+        "PUB a 2\r\nhi\r\nCoNnEcT\t{}\n", "PUB a 0\r\n\r\nCONNECT {\"user\":\"admin\"}\n"}) {
+    bool connect = false;
+    EXPECT_FALSE(follows(in, &connect)) << in;
+    EXPECT_TRUE(connect) << in;
+  }
+  // Split across reads, as TLS records may cut it.
+  NatsClientStream s;
+  EXPECT_TRUE(s.feed("PING\r\nCO"));
+  EXPECT_TRUE(s.feed("NNECT {\"user\":"));
+  EXPECT_FALSE(s.feed("\"admin\"}\r\nPING\r\n"));
+  EXPECT_TRUE(s.refused_connect());
+  EXPECT_FALSE(s.feed("PING\r\n"));  // broken stays broken
+}
+
+TEST(NatsClientStream, RefusesWhatItCannotFollow) {
+  for (std::string_view in :
+       {"PUB a 3\r\nabcX\r\n", "PUB a\r\n", "PUB a b c 1\r\n", "PUB a x\r\n",
+        "PUB a 99999999999\r\n", "PUB a 67108865\r\n", "HPUB a 9 3\r\n", "HPUB a 3\r\n",
+        "MSG a 1 1\r\nx\r\n", "INFO {}\r\n", "+OK\r\n", "\r\n", " PING\r\n", "CONNECTX {}\r\n"}) {
+    bool connect = true;
+    EXPECT_FALSE(follows(in, &connect)) << in;
+    EXPECT_FALSE(connect) << in;
+  }
+}
+
+TEST(NatsClientStream, BoundsTheControlLineNotPayloads) {
+  NatsClientStream s;
+  std::string chunk(1024, 'x');
+  bool ok = s.feed("PUB ");
+  for (size_t i = 0; ok && i < kMaxNatsLine / chunk.size() + 1; ++i) ok = s.feed(chunk);
+  EXPECT_FALSE(ok);
+  EXPECT_LE(s.held(), kMaxNatsLine);
+  EXPECT_EQ(s.error(), "a control line from the client is longer than 65536 bytes");
+
+  // The bound does not depend on where the reads split the line: a line of
+  // kMaxNatsLine bytes before its '\n' passes, one more does not.
+  const std::string longest = "PUB a 0" + std::string(kMaxNatsLine - 8, ' ') + "\r";
+  ASSERT_EQ(longest.size(), kMaxNatsLine);
+  EXPECT_TRUE(follows(longest + "\n\r\n"));
+  EXPECT_FALSE(follows(" " + longest + "\n\r\n"));
+
+  NatsClientStream t;
+  ASSERT_TRUE(t.feed("PUB s 1000000\r\n"));
+  ASSERT_TRUE(t.feed(std::string(500000, 'p')));
+  EXPECT_EQ(t.held(), 0u);
+}
+
 }  // namespace
 }  // namespace tlsgate::net::starttls
