@@ -1,5 +1,6 @@
 #include "net/peer_chain.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "net/dial.h"
@@ -35,6 +36,15 @@ util::Result<std::vector<pki::X509Ptr>> fetch_peer_chain(const config::HostPort&
     auto r = stream.handshake();
     if (r.status == Io::kOk) break;
     if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
+      int reason = ERR_GET_REASON(ERR_peek_error());
+      if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_UNKNOWN_PROTOCOL ||
+          reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
+        // A plaintext greeting (MySQL's, NATS's INFO, an HTTP answer) read as a record.
+        return util::fail(name + ": did not answer in TLS (" + pki::drain_openssl_errors() +
+                          "); is it a plaintext port, or one that starts TLS inside its own "
+                          "protocol? `tlsgate probe " +
+                          name + " --starttls postgres|mysql|nats` shows its certificate and pin");
+      }
       return util::fail(pki::openssl_error(name + ": TLS handshake failed"));
     }
     if (!wait_ready(socket->get(), r.status, deadline)) {

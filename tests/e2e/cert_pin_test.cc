@@ -1,8 +1,15 @@
 // `tlsgate cert pin FILE|HOST:PORT` against openssl's SPKI digest, and a live `openssl s_server`.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "e2e_helpers.h"
+#include "support/loopback.h"
 
 namespace tlsgate::e2e {
 namespace {
@@ -69,6 +76,41 @@ TEST_F(CertPin, UnreachablePeerFailsWithExitOne) {
   EXPECT_EQ(r.code, 1) << describe(r);
   EXPECT_THAT(r.err, HasSubstr("tlsgate: error: 127.0.0.1:" + std::to_string(port)));
   EXPECT_EQ(r.out, "");
+}
+
+// A port that greets in plaintext (MySQL, NATS) or starts TLS inside its
+// protocol: not OpenSSL's bare "wrong version number" but what it likely is
+// and the command that gets its pin (review s23 defect 10). The peer is a
+// socket that sends a MySQL server greeting, as mariadbd does first.
+TEST_F(CertPin, APlaintextPortIsSaidToBeOneWithTheProbeCommandToUse) {
+  int port = 0;
+  int listener = test::listen_loopback(&port, 1);
+  ASSERT_GE(listener, 0);
+  std::thread greeter([listener] {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) return;
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    const std::string greeting(
+        "\x4a\x00\x00\x00\x0a"
+        "10.11.6-MariaDB\x00\x01\x00\x00\x00",
+        25);
+    (void)::write(fd, greeting.data(), greeting.size());
+    char buf[512];
+    pollfd r{fd, POLLIN, 0};
+    if (::poll(&r, 1, 10000) == 1) (void)::read(fd, buf, sizeof buf);  // the ClientHello
+    ::close(fd);
+  });
+  Proc r = tg("cert pin 127.0.0.1:" + std::to_string(port));
+  greeter.join();
+  ::close(listener);
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_THAT(r.err, HasSubstr("127.0.0.1:" + std::to_string(port) +
+                               ": did not answer in TLS (wrong version number); is it a plaintext "
+                               "port, or one that starts TLS inside its own protocol? `tlsgate "
+                               "probe 127.0.0.1:" +
+                               std::to_string(port) +
+                               " --starttls postgres|mysql|nats` shows its certificate and pin"));
 }
 
 TEST_F(CertPin, NeitherFileNorEndpointIsBadUsage) {
