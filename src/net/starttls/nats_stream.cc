@@ -136,10 +136,14 @@ std::optional<std::string> rewrite_info(std::string_view line, const NatsInfoRew
       }
     } else if (k == "ws_connect_urls" || k == "ip") {
       // Addresses of backends (or of a websocket port the gate does not serve).
-    } else if (k == "host" && !how.host.empty()) {
-      if (!std::exchange(did_host, true)) add("\"host\":" + json_quote(how.host));
-    } else if (k == "port" && !how.host.empty()) {
-      if (!std::exchange(did_port, true)) add("\"port\":" + std::to_string(how.port));
+    } else if (k == "host" || k == "port") {
+      // The first advertised address; without one, the backend's own
+      // address is dropped too (clients dial the URL they were given).
+      if (how.host.empty()) continue;
+      if (k == "host" && !std::exchange(did_host, true)) add("\"host\":" + json_quote(how.host));
+      if (k == "port" && !std::exchange(did_port, true)) {
+        add("\"port\":" + std::to_string(how.port));
+      }
     } else {
       add(m.raw);
     }

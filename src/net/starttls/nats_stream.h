@@ -41,7 +41,7 @@ struct NatsInfoRewrite {
   // host:port items for connect_urls; empty: connect_urls is dropped.
   std::vector<std::string> advertise;
   // host and port written over the INFO's (the first advertised address);
-  // empty host: kept.
+  // empty host: the INFO's host and port (the backend's) are dropped.
   std::string host;
   uint16_t port = 0;
 };

@@ -30,7 +30,7 @@ TEST(NatsNegotiation, InfoUpgrade) {
   s = n.client_first(std::nullopt);  // the window passed
   ASSERT_EQ(s.next, NatsNext::kPeekClient);
   EXPECT_FALSE(s.windowed);
-  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n");
+  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"tls_required\":true}\r\n");
   s = n.client_first(0x16);
   EXPECT_EQ(s.next, NatsNext::kClientTls);
   EXPECT_TRUE(s.to_client.empty());
@@ -52,7 +52,7 @@ TEST(NatsNegotiation, TlsFirstGetsInfoInsideTls) {
   s = n.client_tls_ready();
   EXPECT_EQ(s.next, NatsNext::kRelay);
   EXPECT_EQ(s.to_client,
-            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true,\"tls_verify\":true}"
+            "INFO {\"server_id\":\"S\",\"tls_required\":true,\"tls_verify\":true}"
             "\r\n");
 }
 
@@ -75,7 +75,7 @@ TEST(NatsNegotiation, EagerPlaintextClientGetsInfoThenTheRefusal) {
   auto s = n.client_first('C');  // within the window
   EXPECT_EQ(s.next, NatsNext::kClose);
   EXPECT_EQ(s.to_client,
-            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":true}\r\n"
+            "INFO {\"server_id\":\"S\",\"tls_required\":true}\r\n"
             "-ERR 'Secure Connection - TLS Required'\r\n");
 }
 
@@ -85,7 +85,7 @@ TEST(NatsNegotiation, OptionalRelaysPlaintext) {
   n.from_backend(kInfo);
   auto s = n.client_first(std::nullopt);
   EXPECT_EQ(s.to_client,
-            "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false,\"tls_available\":true}"
+            "INFO {\"server_id\":\"S\",\"tls_required\":false,\"tls_available\":true}"
             "\r\n");
   EXPECT_EQ(n.client_first('C').next, NatsNext::kRelay);
   EXPECT_FALSE(n.client_on_tls());
@@ -96,7 +96,7 @@ TEST(NatsNegotiation, DisabledSendsInfoAtOnce) {
   n.start();
   auto s = n.from_backend(kInfo + "PING\r\n");
   EXPECT_EQ(s.next, NatsNext::kRelay);
-  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"port\":4223,\"tls_required\":false}\r\n");
+  EXPECT_EQ(s.to_client, "INFO {\"server_id\":\"S\",\"tls_required\":false}\r\n");
   EXPECT_EQ(n.backend_rest(), "PING\r\n");
 }
 

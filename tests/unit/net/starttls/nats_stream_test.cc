@@ -54,12 +54,18 @@ TEST(NatsInfo, RewritesTlsFlagsAndAddressesKeepingTheRest) {
       "\"tls_verify\":true}\r\n");
 }
 
-TEST(NatsInfo, DropsConnectUrlsWithoutAdvertise) {
+// Without advertise the backend's addresses are not shown to clients
+// (new-user review s23, defect 13): connect_urls, host and port go.
+TEST(NatsInfo, DropsTheBackendsAddressesWithoutAdvertise) {
   NatsInfoRewrite how;
   how.tls_available = true;
-  auto out = rewrite_info("INFO {\"connect_urls\":[\"10.0.0.1:4223\"],\"port\":4223}", how);
+  auto out = rewrite_info(
+      "INFO {\"connect_urls\":[\"10.0.0.1:4223\"],\"host\":\"10.0.0.1\",\"port\":4223,"
+      "\"max_payload\":1048576}",
+      how);
   ASSERT_TRUE(out);
-  EXPECT_EQ(*out, "INFO {\"port\":4223,\"tls_required\":false,\"tls_available\":true}\r\n");
+  EXPECT_EQ(*out,
+            "INFO {\"max_payload\":1048576,\"tls_required\":false,\"tls_available\":true}\r\n");
 }
 
 TEST(NatsInfo, EscapedKeysAndDuplicatesDoNotSlipThrough) {
