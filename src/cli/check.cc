@@ -55,9 +55,20 @@ int run_explain(const std::string& key) {
     return report_error("unknown key " + key + ": " + bad->problem + "; " + bad->fix, kUsage);
   }
   auto near = config::nearest_key(key);
-  return report_error(
-      "unknown key " + key + (near ? "; did you mean " + *near + "?" : "; check the spelling"),
-      kUsage);
+  if (near) return report_error("unknown key " + key + "; did you mean " + *near + "?", kUsage);
+  // The last part of a key alone (`user_map`): the keys that end with it.
+  std::vector<std::string> family;
+  for (const auto& doc : config::key_docs()) {
+    if (key.find('.') == std::string::npos && doc.pattern.ends_with("." + key)) {
+      family.push_back(doc.pattern);
+    }
+  }
+  if (!family.empty()) {
+    return report_error("unknown key " + key + "; give the whole key: " +
+                            util::join(family, " or ") + " (its name filled in)",
+                        kUsage);
+  }
+  return report_error("unknown key " + key + "; check the spelling", kUsage);
 }
 
 int run_check(const CheckOptions& o) {

@@ -741,6 +741,12 @@ TEST_F(Check, ExplainOfAnUnknownKeySuggestsTheNearest) {
             "tlsgate: error: unknown key ssl.policy.bolt.client_auht; did you mean "
             "ssl.policy.bolt.client_auth?\n");
   EXPECT_EQ(r.out, "");
+  // The last part alone names the keys it ends (new-user review s23, defect 14).
+  Proc tail = tg("check --explain user_map");
+  EXPECT_EQ(tail.code, 2) << describe(tail);
+  EXPECT_EQ(tail.err,
+            "tlsgate: error: unknown key user_map; give the whole key: "
+            "connector.<name>.user_map (its name filled in)\n");
 }
 
 }  // namespace
