@@ -206,6 +206,16 @@ class PostgresGate : public ::testing::Test {
     return reply;
   }
 
+  // TCP connections the backend logged (log_connections): those the gate made.
+  int connections_received() const {
+    std::ifstream log(dir_ / "pg.log");
+    std::string line;
+    int received = 0;
+    while (std::getline(log, line))
+      received += line.find("connection received: host=127.0.0.1") != std::string::npos;
+    return received;
+  }
+
   TempDir dir_;
   std::string bin_;
   int pg_port_ = 0;
@@ -279,12 +289,7 @@ TEST_F(PostgresGate, UserMapAllowsOnlyTheMappedUser) {
   EXPECT_TRUE(gate->wait_for_log("may not log in as postgres (connector.pg.user_map)"))
       << gate->log();
   // The refused attempt never reached the backend: one TCP connection, app1's.
-  std::ifstream log(dir_ / "pg.log");
-  std::string line;
-  int received = 0;
-  while (std::getline(log, line))
-    received += line.find("connection received: host=127.0.0.1") != std::string::npos;
-  EXPECT_EQ(received, 1);
+  EXPECT_EQ(connections_received(), 1);
 }
 
 TEST_F(PostgresGate, UserMapReloadsWhenTheFileChanges) {
@@ -381,12 +386,7 @@ TEST_F(PostgresGate, AStartupMessageNamingTheUserTwiceIsRefusedBeforeTheBackend)
       gate->wait_for_log("client's StartupMessage refused: it names parameter \"user\" "
                          "twice [reason: other]"))
       << gate->log();
-  std::ifstream log(dir_ / "pg.log");
-  std::string line;
-  int received = 0;
-  while (std::getline(log, line))
-    received += line.find("connection received: host=127.0.0.1") != std::string::npos;
-  EXPECT_EQ(received, 0);
+  EXPECT_EQ(connections_received(), 0);
 }
 
 // The backend has TLS on: the gate sends its own SSLRequest and verifies the
