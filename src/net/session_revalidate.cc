@@ -1,5 +1,4 @@
 // Session: checking an established connection again (revalidate_established).
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -99,30 +98,6 @@ void Session::revalidate(const Revalidation& what) {
       return;
     }
   }
-}
-
-void Session::watch_revocation(tls::Side side, const tls::Context& ctx) {
-  const bool client = side == tls::Side::kServer;
-  auto& hold = client ? client_hold_ : upstream_hold_;
-  if (hold.holds() || ctx.policy.revocation_checks == config::RevocationChecks::kNone ||
-      ctx.policy.trust_all || connector_.ocsp == nullptr ||
-      SSL_get0_peer_certificate(client ? client_.ssl() : upstream_->ssl()) == nullptr) {
-    return;
-  }
-  // An answer from the engine's cache comes only here, not to the engine's
-  // on_peer_revoked: a revoked one closes this connection itself.
-  hold = connector_.ocsp->check(
-      revocation_query(client, ctx),
-      [weak = weak_from_this(), ex = timer_.get_executor()](PeerStatus s) {
-        if (s.kind != PeerStatus::Kind::kRevoked) return;
-        boost::asio::post(ex, [weak, detail = std::move(s.detail)] {
-          auto self = weak.lock();
-          if (self && !self->closed_) {
-            self->close_revalidated(RevalidationClose::kRevoked,
-                                    fmt::format("after a revocation check: {}", detail));
-          }
-        });
-      });
 }
 
 // One line each, not rate-limited like handshake failures: closings follow
