@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 
 namespace tlsgate::test {
@@ -38,8 +41,19 @@ int bind_any_port(int* port, int backlog) {
 }  // namespace
 
 int free_loopback_port() {
+  // The kernel may hand a port just closed out again: a caller that asks for
+  // two before binding either (pebble's ACME and management ports) got the
+  // same one twice. Ports given out lately in this process are skipped.
+  static std::mutex mu;
+  static std::deque<int> recent;
+  std::lock_guard lock(mu);
   int port = 0;
-  ::close(bind_any_port(&port, 0));
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    ::close(bind_any_port(&port, 0));
+    if (std::find(recent.begin(), recent.end(), port) == recent.end()) break;
+  }
+  recent.push_back(port);
+  if (recent.size() > 4096) recent.pop_front();
   return port;
 }
 

@@ -10,7 +10,8 @@
 namespace tlsgate::test {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read
-// the port the kernel chose, close).
+// the port the kernel chose, close), and not given out by this process
+// lately.
 int free_loopback_port();
 
 // A blocking TCP socket connected to 127.0.0.1:port (close-on-exec); -1
