@@ -233,11 +233,25 @@ class Session : public std::enable_shared_from_this<Session<kTls>>,
         return refused(spdlog::level::info, "TLS handshake with " + peer_ + " failed: " + why,
                        reason);
       }
-      auto peer = tls::check_peer(stream_.native_handle(), *snapshot_);
+      SSL* ssl = stream_.native_handle();
+      // A resumed session skips the handshake's verification: its chain,
+      // trust and CRLs are checked again against the context now served, as
+      // connectors do (a ticket saved before a CRL revoked the certificate
+      // kept full admin access; review s23, security finding 1).
+      if (SSL_session_reused(ssl) == 1 && SSL_get0_peer_certificate(ssl) != nullptr) {
+        auto again = tls::recheck_peer(tls::connected_peer(ssl, peer_), *snapshot_,
+                                       std::chrono::system_clock::now(), snapshot_.get());
+        if (!again) {
+          refused(spdlog::level::warn,
+                  "client " + peer_ + " refused: resumed TLS session: " + again.error().message(),
+                  tls::classify_recheck_failure(again.error().message()));
+          return close();
+        }
+      }
+      auto peer = tls::check_peer(ssl, *snapshot_);
       if (!peer) {
         refused(spdlog::level::warn, "client " + peer_ + " refused: " + peer.error().message(),
-                tls::classify_peer_refusal(SSL_get0_peer_certificate(stream_.native_handle()),
-                                           *snapshot_));
+                tls::classify_peer_refusal(SSL_get0_peer_certificate(ssl), *snapshot_));
         return close();
       }
       identity_ = peer->identity;

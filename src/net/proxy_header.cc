@@ -63,7 +63,8 @@ std::string proxy_v2_header(const ProxyInfo& info) {
     std::string ssl;
     ssl += static_cast<char>(0x01 |
                              (info.client_cert ? 0x06 : 0x00));  // CLIENT_SSL, CERT_CONN|CERT_SESS
-    ssl.append(4, '\0');                                         // verify: 0 = verified
+    ssl.append(3, '\0');                                         // verify (32 bits): 0 = verified
+    ssl += static_cast<char>(info.verified ? 0 : 1);
     put_tlv(ssl, kPp2SubtypeSslVersion, info.tls_version, room);
     if (!info.client_cn.empty()) put_tlv(ssl, kPp2SubtypeSslCn, info.client_cn, room);
     put_tlv(ssl, kPp2SubtypeSslCipher, info.cipher, room);

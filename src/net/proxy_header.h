@@ -18,7 +18,8 @@ struct ProxyInfo {
   boost::asio::ip::tcp::endpoint source;
   boost::asio::ip::tcp::endpoint destination;
   bool tls = false;
-  bool client_cert = false;  // the client presented a verified certificate
+  bool client_cert = false;  // the client presented a certificate
+  bool verified = true;      // ... that was verified (not under trust_all): verify 0, else 1
   std::string tls_version;   // "TLSv1.3"
   std::string cipher;        // OpenSSL name
   std::string client_cn;

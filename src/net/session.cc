@@ -59,20 +59,6 @@ TlsVersion version_of(const SSL* ssl) {
   }
 }
 
-// A resumed session re-checked against the CRLs: the refusal's words say
-// which check (explain_verify_failure()'s, from tls/revalidate.h).
-tls::FailureReason recheck_reason(std::string_view message) {
-  if (message.find("certificate revoked") != std::string_view::npos) {
-    return tls::FailureReason::kRevoked;
-  }
-  if (message.find("is stale") != std::string_view::npos ||
-      message.find("CRL") != std::string_view::npos) {
-    return tls::FailureReason::kStaleCrl;
-  }
-  if (message.find("expired") != std::string_view::npos) return tls::FailureReason::kExpired;
-  return tls::FailureReason::kOther;
-}
-
 }  // namespace
 
 Session::Session(asio::io_context& loop, ConnectorRuntime& connector, tcp::socket client,
@@ -232,7 +218,7 @@ void Session::on_client_ready() {
                                    util::SystemClock::instance().now(), client_ctx_.get());
     if (!again) {
       connector_.stats.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-      return refuse_client(recheck_reason(again.error().message()),
+      return refuse_client(tls::classify_recheck_failure(again.error().message()),
                            "resumed TLS session refused: " + again.error().message());
     }
   }
@@ -486,12 +472,15 @@ std::string Session::proxy_header() {
     info.client_cert = identity_.presented;
     info.tls_version = SSL_get_version(client_.ssl());
     info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
+    // Under trust_all nobody verified the certificate: the backend is told
+    // so, and gets no name from it (review s23, security finding 5).
+    info.verified = !client_ctx_->policy.trust_all;
     X509* cert = SSL_get0_peer_certificate(client_.ssl());
-    if (cert != nullptr) {
+    if (cert != nullptr && info.verified) {
       auto cn = tls::identities_of(cert, config::IdentityFrom::kCn);
       if (!cn.empty()) info.client_cn = cn.front();
+      info.identity = identity_.identity;
     }
-    info.identity = identity_.identity;
   }
   return proxy_v2_header(info);
 }

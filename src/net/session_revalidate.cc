@@ -46,6 +46,14 @@ bool Session::recheck(tls::Side side, std::string_view trigger, RevalidationClos
   auto checked = tls::recheck_peer(peer, *ctx, std::chrono::system_clock::now(),
                                    server ? client_ctx_.get() : upstream_ctx_.get());
   if (checked) {
+    // The backend was told the identity the session began with (PROXY v2,
+    // user_map): when the policy now admits the certificate under another
+    // of its names, the session ends (review s23, security finding 7).
+    if (server && checked->identity != identity_.identity) {
+      close_revalidated(kind, fmt::format("after {}: its identity would now be \"{}\", not \"{}\"",
+                                          trigger, checked->identity, identity_.identity));
+      return false;
+    }
     watch_revocation(side, *ctx);
     return true;
   }

@@ -1,5 +1,6 @@
 #include "tls/context.h"
 
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -269,11 +270,15 @@ class Builder {
     // ticket encryption and a write for nothing.
     if (side_ == Side::kServer) SSL_CTX_set_num_tickets(ssl, 1);
     if (side_ == Side::kServer) {
-      // Needed for resumption with client certificates; the scope is unique per policy.
-      const auto& sid = policy_.scope;
-      SSL_CTX_set_session_id_context(
-          ssl, reinterpret_cast<const unsigned char*>(sid.data()),
-          static_cast<unsigned>(std::min<size_t>(sid.size(), SSL_MAX_SID_CTX_LENGTH)));
+      // Needed for resumption with client certificates. Every policy's
+      // tickets are sealed with the same keys: the context, the SHA-256 of
+      // the whole scope, keeps a ticket from resuming under another policy
+      // (the scope cut to 32 bytes let two long names share theirs).
+      const std::string sid = "tlsgate ssl.policy." + policy_.scope;
+      unsigned char digest[SHA256_DIGEST_LENGTH];
+      SHA256(reinterpret_cast<const unsigned char*>(sid.data()), sid.size(), digest);
+      static_assert(SHA256_DIGEST_LENGTH <= SSL_MAX_SID_CTX_LENGTH);
+      SSL_CTX_set_session_id_context(ssl, digest, SHA256_DIGEST_LENGTH);
       keep_peer_chain_in_tickets(ssl);  // a resumed client is verified with its whole chain
     }
     if (side_ == Side::kServer && options_.tickets) {

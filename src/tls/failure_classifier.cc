@@ -86,6 +86,18 @@ FailureReason classify_handshake_failure(const SSL* ssl, unsigned long error) {
   }
 }
 
+FailureReason classify_recheck_failure(std::string_view message) {
+  if (message.find("certificate revoked") != std::string_view::npos) {
+    return FailureReason::kRevoked;
+  }
+  if (message.find("is stale") != std::string_view::npos ||
+      message.find("CRL") != std::string_view::npos) {
+    return FailureReason::kStaleCrl;
+  }
+  if (message.find("expired") != std::string_view::npos) return FailureReason::kExpired;
+  return FailureReason::kOther;
+}
+
 FailureReason classify_peer_refusal(const X509* cert, const Context& ctx) {
   if (cert == nullptr) return FailureReason::kNoCertificate;
   if (!ctx.pins.empty() && ctx.pins.count(pki::spki_sha256(cert)) == 0) {

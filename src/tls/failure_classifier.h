@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <openssl/ssl.h>
 
@@ -26,6 +27,10 @@ FailureReason classify_handshake_failure(const SSL* ssl);
 // The same from an error already taken off the queue (`error`: a packed
 // ERR_get_error() code, as Asio's SSL error category holds it).
 FailureReason classify_handshake_failure(const SSL* ssl, unsigned long error);
+
+// A resumed session that recheck_peer() (tls/revalidate.h) refused: the
+// refusal's words say which check (explain_verify_failure()'s).
+FailureReason classify_recheck_failure(std::string_view message);
 
 // A peer that check_peer_certificate() (tls/peer_identity.h) refused under
 // ctx: no certificate, a pin, or allowed_identities.

@@ -9,7 +9,23 @@
 
 namespace tlsgate::tls {
 
-std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom from) {
+namespace {
+
+// A name with a control byte is no identity: `admin\0.evil` matches nothing
+// here, but a backend that reads the PROXY header's identity as a C string
+// would see `admin` (review s23, security finding 4).
+std::vector<std::string> usable(std::vector<std::string> names) {
+  std::erase_if(names, [](const std::string& n) {
+    return n.empty() || std::any_of(n.begin(), n.end(), [](char c) {
+             auto b = static_cast<unsigned char>(c);
+             return b < 0x20 || b == 0x7f;
+           });
+  });
+  return names;
+}
+
+// Every name of kind `from` the certificate carries, usable or not.
+std::vector<std::string> names_of(const X509* cert, config::IdentityFrom from) {
   auto info = pki::describe(cert, util::SystemClock::instance());
   switch (from) {
     case config::IdentityFrom::kSubject:
@@ -26,6 +42,12 @@ std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom fr
   return {};
 }
 
+}  // namespace
+
+std::vector<std::string> identities_of(const X509* cert, config::IdentityFrom from) {
+  return usable(names_of(cert, from));
+}
+
 util::Result<PeerIdentity> check_peer(const SSL* ssl, const Context& ctx) {
   return check_peer_certificate(SSL_get0_peer_certificate(ssl), ctx);
 }
@@ -36,6 +58,13 @@ util::Result<PeerIdentity> check_peer_certificate(const X509* cert, const Contex
   std::string prefix = "ssl.policy." + policy.scope + ".";
   const char* who = ctx.side == Side::kServer ? "client" : "server";
   if (cert == nullptr) {
+    // OpenSSL does not ask a resumed session for a certificate: a ticket
+    // issued under OPTIONAL, without one, would get in after a reload to
+    // REQUIRE (review s23, security finding 2).
+    if (ctx.side == Side::kServer && policy.client_auth == config::ClientAuth::kRequire &&
+        !policy.trust_all) {
+      return util::fail("client sent no certificate, but " + prefix + "client_auth is REQUIRE");
+    }
     if (!policy.allowed_identities.empty() || !ctx.pins.empty()) {
       return util::fail(std::string(who) + " sent no certificate, but " + prefix +
                         (ctx.pins.empty() ? "allowed_identities" : "pinned_certs") +
@@ -70,7 +99,11 @@ util::Result<PeerIdentity> check_peer_certificate(const X509* cert, const Contex
   }
   std::string shown;
   if (candidates.empty()) {
-    shown = " (it has no " + config::to_string(policy.identity_from) + ")";
+    auto names = names_of(cert, policy.identity_from);
+    shown = names.empty() ? " (it has no " + config::to_string(policy.identity_from) + ")"
+                          : " (its " + config::to_string(policy.identity_from) + " \"" +
+                                util::join(names, "\", \"") +
+                                "\" holds a control character, so it is no identity)";
   } else if (policy.identity_from != config::IdentityFrom::kSubject) {
     shown =
         " (" + config::to_string(policy.identity_from) + " " + util::join(candidates, ", ") + ")";

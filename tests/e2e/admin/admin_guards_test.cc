@@ -11,10 +11,12 @@
 #include "e2e/admin/admin_fixture.h"
 #include "pki/certificate_info.h"
 #include "pki/encode.h"
+#include "pki/loader.h"
 #include "support/gate_process.h"
 #include "support/loopback.h"
 #include "support/process.h"
 #include "support/test_pki.h"
+#include "util/clock.h"
 
 namespace tlsgate::e2e::admin {
 namespace {
@@ -182,6 +184,40 @@ TEST_F(AdminGuards, RefusedAdminHandshakesSayWhyAndWhatToDo) {
       text.find("tlsgate_handshake_failures_total{connector=\"echo\",reason=\"unknown_ca\"} 0"),
       std::string::npos)
       << text;
+}
+
+// A resumed TLS session skips the handshake's verification: a ticket the
+// operator saved before a CRL revoked its certificate kept full access
+// (review s23, security finding 1). The chain is checked again on resumption.
+TEST_F(AdminGuards, AResumedSessionOfARevokedCertificateIsRefused) {
+  fs::create_directories(dir_ / "certs" / "admin" / "revoked");
+  start_gate();
+  auto s_client = [&](const std::string& request, const std::string& session) {
+    return test::run_shell(
+        "printf " + test::shell_quote(request) +
+            " | timeout 15 openssl s_client -connect 127.0.0.1:" + std::to_string(admin_port_) +
+            " -CAfile " + q(ca_file_) + " -cert " + q(clients_ / "ops.crt") + " -key " +
+            q(clients_ / "ops.key") + " -ign_eof " + session + " 2>&1",
+        {}, test::Millis(30000));
+  };
+  auto first = s_client("GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        "-sess_out " + q(dir_ / "ops.sess"));
+  ASSERT_NE(first.out.find("HTTP/1.1 200"), std::string::npos) << first.out;
+
+  auto ops = pki::load_certificates(clients_ / "ops.crt");
+  ASSERT_TRUE(ops && !ops->empty());
+  const auto now = util::SystemClock::instance().now();
+  test::write_crl(dir_ / "certs" / "admin" / "revoked" / "ca.crl.pem", ca_, {ops->front().get()},
+                  now - std::chrono::minutes(1), now + std::chrono::hours(24));
+  ASSERT_TRUE(gate_->wait_for_log("ssl.policy.admin (incoming): reloaded")) << log();
+
+  auto resumed = s_client(
+      "POST /v1/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+      "-sess_in " + q(dir_ / "ops.sess"));
+  EXPECT_NE(resumed.out.find("Reused, TLSv1.3"), std::string::npos) << resumed.out;
+  EXPECT_EQ(resumed.out.find("HTTP/1.1 200"), std::string::npos) << resumed.out;
+  EXPECT_TRUE(gate_->wait_for_log("refused: resumed TLS session: ")) << log();
+  EXPECT_TRUE(gate_->wait_for_log("[reason: revoked]")) << log();
 }
 
 }  // namespace

@@ -116,6 +116,31 @@ TEST_F(GateRevalidate, IdentityRemovedFromAllowedIdentitiesBySighupIsClosed) {
       << log();
 }
 
+// The backend was told the identity a session began with: a reload under
+// which the certificate passes as another of its names ends the session
+// rather than let it go on as the old one (review s23, security finding 7).
+TEST_F(GateRevalidate, ASessionWhoseIdentityWouldNowBeAnotherIsClosed) {
+  ClientCert both;
+  both.issued = test::make_leaf(ca_, {"app1@x.test", "admin@x.test"}, false, true);
+  both.cert = dir_ / "clients" / "both.crt";
+  both.key = dir_ / "clients" / "both.key";
+  test::write_cert(both.cert, both.issued.cert.get());
+  test::write_key(both.key, both.issued.key.get());
+  conf_.set("ssl.policy.gate.identity_from", "san_email")
+      .set("ssl.policy.gate.allowed_identities", "app1@x.test;admin@x.test");
+  start_gate();
+  TlsClient c;
+  ASSERT_TRUE(hold(c, both));
+
+  conf_.set("ssl.policy.gate.allowed_identities", "admin@x.test");
+  test::write_text(gate_->config_file(), conf_.text());
+  ASSERT_EQ(::kill(gate_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(closed_within(c, kPromptly)) << "the connection is still open\n" << log();
+  EXPECT_TRUE(
+      gate_->wait_for_log("its identity would now be \"admin@x.test\", not \"app1@x.test\""))
+      << log();
+}
+
 TEST_F(GateRevalidate, ClientCertificateThatExpiresWhileConnectedIsClosed) {
   auto alice = client_cert("alice", ca_);
   auto not_after = std::chrono::system_clock::now() + 5s;

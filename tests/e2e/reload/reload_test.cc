@@ -265,6 +265,33 @@ TEST_F(ReloadTest, SighupAppliesAllowedIdentitiesToNewConnectionsOnly) {
   EXPECT_TRUE(gate_->wait_for_log("sent no certificate")) << gate_->log();
 }
 
+// OpenSSL does not ask a resumed session for a certificate: a ticket a
+// client got without one under NONE must not get it in once a SIGHUP made
+// client_auth REQUIRE (review s23, security finding 2).
+TEST_F(ReloadTest, AnAnonymousTicketDoesNotResumeOnceClientAuthIsRequire) {
+  ::signal(SIGPIPE, SIG_IGN);  // the refused client's write is a failed write, not our death
+  std::string why;
+  auto first = client_.connect(port_, &why);
+  ASSERT_TRUE(first) << why;
+  ASSERT_TRUE(Client::round_trip(*first, "ticket please\n"));
+  tls::SslSessionPtr session(SSL_get1_session(first->ssl.get()));
+  ASSERT_TRUE(session && SSL_SESSION_is_resumable(session.get()));
+  write_text(gate_->config_file(),
+             "ssl.policy.bolt.enabled=true\nssl.policy.bolt.client_auth=REQUIRE\n"
+             "server.reload_settle=0.1\nserver.log_level=debug\n"
+             "connector.bolt.listen_address=127.0.0.1:" +
+                 std::to_string(port_) + "\nconnector.bolt.upstream_address=127.0.0.1:" +
+                 std::to_string(echo_.port()) + "\n");
+  ASSERT_EQ(::kill(gate_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(gate_->wait_for_log("reloaded after a configuration reload")) << gate_->log();
+  auto resumed = client_.connect(port_, &why, session.get());
+  EXPECT_TRUE(!resumed || !Client::round_trip(*resumed, "anonymous, resumed\n"));
+  EXPECT_TRUE(gate_->wait_for_log(
+      "client sent no certificate, but ssl.policy.bolt.client_auth is REQUIRE [reason: "
+      "no_certificate]"))
+      << gate_->log();
+}
+
 TEST_F(ReloadTest, SighupWithACipherOpenSslRejectsKeepsTheOldConfigAndNamesTheLine) {
   // As `serve` refuses it at start: the whole reload fails at FILE:LINE,
   // not only that policy's context with OpenSSL's words.

@@ -50,6 +50,23 @@ TEST(ProxyHeader, TlsTlvsAndIdentity) {
   EXPECT_EQ(rest, bytes({kPp2TypeTlsgateIdentity, 0, 4}) + "app1");
 }
 
+// Under trust_all nobody verified the certificate (review s23, security
+// finding 5): verify is non-zero.
+TEST(ProxyHeader, AnUnverifiedCertificateIsSaidToBeOne) {
+  ProxyInfo info;
+  info.source = tcp::endpoint(make_address("127.0.0.1"), 1);
+  info.destination = tcp::endpoint(make_address("127.0.0.1"), 2);
+  info.tls = true;
+  info.client_cert = true;
+  info.verified = false;
+  info.tls_version = "TLSv1.3";
+  info.cipher = "TLS_AES_128_GCM_SHA256";
+  auto h = proxy_v2_header(info);
+  std::string ssl = h.substr(16 + 12 + 3);
+  EXPECT_EQ(static_cast<unsigned char>(ssl[0]), 0x07);
+  EXPECT_EQ(ssl.substr(1, 4), bytes({0, 0, 0, 1}));  // verify: not verified
+}
+
 size_t be16_at(const std::string& h, size_t at) {
   return (static_cast<unsigned char>(h[at]) << 8) | static_cast<unsigned char>(h[at + 1]);
 }

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "pki/pin.h"
 #include "tls_fixture.h"
@@ -118,6 +120,55 @@ TEST_F(CheckPeerTest, RefusalsNameTheCertificateWhatItHasAndTheKey) {
   EXPECT_EQ(refusal(),
             "client certificate CN=app3,O=tlsgate (it has no san_uri) is not in "
             "ssl.policy.srv.allowed_identities");
+}
+
+// Review s23, security finding 2: the handshake asks for a certificate under
+// REQUIRE, but a resumed session is not asked; check_peer refuses itself.
+TEST_F(CheckPeerTest, NoCertificateUnderRequireIsRefusedByThePeerCheckToo) {
+  client_without_certificate();
+  server_.client_auth = config::ClientAuth::kOptional;
+  auto server = build(server_, Side::kServer);
+  auto client = build(client_, Side::kClient);
+  testing::MemoryConnection conn(*server, *client, "localhost");
+  ASSERT_TRUE(conn.handshake().ok());
+  EXPECT_TRUE(check_peer(conn.server(), *server));
+  server_.client_auth = config::ClientAuth::kRequire;
+  auto require = build(server_, Side::kServer);
+  auto refused = check_peer(conn.server(), *require);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message(),
+            "client sent no certificate, but ssl.policy.srv.client_auth is REQUIRE");
+}
+
+// Review s23, security finding 4: a name with a NUL byte matches nothing
+// here, but a backend reading the PROXY header as a C string would see
+// `admin`: it is no identity at all.
+TEST_F(CheckPeerTest, ANameWithAControlByteIsNoIdentity) {
+  // Our issuer refuses such a name: the CN is put in afterwards and the
+  // certificate signed again by the CA, as a careless CA would sign it.
+  auto leaf = test::make_leaf(ca_, {"adminX.evil"}, false, true);
+  X509_NAME* subject = X509_get_subject_name(leaf.cert.get());
+  X509_NAME_ENTRY_free(
+      X509_NAME_delete_entry(subject, X509_NAME_get_index_by_NID(subject, NID_commonName, -1)));
+  const std::string nul_cn("admin\0.evil", 11);
+  ASSERT_EQ(X509_NAME_add_entry_by_NID(subject, NID_commonName, V_ASN1_UTF8STRING,
+                                       reinterpret_cast<const unsigned char*>(nul_cn.data()),
+                                       static_cast<int>(nul_cn.size()), -1, 0),
+            1);
+  ASSERT_GT(X509_sign(leaf.cert.get(), ca_.ca.key.get(), EVP_sha256()), 0);
+  client_ = testing::make_policy(dir_.path(), "cli", ca_, leaf);
+  server_.identity_from = IdentityFrom::kCn;
+  auto peer = server_check();
+  ASSERT_TRUE(peer) << peer.error().message();
+  EXPECT_TRUE(peer->presented);
+  EXPECT_EQ(peer->identity, "");
+  server_.allowed_identities = {"admin"};
+  EXPECT_NE(refusal().find(std::string("(its cn \"admin\0.evil\" holds a control character, so "
+                                       "it is no identity) is not in "
+                                       "ssl.policy.srv.allowed_identities",
+                                       114)),
+            std::string::npos)
+      << refusal();
 }
 
 TEST_F(CheckPeerTest, PinsAdmitTheirKeyAndNameTheOneTheyRefuse) {

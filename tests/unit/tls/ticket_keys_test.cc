@@ -114,6 +114,19 @@ TEST_F(TicketKeysTest, TicketsOutliveAReloadOnlyUnderSharedKeys) {
   EXPECT_FALSE(resumes(*server(nullptr), own.get()));
 }
 
+// Every policy's tickets are sealed with the same keys: the session ID
+// context keeps them apart. It was the scope cut to 32 bytes, so two long
+// scopes with a common start shared tickets (review s23, security finding 3).
+TEST_F(TicketKeysTest, TicketsDoNotCrossPoliciesWhoseNamesShareTheirStart) {
+  auto keys = new_keys();
+  const std::string common = "database_cluster_connections_of_";  // 32 bytes
+  server_.scope = common + "the_open_side";
+  auto session = first_session(*server(keys));
+  EXPECT_TRUE(resumes(*server(keys), session.get()));
+  server_.scope = common + "the_strict_side";
+  EXPECT_FALSE(resumes(*server(keys), session.get()));
+}
+
 TEST_F(TicketKeysTest, OneRotationKeepsTicketsTwoEndThem) {
   auto keys = new_keys();
   auto srv = server(keys);
