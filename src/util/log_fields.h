@@ -25,7 +25,10 @@ const LogFields* current_log_fields();
 
 class ScopedLogFields {
  public:
+  // `fields` must outlive the scope: a temporary would be gone before the
+  // logging call reads it.
   explicit ScopedLogFields(const LogFields& fields);
+  explicit ScopedLogFields(LogFields&&) = delete;
   ~ScopedLogFields();
   ScopedLogFields(const ScopedLogFields&) = delete;
   ScopedLogFields& operator=(const ScopedLogFields&) = delete;

@@ -75,10 +75,11 @@ TEST(LogFormatter, JsonRecordCarriesTheFieldsOfTheLoggingCall) {
   const std::string identity = "app\" \"level\":\"error\n";
   std::string json, text;
   {
-    util::ScopedLogFields scope(util::LogFields{.connector = "pg",
-                                                .client = "127.0.0.1:50000",
-                                                .identity = identity,
-                                                .reason = "identity_not_allowed"});
+    const util::LogFields fields{.connector = "pg",
+                                 .client = "127.0.0.1:50000",
+                                 .identity = identity,
+                                 .reason = "identity_not_allowed"};
+    util::ScopedLogFields scope(fields);
     json = render(config::LogFormat::kJson, "connector pg: client 127.0.0.1:50000: refused");
     text = render(config::LogFormat::kText, "connector pg: client 127.0.0.1:50000: refused");
   }
