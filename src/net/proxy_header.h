@@ -19,9 +19,11 @@ struct ProxyInfo {
   boost::asio::ip::tcp::endpoint destination;
   bool tls = false;
   bool client_cert = false;  // the client presented a certificate
-  bool verified = true;      // ... that was verified (not under trust_all): verify 0, else 1
-  std::string tls_version;   // "TLSv1.3"
-  std::string cipher;        // OpenSSL name
+  // ... and it was verified (not under trust_all): verify 0; else (none, or
+  // unverified) 1, as the PROXY protocol and HAProxy say.
+  bool verified = false;
+  std::string tls_version;  // "TLSv1.3"
+  std::string cipher;       // OpenSSL name
   std::string client_cn;
   std::string identity;  // mapped identity, "" if none
 };

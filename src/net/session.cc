@@ -207,7 +207,6 @@ void Session::on_client_ready() {
         checked.error().message());
     return;
   }
-  identity_ = *checked;
   // OpenSSL does not verify the certificate of a resumed session again: a
   // ticket issued before a CRL listed its certificate, or before its CA left
   // trusted_dir, would still get in. Check it as a full handshake would,
@@ -222,6 +221,7 @@ void Session::on_client_ready() {
                            "resumed TLS session refused: " + again.error().message());
     }
   }
+  identity_ = *checked;
   if (!on_peer_checked(tls::Side::kServer)) return;
   counters_->handshake(version_of(client_.ssl()), SSL_session_reused(client_.ssl()) == 1);
   if (client_ctx_->policy.trust_all) {
@@ -474,7 +474,7 @@ std::string Session::proxy_header() {
     info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(client_.ssl()));
     // Under trust_all nobody verified the certificate: the backend is told
     // so, and gets no name from it (review s23, security finding 5).
-    info.verified = !client_ctx_->policy.trust_all;
+    info.verified = identity_.presented && !client_ctx_->policy.trust_all;
     X509* cert = SSL_get0_peer_certificate(client_.ssl());
     if (cert != nullptr && info.verified) {
       auto cn = tls::identities_of(cert, config::IdentityFrom::kCn);
@@ -722,8 +722,11 @@ void Session::log_text(spdlog::level::level_enum level, std::string_view text,
   util::LogFields fields;
   fields.connector = connector_.settings.name;
   fields.client = peer_;
-  // Under trust_all nobody verified the certificate that names it.
-  if (identity_.presented && client_ctx_ && !client_ctx_->policy.trust_all) {
+  // Under trust_all nobody verified the certificate that names it, and one
+  // found revoked (or of unknown status under STRICT) is no verified one.
+  const bool revocation_failed = failure_ == tls::FailureReason::kRevoked ||
+                                 failure_ == tls::FailureReason::kRevocationUnknown;
+  if (identity_.presented && client_ctx_ && !client_ctx_->policy.trust_all && !revocation_failed) {
     fields.identity = identity_.identity;
   }
   if (failure_) fields.reason = tls::reason_name(*failure_);

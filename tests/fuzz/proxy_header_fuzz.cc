@@ -132,6 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   info.destination = endpoint(in);
   info.tls = in.ConsumeBool();
   info.client_cert = in.ConsumeBool();
+  info.verified = info.client_cert && in.ConsumeBool();
   info.tls_version = text(in);
   info.cipher = text(in);
   info.client_cn = text(in);
@@ -169,7 +170,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& ssl = *p.ssl;
   FUZZ_CHECK(ssl.size() >= 5);
   FUZZ_CHECK(static_cast<uint8_t>(ssl[0]) == (info.client_cert ? 0x07 : 0x01));
-  FUZZ_CHECK(ssl.substr(1, 4) == std::string(4, '\0'));  // verified
+  FUZZ_CHECK(ssl.substr(1, 4) == std::string(3, '\0') + (info.verified ? '\0' : '\1'));
   std::optional<std::string> version, cn, cipher;
   bool whole = read_tlvs(std::string_view(ssl).substr(5), [&](uint8_t type, std::string_view v) {
     std::optional<std::string>* slot = nullptr;

@@ -107,6 +107,7 @@ TEST_F(GateProxyProtocol, AnonymousTlsClientHasNoCertificateBitsOrIdentity) {
   ProxyHeader h;
   ASSERT_TRUE(read_header(c, h));
   EXPECT_EQ(h.ssl_client, 0x01U);
+  EXPECT_EQ(h.ssl_verify, 1U);  // no certificate verified (the spec's, and HAProxy's, word)
   EXPECT_EQ(h.ssl_subs.count(0x22), 0U);
   EXPECT_EQ(h.tlvs.count(0xE0), 0U);
   EXPECT_EQ(c.read(1).data, "x");

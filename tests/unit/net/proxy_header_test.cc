@@ -28,6 +28,7 @@ TEST(ProxyHeader, TlsTlvsAndIdentity) {
   info.destination = tcp::endpoint(make_address("127.0.0.1"), 2);
   info.tls = true;
   info.client_cert = true;
+  info.verified = true;
   info.tls_version = "TLSv1.3";
   info.cipher = "TLS_AES_128_GCM_SHA256";
   info.client_cn = "app1";
@@ -51,8 +52,8 @@ TEST(ProxyHeader, TlsTlvsAndIdentity) {
 }
 
 // Under trust_all nobody verified the certificate (review s23, security
-// finding 5): verify is non-zero.
-TEST(ProxyHeader, AnUnverifiedCertificateIsSaidToBeOne) {
+// finding 5), and a client without one has none verified: verify is non-zero.
+TEST(ProxyHeader, AnUnverifiedOrAbsentCertificateIsSaidToBeOne) {
   ProxyInfo info;
   info.source = tcp::endpoint(make_address("127.0.0.1"), 1);
   info.destination = tcp::endpoint(make_address("127.0.0.1"), 2);
@@ -65,6 +66,10 @@ TEST(ProxyHeader, AnUnverifiedCertificateIsSaidToBeOne) {
   std::string ssl = h.substr(16 + 12 + 3);
   EXPECT_EQ(static_cast<unsigned char>(ssl[0]), 0x07);
   EXPECT_EQ(ssl.substr(1, 4), bytes({0, 0, 0, 1}));  // verify: not verified
+  info.client_cert = false;
+  ssl = proxy_v2_header(info).substr(16 + 12 + 3);
+  EXPECT_EQ(static_cast<unsigned char>(ssl[0]), 0x01);  // TLS, no certificate
+  EXPECT_EQ(ssl.substr(1, 4), bytes({0, 0, 0, 1}));
 }
 
 size_t be16_at(const std::string& h, size_t at) {
@@ -93,6 +98,7 @@ TEST(ProxyHeader, LongCnIsLeftOutIdentityAndTlsFieldsKept) {
   info.destination = tcp::endpoint(make_address("10.0.0.8"), 2);
   info.tls = true;
   info.client_cert = true;
+  info.verified = true;
   info.tls_version = "TLSv1.3";
   info.cipher = "TLS_AES_128_GCM_SHA256";
   info.client_cn = std::string(65500, 'c');
