@@ -111,8 +111,7 @@ std::string host_of(const std::string& address) {
   } else {
     host = address.substr(0, address.rfind(':'));
   }
-  if (host == "0.0.0.0" || host == "::") return "";
-  return host;
+  return config::is_any_address(host) ? "" : host;
 }
 
 }  // namespace
@@ -405,8 +404,7 @@ void Api::put_certificate(const std::string& scope, const ApiRequest& req,
     // The admin listener serves its own policy: a certificate that does not
     // name its host locks every operator out of the API.
     const auto& admin_host = options_.admin_listen_host;
-    if (scope == options_.admin_policy && !admin_host.empty() && admin_host != "0.0.0.0" &&
-        admin_host != "::" && admin_host != "*") {
+    if (scope == options_.admin_policy && !config::is_any_address(admin_host)) {
       if (std::find(target.listen_hosts.begin(), target.listen_hosts.end(), admin_host) ==
           target.listen_hosts.end()) {
         target.listen_hosts.push_back(admin_host);

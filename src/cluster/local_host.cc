@@ -27,8 +27,7 @@ void add_listen_hosts(tls::PairTarget& target, const config::Config& config,
   // True when `h` was added (not a wildcard, not there yet).
   auto add = [&target](const std::string& h) {
     auto& hosts = target.listen_hosts;
-    if (h.empty() || h == "0.0.0.0" || h == "::" ||
-        std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
+    if (config::is_any_address(h) || std::find(hosts.begin(), hosts.end(), h) != hosts.end()) {
       return false;
     }
     hosts.push_back(h);

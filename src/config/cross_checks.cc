@@ -100,7 +100,7 @@ class Checker {
       if (!parsed) {
         error(prefix + "advertise", "\"" + item + "\": " + parsed.error().problem,
               parsed.error().fix);
-      } else if (parsed->host.empty() || parsed->host == "0.0.0.0" || parsed->host == "::") {
+      } else if (is_any_address(parsed->host)) {
         error(prefix + "advertise", "\"" + item + "\" names no host a client can dial",
               "give the gate's address as clients reach it, e.g. gate.example.com:4222");
       }

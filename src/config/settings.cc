@@ -37,6 +37,10 @@ std::string to_string(const HostPort& hp) {
   return host + ":" + std::to_string(hp.port);
 }
 
+bool is_any_address(std::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "*";
+}
+
 Location Config::where(const std::string& key) const {
   if (auto it = origins.find(key); it != origins.end()) return it->second;
   return Location{source.empty() ? file.string() : source, 0};
@@ -50,7 +54,7 @@ std::vector<std::string> acme_identifiers(const Config& config, const std::strin
   for (const auto& [name, conn] : config.connectors) {
     const auto& host = conn.listen_address.host;
     if (conn.ssl_policy != scope || conn.tls_level == TlsLevel::kDisabled) continue;
-    if (host.empty() || host == "0.0.0.0" || host == "::") continue;
+    if (is_any_address(host)) continue;
     auto same = [&](const std::string& n) { return util::iequals(n, host); };  // DNS: any case
     if (std::none_of(names.begin(), names.end(), same)) names.push_back(host);
   }

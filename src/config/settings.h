@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostic.h"
@@ -52,6 +53,8 @@ struct HostPort {
   bool operator==(const HostPort&) const = default;
 };
 std::string to_string(const HostPort& hp);  // "host:port", "[::1]:port"
+// A listen host that means every address ("", 0.0.0.0, ::, *): no name to check.
+bool is_any_address(std::string_view host);
 
 // private_key is an RFC 7512 "pkcs11:" URI naming a key on a token (pki/pkcs11.h).
 bool is_pkcs11_uri(const std::filesystem::path& private_key);

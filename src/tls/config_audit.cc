@@ -28,10 +28,6 @@ void check_values(const config::Config& cfg, const config::Policy& policy,
   }
 }
 
-bool is_any_address(const std::string& host) {
-  return host.empty() || host == "0.0.0.0" || host == "::" || host == "*";
-}
-
 // How each enabled policy is used: accepting (needs a key and certificate),
 // dialling (certificate optional), and which listen hosts it must cover.
 std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
@@ -40,7 +36,7 @@ std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
     if (c.tls_level != config::TlsLevel::kDisabled) {
       auto& use = uses[c.ssl_policy];
       use.incoming = true;
-      if (!is_any_address(c.listen_address.host)) {
+      if (!config::is_any_address(c.listen_address.host)) {
         use.listen_hosts.emplace_back("connector." + name + ".listen_address",
                                       c.listen_address.host);
       }
@@ -54,7 +50,7 @@ std::map<std::string, PolicyUse> policy_uses(const config::Config& cfg) {
     // plaintext: no certificate to cover it.
     auto& use = uses[cfg.admin.ssl_policy];
     use.incoming = true;
-    if (!is_any_address(cfg.admin.listen_address.host)) {
+    if (!config::is_any_address(cfg.admin.listen_address.host)) {
       use.listen_hosts.emplace_back("admin.listen_address", cfg.admin.listen_address.host);
     }
   }

@@ -20,6 +20,7 @@ TEST(ListenHosts, TheScopesConnectorsAndTheAdminListenerThatServesIt) {
   config::Config c;
   c.connectors["a"] = connector("10.0.0.1", "db");
   c.connectors["any"] = connector("0.0.0.0", "db");  // any address: no name to require
+  c.connectors["star"] = connector("*", "db");
   c.connectors["off"] = connector("10.0.0.9", "db", config::TlsLevel::kDisabled);
   c.connectors["other"] = connector("10.0.0.2", "other");
   c.admin.enabled = true;
