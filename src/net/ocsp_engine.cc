@@ -439,6 +439,11 @@ void OcspEngine::Impl::check(PeerQuery q, std::function<void(PeerStatus)> done) 
   }
   if (pending.size() >= options.peer_fetches_in_flight) {
     unavailable.detail = fmt::format("{} OCSP checks already in flight", pending.size());
+    // A watched peer is asked later: no fetch would arm its watch (a reload
+    // that turns checks on asks about every established peer at once).
+    if (auto w = watches.find(id); w != watches.end()) {
+      arm(id, *w->second, now + retry_after(++w->second->failures));
+    }
     return done(unavailable);
   }
   auto parsed = util::parse_http_url(url);
@@ -559,6 +564,10 @@ void OcspEngine::Impl::revisit(const std::string& id) {
   }
   if (pending.contains(id)) return;  // a check is asking now; its answer re-arms the watch
   Watch& w = *it->second;
+  if (pending.size() >= options.peer_fetches_in_flight) {
+    arm(id, w, std::chrono::steady_clock::now() + retry_after(++w.failures));
+    return;
+  }
   auto parsed = util::parse_http_url(w.url);
   auto request = pki::ocsp_request_der(w.leaf.get(), w.issuer.get());
   if (!parsed || !request) {  // did work when the watch began; cannot now

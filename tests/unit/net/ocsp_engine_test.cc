@@ -193,6 +193,42 @@ TEST_F(OcspEngineTest, AHeldPeerIsAskedAgainAndARevocationThenIsReported) {
   EXPECT_EQ(engine().peers_held(), 0U);
 }
 
+// More peers than fetches in flight (a reload that turns revocation checks
+// on asks about every established peer at once): the one turned away is
+// asked later all the same, and its revocation reported (review s23).
+TEST_F(OcspEngineTest, APeerTurnedAwayByTheInFlightLimitIsAskedLater) {
+  const std::string bob_revoked = http_ok(real_response(bob_.cert.get(), true));
+  auto connections = std::make_shared<std::atomic<int>>(0);
+  ScriptedServer server([bob_revoked, connections](ScriptedServer::Connection& c) {
+    if (c.read_request().empty()) return;
+    if (connections->fetch_add(1) == 0) {  // alice's: in flight for a while, then no answer
+      c.pause(1s);
+      c.send("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    } else if (c.send(bob_revoked)) {
+      c.wait_client_close();
+    }
+  });
+  OcspEngine::Options o;
+  o.state_dir = dir_ / "state";
+  o.peer_fetches_in_flight = 1;
+  o.on_peer_revoked = [this](const std::string& id, const std::string&) {
+    if (!reported_.exchange(true)) revoked_.set_value(id);
+  };
+  engine_ = std::make_unique<OcspEngine>(o, util::SystemClock::instance());
+  auto bob_first = std::make_shared<std::promise<PeerStatus>>();
+  PeerHold alice = engine_->check(query_for(alice_, server.port()), [](PeerStatus) {});
+  PeerHold bob = engine_->check(query_for(bob_, server.port()),
+                                [bob_first](PeerStatus s) { bob_first->set_value(s); });
+  auto first = bob_first->get_future();
+  ASSERT_EQ(first.wait_for(5s), std::future_status::ready);
+  auto s = first.get();
+  EXPECT_EQ(s.kind, PeerStatus::Kind::kUnavailable);
+  EXPECT_THAT(s.detail, HasSubstr("already in flight"));
+  auto reported = revoked_.get_future();
+  ASSERT_EQ(reported.wait_for(25s), std::future_status::ready) << "bob was never asked again";
+  EXPECT_EQ(reported.get(), pki::fingerprint_sha256(bob_.cert.get()));
+}
+
 // Without a hold nothing is asked again: the failure is the last request.
 TEST_F(OcspEngineTest, APeerNobodyHoldsIsNotAskedAgain) {
   ScriptedServer server(
