@@ -39,16 +39,17 @@ void parse_line(std::string_view line, const Location& where, ParsedProperties& 
   }
   auto value = util::trim(t.substr(eq + 1));
   // `key=value   # note` keeps the note in the value (a comment is a line of
-  // its own, as in Java properties and neo4j.conf): an identity list would
-  // silently lose its last name to it. Secrets are left alone.
+  // its own, as in Java properties and neo4j.conf): the last name of an
+  // identity list becomes `bob   # note` and never matches. The value is not
+  // quoted (it may be a secret); passwords, which may hold " #", are left alone.
   if (auto hash = value.find('#'); hash != std::string_view::npos && hash > 0 &&
                                    (value[hash - 1] == ' ' || value[hash - 1] == '\t') &&
                                    key.find("password") == std::string_view::npos) {
     out.diagnostics.push_back(
         {Diagnostic::Severity::kWarning, where, std::string(key),
-         "the value holds \"" + std::string(util::trim(value.substr(hash))) +
-             "\", which reads like a comment; a comment is a line of its own, so this is part of "
-             "the value",
+         "the value holds \" #\" (at its character " + std::to_string(hash + 1) +
+             "), which reads like a comment; a comment is a line of its own, so the rest is part "
+             "of the value",
          "move the comment to a line above the key"});
   }
   out.entries.push_back({std::string(key), std::string(value), where});

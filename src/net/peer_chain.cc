@@ -36,7 +36,8 @@ util::Result<std::vector<pki::X509Ptr>> fetch_peer_chain(const config::HostPort&
     auto r = stream.handshake();
     if (r.status == Io::kOk) break;
     if (r.status != Io::kWantRead && r.status != Io::kWantWrite) {
-      int reason = ERR_GET_REASON(ERR_peek_error());
+      unsigned long error = ERR_peek_error();
+      int reason = ERR_GET_LIB(error) == ERR_LIB_SSL ? ERR_GET_REASON(error) : 0;
       if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_UNKNOWN_PROTOCOL ||
           reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
         // A plaintext greeting (MySQL's, NATS's INFO, an HTTP answer) read as a record.

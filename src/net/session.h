@@ -183,8 +183,9 @@ class Session final : public std::enable_shared_from_this<Session>, public Track
   // upstream failure (not when the fault is the gate's, as with EMFILE).
   void fail_upstream(tls::FailureReason why, const std::string& reason, bool count = true);
   // A client refused before it was established (handshake, peer checks,
-  // plaintext, user_map, revocation, timeout) or for a MySQL COM_CHANGE_USER
-  // user_map refuses: counted under `why`, logged with it.
+  // plaintext, user_map, revocation, timeout), or a user change user_map
+  // refuses later (MySQL COM_CHANGE_USER, a second NATS CONNECT): counted
+  // under `why`, logged with it.
   void refuse_client(tls::FailureReason why, const std::string& reason);
   // The backend failed: counted under `why` (when `count`), logged with it;
   // the client gets no message in its protocol (fail_upstream() sends one).

@@ -133,6 +133,9 @@ bool Session::mysql_follow(std::string_view bytes) {
       continue;
     }
     // The answer to a command (sequence id 0) is 1; as the login's refusal.
+    // MySQL is request and answer: a client sends a command once it has read
+    // the last answer whole, so the backend's side is between packets here
+    // (one that pipelines anyway may read this ERR inside a row, its loss).
     auto err = starttls::mysql_err_packet(1, starttls::kErAccessDenied, "28000", refusal);
     client_.write(err.data(), err.size());  // best effort: the session ends here
     refuse_client(

@@ -559,10 +559,9 @@ void PolicyAuditor::check_identities() {
   // names identities or pins refuses every client without one
   // (tls/peer_identity.cc): not "no effect" but no client at all.
   if (policy_.client_auth == config::ClientAuth::kNone && (use_.incoming || !use_.outgoing)) {
-    for (const char* suffix : {"allowed_identities", "pinned_certs"}) {
-      const bool set = std::string_view(suffix) == "allowed_identities"
-                           ? !policy_.allowed_identities.empty()
-                           : !policy_.pinned_certs.empty();
+    for (const auto& [suffix, set] :
+         {std::pair{"allowed_identities", !policy_.allowed_identities.empty()},
+          std::pair{"pinned_certs", !policy_.pinned_certs.empty()}}) {
       if (!set) continue;
       std::string problem =
           "client_auth is NONE, so clients send no certificate, and a policy "

@@ -63,9 +63,9 @@ TEST(ConfigProperties, ATrailingCommentIsPartOfTheValueAndWarnedAbout) {
   ASSERT_EQ(parsed.diagnostics.size(), 1u);  // not `b#c`, and never a password
   EXPECT_EQ(parsed.diagnostics[0].severity, Diagnostic::Severity::kWarning);
   EXPECT_EQ(format(parsed.diagnostics[0]),
-            "t.conf:1: ssl.policy.pg.allowed_identities: the value holds \"# only these "
-            "clients\", which reads like a comment; a comment is a line of its own, so this is "
-            "part of the value; move the comment to a line above the key");
+            "t.conf:1: ssl.policy.pg.allowed_identities: the value holds \" #\" (at its "
+            "character 13), which reads like a comment; a comment is a line of its own, so the "
+            "rest is part of the value; move the comment to a line above the key");
 }
 
 TEST(ConfigProperties, EnvironmentNameMangling) {
